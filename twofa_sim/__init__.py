@@ -1,0 +1,24 @@
+"""twofa-sim: an executable specification and simulation of two-factor login (TOTP) for the
+users of a web back office."""
+
+from .backoffice import BackOffice
+from .clock import Clock, OffsetClock
+from .company import Company
+from .errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
+                     TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
+from .events import Event, EventKind, EventLog
+from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
+from .login import LoginAttempt, StepResult
+from .policy import Policy
+from .qr import EnrolmentScreen
+from .secret_source import SeededSecretSource, SystemSecretSource
+from .user import BackendUser
+
+__all__ = [
+    "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",
+    "EnrolmentScreen", "FLOW", "State", "FlowEvent", "Outcome", "Reason", "Effect", "Transition",
+    "Event", "EventKind", "EventLog", "SeededSecretSource", "SystemSecretSource",
+    "TwofaSimError", "ValidationError", "PolicyError", "NotFoundError", "AlreadyExistsError",
+    "TransitionNotAllowed", "ClockError", "UriError", "ScanError",
+]
+__version__ = "0.1.0"

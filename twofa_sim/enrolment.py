@@ -1,0 +1,143 @@
+"""A user's second factor: the shared secret, the replay and drift memory, the throttle and the
+recovery codes, with one atomic verification in django-otp's order.
+
+Order of a check: lock first, then the window, then replay (``step > last_used_step``), then on
+success the drift update and throttle reset, on failure the throttle increment and maybe a lock.
+The state is only changed after the verdict is known, in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .flow import Outcome, Reason
+from .otp import matching_step, step_of
+from .policy import Policy
+from .recovery_codes import RecoveryCodes
+from .secret_source import SecretSource, new_base32_secret
+
+_CODE = re.compile(r"[0-9]+")
+
+
+def normalise_code(text: object, digits: int) -> str | None:
+    """The code as ASCII digits, or None if it is not ``digits`` digits.
+
+    Documented normalisation: Unicode compatibility forms are folded (NFKC: full-width digits
+    become ASCII) and white space is dropped, so "123 456" is 123456. Anything else, such as a
+    zero-width space or a letter, makes the code malformed.
+    """
+    if not isinstance(text, str) or len(text) > 64:
+        return None
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace())
+    if len(folded) != digits or not _CODE.fullmatch(folded):
+        return None
+    return folded
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The result of one check; ``step`` is the matched time step on success."""
+
+    outcome: Outcome
+    reason: Reason = Reason.NONE
+    step: int | None = None
+    locked_until: float | None = None
+    detail: str = ""
+
+
+@dataclass(repr=False)
+class Enrolment:
+    """Second-factor state of one user. Never shows its secret in a repr."""
+
+    secret: str | None = None
+    pending_secret: str | None = None
+    enrolled_at: float | None = None
+    last_used_step: int | None = None
+    drift: int = 0
+    failures: int = 0
+    locked_until: float | None = None
+    recovery: RecoveryCodes | None = None
+
+    @property
+    def is_enrolled(self) -> bool:
+        return self.secret is not None
+
+    def is_locked(self, now: float) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def begin(self, policy: Policy, source: SecretSource) -> str:
+        """The secret to show as QR: the pending one if the policy keeps it, else a new one."""
+        if self.pending_secret is None or policy.renew_unconfirmed_secret:
+            self.pending_secret = new_base32_secret(source, policy.secret_bits)
+        return self.pending_secret
+
+    def _lapse_expired_lock(self, now: float) -> None:
+        if self.locked_until is not None and now >= self.locked_until:
+            self.locked_until, self.failures = None, 0
+
+    def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
+        """Check a one-time code against the enrolled (or pending) secret and update state."""
+        self._lapse_expired_lock(now)
+        if self.is_locked(now):
+            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=self.locked_until)
+        digits = normalise_code(code, policy.digits)
+        if digits is None:
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+        secret = self.secret or self.pending_secret
+        if secret is None:
+            raise RuntimeError("check_code needs a secret: the flow opens a code step only after one exists")
+        centre = self.drift if policy.drift_tracking else 0
+        step = matching_step(secret, digits, now, window=policy.window, centre=centre,
+                             algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
+        if step is None:
+            return self._fail(now, policy, Reason.WRONG_CODE)
+        if policy.replay_protection and self.last_used_step is not None and step <= self.last_used_step:
+            return self._fail(now, policy, Reason.REPLAY)
+        self.last_used_step = step
+        if policy.drift_tracking:
+            self.drift = step - step_of(now, policy.period)
+        self.failures = 0
+        if self.secret is None:
+            self.secret, self.pending_secret, self.enrolled_at = secret, None, now
+        return Verdict(Outcome.ACCEPTED, step=step)
+
+    def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
+        """Spend an unused recovery code, or count a failure like a wrong code."""
+        self._lapse_expired_lock(now)
+        if self.is_locked(now):
+            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=self.locked_until)
+        if not isinstance(code, str) or len(code) > 64:
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+        index = self.recovery.find(code) if self.recovery else None
+        if index is None:
+            return self._fail(now, policy, Reason.UNKNOWN_RECOVERY_CODE)
+        self.recovery.consume(index)
+        self.failures = 0
+        return Verdict(Outcome.ACCEPTED)
+
+    def _fail(self, now: float, policy: Policy, reason: Reason) -> Verdict:
+        self.failures += 1
+        if self.failures >= policy.failed_code_limit:
+            self.locked_until = now + policy.lock_seconds
+            return Verdict(Outcome.LOCKS, reason, locked_until=self.locked_until)
+        return Verdict(Outcome.REJECTED, reason)
+
+    def issue_recovery_codes(self, policy: Policy, source: SecretSource) -> list[str]:
+        self.recovery, codes = RecoveryCodes.issue(policy.recovery_code_count, source)
+        return codes
+
+    def unlock(self) -> None:
+        self.failures, self.locked_until = 0, None
+
+    def reset(self) -> None:
+        """Back to "not enrolled": a lost phone. The old secret and its app entries stop working."""
+        self.secret = self.pending_secret = self.enrolled_at = self.last_used_step = None
+        self.drift = 0
+        self.recovery = None
+        self.unlock()
+
+    def __repr__(self) -> str:
+        status = "enrolled" if self.is_enrolled else ("pending" if self.pending_secret else "not enrolled")
+        return f"Enrolment({status}, failures={self.failures})"

@@ -1,0 +1,132 @@
+"""The event log: the single record of what happened.
+
+Domain objects append immutable :class:`Event` records; the log shows itself as a pandas
+DataFrame. Events hold names, states, outcomes and reasons only: never a secret, password,
+recovery code or one-time code (their constructors take no such field).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from .clock import iso
+
+
+class EventKind(enum.Enum):
+    COMPANY_CREATED = "company created"
+    COMPANY_SETTING_CHANGED = "company setting changed"
+    USER_CREATED = "user created"
+    FORCE_FLAG_CHANGED = "force flag changed"
+    LOGIN_STARTED = "login started"
+    PASSWORD_REJECTED = "password rejected"
+    PASSWORD_ACCEPTED = "password accepted"
+    QR_SHOWN = "QR shown"
+    CODE_ACCEPTED = "code accepted"
+    CODE_REJECTED = "code rejected"
+    REPLAY_BLOCKED = "replay blocked"
+    ENROLMENT_COMPLETED = "enrolment completed"
+    RECOVERY_CODE_USED = "recovery code used"
+    RECOVERY_CODE_REJECTED = "recovery code rejected"
+    LOCKED = "locked"
+    LOGIN_REFUSED_LOCKED = "login refused (locked)"
+    UNLOCKED = "unlocked"
+    EXPIRED = "expired"
+    AUTHENTICATED = "authenticated"
+    LOGGED_OUT = "logged out"
+    TWOFA_RESET = "2FA reset"
+    RECOVERY_CODES_ISSUED = "recovery codes issued"
+    DEVICE_ADDED = "device added"
+    QR_SCANNED = "QR scanned"
+    SCAN_FAILED = "scan failed"
+    ENTRY_ADDED = "app entry added"
+    ENTRY_REMOVED = "app entry removed"
+    CLOCK_CORRECTED = "device clock corrected"
+    CLOCK_MOVED = "clock moved"
+    POLICY_CHANGED = "policy changed"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened. ``state_from``/``state_to`` are set when a login changed state."""
+
+    seq: int
+    time: float
+    kind: EventKind
+    actor: str
+    user: str = ""
+    company: str = ""
+    outcome: str = ""
+    reason: str = ""
+    login: int | None = None
+    state_from: str = ""
+    state_to: str = ""
+    detail: str = ""
+
+    def __str__(self) -> str:
+        parts = [iso(self.time), self.actor, self.kind.value]
+        if self.user:
+            parts.append(f"user={self.user}")
+        if self.reason:
+            parts.append(f"reason={self.reason}")
+        if self.state_to:
+            parts.append(f"{self.state_from} -> {self.state_to}")
+        if self.detail:
+            parts.append(self.detail)
+        return "  ".join(parts)
+
+
+COLUMNS = ["seq", "time", "kind", "actor", "user", "company", "outcome", "reason", "login",
+           "state_from", "state_to", "detail"]
+
+
+class EventLog:
+    """Append-only list of events with listeners (the widgets re-render on each append)."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
+        event = Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields)
+        self._events.append(event)
+        for listener in list(self._listeners):
+            listener(event)
+        return event
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` on every new event; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index):
+        return self._events[index]
+
+    def of_kind(self, kind: EventKind, user: str | None = None) -> list[Event]:
+        return [e for e in self._events if e.kind is kind and (user is None or e.user == user)]
+
+    def count(self, kind: EventKind, user: str | None = None) -> int:
+        return len(self.of_kind(kind, user))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The whole log as a table, time in UTC."""
+        rows = [asdict(e) | {"kind": e.kind.value} for e in self._events]
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+        frame["login"] = frame["login"].astype("Int64")
+        return frame.set_index("seq")
+
+    def __repr__(self) -> str:
+        return f"EventLog({len(self)} events)"
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html()

@@ -1,0 +1,50 @@
+"""The OTP arithmetic: pure functions over pyotp, no simulation state.
+
+The backend and every app compute and check codes through these two functions, so the RFC test
+vectors exercise the same path the login flow uses.
+"""
+
+from __future__ import annotations
+
+import pyotp
+from pyotp.utils import strings_equal
+
+from .errors import ValidationError
+from .policy import ALGORITHMS
+
+
+def totp(secret: str, *, algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> pyotp.TOTP:
+    """A pyotp TOTP for a base32 secret and parameters."""
+    if algorithm not in ALGORITHMS:
+        raise ValidationError("algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    return pyotp.TOTP(secret, digits=digits, digest=ALGORITHMS[algorithm], interval=period)
+
+
+def step_of(t: float, period: int = 30) -> int:
+    """The RFC 6238 time step T = floor(t / period)."""
+    return int(t // period)
+
+
+def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> str:
+    """The code for instant ``t`` (seconds since the epoch)."""
+    return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
+
+
+def matching_step(secret: str, code: str, t: float, *, window: int, centre: int = 0,
+                  algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> int | None:
+    """The time step within ``window`` steps of ``t`` (shifted by ``centre`` steps) whose code is ``code``.
+
+    pyotp does the comparison (constant time) and returns the matching time step, which the
+    caller needs for replay protection; ``None`` when nothing matches.
+    """
+    generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
+    instant = int(t) + centre * period
+    if instant < 0:
+        return None
+    try:
+        return generator.verify_and_get_timecode(code, for_time=instant, valid_window=window)
+    except pyotp.OTPVerificationError:
+        return None
+
+
+__all__ = ["totp", "step_of", "code_at", "matching_step", "strings_equal"]

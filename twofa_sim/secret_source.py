@@ -1,0 +1,50 @@
+"""Where shared secrets and recovery codes come from.
+
+Outside demos every secret comes from :mod:`secrets`. Notebooks, tests and scenarios need the
+same QR on every run, and ``pyotp.random_base32()`` cannot be seeded, so a seeded source exists
+too; it is for demonstrations only and says so in its name.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+
+
+class SystemSecretSource:
+    """Cryptographically strong randomness from :mod:`secrets` (the default)."""
+
+    def token_bytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+    def __repr__(self) -> str:
+        return "SystemSecretSource()"
+
+
+class SeededSecretSource:
+    """Reproducible randomness for demos and tests. Never use it for real accounts."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._random = random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._random.randbytes(n)
+
+    def __repr__(self) -> str:
+        return f"SeededSecretSource(seed={self.seed})"
+
+
+SecretSource = SystemSecretSource | SeededSecretSource
+
+
+def new_base32_secret(source: SecretSource, bits: int = 160) -> str:
+    """A base32 secret of ``bits`` bits without padding (Key URI format)."""
+    return base64.b32encode(source.token_bytes(bits // 8)).decode("ascii").rstrip("=")
+
+
+def new_recovery_code(source: SecretSource) -> str:
+    """A 64-bit recovery code as four groups of four hex digits, e.g. ``3f2a-9c01-7be4-0d55``."""
+    digits = source.token_bytes(8).hex()
+    return "-".join(digits[i:i + 4] for i in range(0, 16, 4))

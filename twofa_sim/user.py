@@ -1,0 +1,46 @@
+"""A backend user of a contracting company, as the admin creates them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .enrolment import Enrolment
+from .errors import ValidationError
+from .passwords import PasswordHash
+
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}")
+
+
+def check_username(name: object) -> str:
+    """A username: 3 to 64 of letters, digits and ``. _ @ + -`` (no ':' so it fits an otpauth label)."""
+    if not isinstance(name, str):
+        raise ValidationError("username", f"must be text, got {type(name).__name__}")
+    if not USERNAME.fullmatch(name):
+        # The text itself is not echoed: a password pasted into the wrong field must not reach a message.
+        bad = next((i for i, ch in enumerate(name) if not (ch.isascii() and (ch.isalnum() or ch in "._@+-"))), None)
+        where = f"character {bad + 1} is not allowed" if bad is not None else f"got {len(name)} characters"
+        raise ValidationError("username", "must be 3 to 64 characters of letters, digits and . _ @ + -, "
+                              f"starting with a letter or digit ({where})")
+    return name
+
+
+@dataclass(repr=False)
+class BackendUser:
+    """Who can log in to the back office. The password is held only as a salted hash."""
+
+    username: str
+    company: str
+    password_hash: PasswordHash
+    force_2fa: bool = False
+    created_at: float = 0.0
+    enrolment: Enrolment = field(default_factory=Enrolment)
+
+    @property
+    def key(self) -> str:
+        """Usernames are unique case-insensitively."""
+        return self.username.casefold()
+
+    def __repr__(self) -> str:
+        return (f"BackendUser({self.username!r}, company={self.company!r}, force_2fa={self.force_2fa}, "
+                f"{self.enrolment!r})")
