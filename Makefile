@@ -20,7 +20,7 @@ lab: install
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 app: install
-	$(VENV)/bin/voila notebooks/09_trainer_demo.ipynb --port $(PORT) --Voila.ip=127.0.0.1
+	$(VENV)/bin/voila notebooks/07_trainer_demo.ipynb --port $(PORT) --Voila.ip=127.0.0.1
 
 test: install
 	bash scripts/ensure-chromium
