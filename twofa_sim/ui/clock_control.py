@@ -1,0 +1,85 @@
+"""Clock control: live or paused, jump one step, jump to the last second of a step, set a time."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+
+from ..clock import Clock, iso
+from .common import SafeCallbacks, message_html
+
+
+class ClockControl(widgets.VBox):
+    """Buttons that move the one clock; ``on_change`` listeners re-render whatever shows time."""
+
+    def __init__(self, clock: Clock, period: Callable[[], int] = lambda: 30) -> None:
+        self.clock = clock
+        self.period = period
+        self._listeners: list[Callable[[], None]] = []
+        self.display = widgets.HTML()
+        self.display.add_class("tfs-clock")
+        self.live = widgets.ToggleButton(value=not clock.is_pinned, description="Live", icon="play",
+                                         tooltip="Let time run (codes rotate every second)")
+        self.live.add_class("tfs-clock-live")
+        self.step_button = widgets.Button(description="+1 step", icon="forward", tooltip="Jump one time step ahead")
+        self.step_button.add_class("tfs-clock-step")
+        self.last_second = widgets.Button(description="Last second", icon="hourglass-end",
+                                          tooltip="Jump to the last second of the current step")
+        self.last_second.add_class("tfs-clock-last-second")
+        self.when = widgets.Text(placeholder="2026-01-05 09:00:00", layout=widgets.Layout(width="170px"))
+        self.set_button = widgets.Button(description="Set", tooltip="Pin the clock at this UTC time")
+        self.set_button.add_class("tfs-clock-set")
+        self.message = widgets.HTML()
+        self.safe = SafeCallbacks(self._show)
+        self.live.observe(self.safe(self._on_live), "value")
+        self.step_button.on_click(self.safe(lambda _: self.advance(self.period())))
+        self.last_second.on_click(self.safe(lambda _: self.to_last_second()))
+        self.set_button.on_click(self.safe(lambda _: self.set_time(self.when.value)))
+        row = widgets.HBox([self.display, self.live, self.step_button, self.last_second, self.when, self.set_button])
+        super().__init__([row, self.message, self.safe.errors])
+        self.add_class("tfs-clock-control")
+        self.refresh()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        self.refresh()
+        for listener in self._listeners:
+            listener()
+
+    def _show(self, text: str, kind: str) -> None:
+        self.message.value = message_html(text, kind)
+
+    def _on_live(self, change) -> None:
+        if change["new"]:
+            self.clock.follow_wall_clock()
+        else:
+            self.clock.pin()
+        self.live.icon = "pause" if change["new"] else "play"
+        self._changed()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self._show("", "info")
+        self._changed()
+
+    def to_last_second(self) -> None:
+        period = self.period()
+        now = self.clock.now()
+        self.advance((period - 1) - (now % period))
+
+    def set_time(self, text: str) -> None:
+        self.clock.set(text)
+        self.live.value = False
+        self._show("", "info")
+        self._changed()
+
+    def refresh(self) -> None:
+        now = self.clock.now()
+        left = self.period() - int(now) % self.period()
+        self.display.value = f"<b>{iso(now)} UTC</b> &nbsp;<span class='tfs-hint'>step ends in {left:2d} s</span>"
+
+    def __repr__(self) -> str:
+        return f"ClockControl({'live' if not self.clock.is_pinned else 'paused'})"
