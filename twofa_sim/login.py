@@ -87,7 +87,10 @@ class LoginAttempt:
 
     def poll(self) -> StepResult:
         """Let time pass: closes the code step once its time is up (widgets call this each second)."""
-        return self._fire(FlowEvent.TIME_PASSES, lambda now: Verdict(self._time_left_outcome(now)))
+        def classify(now: float) -> Verdict:
+            outcome = self._time_left_outcome(now)
+            return Verdict(outcome, Reason.EXPIRED if outcome is Outcome.TIMED_OUT else Reason.NONE)
+        return self._fire(FlowEvent.TIME_PASSES, classify)
 
     def log_out(self) -> StepResult:
         return self._fire(FlowEvent.LOG_OUT, lambda now: Verdict(Outcome.DONE))

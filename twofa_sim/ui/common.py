@@ -73,8 +73,7 @@ class SafeCallbacks:
                 self.show_message(str(error), "error")
             except Exception:  # noqa: BLE001 - shown, never lost, never crashes the demo
                 self.show_message("Something went wrong; details below.", "error")
-                with self.errors:
-                    print(traceback.format_exc())
+                self.errors.append_stdout(traceback.format_exc())
         return guarded
 
 

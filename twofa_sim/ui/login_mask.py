@@ -57,9 +57,7 @@ class LoginMask(widgets.VBox):
         self.done_button.add_class("tfs-login-restart")
 
         self.login_button.on_click(self.safe(lambda _: self.submit_password()))
-        self.password.on_submit(self.safe(lambda _: self.submit_password()))
         self.code_button.on_click(self.safe(lambda _: self.submit_code()))
-        self.code.on_submit(self.safe(lambda _: self.submit_code()))
         self.recovery_button.on_click(self.safe(lambda _: self.submit_recovery_code()))
         self.done_button.on_click(self.safe(lambda _: self.restart()))
 
