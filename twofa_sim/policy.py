@@ -56,8 +56,11 @@ class Policy:
 
         need(isinstance(self.issuer, str) and 0 < len(self.issuer.strip()) <= 64, "issuer", "must be 1 to 64 characters")
         need(":" not in str(self.issuer), "issuer", "must not contain ':' (Key URI format)")
-        need(self.algorithm in ALGORITHMS, "algorithm", f"must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
-        need(self.digits in (6, 8) and not isinstance(self.digits, bool), "digits", f"must be 6 or 8, got {self.digits!r}")
+        need(str(self.issuer).isprintable(), "issuer",
+             "must be printable (no line breaks, zero-width or direction-changing characters): apps show it")
+        need(isinstance(self.algorithm, str) and self.algorithm in ALGORITHMS, "algorithm",
+             f"must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
+        need(type(self.digits) is int and self.digits in (6, 8), "digits", f"must be 6 or 8, got {self.digits!r}")
         whole("period", 1, 300)
         whole("window", 0, 10)
         whole("failed_code_limit", 1, 1000)
