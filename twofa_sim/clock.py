@@ -16,6 +16,10 @@ from .errors import ClockError
 
 TimeLike = float | int | str | dt.datetime
 
+# The last instant the simulation accepts: every table, message and code generator can still show
+# it (Python's datetime and pyotp stop at the year 10000; a year is left for windows and locks).
+LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc).timestamp()
+
 
 def to_epoch(value: TimeLike, *, field: str = "time") -> float:
     """Seconds since the Unix epoch from a number, an ISO 8601 string or a datetime (UTC if naive)."""
@@ -35,8 +39,8 @@ def to_epoch(value: TimeLike, *, field: str = "time") -> float:
         return to_epoch(moment, field=field)
     else:
         raise ClockError(field, f"expected seconds or an ISO 8601 time, got {type(value).__name__}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ClockError(field, f"must be a finite number of seconds at or after 1970, got {seconds!r}")
+    if not math.isfinite(seconds) or seconds < 0 or seconds >= LATEST:
+        raise ClockError(field, f"must be a finite number of seconds at or after 1970 and before 9999, got {seconds!r}")
     return seconds
 
 
@@ -81,6 +85,8 @@ class Clock:
         seconds = _finite_seconds(seconds, "seconds")
         if self.now() + seconds < 0:
             raise ClockError("seconds", "would move the clock before 1970")
+        if self.now() + seconds >= LATEST:
+            raise ClockError("seconds", "would move the clock past the start of 9999")
         if self._pinned is not None:
             self._pinned += seconds
         else:
