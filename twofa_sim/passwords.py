@@ -25,6 +25,10 @@ def check_password_rule(password: object, username: str) -> str:
     """Return the password if it meets the rule, else raise a ValidationError saying why."""
     if not isinstance(password, str):
         raise ValidationError("password", f"must be text, got {type(password).__name__}")
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("password", "must be valid Unicode text (it holds a lone surrogate)") from None
     if len(password) < MIN_LENGTH:
         raise ValidationError("password", f"must have at least {MIN_LENGTH} characters, got {len(password)}")
     if len(password) > MAX_LENGTH:
@@ -59,5 +63,6 @@ class PasswordHash:
 
 
 def _scrypt(text: str, salt: bytes, log2_n: int) -> bytes:
-    return hashlib.scrypt(text.encode("utf-8"), salt=salt, n=2 ** log2_n, r=8, p=1,
+    # surrogatepass: text that is not valid Unicode (a lone surrogate) hashes as a wrong password, not a crash
+    return hashlib.scrypt(text.encode("utf-8", "surrogatepass"), salt=salt, n=2 ** log2_n, r=8, p=1,
                           maxmem=2 ** log2_n * 8 * 128 * 2 + 1024 * 1024, dklen=32)
