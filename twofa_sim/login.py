@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .user import BackendUser
 
 MAX_INPUT = 1024
+STALE_STEP = "the user's second factor changed since this step opened"
 
 MESSAGES = {
     (Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS): "Wrong username or password.",
@@ -144,12 +145,24 @@ class LoginAttempt:
     def _classify_code(self, code: str, now: float) -> Verdict:
         if self._time_left_outcome(now) is Outcome.TIMED_OUT:
             return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED)
+        if self._step_is_stale():
+            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED, detail=STALE_STEP)
         return self._user().enrolment.check_code(code, now, self._office.policy)
 
     def _classify_recovery_code(self, code: str, now: float) -> Verdict:
         if self._time_left_outcome(now) is Outcome.TIMED_OUT:
             return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED)
+        if self._step_is_stale():
+            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED, detail=STALE_STEP)
         return self._user().enrolment.check_recovery_code(code, now, self._office.policy)
+
+    def _step_is_stale(self) -> bool:
+        """The step was opened for a second factor that has changed since: an admin reset it, or
+        another login confirmed or replaced the secret this QR step shows. Such a step closes."""
+        enrolment = self._user().enrolment
+        if self.state is State.ENROLMENT:
+            return enrolment.is_enrolled or self.screen is None or enrolment.pending_secret != self.screen.secret
+        return not enrolment.is_enrolled
 
     def _apply(self, effect: Effect, now: float, verdict: Verdict) -> None:
         office = self._office
@@ -199,6 +212,8 @@ class LoginAttempt:
         until = iso(verdict.locked_until) if verdict.locked_until else ""
         if verdict.outcome is Outcome.LOCKS:
             return f"Too many wrong codes: locked until {until} UTC."
+        if verdict.detail == STALE_STEP:
+            return "Your two-factor setup changed during this login. Please start again."
         return template.format(digits=self._office.policy.digits, until=until)
 
     def __repr__(self) -> str:
