@@ -1,0 +1,234 @@
+"""App profiles are data: each record says what its app does with every parameter, which issuer it
+shows, what a second scan does and how it tells the time, and where that was read. The engine
+has no special case for any app."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import pathlib
+
+import pytest
+
+from twofa_sim import NotFoundError, UriError, ValidationError
+from twofa_sim.app_profile import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE,
+                                   DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
+                                   Unsupported, describe_values, profile, profiles_frame)
+from twofa_sim.otpauth import build_key_uri, parse_key_uri
+
+S = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+APPS = list(PROFILES)
+
+
+def settings(key: str, params: str = "", label: str = "plenigo:alice"):
+    app = PROFILES[key]
+    uri = parse_key_uri(f"otpauth://totp/{label}?secret={S}{params}", ignore=app.ignored_parameters)
+    return app.settings_for(uri)
+
+
+def test_the_profiles_of_the_product_brief_are_all_there():
+    assert APPS == ["reference", "authenticator-addon", "aegis", "freeotp", "2fas", "google-authenticator"]
+    assert profile("aegis") is AEGIS and profile(AEGIS) is AEGIS
+    with pytest.raises(NotFoundError, match="no app profile 'authy'"):
+        profile("authy")
+
+
+@pytest.mark.parametrize("key", APPS)
+def test_every_profile_says_where_its_behaviour_comes_from(key):
+    app = PROFILES[key]
+    assert app.key == key and app.name and app.version and app.platform
+    assert len(app.source) > 60
+    if key != "reference":
+        assert any(marker in app.source for marker in (".ts", ".java", ".kt", "wiki")), app.source
+    for name in ("algorithm", "digits", "period"):
+        rule = app.support(name)
+        assert rule.default in rule.values, (key, name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        app.duplicates = DuplicatePolicy.ASK  # type: ignore[misc]
+
+
+def test_the_profile_table_has_one_row_per_app_and_every_column():
+    table = profiles_frame()
+    assert list(table.index) == [p.title for p in PROFILES.values()]
+    assert list(table.columns) == ["platform", "algorithm", "digits", "period (s)", "issuer shown", "second scan",
+                                   "time", "clock correction", "source"]
+    addon = table.loc[AUTHENTICATOR_ADDON.title]
+    assert addon["algorithm"] == "ignored: always SHA1" and addon["period (s)"] == "ignored: always 30"
+    assert addon["digits"] == "1 to 10; else 6"
+    assert addon["clock correction"] == "within ±300 s, in steps of 1 s"
+    assert table.loc[GOOGLE_AUTHENTICATOR.title, "clock correction"] == "yes, in steps of 60 s"
+    assert table.loc[AEGIS.title, "clock correction"] == "no"
+    assert table.loc["2FAS 5.x", "period (s)"] == "10, 30, 60 or 90"
+
+
+# (app, extra parameters, expected algorithm/digits/period, parameters the app changed)
+PARAMETERS = [
+    ("reference", "&algorithm=SHA512&digits=8&period=60", ("SHA512", 8, 60), set()),
+    ("authenticator-addon", "", ("SHA1", 6, 30), set()),
+    ("authenticator-addon", "&digits=8", ("SHA1", 8, 30), set()),
+    ("authenticator-addon", "&algorithm=SHA256", ("SHA1", 6, 30), {"algorithm"}),
+    ("authenticator-addon", "&algorithm=SHA512&digits=8&period=60", ("SHA1", 8, 30), {"algorithm", "period"}),
+    ("authenticator-addon", "&algorithm=MD5&period=sixty", ("SHA1", 6, 30), {"algorithm", "period"}),
+    ("authenticator-addon", "&digits=12", ("SHA1", 6, 30), {"digits"}),
+    ("authenticator-addon", "&algorithm=sha1&period=30", ("SHA1", 6, 30), set()),
+    ("aegis", "&algorithm=SHA512&digits=10&period=45", ("SHA512", 10, 45), set()),
+    ("aegis", "&digits=5", ("SHA1", 5, 30), set()),
+    ("freeotp", "&algorithm=SHA256&digits=9&period=5", ("SHA256", 9, 5), set()),
+    ("2fas", "&algorithm=SHA256&digits=7&period=90", ("SHA256", 7, 90), set()),
+    ("2fas", "&period=10", ("SHA1", 6, 10), set()),
+    ("google-authenticator", "&algorithm=SHA512&digits=8&period=60", ("SHA1", 6, 30),
+     {"algorithm", "digits", "period"}),
+    ("google-authenticator", "&algorithm=SHA1&digits=6&period=30", ("SHA1", 6, 30), set()),
+]
+
+
+@pytest.mark.parametrize("key, params, expected, changed", PARAMETERS)
+def test_what_each_app_makes_of_the_parameters(key, params, expected, changed):
+    result = settings(key, params)
+    assert (result.algorithm, result.digits, result.period) == expected
+    assert {a.field for a in result.adjustments} == changed
+    for adjustment in result.adjustments:
+        assert PROFILES[key].title in adjustment.why
+        assert str(adjustment).startswith(f"{adjustment.field} {adjustment.given} -> {adjustment.used} (")
+
+
+# (app, extra parameters, refused field, words)
+REFUSALS = [
+    ("reference", "&digits=5", "digits", "supports 6 to 10 only"),
+    ("reference", "&period=121", "period", "supports 1 to 120 only"),
+    ("aegis", "&digits=11", "digits", "supports 1 to 10 only"),
+    ("freeotp", "&digits=10", "digits", "supports 6 to 9 only"),
+    ("freeotp", "&period=4", "period", "supports 5 to 86400 only"),
+    ("2fas", "&period=45", "period", "supports 10, 30, 60 or 90 only"),
+    ("2fas", "&digits=9", "digits", "supports 6, 7 or 8 only"),
+]
+
+
+@pytest.mark.parametrize("key, params, field, words", REFUSALS)
+def test_apps_that_refuse_a_value_say_so(key, params, field, words):
+    with pytest.raises(UriError) as caught:
+        settings(key, params)
+    assert caught.value.field == field and words in caught.value.problem
+    assert PROFILES[key].title in caught.value.problem
+
+
+@pytest.mark.parametrize("key", APPS)
+def test_no_app_takes_a_counter_based_entry(key):
+    uri = parse_key_uri(f"otpauth://hotp/A:b?secret={S}&counter=1")
+    with pytest.raises(UriError, match="type: .* time-based"):
+        PROFILES[key].settings_for(uri)
+
+
+# label "Old:alice" with issuer=New: which one the app shows
+ISSUER_SHOWN = {"reference": "New", "authenticator-addon": "New", "aegis": "Old", "freeotp": "Old", "2fas": "New",
+                "google-authenticator": "Old"}
+
+
+@pytest.mark.parametrize("key", APPS)
+def test_which_issuer_each_app_shows(key):
+    mixed = settings(key, "&issuer=New", label="Old:alice")
+    assert mixed.issuer == ISSUER_SHOWN[key] and mixed.account == "alice"
+    assert mixed.warnings and "'New'" in mixed.warnings[0] and "'Old'" in mixed.warnings[0]
+    expected_rule = IssuerSource.PARAMETER if ISSUER_SHOWN[key] == "New" else IssuerSource.LABEL_PREFIX
+    assert PROFILES[key].issuer_source is expected_rule
+    assert settings(key, "&issuer=ACME", label="alice").issuer == "ACME"
+    assert settings(key, "", label="ACME:alice").issuer == "ACME"
+    assert settings(key, "", label="alice").issuer == ""
+    assert not settings(key, "&issuer=ACME", label="ACME:alice").warnings
+
+
+@pytest.mark.parametrize("key, warns", [("freeotp", True), ("reference", False), ("aegis", False)])
+def test_freeotp_warns_on_secrets_under_128_bits(key, warns):
+    short = "JBSWY3DPEHPK3PXPJBSWY3DP"  # 120 bits
+    app = PROFILES[key]
+    result = app.settings_for(parse_key_uri(f"otpauth://totp/A:b?secret={short}"))
+    assert any("120 bits, under 128" in w for w in result.warnings) is warns
+
+
+@pytest.mark.parametrize("key, duplicates, match", [
+    ("reference", DuplicatePolicy.ASK, DuplicateMatch.LABEL),
+    ("authenticator-addon", DuplicatePolicy.ADD_DUPLICATE, DuplicateMatch.SECRET),
+    ("aegis", DuplicatePolicy.ASK, DuplicateMatch.LABEL),
+    ("freeotp", DuplicatePolicy.ADD_DUPLICATE, DuplicateMatch.SECRET),
+    ("2fas", DuplicatePolicy.OVERWRITE, DuplicateMatch.SECRET),
+    ("google-authenticator", DuplicatePolicy.OVERWRITE, DuplicateMatch.LABEL),
+])
+def test_second_scan_behaviour_is_part_of_the_record(key, duplicates, match):
+    assert (PROFILES[key].duplicates, PROFILES[key].duplicate_match) == (duplicates, match)
+
+
+@pytest.mark.parametrize("rounding, t, whole", [
+    (TimeRounding.TRUNCATE, 29.0, 29), (TimeRounding.TRUNCATE, 29.5, 29), (TimeRounding.TRUNCATE, 29.99, 29),
+    (TimeRounding.NEAREST, 29.49, 29), (TimeRounding.NEAREST, 29.5, 30), (TimeRounding.NEAREST, 29.99, 30),
+    (TimeRounding.NEAREST, 30.0, 30),
+])
+def test_time_rounding(rounding, t, whole):
+    assert rounding.whole_seconds(t) == whole
+
+
+def test_only_the_addon_rounds_to_the_nearest_second():
+    assert [k for k, p in PROFILES.items() if p.time_rounding is TimeRounding.NEAREST] == ["authenticator-addon"]
+
+
+@pytest.mark.parametrize("key, algorithm, digits, period, field", [
+    ("authenticator-addon", "SHA256", 8, 60, None),
+    ("authenticator-addon", "SHA1", 7, 30, "digits"),
+    ("google-authenticator", "SHA256", 6, 30, "algorithm"),
+    ("google-authenticator", "SHA1", 6, 60, "period"),
+    ("2fas", "SHA512", 8, 45, "period"),
+    ("reference", "SHA512", 10, 120, None),
+])
+def test_the_manual_form_offers_what_the_app_offers(key, algorithm, digits, period, field):
+    app = PROFILES[key]
+    if field is None:
+        app.manual_settings(algorithm, digits, period)
+    else:
+        with pytest.raises(ValidationError) as caught:
+            app.manual_settings(algorithm, digits, period)
+        assert caught.value.field == field and "manual form" in caught.value.problem
+
+
+@pytest.mark.parametrize("values, text", [
+    (range(1, 11), "1 to 10"), ((6, 8), "6 or 8"), ((10, 30, 60, 90), "10, 30, 60 or 90"), (("SHA1",), "SHA1"),
+    (range(30, 31), "30"),
+])
+def test_values_read_as_text(values, text):
+    assert describe_values(values) == text
+
+
+def test_support_description():
+    assert Support.ignored("SHA1").describe() == "ignored: always SHA1"
+    assert Support(6, (6, 8), Unsupported.REFUSE).describe() == "6 or 8"
+    with pytest.raises(ValueError, match="no rule for 'secret'"):
+        REFERENCE.support("secret")
+
+
+def _code_without_docs(text: str) -> str:
+    """The module's code as ast.unparse writes it: no comments, docstrings removed."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body[0] = ast.Pass()
+    return ast.unparse(tree)
+
+
+def test_the_engine_has_no_special_case_for_any_app():
+    """Behaviour lives in the records: no module outside app_profile.py names an app."""
+    needles = [p.key for p in PROFILES.values() if p.key != "reference"] + \
+              [p.name for p in PROFILES.values() if p.key != "reference"] + ["AUTHENTICATOR_ADDON", "AEGIS", "FREEOTP",
+                                                                            "TWOFAS", "GOOGLE_AUTHENTICATOR"]
+    for module in ("authenticator.py", "device.py", "scan.py", "otpauth.py", "compatibility.py"):
+        code = _code_without_docs((ROOT / "twofa_sim" / module).read_text())
+        for needle in needles:
+            assert needle not in code, (module, needle)
+
+
+def test_a_uri_the_reference_app_reads_back_unchanged():
+    uri = build_key_uri(S, "alice", "plenigo", algorithm="SHA256", digits=8, period=60)
+    result = REFERENCE.settings_for(parse_key_uri(uri))
+    assert (result.issuer, result.account, result.algorithm, result.digits, result.period) == (
+        "plenigo", "alice", "SHA256", 8, 60)
+    assert not result.adjustments and not result.warnings
