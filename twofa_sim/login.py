@@ -135,11 +135,13 @@ class LoginAttempt:
             detail = "wrong password" if user else "unknown username"
             return Verdict(Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS, detail=detail)
         self.username = user.username
-        if not self._office.needs_2fa(user):
-            return Verdict(Outcome.NO_2FA_NEEDED)
         enrolment = user.enrolment
+        # The lock holds even when 2FA stopped being required after it was set (flag unticked):
+        # a locked user does not log in before the lock ends or an admin unlocks.
         if enrolment.is_locked(now):
             return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=enrolment.locked_until)
+        if not self._office.needs_2fa(user):
+            return Verdict(Outcome.NO_2FA_NEEDED)
         return Verdict(Outcome.NEEDS_CODE if enrolment.is_enrolled else Outcome.NEEDS_ENROLMENT)
 
     def _classify_code(self, code: str, now: float) -> Verdict:
