@@ -1,0 +1,211 @@
+"""A user's device: a name, an owner, its own clock, and one authenticator app on it.
+
+The device's clock is an :class:`~twofa_sim.clock.OffsetClock`: the reference clock (the back
+office's) plus the device's own error in seconds, either sign. The app on it may correct that
+error against the reference, as the add-on does from a web server's ``Date`` header, within the
+limits its profile states. The device is what a user holds: it scans the pixels of the screen
+(:meth:`Device.scan`), takes a key typed by hand, and shows codes. With an event log it records
+what happened (device added, QR scanned or failed, entries added or removed, clock corrected);
+events carry names, outcomes and what the app changed, never a secret or a code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import pandas as pd
+from PIL import Image
+
+from .app_profile import REFERENCE, AppProfile
+from .authenticator import AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
+from .clock import Clock, OffsetClock
+from .errors import ScanError, UriError, ValidationError
+from .events import EventKind, EventLog
+from .scan import read_otpauth
+
+if TYPE_CHECKING:
+    from .backoffice import BackOffice
+
+
+def _check_text(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 64 or not value.isprintable():
+        raise ValidationError(field, "must be 1 to 64 printable characters")
+    return value.strip()
+
+
+class CodeWatcher:
+    """Follows one entry's code for a live display.
+
+    :meth:`poll` reads the device's clock (which follows the reference clock, and so
+    ``time.time()`` under freezegun) and returns a :class:`Reading` when the code has changed since
+    the last poll, else ``None``; the first poll always returns one. :meth:`poll_at` does the same
+    for a given instant. A widget thread polls once a second, or sleeps
+    :meth:`seconds_until_change`.
+    """
+
+    def __init__(self, device: "Device", entry: Entry) -> None:
+        self.device = device
+        self.entry_id = entry.id
+        self.last: Reading | None = None
+
+    def current(self) -> Reading:
+        return self.device.app.reading(self.entry_id, self.device.now())
+
+    def poll_at(self, local: float) -> Reading | None:
+        reading = self.device.app.reading(self.entry_id, local)
+        if self.last is not None and (reading.step, reading.code) == (self.last.step, self.last.code):
+            return None
+        self.last = reading
+        return reading
+
+    def poll(self) -> Reading | None:
+        return self.poll_at(self.device.now())
+
+    def seconds_until_change(self) -> float:
+        return self.current().seconds_left
+
+    def __repr__(self) -> str:
+        return f"CodeWatcher(device={self.device.name!r}, entry #{self.entry_id})"
+
+
+class Device:
+    """A phone or browser with an authenticator app, a clock ``offset`` seconds off the reference."""
+
+    def __init__(self, name: str, owner: str, reference: Clock, *, offset: float = 0.0,
+                 app: AppProfile | str = REFERENCE, events: EventLog | None = None, company: str = "") -> None:
+        self.name = _check_text("name", name)
+        self.owner = _check_text("owner", owner)
+        if not isinstance(reference, Clock):
+            raise ValidationError("reference", f"must be a Clock, got {type(reference).__name__}")
+        self.clock = OffsetClock(reference, offset)
+        self.app = AuthenticatorApp(app)
+        self.events = events
+        self.company = company
+        self._note(EventKind.DEVICE_ADDED, detail=f"{self.app.profile.title}, clock {self.clock.offset:+g} s")
+
+    @classmethod
+    def for_user(cls, office: "BackOffice", owner: str, *, app: AppProfile | str = REFERENCE, offset: float = 0.0,
+                 name: str | None = None) -> "Device":
+        """A device for a user of ``office``, on the office's clock and event log."""
+        user = office.user(owner)
+        device_name = name or f"{user.username}'s {AuthenticatorApp(app).profile.name}"
+        return cls(device_name, user.username, office.clock, offset=offset, app=app, events=office.events,
+                   company=user.company)
+
+    # -- the clock --------------------------------------------------------------------------------
+
+    @property
+    def reference(self) -> Clock:
+        return self.clock.reference
+
+    @property
+    def offset(self) -> float:
+        """How far the device's own clock is off the reference, in seconds (ahead if positive)."""
+        return self.clock.offset
+
+    def set_offset(self, seconds: float) -> None:
+        self.clock.offset = OffsetClock(self.reference, seconds).offset
+
+    def now(self) -> float:
+        """The device's own clock (without the app's correction)."""
+        return self.clock.now()
+
+    def correct_clock(self) -> Correction:
+        """Let the app correct its clock against the reference (the add-on's "sync clock")."""
+        result = self.app.correct_clock(self.now(), self.reference.now())
+        self._note(EventKind.CLOCK_CORRECTED, outcome="corrected" if result.applied else "not corrected",
+                   reason="" if result.applied else result.reason, detail=result.reason)
+        return result
+
+    # -- adding entries ---------------------------------------------------------------------------
+
+    def scan(self, image: Image.Image, rect: Sequence[int] | None = None) -> ImportResult:
+        """Scan the screen: decode the QR code in ``image`` (inside ``rect`` if given) and import it.
+
+        Raises :class:`ScanError` (no usable QR code) or :class:`UriError` (the app refuses the URI)
+        after recording a "scan failed" event; nothing is added then.
+        """
+        local = self.now()
+        try:
+            text = read_otpauth(image, rect)
+            result = self.app.scan_uri(text, local)
+        except (ScanError, UriError) as error:
+            reason = f"invalid {error.field}" if isinstance(error, UriError) else "no usable QR code"
+            self._note(EventKind.SCAN_FAILED, outcome="refused", reason=reason, detail=str(error))
+            raise
+        self._note(EventKind.QR_SCANNED, outcome=result.outcome.value,
+                   detail=result.describe() if not result.added else "otpauth URI read from the QR code")
+        self._note_added(result)
+        return result
+
+    def enter_key(self, account: str, secret: str, *, issuer: str = "", algorithm: str = "SHA1", digits: int = 6,
+                  period: int = 30) -> ImportResult:
+        """Type the key shown under the QR code (spaces allowed) into the app's manual form."""
+        result = self.app.enter_key(account, secret, self.now(), issuer=issuer, algorithm=algorithm,
+                                    digits=digits, period=period)
+        self._note_added(result)
+        return result
+
+    def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
+        """Answer the app's question about a duplicate (replace, keep both, cancel)."""
+        result = self.app.confirm(pending, choice)
+        self._note_added(result)
+        return result
+
+    def remove(self, entry: Entry | int) -> Entry:
+        removed = self.app.remove(entry)
+        self._note(EventKind.ENTRY_REMOVED, detail=removed.label)
+        return removed
+
+    def export_text(self) -> str:
+        """The app's text backup (``otpauth://`` lines). It holds the secrets: keep it safe."""
+        return self.app.export_text()
+
+    def import_text(self, text: str) -> ImportReport:
+        report = self.app.import_text(text, self.now())
+        for result in report.results:
+            self._note_added(result)
+        for number, message in report.failures:
+            self._note(EventKind.SCAN_FAILED, outcome="refused", reason="invalid backup line",
+                       detail=f"line {number}: {message}")
+        return report
+
+    # -- codes ------------------------------------------------------------------------------------
+
+    def entry(self, account: str | None = None, issuer: str | None = None) -> Entry:
+        return self.app.find(account, issuer)
+
+    def reading(self, entry: Entry | int | None = None) -> Reading:
+        """What the app shows now for ``entry`` (default: the only or newest entry)."""
+        return self.app.reading(self.entry() if entry is None else entry, self.now())
+
+    def code(self, account: str | None = None, issuer: str | None = None) -> str:
+        """The code the user would type now, for the newest entry of that account."""
+        return self.app.code(self.app.find(account, issuer), self.now())
+
+    def watch(self, entry: Entry | int | None = None) -> CodeWatcher:
+        return CodeWatcher(self, self.app.entry(self.entry() if entry is None else entry))
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.app.to_frame(self.now())
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _note_added(self, result: ImportResult) -> None:
+        if result.added:
+            self._note(EventKind.ENTRY_ADDED, outcome=result.outcome.value, detail=result.describe())
+
+    def _note(self, kind: EventKind, **fields) -> None:
+        if self.events is not None:
+            self.events.record(self.reference.now(), kind, f"device:{self.name}", user=self.owner,
+                               company=self.company, **fields)
+
+    def __repr__(self) -> str:
+        return (f"Device({self.name!r}, owner={self.owner!r}, {self.app.profile.title}, "
+                f"clock {self.offset:+g} s, {len(self.app.entries)} entries)")
+
+    def _repr_html_(self) -> str:
+        return f"<b>{self.name}</b> ({self.app.profile.title}, clock {self.offset:+g} s)" + self.to_frame().to_html()
+
+
+__all__ = ["Device", "CodeWatcher"]
