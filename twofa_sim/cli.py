@@ -23,7 +23,7 @@ from typing import Sequence, TextIO
 import qrcode
 
 from .clock import iso
-from .scenario import (ScenarioError, ScenarioResult, StepRecord, format_record, load_scenario, parse_scenario,
+from .scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
                        run_scenario, summary_line, timeline_header)
 from .secret_source import SeededSecretSource, SystemSecretSource
 
@@ -165,26 +165,28 @@ devices:
   alice-browser: {owner: alice, app: authenticator}   # the "Authenticator" browser add-on
 steps:
   - create_user: {name: alice, company: ACME Publishing, force_2fa: true, password: correct horse 42}
-    note: "Step 1: the admin creates the user and ticks \\"Force 2 factor auth.\\""
+    note: The admin creates the backend user alice and ticks "Force 2 factor auth."
+  - install: alice-browser
+    note: "Step 1: alice installs the Authenticator add-on in her browser"
   - login: alice
-    note: "Step 2: alice opens the login mask and types username and password"
+    note: "Step 2: she opens the login mask of the back office and logs in with username and password"
     expect: {state: ENROLMENT, qr_shown: true}
   - wait: 20s
-    note: "Step 3: a QR code appears; alice opens the Authenticator add-on from the toolbar"
+    note: "Step 3: a QR code appears; she opens the Authenticator add-on from the browser's toolbar"
   - scan: {device: alice-browser, rect: [150, 80, 490, 400]}
-    note: "...clicks its scan icon and marks the QR code with a rectangle: the entry is saved"
+    note: The add-on's scan icon captures the tab; she marks the QR code with a rectangle and the entry is saved
     expect: {scan: added, entries: 1}
   - type: {from: alice-browser}
-    note: "She types the code the add-on shows: enrolment is complete and she is logged in"
+    note: She types the code the add-on shows; enrolment is complete and she is logged in
     expect: {state: AUTHENTICATED, enrolled: true, events: {QR shown: 1, enrolment completed: 1}}
   - log_out: alice
-  - wait: 8h
-    note: "The next morning"
+  - wait: 23h
+    note: The next morning
   - login: alice
-    note: "Username and password again: no QR this time, the code step opens"
+    note: "Username and password again: no QR code this time, only the code step"
     expect: {state: CODE_REQUIRED, qr_shown: false}
   - type: {from: alice-browser}
-    note: "The add-on's current code logs her in"
+    note: The code the add-on shows now logs her in
     expect: {state: AUTHENTICATED, events: {QR shown: 1, authenticated: 2}}
 """
 
@@ -207,8 +209,10 @@ def command_demo(seed: int | None, out_dir: str, invert: bool, ascii_only: bool,
     for line in timeline_header(scenario)[2:]:
         print(line, file=out)
 
+    writer = TimelineWriter(scenario)
+
     def show(record: StepRecord) -> None:
-        for line in format_record(record):
+        for line in writer.lines(record):
             print(line, file=out)
         if record.qr is not None:
             screen = record.qr.screen

@@ -25,9 +25,11 @@ from typing import Any, Callable, Iterable
 import yaml
 from PIL import Image
 
+from .authenticator import Choice, ImportResult
 from .backoffice import BackOffice
 from .clock import Clock, iso, to_epoch
-from .errors import ClockError, PolicyError, TwofaSimError, ValidationError
+from .device import Device
+from .errors import ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError
 from .events import Event, EventKind
 from .flow import FlowEvent, Outcome, Reason, State
 from .login import LoginAttempt, StepResult
@@ -65,7 +67,7 @@ class ScenarioError(TwofaSimError, ValueError):
 # reading YAML nodes with their line numbers
 
 _TAG = "tag:yaml.org,2002:"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|days?|h|hours?|m|min|mins|minutes?|s|sec|secs|seconds?)?",
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|h|minutes?|mins?|m|seconds?|secs?|s)?(?![a-z])",
                             re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -310,6 +312,7 @@ class DeviceSpec:
     app: str
     clock_offset: float = 0.0
     line: int = 0
+    installed_by_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -384,11 +387,13 @@ class ScanStep(Step):
     tab: str = DEFAULT_TAB
     image: str = "page"
     rect: tuple[int, int, int, int] | None = None
+    choice: str | None = None
 
     def describe(self) -> str:
         what = {"page": "the page", "qr": "the QR alone"}.get(self.image, f"image {self.image}")
         where = f", rectangle {list(self.rect)}" if self.rect else ""
-        return f"scans {what} with {self.device}{where}"
+        answer = f", answers '{self.choice}'" if self.choice else ""
+        return f"scans {what} with {self.device}{where}{answer}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -398,9 +403,14 @@ class EnterKeyStep(Step):
     device: str
     user: str
     tab: str = DEFAULT_TAB
+    algorithm: str = "SHA1"
+    digits: int = 6
+    period: int = 30
 
     def describe(self) -> str:
-        return f"types the key shown as text into {self.device}"
+        chosen = "" if (self.algorithm, self.digits, self.period) == ("SHA1", 6, 30) else \
+            f" ({self.algorithm}, {self.digits} digits, {self.period} s)"
+        return f"types the key shown as text into {self.device}{chosen}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -426,10 +436,14 @@ class TypeStep(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class WaitStep(Step):
+    """Time passes. With ``poll`` (the default) open screens look at the clock and close when due."""
+
     seconds: float
+    poll: bool = True
 
     def describe(self) -> str:
-        return f"{format_duration(self.seconds)} pass"
+        quiet = " (screens do not look at the clock)" if not self.poll else ""
+        return f"{format_duration(self.seconds)} pass{quiet}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -447,6 +461,27 @@ class DeviceClockStep(Step):
 
     def describe(self) -> str:
         return f"{self.device}'s clock is set {format_duration(self.offset)} off"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallStep(Step):
+    """The owner installs the app on the device now (devices without such a step are there from the start)."""
+
+    device: str
+    user: str
+
+    def describe(self) -> str:
+        return f"installs the app on {self.device}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectClockStep(Step):
+    """The device's app corrects its clock against the server's time (the add-on's "sync clock")."""
+
+    device: str
+
+    def describe(self) -> str:
+        return f"{self.device} corrects its clock from the server's time"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -568,15 +603,19 @@ class Scenario:
 SCENARIO_KEYS = ["name", "description", "start", "seed", "policy", "backoffice", "companies", "users",
                  "devices", "steps"]
 BACKOFFICE_KEYS = ["description", "start", "seed", "policy", "companies", "users"]
-ACTIONS = ["login", "scan", "enter_key", "type", "wait", "clock", "device_clock", "tick", "untick", "reset",
+ACTIONS = ["install", "login", "scan", "enter_key", "type", "wait", "clock", "device_clock", "correct_clock", "tick", "untick", "reset",
            "unlock", "issue_recovery_codes", "company_setting", "create_user", "policy", "log_out",
            "start_over"]
 STEP_KEYS = ACTIONS + ["expect", "note"]
 USER_ACTIONS = {"tick", "untick", "reset", "unlock", "issue_recovery_codes"}
-EXPECT_KEYS = ["user", "tab", "device", "state", "outcome", "reason", "qr_shown", "message", "enrolled",
+EXPECT_KEYS = ["user", "tab", "device", "error", "state", "outcome", "reason", "qr_shown", "message", "enrolled",
                "needs_2fa", "locked", "locked_until", "locked_for", "failures", "recovery_codes_left", "events",
-               "user_events", "step_events", "entries", "scan"]
-SCAN_RESULTS = {"added": "added", "entry added": "added", "failed": "failed", "scan failed": "failed"}
+               "user_events", "step_events", "entries", "scan", "app_changed"]
+DEVICE_EXPECTATIONS = ("entries", "scan", "app_changed")
+SCAN_RESULTS = {"added": "added", "entry added": "added", "failed": "failed", "scan failed": "failed",
+                "not added": "not added"}
+CHOICES = {_fold(c.value): c.value for c in Choice}
+PARAMETERS = {"algorithm": "algorithm", "digits": "digits", "period": "period"}
 
 
 #: Short names a scenario may use for an app profile, besides each profile's key and name.
@@ -759,6 +798,7 @@ class _StepParser:
         self.policy = policy
         self.subject: str | None = None
         self.login_names: set[str] = set()
+        self.installed = {d.name for d in devices.values() if not d.installed_by_step}
 
     # -- references -------------------------------------------------------------------------------
 
@@ -770,12 +810,14 @@ class _StepParser:
             raise self.r.fail(node, f"no user {name!r} declared before this step (known: {known})")
         return spec.name
 
-    def known_device(self, node: yaml.Node) -> DeviceSpec:
+    def known_device(self, node: yaml.Node, installed: bool = True) -> DeviceSpec:
         name = self.r.name(node, "device")
         spec = self.devices.get(name.casefold())
         if spec is None:
             known = ", ".join(d.name for d in self.devices.values()) or "none"
             raise self.r.fail(node, f"no device {name!r} in devices (known: {known})")
+        if installed and spec.name not in self.installed:
+            raise self.r.fail(node, f"device {spec.name!r} is used before its 'install' step")
         return spec
 
     def default_user(self, node: yaml.Node, what: str) -> str:
@@ -866,7 +908,7 @@ class _StepParser:
         return device, user, entries
 
     def _scan(self, node, common, key) -> Step:
-        device, user, entries = self._device_step(node, "scan", ["device", "user", "tab", "image", "rect"])
+        device, user, entries = self._device_step(node, "scan", ["device", "user", "tab", "image", "rect", "choice"])
         image, rect = "page", None
         if "image" in entries:
             image_node = entries["image"][1]
@@ -891,11 +933,32 @@ class _StepParser:
                 raise self.r.fail(rect_node, "rect must be [left, top, right, bottom] with right > left and "
                                              "bottom > top")
             rect = (left, top, right, bottom)
-        return ScanStep(device=device.name, user=user, tab=self.tab(entries), image=image, rect=rect, **common)
+        choice = self.r.choice(entries["choice"][1], "choice", CHOICES) if "choice" in entries else None
+        return ScanStep(device=device.name, user=user, tab=self.tab(entries), image=image, rect=rect, choice=choice,
+                        **common)
 
     def _enter_key(self, node, common, key) -> Step:
-        device, user, entries = self._device_step(node, "enter_key", ["device", "user", "tab"])
-        return EnterKeyStep(device=device.name, user=user, tab=self.tab(entries), **common)
+        device, user, entries = self._device_step(node, "enter_key",
+                                                  ["device", "user", "tab", "algorithm", "digits", "period"])
+        form = {}
+        if "algorithm" in entries:
+            form["algorithm"] = self.r.choice(entries["algorithm"][1], "algorithm",
+                                              {_fold(a): a for a in ("SHA1", "SHA256", "SHA512")})
+        if "digits" in entries:
+            form["digits"] = self.r.integer(entries["digits"][1], "digits", 1, 10)
+        if "period" in entries:
+            form["period"] = self.r.integer(entries["period"][1], "period", 1, 86_400)
+        return EnterKeyStep(device=device.name, user=user, tab=self.tab(entries), **form, **common)
+
+    def _install(self, node, common, key) -> Step:
+        spec = self.known_device(node, installed=False)
+        if spec.name in self.installed:
+            raise self.r.fail(node, f"device {spec.name!r} is installed already")
+        self.installed.add(spec.name)
+        return InstallStep(device=spec.name, user=spec.owner, **common)
+
+    def _correct_clock(self, node, common, key) -> Step:
+        return CorrectClockStep(device=self.known_device(node).name, **common)
 
     def _type(self, node, common, key) -> Step:
         entries = self.r.mapping(node, "type", known=["user", "tab", "from", "entry", "code", "recovery"])
@@ -930,8 +993,11 @@ class _StepParser:
                         recovery=recovery, **common)
 
     def _wait(self, node, common, key) -> Step:
-        seconds = self.r.duration(node, "wait")
-        return WaitStep(seconds=seconds, **common)
+        if isinstance(node, yaml.MappingNode):
+            entries = self.r.mapping(node, "wait", known=["for", "poll"], required=["for"])
+            poll = self.r.boolean(entries["poll"][1], "poll") if "poll" in entries else True
+            return WaitStep(seconds=self.r.duration(entries["for"][1], "wait.for"), poll=poll, **common)
+        return WaitStep(seconds=self.r.duration(node, "wait"), **common)
 
     def _clock(self, node, common, key) -> Step:
         entries = self.r.mapping(node, "clock", known=["set"], required=["set"])
@@ -1020,13 +1086,14 @@ class _StepParser:
                 user = spec.name
             elif user.casefold() not in self.login_names:
                 raise r.fail(user_node, f"expect.user: no user {user!r} declared or logged in before this step")
+            self.subject = user
         else:
             user = step.subject or self.subject
         tab = r.name(entries["tab"][1], "expect.tab") if "tab" in entries else getattr(step, "tab", DEFAULT_TAB)
         device = None
         if "device" in entries:
             device = self.known_device(entries["device"][1]).name
-        elif isinstance(step, (ScanStep, EnterKeyStep, DeviceClockStep)):
+        elif isinstance(step, (ScanStep, EnterKeyStep, DeviceClockStep, CorrectClockStep, InstallStep)):
             device = step.device
         elif isinstance(step, TypeStep):
             device = step.device
@@ -1035,9 +1102,9 @@ class _StepParser:
             if name in ("user", "tab", "device"):
                 continue
             line = key.start_mark.line + 1
-            if name in ("entries", "scan") and device is None:
+            if name in DEVICE_EXPECTATIONS and device is None:
                 raise r.fail(key, f"expect.{name} is about a device: add 'device: NAME'")
-            if name not in ("events", "step_events", "entries", "scan") and user is None:
+            if name not in ("events", "step_events", "error", *DEVICE_EXPECTATIONS) and user is None:
                 raise r.fail(key, f"expect.{name} is about a user: add 'user: NAME'")
             items.append((name, self._expected_value(name, value), line))
         return Expectation(user, tab, tuple(items), device)
@@ -1052,8 +1119,8 @@ class _StepParser:
             return r.choice(node, "reason", REASON_NAMES)
         if name in ("qr_shown", "enrolled", "needs_2fa", "locked"):
             return r.boolean(node, name)
-        if name == "message":
-            return r.text(node, "message")
+        if name in ("message", "error"):
+            return r.text(node, name)
         if name == "locked_until":
             if isinstance(node, yaml.ScalarNode) and (node.tag == _TAG + "null" or node.value.lower() == "none"):
                 return None
@@ -1074,12 +1141,16 @@ class _StepParser:
             return tuple(counts.items())
         if name == "step_events":
             return tuple(r.choice(item, "event kind", EVENT_NAMES) for item in r.sequence(node, "step_events"))
+        if name == "app_changed":
+            return tuple(sorted({r.choice(item, "parameter", PARAMETERS) for item in r.sequence(node, "app_changed")}))
         raise AssertionError(name)  # pragma: no cover - EXPECT_KEYS and this function agree
 
 
-def _created_users(steps: yaml.Node) -> dict[str, str]:
-    """Names the steps create with ``create_user`` (a device may belong to a user created later)."""
+def _created_users(steps: yaml.Node) -> tuple[dict[str, str], set[str]]:
+    """Names the steps create with ``create_user`` (a device may belong to a user created later), and
+    the devices that ``install`` steps install (the others are there from the start)."""
     names: dict[str, str] = {}
+    installed: set[str] = set()
     if isinstance(steps, yaml.SequenceNode):
         for step in steps.value:
             if not isinstance(step, yaml.MappingNode):
@@ -1089,7 +1160,9 @@ def _created_users(steps: yaml.Node) -> dict[str, str]:
                     for k, v in value.value:
                         if getattr(k, "value", None) == "name" and isinstance(v, yaml.ScalarNode):
                             names[v.value.strip().casefold()] = v.value.strip()
-    return names
+                if getattr(key, "value", None) == "install" and isinstance(value, yaml.ScalarNode):
+                    installed.add(value.value.strip().casefold())
+    return names, installed
 
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
@@ -1129,7 +1202,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         users.extend(_users(reader, top["users"][1], company_names, taken))
 
     devices: list[DeviceSpec] = []
-    created = _created_users(top["steps"][1])
+    created, installed_later = _created_users(top["steps"][1])
     if "devices" in top:
         profiles: dict[str, Any] | None = None
         for dev_name, (key, value) in reader.mapping(top["devices"][1], "devices").items():
@@ -1148,7 +1221,8 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             app = reader.choice(settings["app"][1], "app", profiles)
             offset = (reader.duration(settings["clock_offset"][1], "clock_offset", allow_negative=True)
                       if "clock_offset" in settings else 0.0)
-            devices.append(DeviceSpec(dev_name, owner, app, offset, key.start_mark.line + 1))
+            devices.append(DeviceSpec(dev_name, owner, app, offset, key.start_mark.line + 1,
+                                      installed_by_step=dev_name.casefold() in installed_later))
 
     parser = _StepParser(reader, dict(taken), {d.name.casefold(): d for d in devices}, company_names, policy)
     steps = parser.parse(top["steps"][1])
@@ -1217,7 +1291,7 @@ class StepRecord:
     code: str | None = None
     code_accepted: bool = False
     device: str | None = None
-    device_offset: float = 0.0
+    code_time: int | None = None
     qr: QrShown | None = None
     result: StepResult | None = None
     transitions: list[tuple[State, FlowEvent, Outcome]] = field(default_factory=list)
@@ -1289,7 +1363,7 @@ class ScenarioResult:
 # ------------------------------------------------------------------------------------------------
 # the timeline
 
-TIME_WIDTH, ACTOR_WIDTH, ACTION_WIDTH = 8, 14, 50
+TIME_WIDTH, ACTOR_WIDTH, ACTION_WIDTH = 8, 14, 52
 
 
 def _short_time(seconds: float) -> str:
@@ -1300,7 +1374,7 @@ def _short_time(seconds: float) -> str:
 
 def format_record(record: StepRecord, *, show_checks: bool = True) -> list[str]:
     """The timeline lines of one step: ``time  actor  action  outcome`` and its checks."""
-    action = record.action if len(record.action) <= ACTION_WIDTH else record.action[:ACTION_WIDTH - 1] + "…"
+    action = record.action
     lines = [f"  {_short_time(record.time):<{TIME_WIDTH}}  {record.actor:<{ACTOR_WIDTH}}  "
              f"{action:<{ACTION_WIDTH}}  {record.outcome}".rstrip()]
     indent = " " * (2 + TIME_WIDTH + 2)
@@ -1322,14 +1396,26 @@ def timeline_header(scenario: Scenario) -> list[str]:
     return lines
 
 
+class TimelineWriter:
+    """Turns records into timeline lines as they come, with a date line whenever the day changes."""
+
+    def __init__(self, scenario: Scenario, *, show_checks: bool = True) -> None:
+        self.day = iso(scenario.start)[:10]
+        self.show_checks = show_checks
+
+    def lines(self, record: StepRecord) -> list[str]:
+        lines = []
+        if iso(record.time)[:10] != self.day:
+            self.day = iso(record.time)[:10]
+            lines.append(f"  -- {self.day}")
+        return lines + format_record(record, show_checks=self.show_checks)
+
+
 def format_timeline(result: ScenarioResult, *, show_checks: bool = True) -> list[str]:
     lines = timeline_header(result.scenario)
-    day = iso(result.scenario.start)[:10]
+    writer = TimelineWriter(result.scenario, show_checks=show_checks)
     for record in result.records:
-        if iso(record.time)[:10] != day:
-            day = iso(record.time)[:10]
-            lines.append(f"  -- {day}")
-        lines.extend(format_record(record, show_checks=show_checks))
+        lines.extend(writer.lines(record))
     lines.append(summary_line(result))
     return lines
 
@@ -1377,7 +1463,8 @@ class _Run:
         self.recovery_codes: dict[str, list[str]] = {}
         self.devices: dict[str, Any] = {}
         self.device_specs = {d.name: d for d in scenario.devices}
-        self.scan_results: dict[str, str] = {}
+        self.scan_results: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.step_error: str | None = None
         self.qrs: list[QrShown] = []
         self.records: list[StepRecord] = []
 
@@ -1441,12 +1528,23 @@ class _Run:
                                  f"creates user {user.name} (Force 2 factor auth. {flag})", "done",
                                  events=list(office.events)[mark:]))
         for spec in self.scenario.devices:
-            mark = len(office.events)
-            self.devices[spec.name] = _devices().create(self, spec)
-            offset = f", clock {format_duration(spec.clock_offset)} off" if spec.clock_offset else ""
-            self.emit(StepRecord(0, spec.line, office.clock.now(), spec.owner,
-                                 f"installs {spec.app} as {spec.name}{offset}", "done",
-                                 events=list(office.events)[mark:]))
+            if not spec.installed_by_step:
+                mark = len(office.events)
+                action = self.install(spec)
+                self.emit(StepRecord(0, spec.line, office.clock.now(), spec.owner, action, "done",
+                                     events=list(office.events)[mark:]))
+
+    def install(self, spec: DeviceSpec) -> str:
+        owner = self.office.find_user(spec.owner)
+        device = Device(spec.name, spec.owner, self.office.clock, offset=spec.clock_offset, app=spec.app,
+                        events=self.office.events, company=owner.company if owner else "")
+        self.devices[spec.name] = device
+        offset = f", clock {format_duration(spec.clock_offset)} off" if spec.clock_offset else ""
+        return f"installs {device.app.profile.title} as {spec.name}{offset}"
+
+    def _InstallStep(self, step: InstallStep, record: StepRecord, mark: int) -> None:
+        record.action = self.install(self.device_specs[step.device])
+        record.outcome = "done"
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -1463,6 +1561,10 @@ class _Run:
         except TwofaSimError as error:
             record.error = f"{type(error).__name__}: {error}"
         record.events = list(office.events)[mark:]
+        self.step_error = record.error
+        if record.error is not None and step.expect is not None and any(k == "error" for k, _, _ in step.expect.items):
+            record.outcome = f"refused: {record.error}"
+            record.error = None  # an error the file expects is an outcome like any other
         if record.error is None and step.expect is not None:
             record.checks = self.check(step, record)
         if not record.outcome:
@@ -1500,8 +1602,8 @@ class _Run:
                                record)
         else:
             if step.device is not None:
-                code, offset = _devices().code(self, step)
-                record.device, record.device_offset = step.device, offset
+                code, record.code_time = self.device_code(step)
+                record.device = step.device
                 record.action = f"types {code} from {step.device}" + (
                     f" (entry {step.entry})" if step.entry is not None else "") + _tab(step.tab)
             else:
@@ -1512,30 +1614,91 @@ class _Run:
         record.events = list(self.office.events)[mark:]
         self.note_result(step.user, step.tab, result, record, step.number)
 
+    # -- devices ----------------------------------------------------------------------------------
+
+    def shown_screen(self, user: str, tab: str) -> EnrolmentScreen:
+        """The enrolment screen the user's login shows now (what a device can scan or copy)."""
+        login = self.login_of(user, tab)
+        if login.state is not State.ENROLMENT or login.screen is None:
+            raise _StepFailed(f"{user}'s login shows no QR code (state {login.state.name}): nothing to scan; "
+                              "use 'image: FILE' to scan something else")
+        return login.screen
+
+    def device_code(self, step: TypeStep) -> tuple[str, int]:
+        """The code the device shows for the user's entry, and the whole second its app computed it for."""
+        device: Device = self.devices[step.device]
+        app = device.app
+        if not app.entries:
+            raise _StepFailed(f"{step.device} has no entries yet: scan a QR code (or enter the key) first")
+        if step.entry is not None:
+            if step.entry > len(app.entries):
+                raise _StepFailed(f"{step.device} has {len(app.entries)} entries, so there is no entry {step.entry}")
+            entry = app.entries[step.entry - 1]
+        else:
+            mine = [e for e in app.entries if e.account.casefold() == step.user.casefold()]
+            entry = mine[-1] if mine else app.entries[-1]
+        local = device.now()
+        return app.code(entry, local), app.app_seconds(local)
+
     def _ScanStep(self, step: ScanStep, record: StepRecord, mark: int) -> None:
         record.actor = step.user
-        record.outcome = _devices().scan(self, step)
-        self.scan_results[step.device] = "added" if record.outcome.startswith("entry added") else "failed"
+        device: Device = self.devices[step.device]
+        if step.image in ("page", "qr"):
+            screen = self.shown_screen(step.user, step.tab)
+            image = screen.page_image() if step.image == "page" else screen.qr_image()
+        else:
+            with Image.open(pathlib.Path(self.scenario.path).parent / step.image) as opened:
+                image = opened.convert("RGB")
+        try:
+            result = device.scan(image, list(step.rect) if step.rect else None)
+        except (ScanError, UriError) as error:
+            self.scan_results[step.device] = ("failed", ())
+            record.outcome = f"scan failed: {error}"
+            return
+        if result.needs_confirmation and step.choice is not None:
+            result = device.confirm(result, step.choice)
+        self.note_import(step.device, result, record)
 
     def _EnterKeyStep(self, step: EnterKeyStep, record: StepRecord, mark: int) -> None:
         record.actor = step.user
-        record.outcome = _devices().enter_key(self, step)
-        self.scan_results[step.device] = "added" if record.outcome.startswith("entry added") else "failed"
+        device: Device = self.devices[step.device]
+        screen = self.shown_screen(step.user, step.tab)
+        try:
+            result = device.enter_key(screen.account, screen.secret_for_typing, issuer=screen.issuer,
+                                      algorithm=step.algorithm, digits=step.digits, period=step.period)
+        except ValidationError as error:
+            self.scan_results[step.device] = ("failed", ())
+            record.outcome = f"entry refused: {error}"
+            return
+        self.note_import(step.device, result, record)
+
+    def note_import(self, device: str, result: ImportResult, record: StepRecord) -> None:
+        changed = tuple(a.field for a in result.adjustments)
+        self.scan_results[device] = ("added" if result.added else "not added", changed)
+        record.outcome = ("entry " if result.added else "") + result.describe()
 
     def _DeviceClockStep(self, step: DeviceClockStep, record: StepRecord, mark: int) -> None:
         record.actor = self.device_specs[step.device].owner
-        _devices().set_offset(self, step.device, step.offset)
+        self.devices[step.device].set_offset(step.offset)
         record.outcome = "done"
+
+    def _CorrectClockStep(self, step: CorrectClockStep, record: StepRecord, mark: int) -> None:
+        record.actor = self.device_specs[step.device].owner
+        correction = self.devices[step.device].correct_clock()
+        record.outcome = correction.reason
 
     def _WaitStep(self, step: WaitStep, record: StepRecord, mark: int) -> None:
         record.actor = "clock"
         self.office.clock.advance(step.seconds)
-        record.outcome = self._after_time_moved(record)
+        record.outcome = self._after_time_moved(record) if step.poll else f"now {iso(self.office.clock.now())[11:]}"
 
     def _ClockStep(self, step: ClockStep, record: StepRecord, mark: int) -> None:
         record.actor = "clock"
+        before = self.office.clock.now()
         self.office.clock.set(step.at)
         record.outcome = self._after_time_moved(record)
+        if step.at < before:
+            record.outcome += f" (the clock went back {format_duration(round(before - step.at, 3))})"
 
     def _after_time_moved(self, record: StepRecord) -> str:
         closed = self.poll_open_logins(record)
@@ -1586,7 +1749,7 @@ class _Run:
 
     def _CheckStep(self, step: CheckStep, record: StepRecord, mark: int) -> None:
         record.actor = "check" if step.expect else "note"
-        record.outcome = ""
+        record.outcome = "-"
 
     # -- expectations -----------------------------------------------------------------------------
 
@@ -1615,12 +1778,15 @@ class _Run:
             return tuple((kind, office.events.count(kind)) for kind, _ in _expected_of(expectation, name))
         if name == "step_events":
             return tuple(e.kind for e in record.events)
-        if name in ("entries", "scan"):
-            if name == "scan":
-                if expectation.device not in self.scan_results:
-                    raise _StepFailed(f"{expectation.device} has not scanned yet")
-                return self.scan_results[expectation.device]
-            return _devices().entry_count(self, expectation.device)
+        if name == "error":
+            return self.step_error or "no error"
+        if name in ("entries", "scan", "app_changed"):
+            if name == "entries":
+                return len(self.devices[expectation.device].app.entries)
+            if expectation.device not in self.scan_results:
+                raise _StepFailed(f"{expectation.device} has not scanned yet")
+            outcome, changed = self.scan_results[expectation.device]
+            return outcome if name == "scan" else tuple(sorted(set(changed)))
         assert user is not None
         if name == "user_events":
             return tuple((kind, office.events.count(kind, user=office.user(user).username))
@@ -1662,7 +1828,7 @@ def _expected_of(expectation: Expectation, name: str) -> Any:
 
 
 def _matches(name: str, expected: Any, actual: Any) -> bool:
-    if name == "message":
+    if name in ("message", "error"):
         return str(expected).casefold() in str(actual).casefold()
     if name in ("locked_for", "locked_until") and expected is not None and actual is not None:
         return abs(expected - actual) < 0.5
@@ -1682,21 +1848,17 @@ def _show(name: str, value: Any) -> str:
         return "{" + ", ".join(f"{kind.value}: {count}" for kind, count in value) + "}"
     if name == "step_events":
         return "[" + ", ".join(kind.value for kind in value) + "]"
+    if name == "app_changed":
+        return "[" + ", ".join(sorted(value)) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if name == "message":
+    if name in ("message", "error"):
         return repr(value)
     return str(value)
 
 
 class _StepFailed(Exception):
     """A step cannot be carried out as written (no open login, no such recovery code...)."""
-
-
-def _devices():
-    """The device layer (authenticator apps): imported when a scenario uses devices."""
-    from . import _scenario_devices
-    return _scenario_devices
 
 
 def run_scenario(scenario: Scenario, *, start: float | None = None, secret_source: SecretSource | None = None,
@@ -1727,5 +1889,5 @@ def run_scenario(scenario: Scenario, *, start: float | None = None, secret_sourc
 __all__ = [
     "Scenario", "ScenarioError", "ScenarioResult", "StepRecord", "Check", "QrShown", "BackOfficeSpec",
     "parse_scenario", "load_scenario", "run_scenario", "parse_backoffice", "read_backoffice", "load_backoffice",
-    "format_timeline", "parse_duration", "format_duration", "DEFAULT_BACKOFFICE_YAML", "SCENARIO_KDF_LOG2_N",
+    "format_timeline", "TimelineWriter", "parse_duration", "format_duration", "DEFAULT_BACKOFFICE_YAML", "SCENARIO_KDF_LOG2_N",
 ]
