@@ -9,7 +9,7 @@ import math
 import pytest
 from freezegun import freeze_time
 
-from twofa_sim import Clock, NotFoundError, UriError, ValidationError
+from twofa_sim import Clock, ClockError, NotFoundError, UriError, ValidationError
 from twofa_sim.app_profile import PROFILES
 from twofa_sim.authenticator import AuthenticatorApp, Choice, Entry, ImportOutcome
 from twofa_sim.device import Device
@@ -293,6 +293,16 @@ def test_a_watcher_under_freezegun_sees_the_addons_early_turnover():
         start = watcher.poll()
         frozen.tick(dt.timedelta(seconds=0.1))   # 09:00:29.5: the add-on already shows the next code
         assert watcher.poll().step == start.step + 1
+
+
+@pytest.mark.parametrize("local, words", [
+    (-1.0, "outside 1970 to 9999"), (253_402_300_800.0, "outside 1970 to 9999"), (float("nan"), "finite"),
+    ("now", "finite"), (None, "finite"),
+])
+def test_an_app_clock_outside_what_can_be_computed_is_a_clear_error(local, words):
+    app = app_with("reference", URI)
+    with pytest.raises(ClockError, match=f"time: .*{words}"):
+        app.reading(app.entries[0], local)
 
 
 def test_entries_compute_through_the_backends_code_path():

@@ -27,13 +27,14 @@ import pandas as pd
 
 from .app_profile import (REFERENCE, Adjustment, AppProfile, DuplicateMatch, DuplicatePolicy, TimeRounding,
                           profile as find_profile)
-from .errors import NotFoundError, UriError, ValidationError
+from .errors import ClockError, NotFoundError, UriError, ValidationError
 from .otp import code_at
 from .otpauth import build_key_uri, normalise_secret, parse_key_uri, secret_bytes
 
 COMPUTABLE_DIGITS = range(6, 11)
 COMPUTABLE_PERIODS = range(1, 121)
 MIN_SECRET_BITS = 112
+LAST_SECOND = 253_402_300_800          # 10000-01-01 UTC: pyotp computes codes before it
 _EARLY = {TimeRounding.TRUNCATE: 0.0, TimeRounding.NEAREST: 0.5}
 
 
@@ -211,7 +212,12 @@ class AuthenticatorApp:
 
     def app_seconds(self, local: float) -> int:
         """The whole second the app computes codes for: clock plus correction, rounded as the profile says."""
-        return self.profile.time_rounding.whole_seconds(local + self.correction)
+        if isinstance(local, bool) or not isinstance(local, (int, float)) or not math.isfinite(local):
+            raise ClockError("time", f"must be a finite number of seconds, got {local!r}")
+        whole = self.profile.time_rounding.whole_seconds(local + self.correction)
+        if not 0 <= whole < LAST_SECOND:
+            raise ClockError("time", f"the app's clock reads {whole} s, outside 1970 to 9999: no code can be computed")
+        return whole
 
     def correct_clock(self, local: float, reference: float) -> Correction:
         """Correct the clock against a reference (a web server's ``Date`` header: whole seconds).
