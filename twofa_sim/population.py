@@ -259,6 +259,7 @@ class Population:
     typo: np.ndarray
     typo_pos: np.ndarray
     typo_shift: np.ndarray
+    fixed_offsets: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -271,6 +272,8 @@ class Population:
     @property
     def offsets(self) -> np.ndarray:
         """Device clock minus server clock, seconds, per user (from the current parameters)."""
+        if self.fixed_offsets is not None:
+            return self.fixed_offsets
         p = self.params
         synced = self.offset_z * p.synced_sd
         loose = self.offset_z * p.loose_sd
@@ -350,6 +353,44 @@ def draw_population(n_users: int, days: int = 5, params: PopulationParameters | 
     return Population(p, seed, days, origin, component, offset_z, far_sign, app, keys, login_user,
                       (rounds // 2).astype(np.int32), (rounds % 2).astype(np.int8), bounds, when, open_delay,
                       typing, pause, typo, typo_pos, typo_shift)
+
+
+def scripted_population(offsets, apps, password_at, *, users=None, read_after=5.0, typing=2.0, pause=3.0,
+                        typos=0, attempts: int = 3, start: str | float = "2026-01-05T00:00:00Z") -> Population:
+    """A population written by hand, for stating a rule with chosen instants (tests, notebooks).
+
+    User ``i`` has clock offset ``offsets[i]`` and app ``apps[i]``. Login ``j`` is at
+    ``password_at[j]`` seconds after ``start``, by user ``users[j]`` (default: login ``i`` is
+    user ``i``'s only login); logins are played in the order given. ``read_after``, ``typing``,
+    ``pause`` and ``typos`` are one number for all, one value per login, or one row of
+    ``attempts`` values per login.
+    """
+    offsets = np.asarray(offsets, dtype=float)
+    n = len(offsets)
+    apps = list(apps)
+    when = np.atleast_1d(np.asarray(password_at, dtype=float))
+    count = len(when)
+    who = np.arange(count) if users is None else np.asarray(users, dtype=np.int64)
+    if len(apps) != n or len(who) != count or (who.size and (who.min() < 0 or who.max() >= n)):
+        raise ValidationError("population", "need one offset and app per user, and one user per login")
+    keys = tuple(dict.fromkeys(apps))
+    for key in keys:
+        find_profile(key)
+    origin = to_epoch(start, field="start")
+
+    def per_attempt(value, dtype):
+        value = np.asarray(value, dtype=dtype)
+        return np.broadcast_to(value.reshape(-1, 1) if value.ndim == 1 else value, (count, attempts)).copy()
+
+    params = PopulationParameters(attempts_per_login=attempts, app_mix=tuple((k, 1 / len(keys)) for k in keys))
+    bounds = np.repeat(np.arange(count + 1, dtype=np.int64), 2)[1:]       # one day per login, no second logins
+    return Population(
+        params, 0, count, origin, np.zeros(n, dtype=np.int8), np.zeros(n), np.ones(n),
+        np.array([keys.index(a) for a in apps], dtype=np.int16), keys,
+        who.astype(np.int64), np.arange(count, dtype=np.int32), np.zeros(count, dtype=np.int8), bounds,
+        origin + when, np.broadcast_to(np.asarray(read_after, dtype=float), (count,)).copy(),
+        per_attempt(typing, float), per_attempt(pause, float), per_attempt(typos, np.int8),
+        np.zeros((count, attempts), dtype=np.int16), np.ones((count, attempts), dtype=np.int8), offsets)
 
 
 # -- what an app makes of the policy's QR -------------------------------------------------------
@@ -803,9 +844,9 @@ def agreement(fast: Run, exact: Run) -> pd.DataFrame:
             same &= (x == y) | (np.isnan(x) & np.isnan(y))
         else:
             same &= x == y
-    return a[~same].join(b[~same], lsuffix=" (fast)", rsuffix=" (exact)")
+    return pd.merge(a[~same], b[~same], left_index=True, right_index=True, suffixes=(" (fast)", " (exact)"))
 
 
-__all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "default_parameters",
+__all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "scripted_population", "default_parameters",
            "LoginOutcome", "CodeKind", "AppBehaviour", "app_behaviour", "Run", "simulate", "simulate_fast",
            "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]
