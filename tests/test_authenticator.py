@@ -316,3 +316,37 @@ def test_entries_compute_through_the_backends_code_path():
 def test_every_app_reads_the_backends_default_qr(key):
     app = app_with(key, URI)
     assert app.reading(app.entries[0], T0).code == independent_totp(S, T0)
+
+
+def test_nothing_secret_leaks_from_a_device_story():
+    from twofa_sim import EventLog, TwofaSimError
+    from twofa_sim.qr import EnrolmentScreen, qr_image
+    from twofa_sim.policy import Policy
+
+    events = EventLog()
+    device = Device("alice's phone", "alice", Clock.at(T0), app="aegis", events=events)
+    screen = EnrolmentScreen.for_user(S, "alice", Policy(algorithm="SHA256"))
+    results = [device.scan(screen.page_image()), device.scan(screen.page_image())]
+    results.append(device.confirm(results[-1], "keep both"))
+    results.append(device.enter_key("bob", S2, issuer="plenigo"))
+    report = device.import_text(f"otpauth://totp/x:y?secret={S}1\n{device.export_text()}")
+    device.correct_clock()
+    device.remove(device.entry("bob"))
+    errors = []
+    for bad in (lambda: device.enter_key("carol", S + "1"), lambda: device.enter_key("carol", S[:20]),
+                lambda: device.scan(qr_image(f"otpauth://totp/x:y?secret={S}&digits={S}")),
+                lambda: device.scan(qr_image(S)), lambda: device.enter_key(S + ":x", S)):
+        with pytest.raises(TwofaSimError) as caught:
+            bad()
+        errors.append(str(caught.value))
+    texts = [events.to_frame().to_csv(), "\n".join(map(str, events)), repr(device), device._repr_html_(),
+             repr(device.app), device.to_frame().to_csv(), *map(repr, results), *(r.describe() for r in results),
+             repr(report), *errors, *map(repr, device.app.entries), repr(device.watch())]
+    for text in texts:
+        for needle in (S, S.lower(), S2, S[:8], S2[:8]):
+            assert needle not in text, (needle, text[:200])
+    assert [e.kind.name for e in events] == [
+        "DEVICE_ADDED", "QR_SCANNED", "ENTRY_ADDED", "QR_SCANNED", "ENTRY_ADDED", "ENTRY_ADDED", "SCAN_FAILED",
+        "CLOCK_CORRECTED", "ENTRY_REMOVED", "SCAN_FAILED", "SCAN_FAILED"]
+    assert [r.outcome for r in report.results] == [ImportOutcome.NEEDS_CONFIRMATION] * 3   # Aegis asks each time
+    assert report.failures[0][0] == 1

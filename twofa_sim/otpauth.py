@@ -60,8 +60,9 @@ _BAD_REMAINDERS = {1, 3, 6}          # base32 text cannot end with 1, 3 or 6 cha
 
 
 def _short(text: str, limit: int = 24) -> str:
-    """A value for a message: quoted and cut, so a pasted secret cannot reach a message in full."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+    """A value for a message: quoted if short, else only its length, so no part of a pasted secret
+    can reach a message."""
+    return repr(text) if len(text) <= limit else f"{len(text)} characters"
 
 
 def normalise_secret(text: object, *, field: str = "secret", allow_spaces: bool = False) -> str:
@@ -106,13 +107,13 @@ def secret_bytes(secret: str) -> bytes:
 def parse_algorithm(text: str) -> str:
     name = text.strip().upper()
     if name not in ALGORITHM_NAMES:
-        raise UriError("algorithm", f"must be SHA1, SHA256 or SHA512, got {_short(text, 12)}")
+        raise UriError("algorithm", f"must be SHA1, SHA256 or SHA512, got {_short(text, 8)}")
     return name
 
 
 def _whole(field_name: str, text: str, allowed: range, what: str) -> int:
     if not _WHOLE.fullmatch(text) or int(text) not in allowed:
-        raise UriError(field_name, f"must be {what} from {allowed.start} to {allowed.stop - 1}, got {_short(text, 12)}")
+        raise UriError(field_name, f"must be {what} from {allowed.start} to {allowed.stop - 1}, got {_short(text, 8)}")
     return int(text)
 
 
@@ -145,7 +146,7 @@ class KeyUri:
     ignored: tuple[tuple[str, str], ...] = ()
 
     def ignored_value(self, name: str) -> str | None:
-        """The text the URI gave for a parameter the reader chose not to read (cut to 12 characters)."""
+        """The text the URI gave for a parameter the reader chose not to read (up to 8 characters)."""
         return dict(self.ignored).get(name)
 
     @property
@@ -239,7 +240,7 @@ def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset
         raise UriError("scheme", f"must be otpauth://, got {shown}")
     kind = parts.netloc.lower()
     if kind not in TYPES:
-        raise UriError("type", f"must be totp or hotp, got {_short(parts.netloc, 12) if parts.netloc else 'nothing'}")
+        raise UriError("type", f"must be totp or hotp, got {_short(parts.netloc, 8) if parts.netloc else 'nothing'}")
     label_issuer, account = _split_label(parts.path)
     values = _query(parts.query)
 
@@ -260,8 +261,8 @@ def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset
         if not values.get("counter", "").strip():
             raise UriError("counter", "missing: an hotp URI needs the initial counter")
         counter = parse_counter(values["counter"].strip())
-    skipped = tuple((name, values[name].strip()[:12]) for name in DEFAULTS
-                    if name in ignore and values.get(name, "").strip())
+    skipped = tuple((name, text if len(text) <= 8 else f"{len(text)} characters")
+                    for name in DEFAULTS if name in ignore and (text := values.get(name, "").strip()))
     return KeyUri(type=kind, account=account, label_issuer=label_issuer, issuer_param=issuer_param,
                   secret=secret, algorithm=read("algorithm", parse_algorithm), digits=read("digits", parse_digits),
                   period=read("period", parse_period), counter=counter, ignored=skipped)
