@@ -13,8 +13,11 @@ from .common import SafeCallbacks, message_html
 class AdminPanel(widgets.VBox):
     """Each button calls one BackOffice method, then everything re-renders from the back office."""
 
-    def __init__(self, office: BackOffice) -> None:
+    COMPACT_COLUMNS = ["force 2FA", "needs 2FA", "enrolled", "failed codes", "locked until"]
+
+    def __init__(self, office: BackOffice, *, compact: bool = False) -> None:
         self.office = office
+        self.compact = compact
         self.message = widgets.HTML()
         self.safe = SafeCallbacks(self.show)
 
@@ -59,10 +62,13 @@ class AdminPanel(widgets.VBox):
         form = widgets.VBox([widgets.HTML('<div class="tfs-header">New backend user</div>'),
                              self.username, self.password, self.force, self.create])
         actions = widgets.VBox([widgets.HTML('<div class="tfs-header">Users</div>'), self.users_table,
-                                widgets.HBox([self.selected, self.toggle_force, self.reset, self.unlock,
-                                              self.recovery]),
+                                self.selected,
+                                widgets.HBox([self.toggle_force, self.reset]) if compact else
+                                widgets.HBox([self.toggle_force, self.reset, self.unlock, self.recovery]),
+                                widgets.HBox([self.unlock, self.recovery]) if compact else widgets.HTML(),
                                 self.recovery_codes])
-        super().__init__([header, widgets.HBox([self.company, self.company_2fa]), form, actions,
+        company_row = (widgets.VBox if compact else widgets.HBox)([self.company, self.company_2fa])
+        super().__init__([header, company_row, form, actions,
                           self.message, self.safe.errors])
         self.add_class("tfs-card")
         self.add_class("tfs-admin")
@@ -128,6 +134,8 @@ class AdminPanel(widgets.VBox):
         finally:
             self._syncing = False
         frame = self.office.users_frame()
+        if self.compact:
+            frame = frame[self.COMPACT_COLUMNS]
         self.users_table.value = (frame.to_html(border=0) if not frame.empty
                                   else '<span class="tfs-hint">No users yet.</span>')
 

@@ -1,0 +1,184 @@
+"""The authenticator app on a device: entries with a large code and a countdown bar, a scan
+button that captures what the login mask shows right now and decodes it from pixels, manual key
+entry, the device's clock offset and the app profile."""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import ipywidgets as widgets
+from PIL import Image
+
+from ..app_profile import PROFILES
+from ..authenticator import Choice, ImportResult
+from ..device import Device
+from .common import SafeCallbacks, message_html
+
+
+class EntryCard(widgets.VBox):
+    """One entry: issuer, account, the current code in large type, and the time left as a bar."""
+
+    def __init__(self, entry_id: int, on_remove: Callable[[int], None]) -> None:
+        self.entry_id = entry_id
+        self.label = widgets.HTML()
+        self.code = widgets.HTML()
+        self.code.add_class("tfs-app-code")
+        self.bar = widgets.FloatProgress(min=0.0, max=1.0, layout=widgets.Layout(width="200px", height="10px"))
+        self.bar.add_class("tfs-app-countdown")
+        self.seconds = widgets.HTML()
+        self.remove = widgets.Button(icon="trash", tooltip="Remove this entry", layout=widgets.Layout(width="36px"))
+        self.remove.on_click(lambda _: on_remove(self.entry_id))
+        super().__init__([self.label, self.code, widgets.HBox([self.bar, self.seconds, self.remove])])
+        self.add_class("tfs-entry")
+
+    def show(self, issuer: str, account: str, code: str, seconds_left: float, fraction_left: float) -> None:
+        self.label.value = (f'<div class="tfs-issuer">{html.escape(issuer or "(no issuer)")}</div>'
+                            f'<div class="tfs-account">{html.escape(account)}</div>')
+        half = len(code) // 2
+        self.code.value = f'<div class="tfs-code">{code[:half]} {code[half:]}</div>'
+        self.bar.value = fraction_left
+        self.bar.bar_style = "danger" if seconds_left <= 5 else "success"
+        self.seconds.value = f'<span class="tfs-hint">&nbsp;{int(seconds_left + 0.999):2d} s</span>'
+
+    def __repr__(self) -> str:
+        return f"EntryCard(#{self.entry_id})"
+
+
+class AuthenticatorView(widgets.VBox):
+    """The app as its user sees it. ``capture`` returns the pixels of the screen to scan."""
+
+    def __init__(self, device: Device, capture: Callable[[], Image.Image]) -> None:
+        self.device = device
+        self.capture = capture
+        self.cards: dict[int, EntryCard] = {}
+        self.message = widgets.HTML()
+        self.message.add_class("tfs-app-message")
+        self.safe = SafeCallbacks(self.show)
+
+        self.brand = widgets.HTML()
+        self.info = widgets.HTML()
+        self.entries = widgets.VBox([])
+        self.entries.add_class("tfs-app-entries")
+        self.scan_button = widgets.Button(description="Scan QR code", icon="qrcode", button_style="success",
+                                          tooltip="Capture the visible login window and read its QR code")
+        self.scan_button.add_class("tfs-app-scan")
+        self.replace = widgets.Button(description="Replace", button_style="warning")
+        self.keep_both = widgets.Button(description="Keep both")
+        self.cancel = widgets.Button(description="Cancel")
+        self.question = widgets.HBox([self.replace, self.keep_both, self.cancel])
+        self.question.layout.display = "none"
+        self._pending: ImportResult | None = None
+
+        self.manual_account = widgets.Text(placeholder="account", layout=widgets.Layout(width="120px"))
+        self.manual_key = widgets.Text(placeholder="key from the login window", layout=widgets.Layout(width="200px"))
+        self.manual_key.add_class("tfs-app-manual-key")
+        self.manual_button = widgets.Button(description="Add key", icon="keyboard-o", layout=widgets.Layout(width="90px"))
+        self.manual_button.add_class("tfs-app-manual-add")
+        self.offset = widgets.BoundedIntText(value=int(device.offset), min=-3600, max=3600,
+                                             description="Clock (s)", layout=widgets.Layout(width="170px"))
+        self.offset.add_class("tfs-app-offset")
+        self.sync = widgets.Button(description="Sync clock", icon="clock-o", layout=widgets.Layout(width="110px"))
+        self.sync.add_class("tfs-app-sync")
+        self.profile = widgets.Dropdown(options=[(p.title, key) for key, p in PROFILES.items()],
+                                        value=device.app.profile.key, description="App")
+        self.profile.add_class("tfs-app-profile")
+
+        self.scan_button.on_click(self.safe(lambda _: self.scan()))
+        self.replace.on_click(self.safe(lambda _: self.answer(Choice.REPLACE)))
+        self.keep_both.on_click(self.safe(lambda _: self.answer(Choice.KEEP_BOTH)))
+        self.cancel.on_click(self.safe(lambda _: self.answer(Choice.CANCEL)))
+        self.manual_button.on_click(self.safe(lambda _: self.add_key()))
+        self.offset.observe(self.safe(lambda change: self.set_offset(change["new"])), "value")
+        self.sync.on_click(self.safe(lambda _: self.sync_clock()))
+        self.profile.observe(self.safe(lambda change: self.install(change["new"])), "value")
+
+        settings = widgets.VBox([widgets.HTML('<div class="tfs-hint">Device and app</div>'),
+                                 self.profile, widgets.HBox([self.offset, self.sync]),
+                                 widgets.HBox([self.manual_account, self.manual_key, self.manual_button])])
+        super().__init__([self.brand, self.info, self.entries, self.scan_button, self.question, self.message,
+                          settings, self.safe.errors])
+        self.add_class("tfs-card")
+        self.add_class("tfs-app")
+        self.layout.width = "400px"
+        self.render()
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def scan(self) -> ImportResult:
+        result = self.device.scan(self.capture())
+        self._after_import(result)
+        return result
+
+    def answer(self, choice: Choice) -> ImportResult:
+        if self._pending is None:
+            raise RuntimeError("no question is open")
+        result = self.device.confirm(self._pending, choice)
+        self._pending = None
+        self._after_import(result)
+        return result
+
+    def add_key(self) -> ImportResult:
+        result = self.device.enter_key(self.manual_account.value.strip() or self.device.owner, self.manual_key.value)
+        self.manual_key.value = ""
+        self._after_import(result)
+        return result
+
+    def set_offset(self, seconds: int) -> None:
+        self.device.set_offset(seconds)
+        self.show(f"Device clock set {seconds:+d} s off.", "info")
+        self.render()
+
+    def sync_clock(self) -> None:
+        correction = self.device.correct_clock()
+        self.show(correction.reason, "ok" if correction.applied else "error")
+        self.render()
+
+    def install(self, key: str) -> None:
+        """Another app on the same device: entries of the old app do not carry over."""
+        old = self.device
+        if key == old.app.profile.key:
+            return
+        self.device = Device(old.name, old.owner, old.reference, offset=old.offset, app=key, events=old.events,
+                             company=old.company)
+        self._pending = None
+        self.show(f"{self.device.app.profile.title} installed; scan the QR code again to add entries.", "info")
+        self.render()
+
+    # -- rendering ---------------------------------------------------------------------------------------
+
+    def show(self, text: str, kind: str = "info") -> None:
+        self.message.value = message_html(text, kind)
+
+    def _after_import(self, result: ImportResult) -> None:
+        self._pending = result if result.needs_confirmation else None
+        self.question.layout.display = None if self._pending else "none"
+        kind = "ok" if result.added else ("info" if result.needs_confirmation else "error")
+        self.show(result.describe(), kind)
+        self.render()
+
+    def _remove(self, entry_id: int) -> None:
+        self.safe(lambda: self.device.remove(entry_id))()
+        self.render()
+
+    def render(self) -> None:
+        app = self.device.app
+        self.brand.value = f'<div class="tfs-app-brand">{html.escape(app.profile.name)}</div>'
+        self.info.value = (f'<div class="tfs-hint">{html.escape(self.device.name)} · {html.escape(app.profile.title)}'
+                           f' · clock {self.device.offset:+g} s</div>')
+        self.sync.disabled = not app.profile.corrects_clock
+        ids = [entry.id for entry in app.entries]
+        self.cards = {i: self.cards.get(i) or EntryCard(i, self._remove) for i in ids}
+        self.entries.children = ([self.cards[i] for i in ids] if ids else
+                                 [widgets.HTML('<div class="tfs-hint">No entries yet: scan a QR code.</div>')])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Called once a second by the ticker: the code and the countdown of every entry."""
+        local = self.device.now()
+        for entry_id, card in list(self.cards.items()):
+            reading = self.device.app.reading(entry_id, local)
+            card.show(reading.issuer, reading.account, reading.code, reading.seconds_left, reading.fraction_left)
+
+    def __repr__(self) -> str:
+        return f"AuthenticatorView({self.device.app.profile.title}, {len(self.device.app.entries)} entries)"

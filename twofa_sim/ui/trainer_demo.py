@@ -1,0 +1,66 @@
+"""The trainer's one screen: clock on top, login mask and app side by side, the admin to the
+right, the event log below; codes rotate live once a second without blocking the kernel."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..backoffice import BackOffice
+from ..clock import Clock
+from ..device import Device
+from ..policy import Policy
+from ..secret_source import SeededSecretSource
+from .admin_panel import AdminPanel
+from .authenticator_view import AuthenticatorView
+from .clock_control import ClockControl
+from .common import Ticker, style_sheet
+from .event_log_view import EventLogView
+from .login_mask import LoginMask
+
+
+class TrainerDemo(widgets.VBox):
+    """Everything a class needs to see, wired to one back office and one device."""
+
+    def __init__(self, office: BackOffice, device: Device, *, live: bool = True) -> None:
+        self.office = office
+        self.clock = ClockControl(office.clock, period=lambda: office.policy.period)
+        self.admin = AdminPanel(office, compact=True)
+        self.login = LoginMask(office)
+        self.app = AuthenticatorView(device, capture=self.login.screen_image)
+        self.event_log = EventLogView(office.events, rows=10)
+        self.ticker = Ticker()
+        for view in (self.clock, self.login, self.app):
+            self.ticker.add(view.refresh)
+        self.clock.on_change(self.login.refresh)
+        self.clock.on_change(self.app.refresh)
+        title = widgets.HTML('<div class="tfs-header" style="font-size:20px">Two-factor login · trainer demo</div>')
+        super().__init__([style_sheet(), widgets.HBox([title]), self.clock,
+                          widgets.HBox([self.login, self.app, self.admin],
+                                       layout=widgets.Layout(align_items="flex-start", grid_gap="12px")),
+                          self.event_log])
+        self.add_class("tfs-trainer-demo")
+        if live:
+            self.go_live()
+
+    @classmethod
+    def standard(cls, *, seed: int = 7, start: str = "2026-01-05T09:00:00Z", live: bool = True,
+                 app: str = "authenticator-addon", owner: str = "alice") -> "TrainerDemo":
+        """The demo a trainer opens: one company, the user ``owner`` not yet created (the class
+        watches the admin create her), her device with the article's app."""
+        office = BackOffice(policy=Policy(), clock=Clock.at(start), secret_source=SeededSecretSource(seed))
+        office.create_company("ACME Publishing")
+        device = Device(f"{owner}'s browser", owner, office.clock, app=app, events=office.events,
+                        company="ACME Publishing")
+        return cls(office, device, live=live)
+
+    def go_live(self) -> None:
+        """Let time run from the current instant and start the one-second ticker."""
+        self.clock.live.value = True
+        self.ticker.start()
+
+    def pause(self) -> None:
+        self.clock.live.value = False
+        self.ticker.stop()
+
+    def __repr__(self) -> str:
+        return f"TrainerDemo({'live' if self.ticker.running else 'paused'}, login {self.login.attempt.state.name})"

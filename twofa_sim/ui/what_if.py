@@ -1,0 +1,288 @@
+"""What-if sliders for product owners: window, lockout and clock-skew spread, and what they do.
+
+:class:`WhatIf` draws a population once (100,000 users by default) and, on every slider change,
+replays it with the fast engine under the policy the sliders describe, recomputes the attacker's
+odds for that lockout, and redraws the tables and plots. A button checks the fast engine against
+the exact one (the real back office and devices) on a smaller sample, with a progress bar.
+
+The tables and the figure are plain functions too (:func:`format_summary`,
+:func:`format_attack`, :func:`what_if_figure`), so a notebook can show them without the widget.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import time
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from ..attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
+from ..policy import Policy
+from ..population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
+                          simulate_fast, summarise)
+from .common import SafeCallbacks, message_html, style_sheet
+
+SHARES = ("first code accepted", "signed in", "users ever locked", "users never enrolled")
+SECONDS = ("median s to get in", "95th pct s to get in")
+
+
+def describe_policy(policy: Policy) -> str:
+    """The knobs the sliders move, in words."""
+    lock = f"{policy.lock_seconds // 60} min" if policy.lock_seconds % 60 == 0 else f"{policy.lock_seconds} s"
+    return (f"window ±{policy.window} step{'s' if policy.window != 1 else ''} of {policy.period} s, "
+            f"{policy.failed_code_limit} wrong codes lock for {lock}")
+
+
+def format_summary(summaries: dict[str, pd.Series]) -> pd.DataFrame:
+    """Summaries (:func:`~twofa_sim.population.summarise`) side by side, as text for people."""
+    columns = {}
+    for name, s in summaries.items():
+        column = {}
+        for key, value in s.items():
+            if key in SHARES:
+                column[key] = f"{100 * value:.2f} %"
+            elif key in SECONDS:
+                column[key] = "-" if math.isnan(value) else f"{value:.1f} s"
+            else:
+                column[key] = f"{int(value):,}"
+        columns[name] = column
+    return pd.DataFrame(columns).rename_axis("per run")
+
+
+def _percent(p: float) -> str:
+    if p == 0:
+        return "0 %"
+    if p >= 0.995:
+        return f"{100 * p:.2f} %"
+    return f"{100 * p:.3g} %"
+
+
+def format_attack(table: pd.DataFrame) -> pd.DataFrame:
+    """The attacker table (:func:`~twofa_sim.attacker.attack_table`) as text: per horizon the
+    guesses, the closed form, and the simulation with its standard error."""
+    rows = {}
+    for name, row in table.iterrows():
+        out = {}
+        for label in HORIZONS:
+            out[(label, "guesses")] = f"{int(row[(label, 'guesses')]):,}"
+            out[(label, "closed form")] = _percent(row[(label, "closed form")])
+            out[(label, "simulated")] = (f"{_percent(row[(label, 'simulated')])} "
+                                         f"± {_percent(row[(label, 'std error')])}")
+        rows[name] = out
+    frame = pd.DataFrame(rows).T
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "schedule"
+    return frame
+
+
+def what_if_figure(run: Run, attack: pd.DataFrame | None = None, *, interval: float = DEFAULT_INTERVAL,
+                   width: float = 13.0) -> Figure:
+    """Three panels: first codes accepted by clock offset, time to get in, attacker's odds over time.
+
+    Layout and ticks are fixed (no constrained layout, no automatic minor ticks on the log axes):
+    the figure is redrawn on every slider change and must cost a fraction of a second.
+    """
+    fig = Figure(figsize=(width, 3.8))
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.3, top=0.91, wspace=0.28)
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+
+    by_offset = first_code_by_offset(run)
+    shares = by_offset["first code accepted"].fillna(0).to_numpy()
+    ax1.bar(range(len(shares)), 100 * shares, color="#1d4ed8")
+    ax1.set_xticks(range(len(shares)), by_offset.index.astype(str), rotation=60, fontsize=7)
+    ax1.set_ylim(0, 100)
+    ax1.set_yticks([0, 25, 50, 75, 100])
+    ax1.set_ylabel("first code accepted (%)")
+    ax1.set_xlabel("device clock offset (s)")
+    ax1.set_title(f"Window ±{run.policy.window}: first code by clock offset", fontsize=10)
+
+    f = run.logins
+    seconds = f["seconds"].to_numpy()
+    seconds = seconds[~np.isnan(seconds)]
+    counts, edges = np.histogram(np.clip(seconds, 0, 119.9), bins=48, range=(0, 120))
+    ax2.bar(edges[:-1], counts, width=edges[1] - edges[0], align="edge", color="#0f766e")
+    ax2.set_xlim(0, 120)
+    ax2.set_xticks([0, 20, 40, 60, 80, 100, 120])
+    ax2.set_xlabel("seconds from password to signed in (clipped at 120)")
+    ax2.set_ylabel("logins")
+    ax2.set_title("Time to get in", fontsize=10)
+
+    horizon = np.geomspace(60.0, 90 * 86400.0, 60)
+    for schedule in (Schedule.ours(run.policy),) + REFERENCE_SCHEDULES:
+        p = [schedule.probability_by(t, interval) for t in horizon]
+        ax3.plot(horizon / 86400.0, 100 * np.asarray(p), lw=2.5 if schedule.name == "ours" else 1.2,
+                 label=schedule.name)
+    if attack is not None:
+        days = [t / 86400.0 for t in HORIZONS.values()]
+        ax3.plot(days, [100 * attack.loc["ours", (label, "simulated")] for label in HORIZONS], "o", color="black",
+                 ms=4, label="ours, simulated")
+    ax3.set_xscale("log")
+    ax3.set_yscale("log")
+    ax3.set_xlim(horizon[0] / 86400.0, horizon[-1] / 86400.0)
+    ax3.set_ylim(1e-4, 100)
+    ax3.set_xticks([1 / 24, 1, 7, 30, 90], ["1 h", "1 day", "1 week", "30 days", "90 days"])
+    ax3.set_yticks([1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100], ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"])
+    ax3.xaxis.set_minor_locator(NullLocator())
+    ax3.yaxis.set_minor_locator(NullLocator())
+    ax3.set_xlabel("time the attacker keeps guessing")
+    ax3.set_ylabel("P(attacker in) (%)")
+    ax3.set_title("Attacker who has the password", fontsize=10)
+    ax3.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+class WhatIf(widgets.VBox):
+    """Sliders for window, lockout and skew spread; everything below is recomputed on release."""
+
+    def __init__(self, population: Population | None = None, *, users: int = 100_000, days: int = 5,
+                 seed: int = 0, base: Policy | None = None, attackers: int = 200_000,
+                 exact_users: int = 1000, exact_days: int = 5, plots: bool = True) -> None:
+        self.population = population if population is not None else draw_population(users, days, seed=seed)
+        self.base = base or Policy()
+        self.attackers, self.seed, self.plots = attackers, seed, plots
+        self.exact_users, self.exact_days = exact_users, exact_days
+        self.timings: dict[str, float] = {}
+        self.run: Run | None = None
+        self.baseline: Run | None = None
+        self.summary: pd.DataFrame | None = None
+        self.attack: pd.DataFrame | None = None
+        self.exact_check: pd.DataFrame | None = None
+        self._baseline_key = None
+        self._attack_cache: dict = {}
+        self._reference_attack = attack_table(schedules=REFERENCE_SCHEDULES, attackers=attackers, seed=seed + 1)
+
+        self.message = widgets.HTML()
+        self.safe = SafeCallbacks(self.show)
+        p, pp = self.base, self.population.params
+        style = {"description_width": "150px"}
+        layout = widgets.Layout(width="420px")
+        self.window = widgets.IntSlider(p.window, min=0, max=5, description="window (± steps)",
+                                        continuous_update=False, style=style, layout=layout)
+        self.limit = widgets.IntSlider(p.failed_code_limit, min=1, max=20, description="wrong codes to lock",
+                                       continuous_update=False, style=style, layout=layout)
+        self.lock_minutes = widgets.IntSlider(p.lock_seconds // 60, min=0, max=240, step=5, description="lock (minutes)",
+                                              continuous_update=False, style=style, layout=layout)
+        self.skew = widgets.FloatSlider(pp.loose_sd, min=0.0, max=120.0, step=5.0, description="skew spread (s)",
+                                        continuous_update=False, style=style, layout=layout)
+        for slider, name in ((self.window, "window"), (self.limit, "limit"), (self.lock_minutes, "lock"),
+                             (self.skew, "skew")):
+            slider.add_class(f"tfs-whatif-{name}")
+            slider.observe(self.safe(lambda change: self.recompute()), "value")
+
+        self.status = widgets.HTML()
+        self.status.add_class("tfs-whatif-status")
+        self.summary_view = widgets.HTML()
+        self.summary_view.add_class("tfs-table")
+        self.attack_view = widgets.HTML()
+        self.attack_view.add_class("tfs-table")
+        self.figure = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
+        self.figure.add_class("tfs-whatif-figure")
+        self.check_button = widgets.Button(description="Check with the exact engine", icon="check-double")
+        self.check_button.add_class("tfs-whatif-check")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="exact run",
+                                            layout=widgets.Layout(width="420px"))
+        self.progress.add_class("tfs-whatif-progress")
+        self.check_result = widgets.HTML()
+        self.check_result.add_class("tfs-whatif-check-result")
+        self.check_button.on_click(self.safe(lambda _: self.check_exact()))
+
+        header = widgets.HTML('<div class="tfs-brand">What if? Policy knobs and their consequences</div>'
+                              f'<div class="tfs-hint">{self.population.n_users:,} users over {self.population.days} '
+                              f'days ({self.population.n_logins:,} logins); move a slider and release it.</div>')
+        sliders = widgets.VBox([self.window, self.limit, self.lock_minutes, self.skew])
+        tables = widgets.HBox([
+            widgets.VBox([widgets.HTML('<div class="tfs-header">Users (fast engine)</div>'), self.summary_view]),
+            widgets.VBox([widgets.HTML('<div class="tfs-header">Attacker who knows the password</div>'),
+                          self.attack_view])])
+        check = widgets.VBox([widgets.HTML('<div class="tfs-header">Fast against exact</div>'),
+                              widgets.HBox([self.check_button, self.progress]), self.check_result])
+        super().__init__([style_sheet(), header, sliders, self.status, tables, self.figure, check,
+                          self.message, self.safe.errors])
+        self.add_class("tfs-card")
+        self.add_class("tfs-whatif")
+        self.recompute()
+
+    # -- domain ------------------------------------------------------------------------------------
+
+    def policy(self) -> Policy:
+        """The policy the sliders describe (every other knob from ``base``)."""
+        return self.base.replace(window=self.window.value, failed_code_limit=self.limit.value,
+                                 lock_seconds=60 * self.lock_minutes.value)
+
+    def current_population(self) -> Population:
+        return self.population.with_parameters(loose_sd=float(self.skew.value))
+
+    def recompute(self) -> None:
+        """Replay the population under the sliders' policy; refresh tables, odds and plots."""
+        started = time.perf_counter()
+        policy, population = self.policy(), self.current_population()
+        self.run = simulate_fast(population, policy)
+        if self._baseline_key != self.skew.value:
+            self.baseline = simulate_fast(population, self.base)
+            self._baseline_key = self.skew.value
+        simulated = time.perf_counter()
+        self.summary = pd.DataFrame({"default policy": summarise(self.baseline), "what if": summarise(self.run)})
+        key = (policy.window, policy.digits, policy.failed_code_limit, policy.lock_seconds)
+        if key not in self._attack_cache:
+            ours = attack_table(policy, schedules=(Schedule.ours(policy),), attackers=self.attackers, seed=self.seed)
+            self._attack_cache = {key: pd.concat([ours, self._reference_attack])}
+        self.attack = self._attack_cache[key]
+        tabulated = time.perf_counter()
+        self.summary_view.value = format_summary(self.summary).to_html(border=0)
+        self.attack_view.value = format_attack(self.attack).to_html(border=0)
+        if self.plots:
+            self.figure.value = figure_png(what_if_figure(self.run, self.attack))
+        done = time.perf_counter()
+        self.timings = {"simulate": simulated - started, "tables and odds": tabulated - simulated,
+                        "plots": done - tabulated, "total": done - started}
+        self.status.value = (f'<div class="tfs-hint">{html.escape(describe_policy(policy))}; clock skew spread '
+                             f'{self.skew.value:g} s. Recomputed in {self.timings["total"]:.2f} s.</div>')
+
+    def check_exact(self, users: int | None = None, days: int | None = None) -> pd.DataFrame:
+        """Play a sample through the real back office and devices and compare login by login.
+
+        The password hash cost is lowered (``kdf_log2_n=1``): it changes no outcome. Returns the
+        logins on which the engines differ (empty when they agree)."""
+        sample = draw_population(users or self.exact_users, days or self.exact_days,
+                                 self.population.params, seed=self.seed + 7
+                                 ).with_parameters(loose_sd=float(self.skew.value))
+        policy = self.policy().replace(kdf_log2_n=1)
+        self.progress.max, self.progress.value = sample.n_logins, 0
+        self.progress.bar_style = ""
+        self.check_result.value = '<div class="tfs-hint">running...</div>'
+
+        def advance(done: int, total: int) -> None:
+            self.progress.value = done
+
+        exact = simulate_exact(sample, policy, progress=advance, progress_every=max(1, sample.n_logins // 100))
+        fast = simulate_fast(sample, policy)
+        self.exact_check = agreement(fast, exact)
+        ok = self.exact_check.empty
+        self.progress.bar_style = "success" if ok else "danger"
+        verdict = ("agree on every login" if ok else f"differ on {len(self.exact_check)} logins")
+        self.check_result.value = message_html(
+            f"{sample.n_logins:,} logins of {sample.n_users:,} users: the engines {verdict}. "
+            f"Exact engine {exact.seconds:.1f} s, fast engine {fast.seconds * 1000:.0f} ms.", "ok" if ok else "error")
+        return self.exact_check
+
+    def show(self, text: str, kind: str = "info") -> None:
+        self.message.value = message_html(text, kind)
+
+    def __repr__(self) -> str:
+        return (f"WhatIf({self.population.n_users} users, {self.population.days} days; "
+                f"{describe_policy(self.policy())}; skew spread {self.skew.value:g} s)")
+
+
+__all__ = ["WhatIf", "what_if_figure", "format_summary", "format_attack", "describe_policy", "figure_png"]
