@@ -752,29 +752,37 @@ def summarise(run: Run) -> pd.Series:
     that set a lock, ``refused while locked`` those turned away at the password because of one.
     """
     f = run.logins
-    out = f["outcome"]
+    out = f["outcome"].cat.codes.to_numpy()
     codes = f["codes"].to_numpy()
     tried = codes > 0
-    signed = (out == LoginOutcome.SIGNED_IN.value).to_numpy()
+    signed = out == _OUT[LoginOutcome.SIGNED_IN]
+    locked = out == _OUT[LoginOutcome.LOCKED]
     first = signed & (codes == 1)
     users = f["user"].to_numpy()
     n_users = run.population.n_users
     seconds = f["seconds"].to_numpy()[signed]
+    per_outcome = np.bincount(out, minlength=len(OUTCOMES))
+
+    def users_with(mask: np.ndarray) -> int:
+        seen = np.zeros(n_users, dtype=bool)
+        seen[users[mask]] = True
+        return int(seen.sum())
+
     return pd.Series({
         "users": n_users,
         "logins": len(f),
         "first code accepted": float(first.sum() / max(int(tried.sum()), 1)),
         "signed in": float(signed.mean()) if len(f) else math.nan,
         "retries": int(np.clip(codes - 1, 0, None).sum()),
-        "wrong codes": int(f["wrong"].sum()),
-        "replays rejected": int(f["replays"].sum()),
-        "malformed codes": int(f["malformed"].sum()),
-        "gave up": int((out == LoginOutcome.GAVE_UP.value).sum()),
-        "lockouts": int((out == LoginOutcome.LOCKED.value).sum()),
-        "refused while locked": int((out == LoginOutcome.REFUSED_LOCKED.value).sum()),
-        "expired": int((out == LoginOutcome.EXPIRED.value).sum()),
-        "users ever locked": float(np.unique(users[(out == LoginOutcome.LOCKED.value).to_numpy()]).size / n_users),
-        "users never enrolled": float(1 - np.unique(users[signed]).size / n_users),
+        "wrong codes": int(f["wrong"].to_numpy().sum()),
+        "replays rejected": int(f["replays"].to_numpy().sum()),
+        "malformed codes": int(f["malformed"].to_numpy().sum()),
+        "gave up": int(per_outcome[_OUT[LoginOutcome.GAVE_UP]]),
+        "lockouts": int(per_outcome[_OUT[LoginOutcome.LOCKED]]),
+        "refused while locked": int(per_outcome[_OUT[LoginOutcome.REFUSED_LOCKED]]),
+        "expired": int(per_outcome[_OUT[LoginOutcome.EXPIRED]]),
+        "users ever locked": users_with(locked) / n_users,
+        "users never enrolled": 1 - users_with(signed) / n_users,
         "median s to get in": float(np.median(seconds)) if seconds.size else math.nan,
         "95th pct s to get in": float(np.percentile(seconds, 95)) if seconds.size else math.nan,
     }, dtype=object, name=run.engine)

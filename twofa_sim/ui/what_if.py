@@ -81,66 +81,89 @@ def format_attack(table: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def what_if_figure(run: Run, attack: pd.DataFrame | None = None, *, interval: float = DEFAULT_INTERVAL,
-                   width: float = 13.0) -> Figure:
-    """Three panels: first codes accepted by clock offset, time to get in, attacker's odds over time.
+class WhatIfFigure:
+    """Three panels: first codes accepted by clock offset, time to get in, the attacker's odds.
 
-    Layout and ticks are fixed (no constrained layout, no automatic minor ticks on the log axes):
-    the figure is redrawn on every slider change and must cost a fraction of a second.
+    The figure is built once and :meth:`update` only changes the data of its artists: layout and
+    ticks are fixed (no constrained layout, no automatic minor ticks on the log axes), so a redraw
+    on every slider change costs a fraction of a second.
     """
-    fig = Figure(figsize=(width, 3.8))
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.3, top=0.91, wspace=0.28)
-    ax1, ax2, ax3 = fig.subplots(1, 3)
 
-    by_offset = first_code_by_offset(run)
-    shares = by_offset["first code accepted"].fillna(0).to_numpy()
-    ax1.bar(range(len(shares)), 100 * shares, color="#1d4ed8")
-    ax1.set_xticks(range(len(shares)), by_offset.index.astype(str), rotation=60, fontsize=7)
-    ax1.set_ylim(0, 100)
-    ax1.set_yticks([0, 25, 50, 75, 100])
-    ax1.set_ylabel("first code accepted (%)")
-    ax1.set_xlabel("device clock offset (s)")
-    ax1.set_title(f"Window ±{run.policy.window}: first code by clock offset", fontsize=10)
+    BINS = 48
+    HORIZON = np.geomspace(60.0, 90 * 86400.0, 60)
 
-    f = run.logins
-    seconds = f["seconds"].to_numpy()
-    seconds = seconds[~np.isnan(seconds)]
-    counts, edges = np.histogram(np.clip(seconds, 0, 119.9), bins=48, range=(0, 120))
-    ax2.bar(edges[:-1], counts, width=edges[1] - edges[0], align="edge", color="#0f766e")
-    ax2.set_xlim(0, 120)
-    ax2.set_xticks([0, 20, 40, 60, 80, 100, 120])
-    ax2.set_xlabel("seconds from password to signed in (clipped at 120)")
-    ax2.set_ylabel("logins")
-    ax2.set_title("Time to get in", fontsize=10)
+    def __init__(self, run: Run, attack: pd.DataFrame | None = None, *, interval: float = DEFAULT_INTERVAL,
+                 width: float = 13.0) -> None:
+        self.interval = interval
+        self.fig = fig = Figure(figsize=(width, 3.8))
+        fig.subplots_adjust(left=0.06, right=0.99, bottom=0.3, top=0.91, wspace=0.28)
+        self.ax1, self.ax2, self.ax3 = ax1, ax2, ax3 = fig.subplots(1, 3)
 
-    horizon = np.geomspace(60.0, 90 * 86400.0, 60)
-    for schedule in (Schedule.ours(run.policy),) + REFERENCE_SCHEDULES:
-        p = [schedule.probability_by(t, interval) for t in horizon]
-        ax3.plot(horizon / 86400.0, 100 * np.asarray(p), lw=2.5 if schedule.name == "ours" else 1.2,
-                 label=schedule.name)
-    if attack is not None:
-        days = [t / 86400.0 for t in HORIZONS.values()]
-        ax3.plot(days, [100 * attack.loc["ours", (label, "simulated")] for label in HORIZONS], "o", color="black",
-                 ms=4, label="ours, simulated")
-    ax3.set_xscale("log")
-    ax3.set_yscale("log")
-    ax3.set_xlim(horizon[0] / 86400.0, horizon[-1] / 86400.0)
-    ax3.set_ylim(1e-4, 100)
-    ax3.set_xticks([1 / 24, 1, 7, 30, 90], ["1 h", "1 day", "1 week", "30 days", "90 days"])
-    ax3.set_yticks([1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100], ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"])
-    ax3.xaxis.set_minor_locator(NullLocator())
-    ax3.yaxis.set_minor_locator(NullLocator())
-    ax3.set_xlabel("time the attacker keeps guessing")
-    ax3.set_ylabel("P(attacker in) (%)")
-    ax3.set_title("Attacker who has the password", fontsize=10)
-    ax3.legend(fontsize=7, loc="lower right")
-    return fig
+        labels = first_code_by_offset(run).index.astype(str)
+        self.offset_bars = ax1.bar(range(len(labels)), np.zeros(len(labels)), color="#1d4ed8")
+        ax1.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+        ax1.set_ylim(0, 100)
+        ax1.set_yticks([0, 25, 50, 75, 100])
+        ax1.set_ylabel("first code accepted (%)")
+        ax1.set_xlabel("device clock offset (s)")
+
+        self.edges = np.linspace(0, 120, self.BINS + 1)
+        self.time_bars = ax2.bar(self.edges[:-1], np.zeros(self.BINS), width=self.edges[1] - self.edges[0],
+                                 align="edge", color="#0f766e")
+        ax2.set_xlim(0, 120)
+        ax2.set_xticks([0, 20, 40, 60, 80, 100, 120])
+        ax2.set_xlabel("seconds from password to signed in (clipped at 120)")
+        ax2.set_ylabel("logins")
+        ax2.set_title("Time to get in", fontsize=10)
+
+        days = self.HORIZON / 86400.0
+        self.lines = {}
+        for schedule in (Schedule.ours(run.policy),) + REFERENCE_SCHEDULES:
+            self.lines[schedule.name] = ax3.plot(days, self._odds(schedule), label=schedule.name,
+                                                 lw=2.5 if schedule.name == "ours" else 1.2)[0]
+        self.simulated = ax3.plot([t / 86400.0 for t in HORIZONS.values()], [np.nan] * len(HORIZONS), "o",
+                                  color="black", ms=4, label="ours, simulated")[0]
+        ax3.set_xscale("log")
+        ax3.set_yscale("log")
+        ax3.set_xlim(days[0], days[-1])
+        ax3.set_ylim(1e-4, 100)
+        ax3.set_xticks([1 / 24, 1, 7, 30, 90], ["1 h", "1 day", "1 week", "30 days", "90 days"])
+        ax3.set_yticks([1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100], ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"])
+        ax3.xaxis.set_minor_locator(NullLocator())
+        ax3.yaxis.set_minor_locator(NullLocator())
+        ax3.set_xlabel("time the attacker keeps guessing")
+        ax3.set_ylabel("P(attacker in) (%)")
+        ax3.set_title("Attacker who has the password", fontsize=10)
+        ax3.legend(fontsize=7, loc="lower right")
+        self.update(run, attack)
+
+    def _odds(self, schedule: Schedule) -> np.ndarray:
+        return 100 * np.asarray([schedule.probability_by(t, self.interval) for t in self.HORIZON])
+
+    def update(self, run: Run, attack: pd.DataFrame | None = None) -> "WhatIfFigure":
+        shares = first_code_by_offset(run)["first code accepted"].fillna(0).to_numpy()
+        for bar, share in zip(self.offset_bars, shares):
+            bar.set_height(100 * share)
+        self.ax1.set_title(f"Window ±{run.policy.window}: first code by clock offset", fontsize=10)
+        seconds = run.logins["seconds"].to_numpy()
+        counts, _ = np.histogram(np.clip(seconds[~np.isnan(seconds)], 0, 119.9), bins=self.edges)
+        for bar, count in zip(self.time_bars, counts):
+            bar.set_height(count)
+        self.ax2.set_ylim(0, max(1, counts.max()) * 1.05)
+        self.lines["ours"].set_ydata(self._odds(Schedule.ours(run.policy)))
+        if attack is not None:
+            self.simulated.set_ydata([100 * attack.loc["ours", (label, "simulated")] for label in HORIZONS])
+        return self
+
+    def png(self, dpi: int = 80) -> bytes:
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
 
 
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+def what_if_figure(run: Run, attack: pd.DataFrame | None = None, **options) -> Figure:
+    """The what-if figure for one run (see :class:`WhatIfFigure`), for showing in a notebook."""
+    return WhatIfFigure(run, attack, **options).fig
 
 
 class WhatIf(widgets.VBox):
@@ -159,6 +182,7 @@ class WhatIf(widgets.VBox):
         self.summary: pd.DataFrame | None = None
         self.attack: pd.DataFrame | None = None
         self.exact_check: pd.DataFrame | None = None
+        self.plot: WhatIfFigure | None = None
         self._baseline_key = None
         self._attack_cache: dict = {}
         self._reference_attack = attack_table(schedules=REFERENCE_SCHEDULES, attackers=attackers, seed=seed + 1)
@@ -243,7 +267,11 @@ class WhatIf(widgets.VBox):
         self.summary_view.value = format_summary(self.summary).to_html(border=0)
         self.attack_view.value = format_attack(self.attack).to_html(border=0)
         if self.plots:
-            self.figure.value = figure_png(what_if_figure(self.run, self.attack))
+            if self.plot is None:
+                self.plot = WhatIfFigure(self.run, self.attack)
+            else:
+                self.plot.update(self.run, self.attack)
+            self.figure.value = self.plot.png()
         done = time.perf_counter()
         self.timings = {"simulate": simulated - started, "tables and odds": tabulated - simulated,
                         "plots": done - tabulated, "total": done - started}
@@ -285,4 +313,4 @@ class WhatIf(widgets.VBox):
                 f"{describe_policy(self.policy())}; skew spread {self.skew.value:g} s)")
 
 
-__all__ = ["WhatIf", "what_if_figure", "format_summary", "format_attack", "describe_policy", "figure_png"]
+__all__ = ["WhatIf", "WhatIfFigure", "what_if_figure", "format_summary", "format_attack", "describe_policy"]
