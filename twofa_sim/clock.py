@@ -65,6 +65,8 @@ class Clock:
     @classmethod
     def at(cls, start: TimeLike) -> "Clock":
         """A clock pinned at ``start`` (deterministic: notebooks, tests, scenarios)."""
+        if start is None:
+            raise ClockError("start", "a pinned clock needs a time (Clock() follows the wall clock)")
         return cls(start)
 
     @property
