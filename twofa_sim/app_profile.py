@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
@@ -99,7 +99,7 @@ class Support:
         text = describe_values(self.values)
         if self.otherwise is Unsupported.FORCE_DEFAULT:
             return f"{text}; else {self.default}"
-        return f"{text}; else refused"
+        return text
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,7 @@ class AppProfile:
         return {"app": self.title, "platform": self.platform, "algorithm": self.algorithm.describe(),
                 "digits": self.digits.describe(), "period (s)": self.period.describe(),
                 "issuer shown": self.issuer_source.value,
-                "second scan": self.duplicates.value if self.duplicates is DuplicatePolicy.ADD_DUPLICATE
-                else f"{self.duplicates.value} ({self.duplicate_match.value})",
+                "second scan": f"{self.duplicates.value} ({self.duplicate_match.value})",
                 "time": self.time_rounding.value, "clock correction": correction, "source": self.source}
 
     def __repr__(self) -> str:
@@ -348,6 +347,7 @@ def profiles_frame(profiles: "list[AppProfile] | None" = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("app")
 
 
+PROFILE_FIELDS = tuple(f.name for f in fields(AppProfile))
 
 __all__ = ["AppProfile", "Support", "ManualForm", "Adjustment", "Settings", "DuplicatePolicy", "DuplicateMatch",
            "IssuerSource", "TimeRounding", "Unsupported", "PROFILES", "REFERENCE", "AUTHENTICATOR_ADDON", "AEGIS",
