@@ -154,3 +154,84 @@ def test_ticker_calls_listeners_and_survives_failures():
     assert ticker.running
     ticker.stop()
     assert not ticker.running
+
+
+# -- the app and the trainer demo -------------------------------------------------------------------
+
+from twofa_sim.device import Device  # noqa: E402
+from twofa_sim.ui.authenticator_view import AuthenticatorView  # noqa: E402
+from twofa_sim.ui.trainer_demo import TrainerDemo  # noqa: E402
+
+
+def mask_at_qr(office, name="alice"):
+    office.create_user(name, PASSWORD, force_2fa=True)
+    mask = LoginMask(office)
+    mask.username.value, mask.password.value = name, PASSWORD
+    mask.login_button.click()
+    return mask
+
+
+def test_app_scan_button_reads_the_login_window_from_pixels(office):
+    mask = mask_at_qr(office)
+    app = AuthenticatorView(Device.for_user(office, "alice", app="authenticator-addon"), capture=mask.screen_image)
+    app.scan_button.click()
+    [card] = app.cards.values()
+    assert "Entry added" in app.message.value
+    shown = card.code.value.split(">")[1].split("<")[0].replace(" ", "")
+    assert shown == app.device.code() and 0 < card.bar.value <= 1
+    mask.code.value = shown
+    mask.code_button.click()
+    assert mask.attempt.state is State.AUTHENTICATED
+
+
+def test_app_scan_with_nothing_to_scan_is_a_message(office):
+    mask = LoginMask(office)
+    office.create_user("alice", PASSWORD)
+    app = AuthenticatorView(Device.for_user(office, "alice"), capture=mask.screen_image)
+    app.scan_button.click()
+    assert "no QR code" in app.message.value and app.device.app.entries == []
+
+
+def test_app_asks_about_a_duplicate_when_its_profile_does(office):
+    mask = mask_at_qr(office)
+    app = AuthenticatorView(Device.for_user(office, "alice", app="aegis"), capture=mask.screen_image)
+    app.scan_button.click()
+    app.scan_button.click()
+    assert app.question.layout.display is None
+    app.keep_both.click()
+    assert len(app.device.app.entries) == 2 and app.question.layout.display == "none"
+
+
+def test_app_offset_sync_and_install(office):
+    mask = mask_at_qr(office)
+    app = AuthenticatorView(Device.for_user(office, "alice", app="authenticator-addon"), capture=mask.screen_image)
+    app.offset.value = 95
+    assert app.device.offset == 95
+    app.sync.click()
+    assert "tfs-ok" in app.message.value
+    app.scan_button.click()
+    app.profile.value = "aegis"
+    assert app.device.app.profile.key == "aegis" and app.device.app.entries == []
+    assert app.sync.disabled is not (app.device.app.profile.corrects_clock)
+
+
+def test_trainer_demo_ticks_live_and_stops():
+    demo = TrainerDemo.standard(live=True)
+    try:
+        assert demo.ticker.running and not demo.office.clock.is_pinned
+    finally:
+        demo.pause()
+    assert not demo.ticker.running and demo.office.clock.is_pinned
+
+
+def test_trainer_demo_clock_step_rotates_the_app_code():
+    demo = TrainerDemo.standard(live=False)
+    demo.admin.username.value, demo.admin.password.value, demo.admin.force.value = "alice", PASSWORD, True
+    demo.admin.create.click()
+    demo.login.username.value, demo.login.password.value = "alice", PASSWORD
+    demo.login.login_button.click()
+    demo.app.scan_button.click()
+    [card] = demo.app.cards.values()
+    before = card.code.value
+    demo.clock.step_button.click()
+    assert card.code.value != before

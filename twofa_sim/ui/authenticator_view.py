@@ -70,10 +70,10 @@ class AuthenticatorView(widgets.VBox):
         self.question.layout.display = "none"
         self._pending: ImportResult | None = None
 
-        self.manual_account = widgets.Text(placeholder="account", layout=widgets.Layout(width="120px"))
-        self.manual_key = widgets.Text(placeholder="key from the login window", layout=widgets.Layout(width="200px"))
+        self.manual_account = widgets.Text(placeholder="account", layout=widgets.Layout(width="100px"))
+        self.manual_key = widgets.Text(placeholder="key typed by hand", layout=widgets.Layout(width="180px"))
         self.manual_key.add_class("tfs-app-manual-key")
-        self.manual_button = widgets.Button(description="Add key", icon="keyboard-o", layout=widgets.Layout(width="90px"))
+        self.manual_button = widgets.Button(description="Add key", layout=widgets.Layout(width="80px"))
         self.manual_button.add_class("tfs-app-manual-add")
         self.offset = widgets.BoundedIntText(value=int(device.offset), min=-3600, max=3600,
                                              description="Clock (s)", layout=widgets.Layout(width="170px"))
@@ -154,7 +154,8 @@ class AuthenticatorView(widgets.VBox):
         self._pending = result if result.needs_confirmation else None
         self.question.layout.display = None if self._pending else "none"
         kind = "ok" if result.added else ("info" if result.needs_confirmation else "error")
-        self.show(result.describe(), kind)
+        text = result.describe()
+        self.show(("Entry " + text if result.added else text[:1].upper() + text[1:]), kind)
         self.render()
 
     def _remove(self, entry_id: int) -> None:

@@ -39,8 +39,13 @@ def describe_policy(policy: Policy) -> str:
             f"{policy.failed_code_limit} wrong codes lock for {lock}")
 
 
-def format_summary(summaries: dict[str, pd.Series]) -> pd.DataFrame:
-    """Summaries (:func:`~twofa_sim.population.summarise`) side by side, as text for people."""
+def format_summary(summaries: "dict[str, pd.Series] | pd.DataFrame") -> pd.DataFrame:
+    """Summaries side by side, as text for people: a dict of :func:`~twofa_sim.population.summarise`
+    results, a frame with one column per run, or :func:`~twofa_sim.population.compare_policies`'
+    frame (one row per policy)."""
+    if isinstance(summaries, pd.DataFrame):
+        frame = summaries.T if "first code accepted" in summaries.columns else summaries
+        summaries = {name: frame[name] for name in frame.columns}
     columns = {}
     for name, s in summaries.items():
         column = {}
