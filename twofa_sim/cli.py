@@ -54,17 +54,20 @@ def qr_text(data: str, *, invert: bool = False, ascii_only: bool = False) -> str
     matrix = qr_matrix(data)
     ink = [[dark == invert for dark in row] for row in matrix]
     if ascii_only:
-        return "\n".join("".join("##" if cell else "  " for cell in row).rstrip() for row in ink)
+        return "\n".join("".join("##" if cell else "  " for cell in row) for row in ink)
     if len(ink) % 2:
         ink.append([not invert] * len(ink[0]))  # one more row of quiet zone
     lines = []
     for top, bottom in zip(ink[0::2], ink[1::2]):
-        lines.append("".join(_HALF_BLOCKS[(a, b)] for a, b in zip(top, bottom)).rstrip())
+        lines.append("".join(_HALF_BLOCKS[(a, b)] for a, b in zip(top, bottom)))
     return "\n".join(lines)
 
 
 def can_print(text: str, stream: TextIO) -> bool:
-    encoding = getattr(stream, "encoding", None) or "ascii"
+    """Whether ``stream`` can take ``text`` (an in-memory stream without an encoding takes anything)."""
+    encoding = getattr(stream, "encoding", None)
+    if encoding is None:
+        return True
     try:
         text.encode(encoding)
     except (UnicodeEncodeError, LookupError):

@@ -1315,6 +1315,7 @@ class ScenarioResult:
     records: list[StepRecord]
     qrs: list[QrShown]
     not_run: int = 0
+    devices: dict[str, Device] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -1461,7 +1462,7 @@ class _Run:
         self.logins: dict[tuple[str, str], LoginAttempt] = {}
         self.last: dict[tuple[str, str], StepResult] = {}
         self.recovery_codes: dict[str, list[str]] = {}
-        self.devices: dict[str, Any] = {}
+        self.devices: dict[str, Device] = {}
         self.device_specs = {d.name: d for d in scenario.devices}
         self.scan_results: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.step_error: str | None = None
@@ -1817,7 +1818,9 @@ class _Run:
         if name == "locked_for":
             return max(0.0, enrolment.locked_until - now) if enrolment.is_locked(now) else 0.0
         if name == "failures":
-            return enrolment.failures
+            # the failed codes that count towards a lock now: a lock that has run out leaves none
+            lapsed = enrolment.locked_until is not None and now >= enrolment.locked_until
+            return 0 if lapsed else enrolment.failures
         if name == "recovery_codes_left":
             return enrolment.recovery.remaining if enrolment.recovery else 0
         raise AssertionError(name)  # pragma: no cover
@@ -1883,7 +1886,7 @@ def run_scenario(scenario: Scenario, *, start: float | None = None, secret_sourc
         if record.error is not None:
             not_run = len(scenario.steps) - index - 1
             break
-    return ScenarioResult(scenario, office, run.records, run.qrs, not_run)
+    return ScenarioResult(scenario, office, run.records, run.qrs, not_run, run.devices)
 
 
 __all__ = [
