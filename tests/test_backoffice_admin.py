@@ -99,3 +99,8 @@ def test_users_table_shows_status_without_secrets(office):
     frame = office.users_frame()
     assert frame.loc["alice", "needs 2FA"] and not frame.loc["alice", "enrolled"]
     assert PASSWORD not in frame.to_string()
+
+
+def test_period_beyond_what_pyotp_computes_is_refused_up_front():
+    with pytest.raises(PolicyError, match="policy.period"):
+        Policy(period=121)

@@ -61,7 +61,7 @@ class Policy:
         need(isinstance(self.algorithm, str) and self.algorithm in ALGORITHMS, "algorithm",
              f"must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
         need(type(self.digits) is int and self.digits in (6, 8), "digits", f"must be 6 or 8, got {self.digits!r}")
-        whole("period", 1, 300)
+        whole("period", 1, 120)  # pyotp computes codes for periods up to 120 s
         whole("window", 0, 10)
         whole("failed_code_limit", 1, 1000)
         whole("lock_seconds", 0, 30 * 86400)
