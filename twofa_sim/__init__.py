@@ -1,14 +1,19 @@
 """twofa-sim: an executable specification and simulation of two-factor login (TOTP) for the
 users of a web back office."""
 
+from .app_profile import PROFILES, AppProfile, DuplicatePolicy, profiles_frame
+from .authenticator import AuthenticatorApp, Choice, Entry, ImportResult, Reading
 from .backoffice import BackOffice
 from .clock import Clock, OffsetClock
 from .company import Company
+from .compatibility import compatibility_matrix, style_matrix
+from .device import CodeWatcher, Device
 from .errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
                      TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
 from .events import Event, EventKind, EventLog
 from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
 from .login import LoginAttempt, StepResult
+from .otpauth import KeyUri, build_key_uri, parse_key_uri
 from .policy import Policy
 from .qr import EnrolmentScreen
 from .secret_source import SeededSecretSource, SystemSecretSource
@@ -20,5 +25,8 @@ __all__ = [
     "Event", "EventKind", "EventLog", "SeededSecretSource", "SystemSecretSource",
     "TwofaSimError", "ValidationError", "PolicyError", "NotFoundError", "AlreadyExistsError",
     "TransitionNotAllowed", "ClockError", "UriError", "ScanError",
+    "AppProfile", "PROFILES", "DuplicatePolicy", "profiles_frame", "AuthenticatorApp", "Entry", "Reading",
+    "ImportResult", "Choice", "Device", "CodeWatcher", "KeyUri", "parse_key_uri", "build_key_uri",
+    "compatibility_matrix", "style_matrix",
 ]
 __version__ = "0.1.0"
