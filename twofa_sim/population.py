@@ -839,6 +839,20 @@ def by_app(run: Run) -> pd.DataFrame:
     })
 
 
+def enrolment_reach(matrix: pd.DataFrame, params: PopulationParameters | None = None) -> pd.Series:
+    """Share of the population whose app enrols, per policy row of a compatibility matrix
+    (:func:`twofa_sim.compatibility.compatibility_matrix`: policies x app titles, True where a real
+    enrolment worked), weighted by the population's app mix."""
+    params = params if params is not None else default_parameters()
+    reach = pd.Series(0.0, index=matrix.index)
+    for key, share in params.app_mix:
+        title = PROFILES[key].title
+        if title not in matrix.columns:
+            raise ValidationError("matrix", f"has no column for {title} (the population's app {key})")
+        reach += share * matrix[title].astype(float)
+    return reach.round(12).rename("users whose app enrols")     # shares of 1 sum to 0.9999999999999999
+
+
 def agreement(fast: Run, exact: Run) -> pd.DataFrame:
     """Logins on which the two engines differ (empty when they agree on every login)."""
     a, b = fast.logins, exact.logins
@@ -857,4 +871,4 @@ def agreement(fast: Run, exact: Run) -> pd.DataFrame:
 
 __all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "scripted_population", "default_parameters",
            "LoginOutcome", "CodeKind", "AppBehaviour", "app_behaviour", "Run", "simulate", "simulate_fast",
-           "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]
+           "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app", "enrolment_reach", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]

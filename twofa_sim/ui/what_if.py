@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from ..attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
+from ..errors import ValidationError
 from ..policy import Policy
 from ..population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
                           simulate_fast, summarise)
@@ -189,6 +190,7 @@ class WhatIf(widgets.VBox):
         self.exact_check: pd.DataFrame | None = None
         self.plot: WhatIfFigure | None = None
         self._baseline_key = None
+        self._holding = False
         self._attack_cache: dict = {}
         self._reference_attack = attack_table(schedules=REFERENCE_SCHEDULES, attackers=attackers, seed=seed + 1)
 
@@ -208,7 +210,7 @@ class WhatIf(widgets.VBox):
         for slider, name in ((self.window, "window"), (self.limit, "limit"), (self.lock_minutes, "lock"),
                              (self.skew, "skew")):
             slider.add_class(f"tfs-whatif-{name}")
-            slider.observe(self.safe(lambda change: self.recompute()), "value")
+            slider.observe(self.safe(lambda change: None if self._holding else self.recompute()), "value")
 
         self.status = widgets.HTML()
         self.status.add_class("tfs-whatif-status")
@@ -282,6 +284,20 @@ class WhatIf(widgets.VBox):
                         "plots": done - tabulated, "total": done - started}
         self.status.value = (f'<div class="tfs-hint">{html.escape(describe_policy(policy))}; clock skew spread '
                              f'{self.skew.value:g} s. Recomputed in {self.timings["total"]:.2f} s.</div>')
+
+    def set(self, **values) -> None:
+        """Move several sliders at once, with one recomputation (``window=0, skew=60.0``)."""
+        sliders = {"window": self.window, "limit": self.limit, "lock_minutes": self.lock_minutes, "skew": self.skew}
+        unknown = sorted(set(values) - set(sliders))
+        if unknown:
+            raise ValidationError(unknown[0], f"no such slider (known: {', '.join(sliders)})")
+        self._holding = True
+        try:
+            for name, value in values.items():
+                sliders[name].value = value
+        finally:
+            self._holding = False
+        self.recompute()
 
     def check_exact(self, users: int | None = None, days: int | None = None) -> pd.DataFrame:
         """Play a sample through the real back office and devices and compare login by login.
