@@ -94,3 +94,15 @@ def test_tables_and_figure_for_a_notebook(population):
     fig = what_if_figure(run, w.attack)
     assert len(fig.axes) == 3
     assert describe_policy(Policy(window=2, lock_seconds=90)) == "window ±2 steps of 30 s, 5 wrong codes lock for 90 s"
+
+
+def test_set_moves_several_sliders_with_one_recomputation(what_if, monkeypatch):
+    calls = []
+    original = what_if.recompute
+    monkeypatch.setattr(what_if, "recompute", lambda: calls.append(1) or original())
+    what_if.set(window=2, limit=8, lock_minutes=60, skew=30.0)
+    assert len(calls) == 1
+    assert what_if.run.policy == Policy(window=2, failed_code_limit=8, lock_seconds=3600)
+    assert what_if.current_population().params.loose_sd == 30.0
+    with pytest.raises(TwofaSimError, match="no such slider"):
+        what_if.set(digits=8)

@@ -1,0 +1,259 @@
+"""The benchmark: ``python -m twofa_sim.bench`` prints what the simulation costs on this machine.
+
+1. Exact engine: seconds per code step (:meth:`~twofa_sim.login.LoginAttempt.submit_code`, the
+   password step excluded: its cost is the KDF setting) next to a bare
+   ``pyotp.TOTP.verify(code, valid_window=1)`` loop over the very same codes, secrets and instants,
+   measured in the same run; their ratio (goal: 3 or less).
+2. Fast engine: seconds for 1,000,000 simulated logins on one core (goal: 1 s or less).
+3. What-if slider: seconds to recompute tables, odds and plots for 100,000 users (goal: 1 s or less).
+4. QR codes: encode (the enrolment screen's QR image and page) and decode (zxing-cpp) times.
+5. Notebooks: seconds to execute each ``notebooks/*.ipynb`` with nbclient, and the total.
+
+Every figure is the median of several repeats; ``--quick`` runs fewer and smaller repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pyotp
+
+from .policy import ALGORITHMS, Policy
+from .population import draw_population, simulate_exact, simulate_fast
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _line(label: str, value: str, goal: str = "") -> None:
+    print(f"  {label:<52} {value:>14}" + (f"   {goal}" if goal else ""))
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+@contextlib.contextmanager
+def one_core():
+    """Pin this process to one CPU while the block runs (where the OS allows it)."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    core = min(before)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield core
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+# -- 1. exact engine against a bare pyotp verify ---------------------------------------------
+
+
+def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3) -> dict:
+    """Per code step: the exact engine's submit_code, and pyotp's verify on the same codes."""
+    policy = Policy(kdf_log2_n=1)
+    per_step, per_verify, per_login, steps = [], [], [], 0
+    for seed in range(repeats):
+        population = draw_population(users, days, seed=100 + seed)
+        trace: list = []
+        run = simulate_exact(population, policy, trace=trace)
+        per_step.append(run.code_step_seconds / run.code_steps)
+        per_login.append(run.seconds / population.n_logins)
+        steps += run.code_steps
+        per_verify.append(bare_verify_seconds(run, trace))
+    exact, bare = statistics.median(per_step), statistics.median(per_verify)
+    return {"per_step": exact, "bare": bare, "ratio": exact / bare, "per_login": statistics.median(per_login),
+            "steps": steps, "users": users, "days": days, "repeats": repeats}
+
+
+def bare_verify_seconds(run, trace: list, passes: int = 3) -> float:
+    """Seconds per ``pyotp.TOTP.verify(code, for_time=t, valid_window=1)`` over the codes the exact
+    run submitted, one TOTP object per user built beforehand (median of ``passes`` loops)."""
+    p = run.policy
+    generators = {}
+    for user in run.office.users:
+        secret = user.enrolment.secret or user.enrolment.pending_secret
+        generators[user.username] = pyotp.TOTP(secret, digits=p.digits, digest=ALGORITHMS[p.algorithm],
+                                               interval=p.period)
+    work = [(generators[name], code, t) for name, code, t in trace]
+    timings = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for generator, code, t in work:
+            generator.verify(code, for_time=t, valid_window=1)
+        timings.append((time.perf_counter() - start) / len(work))
+    return statistics.median(timings)
+
+
+# -- 2. fast engine ---------------------------------------------------------------------------
+
+
+def fast_engine(users: int = 100_000, days: int = 10, repeats: int = 5) -> dict:
+    """Seconds for the fast engine to play about a million logins, pinned to one core."""
+    with one_core() as core:
+        start = time.perf_counter()
+        population = draw_population(users, days, seed=1)
+        draw = time.perf_counter() - start
+        policy = Policy()
+        simulate_fast(population, policy)                      # warm-up: imports, first allocations
+        times = []
+        for _ in range(repeats):
+            times.append(simulate_fast(population, policy).seconds)
+    seconds = statistics.median(times)
+    return {"logins": population.n_logins, "seconds": seconds, "per_million": seconds * 1e6 / population.n_logins,
+            "draw": draw, "core": core, "best": min(times), "worst": max(times)}
+
+
+# -- 3. what-if slider ------------------------------------------------------------------------
+
+
+def what_if_slider(users: int = 100_000) -> dict:
+    """Seconds per slider change of the what-if widget (population drawn once, plots included)."""
+    from .ui.what_if import WhatIf
+
+    widget = WhatIf(users=users, days=5)
+    moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lock_minutes", 30), ("window", 0), ("skew", 15.0),
+             ("limit", 5), ("lock_minutes", 15), ("window", 1)]
+    totals, parts = [], {"simulate": [], "tables and odds": [], "plots": []}
+    for name, value in moves:
+        getattr(widget, name).value = value
+        totals.append(widget.timings["total"])
+        for key in parts:
+            parts[key].append(widget.timings[key])
+    return {"users": users, "logins": widget.population.n_logins, "median": statistics.median(totals),
+            "max": max(totals), "parts": {k: statistics.median(v) for k, v in parts.items()}, "moves": len(moves)}
+
+
+# -- 4. QR codes ------------------------------------------------------------------------------
+
+
+def qr_codes(repeats: int = 25) -> dict:
+    """Median milliseconds to encode the enrolment QR (image, and the whole page) and to decode it."""
+    from .qr import EnrolmentScreen
+    from .secret_source import SeededSecretSource, new_base32_secret
+
+    screen = EnrolmentScreen.for_user(new_base32_secret(SeededSecretSource(7), 160), "alice", Policy())
+    encode, page = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        screen.qr_image()
+        encode.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        screen.page_image()
+        page.append((time.perf_counter() - start) * 1000)
+    result = {"encode_ms": statistics.median(encode), "page_ms": statistics.median(page)}
+    try:
+        from . import scan
+        timings = scan.decode_timings(repeats=repeats)
+        result["decode_ms"] = scan.median_decode_ms(timings)
+        result["decode_table"] = timings
+        result["decode_source"] = "twofa_sim.scan.decode_timings"
+    except (ImportError, AttributeError):
+        import zxingcpp
+        image = screen.qr_image()
+        decode = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            zxingcpp.read_barcodes(image)
+            decode.append((time.perf_counter() - start) * 1000)
+        result["decode_ms"] = statistics.median(decode)
+        result["decode_source"] = "zxingcpp.read_barcodes on the QR image"
+    return result
+
+
+# -- 5. notebooks -----------------------------------------------------------------------------
+
+
+def notebook_suite(folder: pathlib.Path = NOTEBOOKS, timeout: int = 600) -> dict:
+    """Execute every notebook with nbclient (kernel ``python3``, TZ=UTC, PYTHONHASHSEED=0, Jupyter and
+    matplotlib pointed at a scratch folder); seconds per notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = dict(os.environ)
+        os.environ.update({"TZ": "UTC", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": f"{scratch}/mpl",
+                           "IPYTHONDIR": f"{scratch}/ipython", "JUPYTER_RUNTIME_DIR": f"{scratch}/runtime"})
+        try:
+            for path in sorted(folder.glob("*.ipynb")):
+                notebook = nbformat.read(path, as_version=4)
+                client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                        resources={"metadata": {"path": str(folder)}})
+                start = time.perf_counter()
+                try:
+                    client.execute()
+                    status = "ok"
+                except Exception as error:  # noqa: BLE001 - a failing notebook is reported, the bench goes on
+                    status = f"failed: {type(error).__name__}"
+                results[path.name] = (time.perf_counter() - start, status)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return {"notebooks": results, "total": sum(s for s, _ in results.values())}
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m twofa_sim.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer and smaller repeats (a smoke test)")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    print(f"twofa-sim benchmark: Python {platform.python_version()}, numpy {np.__version__}, pyotp "
+          f"{pyotp.__version__ if hasattr(pyotp, '__version__') else ''}, {os.cpu_count()} CPUs, {platform.machine()}")
+
+    print("\n1. Exact engine (real back office and devices) against a bare pyotp verify")
+    e = exact_engine(users=200 if quick else 1000, repeats=1 if quick else 3)
+    _line("code steps timed", f"{e['steps']:,}")
+    _line("exact engine, per code step (submit_code)", f"{e['per_step'] * 1e6:.1f} us")
+    _line("bare pyotp TOTP.verify(code, valid_window=1)", f"{e['bare'] * 1e6:.1f} us")
+    _line("ratio", f"{e['ratio']:.2f}x", f"goal <= 3x: {_verdict(e['ratio'] <= 3)}")
+    _line("whole exact engine per login (KDF 2**1, app, clock)", f"{e['per_login'] * 1e6:.0f} us")
+
+    print("\n2. Fast engine (numpy on time steps)")
+    f = fast_engine(users=20_000 if quick else 100_000, repeats=2 if quick else 5)
+    per_million = f["per_million"]
+    _line(f"{f['logins']:,} logins (pinned to core {f['core']})", f"{f['seconds']:.3f} s")
+    _line("per 1,000,000 logins", f"{per_million:.3f} s", f"goal <= 1 s: {_verdict(per_million <= 1)}")
+    _line("drawing the population (once, not in the figure)", f"{f['draw']:.3f} s")
+
+    print("\n3. What-if slider (tables, attacker odds and plots recomputed)")
+    w = what_if_slider(users=20_000 if quick else 100_000)
+    _line(f"{w['users']:,} users, {w['logins']:,} logins, median of {w['moves']} moves", f"{w['median']:.3f} s",
+          f"goal <= 1 s: {_verdict(w['median'] <= 1)}")
+    _line("slowest move", f"{w['max']:.3f} s")
+    _line("  of which simulate / tables and odds / plots",
+          " / ".join(f"{w['parts'][k]:.2f}" for k in ("simulate", "tables and odds", "plots")) + " s")
+
+    print("\n4. QR codes")
+    q = qr_codes(repeats=5 if quick else 25)
+    _line("encode: QR image of the enrolment URI", f"{q['encode_ms']:.2f} ms")
+    _line("encode: the second window as a page image", f"{q['page_ms']:.2f} ms")
+    _line(f"decode ({q['decode_source']})", f"{q['decode_ms']:.2f} ms")
+
+    if not args.no_notebooks:
+        print("\n5. Notebooks (nbclient, one kernel each)")
+        n = notebook_suite()
+        for name, (seconds, status) in n["notebooks"].items():
+            _line(name, f"{seconds:.1f} s", "" if status == "ok" else status)
+        _line("total", f"{n['total']:.1f} s")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
