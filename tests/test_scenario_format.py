@@ -310,3 +310,12 @@ def test_a_scenario_can_start_from_the_default_back_office():
                        "steps:\n  - login: carol\n", "s.yaml")
     assert [u.name for u in s.users] == ["alice", "bob", "carol", "dave", "erin"]
     assert s.steps[0].password == "purple monkey dishwasher"
+
+
+def test_the_format_reference_names_every_action_and_check():
+    from twofa_sim.scenario import ACTIONS, EXPECT_KEYS, SCENARIO_KEYS
+    doc = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    missing = [name for name in (*ACTIONS, *EXPECT_KEYS, *SCENARIO_KEYS) if f"`{name}`" not in doc]
+    assert missing == []
+    example = (ROOT / "data" / "scenarios" / "00_annotated_example.yaml").read_text(encoding="utf-8")
+    assert "docs/scenario-format.md" in example

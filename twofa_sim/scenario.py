@@ -1691,15 +1691,20 @@ class _Run:
     def _WaitStep(self, step: WaitStep, record: StepRecord, mark: int) -> None:
         record.actor = "clock"
         self.office.clock.advance(step.seconds)
+        self._note_clock(f"{format_duration(step.seconds)} passed")
         record.outcome = self._after_time_moved(record) if step.poll else f"now {iso(self.office.clock.now())[11:]}"
 
     def _ClockStep(self, step: ClockStep, record: StepRecord, mark: int) -> None:
         record.actor = "clock"
         before = self.office.clock.now()
         self.office.clock.set(step.at)
+        self._note_clock(f"set to {iso(step.at)} UTC")
         record.outcome = self._after_time_moved(record)
         if step.at < before:
             record.outcome += f" (the clock went back {format_duration(round(before - step.at, 3))})"
+
+    def _note_clock(self, detail: str) -> None:
+        self.office.events.record(self.office.clock.now(), EventKind.CLOCK_MOVED, "scenario", detail=detail)
 
     def _after_time_moved(self, record: StepRecord) -> str:
         closed = self.poll_open_logins(record)
