@@ -184,15 +184,22 @@ class FlowTable:
                              for r in self.rows])
 
     def to_mermaid(self) -> str:
-        """A ``stateDiagram-v2`` whose edges are labelled ``event: outcome, outcome``."""
+        """A ``stateDiagram-v2``: one edge per (from, to), labelled with the outcomes that take it.
+
+        Edges out of a finished login are labelled with their event (log out, start over); the
+        full detail (event, outcome, effect, rule) is in :meth:`to_frame`.
+        """
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial.name}"]
         for state in State:
             lines.append(f"    {state.name}: {state.value}")
-        edges: dict[tuple[State, State, FlowEvent], list[str]] = {}
+        edges: dict[tuple[State, State], list[str]] = {}
         for r in self.rows:
-            edges.setdefault((r.source, r.target, r.event), []).append(r.outcome.value)
-        for (source, target, event), outcomes in edges.items():
-            lines.append(f"    {source.name} --> {target.name}: {event.value}: {', '.join(outcomes)}")
+            label = r.event.value if r.outcome is Outcome.DONE else r.outcome.value
+            labels = edges.setdefault((r.source, r.target), [])
+            if label not in labels:
+                labels.append(label)
+        for (source, target), labels in edges.items():
+            lines.append(f"    {source.name} --> {target.name}: {' / '.join(labels)}")
         lines.append("    AUTHENTICATED --> [*]")
         return "\n".join(lines)
 
