@@ -38,6 +38,21 @@ def _line(label: str, value: str, goal: str = "") -> None:
     print(f"  {label:<52} {value:>14}" + (f"   {goal}" if goal else ""))
 
 
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -190,7 +205,8 @@ def notebook_suite(folder: pathlib.Path = NOTEBOOKS, timeout: int = 600) -> dict
             for path in sorted(folder.glob("*.ipynb")):
                 notebook = nbformat.read(path, as_version=4)
                 client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                        resources={"metadata": {"path": str(folder)}})
+                                        resources={"metadata": {"path": str(folder)}},
+                                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
                 start = time.perf_counter()
                 try:
                     client.execute()
@@ -213,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
     args = parser.parse_args(argv)
     quick = args.quick
-    print(f"twofa-sim benchmark: Python {platform.python_version()}, numpy {np.__version__}, pyotp "
-          f"{pyotp.__version__ if hasattr(pyotp, '__version__') else ''}, {os.cpu_count()} CPUs, {platform.machine()}")
+    versions = ", ".join(f"{name} {_version(name)}" for name in ("numpy", "pandas", "pyotp", "matplotlib"))
+    print(f"twofa-sim benchmark: Python {platform.python_version()}, {versions}; {os.cpu_count()} CPUs "
+          f"({platform.machine()}), load average {_load()}")
 
     print("\n1. Exact engine (real back office and devices) against a bare pyotp verify")
     e = exact_engine(users=200 if quick else 1000, repeats=1 if quick else 3)
