@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import textwrap
 
-import pytest
 from PIL import Image
 
 from twofa_sim import EventKind, FlowEvent, Outcome, Policy, SeededSecretSource, State
@@ -207,13 +206,15 @@ def test_recovery_codes_by_number_or_as_typed():
           - type: {recovery: 10}
             expect: {state: AUTHENTICATED, recovery_codes_left: 9}
           - login: alice
+          - type: {recovery: 3F2A 9C01 7BE4 0D55}
+            expect: {state: CODE_REQUIRED, reason: unknown or used recovery code, failures: 1}
           - type: {recovery: 11}
         """)
-    codes = result.office.issue_recovery_codes  # the run's codes stay inside the run
     assert result.records[-1].error == ("alice was issued 10 recovery codes in this scenario, so there is no #11: "
                                         "add an 'issue_recovery_codes' step")
-    assert callable(codes) and result.checks and all(c.ok for c in result.checks)
-    assert result.records[-3].action == "types recovery code #10"
+    assert len(result.checks) == 6 and all(c.ok for c in result.checks)
+    assert result.records[-4].action == "types recovery code #10"
+    assert result.records[-2].action == "types recovery code (typed)"
 
 
 def test_a_device_learns_the_secret_only_from_the_pixels_it_scans(tmp_path):

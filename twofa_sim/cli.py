@@ -14,7 +14,6 @@ clock and seeds the secrets so that every run prints the same.
 from __future__ import annotations
 
 import argparse
-import io
 import pathlib
 import sys
 import time
