@@ -14,6 +14,7 @@ clock and seeds the secrets so that every run prints the same.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import sys
 import time
@@ -280,9 +281,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         args = parser.parse_args(argv)
     except SystemExit as stop:  # argparse prints its own message on stderr
         return int(stop.code or 0)
-    if args.command == "run":
-        return command_run(args.files, args.artifacts, args.quiet, out, err)
-    return command_demo(args.seed, args.out, args.invert, args.ascii, out)
+    try:
+        if args.command == "run":
+            return command_run(args.files, args.artifacts, args.quiet, out, err)
+        return command_demo(args.seed, args.out, args.invert, args.ascii, out)
+    except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 __all__ = ["main", "qr_text", "qr_matrix", "build_parser", "DEMO_SCENARIO"]

@@ -460,7 +460,9 @@ class DeviceClockStep(Step):
     offset: float
 
     def describe(self) -> str:
-        return f"{self.device}'s clock is set {format_duration(self.offset)} off"
+        if not self.offset:
+            return f"{self.device}'s clock is set right"
+        return f"{self.device}'s clock is set {_signed(self.offset)} off ({_ahead(self.offset)})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -557,6 +559,15 @@ class CheckStep(Step):
 
     def describe(self) -> str:
         return "checks" if self.expect else "note"
+
+
+def _signed(seconds: float) -> str:
+    text = format_duration(seconds)
+    return text if text.startswith("-") else "+" + text
+
+
+def _ahead(seconds: float) -> str:
+    return "ahead" if seconds > 0 else "behind"
 
 
 def _tab(tab: str) -> str:
@@ -1540,7 +1551,8 @@ class _Run:
         device = Device(spec.name, spec.owner, self.office.clock, offset=spec.clock_offset, app=spec.app,
                         events=self.office.events, company=owner.company if owner else "")
         self.devices[spec.name] = device
-        offset = f", clock {format_duration(spec.clock_offset)} off" if spec.clock_offset else ""
+        offset = (f", clock {_signed(spec.clock_offset)} off ({_ahead(spec.clock_offset)})"
+                  if spec.clock_offset else "")
         return f"installs {device.app.profile.title} as {spec.name}{offset}"
 
     def _InstallStep(self, step: InstallStep, record: StepRecord, mark: int) -> None:
