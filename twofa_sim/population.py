@@ -11,9 +11,17 @@ a :class:`~twofa_sim.policy.Policy`:
   :class:`~twofa_sim.login.LoginAttempt`, every code is a real HMAC code computed by the user's
   app from the QR it scanned and its own (skewed) clock;
 * the **fast** engine (:func:`simulate_fast`) computes the same outcomes with numpy on time steps:
-  the app's step ``floor(whole_seconds(t + offset) / period)`` against the server's window, replay
-  of a step not later than the last accepted one, failed codes counted across logins, the lock and
-  its lapse, the code step's timeout, a code typed across a step boundary.
+  the app's step ``floor(whole_seconds(t + offset) / period)`` (the add-on rounds to the nearest
+  second) against the server's window (centred on the drift when drift tracking is on), replay of
+  a step not later than the last accepted one, failed codes counted across logins, the lock and
+  its lapse, the code step's timeout, a code typed across a step boundary, and what each app made
+  of the QR code (:func:`app_behaviour` lets the real app import it: kept, changed or refused).
+
+The users behave the same in both: a login starts with the password (refused while locked); the
+user reads the app's code ``open_delay`` later and the server receives it ``typing`` seconds after
+that. After a refused code the user looks again after a ``pause``; after "already used" they wait
+for the app's next code first; after ``attempts_per_login`` refused codes they give up until the
+next login. A second login the same day starts a drawn gap after the first one ended.
 
 Both return one row per login (:data:`LOGIN_COLUMNS`); :func:`summarise` turns a run into the
 numbers a product owner asks for (first-try success, retries, lockouts, replays, time to get in).
