@@ -11,7 +11,7 @@ import yaml
 
 from twofa_sim import EventKind, Policy, ValidationError
 from twofa_sim.population import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
-                                  agreement, app_behaviour, by_app, compare_policies, default_parameters,
+                                  agreement, app_behaviour, by_app, compare_policies, default_parameters, enrolment_reach,
                                   draw_population, first_code_by_offset, scripted_population, simulate,
                                   simulate_exact, simulate_fast, summarise)
 
@@ -288,3 +288,19 @@ def test_exact_engine_reports_progress_and_times_the_code_step_alone():
     texts = " ".join(f"{e.outcome} {e.reason} {e.detail}" for e in run.office.events)
     assert not any(code in texts for _, code, _ in trace)
     assert math.isfinite(run.code_step_seconds / run.code_steps)
+
+
+def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():
+    import pandas as pd
+    from twofa_sim.app_profile import PROFILES
+    params = default_parameters()
+    titles = [PROFILES[key].title for key, _ in params.app_mix]
+    index = pd.MultiIndex.from_tuples([("SHA1", 6, 30), ("SHA256", 6, 30)], names=["algorithm", "digits", "period"])
+    matrix = pd.DataFrame([[True] * len(titles), [key not in ("authenticator-addon", "google-authenticator")
+                                                   for key, _ in params.app_mix]], index=index, columns=titles)
+    reach = enrolment_reach(matrix, params)
+    shares = dict(params.app_mix)
+    assert reach[("SHA1", 6, 30)] == 1.0
+    assert reach[("SHA256", 6, 30)] == pytest.approx(1 - shares["authenticator-addon"] - shares["google-authenticator"])
+    with pytest.raises(ValidationError, match="no column"):
+        enrolment_reach(matrix.drop(columns=titles[0]), params)
