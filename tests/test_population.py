@@ -11,9 +11,9 @@ import yaml
 
 from twofa_sim import EventKind, Policy, ValidationError
 from twofa_sim.population import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
-                                  agreement, app_behaviour, by_app, compare_policies, default_parameters, enrolment_reach,
-                                  draw_population, first_code_by_offset, scripted_population, simulate,
-                                  simulate_exact, simulate_fast, summarise)
+                                  agreement, app_behaviour, by_app, compare_policies, default_parameters,
+                                  draw_population, enrolment_reach, first_code_by_offset, scripted_population,
+                                  simulate, simulate_exact, simulate_fast, summarise)
 
 CHEAP = Policy(kdf_log2_n=1)
 STEP = 30 * 2880               # a step boundary, seconds after the populations' start (day 0, 00:00)
@@ -37,7 +37,8 @@ def test_engines_agree_on_every_login_of_ten_thousand():
     assert {"signed in", "gave up", "locked by this login"} <= outcomes
     s = summarise(fast)
     assert s["wrong codes"] > 100 and s["malformed codes"] > 10 and s["retries"] > 100
-    assert exact.code_steps == int(exact.logins["codes"].sum()) + int((exact.logins["outcome"] == "code step expired").sum())
+    expired = int((exact.logins["outcome"] == "code step expired").sum())
+    assert exact.code_steps == int(exact.logins["codes"].sum()) + expired
 
 
 STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4.0, 0.8), substitution=0.15,
@@ -119,7 +120,8 @@ def test_a_far_off_device_is_locked_by_failures_counted_across_logins():
     fast, exact = both(population, CHEAP.replace(failed_code_limit=5, lock_seconds=900))
     assert agreement(fast, exact).empty
     day = fast.logins.groupby("day")
-    assert list(day["outcome"].agg(lambda o: set(o.astype(str)))) == [{"gave up"}, {"locked by this login"}, {"gave up"}]
+    outcomes = list(day["outcome"].agg(lambda o: set(o.astype(str))))
+    assert outcomes == [{"gave up"}, {"locked by this login"}, {"gave up"}]
     assert list(day["wrong"].sum()) == [9, 6, 9]       # 3 + 2 wrong codes lock; the next day counts afresh
 
 
@@ -247,7 +249,8 @@ def test_drawing_is_reproducible_and_follows_the_parameters():
     assert a.n_logins == 5000 * 4 + int(np.sum(a.login_slot == 1))
     wider = a.with_parameters(loose_sd=60.0)
     loose = a.component == 1
-    assert np.allclose(wider.offsets[loose], a.offsets[loose] * 4) and np.array_equal(wider.offsets[~loose], a.offsets[~loose])
+    assert np.allclose(wider.offsets[loose], a.offsets[loose] * 4)
+    assert np.array_equal(wider.offsets[~loose], a.offsets[~loose])
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -163,7 +163,8 @@ class BackendRules:
         login = self.office.start_login()
         secret = login.submit_password("victim", self.PASSWORD).screen.secret
         p = policy
-        login.submit_code(code_at(secret, self.office.clock.now(), algorithm=p.algorithm, digits=p.digits, period=p.period))
+        login.submit_code(code_at(secret, self.office.clock.now(), algorithm=p.algorithm, digits=p.digits,
+                                  period=p.period))
         assert login.state is State.AUTHENTICATED, "the victim enrols with a valid code"
         self._secret, self.origin = secret, self.office.clock.now() + 3600.0
         self.login = None

@@ -134,7 +134,8 @@ class PopulationParameters:
 
         for name in ("synced_share", "loose_share", "far_share", "substitution", "omission", "relogin_share"):
             value = getattr(self, name)
-            need(isinstance(value, (int, float)) and 0 <= value <= 1, name, f"must be a share from 0 to 1, got {value!r}")
+            need(isinstance(value, (int, float)) and 0 <= value <= 1, name,
+                 f"must be a share from 0 to 1, got {value!r}")
         need(abs(self.synced_share + self.loose_share + self.far_share - 1) < 1e-9, "clock_offset",
              "the shares of synced, loose and far devices must add up to 1")
         need(self.substitution + self.omission <= 1, "typos", "substitution and omission together exceed 1")
@@ -192,15 +193,20 @@ class PopulationParameters:
         """The parameters as a table, with where each comes from."""
         sources = dict(self.sources)
         rows = [
-            ("clock offset: synced devices", f"{self.synced_share:.0%}, normal sd {self.synced_sd:g} s", "clock_offset.synced"),
-            ("clock offset: loose devices", f"{self.loose_share:.0%}, normal sd {self.loose_sd:g} s", "clock_offset.loose"),
-            ("clock offset: far off", f"{self.far_share:.0%}, ±{self.far_offset:g} s (sd {self.far_sd:g} s)", "clock_offset.far"),
+            ("clock offset: synced devices", f"{self.synced_share:.0%}, normal sd {self.synced_sd:g} s",
+             "clock_offset.synced"),
+            ("clock offset: loose devices", f"{self.loose_share:.0%}, normal sd {self.loose_sd:g} s",
+             "clock_offset.loose"),
+            ("clock offset: far off", f"{self.far_share:.0%}, ±{self.far_offset:g} s (sd {self.far_sd:g} s)",
+             "clock_offset.far"),
             ("password to reading the code", _describe(self.open_app), "open_app_delay"),
             ("reading to the server receiving it", _describe(self.typing), "typing_delay"),
             ("pause after a refused code", _describe(self.retry_pause), "retry_pause"),
-            ("typos per code", f"substituted digit {self.substitution:.1%}, dropped digit {self.omission:.1%}", "typos"),
+            ("typos per code", f"substituted digit {self.substitution:.1%}, dropped digit {self.omission:.1%}",
+             "typos"),
             ("codes tried per login", f"{self.attempts_per_login}", "attempts_per_login"),
-            ("second login the same day", f"{self.relogin_share:.0%}, {_describe(self.relogin_gap)} after the first ends", "relogin"),
+            ("second login the same day",
+             f"{self.relogin_share:.0%}, {_describe(self.relogin_gap)} after the first ends", "relogin"),
             ("time of the daily login", f"uniform {self.start_hour:g}:00 to {self.end_hour:g}:00 UTC", "working_hours"),
             ("authenticator apps", ", ".join(f"{k} {s:.0%}" for k, s in self.app_mix), "app_mix"),
         ]
@@ -877,6 +883,7 @@ def agreement(fast: Run, exact: Run) -> pd.DataFrame:
     return pd.merge(a[~same], b[~same], left_index=True, right_index=True, suffixes=(" (fast)", " (exact)"))
 
 
-__all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "scripted_population", "default_parameters",
-           "LoginOutcome", "CodeKind", "AppBehaviour", "app_behaviour", "Run", "simulate", "simulate_fast",
-           "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app", "enrolment_reach", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]
+__all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "scripted_population",
+           "default_parameters", "LoginOutcome", "CodeKind", "AppBehaviour", "app_behaviour", "Run", "simulate",
+           "simulate_fast", "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app",
+           "enrolment_reach", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]

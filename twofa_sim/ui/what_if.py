@@ -203,8 +203,9 @@ class WhatIf(widgets.VBox):
                                         continuous_update=False, style=style, layout=layout)
         self.limit = widgets.IntSlider(p.failed_code_limit, min=1, max=20, description="wrong codes to lock",
                                        continuous_update=False, style=style, layout=layout)
-        self.lock_minutes = widgets.IntSlider(p.lock_seconds // 60, min=0, max=240, step=5, description="lock (minutes)",
-                                              continuous_update=False, style=style, layout=layout)
+        self.lock_minutes = widgets.IntSlider(p.lock_seconds // 60, min=0, max=240, step=5,
+                                              description="lock (minutes)", continuous_update=False, style=style,
+                                              layout=layout)
         self.skew = widgets.FloatSlider(pp.loose_sd, min=0.0, max=120.0, step=5.0, description="skew spread (s)",
                                         continuous_update=False, style=style, layout=layout)
         for slider, name in ((self.window, "window"), (self.limit, "limit"), (self.lock_minutes, "lock"),
