@@ -284,3 +284,13 @@ def test_drift_tracking_recentres_the_window():
     office.clock.advance(60)
     # the device runs a step ahead: +2 is inside the window once it is centred on +1
     assert at_code_step(office, "alice").submit_code(current_code(office, secret, +2)).outcome is Outcome.ACCEPTED
+
+
+def test_a_lapsed_lock_shows_no_failed_codes(office):
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    secret = enrol(office, "alice")
+    for _ in range(office.policy.failed_code_limit):
+        at_code_step(office, "alice").submit_code("000000" if current_code(office, secret) != "000000" else "111111")
+    assert office.users_frame().loc["alice", "failed codes"] == office.policy.failed_code_limit
+    office.clock.advance(office.policy.lock_seconds)
+    assert office.users_frame().loc["alice", "failed codes"] == 0

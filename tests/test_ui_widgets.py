@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from twofa_sim import State
+from twofa_sim import EventKind, State
 from twofa_sim.ui.admin_panel import AdminPanel
 from twofa_sim.ui.clock_control import ClockControl
 from twofa_sim.ui.common import Ticker
@@ -235,3 +235,12 @@ def test_trainer_demo_clock_step_rotates_the_app_code():
     before = card.code.value
     demo.clock.step_button.click()
     assert card.code.value != before
+
+
+def test_clock_moves_are_in_the_event_log(office):
+    control = ClockControl(office.clock, events=office.events)
+    control.step_button.click()
+    control.when.value = "2026-02-01 10:00:00"
+    control.set_button.click()
+    moves = [e.detail for e in office.events.of_kind(EventKind.CLOCK_MOVED)]
+    assert moves == ["forward 30 s", "set to 2026-02-01 10:00:00 UTC"]

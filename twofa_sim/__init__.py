@@ -16,6 +16,7 @@ from .login import LoginAttempt, StepResult
 from .otpauth import KeyUri, build_key_uri, parse_key_uri
 from .policy import Policy
 from .qr import EnrolmentScreen
+from .scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
 from .secret_source import SeededSecretSource, SystemSecretSource
 from .user import BackendUser
 
@@ -28,5 +29,6 @@ __all__ = [
     "AppProfile", "PROFILES", "DuplicatePolicy", "profiles_frame", "AuthenticatorApp", "Entry", "Reading",
     "ImportResult", "Choice", "Device", "CodeWatcher", "KeyUri", "parse_key_uri", "build_key_uri",
     "compatibility_matrix", "style_matrix",
+    "Scenario", "ScenarioError", "load_scenario", "run_scenario", "load_backoffice",
 ]
 __version__ = "0.1.0"

@@ -208,7 +208,7 @@ class BackOffice:
                 "username": user.username, "company": user.company, "force 2FA": user.force_2fa,
                 "company 2FA": self.company(user.company).force_2fa_for_all, "needs 2FA": self.needs_2fa(user),
                 "enrolled": e.is_enrolled, "enrolment pending": e.pending_secret is not None,
-                "failed codes": e.failures,
+                "failed codes": e.failures_at(now),
                 "locked until": iso(e.locked_until) if e.is_locked(now) else "",
                 "recovery codes left": e.recovery.remaining if e.recovery else 0,
             })

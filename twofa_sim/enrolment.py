@@ -67,6 +67,11 @@ class Enrolment:
     def is_locked(self, now: float) -> bool:
         return self.locked_until is not None and now < self.locked_until
 
+    def failures_at(self, now: float) -> int:
+        """Failed codes that still count at ``now``: a lock that has run out wipes the count."""
+        lapsed = self.locked_until is not None and now >= self.locked_until
+        return 0 if lapsed else self.failures
+
     def begin(self, policy: Policy, source: SecretSource) -> str:
         """The secret to show as QR: the pending one if the policy keeps it, else a new one."""
         if self.pending_secret is None or policy.renew_unconfirmed_secret:

@@ -8,6 +8,7 @@ shows, so an app can scan it from pixels.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import qrcode
@@ -24,7 +25,13 @@ def provisioning_uri(secret: str, account: str, policy: Policy) -> str:
 
 
 def qr_image(text: str, *, box_size: int = 6, border: int = 4) -> Image.Image:
-    """A black-on-white PIL image of a QR code holding ``text`` (error correction M)."""
+    """A black-on-white PIL image of a QR code holding ``text`` (error correction M); a fresh copy each call."""
+    return _qr_image(text, box_size, border).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _qr_image(text: str, box_size: int, border: int) -> Image.Image:
+    # Encoding takes tens of ms; widgets and scans draw the same screen many times.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border)
     code.add_data(text)
     code.make(fit=True)

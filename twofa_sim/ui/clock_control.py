@@ -7,14 +7,16 @@ from typing import Callable
 import ipywidgets as widgets
 
 from ..clock import Clock, iso
+from ..events import EventKind, EventLog
 from .common import SafeCallbacks, message_html
 
 
 class ClockControl(widgets.VBox):
     """Buttons that move the one clock; ``on_change`` listeners re-render whatever shows time."""
 
-    def __init__(self, clock: Clock, period: Callable[[], int] = lambda: 30) -> None:
+    def __init__(self, clock: Clock, period: Callable[[], int] = lambda: 30, events: EventLog | None = None) -> None:
         self.clock = clock
+        self.events = events
         self.period = period
         self._listeners: list[Callable[[], None]] = []
         self.display = widgets.HTML()
@@ -62,8 +64,13 @@ class ClockControl(widgets.VBox):
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
+        self._note(f"forward {seconds:g} s")
         self._show("", "info")
         self._changed()
+
+    def _note(self, detail: str) -> None:
+        if self.events is not None:
+            self.events.record(self.clock.now(), EventKind.CLOCK_MOVED, "trainer", detail=detail)
 
     def to_last_second(self) -> None:
         period = self.period()
@@ -72,6 +79,7 @@ class ClockControl(widgets.VBox):
 
     def set_time(self, text: str) -> None:
         self.clock.set(text)
+        self._note(f"set to {iso(self.clock.now())} UTC")
         self.live.value = False
         self._show("", "info")
         self._changed()

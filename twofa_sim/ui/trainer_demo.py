@@ -23,7 +23,7 @@ class TrainerDemo(widgets.VBox):
 
     def __init__(self, office: BackOffice, device: Device, *, live: bool = True) -> None:
         self.office = office
-        self.clock = ClockControl(office.clock, period=lambda: office.policy.period)
+        self.clock = ClockControl(office.clock, period=lambda: office.policy.period, events=office.events)
         self.admin = AdminPanel(office, compact=True)
         self.login = LoginMask(office)
         self.app = AuthenticatorView(device, capture=self.login.screen_image)
