@@ -9,7 +9,8 @@
 4. QR codes: encode (the enrolment screen's QR image and page) and decode (zxing-cpp) times.
 5. Notebooks: seconds to execute each ``notebooks/*.ipynb`` with nbclient, and the total.
 
-Every figure is the median of several repeats; ``--quick`` runs fewer and smaller repeats.
+Figures are the best of alternating runs (exact engine against pyotp) or the median of several
+repeats (the rest); ``--quick`` runs fewer and smaller repeats.
 """
 
 from __future__ import annotations
@@ -75,9 +76,15 @@ def one_core():
 
 
 def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3) -> dict:
-    """Per code step: the exact engine's submit_code, and pyotp's verify on the same codes."""
+    """Per code step: the exact engine's submit_code, and pyotp's verify on the same codes.
+
+    Exact runs and bare loops alternate, so both meet the same load on a shared machine; each
+    figure is the best (lowest) of its runs, the usual estimate of a cost under noise.
+    """
     policy = Policy(kdf_log2_n=1)
     per_step, per_verify, per_login, steps, logins, differ = [], [], [], 0, 0, 0
+    warm = simulate_exact(draw_population(100, 2, seed=99), policy, trace=(trace := []))   # imports, first calls
+    bare_verify_seconds(warm, trace, passes=1)
     for seed in range(repeats):
         population = draw_population(users, days, seed=100 + seed)
         trace: list = []
@@ -88,14 +95,15 @@ def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3) -> dict:
         per_verify.append(bare_verify_seconds(run, trace))
         logins += population.n_logins
         differ += len(agreement(simulate_fast(population, policy), run))
-    exact, bare = statistics.median(per_step), statistics.median(per_verify)
-    return {"per_step": exact, "bare": bare, "ratio": exact / bare, "per_login": statistics.median(per_login),
-            "steps": steps, "users": users, "days": days, "repeats": repeats, "logins": logins, "differ": differ}
+    exact, bare = min(per_step), min(per_verify)
+    return {"per_step": exact, "bare": bare, "ratio": exact / bare, "per_login": min(per_login),
+            "steps": steps, "users": users, "days": days, "repeats": repeats, "logins": logins, "differ": differ,
+            "ratios": [e / b for e, b in zip(per_step, per_verify)]}
 
 
 def bare_verify_seconds(run, trace: list, passes: int = 3) -> float:
     """Seconds per ``pyotp.TOTP.verify(code, for_time=t, valid_window=1)`` over the codes the exact
-    run submitted, one TOTP object per user built beforehand (median of ``passes`` loops)."""
+    run submitted, one TOTP object per user built beforehand (best of ``passes`` loops)."""
     p = run.policy
     generators = {}
     for user in run.office.users:
@@ -109,7 +117,7 @@ def bare_verify_seconds(run, trace: list, passes: int = 3) -> float:
         for generator, code, t in work:
             generator.verify(code, for_time=t, valid_window=1)
         timings.append((time.perf_counter() - start) / len(work))
-    return statistics.median(timings)
+    return min(timings)
 
 
 # -- 2. fast engine ---------------------------------------------------------------------------
@@ -246,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     _line("code steps timed", f"{e['steps']:,}")
     _line("exact engine, per code step (submit_code)", f"{e['per_step'] * 1e6:.1f} us")
     _line("bare pyotp TOTP.verify(code, valid_window=1)", f"{e['bare'] * 1e6:.1f} us")
-    _line("ratio", f"{e['ratio']:.2f}x", f"goal <= 3x: {_verdict(e['ratio'] <= 3)}")
+    _line(f"ratio (best of {e['repeats']} alternating runs each)", f"{e['ratio']:.2f}x",
+          f"goal <= 3x: {_verdict(e['ratio'] <= 3)}")
+    _line("  ratio in each run", ", ".join(f"{r:.2f}" for r in e["ratios"]))
     _line("whole exact engine per login (KDF 2**1, app, clock)", f"{e['per_login'] * 1e6:.0f} us")
     _line(f"fast engine on the same {e['logins']:,} logins: differing", f"{e['differ']}",
           f"goal 0: {_verdict(e['differ'] == 0)}")
