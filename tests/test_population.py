@@ -307,3 +307,12 @@ def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():
     assert reach[("SHA256", 6, 30)] == pytest.approx(1 - shares["authenticator-addon"] - shares["google-authenticator"])
     with pytest.raises(ValidationError, match="no column"):
         enrolment_reach(matrix.drop(columns=titles[0]), params)
+
+
+def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
+    from twofa_sim import bench
+    exact = bench.exact_engine(users=40, days=2, repeats=1)
+    assert exact["differ"] == 0 and exact["logins"] >= 80
+    assert exact["steps"] >= exact["logins"] * 0.9 and exact["per_step"] > 0 and exact["bare"] > 0
+    fast = bench.fast_engine(users=2000, days=2, repeats=1)
+    assert fast["logins"] >= 4000 and fast["seconds"] > 0
