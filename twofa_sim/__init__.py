@@ -3,6 +3,7 @@ users of a web back office."""
 
 from .app_profile import PROFILES, AppProfile, DuplicatePolicy, profiles_frame
 from .authenticator import AuthenticatorApp, Choice, Entry, ImportResult, Reading
+from .attacker import REFERENCE_SCHEDULES, Schedule, attack_table
 from .backoffice import BackOffice
 from .clock import Clock, OffsetClock
 from .company import Company
@@ -15,6 +16,8 @@ from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
 from .login import LoginAttempt, StepResult
 from .otpauth import KeyUri, build_key_uri, parse_key_uri
 from .policy import Policy
+from .population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
+                         simulate_exact, simulate_fast, summarise)
 from .qr import EnrolmentScreen
 from .scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
 from .secret_source import SeededSecretSource, SystemSecretSource
@@ -30,5 +33,7 @@ __all__ = [
     "ImportResult", "Choice", "Device", "CodeWatcher", "KeyUri", "parse_key_uri", "build_key_uri",
     "compatibility_matrix", "style_matrix",
     "Scenario", "ScenarioError", "load_scenario", "run_scenario", "load_backoffice",
+    "Population", "PopulationParameters", "draw_population", "simulate", "simulate_fast", "simulate_exact",
+    "summarise", "compare_policies", "Schedule", "REFERENCE_SCHEDULES", "attack_table",
 ]
 __version__ = "0.1.0"

@@ -159,13 +159,14 @@ class FlowTable:
                 raise ValueError(f"duplicate row for {key}")
             self._index[key] = row
         self.initial = State.CREDENTIALS
+        self._events = {state: tuple(dict.fromkeys(r.event for r in rows if r.source is state)) for state in State}
 
     def events_from(self, state: State) -> list[FlowEvent]:
         """The events the flow accepts in ``state`` (table order)."""
-        return list(dict.fromkeys(r.event for r in self.rows if r.source is state))
+        return list(self._events[state])
 
     def require_event(self, state: State, event: FlowEvent) -> None:
-        if event not in self.events_from(state):
+        if event not in self._events[state]:
             allowed = ", ".join(e.value for e in self.events_from(state)) or "nothing"
             raise TransitionNotAllowed(
                 f"the flow has no '{event.value}' in state '{state.value}' (allowed: {allowed})")
