@@ -1,0 +1,518 @@
+"""Save and restore a whole simulation: lossless, atomic, and loud about damaged files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, State, SystemSecretSource, TwofaSimError
+from twofa_sim import persistence
+from twofa_sim.otp import code_at
+from twofa_sim.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
+
+from conftest import PASSWORD, make_office
+from helpers import at_code_step, current_code, enrol
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+# -- an independent picture of everything a session must keep ---------------------------------------
+
+def state_of(office: BackOffice) -> dict:
+    """Every piece of state, read from the objects themselves (not through the file format)."""
+    source = office.secret_source
+    clock = office.clock
+    users = {}
+    for user in office.users:
+        e, h = user.enrolment, user.password_hash
+        users[user.username] = (
+            user.company, user.force_2fa, user.created_at, h.salt, h.digest, h.log2_n,
+            e.secret, e.pending_secret, e.enrolled_at, e.last_used_step, e.drift, e.failures, e.locked_until,
+            None if e.recovery is None else (e.recovery.salt, list(e.recovery.unused), e.recovery.used))
+    return {
+        "policy": office.policy,
+        "clock": (clock.is_pinned, clock.now() if clock.is_pinned else clock._offset),
+        "source": (type(source).__name__, getattr(source, "seed", None),
+                   source._random.getstate() if isinstance(source, SeededSecretSource) else None),
+        "companies": [(c.name, c.force_2fa_for_all, list(c.usernames)) for c in office.companies],
+        "users": users,
+        "user order": [u.username for u in office.users],
+        "events": list(office.events),
+        "next login": repr(office._login_ids),
+    }
+
+
+def wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def prepared_office() -> BackOffice:
+    """A trainer's prepared session: enrolled, pending, locked, recovery codes, a second company."""
+    office = make_office()
+    office.create_company("Beta GmbH", force_2fa_for_all=True)
+    office.create_user("alice", PASSWORD, company="ACME", force_2fa=True)
+    office.create_user("bob", PASSWORD, company="ACME")
+    office.create_user("carol", PASSWORD, company="Beta GmbH")
+    office.create_user("dave", PASSWORD, company="Beta GmbH")
+    secret = enrol(office, "alice")
+    office.issue_recovery_codes("alice")
+    office.clock.advance(45)
+    at_code_step(office, "alice").submit_recovery_code(office.issue_recovery_codes("alice")[2])
+    office.start_login().submit_password("carol", PASSWORD)          # pending enrolment
+    enrol(office, "dave")
+    login = at_code_step(office, "dave")
+    login.submit_code("12345x")                                       # malformed: not a guess
+    for _ in range(office.policy.failed_code_limit):                 # dave locked
+        at_code_step(office, "dave").submit_code(wrong(current_code(office, secret)))
+    office.start_login().submit_password("nobody", PASSWORD)
+    office.clock.advance(31)
+    return office
+
+
+# -- lossless round trip ---------------------------------------------------------------------------
+
+def test_round_trip_keeps_every_piece_of_state(tmp_path):
+    office = prepared_office()
+    assert office.user("dave").enrolment.locked_until and office.user("carol").enrolment.pending_secret
+    before = state_of(office)
+    path = save(tmp_path / "class.twofa.json", office)
+    session = load(path)
+    assert isinstance(session, Session) and session.schema_version == SCHEMA_VERSION
+    assert state_of(session.office) == before
+    assert state_of(office) == before, "saving changes nothing"
+    assert dumps(session.office) == path.read_bytes(), "save, load, save gives the same bytes"
+
+
+def test_a_restored_session_goes_on_exactly_like_the_original(tmp_path):
+    office = prepared_office()
+    restored = load(save(tmp_path / "s.json", office)).office
+
+    def story(o: BackOffice) -> list:
+        out = []
+        o.clock.advance(900)
+        o.create_user("erin", PASSWORD, company="ACME", force_2fa=True)      # salt from the seeded source
+        login = o.start_login()
+        shown = login.submit_password("erin", PASSWORD)
+        out.append((login.id, shown.state, shown.screen.secret))             # the same new secret
+        out.append(login.submit_code(code_at(shown.screen.secret, o.clock.now())).state)
+        out.append(at_code_step(o, "dave").submit_code("123456").outcome)     # lock lapsed, counts again
+        out.append(o.start_login().submit_password("carol", PASSWORD).screen.secret)
+        out.append(o.issue_recovery_codes("erin"))
+        return out
+
+    assert story(restored) == story(office)
+    assert list(restored.events) == list(office.events)
+    assert state_of(restored) == state_of(office)
+
+
+def test_carol_can_finish_the_enrolment_she_started_before_the_save(tmp_path):
+    office = prepared_office()
+    pending = office.user("carol").enrolment.pending_secret
+    restored = load(save(tmp_path / "s.json", office)).office
+    login = restored.start_login()
+    shown = login.submit_password("carol", PASSWORD)
+    assert shown.screen.secret == pending, "the entry already scanned into her app stays valid"
+    assert login.submit_code(code_at(pending, restored.clock.now())).state is State.AUTHENTICATED
+
+
+def test_a_following_clock_keeps_its_offset_from_the_wall_clock(tmp_path):
+    with freeze_time("2026-03-01 12:00:00") as frozen:
+        office = BackOffice(policy=Policy(kdf_log2_n=1), clock=Clock.at("2026-01-05T09:00:00Z"))
+        office.clock.follow_wall_clock()
+        offset = office.clock.now() - dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc).timestamp()
+        path = save(tmp_path / "s.json", office)
+        frozen.tick(dt.timedelta(seconds=600))
+        restored = load(path).office
+        assert not restored.clock.is_pinned
+        assert restored.clock.now() == office.clock.now()
+        assert restored.clock.now() - dt.datetime(2026, 3, 1, 12, 10, tzinfo=dt.timezone.utc).timestamp() == offset
+    assert isinstance(restored.secret_source, SystemSecretSource)
+
+
+def test_a_text_seed_round_trips(tmp_path):
+    office = BackOffice(policy=Policy(kdf_log2_n=1), clock=Clock.at(0), secret_source=SeededSecretSource("class 7"))
+    office.secret_source.token_bytes(11)
+    restored = load(save(tmp_path / "s.json", office)).office
+    assert restored.secret_source.seed == "class 7"
+    assert restored.secret_source.token_bytes(32) == office.secret_source.token_bytes(32)
+
+
+# -- the round trip as a property, over random simulations ----------------------------------------------
+
+NAMES = ["alice", "bob", "carol", "dave"]
+LOGIN = st.tuples(st.just("login"), st.sampled_from(NAMES),
+                  st.sampled_from(["right", "right", "wrong", "skewed", "garbage", "recovery", "nothing"]))
+ACTIONS = st.one_of(
+    LOGIN, LOGIN, LOGIN, LOGIN,
+    st.tuples(st.just("time"), st.sampled_from([30, 30, 60, 95, 900, -30])),
+    st.tuples(st.just("user"), st.sampled_from(NAMES), st.booleans(), st.sampled_from(["ACME", "Beta"])),
+    st.tuples(st.just("flag"), st.sampled_from(NAMES), st.booleans()),
+    st.tuples(st.just("company"), st.sampled_from(["ACME", "Beta"]), st.booleans()),
+    st.tuples(st.just("reset"), st.sampled_from(NAMES)),
+    st.tuples(st.just("unlock"), st.sampled_from(NAMES)),
+    st.tuples(st.just("recovery"), st.sampled_from(NAMES)),
+    st.tuples(st.just("time"), st.integers(-120, 4000)),
+    st.tuples(st.just("policy"), st.sampled_from(["window", "failed_code_limit", "drift_tracking"]), st.integers(0, 3)),
+)
+
+
+def run(office: BackOffice, actions, memory: dict) -> list:
+    """Apply actions; refusals are part of the story. Returns what each action answered."""
+    answers = []
+    for action in actions:
+        try:
+            answers.append(_act(office, action, memory))
+        except TwofaSimError as error:
+            answers.append(type(error).__name__)
+    return answers
+
+
+def _act(office: BackOffice, action, memory: dict):
+    kind, *args = action
+    if kind == "user":
+        return office.create_user(args[0], PASSWORD, company=args[2], force_2fa=args[1]).username
+    if kind == "flag":
+        return office.set_force_2fa(args[0], args[1])
+    if kind == "company":
+        return office.set_company_force_2fa(args[0], args[1])
+    if kind == "reset":
+        return office.reset_2fa(args[0])
+    if kind == "unlock":
+        return office.unlock(args[0])
+    if kind == "recovery":
+        memory[args[0]] = office.issue_recovery_codes(args[0])
+        return len(memory[args[0]])
+    if kind == "time":
+        return office.clock.advance(args[0])
+    if kind == "policy":
+        name, value = args
+        value = bool(value % 2) if name == "drift_tracking" else max(value, 1 if name == "failed_code_limit" else 0)
+        return office.set_policy(office.policy.replace(**{name: value}))
+    name, how = args
+    login = office.start_login()
+    first = login.submit_password(name, PASSWORD)
+    if first.screen is not None:
+        memory["secret:" + name] = first.screen.secret
+    secret = memory.get("secret:" + name)
+    if first.state not in (State.ENROLMENT, State.CODE_REQUIRED) or how == "nothing" or secret is None:
+        return first.state
+    code = code_at(secret, office.clock.now(), period=office.policy.period)
+    if how == "recovery" and first.state is State.CODE_REQUIRED and memory.get(name):
+        return login.submit_recovery_code(memory[name].pop()).state
+    typed = {"right": code, "wrong": wrong(code), "skewed": code_at(secret, office.clock.now() + 95),
+             "garbage": "１２３ ４５６\u200b"}.get(how, code)
+    return login.submit_code(typed).state
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(ACTIONS, min_size=3, max_size=25), after=st.lists(ACTIONS, min_size=1, max_size=8))
+def test_any_simulation_round_trips_and_goes_on_identically(tmp_path, before, after):
+    office = BackOffice(policy=Policy(kdf_log2_n=1, failed_code_limit=3, recovery_code_count=2),
+                        clock=Clock.at("2026-01-05T09:00:10Z"), secret_source=SeededSecretSource(99))
+    office.create_company("ACME")
+    office.create_company("Beta", force_2fa_for_all=True)
+    office.create_user("alice", PASSWORD, company="ACME", force_2fa=True)
+    office.create_user("bob", PASSWORD, company="Beta")
+    memory: dict = {"secret:alice": enrol(office, "alice"), "alice": office.issue_recovery_codes("alice")}
+    run(office, before, memory)
+    path = save(tmp_path / "prop.json", office)
+    restored = load(path).office
+    assert state_of(restored) == state_of(office)
+    assert dumps(restored) == path.read_bytes()
+    twin = {k: list(v) if isinstance(v, list) else v for k, v in memory.items()}
+    assert run(restored, after, twin) == run(office, after, memory)
+    assert state_of(restored) == state_of(office)
+
+
+# -- atomic write: a save interrupted at any byte --------------------------------------------------------
+
+class Crash(Exception):
+    """Stands for the process dying in the middle of a save."""
+
+
+def crashing_writer(budget: int, chunk: int = 509):
+    """A stand-in for os.write that writes at most ``chunk`` bytes a call and dies after ``budget`` bytes."""
+    left = [budget]
+
+    def write(handle, data):
+        if left[0] <= 0:
+            raise Crash()
+        n = min(len(data), chunk, left[0])
+        written = os.write(handle, bytes(data[:n]))
+        left[0] -= written
+        return written
+    return write
+
+
+def small_sessions():
+    old = make_office()
+    old.create_user("alice", PASSWORD, force_2fa=True)
+    new = make_office()
+    new.create_user("alice", PASSWORD, force_2fa=True)
+    enrol(new, "alice")
+    return old, new
+
+
+def test_a_save_interrupted_at_any_byte_leaves_the_old_file_or_the_new(tmp_path, monkeypatch):
+    old, new = small_sessions()
+    target = tmp_path / "class.json"
+    save(target, old)
+    old_bytes, new_bytes = target.read_bytes(), dumps(new)
+    old_state, new_state = state_of(load(target).office), state_of(new)
+    assert old_bytes != new_bytes
+    for budget in range(len(new_bytes) + 1):
+        monkeypatch.setattr(persistence, "_os_write", crashing_writer(budget))
+        try:
+            save(target, new)
+            finished = True
+        except Crash:
+            finished = False
+        assert finished is (budget == len(new_bytes))
+        on_disk = target.read_bytes()
+        if not finished:
+            assert on_disk == old_bytes, f"interrupted after {budget} bytes"
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["class.json"], "no temporary file is left"
+            if budget % 97 == 0 or budget > len(new_bytes) - 8:
+                assert state_of(load(target).office) == old_state
+        else:
+            assert on_disk == new_bytes and state_of(load(target).office) == new_state
+
+
+@pytest.mark.parametrize("stage, survivor", [("fsync", "old"), ("replace", "old"), ("sync folder", "new")])
+def test_a_crash_at_each_later_stage_leaves_one_whole_file(tmp_path, monkeypatch, stage, survivor):
+    old, new = small_sessions()
+    target = save(tmp_path / "class.json", old)
+    expected = {"old": target.read_bytes(), "new": dumps(new)}[survivor]
+
+    def die(*args, **kwargs):
+        raise Crash()
+    if stage == "fsync":
+        monkeypatch.setattr(persistence.os, "fsync", die)
+    elif stage == "replace":
+        monkeypatch.setattr(persistence.os, "replace", die)
+    else:
+        monkeypatch.setattr(persistence, "_sync_folder", die)
+    with pytest.raises(Crash):
+        save(target, new)
+    monkeypatch.undo()
+    assert target.read_bytes() == expected
+    assert isinstance(load(target), Session)
+
+
+KILL = textwrap.dedent("""
+    import os, sys
+    sys.path[:0] = [{root!r}, {tests!r}]
+    from twofa_sim import persistence
+    from test_persistence import small_sessions
+    old, new = small_sessions()
+    budget, stage = int(sys.argv[1]), sys.argv[2]
+    left = [budget]
+    def write(handle, data):
+        if left[0] <= 0:
+            os._exit(9)                       # killed: no clean-up runs
+        n = min(len(data), 5, left[0])
+        left[0] -= os.write(handle, bytes(data[:n]))
+        return n
+    if stage == "write":
+        persistence._os_write = write
+    else:
+        persistence._sync_folder = lambda folder: os._exit(9)
+    persistence.save(sys.argv[3], new)
+    os._exit(0)
+""")
+
+
+def test_a_process_killed_mid_save_leaves_a_loadable_file(tmp_path):
+    old, new = small_sessions()
+    target = save(tmp_path / "class.json", old)
+    old_bytes, new_bytes = target.read_bytes(), dumps(new)
+    script = KILL.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    cases = [(b, "write") for b in (0, 1, len(new_bytes) // 2, len(new_bytes) - 1, len(new_bytes))]
+    cases.append((0, "after rename"))
+    for budget, stage in cases:
+        target.write_bytes(old_bytes)
+        done = subprocess.run([sys.executable, "-c", script, str(budget), stage, str(target)], timeout=120,
+                              capture_output=True, text=True)
+        completed = stage == "write" and budget == len(new_bytes)   # every byte written: the save finishes
+        assert done.returncode == (0 if completed else 9), done.stderr
+        expected = new_bytes if completed or stage == "after rename" else old_bytes
+        assert target.read_bytes() == expected, (budget, stage)
+        assert isinstance(load(target), Session)
+    # a killed save may leave its temporary file behind; it is hidden, ignored, and the next save works
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "class.json"]
+    assert all(p.name.startswith(".class.json.") and p.name.endswith(".tmp") for p in leftovers)
+    save(target, new)
+    assert target.read_bytes() == new_bytes
+
+
+def test_an_interrupted_first_save_leaves_no_file_and_load_says_so(tmp_path, monkeypatch):
+    _, new = small_sessions()
+    monkeypatch.setattr(persistence, "_os_write", crashing_writer(100))
+    with pytest.raises(Crash):
+        save(tmp_path / "first.json", new)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SessionFileError, match="no session file"):
+        load(tmp_path / "first.json")
+
+
+def test_the_session_file_is_readable_by_its_owner_only(tmp_path):
+    path = save(tmp_path / "s.json", prepared_office())
+    assert path.stat().st_mode & 0o077 == 0
+
+
+# -- damaged files: a clear error, and the file left as it was ----------------------------------------------
+
+def test_a_file_truncated_anywhere_is_a_clear_error(tmp_path):
+    path = save(tmp_path / "s.json", prepared_office())
+    whole = path.read_bytes()
+    for length in list(range(0, 400)) + list(range(400, len(whole) - 1, 53)) + [len(whole) - 2]:
+        with pytest.raises(SessionFileError) as caught:
+            loads(whole[:length])
+        assert caught.value.field in ("file", "sha256") or caught.value.field.startswith("session")
+    (tmp_path / "cut.json").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SessionFileError, match="truncated or damaged"):
+        load(tmp_path / "cut.json")
+    assert (tmp_path / "cut.json").read_bytes() == whole[: len(whole) // 2], "loading never writes"
+
+
+def test_every_single_bit_flip_is_caught(tmp_path):
+    whole = dumps(prepared_office())
+    rng = random.Random(7)
+    positions = rng.sample(range(len(whole)), 1500)
+    for position in positions:
+        damaged = bytearray(whole)
+        damaged[position] ^= 1 << rng.randrange(8)
+        with pytest.raises(SessionFileError) as caught:
+            loads(bytes(damaged))
+        assert "cannot be restored" not in str(caught.value), "every damage has its own check"
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (lambda d: d.update(format="something else"), "format", "not a twofa-sim session"),
+    (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "schema_version", "newer twofa-sim"),
+    (lambda d: d.update(schema_version=0), "schema_version", "no such version"),
+    (lambda d: d.update(schema_version="1"), "schema_version", "whole number"),
+    (lambda d: d["session"].pop("users"), "session.users", "missing"),
+    (lambda d: d["session"].update(extra=1), "session", "unknown entry"),
+    (lambda d: d["session"]["policy"].update(window=99), "session.policy.window", "between 0 and 10"),
+    (lambda d: d["session"]["policy"].update(digits=6.0), "session.policy.digits", "6 or 8"),
+    (lambda d: d["session"]["policy"].update(algorithm=["SHA1"]), "session.policy.algorithm", "one of"),
+    (lambda d: d["session"]["clock"].update(at=-5), "session.clock.at", "1970"),
+    (lambda d: d["session"]["clock"].update(mode="sideways"), "session.clock.mode", "pinned"),
+    (lambda d: d["session"]["users"][0].update(username="x:y"), "session.users[0].username", "letters"),
+    (lambda d: d["session"]["users"][0].update(company="Nowhere"), "session.users[0].company", "no company"),
+    (lambda d: d["session"]["users"][1].update(username="ALICE"), "session.users[1].username", "already"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(secret="not base32!"),
+     "session.users[0].enrolment.secret", "base32"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(secret="JBSWY3DP"),
+     "session.users[0].enrolment.secret", "bits"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(failures=-1),
+     "session.users[0].enrolment.failures", "between"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(locked_until=True),
+     "session.users[0].enrolment.locked_until", "finite number"),
+    (lambda d: d["session"]["users"][0]["password_hash"].update(digest="AAAA"),
+     "session.users[0].password_hash.digest", "32 to 32 bytes"),
+    (lambda d: d["session"]["users"][0]["password_hash"].update(salt="%%%"),
+     "session.users[0].password_hash.salt", "base64"),
+    (lambda d: d["session"]["companies"][0]["usernames"].append("ghost"), "session.companies[0].usernames",
+     "exactly the users"),
+    (lambda d: d["session"]["companies"].append(dict(d["session"]["companies"][0])), "session.companies[2].name",
+     "already"),
+    (lambda d: d["session"]["events"][3].update(seq=99), "session.events[3].seq", "in order"),
+    (lambda d: d["session"]["events"][3].update(kind="HACKED"), "session.events[3].kind", "not a kind"),
+    (lambda d: d["session"]["events"][3].update(time=1e300), "session.events[3].time", "before 9999"),
+    (lambda d: d["session"].update(next_login_id=1), "session.next_login_id", "after every login"),
+    (lambda d: d["session"]["secret_source"].update(kind="quantum"), "session.secret_source.kind", "seeded"),
+    (lambda d: d["session"]["secret_source"]["state"].update(internal="AAAA"),
+     "session.secret_source.state.internal", "bytes"),
+])
+def test_a_damaged_or_foreign_file_names_the_place(edit, field, words):
+    document = json.loads(dumps(prepared_office()))
+    document.pop("sha256")
+    edit(document)
+    with pytest.raises(SessionFileError, match=words) as caught:
+        loads(json.dumps(document))
+    assert caught.value.field == field
+
+
+def test_without_its_sha256_line_a_hand_edited_file_loads(tmp_path):
+    document = json.loads(dumps(prepared_office()))
+    with pytest.raises(SessionFileError, match="delete the sha256 line"):
+        loads(json.dumps(document | {"session": document["session"] | {"next_login_id": 500}}))
+    document.pop("sha256")
+    document["session"]["policy"]["window"] = 2
+    assert loads(json.dumps(document)).office.policy.window == 2
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "empty"), (b"   \n", "empty"), (b"\xff\xfe\x00", "UTF-8"), (b"[" * 100_000, "deeply|JSON"),
+    (b'{"format": NaN}', "not allowed"), (b"1" * 5000, "not allowed"), (b"[]", "JSON object"),
+    (b'{"format": "twofa-sim session", "schema_version": 1, "session": []}', "object"),
+    (b"\x89PNG\r\n\x1a\n", "UTF-8|JSON"), (b"x" * (persistence.MAX_FILE_BYTES + 1), "larger than"),
+])
+def test_things_that_are_not_session_files(data, words):
+    with pytest.raises(SessionFileError, match=words):
+        loads(data)
+
+
+def test_no_error_message_repeats_a_secret_from_the_file():
+    office = prepared_office()
+    document = json.loads(dumps(office))
+    document.pop("sha256")
+    secret = office.user("alice").enrolment.secret
+    for field in ("secret", "pending_secret"):
+        broken = json.loads(json.dumps(document))
+        broken["session"]["users"][0]["enrolment"][field] = secret + "1"
+        with pytest.raises(SessionFileError) as caught:
+            loads(json.dumps(broken))
+        assert secret not in str(caught.value)
+
+
+# -- paths and arguments ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [42, None, b"bytes.json", "", "   ", "a\x00b.json", "x" * 5000])
+def test_a_bad_path_is_a_clear_error(path):
+    with pytest.raises(SessionFileError, match="path"):
+        save(path, make_office())
+    with pytest.raises(SessionFileError, match="path"):
+        load(path)
+
+
+def test_unwritable_places_are_clear_errors_and_the_old_file_stays(tmp_path):
+    office = make_office()
+    with pytest.raises(SessionFileError, match="folder"):
+        save(tmp_path, office)
+    with pytest.raises(SessionFileError, match="cannot write"):
+        save(tmp_path / "no such folder" / "s.json", office)
+    with pytest.raises(SessionFileError, match="folder"):
+        load(tmp_path)
+    with pytest.raises(SessionFileError, match="BackOffice"):
+        save(tmp_path / "s.json", "not an office")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_secret_source_that_cannot_be_saved_is_refused_before_writing(tmp_path):
+    class Dice:
+        def token_bytes(self, n):
+            return bytes(n)
+    office = BackOffice(policy=Policy(kdf_log2_n=1), clock=Clock.at(0), secret_source=Dice())
+    with pytest.raises(SessionFileError, match="secret source"):
+        save(tmp_path / "s.json", office)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_file_says_its_kdf_parameters():
+    document = json.loads(dumps(prepared_office()))
+    assert document["session"]["users"][0]["password_hash"] | {"salt": "", "digest": ""} == {
+        "scheme": "scrypt", "salt": "", "digest": "", "log2_n": 4, "r": 8, "p": 1}
