@@ -9,8 +9,10 @@ moment) and reloads it in front of the class. The file is JSON:
 its offset), the secret source (a seeded source with the state of its generator, so a restored
 demo goes on drawing the same secrets), the companies, the users with their password hashes and
 their enrolments (secret, pending secret, last used time step, drift, failed codes, lock,
-recovery-code hashes), the event log and the next login number. Bytes are base64; shared secrets
-are base32 text, as in the QR. ``sha256`` is the hash of the canonical text of ``session``: a
+recovery-code hashes), the event log and the next login number, and the devices of the demo
+(owner, clock offset, app profile, the app's clock correction, its entries with their secrets, a
+duplicate scan still waiting for the user's choice). Bytes are base64; shared secrets are base32
+text, as in the QR. ``sha256`` is the hash of the canonical text of ``session``: a
 file damaged in any byte fails to load with a clear error. After editing a file by hand, delete
 the ``sha256`` line (it is optional; when present it must match).
 
@@ -41,12 +43,16 @@ import tempfile
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable
 
+from .app_profile import PROFILES, Adjustment
+from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, AuthenticatorApp, Entry, _Pending
 from .backoffice import BackOffice, _check_name
 from .clock import Clock, to_epoch
 from .company import Company
+from .device import Device
 from .enrolment import Enrolment
 from .errors import TwofaSimError, ValidationError
 from .events import Event, EventKind, EventLog
+from .otpauth import ALGORITHM_NAMES, normalise_secret, secret_bytes
 from .passwords import PasswordHash
 from .policy import Policy
 from .recovery_codes import RecoveryCodes
@@ -69,10 +75,14 @@ class SessionFileError(ValidationError):
 
 @dataclass
 class Session:
-    """What a session file holds: the back office and the devices of the demo."""
+    """What a session file holds: the back office and the devices of the demo.
+
+    Restored devices run on the restored back office's clock and, if they did before, record into
+    its event log; restoring adds no event.
+    """
 
     office: BackOffice
-    devices: tuple = ()
+    devices: tuple[Device, ...] = ()
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def save(self, path: str | os.PathLike) -> pathlib.Path:
@@ -89,9 +99,8 @@ def dumps(office: BackOffice, devices: Iterable = ()) -> bytes:
     if not isinstance(office, BackOffice):
         raise SessionFileError("office", f"must be a BackOffice, got {type(office).__name__}")
     devices = tuple(devices)
-    if devices:
-        raise SessionFileError("devices", "saving devices is not supported by this version")
     session = _office_to_dict(office)
+    session["devices"] = [_device_to_dict(d, office, i) for i, d in enumerate(devices)]
     try:
         canonical = _canonical(session)
     except ValueError:
@@ -295,6 +304,40 @@ def _event_to_dict(event: Event) -> dict:
     return {f.name: (event.kind.name if f.name == "kind" else getattr(event, f.name)) for f in fields(Event)}
 
 
+def _device_to_dict(device: object, office: BackOffice, index: int) -> dict:
+    where = f"devices[{index}]"
+    if not isinstance(device, Device):
+        raise SessionFileError(where, f"must be a Device, got {type(device).__name__}")
+    if device.reference is not office.clock:
+        raise SessionFileError(where, "must run on the back office's clock (Device.for_user gives one that does)")
+    if device.events is not None and device.events is not office.events:
+        raise SessionFileError(where, "must record into the back office's event log, or into none")
+    app = device.app
+    if PROFILES.get(app.profile.key) != app.profile:
+        raise SessionFileError(where, f"uses an app profile of its own ({app.profile.key!r}): "
+                               "only the built-in profiles can be saved")
+    upcoming = next(app._ids)
+    app._ids = itertools.count(upcoming)
+    return {
+        "name": device.name, "owner": device.owner, "company": device.company, "offset": device.offset,
+        "logs_events": device.events is not None, "app": app.profile.key, "correction": app.correction,
+        "entries": [_entry_to_dict(e) for e in app.entries],
+        "waiting_for_choice": [{"token": token, "candidate": _entry_to_dict(item.candidate),
+                                "existing": _entry_to_dict(item.existing),
+                                "adjustments": [{"field": a.field, "given": a.given, "used": a.used, "why": a.why}
+                                                for a in item.adjustments],
+                                "warnings": list(item.warnings)}
+                               for token, item in app._pending.items()],
+        "next_id": upcoming,
+    }
+
+
+def _entry_to_dict(entry: Entry) -> dict:
+    return {"id": entry.id, "issuer": entry.issuer, "account": entry.account, "secret": entry.secret,
+            "algorithm": entry.algorithm, "digits": entry.digits, "period": entry.period,
+            "added_at": entry.added_at, "origin": entry.origin, "warnings": list(entry.warnings)}
+
+
 # -- reading, every value checked --------------------------------------------------------------------
 
 def _refuse_constant(name: str) -> None:
@@ -424,7 +467,7 @@ def _document_to_session(document: Any) -> Session:
     if version < 1:
         raise _fail("schema_version", f"is {version}: no such version")
     session = _object(top["session"], "session", ["policy", "clock", "secret_source", "companies", "users",
-                                                  "events", "next_login_id"])
+                                                  "events", "next_login_id", "devices"])
     if "sha256" in top:
         expected = _text(top["sha256"], "sha256", limit=64)
         if hashlib.sha256(_canonical(session)).hexdigest() != expected:
@@ -447,7 +490,12 @@ def _document_to_session(document: Any) -> Session:
     office._companies = {c.name.casefold(): c for c in companies}
     office._users = {u.key: u for u in users}
     office._login_ids = itertools.count(next_login)
-    return Session(office, (), version)
+    devices = tuple(_read_device(item, f"session.devices[{i}]", office)
+                    for i, item in enumerate(_list(session["devices"], "session.devices", limit=10_000)))
+    names = [d.name for d in devices]
+    if len(set(names)) != len(names):
+        raise _fail("session.devices", "holds two devices of the same name")
+    return Session(office, devices, version)
 
 
 def _read_policy(value: Any) -> Policy:
@@ -608,3 +656,88 @@ def _read_events(value: Any) -> EventLog:
         log.record(_time(data["time"], f"{where}.time"), EventKind[kind],
                    login=_optional(data["login"], _whole, f"{where}.login", 1, 2 ** 62), **texts)
     return log
+
+
+def _read_device(value: Any, where: str, office: BackOffice) -> Device:
+    data = _object(value, where, ["name", "owner", "company", "offset", "logs_events", "app", "correction",
+                                  "entries", "waiting_for_choice", "next_id"])
+    key = _text(data["app"], f"{where}.app", limit=64)
+    if key not in PROFILES:
+        raise _fail(f"{where}.app", f"is not one of the app profiles ({', '.join(PROFILES)})")
+    name, owner = _text(data["name"], f"{where}.name", limit=64), _text(data["owner"], f"{where}.owner", limit=64)
+    offset, company = _number(data["offset"], f"{where}.offset"), _text(data["company"], f"{where}.company", limit=64)
+    try:
+        device = Device(name, owner, office.clock, offset=offset, app=key, events=None, company=company)
+    except ValidationError as problem:
+        raise _fail(f"{where}.{problem.field}", problem.problem) from None
+    if _flag(data["logs_events"], f"{where}.logs_events"):
+        device.events = office.events          # set after construction: restoring adds no "device added" event
+    app = device.app
+    app.correction = _whole(data["correction"], f"{where}.correction", -(10 ** 12), 10 ** 12)
+    entries = [_read_entry(e, f"{where}.entries[{i}]", id_required=True)
+               for i, e in enumerate(_list(data["entries"], f"{where}.entries", limit=100_000))]
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise _fail(f"{where}.entries", "holds two entries with the same id")
+    app._entries = entries
+    pending: dict[int, _Pending] = {}
+    for i, item in enumerate(_list(data["waiting_for_choice"], f"{where}.waiting_for_choice", limit=1000)):
+        at = f"{where}.waiting_for_choice[{i}]"
+        q = _object(item, at, ["token", "candidate", "existing", "adjustments", "warnings"])
+        token = _whole(q["token"], f"{at}.token", 1, 2 ** 62)
+        if token in pending or token in ids:
+            raise _fail(f"{at}.token", "is already in use by another entry or question")
+        adjustments = []
+        for j, a in enumerate(_list(q["adjustments"], f"{at}.adjustments", limit=10)):
+            a = _object(a, f"{at}.adjustments[{j}]", ["field", "given", "used", "why"])
+            given, used = (_plain(a[k], f"{at}.adjustments[{j}].{k}") for k in ("given", "used"))
+            adjustments.append(Adjustment(_text(a["field"], f"{at}.adjustments[{j}].field", limit=64), given, used,
+                                          _text(a["why"], f"{at}.adjustments[{j}].why")))
+        pending[token] = _Pending(_read_entry(q["candidate"], f"{at}.candidate", id_required=False),
+                                  _read_entry(q["existing"], f"{at}.existing", id_required=True), tuple(adjustments),
+                                  _texts(q["warnings"], f"{at}.warnings"))
+    app._pending = pending
+    next_id = _whole(data["next_id"], f"{where}.next_id", 1, 2 ** 62)
+    if next_id <= max(ids + list(pending), default=0):
+        raise _fail(f"{where}.next_id", "must be after every entry id and question number")
+    app._ids = itertools.count(next_id)
+    return device
+
+
+def _plain(value: Any, where: str) -> str | int:
+    if isinstance(value, str):
+        return _text(value, where, limit=64)
+    return _whole(value, where, -(2 ** 62), 2 ** 62)
+
+
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(_text(t, f"{where}[{i}]") for i, t in enumerate(_list(value, where, limit=100)))
+
+
+def _read_entry(value: Any, where: str, *, id_required: bool) -> Entry:
+    data = _object(value, where, ["id", "issuer", "account", "secret", "algorithm", "digits", "period", "added_at",
+                                  "origin", "warnings"])
+    entry_id = _whole(data["id"], f"{where}.id", 1 if id_required else 0, 2 ** 62)
+    names = {}
+    for name in ("issuer", "account"):
+        text = _text(data[name], f"{where}.{name}", limit=64)
+        if ":" in text or (text and not text.isprintable()) or (name == "account" and not text.strip()):
+            raise _fail(f"{where}.{name}", "must be at most 64 printable characters without ':'"
+                        + (", not empty" if name == "account" else ""))
+        names[name] = text
+    secret_text = _text(data["secret"], f"{where}.secret", limit=200)
+    try:
+        secret = normalise_secret(secret_text)
+    except ValidationError as problem:
+        raise _fail(f"{where}.secret", problem.problem) from None
+    if secret != secret_text or len(secret_bytes(secret)) * 8 < MIN_SECRET_BITS:
+        raise _fail(f"{where}.secret", f"must be upper-case base32 of at least {MIN_SECRET_BITS} bits, unpadded")
+    algorithm = _text(data["algorithm"], f"{where}.algorithm", limit=16)
+    if algorithm not in ALGORITHM_NAMES:
+        raise _fail(f"{where}.algorithm", f"must be one of {', '.join(ALGORITHM_NAMES)}")
+    digits = _whole(data["digits"], f"{where}.digits", COMPUTABLE_DIGITS.start, COMPUTABLE_DIGITS.stop - 1)
+    period = _whole(data["period"], f"{where}.period", COMPUTABLE_PERIODS.start, COMPUTABLE_PERIODS.stop - 1)
+    return Entry(entry_id, names["issuer"], names["account"], secret, algorithm, digits, period,
+                 added_at=_number(data["added_at"], f"{where}.added_at"),
+                 origin=_text(data["origin"], f"{where}.origin", limit=64),
+                 warnings=_texts(data["warnings"], f"{where}.warnings"))
