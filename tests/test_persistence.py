@@ -16,8 +16,10 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, State, SystemSecretSource, TwofaSimError
+from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, State, SystemSecretSource, TwofaSimError
 from twofa_sim import persistence
+from twofa_sim.app_profile import AEGIS
+from twofa_sim.device import Device
 from twofa_sim.otp import code_at
 from twofa_sim.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
@@ -51,6 +53,13 @@ def state_of(office: BackOffice) -> dict:
         "events": list(office.events),
         "next login": repr(office._login_ids),
     }
+
+
+def state_of_device(device: Device) -> tuple:
+    app = device.app
+    pending = {token: (p.candidate, p.existing, p.adjustments, p.warnings) for token, p in app._pending.items()}
+    return (device.name, device.owner, device.company, device.offset, device.events is not None, app.profile,
+            app.correction, app.entries, pending, repr(app._ids))
 
 
 def wrong(code: str) -> str:
@@ -146,6 +155,114 @@ def test_a_text_seed_round_trips(tmp_path):
     restored = load(save(tmp_path / "s.json", office)).office
     assert restored.secret_source.seed == "class 7"
     assert restored.secret_source.token_bytes(32) == office.secret_source.token_bytes(32)
+
+
+# -- devices: apps, entries, clock offsets and corrections ---------------------------------------------------
+
+def office_with_devices() -> tuple[BackOffice, list[Device]]:
+    office = make_office(algorithm="SHA256", period=60)
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    aegis = Device.for_user(office, "alice", app="aegis", offset=-12.5)
+    addon = Device.for_user(office, "alice", app="authenticator-addon", offset=200)
+    google = Device(f"alice's old phone", "alice", office.clock, app="google-authenticator", company="ACME")
+    login = office.start_login()
+    screen = login.submit_password("alice", PASSWORD).screen
+    aegis.scan(screen.page_image())
+    aegis.scan(screen.page_image())                     # Aegis asks: replace, or keep both?
+    addon.scan(screen.page_image())                     # the add-on drops SHA256 and 60 s (adjustments)
+    addon.correct_clock()
+    addon.enter_key("alice", screen.secret_for_typing, issuer="plenigo", algorithm="SHA256", period=60)
+    google.scan(screen.qr_image())
+    assert login.submit_code(aegis.code()).state is State.AUTHENTICATED
+    assert aegis.app.pending and addon.app.correction and addon.app.entries[0].algorithm == "SHA1"
+    return office, [aegis, addon, google]
+
+
+def test_devices_round_trip_with_their_apps_entries_and_clocks(tmp_path):
+    office, devices = office_with_devices()
+    before = [state_of_device(d) for d in devices]
+    events = len(office.events)
+    session = load(save(tmp_path / "demo.json", office, devices))
+    assert [state_of_device(d) for d in session.devices] == before
+    assert state_of(session.office) == state_of(office)
+    assert len(session.office.events) == events, "restoring adds no 'device added' event"
+    for restored in session.devices:
+        assert restored.reference is session.office.clock
+        assert restored.events in (None, session.office.events)
+    assert dumps(session.office, session.devices) == (tmp_path / "demo.json").read_bytes()
+
+
+def test_restored_devices_go_on_like_the_originals(tmp_path):
+    office, devices = office_with_devices()
+    session = load(save(tmp_path / "demo.json", office, devices))
+
+    def story(o: BackOffice, ds: list[Device]) -> list:
+        aegis, addon, google = ds
+        out = [aegis.app.confirm(aegis.app.pending[0], "keep both").outcome]
+        for _ in range(3):
+            o.clock.advance(47)
+            out.append([(d.reading().code, d.reading().step, round(d.reading().seconds_left, 3)) for d in ds])
+        out.append(addon.correct_clock())
+        login = at_code_step(o, "alice")
+        out.append(login.submit_code(aegis.code()).state)
+        o.reset_2fa("alice")                                           # lost phone: a fresh QR
+        out.append(aegis.scan(o.start_login().submit_password("alice", PASSWORD).screen.page_image()).outcome)
+        out.append([e.id for e in aegis.app.entries])
+        return out
+
+    assert story(session.office, list(session.devices)) == story(office, devices)
+    assert list(session.office.events) == list(office.events)
+
+
+def test_devices_that_cannot_be_saved_are_refused_before_writing(tmp_path):
+    office, devices = office_with_devices()
+    import dataclasses
+    cases = {
+        "other clock": Device("tab", "alice", Clock.at(0)),
+        "other log": Device("tab", "alice", office.clock, events=EventLog()),
+        "own profile": Device("tab", "alice", office.clock, app=dataclasses.replace(AEGIS, version="9")),
+        "not a device": "alice's phone",
+    }
+    for name, device in cases.items():
+        with pytest.raises(SessionFileError, match=r"devices\[1\]"):
+            save(tmp_path / "s.json", office, [devices[0], device])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (lambda d: d.update(app="authy"), "app", "app profiles"),
+    (lambda d: d.update(offset="12"), "offset", "finite number"),
+    (lambda d: d.update(name=""), "name", "printable"),
+    (lambda d: d.update(next_id=1), "next_id", "after every entry"),
+    (lambda d: d["entries"][0].update(secret="JBSWY3DP"), "entries[0].secret", "bits"),
+    (lambda d: d["entries"][0].update(secret="jbswy3dpehpk3pxpjbswy3dpehpk3pxp"), "entries[0].secret", "upper-case"),
+    (lambda d: d["entries"][0].update(digits=12), "entries[0].digits", "between 6 and 10"),
+    (lambda d: d["entries"][0].update(period=0), "entries[0].period", "between 1 and 120"),
+    (lambda d: d["entries"][0].update(algorithm="MD5"), "entries[0].algorithm", "SHA1"),
+    (lambda d: d["entries"][0].update(account="a:b"), "entries[0].account", "without ':'"),
+    (lambda d: d["entries"][0].update(issuer="x\u202e"), "entries[0].issuer", "printable"),
+    (lambda d: d["entries"].append(dict(d["entries"][0])), "entries", "same id"),
+    (lambda d: d["waiting_for_choice"][0].update(token=1), "waiting_for_choice[0].token", "already in use"),
+    (lambda d: d["waiting_for_choice"][0]["adjustments"].append([]), "waiting_for_choice[0].adjustments[0]",
+     "object"),
+])
+def test_a_damaged_device_names_the_place(edit, field, words):
+    office, devices = office_with_devices()
+    document = json.loads(dumps(office, devices))
+    document.pop("sha256")
+    edit(document["session"]["devices"][0])
+    with pytest.raises(SessionFileError, match=words) as caught:
+        loads(json.dumps(document))
+    assert caught.value.field == "session.devices[0]." + field
+
+
+def test_two_devices_of_one_name_are_a_damaged_file():
+    office, devices = office_with_devices()
+    document = json.loads(dumps(office, devices))
+    document.pop("sha256")
+    document["session"]["devices"][1]["name"] = document["session"]["devices"][0]["name"]
+    with pytest.raises(SessionFileError, match="same name"):
+        loads(json.dumps(document))
 
 
 # -- the round trip as a property, over random simulations ----------------------------------------------
@@ -264,17 +381,24 @@ def small_sessions():
     return old, new
 
 
+def with_device(office: BackOffice) -> list[Device]:
+    device = Device.for_user(office, "alice")
+    device.enter_key("alice", "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP", issuer="plenigo")
+    return [device]
+
+
 def test_a_save_interrupted_at_any_byte_leaves_the_old_file_or_the_new(tmp_path, monkeypatch):
     old, new = small_sessions()
+    devices = with_device(new)
     target = tmp_path / "class.json"
     save(target, old)
-    old_bytes, new_bytes = target.read_bytes(), dumps(new)
+    old_bytes, new_bytes = target.read_bytes(), dumps(new, devices)
     old_state, new_state = state_of(load(target).office), state_of(new)
     assert old_bytes != new_bytes
     for budget in range(len(new_bytes) + 1):
         monkeypatch.setattr(persistence, "_os_write", crashing_writer(budget))
         try:
-            save(target, new)
+            save(target, new, devices)
             finished = True
         except Crash:
             finished = False
@@ -314,8 +438,9 @@ KILL = textwrap.dedent("""
     import os, sys
     sys.path[:0] = [{root!r}, {tests!r}]
     from twofa_sim import persistence
-    from test_persistence import small_sessions
+    from test_persistence import small_sessions, with_device
     old, new = small_sessions()
+    devices = with_device(new)
     budget, stage = int(sys.argv[1]), sys.argv[2]
     left = [budget]
     def write(handle, data):
@@ -328,7 +453,7 @@ KILL = textwrap.dedent("""
         persistence._os_write = write
     else:
         persistence._sync_folder = lambda folder: os._exit(9)
-    persistence.save(sys.argv[3], new)
+    persistence.save(sys.argv[3], new, devices)
     os._exit(0)
 """)
 
@@ -336,7 +461,7 @@ KILL = textwrap.dedent("""
 def test_a_process_killed_mid_save_leaves_a_loadable_file(tmp_path):
     old, new = small_sessions()
     target = save(tmp_path / "class.json", old)
-    old_bytes, new_bytes = target.read_bytes(), dumps(new)
+    old_bytes, new_bytes = target.read_bytes(), dumps(new, with_device(new))
     script = KILL.format(root=str(ROOT), tests=str(ROOT / "tests"))
     cases = [(b, "write") for b in (0, 1, len(new_bytes) // 2, len(new_bytes) - 1, len(new_bytes))]
     cases.append((0, "after rename"))
@@ -353,7 +478,7 @@ def test_a_process_killed_mid_save_leaves_a_loadable_file(tmp_path):
     leftovers = [p for p in tmp_path.iterdir() if p.name != "class.json"]
     assert all(p.name.startswith(".class.json.") and p.name.endswith(".tmp") for p in leftovers)
     save(target, new)
-    assert target.read_bytes() == new_bytes
+    assert target.read_bytes() == dumps(new)
 
 
 def test_an_interrupted_first_save_leaves_no_file_and_load_says_so(tmp_path, monkeypatch):
@@ -387,7 +512,7 @@ def test_a_file_truncated_anywhere_is_a_clear_error(tmp_path):
 
 
 def test_every_single_bit_flip_is_caught(tmp_path):
-    whole = dumps(prepared_office())
+    whole = dumps(*office_with_devices())
     rng = random.Random(7)
     positions = rng.sample(range(len(whole)), 1500)
     for position in positions:
