@@ -231,7 +231,10 @@ def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset
         raise UriError("uri", f"is {len(text)} characters long; at most {MAX_URI} are read")
     if not text.strip() or not text.isprintable():
         raise UriError("uri", "is empty or contains control characters")
-    parts = urlsplit(text.strip())
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # urllib refuses an unbalanced '[' or ']' where a host would be ("Invalid IPv6 URL")
+        raise UriError("uri", "is not a well-formed URI: a '[' or ']' after '//' is not closed") from None
     if parts.scheme != "otpauth":
         if "://" not in text[:64] or not parts.scheme:
             shown = "no scheme"
