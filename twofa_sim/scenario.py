@@ -141,6 +141,8 @@ class _Reader:
             raise ScenarioError(self.path, line, f"not valid YAML: {problem}") from None
         except yaml.YAMLError as error:
             raise ScenarioError(self.path, 1, f"not valid YAML: {error}") from None
+        except RecursionError:
+            raise ScenarioError(self.path, 1, "not valid YAML for a scenario: lists or mappings nest too deeply") from None
         if node is None:
             raise ScenarioError(self.path, 1, "the file is empty")
         return node
@@ -206,7 +208,7 @@ class _Reader:
         scalar = self.scalar(node, what)
         if scalar.tag != _TAG + "int":
             raise self.fail(node, f"{what} must be a whole number, got {scalar.value!r}")
-        value = self._constructor.construct_object(scalar)
+        value = self._construct(scalar, what)
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"at least {low}" if high is None else f"between {low} and {high}"
             raise self.fail(node, f"{what} must be {bounds}, got {value}")
@@ -216,14 +218,20 @@ class _Reader:
         scalar = self.scalar(node, what)
         if scalar.tag != _TAG + "bool":
             raise self.fail(node, f"{what} must be true or false, got {scalar.value!r}")
-        return bool(self._constructor.construct_object(scalar))
+        return bool(self._construct(scalar, what))
 
     def value(self, node: yaml.Node, what: str) -> Any:
         """A plain value as YAML reads it (number, true/false, text)."""
         scalar = self.scalar(node, what)
         if scalar.tag == _TAG + "timestamp":
             return scalar.value
-        return self._constructor.construct_object(scalar)
+        return self._construct(scalar, what)
+
+    def _construct(self, scalar: yaml.ScalarNode, what: str) -> Any:
+        try:
+            return self._constructor.construct_object(scalar)
+        except ValueError:  # Python refuses to convert integers of more than 4300 digits
+            raise self.fail(scalar, f"{what} is a number too long to read ({len(scalar.value)} characters)") from None
 
     def duration(self, node: yaml.Node, what: str, allow_negative: bool = False) -> float:
         scalar = self.scalar(node, what)
@@ -242,7 +250,7 @@ class _Reader:
         scalar = self.scalar(node, what)
         raw: Any = scalar.value
         if scalar.tag in (_TAG + "int", _TAG + "float"):
-            raw = self._constructor.construct_object(scalar)
+            raw = self._construct(scalar, what)
         try:
             return to_epoch(raw, field=what)
         except ClockError as error:
