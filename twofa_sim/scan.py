@@ -35,6 +35,10 @@ def _check_image(image: object) -> Image.Image:
         raise ScanError(f"expected a PIL image of the screen, got {type(image).__name__}")
     if image.width < 21 or image.height < 21:
         raise ScanError(f"the image is {image.width}x{image.height} pixels: too small to hold a QR code")
+    try:
+        image.load()  # an image opened from a file decodes lazily: a damaged file fails here, not in zxing-cpp
+    except Exception:  # noqa: BLE001 - any decoder failure means the pixels cannot be read
+        raise ScanError("the image cannot be read: its file is truncated or damaged") from None
     return image if image.mode in _MODES else image.convert("RGB")
 
 
