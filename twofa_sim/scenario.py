@@ -939,7 +939,7 @@ class _StepParser:
                                                   f"scenario; no file {image!r}")
                 try:
                     with Image.open(found) as probe:
-                        probe.verify()
+                        probe.load()  # a full decode: verify() passes damaged image data whose checksums fit
                 except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
                     raise self.r.fail(image_node, f"{image!r} is not an image file PIL can read") from None
         if "rect" in entries:
