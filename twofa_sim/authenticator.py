@@ -29,7 +29,7 @@ from .app_profile import (REFERENCE, Adjustment, AppProfile, DuplicateMatch, Dup
                           profile as find_profile)
 from .errors import ClockError, NotFoundError, UriError, ValidationError
 from .otp import code_at
-from .otpauth import build_key_uri, normalise_secret, parse_key_uri, secret_bytes
+from .otpauth import MAX_URI, build_key_uri, normalise_secret, parse_key_uri, secret_bytes
 
 COMPUTABLE_DIGITS = range(6, 11)
 COMPUTABLE_PERIODS = range(1, 121)
@@ -254,6 +254,8 @@ class AuthenticatorApp:
         """Add an entry from a key typed by hand (spaces allowed, as the page groups it)."""
         account = _check_name("account", account, required=True)
         issuer = _check_name("issuer", issuer, required=False)
+        if isinstance(secret, str) and len(secret) > MAX_URI:
+            raise ValidationError("secret", f"is {len(secret)} characters long; the form takes at most {MAX_URI}")
         try:
             secret = normalise_secret(secret, allow_spaces=True)
         except UriError as error:
