@@ -52,7 +52,7 @@ from .device import Device
 from .enrolment import Enrolment
 from .errors import TwofaSimError, ValidationError
 from .events import Event, EventKind, EventLog
-from .otpauth import ALGORITHM_NAMES, normalise_secret, secret_bytes
+from .otpauth import ALGORITHM_NAMES, MAX_URI, normalise_secret, secret_bytes
 from .passwords import PasswordHash
 from .policy import Policy
 from .recovery_codes import RecoveryCodes
@@ -719,13 +719,13 @@ def _read_entry(value: Any, where: str, *, id_required: bool) -> Entry:
                                   "origin", "warnings"])
     entry_id = _whole(data["id"], f"{where}.id", 1 if id_required else 0, 2 ** 62)
     names = {}
-    for name in ("issuer", "account"):
-        text = _text(data[name], f"{where}.{name}", limit=64)
+    for name in ("issuer", "account"):           # a scanned label can be as long as the URI it came in
+        text = _text(data[name], f"{where}.{name}", limit=MAX_URI)
         if ":" in text or (text and not text.isprintable()) or (name == "account" and not text.strip()):
-            raise _fail(f"{where}.{name}", "must be at most 64 printable characters without ':'"
+            raise _fail(f"{where}.{name}", "must be printable text without ':'"
                         + (", not empty" if name == "account" else ""))
         names[name] = text
-    secret_text = _text(data["secret"], f"{where}.secret", limit=200)
+    secret_text = _text(data["secret"], f"{where}.secret", limit=MAX_URI)
     try:
         secret = normalise_secret(secret_text)
     except ValidationError as problem:
