@@ -21,6 +21,7 @@ from twofa_sim import persistence
 from twofa_sim.app_profile import AEGIS
 from twofa_sim.device import Device
 from twofa_sim.otp import code_at
+from twofa_sim.otpauth import build_key_uri
 from twofa_sim.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, make_office
@@ -212,6 +213,17 @@ def test_restored_devices_go_on_like_the_originals(tmp_path):
 
     assert story(session.office, list(session.devices)) == story(office, devices)
     assert list(session.office.events) == list(office.events)
+
+
+def test_whatever_an_app_holds_round_trips(tmp_path):
+    """Entries as long and as odd as a scanned URI allows: a 1,000-character account, a 512-bit key."""
+    office = make_office()
+    device = Device("phone", "alice", office.clock, app="reference", events=office.events)
+    long_account = "é" * 300 + "x" * 700
+    device.app.scan_uri(build_key_uri("A" * 103, long_account, "Caf\u00e9 \u0130stanbul", digits=10, period=120), 0.5)
+    device.enter_key("bob", "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP", issuer="", algorithm="SHA512", period=1)
+    session = load(save(tmp_path / "s.json", office, [device]))
+    assert state_of_device(session.devices[0]) == state_of_device(device)
 
 
 def test_devices_that_cannot_be_saved_are_refused_before_writing(tmp_path):
