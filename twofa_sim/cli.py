@@ -84,7 +84,11 @@ def _expand(paths: Sequence[str]) -> list[pathlib.Path]:
     found: list[pathlib.Path] = []
     for text in paths:
         path = pathlib.Path(text)
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError):  # a name too long, or one holding NUL: reading it says why
+            is_dir = False
+        if is_dir:
             found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
         else:
             found.append(path)
@@ -289,6 +293,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    except OSError as error:  # the --out or --artifacts folder cannot be written
+        where = f" {str(error.filename)[:200]!r}" if error.filename else ""
+        print(f"twofa-sim: cannot write{where}: {error.strerror or error}", file=err)
+        return EXIT_INVALID
 
 
 __all__ = ["main", "qr_text", "qr_matrix", "build_parser", "DEMO_SCENARIO"]
