@@ -733,6 +733,9 @@ def _read_text(path: pathlib.Path, shown: str) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise ScenarioError(shown, 1, f"cannot read the file: {error.strerror or error}") from None
+    except ValueError:  # a name the system cannot take: a NUL character, or text that is not valid Unicode
+        raise ScenarioError(shown.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"), 1,
+                            "cannot read the file: the name holds a character no file name can hold") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
