@@ -13,6 +13,7 @@ from PIL import Image
 from ..app_profile import PROFILES
 from ..authenticator import Choice, ImportResult
 from ..device import Device
+from ..errors import NotFoundError
 from .common import SafeCallbacks, message_html
 
 
@@ -111,8 +112,8 @@ class AuthenticatorView(widgets.VBox):
         return result
 
     def answer(self, choice: Choice) -> ImportResult:
-        if self._pending is None:
-            raise RuntimeError("no question is open")
+        if self._pending is None:  # a second click on an answer that was already given
+            raise NotFoundError("no question about a duplicate is open: scan the QR code again")
         result = self.device.confirm(self._pending, choice)
         self._pending = None
         self._after_import(result)
