@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass, field
 
 from .secret_source import SecretSource, new_recovery_code
 
 
 def normalise_recovery_code(text: str) -> str:
-    """Lower case, without spaces or dashes: ``3F2A 9C01-7BE4 0D55`` and ``3f2a-9c01-7be4-0d55`` agree."""
-    return "".join(ch for ch in text.lower() if ch not in " -")
+    """Lower case, without spaces or dashes: ``3F2A 9C01-7BE4 0D55`` and ``3f2a-9c01-7be4-0d55`` agree.
+
+    Unicode compatibility forms are folded first (NFKC), as for one-time codes: a code typed with
+    full-width characters (an East Asian input method left on) is the same code.
+    """
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if ch != "-" and not ch.isspace())
 
 
 @dataclass(repr=False)
