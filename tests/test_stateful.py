@@ -108,7 +108,8 @@ def model_code(text: object, digits: int) -> str | None:
 
 
 def model_recovery(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch not in " -")
+    """The documented normalisation of a typed recovery code: NFKC, lower case, no dashes or white space."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch != "-" and not ch.isspace())
 
 
 STYLES = {
@@ -439,7 +440,8 @@ class LoginMachine(RuleBasedStateMachine):
         pool = pools.get(how.replace(" shouted", ""), [])
         if pool:
             code = pool[pick % len(pool)]
-            code = code.upper().replace("-", " ") if how.endswith("shouted") else code
+            if how.endswith("shouted"):             # upper case, full width, spaced: the same code
+                code = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else "\u3000" for c in code.upper())
         else:
             code = {"long": "0" * 65, "unicode": "３ｆ２ａ-\u200b9c01-7be4-0d55"}.get(how, f"{pick:04x}-0000-dead-beef")
         expected = self.expect_recovery(lm, code) if lm.state is State.CODE_REQUIRED else None
