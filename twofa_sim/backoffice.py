@@ -13,7 +13,7 @@ import pandas as pd
 
 from .clock import Clock, iso
 from .company import Company
-from .errors import AlreadyExistsError, NotFoundError, ValidationError
+from .errors import AlreadyExistsError, NotFoundError, ValidationError, shown
 from .events import EventKind, EventLog
 from .login import LoginAttempt
 from .passwords import PasswordHash, check_password_rule
@@ -30,7 +30,7 @@ def _check_name(field: str, value: object) -> str:
 
 def _check_flag(field: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ValidationError(field, f"must be true or false, got {value!r}")
+        raise ValidationError(field, f"must be true or false, got {shown(value)}")
     return value
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import time
 
-from .errors import ClockError
+from .errors import ClockError, shown
 
 TimeLike = float | int | str | dt.datetime
 
@@ -24,7 +24,7 @@ LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc).timestamp()
 def to_epoch(value: TimeLike, *, field: str = "time") -> float:
     """Seconds since the Unix epoch from a number, an ISO 8601 string or a datetime (UTC if naive)."""
     if isinstance(value, bool):
-        raise ClockError(field, f"expected seconds or an ISO 8601 time, got {value!r}")
+        raise ClockError(field, f"expected seconds or an ISO 8601 time, got {shown(value)}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, dt.datetime):
@@ -46,7 +46,7 @@ def to_epoch(value: TimeLike, *, field: str = "time") -> float:
 
 def _finite_seconds(value: float | int, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ClockError(field, f"must be a finite number of seconds, got {value!r}")
+        raise ClockError(field, f"must be a finite number of seconds, got {shown(value)}")
     return float(value)
 
 

@@ -9,6 +9,19 @@ contain a secret, password or code.
 from __future__ import annotations
 
 
+def shown(value: object) -> str:
+    """A value as an error message may show it: short text and short values as written, anything
+    longer only by its kind and length. Passwords (10 characters at least), shared secrets and
+    recovery codes are all longer than the 8 characters of text shown, so none reaches a message,
+    and neither do megabytes of input."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 8 else f"text of {len(value)} characters"
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} ({len(text)} characters written out)"
+
+
 class TwofaSimError(Exception):
     """Base of every error this package raises on purpose."""
 

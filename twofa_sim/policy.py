@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import PolicyError
+from .errors import PolicyError, shown
 
 ALGORITHMS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
@@ -51,16 +51,16 @@ class Policy:
 
         def whole(name: str, low: int, high: int) -> None:
             value = getattr(self, name)
-            need(isinstance(value, int) and not isinstance(value, bool), name, f"must be a whole number, got {value!r}")
-            need(low <= value <= high, name, f"must be between {low} and {high}, got {value}")
+            need(isinstance(value, int) and not isinstance(value, bool), name, f"must be a whole number, got {shown(value)}")
+            need(low <= value <= high, name, f"must be between {low} and {high}, got {shown(value)}")
 
         need(isinstance(self.issuer, str) and 0 < len(self.issuer.strip()) <= 64, "issuer", "must be 1 to 64 characters")
         need(":" not in str(self.issuer), "issuer", "must not contain ':' (Key URI format)")
         need(str(self.issuer).isprintable(), "issuer",
              "must be printable (no line breaks, zero-width or direction-changing characters): apps show it")
         need(isinstance(self.algorithm, str) and self.algorithm in ALGORITHMS, "algorithm",
-             f"must be one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
-        need(type(self.digits) is int and self.digits in (6, 8), "digits", f"must be 6 or 8, got {self.digits!r}")
+             f"must be one of {', '.join(ALGORITHMS)}, got {shown(self.algorithm)}")
+        need(type(self.digits) is int and self.digits in (6, 8), "digits", f"must be 6 or 8, got {shown(self.digits)}")
         whole("period", 1, 120)  # pyotp computes codes for periods up to 120 s
         whole("window", 0, 10)
         whole("failed_code_limit", 1, 1000)
@@ -71,7 +71,7 @@ class Policy:
         need(self.secret_bits % 8 == 0, "secret_bits", f"must be a multiple of 8, got {self.secret_bits}")
         whole("kdf_log2_n", 1, 20)
         for flag in ("replay_protection", "renew_unconfirmed_secret", "keep_2fa_when_unforced", "drift_tracking"):
-            need(isinstance(getattr(self, flag), bool), flag, f"must be true or false, got {getattr(self, flag)!r}")
+            need(isinstance(getattr(self, flag), bool), flag, f"must be true or false, got {shown(getattr(self, flag))}")
 
     @property
     def digest(self):
