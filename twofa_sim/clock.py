@@ -35,7 +35,11 @@ def to_epoch(value: TimeLike, *, field: str = "time") -> float:
         try:
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ClockError(field, f"not an ISO 8601 time: {text[:40]!r}") from None
+            # Repeat the text only when it is made of what times are written with: a password typed
+            # into a time field (in a widget, say) is not shown back.
+            timelike = len(text) <= 40 and all(ch in "0123456789-:+.,TZtz " for ch in text)
+            raise ClockError(field, f"not an ISO 8601 time: {text!r}" if timelike
+                             else f"not an ISO 8601 time (text of {len(text)} characters)") from None
         return to_epoch(moment, field=field)
     else:
         raise ClockError(field, f"expected seconds or an ISO 8601 time, got {type(value).__name__}")
