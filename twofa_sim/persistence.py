@@ -36,7 +36,6 @@ import json
 import math
 import os
 import pathlib
-import random
 import re
 import struct
 import tempfile
@@ -44,7 +43,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Iterable
 
 from .app_profile import PROFILES, Adjustment
-from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, AuthenticatorApp, Entry, _Pending
+from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, Entry, _Pending
 from .backoffice import BackOffice, _check_name
 from .clock import Clock, to_epoch
 from .company import Company
