@@ -1,0 +1,647 @@
+"""Hostile input at every entry point: the API, the widgets, the command, scenario files, Key URIs
+and QR images (session files: tests/test_persistence.py).
+
+Each input gets a clear error of the project's own type (a subclass of TwofaSimError) and leaves
+the state as it was, or it is accepted under a documented rule (the tables below say which and
+why). No error message repeats a secret or runs to megabytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import unicodedata
+import zlib
+
+import pytest
+from PIL import Image
+
+from twofa_sim import (BackOffice, Clock, ClockError, EventKind, NotFoundError, Outcome, Policy, PolicyError, Reason,
+                       ScanError, State, TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
+from twofa_sim.cli import main as cli_main
+from twofa_sim.device import Device
+from twofa_sim.otpauth import parse_key_uri
+from twofa_sim.persistence import dumps
+from twofa_sim.qr import qr_image
+from twofa_sim.scenario import ScenarioError, load_scenario, parse_scenario
+from twofa_sim.ui.admin_panel import AdminPanel
+from twofa_sim.ui.authenticator_view import AuthenticatorView
+from twofa_sim.ui.clock_control import ClockControl
+from twofa_sim.ui.event_log_view import EventLogView
+from twofa_sim.ui.login_mask import LoginMask
+
+from conftest import PASSWORD, make_office
+from helpers import at_code_step, current_code, enrol
+
+MB = 1_000_000
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+# The input classes, as text at least ten characters long (so that a password rule is not what refuses them).
+TEXT = {
+    "empty": "",
+    "white space only": " \t\u3000 ",
+    "1 MB": "7" * MB,
+    "full-width characters": "ａｌｉｃｅ１２３４５６",
+    "zero-width space": "alice\u200bsmith",
+    "right-to-left mark": "\u200falicesmith",
+    "right-to-left override": "alice\u202ehtims",
+    "combining characters": "alice\u0301smith",
+    "lone surrogate": "alicesmith\ud800",
+    "control characters": "alice\x00smi\x07th",
+    "markup": "<img src=x onerror=alert(1)>",
+}
+WRONG_TYPES = {"None": None, "number": 42, "NaN": math.nan, "bytes": b"alice", "list": ["alice"]}
+BAD_TIMES = {"NaN": math.nan, "+inf": math.inf, "-inf": -math.inf, "negative": -1, "1e300": 1e300,
+             "year 9999": "9999-06-01T00:00:00Z", "true": True, "None": None, "text": "yesterday", "1 MB": "2" * MB,
+             "full-width date": "２０２６-０１-０５T09:00:00Z", "list": [0]}
+
+
+def state(office: BackOffice, devices=()) -> bytes:
+    """Everything a session holds, as bytes: equal bytes, equal state."""
+    return dumps(office, devices)
+
+
+def refused(office: BackOffice, call, error: type = TwofaSimError, devices=(), secrets=()) -> TwofaSimError:
+    """``call`` raises ``error`` (a TwofaSimError), says so briefly, and changes nothing."""
+    before = state(office, devices)
+    with pytest.raises(error) as caught:
+        call()
+    assert isinstance(caught.value, TwofaSimError)
+    message = str(caught.value)
+    assert len(message) < 600, "an error message does not repeat megabytes of input"
+    for secret in (SECRET, PASSWORD, *secrets):
+        if isinstance(secret, str) and len(secret) >= 8:
+            assert secret not in message
+    assert state(office, devices) == before, "a refused call changes nothing"
+    return caught.value
+
+
+@pytest.fixture
+def office() -> BackOffice:
+    office = make_office()
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    return office
+
+
+# -- the admin's API -------------------------------------------------------------------------------------------
+
+ADMIN = {
+    "create_company(name)": lambda o, v: o.create_company(v),
+    "create_user(username)": lambda o, v: o.create_user(v, PASSWORD),
+    "create_user(password)": lambda o, v: o.create_user("dora", v),
+    "create_user(company)": lambda o, v: o.create_user("dora", PASSWORD, company=v),
+    "create_user(force_2fa)": lambda o, v: o.create_user("dora", PASSWORD, force_2fa=v),
+    "set_force_2fa(user)": lambda o, v: o.set_force_2fa(v, True),
+    "set_force_2fa(on)": lambda o, v: o.set_force_2fa("alice", v),
+    "set_company_force_2fa(company)": lambda o, v: o.set_company_force_2fa(v, True),
+    "reset_2fa(user)": lambda o, v: o.reset_2fa(v),
+    "unlock(user)": lambda o, v: o.unlock(v),
+    "issue_recovery_codes(user)": lambda o, v: o.issue_recovery_codes(v),
+    "set_policy(policy)": lambda o, v: o.set_policy(v),
+}
+# What is accepted, and the rule that says so. Everything else is refused.
+ADMIN_ACCEPTS = {
+    ("create_company(name)", "full-width characters"): "a company name is any printable text, kept as typed",
+    ("create_company(name)", "combining characters"): "a company name is any printable text, kept as typed",
+    ("create_company(name)", "markup"): "kept as typed; every widget and table escapes it",
+    ("create_user(company)", "None"): "no company named: the only company (an error when there are several)",
+    **{("create_user(password)", cls): "a password is any text of 10 to 128 characters, compared exactly as typed"
+       for cls in ("full-width characters", "zero-width space", "right-to-left mark", "right-to-left override",
+                   "combining characters", "control characters", "markup")},
+}
+
+
+@pytest.mark.parametrize("entry", list(ADMIN))
+@pytest.mark.parametrize("input_class", list(TEXT) + list(WRONG_TYPES))
+def test_admin_api(office, entry, input_class):
+    value = TEXT.get(input_class, WRONG_TYPES.get(input_class))
+    if (entry, input_class) not in ADMIN_ACCEPTS:
+        refused(office, lambda: ADMIN[entry](office, value), secrets=[value] if entry.endswith("(password)") else [])
+        return
+    events = len(office.events)
+    ADMIN[entry](office, value)
+    assert len(office.events) == events + 1, "an accepted change has its event"
+    if entry == "create_company(name)":
+        assert office.company(value).name == value, "kept exactly as typed"
+    elif entry == "create_user(company)":
+        assert office.user("dora").company == "ACME"
+        office.create_company("Beta")
+        refused(office, lambda: office.create_user("erin", PASSWORD, company=None), ValidationError)
+    else:
+        login = office.start_login()
+        assert login.submit_password("dora", value).state is State.AUTHENTICATED
+        folded = unicodedata.normalize("NFKC", value)
+        if folded != value:
+            assert office.start_login().submit_password("dora", folded).outcome is Outcome.BAD_CREDENTIALS, \
+                "passwords are not normalised (SECURITY.md)"
+
+
+POLICY_KNOBS = {
+    "issuer": ["", " ", "a:b", "x" * 65, "plen\u202eigo", "plen\nigo", "plen\u200bigo", 42, None],
+    "algorithm": ["MD5", "sha1", "", ["SHA1"], None, 1],
+    "digits": [7, 6.0, "6", True, None, 10 ** 100],
+    "period": [0, -30, 301, 30.5, math.nan, "30", None],
+    "window": [-1, 11, 1.0, math.inf, True, None],
+    "replay_protection": ["yes", 1, None],
+    "failed_code_limit": [0, 1001, 2.5, None],
+    "lock_seconds": [-1, 30 * 86400 + 1, math.nan],
+    "code_step_timeout": [9, 86401, None],
+    "recovery_code_count": [-1, 101, None],
+    "secret_bits": [80, 127, 130, 513, None],
+    "kdf_log2_n": [0, 21, None],
+}
+
+
+# Fields that take a flag, a number, a time or a setting: what is typed there is never repeated in full.
+WRONG_FIELD = {
+    "create_user(force_2fa)": ADMIN["create_user(force_2fa)"], "set_force_2fa(on)": ADMIN["set_force_2fa(on)"],
+    "set_company_force_2fa(on)": lambda o, v: o.set_company_force_2fa("ACME", v),
+    "Clock.at": lambda o, v: Clock.at(v), "clock.set": lambda o, v: o.clock.set(v),
+    "clock.advance": lambda o, v: o.clock.advance(v),
+    "Device(offset)": lambda o, v: Device("p", "x", o.clock, offset=v),
+    **{f"Policy({knob})": (lambda knob: lambda o, v: Policy(**{knob: v}))(knob) for knob in POLICY_KNOBS},
+}
+SECRETS = {"password": PASSWORD, "shared secret": SECRET, "recovery code": "3f2a-9c01-7be4-0d55"}
+
+
+@pytest.mark.parametrize("entry", list(WRONG_FIELD))
+@pytest.mark.parametrize("secret", list(SECRETS))
+def test_a_secret_typed_into_the_wrong_field_is_not_repeated(office, entry, secret):
+    value = SECRETS[secret]
+    if entry == "Policy(issuer)":
+        value += ":"                       # an issuer may be any printable text without ':'
+    refused(office, lambda: WRONG_FIELD[entry](office, value), secrets=[SECRETS[secret]])
+
+
+@pytest.mark.parametrize("entry", ["set_force_2fa(user)", "reset_2fa(user)", "unlock(user)",
+                                   "issue_recovery_codes(user)", "set_company_force_2fa(company)",
+                                   "create_user(company)"])
+def test_a_lookup_repeats_the_name_asked_for_and_no_more_than_64_characters(office, entry):
+    """Documented: "no user named 'alcie'" helps whoever typed the name; the name is cut at 64 characters."""
+    error = refused(office, lambda: ADMIN[entry](office, "alcie"), NotFoundError)
+    assert "'alcie'" in str(error)
+    error = refused(office, lambda: ADMIN[entry](office, "x" * 1000), NotFoundError)
+    assert "x" * 64 in str(error) and "x" * 65 not in str(error)
+
+
+# -- the login mask's API ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["username", "password"])
+@pytest.mark.parametrize("input_class", list(TEXT) + list(WRONG_TYPES))
+def test_login_credentials(office, field, input_class):
+    value = TEXT.get(input_class, WRONG_TYPES.get(input_class))
+    login = office.start_login()
+    args = (value, PASSWORD) if field == "username" else ("alice", value)
+    if input_class in WRONG_TYPES or input_class == "1 MB":
+        refused(office, lambda: login.submit_password(*args), ValidationError)
+        assert login.state is State.CREDENTIALS
+        return
+    before = office.user("alice").enrolment.failures
+    result = login.submit_password(*args)
+    plain_wrong = office.start_login().submit_password("alice", "not the password")
+    assert result == plain_wrong, "one identical answer for any wrong username or password"
+    assert office.events[-1].kind is EventKind.PASSWORD_REJECTED
+    assert office.user("alice").enrolment.failures == before
+
+
+def code_variants(code: str) -> dict[str, tuple[str, Outcome, Reason]]:
+    """Input classes for the code field, built from the right code, and what the flow answers."""
+    wide = "".join(chr(0xFF10 + int(d)) for d in code)
+    return {
+        "right code": (code, Outcome.ACCEPTED, Reason.NONE),
+        "full-width digits (folded, NFKC)": (wide, Outcome.ACCEPTED, Reason.NONE),
+        "mathematical digits (folded, NFKC)": ("".join(chr(0x1D7CE + int(d)) for d in code), Outcome.ACCEPTED,
+                                               Reason.NONE),
+        "spaces, tabs, no-break spaces (dropped)": (f" {code[:3]}\u00a0{code[3:]}\t", Outcome.ACCEPTED, Reason.NONE),
+        "empty": ("", Outcome.REJECTED, Reason.MALFORMED),
+        "white space only": (" \t ", Outcome.REJECTED, Reason.MALFORMED),
+        "zero-width space": (code[:3] + "\u200b" + code[3:], Outcome.REJECTED, Reason.MALFORMED),
+        "right-to-left mark": ("\u200f" + code, Outcome.REJECTED, Reason.MALFORMED),
+        "right-to-left override": ("\u202e" + code[::-1], Outcome.REJECTED, Reason.MALFORMED),
+        "combining characters": (code[0] + "\u0301" + code[1:], Outcome.REJECTED, Reason.MALFORMED),
+        "Arabic-Indic digits": ("".join(chr(0x0660 + int(d)) for d in code), Outcome.REJECTED, Reason.MALFORMED),
+        "lone surrogate": (code + "\ud800", Outcome.REJECTED, Reason.MALFORMED),
+        "control characters": (code[:3] + "\x00" + code[3:], Outcome.REJECTED, Reason.MALFORMED),
+        "markup": ("<b>" + code + "</b>", Outcome.REJECTED, Reason.MALFORMED),
+        "1 kB of digits": ("1" * 1000, Outcome.REJECTED, Reason.MALFORMED),
+    }
+
+
+CODE_CLASSES = list(code_variants("123456"))
+
+
+@pytest.mark.parametrize("input_class", CODE_CLASSES)
+def test_code_field(office, input_class):
+    enrol(office, "alice")
+    office.clock.advance(30)
+    login = at_code_step(office, "alice")
+    typed, outcome, reason = code_variants(current_code(office, office.user("alice").enrolment.secret))[input_class]
+    result = login.submit_code(typed)
+    assert (result.outcome, result.reason) == (outcome, reason)
+    if reason is Reason.MALFORMED:
+        assert office.user("alice").enrolment.failures == 0, "a malformed code is not a guess"
+        assert "6 digits" in result.message
+
+
+@pytest.mark.parametrize("input_class", ["1 MB", *WRONG_TYPES])
+def test_code_field_refuses_wrong_types_and_megabytes(office, input_class):
+    enrol(office, "alice")
+    login = at_code_step(office, "alice")
+    value = TEXT.get(input_class, WRONG_TYPES.get(input_class))
+    refused(office, lambda: login.submit_code(value), ValidationError)
+    refused(office, lambda: login.submit_recovery_code(value), ValidationError)
+    assert login.state is State.CODE_REQUIRED
+
+
+@pytest.mark.parametrize("styling, accepted", [
+    ("as issued", True), ("upper case", True), ("spaces for dashes", True), ("no dashes", True),
+    ("full width", True), ("no-break spaces", True),
+    ("zero-width space", False), ("right-to-left mark", False), ("combining character", False),
+    ("65 characters", False), ("markup", False),
+])
+def test_recovery_code_field(office, styling, accepted):
+    enrol(office, "alice")
+    code = office.issue_recovery_codes("alice")[0]
+    typed = {"as issued": code, "upper case": code.upper(), "spaces for dashes": code.replace("-", " "),
+             "no dashes": code.replace("-", ""), "full width": "".join(chr(ord(c) + 0xFEE0) for c in code),
+             "no-break spaces": code.replace("-", "\u00a0"), "zero-width space": code + "\u200b",
+             "right-to-left mark": "\u200f" + code, "combining character": code + "\u0301",
+             "65 characters": code + "0" * (65 - len(code)), "markup": f"<b>{code}</b>"}[styling]
+    result = at_code_step(office, "alice").submit_recovery_code(typed)
+    assert (result.outcome is Outcome.ACCEPTED) is accepted
+    if styling == "65 characters":
+        assert result.reason is Reason.MALFORMED and office.user("alice").enrolment.failures == 0
+
+
+def test_events_in_a_closed_state_are_refused(office):
+    login = office.start_login()
+    refused(office, lambda: login.submit_code("123456"), TransitionNotAllowed)
+    refused(office, lambda: login.log_out(), TransitionNotAllowed)
+
+
+# -- the clock and the policy ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["Clock.at", "set", "advance", "device offset"])
+@pytest.mark.parametrize("input_class", list(BAD_TIMES))
+def test_bad_times(office, how, input_class):
+    value = BAD_TIMES[input_class]
+    if how == "advance" and input_class == "negative":
+        value = -1e12                      # one second back is a fine move; before 1970 is not
+    if how == "device offset" and isinstance(value, str) and value.startswith("9999"):
+        return                             # an offset is a number of seconds: covered by the other classes
+    device = Device("phone", "alice", office.clock, events=office.events)
+    call = {"Clock.at": lambda: Clock.at(value), "set": lambda: office.clock.set(value),
+            "advance": lambda: office.clock.advance(value), "device offset": lambda: device.set_offset(value)}[how]
+    if how == "device offset" and input_class == "negative":
+        return                             # a device may well be a second behind
+    if how == "device offset" and input_class == "1e300":
+        device.enter_key("alice", SECRET)
+        device.set_offset(value)           # any finite offset is taken; a code then says the clock is out of range
+        refused(office, lambda: device.code(), ClockError, devices=[device])
+        return
+    refused(office, call, ClockError, devices=[device])
+
+
+@pytest.mark.parametrize("knob, value", [(k, v) for k, vs in POLICY_KNOBS.items() for v in vs])
+def test_policy_refuses_what_it_cannot_honour(office, knob, value):
+    error = refused(office, lambda: office.set_policy(office.policy.replace(**{knob: value})), PolicyError)
+    assert error.field == f"policy.{knob}"
+
+
+# -- the device and its app ------------------------------------------------------------------------------------
+
+def test_device_and_app_api(office):
+    device = Device.for_user(office, "alice", app="aegis")
+    devices = [device]
+    key = "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP"
+    cases = [
+        (lambda: Device("x" * MB, "alice", office.clock), ValidationError),
+        (lambda: Device("", "alice", office.clock), ValidationError),
+        (lambda: Device("phone\u202e", "alice", office.clock), ValidationError),
+        (lambda: Device("phone", None, office.clock), ValidationError),
+        (lambda: Device("phone", "alice", None), ValidationError),
+        (lambda: Device("phone", "alice", office.clock, app=["aegis"]), NotFoundError),
+        (lambda: Device("phone", "alice", office.clock, offset=math.inf), ClockError),
+        (lambda: Device.for_user(office, "nobody"), NotFoundError),
+        (lambda: device.enter_key("", key), ValidationError),
+        (lambda: device.enter_key("al:ice", key), ValidationError),
+        (lambda: device.enter_key("alice\u202e", key), ValidationError),
+        (lambda: device.enter_key(None, key), ValidationError),
+        (lambda: device.enter_key("alice", None), ValidationError),
+        (lambda: device.enter_key("alice", ""), ValidationError),
+        (lambda: device.enter_key("alice", "A" * MB), ValidationError),
+        (lambda: device.enter_key("alice", "ＪＢＳＷ" * 8), ValidationError),
+        (lambda: device.enter_key("alice", key.replace(" ", "\u200b")), ValidationError),
+        (lambda: device.enter_key("alice", "JBSWY3DPEHPK3PX"), ValidationError),   # 75 bits
+        (lambda: device.enter_key("alice", key, digits="6"), ValidationError),
+        (lambda: device.enter_key("alice", key, period=math.nan), ValidationError),
+        (lambda: device.enter_key("alice", key, algorithm=["SHA1"]), ValidationError),
+        (lambda: device.set_offset("5"), ClockError),
+        (lambda: device.confirm(999, "replace"), NotFoundError),
+        (lambda: device.confirm(None, None), NotFoundError),
+        (lambda: device.remove(None), NotFoundError),
+        (lambda: device.entry(account=["x"]), NotFoundError),
+        (lambda: device.import_text(b"otpauth://"), ValidationError),
+        (lambda: device.app.code(1, math.nan), NotFoundError),
+        (lambda: device.app.app_seconds(math.nan), ClockError),
+        (lambda: device.app.app_seconds(-5), ClockError),
+        (lambda: device.app.app_seconds(1e300), ClockError),
+    ]
+    for call, error in cases:
+        refused(office, call, error, devices=devices, secrets=[SECRET])
+    report = device.import_text("otpauth://" * 100_000 + "\n\u202e\nnot a uri\n")
+    assert report.added == 0 and len(report.failures) == 3
+    assert device.app.entries == []
+
+
+# -- QR images --------------------------------------------------------------------------------------------------
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def damaged_idat(png: bytes) -> bytes:
+    """The image data scrambled, its checksum recomputed: the file's structure is intact, its pixels are not."""
+    data = bytearray(png)
+    at = data.find(b"IDAT")
+    length = struct.unpack(">I", data[at - 4:at])[0]
+    for k in range(at + 4 + 20, at + 4 + length - 8, 37):
+        data[k] ^= 0x5A
+    data[at + 4 + length:at + 8 + length] = struct.pack(">I", zlib.crc32(bytes(data[at:at + 4 + length])))
+    return bytes(data)
+
+
+def two_codes() -> Image.Image:
+    page = Image.new("RGB", (900, 450), "white")
+    page.paste(qr_image(f"otpauth://totp/a:alice?secret={SECRET}&issuer=a"), (10, 10))
+    page.paste(qr_image(f"otpauth://totp/b:bob?secret={SECRET}&issuer=b"), (460, 10))
+    return page
+
+
+GOOD_QR = qr_image(f"otpauth://totp/plenigo:alice?secret={SECRET}&issuer=plenigo")
+GOOD_PNG = png_bytes(GOOD_QR)
+IMAGES = {
+    "not an image (None)": (lambda: None, ScanError),
+    "PNG bytes, not opened": (lambda: GOOD_PNG, ScanError),
+    "a file name": (lambda: "qr.png", ScanError),
+    "1x1 pixel": (lambda: Image.new("RGB", (1, 1)), ScanError),
+    "0x0 pixels": (lambda: Image.new("RGB", (0, 0)), ScanError),
+    "blank page": (lambda: Image.new("RGB", (640, 480), "white"), ScanError),
+    "noise": (lambda: Image.effect_noise((400, 400), 120).convert("RGB"), ScanError),
+    "PNG cut in its header": (lambda: Image.open(io.BytesIO(GOOD_PNG[:60])), ScanError),
+    "PNG cut in half": (lambda: Image.open(io.BytesIO(GOOD_PNG[:len(GOOD_PNG) // 2])), ScanError),
+    "PNG with damaged image data": (lambda: Image.open(io.BytesIO(damaged_idat(GOOD_PNG))), ScanError),
+    "QR of plain text": (lambda: qr_image("hello " * 20), ScanError),
+    "QR of a web link": (lambda: qr_image("https://example.com/?secret=" + SECRET), ScanError),
+    "two different QR codes": (two_codes, ScanError),
+    "QR with a bad secret": (lambda: qr_image("otpauth://totp/x:alice?secret=NOT-BASE32!"), UriError),
+    "QR with a short secret": (lambda: qr_image("otpauth://totp/x:alice?secret=JBSWY3DP"), UriError),
+    "QR with an hotp URI": (lambda: qr_image(f"otpauth://hotp/x:alice?secret={SECRET}&counter=1"), UriError),
+    "QR with a right-to-left label": (lambda: qr_image(f"otpauth://totp/x:ali%E2%80%AEce?secret={SECRET}"), UriError),
+    "QR with the secret twice": (lambda: qr_image(f"otpauth://totp/x:alice?secret={SECRET}&secret=AAAA"), UriError),
+}
+
+
+@pytest.mark.parametrize("input_class", list(IMAGES))
+def test_qr_images_that_hold_no_usable_code(office, input_class):
+    make, error = IMAGES[input_class]
+    device = Device.for_user(office, "alice", app="reference")
+    events = len(office.events)
+    with pytest.raises(error) as caught:
+        device.scan(make())
+    assert SECRET not in str(caught.value) and len(str(caught.value)) < 300
+    assert device.app.entries == [], "nothing is added"
+    assert [e.kind for e in office.events[events:]] == [EventKind.SCAN_FAILED]
+    assert SECRET not in office.events[-1].detail
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGBA", "CMYK", "I", "I;16", "F"])
+def test_any_image_mode_is_converted_and_read(office, mode):
+    device = Device.for_user(office, "alice", app="reference")
+    assert device.scan(GOOD_QR.convert(mode)).added
+
+
+def test_a_marked_rectangle_must_be_four_whole_numbers_inside_the_image(office):
+    device = Device.for_user(office, "alice", app="reference")
+    for rect in [(0, 0, 10 ** 9, 5), (5, 5, 5, 5), (0.5, 0, 100, 100), (math.nan, 0, 1, 1), (0, 0, 1), "0,0,9,9",
+                 (True, 0, 10, 10), (-1, 0, 50, 50)]:
+        with pytest.raises(ScanError, match="rectangle"):
+            device.scan(GOOD_QR, rect)
+    assert device.app.entries == []
+
+
+# -- Key URIs (the fuzzing in tests/test_fuzz.py goes wider) ------------------------------------------------------
+
+URIS = {
+    "empty": ("", "uri"),
+    "1 MB": ("otpauth://totp/x?secret=" + "A" * MB, "uri"),
+    "wrong type": (b"otpauth://totp/x?secret=" + SECRET.encode(), "uri"),
+    "control character": (f"otpauth://totp/x:alice\n?secret={SECRET}", "uri"),
+    "zero-width space in the label": (f"otpauth://totp/x:ali\u200bce?secret={SECRET}", "uri"),
+    "percent-encoded zero-width space": (f"otpauth://totp/x:ali%E2%80%8Bce?secret={SECRET}", "label"),
+    "percent-encoded right-to-left override": (f"otpauth://totp/x%E2%80%AE:alice?secret={SECRET}", "label"),
+    "invalid percent-encoded UTF-8": (f"otpauth://totp/x:ali%FFce?secret={SECRET}", "label"),
+    "encoded lone surrogate": (f"otpauth://totp/x:ali%ED%A0%80ce?secret={SECRET}", "label"),
+    "unbalanced bracket": (f"otpauth://to[tp/x:alice?secret={SECRET}", "uri"),
+    "other scheme": (f"https://totp/x:alice?secret={SECRET}", "scheme"),
+    "full-width scheme": (f"ｏｔｐａｕｔｈ://totp/x:alice?secret={SECRET}", "scheme"),
+    "two colons in the label": (f"otpauth://totp/x:al:ice?secret={SECRET}", "label"),
+    "full-width secret": (f"otpauth://totp/x:alice?secret={'ＪＢＳＷ' * 8}", "secret"),
+    "secret twice": (f"otpauth://totp/x:alice?secret={SECRET}&secret={SECRET}", "secret"),
+    "no secret": ("otpauth://totp/x:alice?issuer=x", "secret"),
+    "full-width digits": (f"otpauth://totp/x:alice?secret={SECRET}&digits=６", "digits"),
+    "negative period": (f"otpauth://totp/x:alice?secret={SECRET}&period=-30", "period"),
+    "huge period": (f"otpauth://totp/x:alice?secret={SECRET}&period={'9' * 40}", "period"),
+    "issuer with a colon": (f"otpauth://totp/alice?secret={SECRET}&issuer=a:b", "issuer"),
+}
+
+
+@pytest.mark.parametrize("input_class", list(URIS))
+def test_key_uris(input_class):
+    text, field = URIS[input_class]
+    with pytest.raises(UriError) as caught:
+        parse_key_uri(text)
+    assert caught.value.field == field
+    assert SECRET not in str(caught.value) and len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("text, expected", [
+    (f"otpauth://totp/x:alice?secret={SECRET.lower()}", "lower-case secret: upper-cased"),
+    (f"otpauth://totp/x%3Aalice?secret={SECRET}", "percent-encoded ':' separates issuer and account"),
+    (f"otpauth://totp/x:%20%20alice?secret={SECRET}", "spaces before the account are dropped"),
+    (f"otpauth://totp/x:alice?secret={SECRET}&algorithm=sha256", "algorithm in any case"),
+    (f"OTPAUTH://TOTP/x:alice?secret={SECRET}", "scheme and type in any case"),
+])
+def test_key_uri_normalisations(text, expected):
+    uri = parse_key_uri(text)
+    assert (uri.secret, uri.account) == (SECRET, "alice")
+
+
+# -- widgets: no traceback in front of a class -------------------------------------------------------------------
+
+def no_traceback(*views) -> None:
+    for view in views:
+        assert view.safe.errors.outputs == (), "a widget showed a traceback"
+
+
+@pytest.mark.parametrize("input_class", list(TEXT))
+def test_widgets_take_hostile_text_without_a_traceback(office, input_class):
+    value = TEXT[input_class]
+    device = Device.for_user(office, "alice", app="aegis")
+    panel, mask, clock = AdminPanel(office), LoginMask(office), ClockControl(office.clock, events=office.events)
+    app = AuthenticatorView(device, capture=mask.screen_image)
+    events, now = len(office.events), office.clock.now()
+
+    panel.username.value, panel.password.value = value, PASSWORD
+    panel.create.click()
+    assert "tfs-error" in panel.message.value
+    mask.username.value, mask.password.value = value, value
+    mask.login_button.click()
+    assert mask.attempt.state is State.CREDENTIALS
+    clock.when.value = value
+    clock.set_button.click()
+    assert "tfs-error" in clock.message.value
+    app.manual_account.value, app.manual_key.value = value, value
+    app.manual_button.click()
+    assert "tfs-error" in app.message.value
+    app.replace.click()                       # no question open: a double click, say
+    no_traceback(panel, mask, clock, app)
+    new_events = {e.kind for e in office.events[events:]}
+    assert new_events <= {EventKind.PASSWORD_REJECTED}, "only the refused login is in the log"
+    assert [u.username for u in office.users] == ["alice"] and office.clock.now() == now
+    assert device.app.entries == [] and office.user("alice").enrolment.failures == 0
+
+
+def test_widgets_at_the_code_step_with_hostile_codes(office):
+    mask = LoginMask(office)
+    mask.username.value, mask.password.value = "alice", PASSWORD
+    mask.login_button.click()
+    for value in list(TEXT.values()):
+        mask.code.value = value
+        mask.code_button.click()
+        assert mask.attempt.state is State.ENROLMENT
+    no_traceback(mask)
+    assert office.user("alice").enrolment.failures == 0, "none of them is a guess"
+
+
+def test_markup_is_shown_escaped_everywhere(office):
+    name = TEXT["markup"]
+    office.create_company(name)
+    office.create_user("mallory", PASSWORD, company=name)
+    panel, log = AdminPanel(office), EventLogView(office.events)
+    panel.company.value = name
+    panel.company_2fa.value = True
+    texts = [panel.users_table.value, panel.message.value, log.table.value]
+    assert all("<img" not in t for t in texts) and any("&lt;img" in t for t in texts)
+    no_traceback(panel)
+
+
+def test_the_app_widget_offset_is_bounded_and_the_app_can_be_swapped(office):
+    device = Device.for_user(office, "alice")
+    app = AuthenticatorView(device, capture=LoginMask(office).screen_image)
+    app.offset.value = 10 ** 9
+    assert app.device.offset == 3600
+    app.profile.value = "google-authenticator"
+    app.scan_button.click()                   # the login mask shows no QR: a message, not a traceback
+    assert "no QR code" in app.message.value
+    no_traceback(app)
+
+
+# -- the command -------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "binary.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    (tmp_path / "deep.yaml").write_text("[" * 5000 + "]" * 5000)
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\nsteps: [{wait: 1s}]\n".encode("latin-1"))
+    (tmp_path / "big.yaml").write_text("name: " + "x" * MB + "\nsteps: [{wait: 1s}]\n")
+    (tmp_path / "empty").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, words", [
+    ([], "required"), (["run"], "required"), (["bogus"], "invalid choice"),
+    (["run", "{d}/nope.yaml"], "cannot read"), (["run", "{d}/binary.yaml"], "not UTF-8"),
+    (["run", "{d}/deep.yaml"], "nest too deeply"), (["run", "{d}/latin1.yaml"], "not UTF-8"),
+    (["run", "{d}/big.yaml"], "at most 200 characters"), (["run", "{d}/empty"], "no scenario files"),
+    (["run", "x" * 5000], "cannot read"), (["run", "a\x00b"], "cannot read"), (["run", "\ud800"], "cannot read"),
+    (["demo", "--seed", "x"], "invalid int"), (["demo", "--seed", "1", "--out", "/proc/no/such/dir"], "cannot write"),
+])
+def test_the_command_refuses_with_exit_2_and_no_traceback(files, capsys, argv, words):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main([a.replace("{d}", str(files)) for a in argv], out=out, err=err)
+    captured = capsys.readouterr()
+    text = out.getvalue() + err.getvalue() + captured.err + captured.out
+    assert code == 2
+    assert words in text and "Traceback" not in text
+
+
+def test_unwritable_artifacts_folder_is_exit_2(files, capsys):
+    (files / "ok.yaml").write_text("name: ok\nsteps: [{wait: 1s}]\n")
+    err = io.StringIO()
+    assert cli_main(["run", str(files / "ok.yaml"), "--artifacts", "/proc/no/such/dir"], out=io.StringIO(),
+                    err=err) == 2
+    assert "cannot write" in err.getvalue()
+
+
+# -- scenario files (the fuzzing in tests/test_fuzz.py goes wider) ----------------------------------------------
+
+SCENARIO_TEXTS = {
+    "empty": "",
+    "1 MB name": "name: " + "x" * MB + "\nsteps: [{wait: 1s}]",
+    "nested 5000 deep": "[" * 5000 + "]" * 5000,
+    "5000-digit number": "name: x\nseed: " + "9" * 5000 + "\nsteps: [{wait: 1s}]",
+    "NaN start": "name: x\nstart: .nan\nsteps: [{wait: 1s}]",
+    "negative start": "name: x\nstart: -5\nsteps: [{wait: 1s}]",
+    "start after 9999": "name: x\nstart: 9999-06-01T00:00:00Z\nsteps: [{wait: 1s}]",
+    "full-width duration": "name: x\nsteps: [{wait: ３０ｓ}]",
+    "zero-width space in a duration": "name: x\nsteps: [{wait: \"30\u200bs\"}]",
+    "right-to-left override in a username": "name: x\nusers: {\"al\u202eice\": {}}\nsteps: [{wait: 1s}]",
+    "NUL character": "name: x\x00\nsteps: [{wait: 1s}]",
+    "lone surrogate": "name: \ud800\nsteps: [{wait: 1s}]",
+    "python tag": "name: !!python/object/apply:os.system [echo hi]\nsteps: [{wait: 1s}]",
+    "alias loop": "name: x\nsteps: &s [*s]",
+    "wrong type for a policy knob": "name: x\npolicy: {digits: 6.0}\nsteps: [{wait: 1s}]",
+    "issuer with a right-to-left override": "name: x\npolicy: {issuer: \"a\u202eb\"}\nsteps: [{wait: 1s}]",
+    "wait of 10^16 days": "name: x\nsteps: [{wait: 10000000000000000d}]",
+}
+
+
+@pytest.mark.parametrize("input_class", list(SCENARIO_TEXTS))
+def test_scenario_files(input_class):
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(SCENARIO_TEXTS[input_class], "hostile.yaml")
+    assert str(caught.value).startswith("hostile.yaml:") and len(str(caught.value)) < 600
+
+
+SCENARIO_WITH_IMAGE = """name: scan a file
+users:
+  alice: {force_2fa: true}
+devices:
+  phone: {owner: alice, app: aegis}
+steps:
+  - login: alice
+  - scan: {device: phone, image: IMAGE}
+"""
+
+
+def bomb_header() -> bytes:
+    """A PNG header claiming 100,000 x 100,000 pixels (a decompression bomb)."""
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+@pytest.mark.parametrize("input_class, data", [
+    ("empty file", b""), ("text file", b"hello"), ("PNG cut in its header", GOOD_PNG[:40]),
+    ("PNG cut in half", GOOD_PNG[:len(GOOD_PNG) // 2]), ("PNG with damaged image data", damaged_idat(GOOD_PNG)),
+    ("decompression bomb", bomb_header()),
+])
+def test_scenario_scan_images(tmp_path, input_class, data):
+    (tmp_path / "shot.png").write_bytes(data)
+    (tmp_path / "s.yaml").write_text(SCENARIO_WITH_IMAGE.replace("IMAGE", "shot.png"))
+    with pytest.raises(ScenarioError, match=r"s\.yaml:8: 'shot\.png' is not an image file"):
+        load_scenario(tmp_path / "s.yaml")
