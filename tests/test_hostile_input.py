@@ -8,12 +8,15 @@ why). No error message repeats a secret or runs to megabytes.
 
 from __future__ import annotations
 
+import hmac
 import io
 import math
+import secrets
 import struct
 import unicodedata
 import zlib
 
+import pyotp.utils
 import pytest
 from PIL import Image
 
@@ -645,3 +648,51 @@ def test_scenario_scan_images(tmp_path, input_class, data):
     (tmp_path / "s.yaml").write_text(SCENARIO_WITH_IMAGE.replace("IMAGE", "shot.png"))
     with pytest.raises(ScenarioError, match=r"s\.yaml:8: 'shot\.png' is not an image file"):
         load_scenario(tmp_path / "s.yaml")
+
+
+# -- secret hygiene ----------------------------------------------------------------------------------------------
+
+def counting(function, calls: list):
+    def counted(*args):
+        calls.append(args)
+        return function(*args)
+    return counted
+
+
+def test_every_check_of_a_secret_compares_in_constant_time(office, monkeypatch):
+    macs: list = []
+    otps: list = []
+    monkeypatch.setattr(hmac, "compare_digest", counting(hmac.compare_digest, macs))
+    monkeypatch.setattr(pyotp.utils, "compare_digest", counting(pyotp.utils.compare_digest, otps))
+    secret = enrol(office, "alice")
+    codes = office.issue_recovery_codes("alice")
+    office.clock.advance(30)
+
+    macs.clear()
+    office.start_login().submit_password("alice", "not the password")
+    office.start_login().submit_password("nobody", PASSWORD)
+    assert len(macs) == 2, "a wrong password and an unknown user both cost one scrypt and one comparison"
+
+    otps.clear()
+    at_code_step(office, "alice").submit_code("000000" if current_code(office, secret) != "000000" else "111111")
+    assert len(otps) == 2 * office.policy.window + 1, "every step of the window is compared, none skipped"
+
+    macs.clear()
+    at_code_step(office, "alice").submit_recovery_code(codes[0])
+    assert len(macs) == 1 + len(codes), "the password, then every stored code: no early exit on a match"
+
+
+def test_secrets_come_from_the_secrets_module_outside_seeded_demos(monkeypatch):
+    drawn: list = []
+    monkeypatch.setattr(secrets, "token_bytes", counting(secrets.token_bytes, drawn))
+    office = BackOffice(policy=Policy(kdf_log2_n=1))
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    login = office.start_login()
+    secret = login.submit_password("alice", PASSWORD).screen.secret
+    assert login.submit_code(current_code(office, secret)).state is State.AUTHENTICATED
+    office.issue_recovery_codes("alice")
+    sizes = sorted(args[0] for args in drawn)
+    assert sizes.count(16) >= 2 and 20 in sizes and sizes.count(8) == office.policy.recovery_code_count, \
+        "password salt, recovery salt, the 160-bit secret and each recovery code come from secrets"
+    assert repr(office.secret_source) == "SystemSecretSource()"
