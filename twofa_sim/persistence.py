@@ -740,3 +740,6 @@ def _read_entry(value: Any, where: str, *, id_required: bool) -> Entry:
                  added_at=_number(data["added_at"], f"{where}.added_at"),
                  origin=_text(data["origin"], f"{where}.origin", limit=64),
                  warnings=_texts(data["warnings"], f"{where}.warnings"))
+
+
+__all__ = ["Session", "SessionFileError", "save", "load", "dumps", "loads", "FORMAT", "SCHEMA_VERSION"]
