@@ -60,6 +60,9 @@ class BackOffice:
             raise ValidationError("policy", f"must be a Policy, got {type(policy).__name__}")
         changed = [f"{k}={getattr(policy, k)!r}" for k in policy.__dataclass_fields__
                    if getattr(policy, k) != getattr(self._policy, k)]
+        if policy.period != self._policy.period:
+            for user in self._users.values():
+                user.enrolment.change_period(self._policy.period, policy.period)
         self._policy = policy
         if changed:
             self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}", detail=", ".join(changed))

@@ -133,6 +133,18 @@ class Enrolment:
         self.recovery, codes = RecoveryCodes.issue(policy.recovery_code_count, source)
         return codes
 
+    def change_period(self, old: int, new: int) -> None:
+        """Keep the replay and drift memory meaning the same instants when the period changes.
+
+        The last used step is counted in periods: read in the new period unchanged, a longer
+        period would refuse every code as a replay for years, a shorter one would accept codes for
+        instants already used. It becomes the last new step that ends no later than the old one
+        ended; the drift keeps its length in seconds.
+        """
+        if self.last_used_step is not None:
+            self.last_used_step = ((self.last_used_step + 1) * old - 1) // new
+        self.drift = round(self.drift * old / new)
+
     def unlock(self) -> None:
         self.failures, self.locked_until = 0, None
 
