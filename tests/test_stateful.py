@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
@@ -35,6 +35,7 @@ from twofa_sim.qr import group_secret
 from helpers import independent_totp
 
 START = 1_767_603_610.0                      # 2026-01-05 09:00:10 UTC
+PASSWORD = "correct horse 42"
 USERS = ["alice", "bob", "carol"]
 STRANGER = "mallory"
 COMPANIES = ["ACME", "Beta"]
@@ -756,3 +757,37 @@ def test_invariants_hold_under_any_sequence():
     assert LoginMachine.runs >= EXAMPLES
     missing = [key for key in MUST_REACH if LoginMachine.seen[key] == 0]
     assert not missing, f"the runs never reached {missing}"
+
+
+# -- period changes: replay memory counts in seconds, not in steps of one length --------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(moves=st.lists(st.tuples(st.sampled_from([10, 15, 30, 60, 90, 120]), st.integers(0, 400),
+                                st.sampled_from([0, 0, -1, 1])), min_size=1, max_size=6))
+def test_no_instant_is_accepted_twice_across_period_changes(moves):
+    """An admin changes the period between logins. A code whose time step overlaps instants already
+    used is refused as a replay; a code of a later step is accepted, not refused for years."""
+    office = BackOffice(policy=Policy(kdf_log2_n=1, failed_code_limit=1000), clock=Clock.at(START),
+                        secret_source=SeededSecretSource(5))
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    login = office.start_login()
+    secret = login.submit_password("alice", PASSWORD).screen.secret
+    p = office.policy
+    result = login.submit_code(independent_totp(secret, office.clock.now(), p.algorithm, p.digits, p.period))
+    used_until = (result.step + 1) * p.period            # the end of the last accepted step, in seconds
+    slack = 0                                             # each change rounds the memory up to a whole new step
+    for period, wait, offset_steps in moves:
+        office.set_policy(office.policy.replace(period=period))
+        slack += period
+        office.clock.advance(wait)
+        for when in (office.clock.now() + offset_steps * period, max(office.clock.now(), used_until + slack)):
+            login = office.start_login()
+            assert login.submit_password("alice", PASSWORD).state is State.CODE_REQUIRED
+            result = login.submit_code(independent_totp(secret, when, "SHA1", 6, period))
+            step_start = (int(when) // period) * period
+            if result.outcome is Outcome.ACCEPTED:
+                assert result.step * period >= used_until, "no instant is accepted twice"
+                used_until, slack = (result.step + 1) * period, 0
+            elif step_start >= used_until + slack and abs(when - office.clock.now()) <= period:
+                raise AssertionError(f"a fresh code was refused: {result.reason}")
