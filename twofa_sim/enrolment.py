@@ -138,8 +138,9 @@ class Enrolment:
 
         The last used step is counted in periods: read in the new period unchanged, a longer
         period would refuse every code as a replay for years, a shorter one would accept codes for
-        instants already used. It becomes the last new step that ends no later than the old one
-        ended; the drift keeps its length in seconds.
+        instants already used. It becomes the new step that holds the last instant of the old one,
+        so no instant is accepted twice (a code may wait up to one new period longer); the drift
+        keeps its length in seconds.
         """
         if self.last_used_step is not None:
             self.last_used_step = ((self.last_used_step + 1) * old - 1) // new
