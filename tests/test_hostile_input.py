@@ -571,7 +571,7 @@ def files(tmp_path):
     (["run", "{d}/deep.yaml"], "nest too deeply"), (["run", "{d}/latin1.yaml"], "not UTF-8"),
     (["run", "{d}/big.yaml"], "at most 200 characters"), (["run", "{d}/empty"], "no scenario files"),
     (["run", "x" * 5000], "cannot read"), (["run", "a\x00b"], "cannot read"), (["run", "\ud800"], "cannot read"),
-    (["demo", "--seed", "x"], "invalid int"), (["demo", "--seed", "1", "--out", "/proc/no/such/dir"], "cannot write"),
+    (["demo", "--seed", "x"], "invalid int"), (["demo", "--seed", "1", "--out", "{d}/binary.yaml/out"], "cannot write"),
 ])
 def test_the_command_refuses_with_exit_2_and_no_traceback(files, capsys, argv, words):
     out, err = io.StringIO(), io.StringIO()
@@ -585,8 +585,8 @@ def test_the_command_refuses_with_exit_2_and_no_traceback(files, capsys, argv, w
 def test_unwritable_artifacts_folder_is_exit_2(files, capsys):
     (files / "ok.yaml").write_text("name: ok\nsteps: [{wait: 1s}]\n")
     err = io.StringIO()
-    assert cli_main(["run", str(files / "ok.yaml"), "--artifacts", "/proc/no/such/dir"], out=io.StringIO(),
-                    err=err) == 2
+    not_a_folder = str(files / "binary.yaml" / "out")        # inside a file: no folder can be made there
+    assert cli_main(["run", str(files / "ok.yaml"), "--artifacts", not_a_folder], out=io.StringIO(), err=err) == 2
     assert "cannot write" in err.getvalue()
 
 
