@@ -15,6 +15,7 @@ from .events import Event, EventKind, EventLog
 from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
 from .login import LoginAttempt, StepResult
 from .otpauth import KeyUri, build_key_uri, parse_key_uri
+from .persistence import Session, SessionFileError, load as load_session, save as save_session
 from .policy import Policy
 from .population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
@@ -35,5 +36,6 @@ __all__ = [
     "Scenario", "ScenarioError", "load_scenario", "run_scenario", "load_backoffice",
     "Population", "PopulationParameters", "draw_population", "simulate", "simulate_fast", "simulate_exact",
     "summarise", "compare_policies", "Schedule", "REFERENCE_SCHEDULES", "attack_table",
+    "Session", "SessionFileError", "save_session", "load_session",
 ]
 __version__ = "0.1.0"
