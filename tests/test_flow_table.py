@@ -99,3 +99,25 @@ def test_every_state_change_has_its_event():
         step()
         changes = [e for e in office.events if e.state_from]
         assert (changes[-1].state_from, changes[-1].state_to) == (before.name, login.state.name)
+
+
+def test_a_check_changes_nothing_unless_its_row_says_so(monkeypatch):
+    """Take the row "enrolment + valid code -> authenticated" out of the table: the valid code is
+    then refused as a transition the flow lacks, and the user is neither enrolled nor changed."""
+    office, login = login_in(State.ENROLMENT)
+    key = (State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED)
+    monkeypatch.delitem(FLOW._index, key)
+    enrolment = office.user("alice").enrolment
+    before = (enrolment.secret, enrolment.pending_secret, enrolment.last_used_step, enrolment.failures)
+    with pytest.raises(TransitionNotAllowed):
+        login.submit_code(current_code(office, login.screen.secret))
+    assert (enrolment.secret, enrolment.pending_secret, enrolment.last_used_step, enrolment.failures) == before
+    assert login.state is State.ENROLMENT
+
+
+def test_a_failing_listener_does_not_leave_a_login_half_done():
+    office, login = login_in(State.CREDENTIALS)
+    office.events.subscribe(lambda event: 1 / 0)
+    result = login.submit_password("alice", PASSWORD)
+    assert result.state is State.ENROLMENT and login.screen is not None and login.deadline is not None
+    assert office.events.listener_errors >= 2

@@ -37,6 +37,19 @@ def normalise_code(text: object, digits: int) -> str | None:
 
 
 @dataclass(frozen=True)
+class Change:
+    """What a check would write into the enrolment. The engine applies it only when the
+    transition table's row says so, so a check itself changes nothing."""
+
+    failures: int
+    locked_until: float | None
+    last_used_step: int | None = None
+    drift: int | None = None
+    confirm_secret: str | None = None
+    spend_recovery_code: int | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The result of one check; ``step`` is the matched time step on success."""
 
@@ -45,6 +58,7 @@ class Verdict:
     step: int | None = None
     locked_until: float | None = None
     detail: str = ""
+    change: Change | None = None
 
 
 @dataclass(repr=False)
@@ -78,18 +92,22 @@ class Enrolment:
             self.pending_secret = new_base32_secret(source, policy.secret_bits)
         return self.pending_secret
 
-    def _lapse_expired_lock(self, now: float) -> None:
+    def _settled(self, now: float) -> tuple[int, float | None]:
+        """(failures, locked_until) as they stand at ``now``: a lock that has run out is gone."""
         if self.locked_until is not None and now >= self.locked_until:
-            self.locked_until, self.failures = None, 0
+            return 0, None
+        return self.failures, self.locked_until
 
     def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
-        """Check a one-time code against the enrolled (or pending) secret and update state."""
-        self._lapse_expired_lock(now)
-        if self.is_locked(now):
-            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=self.locked_until)
+        """Check a one-time code against the enrolled (or pending) secret; nothing is changed here,
+        the verdict carries the :class:`Change` the flow applies."""
+        failures, locked_until = self._settled(now)
+        if locked_until is not None:
+            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=locked_until)
+        unchanged = Change(failures, locked_until, self.last_used_step, self.drift)
         digits = normalise_code(code, policy.digits)
         if digits is None:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED, change=unchanged)
         secret = self.secret or self.pending_secret
         if secret is None:
             raise RuntimeError("check_code needs a secret: the flow opens a code step only after one exists")
@@ -97,37 +115,44 @@ class Enrolment:
         step = matching_step(secret, digits, now, window=policy.window, centre=centre,
                              algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
         if step is None:
-            return self._fail(now, policy, Reason.WRONG_CODE)
+            return self._failure(failures, now, policy, Reason.WRONG_CODE)
         if policy.replay_protection and self.last_used_step is not None and step <= self.last_used_step:
-            return self._fail(now, policy, Reason.REPLAY)
-        self.last_used_step = step
-        if policy.drift_tracking:
-            self.drift = step - step_of(now, policy.period)
-        self.failures = 0
-        if self.secret is None:
-            self.secret, self.pending_secret, self.enrolled_at = secret, None, now
-        return Verdict(Outcome.ACCEPTED, step=step)
+            return self._failure(failures, now, policy, Reason.REPLAY)
+        drift = step - step_of(now, policy.period) if policy.drift_tracking else self.drift
+        confirm = secret if self.secret is None else None
+        return Verdict(Outcome.ACCEPTED, step=step,
+                       change=Change(0, None, step, drift, confirm_secret=confirm))
 
     def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
-        """Spend an unused recovery code, or count a failure like a wrong code."""
-        self._lapse_expired_lock(now)
-        if self.is_locked(now):
-            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=self.locked_until)
+        """Check a recovery code; a wrong one counts like a wrong code. Nothing is changed here."""
+        failures, locked_until = self._settled(now)
+        if locked_until is not None:
+            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=locked_until)
         if not isinstance(code, str) or len(code) > 64:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED,
+                           change=Change(failures, locked_until, self.last_used_step, self.drift))
         index = self.recovery.find(code) if self.recovery else None
         if index is None:
-            return self._fail(now, policy, Reason.UNKNOWN_RECOVERY_CODE)
-        self.recovery.consume(index)
-        self.failures = 0
-        return Verdict(Outcome.ACCEPTED)
+            return self._failure(failures, now, policy, Reason.UNKNOWN_RECOVERY_CODE)
+        return Verdict(Outcome.ACCEPTED, change=Change(0, None, self.last_used_step, self.drift,
+                                                       spend_recovery_code=index))
 
-    def _fail(self, now: float, policy: Policy, reason: Reason) -> Verdict:
-        self.failures += 1
-        if self.failures >= policy.failed_code_limit:
-            self.locked_until = now + policy.lock_seconds
-            return Verdict(Outcome.LOCKS, reason, locked_until=self.locked_until)
-        return Verdict(Outcome.REJECTED, reason)
+    def _failure(self, failures: int, now: float, policy: Policy, reason: Reason) -> Verdict:
+        counted = failures + 1
+        if counted >= policy.failed_code_limit:
+            until = now + policy.lock_seconds
+            return Verdict(Outcome.LOCKS, reason, locked_until=until,
+                           change=Change(counted, until, self.last_used_step, self.drift))
+        return Verdict(Outcome.REJECTED, reason, change=Change(counted, None, self.last_used_step, self.drift))
+
+    def apply(self, change: Change, now: float) -> None:
+        """Write a check's change (the flow calls this for the rows that take it)."""
+        self.failures, self.locked_until = change.failures, change.locked_until
+        self.last_used_step, self.drift = change.last_used_step, change.drift
+        if change.confirm_secret is not None:
+            self.secret, self.pending_secret, self.enrolled_at = change.confirm_secret, None, now
+        if change.spend_recovery_code is not None:
+            self.recovery.consume(change.spend_recovery_code)
 
     def issue_recovery_codes(self, policy: Policy, source: SecretSource) -> list[str]:
         self.recovery, codes = RecoveryCodes.issue(policy.recovery_code_count, source)

@@ -89,12 +89,16 @@ class EventLog:
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
+        self.listener_errors = 0
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
         event = Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields)
         self._events.append(event)
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
+                self.listener_errors += 1
         return event
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:

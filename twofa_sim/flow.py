@@ -69,10 +69,12 @@ class Effect(enum.Enum):
     NONE = "-"
     SHOW_QR = "show QR and secret, open the code step"
     ASK_CODE = "open the code step"
-    COMPLETE_ENROLMENT = "mark enrolled, sign in"
+    COMPLETE_ENROLMENT = "confirm the secret, remember the step, sign in"
+    ACCEPT_CODE = "remember the step, reset the failures, sign in"
     SIGN_IN = "sign in"
     USE_RECOVERY_CODE = "spend the recovery code, sign in"
-    LOCK = "lock the user"
+    COUNT_FAILURE = "count a failed code (not a malformed one)"
+    LOCK = "count the failed code, lock the user"
     CLOSE = "close the step"
 
 
@@ -101,38 +103,38 @@ TRANSITIONS: tuple[Transition, ...] = (
                "a locked user cannot log in until the lock ends or an admin unlocks"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, X.COMPLETE_ENROLMENT,
                "enrolment completes only with a valid code"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, X.NONE,
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, X.COUNT_FAILURE,
                "a wrong code leaves the user in enrolment"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, X.LOCK,
                "failed codes count towards the lock, during enrolment too"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
                "a lock set by another login holds here too"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a code typed after the step closed is not checked"),
+               "a code typed after the step closed, or after an admin reset, is not checked"),
     Transition(S.ENROLMENT, E.TIME_PASSES, O.STILL_OPEN, S.ENROLMENT, X.NONE,
                "the QR stays up while the step is open"),
     Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
                "the QR step expires after the policy's time"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, X.SIGN_IN,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, X.ACCEPT_CODE,
                "a valid code inside the window, not used before, signs in"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, X.NONE,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, X.COUNT_FAILURE,
                "a wrong, malformed or replayed code is refused with its reason"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, X.LOCK,
                "the failed-code limit locks the user, across logins"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
                "even a right code does not open a locked account"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a code typed after the step closed is not checked"),
+               "a code typed after the step closed, or after an admin reset, is not checked"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, X.USE_RECOVERY_CODE,
                "an unused recovery code stands in for the code, once"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, X.NONE,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, X.COUNT_FAILURE,
                "an unknown or spent recovery code is refused"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, X.LOCK,
                "wrong recovery codes count towards the lock"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
                "a recovery code does not open a locked account"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a recovery code typed after the step closed is not checked"),
+               "a recovery code typed after the step closed, or after an admin reset, is not checked"),
     Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.STILL_OPEN, S.CODE_REQUIRED, X.NONE,
                "the code step stays open for the policy's time"),
     Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, X.CLOSE,

@@ -168,6 +168,8 @@ class LoginAttempt:
 
     def _apply(self, effect: Effect, now: float, verdict: Verdict) -> None:
         office = self._office
+        if effect in _CHECK_EFFECTS and verdict.change is not None:
+            self._user().enrolment.apply(verdict.change, now)
         if effect is Effect.SHOW_QR:
             secret = self._user().enrolment.begin(office.policy, office.secret_source)
             self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
@@ -175,7 +177,7 @@ class LoginAttempt:
             self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
         elif effect is Effect.ASK_CODE:
             self.deadline = now + office.policy.code_step_timeout
-        elif effect in (Effect.COMPLETE_ENROLMENT, Effect.SIGN_IN, Effect.USE_RECOVERY_CODE):
+        elif effect in (Effect.COMPLETE_ENROLMENT, Effect.ACCEPT_CODE, Effect.SIGN_IN, Effect.USE_RECOVERY_CODE):
             if effect is Effect.COMPLETE_ENROLMENT:
                 self._note(now, EventKind.ENROLMENT_COMPLETED)
             self._close()
@@ -222,6 +224,10 @@ class LoginAttempt:
         who = f", user={self.username!r}" if self.username else ""
         return f"LoginAttempt(#{self.id}, {self.state.name}{who})"
 
+
+# Effects that write the verdict's change into the enrolment: a check itself changes nothing.
+_CHECK_EFFECTS = frozenset({Effect.COMPLETE_ENROLMENT, Effect.ACCEPT_CODE, Effect.USE_RECOVERY_CODE,
+                            Effect.COUNT_FAILURE, Effect.LOCK})
 
 _STEP_EVENTS: dict[tuple[FlowEvent, Outcome], EventKind] = {
     (FlowEvent.SUBMIT_PASSWORD, Outcome.BAD_CREDENTIALS): EventKind.PASSWORD_REJECTED,
