@@ -104,3 +104,19 @@ def test_users_table_shows_status_without_secrets(office):
 def test_period_beyond_what_pyotp_computes_is_refused_up_front():
     with pytest.raises(PolicyError, match="policy.period"):
         Policy(period=121)
+
+
+@pytest.mark.parametrize("typed", ["\u212aIM", "kim\u200b", "ki m", 42])
+def test_look_alike_usernames_find_no_user(office, typed):
+    office.create_user("kim", PASSWORD)
+    assert office.find_user(typed) is None
+
+
+def test_issuer_with_surrounding_space_is_refused():
+    with pytest.raises(PolicyError, match="white space"):
+        Policy(issuer=" ACME ")
+
+
+def test_a_lock_lasts_at_least_a_second():
+    with pytest.raises(PolicyError, match="policy.lock_seconds"):
+        Policy(lock_seconds=0)

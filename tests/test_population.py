@@ -56,7 +56,7 @@ STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4
     {"replay_protection": False},
     {"drift_tracking": True, "window": 0},
     {"failed_code_limit": 1, "lock_seconds": 20},
-    {"lock_seconds": 0, "failed_code_limit": 2},
+    {"lock_seconds": 1, "failed_code_limit": 2},
     {"lock_seconds": 3 * 86400, "failed_code_limit": 3},
     {"code_step_timeout": 12},
     {"renew_unconfirmed_secret": True, "period": 60},

@@ -50,7 +50,7 @@ SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=N
 
 policies = st.builds(
     Policy, kdf_log2_n=st.just(1), window=st.integers(0, 2), failed_code_limit=st.integers(1, 4),
-    lock_seconds=st.sampled_from([0, 60, 900]), code_step_timeout=st.sampled_from([10, 60, 300]),
+    lock_seconds=st.sampled_from([1, 60, 900]), code_step_timeout=st.sampled_from([10, 60, 300]),
     drift_tracking=st.booleans(), keep_2fa_when_unforced=st.booleans(), renew_unconfirmed_secret=st.booleans(),
     recovery_code_count=st.integers(0, 3), digits=st.sampled_from([6, 8]), period=st.sampled_from([30, 60]),
     algorithm=st.sampled_from(["SHA1", "SHA256"]))
@@ -219,7 +219,7 @@ class LoginMachine(RuleBasedStateMachine):
                                 "drift_tracking", "keep_2fa_when_unforced", "renew_unconfirmed_secret"]),
           value=st.integers(0, 3))
     def change_policy(self, knob, value):
-        new = {"window": value % 3, "failed_code_limit": value + 1, "lock_seconds": [0, 60, 900, 900][value],
+        new = {"window": value % 3, "failed_code_limit": value + 1, "lock_seconds": [1, 60, 900, 900][value],
                "code_step_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
         self.office.set_policy(self.policy.replace(**{knob: new}))
 

@@ -244,3 +244,18 @@ def test_clock_moves_are_in_the_event_log(office):
     control.set_button.click()
     moves = [e.detail for e in office.events.of_kind(EventKind.CLOCK_MOVED)]
     assert moves == ["forward 30 s", "set to 2026-02-01 10:00:00 UTC"]
+
+
+def test_last_second_never_moves_the_clock_back(office):
+    control = ClockControl(office.clock)
+    office.clock.set(office.clock.now() - office.clock.now() % 30 + 29.6)
+    before = office.clock.now()
+    control.last_second.click()
+    assert office.clock.now() > before and office.clock.now() % 30 == pytest.approx(29)
+
+
+def test_event_log_view_shows_the_newest_rows_only(office):
+    for n in range(20):
+        office.create_user(f"user{n:02d}", PASSWORD)
+    view = EventLogView(office.events, rows=5)
+    assert "user19" in view.table.value and "user14" not in view.table.value

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -346,8 +346,6 @@ def profiles_frame(profiles: "list[AppProfile] | None" = None) -> pd.DataFrame:
     rows = [p.to_row() for p in (profiles or PROFILES.values())]
     return pd.DataFrame(rows).set_index("app")
 
-
-PROFILE_FIELDS = tuple(f.name for f in fields(AppProfile))
 
 __all__ = ["AppProfile", "Support", "ManualForm", "Adjustment", "Settings", "DuplicatePolicy", "DuplicateMatch",
            "IssuerSource", "TimeRounding", "Unsupported", "PROFILES", "REFERENCE", "AUTHENTICATOR_ADDON", "AEGIS",

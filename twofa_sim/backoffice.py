@@ -19,7 +19,7 @@ from .login import LoginAttempt
 from .passwords import PasswordHash, check_password_rule
 from .policy import Policy
 from .secret_source import SecretSource, SystemSecretSource
-from .user import BackendUser, check_username
+from .user import USERNAME, BackendUser, check_username
 
 
 def _check_name(field: str, value: object) -> str:
@@ -46,7 +46,7 @@ class BackOffice:
         self._companies: dict[str, Company] = {}
         self._users: dict[str, BackendUser] = {}
         self._login_ids = itertools.count(1)
-        self._decoy: PasswordHash | None = None
+        self._decoy = self._new_decoy()
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -64,6 +64,8 @@ class BackOffice:
             for user in self._users.values():
                 user.enrolment.change_period(self._policy.period, policy.period)
         self._policy = policy
+        if self._decoy.log2_n != policy.kdf_log2_n:
+            self._decoy = self._new_decoy()
         if changed:
             self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}", detail=", ".join(changed))
 
@@ -125,7 +127,10 @@ class BackOffice:
         raise ValidationError("company", "name the company: the back office has more than one")
 
     def find_user(self, username: str) -> BackendUser | None:
-        return self._users.get(str(username).casefold())
+        """The user of that name, ignoring case; look-alike characters (a Kelvin sign for K) never match."""
+        if not isinstance(username, str) or not USERNAME.fullmatch(username):
+            return None
+        return self._users.get(username.casefold())
 
     def user(self, username: str) -> BackendUser:
         found = self.find_user(username)
@@ -151,11 +156,13 @@ class BackOffice:
     def password_matches(self, user: BackendUser | None, password: str) -> bool:
         """Constant work whether or not the user exists, so timing does not reveal usernames."""
         if user is None:
-            if self._decoy is None or self._decoy.log2_n != self.policy.kdf_log2_n:
-                self._decoy = PasswordHash.create("decoy password", SystemSecretSource(), self.policy.kdf_log2_n)
             self._decoy.matches(password)
             return False
         return user.password_hash.matches(password)
+
+    def _new_decoy(self) -> PasswordHash:
+        """A hash at the policy's cost for unknown usernames to be checked against (one scrypt, like a user)."""
+        return PasswordHash.create("decoy password", SystemSecretSource(), self._policy.kdf_log2_n)
 
     # -- admin actions --------------------------------------------------------------------------
 

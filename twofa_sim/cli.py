@@ -155,7 +155,6 @@ def command_run(files: Sequence[str], artifacts: str | None, quiet: bool, out: T
 # ------------------------------------------------------------------------------------------------
 # demo
 
-DEMO_START = "2026-01-05T09:00:00Z"
 
 DEMO_SCENARIO = """\
 name: The help-centre article, end to end

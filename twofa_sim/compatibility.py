@@ -25,11 +25,11 @@ from .backoffice import BackOffice
 from .clock import Clock, TimeLike
 from .errors import ScanError, UriError
 from .flow import State
-from .policy import Policy
+from .policy import ALGORITHMS as POLICY_ALGORITHMS, Policy
 from .secret_source import SeededSecretSource
 from .device import Device
 
-ALGORITHMS = ("SHA1", "SHA256", "SHA512")
+ALGORITHMS = tuple(POLICY_ALGORITHMS)
 DIGITS = (6, 8)
 PERIODS = (30, 60)
 START = "2026-01-05T09:00:10Z"

@@ -2,8 +2,9 @@
 
 Expected outcomes of the flow (a wrong password, a wrong code, a replayed code) are *values*
 (see :mod:`twofa_sim.flow`); these exceptions are for calls that are wrong in themselves: bad
-input, unknown names, a transition the flow does not have. Messages say what and where and never
-contain a secret, password or code.
+input, unknown names, a transition the flow does not have. Messages say what and where; they never
+repeat a value typed into a password, secret or code field. A lookup by name repeats the name
+asked for (cut at 64 characters), as SECURITY.md documents.
 """
 
 from __future__ import annotations

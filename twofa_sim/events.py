@@ -121,9 +121,10 @@ class EventLog:
     def count(self, kind: EventKind, user: str | None = None) -> int:
         return len(self.of_kind(kind, user))
 
-    def to_frame(self) -> pd.DataFrame:
-        """The whole log as a table, time in UTC."""
-        rows = [asdict(e) | {"kind": e.kind.value} for e in self._events]
+    def to_frame(self, last: int | None = None) -> pd.DataFrame:
+        """The whole log (or its ``last`` events) as a table, time in UTC."""
+        events = self._events if last is None else self._events[-last:] if last > 0 else []
+        rows = [asdict(e) | {"kind": e.kind.value} for e in events]
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         frame["login"] = frame["login"].astype("Int64")

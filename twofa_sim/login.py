@@ -118,7 +118,7 @@ class LoginAttempt:
         self.state = row.target
         self._record_step(now, row, verdict, source)
         self._apply(row.effect, now, verdict)
-        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(verdict),
+        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(verdict, event),
                           self.screen if self.state is State.ENROLMENT else None,
                           verdict.locked_until, verdict.step)
 
@@ -211,7 +211,9 @@ class LoginAttempt:
                                    company=self._office.company_of(self.username) if self.username else "",
                                    login=self.id, detail=detail)
 
-    def _message(self, verdict: Verdict) -> str:
+    def _message(self, verdict: Verdict, event: FlowEvent) -> str:
+        if event is FlowEvent.SUBMIT_RECOVERY_CODE and verdict.reason is Reason.MALFORMED:
+            return "A recovery code has four groups of four letters and digits, e.g. 3f2a-9c01-7be4-0d55."
         template = MESSAGES.get((verdict.outcome, verdict.reason), "")
         until = iso(verdict.locked_until) if verdict.locked_until else ""
         if verdict.outcome is Outcome.LOCKS:

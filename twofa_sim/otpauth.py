@@ -46,10 +46,11 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import UriError
+from .policy import ALGORITHMS
 
 MAX_URI = 4096
 TYPES = ("totp", "hotp")
-ALGORITHM_NAMES = ("SHA1", "SHA256", "SHA512")
+ALGORITHM_NAMES = tuple(ALGORITHMS)
 DEFAULTS = {"algorithm": "SHA1", "digits": 6, "period": 30}
 DIGITS_RANGE = range(1, 100)         # syntax only: which counts an app honours is its profile's business
 PERIOD_RANGE = range(1, 86_401)      # a day at most; apps narrow it further

@@ -56,6 +56,8 @@ class Policy:
 
         need(isinstance(self.issuer, str) and 0 < len(self.issuer.strip()) <= 64, "issuer", "must be 1 to 64 characters")
         need(":" not in str(self.issuer), "issuer", "must not contain ':' (Key URI format)")
+        need(str(self.issuer) == str(self.issuer).strip(), "issuer",
+             "must not start or end with white space (apps would see two different issuers)")
         need(str(self.issuer).isprintable(), "issuer",
              "must be printable (no line breaks, zero-width or direction-changing characters): apps show it")
         need(isinstance(self.algorithm, str) and self.algorithm in ALGORITHMS, "algorithm",
@@ -64,7 +66,7 @@ class Policy:
         whole("period", 1, 120)  # pyotp computes codes for periods up to 120 s
         whole("window", 0, 10)
         whole("failed_code_limit", 1, 1000)
-        whole("lock_seconds", 0, 30 * 86400)
+        whole("lock_seconds", 1, 30 * 86400)
         whole("code_step_timeout", 10, 86400)
         whole("recovery_code_count", 0, 100)
         whole("secret_bits", 128, 512)

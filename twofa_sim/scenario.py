@@ -34,7 +34,7 @@ from .events import Event, EventKind
 from .flow import FlowEvent, Outcome, Reason, State
 from .login import LoginAttempt, StepResult
 from .passwords import check_password_rule
-from .policy import Policy
+from .policy import ALGORITHMS, Policy
 from .qr import EnrolmentScreen
 from .secret_source import SecretSource, SeededSecretSource
 from .user import check_username
@@ -626,7 +626,6 @@ ACTIONS = ["install", "login", "scan", "enter_key", "type", "wait", "clock", "de
            "unlock", "issue_recovery_codes", "company_setting", "create_user", "policy", "log_out",
            "start_over"]
 STEP_KEYS = ACTIONS + ["expect", "note"]
-USER_ACTIONS = {"tick", "untick", "reset", "unlock", "issue_recovery_codes"}
 EXPECT_KEYS = ["user", "tab", "device", "error", "state", "outcome", "reason", "qr_shown", "message", "enrolled",
                "needs_2fa", "locked", "locked_until", "locked_for", "failures", "recovery_codes_left", "events",
                "user_events", "step_events", "entries", "scan", "app_changed"]
@@ -965,7 +964,7 @@ class _StepParser:
         form = {}
         if "algorithm" in entries:
             form["algorithm"] = self.r.choice(entries["algorithm"][1], "algorithm",
-                                              {_fold(a): a for a in ("SHA1", "SHA256", "SHA512")})
+                                              {_fold(a): a for a in ALGORITHMS})
         if "digits" in entries:
             form["digits"] = self.r.integer(entries["digits"][1], "digits", 1, 10)
         if "period" in entries:
@@ -1525,7 +1524,7 @@ class _Run:
         """Time passed: every login with an open QR or code step looks at the clock (closing if due)."""
         closed = []
         for (user, tab), login in self.logins.items():
-            if login.state in (State.ENROLMENT, State.CODE_REQUIRED):
+            if FlowEvent.TIME_PASSES in login.allowed_events:
                 result = self.fire(login, FlowEvent.TIME_PASSES, login.poll, record)
                 self.last[(user, tab)] = result
                 if result.outcome is Outcome.TIMED_OUT:

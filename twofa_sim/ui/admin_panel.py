@@ -74,8 +74,12 @@ class AdminPanel(widgets.VBox):
         self.add_class("tfs-card")
         self.add_class("tfs-admin")
         self._syncing = False
-        office.events.subscribe(lambda event: self.refresh())
+        self._unsubscribe = office.events.subscribe(lambda event: self.refresh())
         self.refresh()
+
+    def close(self) -> None:
+        self._unsubscribe()
+        super().close()
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)

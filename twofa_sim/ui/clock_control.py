@@ -74,8 +74,8 @@ class ClockControl(widgets.VBox):
 
     def to_last_second(self) -> None:
         period = self.period()
-        now = self.clock.now()
-        self.advance((period - 1) - (now % period))
+        forward = (period - 1) - (self.clock.now() % period)
+        self.advance(forward if forward > 0 else forward + period)  # already there: the next step's last second
 
     def set_time(self, text: str) -> None:
         self.clock.set(text)

@@ -18,6 +18,10 @@ import ipywidgets as widgets
 
 from ..errors import TwofaSimError
 
+# The ticker thread and button callbacks both drive the same login and event log: one lock keeps
+# a poll at the deadline and a typed code from interleaving.
+UI_LOCK = threading.RLock()
+
 STYLE = """
 <style>
 .tfs-card { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 10px; padding: 14px 18px;
@@ -68,7 +72,8 @@ class SafeCallbacks:
         @functools.wraps(handler)
         def guarded(*args, **kwargs):
             try:
-                return handler(*args, **kwargs)
+                with UI_LOCK:
+                    return handler(*args, **kwargs)
             except TwofaSimError as error:
                 self.show_message(str(error), "error")
             except Exception:  # noqa: BLE001 - shown, never lost, never crashes the demo
@@ -111,7 +116,8 @@ class Ticker:
         """One round of refreshes (the thread calls this; tests and notebooks may too)."""
         for listener in list(self._listeners):
             try:
-                listener()
+                with UI_LOCK:
+                    listener()
             except Exception:  # noqa: BLE001 - a failing refresh must not stop the others
                 self.failures += 1
 

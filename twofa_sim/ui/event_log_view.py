@@ -25,11 +25,10 @@ class EventLogView(widgets.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        frame = self.events.to_frame()
-        if frame.empty:
+        if not len(self.events):
             self.table.value = '<span class="tfs-hint">Nothing has happened yet.</span>'
             return
-        shown = frame.tail(self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
+        shown = self.events.to_frame(last=self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
         shown["time"] = shown["time"].dt.strftime("%H:%M:%S")
         self.table.value = shown.to_html(border=0, na_rep="")
 

@@ -41,7 +41,7 @@ class LoginMask(widgets.VBox):
         self.qr.add_class("tfs-login-qr")
         self.secret_text = widgets.HTML()
         self.secret_text.add_class("tfs-login-secret")
-        self.code = widgets.Text(description="Code", placeholder="6-digit code")
+        self.code = widgets.Text(description="Code", placeholder=f"{office.policy.digits}-digit code")
         self.code.add_class("tfs-login-code")
         self.code_button = widgets.Button(description="Verify", button_style="primary", icon="check")
         self.code_button.add_class("tfs-login-verify")

@@ -203,7 +203,7 @@ class WhatIf(widgets.VBox):
                                         continuous_update=False, style=style, layout=layout)
         self.limit = widgets.IntSlider(p.failed_code_limit, min=1, max=20, description="wrong codes to lock",
                                        continuous_update=False, style=style, layout=layout)
-        self.lock_minutes = widgets.IntSlider(p.lock_seconds // 60, min=0, max=240, step=5,
+        self.lock_minutes = widgets.IntSlider(max(5, p.lock_seconds // 60), min=5, max=240, step=5,
                                               description="lock (minutes)", continuous_update=False, style=style,
                                               layout=layout)
         self.skew = widgets.FloatSlider(pp.loose_sd, min=0.0, max=120.0, step=5.0, description="skew spread (s)",
