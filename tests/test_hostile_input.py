@@ -8,6 +8,7 @@ why). No error message repeats a secret or runs to megabytes.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import math
@@ -659,6 +660,13 @@ def counting(function, calls: list):
     return counted
 
 
+def counting_kw(function, calls: list):
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+    return counted
+
+
 def test_every_check_of_a_secret_compares_in_constant_time(office, monkeypatch):
     macs: list = []
     otps: list = []
@@ -669,9 +677,13 @@ def test_every_check_of_a_secret_compares_in_constant_time(office, monkeypatch):
     office.clock.advance(30)
 
     macs.clear()
+    kdf: list = []
+    monkeypatch.setattr(hashlib, "scrypt", counting_kw(hashlib.scrypt, kdf))
     office.start_login().submit_password("alice", "not the password")
     office.start_login().submit_password("nobody", PASSWORD)
-    assert len(macs) == 2, "a wrong password and an unknown user both cost one scrypt and one comparison"
+    office.start_login().submit_password("nobody2", PASSWORD)
+    assert len(macs) == 3, "a wrong password and an unknown user both cost one comparison"
+    assert len(kdf) == 3, "and one scrypt each, the first unknown user too"
 
     otps.clear()
     at_code_step(office, "alice").submit_code("000000" if current_code(office, secret) != "000000" else "111111")
