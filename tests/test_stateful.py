@@ -367,6 +367,17 @@ class LoginMachine(RuleBasedStateMachine):
         if user_waiting and waiting in self.logins:
             self.submit_code(self.logins.index(waiting), "app", 0, "plain", 0)
 
+    @rule(who=st.sampled_from(USERS), guess=st.integers(0, 10 ** 8 - 1))
+    def attacker_locks_while_the_enrolled_user_waits(self, who, guess):
+        """The user enrols (if not yet), then waits at the code step while someone with the password
+        types wrong codes up to the limit in another login; the user's right code then meets the lock."""
+        u = self.users.get(who)
+        if u is not None and u.secret is None:
+            self.open_login_mask()
+            self.submit_password(-1, who, "right")
+            self.submit_code(-1, "app", 0, "plain", 0)
+        self.attacker_with_the_password_guesses(who, [guess] * self.policy.failed_code_limit, True)
+
     @rule(who=st.sampled_from(USERS), wait=st.sampled_from([5, 10, 59, 60, 299, 300, 301, 900]),
           poll=st.booleans(), then=st.sampled_from(["code", "recovery code", "nothing"]))
     def user_walks_away_from_the_code_step(self, who, wait, poll, then):
