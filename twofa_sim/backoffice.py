@@ -13,7 +13,7 @@ import pandas as pd
 
 from .clock import Clock, iso
 from .company import Company
-from .errors import AlreadyExistsError, NotFoundError, ValidationError, shown
+from .errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
 from .events import EventKind, EventLog
 from .login import LoginAttempt
 from .passwords import PasswordHash, check_password_rule
@@ -21,11 +21,6 @@ from .policy import Policy
 from .secret_source import SecretSource, SystemSecretSource
 from .user import USERNAME, BackendUser, check_username
 
-
-def _check_name(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 64 or not value.isprintable():
-        raise ValidationError(field, "must be 1 to 64 printable characters")
-    return value.strip()
 
 
 def _check_flag(field: str, value: object) -> bool:
@@ -72,7 +67,7 @@ class BackOffice:
     # -- companies and users --------------------------------------------------------------------
 
     def create_company(self, name: str, force_2fa_for_all: bool = False, by: str = "admin") -> Company:
-        name = _check_name("company", name)
+        name = check_display_name("company", name)
         _check_flag("force_2fa_for_all", force_2fa_for_all)
         if name.casefold() in self._companies:
             raise AlreadyExistsError(f"company {name!r} already exists")

@@ -19,18 +19,13 @@ from PIL import Image
 from .app_profile import REFERENCE, AppProfile
 from .authenticator import AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
 from .clock import Clock, OffsetClock
-from .errors import ScanError, UriError, ValidationError
+from .errors import ScanError, UriError, ValidationError, check_display_name
 from .events import EventKind, EventLog
 from .scan import read_otpauth
 
 if TYPE_CHECKING:
     from .backoffice import BackOffice
 
-
-def _check_text(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 64 or not value.isprintable():
-        raise ValidationError(field, "must be 1 to 64 printable characters")
-    return value.strip()
 
 
 class CodeWatcher:
@@ -73,8 +68,8 @@ class Device:
 
     def __init__(self, name: str, owner: str, reference: Clock, *, offset: float = 0.0,
                  app: AppProfile | str = REFERENCE, events: EventLog | None = None, company: str = "") -> None:
-        self.name = _check_text("name", name)
-        self.owner = _check_text("owner", owner)
+        self.name = check_display_name("name", name)
+        self.owner = check_display_name("owner", owner)
         if not isinstance(reference, Clock):
             raise ValidationError("reference", f"must be a Clock, got {type(reference).__name__}")
         self.clock = OffsetClock(reference, offset)

@@ -10,6 +10,13 @@ asked for (cut at 64 characters), as SECURITY.md documents.
 from __future__ import annotations
 
 
+def check_display_name(field: str, value: object) -> str:
+    """A company or device name: 1 to 64 printable characters, surrounding spaces dropped."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64 or not value.isprintable():
+        raise ValidationError(field, "must be 1 to 64 printable characters")
+    return value.strip()
+
+
 def shown(value: object) -> str:
     """A value as an error message may show it: short text and short values as written, anything
     longer only by its kind and length. Passwords (10 characters at least), shared secrets and

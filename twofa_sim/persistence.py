@@ -44,12 +44,12 @@ from typing import Any, Iterable
 
 from .app_profile import PROFILES, Adjustment
 from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, Entry, _Pending
-from .backoffice import BackOffice, _check_name
+from .backoffice import BackOffice
 from .clock import Clock, to_epoch
 from .company import Company
 from .device import Device
 from .enrolment import Enrolment
-from .errors import TwofaSimError, ValidationError
+from .errors import TwofaSimError, ValidationError, check_display_name
 from .events import Event, EventKind, EventLog
 from .otpauth import ALGORITHM_NAMES, MAX_URI, normalise_secret, secret_bytes
 from .passwords import PasswordHash
@@ -560,7 +560,7 @@ def _read_companies(value: Any) -> list[Company]:
         data = _object(item, where, ["name", "force_2fa_for_all", "usernames"])
         name = _text(data["name"], f"{where}.name", limit=64)
         try:
-            if _check_name("company", name) != name:
+            if check_display_name("company", name) != name:
                 raise ValidationError("company", "must not start or end with white space")
         except ValidationError as problem:
             raise _fail(f"{where}.name", problem.problem) from None
