@@ -29,12 +29,27 @@ Rect = tuple[int, int, int, int]
 
 _MODES = ("L", "RGB", "RGBA")
 
+#: The most pixels a screen shows: an 8K screen, 7680 x 4320 (33 megapixels). A screenshot or a
+#: camera's picture of a screen is no larger, and an image file that claims more is refused before
+#: its pixels are decoded (a PNG of a few kilobytes can claim 169 megapixels and take gigabytes).
+MAX_SCREEN_PIXELS = 7680 * 4320
+#: The longest side of such an image (a tall screenshot of a whole page, say).
+MAX_SCREEN_SIDE = 16384
+
+
+def check_screen_size(width: int, height: int) -> None:
+    """Refuse an image larger than a screen can show, by its size alone (nothing decoded)."""
+    if width > MAX_SCREEN_SIDE or height > MAX_SCREEN_SIDE or width * height > MAX_SCREEN_PIXELS:
+        raise ScanError(f"the image is {width}x{height} pixels: larger than a screen shows "
+                        f"(at most {MAX_SCREEN_PIXELS:,} pixels, {MAX_SCREEN_SIDE} on a side)")
+
 
 def _check_image(image: object) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise ScanError(f"expected a PIL image of the screen, got {type(image).__name__}")
     if image.width < 21 or image.height < 21:
         raise ScanError(f"the image is {image.width}x{image.height} pixels: too small to hold a QR code")
+    check_screen_size(image.width, image.height)
     try:
         image.load()  # an image opened from a file decodes lazily: a damaged file fails here, not in zxing-cpp
     except Exception:  # noqa: BLE001 - any decoder failure means the pixels cannot be read
@@ -155,4 +170,4 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 
 
-__all__ = ["Rect", "crop", "decode_qr_texts", "read_qr", "read_otpauth", "decode_timings", "median_decode_ms"]
+__all__ = ["Rect", "MAX_SCREEN_PIXELS", "MAX_SCREEN_SIDE", "check_screen_size", "crop", "decode_qr_texts", "read_qr", "read_otpauth", "decode_timings", "median_decode_ms"]

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import io
 import math
+import os
 import pathlib
 import re
+import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -29,13 +33,14 @@ from .authenticator import Choice, ImportResult
 from .backoffice import BackOffice
 from .clock import Clock, iso, to_epoch
 from .device import Device
-from .errors import ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError
+from .errors import ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError, shown
 from .events import Event, EventKind
 from .flow import FlowEvent, Outcome, Reason, State
 from .login import LoginAttempt, StepResult
 from .passwords import check_password_rule
 from .policy import ALGORITHMS, Policy
 from .qr import EnrolmentScreen
+from .scan import check_screen_size
 from .secret_source import SecretSource, SeededSecretSource
 from .user import check_username
 
@@ -47,6 +52,17 @@ DEFAULT_COMPANY = "ACME"
 #: a scenario is about the flow, not about password hashing, and CI runs many of them.
 SCENARIO_KDF_LOG2_N = 4
 DEFAULT_TAB = "main"
+
+#: The largest scenario or back-office file read (a 200,000-step scenario takes about 5 MiB).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+#: The largest image file a scan step reads (a screenshot of an 8K screen as PNG is well below).
+MAX_IMAGE_BYTES = 32 * 1024 * 1024
+#: The most values a file may hold once its aliases (``*name``) and merge keys (``<<``) are
+#: counted as often as they are used: a few hundred bytes of nested aliases otherwise stand for
+#: billions of values (a "billion laughs" or merge-key bomb).
+MAX_YAML_VALUES = 2_000_000
+#: The largest whole number a scenario may hold anywhere (a seed, a count, a pixel).
+MAX_WHOLE = 2 ** 64 - 1
 
 # ------------------------------------------------------------------------------------------------
 # errors
@@ -61,6 +77,58 @@ class ScenarioError(TwofaSimError, ValueError):
         self.column = column
         self.problem = problem
         super().__init__(f"{self.path}:{line}: {problem}")
+
+
+def _name_shown(text: str) -> str:
+    """A file name as a message repeats it: cut at 64 characters, and printable in any terminal."""
+    cut = text if len(text) <= 64 else text[:64] + "..."
+    return repr(cut.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+class _FileRefused(Exception):
+    """A file that is not a regular file, or too large: ``problem`` says which."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def read_regular_file(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Opened without blocking, so a named pipe cannot hang the reader, and checked with ``fstat`` on
+    the open file (not the name), so what is read is what was checked: a device such as
+    ``/dev/zero``, a pipe or a folder is refused before a byte is read, and no more than ``limit``
+    bytes are ever read. Raises :class:`OSError` (and :class:`ValueError` for a name no file can
+    have) as ``open`` does, and ``_FileRefused`` for the rest.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    handle = os.open(path, flags)
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise _FileRefused(f"is {_file_kind(info.st_mode)}, not a file")
+        if info.st_size > limit:
+            raise _FileRefused(f"is larger than {limit // (1024 * 1024)} MiB")
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise _FileRefused(f"is larger than {limit // (1024 * 1024)} MiB")
+        return data
+    finally:
+        os.close(handle)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -138,14 +206,49 @@ class _Reader:
             mark = error.problem_mark or error.context_mark
             line = mark.line + 1 if mark else 1
             problem = " ".join(str(p) for p in (error.context, error.problem) if p)
-            raise ScenarioError(self.path, line, f"not valid YAML: {problem}") from None
+            raise ScenarioError(self.path, line, f"not valid YAML: {_cut(problem)}") from None
         except yaml.YAMLError as error:
-            raise ScenarioError(self.path, 1, f"not valid YAML: {error}") from None
+            raise ScenarioError(self.path, 1, f"not valid YAML: {_cut(str(error))}") from None
         except RecursionError:
             raise ScenarioError(self.path, 1, "not valid YAML for a scenario: lists or mappings nest too deeply") from None
         if node is None:
             raise ScenarioError(self.path, 1, "the file is empty")
+        self.check_values(node)
         return node
+
+    def check_values(self, root: yaml.Node) -> None:
+        """Refuse alias loops, more than :data:`MAX_YAML_VALUES` values counting every use of an
+        alias or merge key, and text that is not valid Unicode, before anything else reads the tree.
+
+        The count is made once per node (the composer shares an aliased node, it does not copy
+        it), so it costs time in proportion to the file, whatever PyYAML's merge keys would cost.
+        """
+        counted: dict[int, int] = {}
+        open_nodes: set[int] = set()
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            key = id(node)
+            if children_done:
+                open_nodes.discard(key)
+                total = 1 + sum(counted[id(child)] for child in _children(node))
+                if total > MAX_YAML_VALUES:
+                    raise self.fail(node, f"the file holds more than {MAX_YAML_VALUES:,} values once its aliases "
+                                          "(*name) and merge keys (<<) are counted as often as they are used")
+                counted[key] = total
+                continue
+            if key in counted:
+                continue
+            if key in open_nodes:
+                raise self.fail(node, "an alias (*name) refers to a list or mapping that holds it: a loop")
+            if isinstance(node, yaml.ScalarNode):
+                if _SURROGATE.search(node.value):
+                    raise self.fail(node, "holds a lone surrogate (a \\udXXX escape): that is not Unicode text")
+                counted[key] = 1
+                continue
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if id(child) not in counted)
 
     # -- containers -------------------------------------------------------------------------------
 
@@ -162,11 +265,11 @@ class _Reader:
                 raise self.fail(key, f"a key in {what} must be plain text")
             name = key.value
             if name in entries:
-                raise self.fail(key, f"{what} has {name!r} twice (first at line {entries[name][0].start_mark.line + 1})")
+                raise self.fail(key, f"{what} has {_name_shown(name)} twice (first at line {entries[name][0].start_mark.line + 1})")
             if known and name not in known:
                 hint = difflib.get_close_matches(name, known, n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"
-                raise self.fail(key, f"{what} has no setting {name!r}{suggestion}")
+                raise self.fail(key, f"{what} has no setting {_name_shown(name)}{suggestion}")
             entries[name] = (key, value)
         for name in required:
             if name not in entries:
@@ -186,7 +289,7 @@ class _Reader:
             return "a list"
         if node.tag == _TAG + "null":
             return "nothing"
-        return repr(node.value)
+        return shown(node.value)
 
     # -- scalars ----------------------------------------------------------------------------------
 
@@ -204,20 +307,21 @@ class _Reader:
             raise self.fail(node, f"{what} must be at most {max_length} characters")
         return value
 
-    def integer(self, node: yaml.Node, what: str, low: int | None = None, high: int | None = None) -> int:
+    def integer(self, node: yaml.Node, what: str, low: int, high: int) -> int:
         scalar = self.scalar(node, what)
         if scalar.tag != _TAG + "int":
-            raise self.fail(node, f"{what} must be a whole number, got {scalar.value!r}")
+            raise self.fail(node, f"{what} must be a whole number, got {shown(scalar.value)}")
         value = self._construct(scalar, what)
-        if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise self.fail(node, f"{what} must be {bounds}, got {value}")
+        if not low <= value <= high:
+            bounds = (f"between {low} and {high}" if high != MAX_WHOLE else
+                      f"at least {low}" if value < low else "at most 2**64 - 1")
+            raise self.fail(node, f"{what} must be {bounds}, got {shown(value)}")
         return value
 
     def boolean(self, node: yaml.Node, what: str) -> bool:
         scalar = self.scalar(node, what)
         if scalar.tag != _TAG + "bool":
-            raise self.fail(node, f"{what} must be true or false, got {scalar.value!r}")
+            raise self.fail(node, f"{what} must be true or false, got {shown(scalar.value)}")
         return bool(self._construct(scalar, what))
 
     def value(self, node: yaml.Node, what: str) -> Any:
@@ -225,7 +329,10 @@ class _Reader:
         scalar = self.scalar(node, what)
         if scalar.tag == _TAG + "timestamp":
             return scalar.value
-        return self._construct(scalar, what)
+        value = self._construct(scalar, what)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WHOLE:
+            raise self.fail(node, f"{what} is out of range: {shown(value)}")
+        return value
 
     def _construct(self, scalar: yaml.ScalarNode, what: str) -> Any:
         try:
@@ -239,11 +346,11 @@ class _Reader:
             seconds = parse_duration(scalar.value)
         except ValueError:
             raise self.fail(node, f"{what} must be a duration such as 30, 30s, 15m, 1h 30m or 2d, "
-                                  f"got {scalar.value!r}") from None
+                                  f"got {shown(scalar.value)}") from None
         if not math.isfinite(seconds) or abs(seconds) > 10 * 365 * 86400:
-            raise self.fail(node, f"{what} is out of range: {scalar.value!r}")
+            raise self.fail(node, f"{what} is out of range (at most 10 years): {shown(scalar.value)}")
         if seconds < 0 and not allow_negative:
-            raise self.fail(node, f"{what} must not be negative, got {scalar.value!r}")
+            raise self.fail(node, f"{what} must not be negative, got {shown(scalar.value)}")
         return seconds
 
     def instant(self, node: yaml.Node, what: str) -> float:
@@ -251,6 +358,9 @@ class _Reader:
         raw: Any = scalar.value
         if scalar.tag in (_TAG + "int", _TAG + "float"):
             raw = self._construct(scalar, what)
+            if isinstance(raw, int) and abs(raw) > MAX_WHOLE:
+                raise self.fail(node, f"{what} must be an ISO 8601 time such as 2026-01-05T09:00:00Z, "
+                                      f"got {shown(raw)}")
         try:
             return to_epoch(raw, field=what)
         except ClockError as error:
@@ -265,11 +375,26 @@ class _Reader:
             names = sorted({k for k in options})
             hint = difflib.get_close_matches(_fold(text), names, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise self.fail(node, f"{what} {text!r} is not known{suggestion} (known: {', '.join(names)})")
+            raise self.fail(node, f"{what} {_name_shown(text)} is not known{suggestion} (known: {', '.join(names)})")
         return found
 
     def name(self, node: yaml.Node, what: str) -> str:
         return self.text(node, what, max_length=64).strip()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _fold(text: str) -> str:
@@ -727,19 +852,69 @@ def _users(reader: _Reader, node: yaml.Node, company_names: dict[str, str],
     return users
 
 
-def _read_text(path: pathlib.Path, shown: str) -> str:
+def _printable(text: str) -> str:
+    """A file name as messages and the timeline show it: a name that is not valid UTF-8 (Python
+    holds its bytes as lone surrogates) is written with backslash escapes, so it prints anywhere."""
+    return text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace") \
+        if _SURROGATE.search(text) else text
+
+
+def _read_text(path: pathlib.Path, shown_as: str) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except _FileRefused as refused:
+        raise ScenarioError(shown_as, 1, f"cannot read the file: it {refused.problem}") from None
     except OSError as error:
-        raise ScenarioError(shown, 1, f"cannot read the file: {error.strerror or error}") from None
+        raise ScenarioError(shown_as, 1, f"cannot read the file: {error.strerror or error}") from None
     except ValueError:  # a name the system cannot take: a NUL character, or text that is not valid Unicode
-        raise ScenarioError(shown.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"), 1,
+        raise ScenarioError(_printable(shown_as), 1,
                             "cannot read the file: the name holds a character no file name can hold") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b"\n") + 1
-        raise ScenarioError(shown, line, "the file is not UTF-8 text") from None
+        raise ScenarioError(shown_as, line, "the file is not UTF-8 text") from None
+
+
+def open_screen_image(path: pathlib.Path) -> Image.Image:
+    """An image file a scan step names, decoded; its size is checked against a screen's before any
+    pixel is decoded. Raises ``_FileRefused`` (with the problem) for anything else."""
+    try:
+        data = read_regular_file(path, MAX_IMAGE_BYTES)
+    except (OSError, ValueError):
+        raise _FileRefused("cannot be read") from None
+    try:
+        image = Image.open(io.BytesIO(data))
+        check_screen_size(image.width, image.height)
+        image.load()  # a full decode: verify() passes damaged image data whose checksums fit
+    except ScanError as error:
+        raise _FileRefused(str(error)) from None
+    except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
+        raise _FileRefused("is not an image file PIL can read") from None
+    return image
+
+
+def confined(scenario_path: str, ref: str) -> pathlib.Path | None:
+    """The file ``ref`` names relative to the scenario's folder, if it lies inside that folder (or
+    a folder below it) once every symbolic link is followed; None if it does not. Whether the file
+    exists plays no part, so the answer for a name outside tells nothing about the machine."""
+    if pathlib.PurePath(ref).is_absolute():
+        return None
+    folder = pathlib.Path(scenario_path).parent
+    try:
+        base = folder.resolve()
+        target = (folder / ref).resolve()
+        return target if target != base and target.is_relative_to(base) else None
+    except (OSError, ValueError, RuntimeError):  # a link loop, a NUL character
+        return None
+
+
+def _inside(reader: "_Reader", node: yaml.Node, ref: str, what: str) -> pathlib.Path:
+    target = confined(reader.path, ref)
+    if target is None:
+        raise reader.fail(node, f"{what} must name a file in the scenario's folder or a folder below it, "
+                                f"not {_name_shown(ref)}")
+    return target
 
 
 def parse_backoffice(text: str, path: str = "<backoffice>") -> BackOfficeSpec:
@@ -748,7 +923,7 @@ def parse_backoffice(text: str, path: str = "<backoffice>") -> BackOfficeSpec:
     top = reader.mapping(reader.compose(text), "the file", known=BACKOFFICE_KEYS, required=["users"])
     policy, _ = (_policy_from(reader, top["policy"][1], Policy()) if "policy" in top else (Policy(), ()))
     start = reader.instant(top["start"][1], "start") if "start" in top else to_epoch(DEFAULT_START)
-    seed = reader.integer(top["seed"][1], "seed", 0) if "seed" in top else DEFAULT_SEED
+    seed = reader.integer(top["seed"][1], "seed", 0, MAX_WHOLE) if "seed" in top else DEFAULT_SEED
     companies = _companies(reader, top["companies"][1]) if "companies" in top else [CompanySpec(DEFAULT_COMPANY)]
     if not companies:
         raise reader.fail(top["companies"][1], "companies must name at least one company")
@@ -793,7 +968,7 @@ def read_backoffice(path: str | pathlib.Path | None = None) -> BackOfficeSpec:
     if path is None:
         return parse_backoffice(DEFAULT_BACKOFFICE_YAML, "data/backoffice.yaml")
     path = pathlib.Path(path)
-    return parse_backoffice(_read_text(path, str(path)), str(path))
+    return parse_backoffice(_read_text(path, _printable(str(path))), _printable(str(path)))
 
 
 def load_backoffice(path: str | pathlib.Path | None = None, *, policy: Policy | None = None,
@@ -872,7 +1047,7 @@ class _StepParser:
 
     def step(self, number: int, node: yaml.Node) -> Step:
         if isinstance(node, yaml.ScalarNode) and node.tag != _TAG + "null":
-            raise self.r.fail(node, f"step {number} must be a mapping such as 'login: alice', got {node.value!r}")
+            raise self.r.fail(node, f"step {number} must be a mapping such as 'login: alice', got {shown(node.value)}")
         entries = self.r.mapping(node, f"step {number}", known=STEP_KEYS)
         actions = [name for name in entries if name in ACTIONS]
         if len(actions) > 1:
@@ -935,15 +1110,16 @@ class _StepParser:
             image_node = entries["image"][1]
             image = self.r.text(image_node, "image")
             if image not in ("page", "qr"):
-                found = (pathlib.Path(self.r.path).parent / image)
-                if not found.is_file():
-                    raise self.r.fail(image_node, f"image must be 'page', 'qr' or an image file next to the "
-                                                  f"scenario; no file {image!r}")
+                found = _inside(self.r, image_node, image, "image ('page', 'qr' or an image file)")
                 try:
-                    with Image.open(found) as probe:
-                        probe.load()  # a full decode: verify() passes damaged image data whose checksums fit
-                except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
-                    raise self.r.fail(image_node, f"{image!r} is not an image file PIL can read") from None
+                    if not found.is_file():
+                        raise _FileRefused("no such file")
+                    open_screen_image(found).close()
+                except _FileRefused as refused:
+                    if refused.problem == "no such file":
+                        raise self.r.fail(image_node, f"image must be 'page', 'qr' or an image file next to the "
+                                                      f"scenario; no file {_name_shown(image)}") from None
+                    raise self.r.fail(image_node, f"{_name_shown(image)} {refused.problem}") from None
         if "rect" in entries:
             rect_node = entries["rect"][1]
             values = self.r.sequence(rect_node, "rect")
@@ -1149,14 +1325,14 @@ class _StepParser:
         if name == "locked_for":
             return r.duration(node, "locked_for")
         if name in ("failures", "recovery_codes_left", "entries"):
-            return r.integer(node, name, 0)
+            return r.integer(node, name, 0, 1_000_000_000)
         if name == "scan":
             return r.choice(node, "scan", SCAN_RESULTS)
         if name in ("events", "user_events"):
             counts = {}
             for kind_text, (key, value) in r.mapping(node, name).items():
                 kind = r.choice(key, "event kind", EVENT_NAMES)
-                counts[kind] = r.integer(value, f"count of {kind.value!r}", 0)
+                counts[kind] = r.integer(value, f"count of {kind.value!r}", 0, 1_000_000_000)
             if not counts:
                 raise r.fail(node, f"{name} needs at least one 'event kind: count'")
             return tuple(counts.items())
@@ -1193,7 +1369,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     name = reader.text(top["name"][1], "name", 200).strip()
     description = reader.text(top["description"][1], "description", 4000).strip() if "description" in top else ""
     start = reader.instant(top["start"][1], "start") if "start" in top else to_epoch(DEFAULT_START)
-    seed = reader.integer(top["seed"][1], "seed", 0) if "seed" in top else DEFAULT_SEED
+    seed = reader.integer(top["seed"][1], "seed", 0, MAX_WHOLE) if "seed" in top else DEFAULT_SEED
     base = Policy(kdf_log2_n=SCENARIO_KDF_LOG2_N)
     policy, overrides = _policy_from(reader, top["policy"][1], base) if "policy" in top else (base, ())
 
@@ -1203,11 +1379,11 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         bo_node = top["backoffice"][1]
         ref = reader.text(bo_node, "backoffice")
         try:
-            shared = read_backoffice(None if ref == "default" else pathlib.Path(path).parent / ref)
+            shared = read_backoffice(None if ref == "default" else _inside(reader, bo_node, ref, "backoffice"))
         except ScenarioError as error:
             if error.path == path or ref == "default":
                 raise
-            raise reader.fail(bo_node, f"backoffice {ref!r}: {error}") from None
+            raise reader.fail(bo_node, f"backoffice {_name_shown(ref)}: line {error.line}: {error.problem}") from None
         companies.extend(shared.companies)
         users.extend(shared.users)
     if "companies" in top:
@@ -1253,8 +1429,8 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 
 def load_scenario(path: str | pathlib.Path) -> Scenario:
     """Read and validate a scenario file."""
-    shown = str(path)
-    return parse_scenario(_read_text(pathlib.Path(path), shown), shown)
+    shown_as = _printable(str(path))
+    return parse_scenario(_read_text(pathlib.Path(path), shown_as), shown_as)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1670,8 +1846,14 @@ class _Run:
             screen = self.shown_screen(step.user, step.tab)
             image = screen.page_image() if step.image == "page" else screen.qr_image()
         else:
-            with Image.open(pathlib.Path(self.scenario.path).parent / step.image) as opened:
-                image = opened.convert("RGB")
+            found = confined(self.scenario.path, step.image)
+            try:
+                if found is None:  # a link changed since the scenario was read
+                    raise _FileRefused("is no longer inside the scenario's folder")
+                with open_screen_image(found) as opened:
+                    image = opened.convert("RGB")
+            except _FileRefused as refused:
+                raise _StepFailed(f"image {_name_shown(step.image)} {refused.problem}") from None
         try:
             result = device.scan(image, list(step.rect) if step.rect else None)
         except (ScanError, UriError) as error:
