@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import random
+import stat
 import subprocess
 import sys
 import textwrap
@@ -653,3 +654,60 @@ def test_the_file_says_its_kdf_parameters():
     document = json.loads(dumps(prepared_office()))
     assert document["session"]["users"][0]["password_hash"] | {"salt": "", "digest": ""} == {
         "scheme": "scrypt", "salt": "", "digest": "", "log2_n": 4, "r": 8, "p": 1}
+
+
+# -- what is not a regular file ----------------------------------------------------------------------------------
+
+def special_file(tmp_path: pathlib.Path, kind: str) -> pathlib.Path:
+    """A named pipe, a device node like /dev/zero or /dev/full (made in the test's folder), or a folder."""
+    path = tmp_path / f"{kind.split()[0]}-{len(kind)}.json"
+    if kind == "named pipe":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        minor = {"device like /dev/zero": 5, "device like /dev/full": 7}[kind]
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, minor))
+        except PermissionError:     # pragma: no cover - CI runs as root
+            pytest.skip("making a device node needs root")
+    return path
+
+
+SPECIAL = ["named pipe", "device like /dev/zero", "device like /dev/full", "folder"]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_load_refuses_what_is_not_a_regular_file_without_reading_it(tmp_path, kind):
+    path = special_file(tmp_path, kind)
+    with pytest.raises(SessionFileError, match="named pipe|device|folder") as caught:
+        load(path)
+    assert caught.value.field == "path"
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_save_writes_only_over_regular_files(tmp_path, kind):
+    path = special_file(tmp_path, kind)
+    before = os.lstat(path)
+    with pytest.raises(SessionFileError, match="named pipe|device|folder"):
+        save(path, make_office())
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino, before.st_rdev)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary file is left behind"
+
+
+def test_save_replaces_a_regular_file_and_a_link_to_one(tmp_path):
+    office = make_office()
+    save(tmp_path / "old.json", office)
+    (tmp_path / "link.json").symlink_to(tmp_path / "old.json")
+    assert load(save(tmp_path / "link.json", office)).office.policy == office.policy
+    assert load(save(tmp_path / "old.json", office)).office.policy == office.policy
+
+
+def test_load_reads_no_more_than_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(persistence, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "big.json").write_bytes(b" " * 1001)
+    with pytest.raises(SessionFileError, match="larger than"):
+        load(tmp_path / "big.json")

@@ -37,6 +37,7 @@ import math
 import os
 import pathlib
 import re
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass, field, fields
@@ -45,7 +46,7 @@ from typing import Any, Iterable
 from .app_profile import PROFILES, Adjustment
 from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, Entry, _Pending
 from .backoffice import BackOffice
-from .clock import Clock, to_epoch
+from .clock import LATEST, Clock, to_epoch
 from .company import Company
 from .device import Device
 from .enrolment import Enrolment
@@ -63,6 +64,18 @@ SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_TEXT = 65536
 _BASE32 = re.compile(r"[A-Z2-7]+")
+
+# The ranges the domain can use, so that a file that loads also works (a lock until the year
+# 11476 loaded once and then crashed the time formatting of the next login).
+DAY = 86400
+#: How far past the clock's last instant (the start of 9999) a lock may end: a lock set at the
+#: clock's very end; the time formatting stops at the end of 9999.
+LOCK_MARGIN = 180 * DAY
+#: How far the tracked drift may centre the window off the server's time (the accepted window
+#: then stays inside the years the code arithmetic can compute).
+MAX_DRIFT_SECONDS = 180 * DAY
+#: How far a device's clock may be off, or its app's correction (as in scenario files: 10 years).
+MAX_DEVICE_SECONDS = 10 * 365 * DAY
 
 
 class SessionFileError(ValidationError):
@@ -151,10 +164,7 @@ def load(path: str | os.PathLike) -> Session:
     """Read a session file written by :func:`save`; a damaged file is a :class:`SessionFileError`."""
     target = _check_path(path)
     try:
-        size = target.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SessionFileError("file", f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        data = target.read_bytes()
+        data = _read_regular_file(target)
     except FileNotFoundError:
         raise SessionFileError("path", f"no session file named {target.name[:120]!r}") from None
     except IsADirectoryError:
@@ -162,6 +172,38 @@ def load(path: str | os.PathLike) -> Session:
     except OSError as problem:
         raise SessionFileError("path", f"cannot read {target.name[:120]!r}: {problem.strerror}") from None
     return loads(data)
+
+
+def _read_regular_file(target: pathlib.Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`. Opened without blocking (a
+    named pipe cannot hang the reader) and checked on the open file: a device such as /dev/zero, a
+    pipe or a folder is refused before a byte is read, and no more than the limit is ever read."""
+    handle = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(handle).st_mode
+        if stat.S_ISDIR(mode):
+            raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
+        if not stat.S_ISREG(mode):
+            raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(mode)}, not a session file")
+        if os.fstat(handle).st_size > MAX_FILE_BYTES:
+            raise SessionFileError("file", f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise SessionFileError("file", f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        return data
+    finally:
+        os.close(handle)
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -180,8 +222,7 @@ def _check_path(path: object) -> pathlib.Path:
 
 def _atomic_write(target: pathlib.Path, data: bytes) -> None:
     folder = target.parent
-    if target.is_dir():
-        raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
+    _check_replaceable(target)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp", dir=folder)
     except OSError as problem:
@@ -202,6 +243,22 @@ def _atomic_write(target: pathlib.Path, data: bytes) -> None:
                                    "the previous file is unchanged") from None
         raise
     _sync_folder(folder)
+
+
+def _check_replaceable(target: pathlib.Path) -> None:
+    """A save writes a new file or replaces a regular file (or a link to one), nothing else: the
+    rename would otherwise put a session file in place of a device node, a named pipe or a socket."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as problem:
+        raise SessionFileError("path", f"cannot write {target.name[:120]!r}: {problem.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
+    if not stat.S_ISREG(mode):
+        raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(mode)}: a session is saved "
+                               "only as a new file or over a regular file")
 
 
 def _write_all(handle: int, data: bytes) -> None:
@@ -423,6 +480,20 @@ def _not_negative(value: Any, where: str) -> float:
     return number
 
 
+def _between(value: Any, where: str, low: float, high: float, unit: str = "seconds") -> float:
+    number = _number(value, where)
+    if not low <= number <= high:
+        raise _fail(where, f"must be between {low:g} and {high:g} {unit}")
+    return number
+
+
+def _lock_end(value: Any, where: str) -> float:
+    number = _number(value, where)
+    if not 0 <= number <= LATEST + LOCK_MARGIN:
+        raise _fail(where, "must be a time from 1970 to the end of 9998 (and a lock at most 180 days after)")
+    return number
+
+
 def _optional(value: Any, read, *args) -> Any:
     return None if value is None else read(value, *args)
 
@@ -476,7 +547,7 @@ def _document_to_session(document: Any) -> Session:
     clock = _read_clock(session["clock"])
     source = _read_source(session["secret_source"])
     companies = _read_companies(session["companies"])
-    users = _read_users(session["users"], companies)
+    users = _read_users(session["users"], companies, policy)
     events = _read_events(session["events"])
     last_login = max((e.login for e in events if e.login is not None), default=0)
     next_login = _whole(session["next_login_id"], "session.next_login_id", 1, 2 ** 62)
@@ -573,7 +644,7 @@ def _read_companies(value: Any) -> list[Company]:
     return companies
 
 
-def _read_users(value: Any, companies: list[Company]) -> list[BackendUser]:
+def _read_users(value: Any, companies: list[Company], policy: Policy) -> list[BackendUser]:
     by_name = {c.name: c for c in companies}
     users: list[BackendUser] = []
     seen: set[str] = set()
@@ -594,7 +665,7 @@ def _read_users(value: Any, companies: list[Company]) -> list[BackendUser]:
         user = BackendUser(username, company, _read_hash(data["password_hash"], f"{where}.password_hash"),
                            force_2fa=_flag(data["force_2fa"], f"{where}.force_2fa"),
                            created_at=_time(data["created_at"], f"{where}.created_at"),
-                           enrolment=_read_enrolment(data["enrolment"], f"{where}.enrolment"))
+                           enrolment=_read_enrolment(data["enrolment"], f"{where}.enrolment", policy))
         users.append(user)
     for company in companies:
         listed = company.usernames
@@ -615,7 +686,7 @@ def _read_hash(value: Any, where: str) -> PasswordHash:
                         _whole(data["log2_n"], f"{where}.log2_n", 1, 20))
 
 
-def _read_enrolment(value: Any, where: str) -> Enrolment:
+def _read_enrolment(value: Any, where: str, policy: Policy) -> Enrolment:
     data = _object(value, where, ["secret", "pending_secret", "enrolled_at", "last_used_step", "drift", "failures",
                                   "locked_until", "recovery"])
     recovery = None
@@ -629,10 +700,13 @@ def _read_enrolment(value: Any, where: str) -> Enrolment:
         secret=_optional(data["secret"], _base32_secret, f"{where}.secret"),
         pending_secret=_optional(data["pending_secret"], _base32_secret, f"{where}.pending_secret"),
         enrolled_at=_optional(data["enrolled_at"], _time, f"{where}.enrolled_at"),
-        last_used_step=_optional(data["last_used_step"], _whole, f"{where}.last_used_step", 0, 2 ** 40),
-        drift=_whole(data["drift"], f"{where}.drift", -(2 ** 40), 2 ** 40),
+        # a time step of the policy's period, so the step's time is a time the clock can show
+        last_used_step=_optional(data["last_used_step"], _whole, f"{where}.last_used_step", 0,
+                                 int(LATEST // policy.period)),
+        drift=_whole(data["drift"], f"{where}.drift", -(MAX_DRIFT_SECONDS // policy.period),
+                     MAX_DRIFT_SECONDS // policy.period),
         failures=_whole(data["failures"], f"{where}.failures", 0, 10 ** 9),
-        locked_until=_optional(data["locked_until"], _not_negative, f"{where}.locked_until"),
+        locked_until=_optional(data["locked_until"], _lock_end, f"{where}.locked_until"),
         recovery=recovery,
     )
 
@@ -664,7 +738,8 @@ def _read_device(value: Any, where: str, office: BackOffice) -> Device:
     if key not in PROFILES:
         raise _fail(f"{where}.app", f"is not one of the app profiles ({', '.join(PROFILES)})")
     name, owner = _text(data["name"], f"{where}.name", limit=64), _text(data["owner"], f"{where}.owner", limit=64)
-    offset, company = _number(data["offset"], f"{where}.offset"), _text(data["company"], f"{where}.company", limit=64)
+    offset = _between(data["offset"], f"{where}.offset", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
+    company = _text(data["company"], f"{where}.company", limit=64)
     try:
         device = Device(name, owner, office.clock, offset=offset, app=key, events=None, company=company)
     except ValidationError as problem:
@@ -672,7 +747,7 @@ def _read_device(value: Any, where: str, office: BackOffice) -> Device:
     if _flag(data["logs_events"], f"{where}.logs_events"):
         device.events = office.events          # set after construction: restoring adds no "device added" event
     app = device.app
-    app.correction = _whole(data["correction"], f"{where}.correction", -(10 ** 12), 10 ** 12)
+    app.correction = _whole(data["correction"], f"{where}.correction", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
     entries = [_read_entry(e, f"{where}.entries[{i}]", id_required=True)
                for i, e in enumerate(_list(data["entries"], f"{where}.entries", limit=100_000))]
     ids = [e.id for e in entries]
@@ -737,7 +812,8 @@ def _read_entry(value: Any, where: str, *, id_required: bool) -> Entry:
     digits = _whole(data["digits"], f"{where}.digits", COMPUTABLE_DIGITS.start, COMPUTABLE_DIGITS.stop - 1)
     period = _whole(data["period"], f"{where}.period", COMPUTABLE_PERIODS.start, COMPUTABLE_PERIODS.stop - 1)
     return Entry(entry_id, names["issuer"], names["account"], secret, algorithm, digits, period,
-                 added_at=_number(data["added_at"], f"{where}.added_at"),
+                 added_at=_between(data["added_at"], f"{where}.added_at", -MAX_DEVICE_SECONDS,
+                                   LATEST + MAX_DEVICE_SECONDS),
                  origin=_text(data["origin"], f"{where}.origin", limit=64),
                  warnings=_texts(data["warnings"], f"{where}.warnings"))
 
