@@ -237,3 +237,38 @@ def test_python_dash_m_runs_every_data_scenario_and_the_demo(tmp_path):
                           text=True, timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert (tmp_path / "artifacts" / "demo" / "qr-alice-1.png").exists()
+
+
+@pytest.mark.parametrize("names, folders", [
+    (["a/x.yaml", "b/x.yaml", "c/x-2.yaml"], ["x", "x-2", "x-2-2"]),
+    (["a/x.yaml", "b/X.yaml"], ["x", "X-2"]),
+    (["a/...yaml"], ["scenario"]),
+    (["a/..yaml", "b/.hidden.yaml"], ["scenario", "hidden"]),
+    (["a/über prüfung.yaml"], ["über_prüfung"]),
+    (["a/x.yaml", "b/x.yml"], ["x", "x-2"]),
+])
+def test_every_scenario_gets_its_own_folder_inside_the_artifacts_folder(tmp_path, names, folders):
+    paths = []
+    for index, name in enumerate(names):
+        path = tmp_path / "in" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(GOOD.replace("bob", f"user{index}"))
+        paths.append(str(path))
+    artifacts = tmp_path / "out" / "artifacts"
+    code, out, _ = cli("run", *paths, "--artifacts", str(artifacts))
+    assert code == 0, out
+    assert sorted(p.name for p in artifacts.iterdir()) == sorted(folders)
+    for folder in folders:
+        assert (artifacts / folder / "events.csv").is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["artifacts"], "nothing is written beside it"
+
+
+def test_a_link_already_in_the_artifacts_folder_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    (artifacts / "x").symlink_to(elsewhere)
+    (tmp_path / "x.yaml").write_text(GOOD)
+    assert cli("run", str(tmp_path / "x.yaml"), "--artifacts", str(artifacts))[0] == 0
+    assert (artifacts / "x-2" / "events.csv").is_file() and not any(elsewhere.iterdir())

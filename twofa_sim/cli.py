@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import re
 import sys
 import time
 from typing import Sequence, TextIO
@@ -95,14 +96,28 @@ def _expand(paths: Sequence[str]) -> list[pathlib.Path]:
     return found
 
 
+_NOT_IN_FOLDER_NAMES = re.compile(r"[^\w.-]+")
+
+
+def _folder_name(stem: str) -> str:
+    """A folder name made from a file's stem that stays one folder deep: letters, digits, ``_``, ``-``
+    and inner dots only (a file named ``...yaml`` has the stem ``..``, which would name the parent)."""
+    return _NOT_IN_FOLDER_NAMES.sub("_", stem).strip("._")[:100] or "scenario"
+
+
 def _artifact_dirs(results: list[ScenarioResult], root: pathlib.Path) -> list[pathlib.Path]:
-    """One folder per scenario, named after its file (numbered when two files share a name)."""
-    seen: dict[str, int] = {}
+    """One folder per scenario inside ``root``, named after its file; a name already given (in any
+    case) or a link already in ``root`` gets the next free number, so no two scenarios share one."""
+    taken: set[str] = set()
     folders = []
     for result in results:
-        stem = result.scenario.stem
-        seen[stem] = seen.get(stem, 0) + 1
-        folders.append(root / (stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
+        base = _folder_name(result.scenario.stem)
+        name, number = base, 1
+        while name.casefold() in taken or (root / name).is_symlink():
+            number += 1
+            name = f"{base}-{number}"
+        taken.add(name.casefold())
+        folders.append(root / name)
     return folders
 
 
