@@ -12,13 +12,16 @@ import hashlib
 import hmac
 import io
 import math
+import os
 import secrets
+import stat
 import struct
 import unicodedata
 import zlib
 
 import pyotp.utils
 import pytest
+import yaml
 from PIL import Image
 
 from twofa_sim import (BackOffice, Clock, ClockError, EventKind, NotFoundError, Outcome, Policy, PolicyError, Reason,
@@ -28,7 +31,7 @@ from twofa_sim.device import Device
 from twofa_sim.otpauth import parse_key_uri
 from twofa_sim.persistence import dumps
 from twofa_sim.qr import qr_image
-from twofa_sim.scenario import ScenarioError, load_scenario, parse_scenario
+from twofa_sim.scenario import ScenarioError, load_scenario, parse_scenario, run_scenario
 from twofa_sim.ui.admin_panel import AdminPanel
 from twofa_sim.ui.authenticator_view import AuthenticatorView
 from twofa_sim.ui.clock_control import ClockControl
@@ -708,3 +711,274 @@ def test_secrets_come_from_the_secrets_module_outside_seeded_demos(monkeypatch):
     assert sizes.count(16) >= 2 and 20 in sizes and sizes.count(8) == office.policy.recovery_code_count, \
         "password salt, recovery salt, the 160-bit secret and each recovery code come from secrets"
     assert repr(office.secret_source) == "SystemSecretSource()"
+
+
+# -- files a scenario names stay in its folder -------------------------------------------------------------------
+
+PRIVATE = "-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+
+
+@pytest.fixture
+def machine(tmp_path):
+    """A scenario folder inside a machine's folder that holds a private key, an image and a back office."""
+    (tmp_path / "private.key").write_text(PRIVATE + "\n")
+    (tmp_path / "secret.env").write_text(f"users: {PRIVATE}\n")
+    (tmp_path / "outside.png").write_bytes(GOOD_PNG)
+    folder = tmp_path / "scenarios"
+    (folder / "shots").mkdir(parents=True)
+    (folder / "shots" / "qr.png").write_bytes(GOOD_PNG)
+    (folder / "bo.yaml").write_text("users: {zoe: {}}\n")
+    (folder / "bad-bo.yaml").write_text(f"users: {PRIVATE}\n")
+    (folder / "key-link.yaml").symlink_to(tmp_path / "secret.env")
+    (folder / "image-link.png").symlink_to(tmp_path / "outside.png")
+    (folder / "up").symlink_to(tmp_path)
+    return folder
+
+
+def scenario_naming(folder, key: str, ref: str) -> str:
+    text = (f"name: names a file\nbackoffice: {ref}\nsteps: [{{wait: 1s}}]\n" if key == "backoffice" else
+            SCENARIO_WITH_IMAGE.replace("IMAGE", ref))
+    (folder / "s.yaml").write_text(text)
+    try:
+        load_scenario(folder / "s.yaml")
+    except ScenarioError as error:
+        return str(error)
+    return "loaded"
+
+
+OUTSIDE = ["../secret.env", "../private.key", "/etc/passwd", "/etc/no-such-file", "../no-such-file",
+           "key-link.yaml", "up/secret.env", "up/no-such-file", "shots/../../secret.env", "image-link.png",
+           "../outside.png", "/dev/zero", "..", "."]
+
+
+@pytest.mark.parametrize("key", ["backoffice", "image"])
+@pytest.mark.parametrize("ref", OUTSIDE)
+def test_a_file_outside_the_scenarios_folder_is_refused_whether_or_not_it_exists(machine, key, ref):
+    message = scenario_naming(machine, key, ref)
+    assert "must name a file in the scenario's folder" in message
+    assert PRIVATE[:20] not in message and "root:" not in message
+
+
+@pytest.mark.parametrize("key", ["backoffice", "image"])
+def test_outside_the_folder_every_name_gets_the_same_answer(machine, key):
+    """Nothing tells a file that exists from one that does not: no probing the machine."""
+    refs = ["../private.key", "../nothing-here", "up/private.key", "up/nothing-here", "/etc/passwd", "/etc/nothing"]
+    assert len({scenario_naming(machine, key, ref).replace(repr(ref), "NAME") for ref in refs}) == 1
+
+
+@pytest.mark.parametrize("key, ref", [("backoffice", "bo.yaml"), ("image", "shots/qr.png")])
+def test_a_file_inside_the_folder_is_read(machine, key, ref):
+    assert scenario_naming(machine, key, ref) == "loaded"
+
+
+def test_an_error_in_a_named_back_office_file_does_not_repeat_its_contents(machine):
+    message = scenario_naming(machine, "backoffice", "bad-bo.yaml")
+    assert "users must be a mapping" in message and PRIVATE[:12] not in message
+
+
+# -- size, kind and count limits of scenario files -----------------------------------------------------------------
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("kind", ["named pipe", "device like /dev/zero", "folder"])
+def test_a_scenario_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    path = tmp_path / "s.yaml"
+    if kind == "named pipe":
+        os.mkfifo(path)
+    elif kind == "folder":
+        (tmp_path / "sub").mkdir()
+        path = tmp_path / "sub"
+    else:
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+        except PermissionError:  # pragma: no cover - CI runs as root
+            pytest.skip("making a device node needs root")
+    with pytest.raises(ScenarioError, match="named pipe|device|folder"):
+        load_scenario(path)
+    err = io.StringIO()
+    assert cli_main(["run", str(path)] if kind != "folder" else ["run", str(path / "none.yaml")],
+                    out=io.StringIO(), err=err) == 2
+
+
+@pytest.mark.timeout(20)
+def test_a_named_pipe_or_device_as_an_image_is_refused_at_once(tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "s.yaml").write_text(SCENARIO_WITH_IMAGE.replace("IMAGE", "pipe.png"))
+    with pytest.raises(ScenarioError, match="s.yaml:8"):
+        load_scenario(tmp_path / "s.yaml")
+
+
+def test_a_scenario_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
+    import twofa_sim.scenario as scenario_module
+    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "s.yaml").write_text("name: x\nsteps: [{wait: 1s}]\n" + "#" * 1000)
+    with pytest.raises(ScenarioError, match="larger than"):
+        load_scenario(tmp_path / "s.yaml")
+
+
+def merge_key_bomb(levels: int = 40) -> str:
+    """A scenario of under 1,300 bytes whose merge keys stand for 2**40 values."""
+    items = ["&a0 {k: v}"] + [f"&a{i} {{<<: [*a{i - 1}, *a{i - 1}]}}" for i in range(1, levels)]
+    return "name: bomb\npolicy: {<<: [" + ", ".join(items) + "]}\nsteps: [{wait: 1s}]\n"
+
+
+def alias_bomb(levels: int = 12) -> str:
+    """A "billion laughs": lists of ten aliases of lists of ten aliases."""
+    lines = ["name: bomb", "description: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"x{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\nsteps: [{wait: 1s}]\n"
+
+
+def flatten_mapping_before_6_0_4(self, node):
+    """PyYAML 6.0.2's merge-key flattening (MIT licence), which copies a merged mapping once per use."""
+    merge = []
+    index = 0
+    while index < len(node.value):
+        key_node, value_node = node.value[index]
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            del node.value[index]
+            if isinstance(value_node, yaml.MappingNode):
+                self.flatten_mapping(value_node)
+                merge.extend(value_node.value)
+            elif isinstance(value_node, yaml.SequenceNode):
+                submerge = []
+                for subnode in value_node.value:
+                    self.flatten_mapping(subnode)
+                    submerge.append(subnode.value)
+                submerge.reverse()
+                for value in submerge:
+                    merge.extend(value)
+        elif key_node.tag == "tag:yaml.org,2002:value":
+            key_node.tag = "tag:yaml.org,2002:str"
+            index += 1
+        else:
+            index += 1
+    if merge:
+        node.value = merge + node.value
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("pyyaml", ["installed", "6.0.2's merge keys"])
+@pytest.mark.parametrize("bomb", [merge_key_bomb, alias_bomb])
+def test_alias_and_merge_key_bombs_are_refused_by_count_whatever_the_pyyaml(monkeypatch, pyyaml, bomb):
+    if pyyaml != "installed":
+        monkeypatch.setattr(yaml.constructor.SafeConstructor, "flatten_mapping", flatten_mapping_before_6_0_4)
+    text = bomb()
+    assert len(text) < 1300
+    with pytest.raises(ScenarioError, match="more than 2,000,000 values once its aliases"):
+        parse_scenario(text, "bomb.yaml")
+
+
+def test_aliases_and_merge_keys_within_the_count_still_work():
+    text = ("name: shared settings\nusers:\n  alice: &flagged {force_2fa: true}\n  bob: {<<: *flagged}\n"
+            "steps:\n  - login: bob\n    expect: {state: ENROLMENT}\n")
+    assert run_scenario(parse_scenario(text, "ok.yaml")).passed
+
+
+# -- numbers too large to print, lone surrogates, secrets in the wrong field ---------------------------------------
+
+HUGE = {"0x with 4,000 f's": "0x" + "f" * 4000, "sexagesimal": ":".join(["59"] * 3000),
+        "5,000 digits": "9" * 5000, "negative 0x": "-0x" + "f" * 4000, "2**64": str(2 ** 64)}
+NUMBER_FIELDS = {
+    "seed": "name: x\nseed: N\nsteps: [{wait: 1s}]",
+    "expect failures": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {failures: N}}]",
+    "expect an event count": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {events: {authenticated: N}}}]",
+    "recovery": "name: x\nusers: {alice: {force_2fa: true}}\nsteps: [{login: alice}, {type: {recovery: N}}]",
+    "rect": "name: x\nusers: {alice: {force_2fa: true}}\ndevices: {p: {owner: alice, app: aegis}}\n"
+            "steps: [{login: alice}, {scan: {device: p, rect: [0, 0, 10, N]}}]",
+    "policy knob": "name: x\npolicy: {window: N}\nsteps: [{wait: 1s}]",
+    "start": "name: x\nstart: N\nsteps: [{wait: 1s}]",
+    "locked_until": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {locked_until: N}}]",
+    "digits": "name: x\nusers: {alice: {force_2fa: true}}\ndevices: {p: {owner: alice, app: aegis}}\n"
+              "steps: [{login: alice}, {enter_key: {device: p, digits: N}}]",
+}
+
+
+@pytest.mark.parametrize("field", list(NUMBER_FIELDS))
+@pytest.mark.parametrize("number", list(HUGE))
+def test_numbers_too_large_to_print_are_refused_with_exit_2(tmp_path, capsys, field, number):
+    (tmp_path / "s.yaml").write_text(NUMBER_FIELDS[field].replace("N", HUGE[number]))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["run", str(tmp_path / "s.yaml")], out=out, err=err) == 2
+    assert "s.yaml:" in err.getvalue() and len(err.getvalue()) < 1000
+    assert "Traceback" not in out.getvalue() + err.getvalue() + capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", [
+    'name: "\\udc80"', 'name: x\ndescription: "a\\ud800b"', 'name: x\nusers: {"al\\udfffice": {}}',
+    'name: x\npolicy: {issuer: "\\ud83d"}', 'name: x\nusers: {alice: {password: "correct horse\\udc80"}}',
+])
+def test_a_lone_surrogate_is_refused_with_its_line(tmp_path, capsys, where):
+    (tmp_path / "s.yaml").write_text(where + "\nsteps: [{wait: 1s}]\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["run", str(tmp_path / "s.yaml")], out=out, err=err) == 2
+    assert "lone surrogate" in err.getvalue() and "Traceback" not in capsys.readouterr().err
+    err.getvalue().encode("utf-8")       # the message itself prints under UTF-8
+
+
+def test_a_file_name_that_is_not_utf8_prints_under_utf8(tmp_path):
+    name = os.fsdecode(b"caf\xe9.yaml")
+    (tmp_path / name).write_text("name: x\nsteps: [{wait: 1s}]\n")
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    assert cli_main(["run", str(tmp_path / name)], out=out, err=io.StringIO()) == 0
+    out.flush()
+
+
+TYPED = {"password": PASSWORD, "recovery code": "k7d3-9fq2-x8vm-a4pe", "shared secret": SECRET}
+WRONG_SCENARIO_FIELD = {
+    "flag": "name: x\nusers: {alice: {force_2fa: V}}\nsteps: [{wait: 1s}]",
+    "duration": "name: x\nsteps: [{wait: V}]",
+    "device clock offset": "name: x\nusers: {alice: {}}\ndevices: {p: {owner: alice, app: aegis, clock_offset: V}}\n"
+                           "steps: [{wait: 1s}]",
+    "number": "name: x\nseed: V\nsteps: [{wait: 1s}]",
+    "entry number": "name: x\nusers: {alice: {}}\ndevices: {p: {owner: alice, app: aegis}}\n"
+                    "steps: [{login: alice}, {type: {from: p, entry: V}}]",
+    "mapping": "name: x\nusers: V\nsteps: [{wait: 1s}]",
+    "step": "name: x\nsteps: [V]",
+    "poll flag": "name: x\nsteps: [{wait: {for: 1s, poll: V}}]",
+    "time": "name: x\nstart: V\nsteps: [{wait: 1s}]",
+    "choice": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {outcome: V}}]",
+    "expect count": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {failures: V}}]",
+}
+
+
+@pytest.mark.parametrize("field", list(WRONG_SCENARIO_FIELD))
+@pytest.mark.parametrize("typed", list(TYPED))
+def test_a_secret_typed_into_a_scenario_field_is_not_repeated(field, typed):
+    value = TYPED[typed]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(WRONG_SCENARIO_FIELD[field].replace("V", f'"{value}"'), "s.yaml")
+    assert value not in str(caught.value) and value[:8] not in str(caught.value)
+
+
+# -- pixels: no more than a screen shows ---------------------------------------------------------------------------
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A valid 1-bit PNG of ``width`` x ``height`` white pixels, a few kilobytes for millions of pixels."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("width, height", [(13_000, 13_000), (20_000, 100), (7681, 4321)])
+def test_an_image_larger_than_a_screen_is_refused_before_decoding(tmp_path, office, width, height):
+    data = png_of_size(width, height)
+    assert len(data) < 60_000
+    (tmp_path / "big.png").write_bytes(data)
+    (tmp_path / "s.yaml").write_text(SCENARIO_WITH_IMAGE.replace("IMAGE", "big.png"))
+    with pytest.raises(ScenarioError, match=r"s\.yaml:8: 'big\.png' .*larger than a screen shows"):
+        load_scenario(tmp_path / "s.yaml")
+    device = Device("phone", "alice", office.clock)
+    with Image.open(tmp_path / "big.png") as opened:
+        with pytest.raises(ScanError, match="larger than a screen"):
+            device.scan(opened)
+
+
+def test_an_image_the_size_of_a_screen_is_read(tmp_path):
+    (tmp_path / "screen.png").write_bytes(png_of_size(7680, 4320))
+    (tmp_path / "s.yaml").write_text(SCENARIO_WITH_IMAGE.replace("IMAGE", "screen.png"))
+    assert load_scenario(tmp_path / "s.yaml").steps[1].image == "screen.png"

@@ -375,7 +375,7 @@ class _Reader:
             names = sorted({k for k in options})
             hint = difflib.get_close_matches(_fold(text), names, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-            raise self.fail(node, f"{what} {_name_shown(text)} is not known{suggestion} (known: {', '.join(names)})")
+            raise self.fail(node, f"{what} {shown(text)} is not known{suggestion} (known: {', '.join(names)})")
         return found
 
     def name(self, node: yaml.Node, what: str) -> str:
