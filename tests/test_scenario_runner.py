@@ -341,3 +341,51 @@ def test_the_timeline_never_shows_a_secret_password_or_recovery_code():
     assert "very secret words 9" not in text
     assert result.records[-1].action == "types recovery code #1"
     assert "issued (shown once to alice)" in text
+
+
+# -- run time grows with the number of steps, not with its square ----------------------------------------------
+
+def long_story(cycles: int) -> str:
+    """Log in, type a code, log out and let 31 s pass, ``cycles`` times, with counts checked each time."""
+    cycle = ("  - wait: 31s\n  - login: alice\n  - type: {from: phone}\n"
+             "    expect: {state: AUTHENTICATED, events: {authenticated: 1}, user_events: {authenticated: 1}}\n"
+             "  - log_out: alice\n")
+    return ("name: long\nusers:\n  alice: {force_2fa: true}\ndevices:\n  phone: {owner: alice, app: aegis}\n"
+            "steps:\n  - login: alice\n  - scan: phone\n" + cycle * cycles)
+
+
+def events_read(monkeypatch, cycles: int) -> int:
+    """How many events the runner reads out of the log (or copies) while it plays ``long_story``."""
+    from twofa_sim.events import EventLog
+    read = [0]
+    original_iter, original_getitem, original_of_kind = EventLog.__iter__, EventLog.__getitem__, EventLog.of_kind
+
+    def counted_iter(self):
+        for event in original_iter(self):
+            read[0] += 1
+            yield event
+
+    def counted_getitem(self, index):
+        found = original_getitem(self, index)
+        read[0] += len(found) if isinstance(index, slice) else 1
+        return found
+
+    def counted_of_kind(self, kind, user=None):
+        read[0] += len(self)
+        return original_of_kind(self, kind, user)
+
+    monkeypatch.setattr(EventLog, "__iter__", counted_iter)
+    monkeypatch.setattr(EventLog, "__getitem__", counted_getitem)
+    monkeypatch.setattr(EventLog, "of_kind", counted_of_kind)
+    scenario = parse_scenario(long_story(cycles), "long.yaml")
+    run_scenario(scenario)
+    monkeypatch.undo()
+    return read[0]
+
+
+def test_each_step_reads_only_its_own_events_so_run_time_is_linear_in_the_steps(monkeypatch):
+    """A step used to copy the whole event log to find its own events, and a count check to count
+    the whole log: 40,000 steps took ten times as long as 10,000. Now four times the steps read
+    four times the events."""
+    small, large = events_read(monkeypatch, 100), events_read(monkeypatch, 400)
+    assert large / small < 4.5, (small, large)
