@@ -1,14 +1,18 @@
 """Fuzzing the readers of outside text: otpauth URIs, scenario files and session files.
 
-Each reader gets at least 10,000 generated inputs (the session-file reader, a bonus, 3,000):
-random text, inputs built from the format's own parts with hostile pieces mixed in (unicode
-tricks, wrong types, huge numbers, deep nesting), and random damage to valid inputs. The only
-exceptions allowed are the project's own, with a message that never repeats a secret; what
-parses must hold together (a URI builds back to the same values, a scenario runs without a crash).
+Each reader gets at least 10,000 generated inputs (the session-file reader 4,500): random text,
+inputs built from the format's own parts with hostile pieces mixed in (unicode tricks, wrong
+types, huge numbers, deep nesting, aliases and merge keys, escapes that make lone surrogates),
+and random damage to valid inputs. The only exceptions allowed are the project's own, with a
+message that never repeats a secret; what parses must hold together (a URI builds back to the
+same values, a scenario runs and prints without a crash, a session file that loads also works).
+Generated file names for ``backoffice:`` and ``image:`` check that a scenario reads only inside
+its folder.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
 import random
 import string
@@ -17,10 +21,13 @@ from collections import Counter
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, UriError
 from twofa_sim.app_profile import PROFILES
 from twofa_sim.authenticator import AuthenticatorApp
+from twofa_sim.device import Device
+from twofa_sim.otp import code_at
 from twofa_sim.otpauth import build_key_uri, parse_key_uri
 from twofa_sim.persistence import SessionFileError, dumps, loads
 from twofa_sim.qr import provisioning_uri
@@ -345,7 +352,45 @@ def check_scenario(text: str, outcomes: Counter, input_class: str, runs: Counter
     if runs is not None and runs[input_class] < run_limit:   # playing is slower than reading: a sample is played
         runs[input_class] += 1
         result = run_scenario(scenario)
+        result.timeline().encode("utf-8")                    # what was read prints under UTF-8
         outcomes[(input_class, "ran: " + ("passed" if result.passed else "expectations failed"))] += 1
+
+
+HUGE_NUMBERS = ["0x" + "f" * 4000, "-0x" + "f" * 4000, ":".join(["59"] * 3000), "9" * 5000, str(2 ** 64),
+                "0o" + "7" * 5000, "0b" + "1" * 20000, "1" + "_0" * 5000, "-" + "9" * 4301, "1e400", "-.inf"]
+NUMBER_PLACES = ["seed: N", "start: N", "policy: {window: N}", "policy: {lock_seconds: N}",
+                 "steps: [{login: alice, expect: {failures: N}}]", "steps: [{login: alice, expect: {events: {authenticated: N}}}]",
+                 "steps: [{login: alice}, {type: {recovery: N}}]", "steps: [{login: alice}, {scan: {device: phone, rect: [0, 0, N, 9]}}]",
+                 "steps: [{wait: N}]", "steps: [{clock: {set: N}}]", "steps: [{login: alice, expect: {locked_until: N}}]",
+                 "steps: [{device_clock: {device: phone, offset: N}}]", "steps: [{login: alice}, {type: {from: phone, entry: N}}]",
+                 "steps: [{login: alice}, {enter_key: {device: phone, digits: N, period: N}}]"]
+ESCAPES = ["\\udc80", "\\ud800", "\\udfff\\ud800", "\\ud83d", "\\x00", "\\u202e", "\\U0010ffff", "\\uffff"]
+
+
+def hostile_yaml(rng: random.Random) -> str:
+    """A scenario with one of the pieces that broke the loader: aliases and merge keys in nests, numbers
+    too large to print, escapes that make lone surrogates."""
+    head = "name: fuzzed\nusers: {alice: {force_2fa: true}}\ndevices: {phone: {owner: alice, app: aegis}}\n"
+    kind = rng.randrange(3)
+    if kind == 0:                                             # anchors, aliases and merge keys, nested
+        levels, width = rng.randrange(2, 40), rng.randrange(1, 6)
+        merge = rng.random() < 0.5
+        items = ["&a0 {window: 1}" if merge else "&a0 [lol, lol]"]
+        for i in range(1, levels):
+            refs = ", ".join(f"*a{rng.randrange(max(0, i - 3), i)}" for _ in range(width))
+            items.append(f"&a{i} {{<<: [{refs}]}}" if merge else f"&a{i} [{refs}]")
+        where = rng.choice(["policy: {<<: [ITEMS]}", "description: [ITEMS]", "users: {alice: {<<: [ITEMS]}}",
+                            "steps: [ITEMS]", "x: [ITEMS]"])
+        return "name: fuzzed\n" + where.replace("ITEMS", ", ".join(items)) + "\nsteps: [{wait: 1s}]\n"
+    if kind == 1:                                             # a number too large to print, in any number field
+        place = rng.choice(NUMBER_PLACES).replace("N", rng.choice(HUGE_NUMBERS))
+        return head + place + ("" if place.startswith("steps") else "\nsteps: [{wait: 1s}]") + "\n"
+    escape = "".join(rng.choice(ESCAPES) for _ in range(rng.randrange(1, 3)))
+    place = rng.choice(['name: "E"', 'description: "xE"', 'users: {"aliceE": {}}', 'policy: {issuer: "E"}',
+                        'steps: [{wait: 1s, note: "E"}]', 'steps: [{login: {user: alice, password: "correct horse E"}}]',
+                        'companies: {"ACME E": {}}'])
+    return head.replace("name: fuzzed\n", "") + place.replace("E", escape) + \
+        ("\nname: fuzzed" if "name" not in place else "") + ("\nsteps: [{wait: 1s}]" if "steps" not in place else "") + "\n"
 
 
 def test_scenario_loader_fuzz():
@@ -425,13 +470,22 @@ def test_scenario_loader_fuzz():
             except ScenarioError:
                 outcomes[("back-office file", "ScenarioError (file and line)")] += 1
 
+    @settings(max_examples=150, **FUZZ)
+    @given(st.integers(0, 2 ** 64))
+    def hostile_pieces(seed):
+        rng = random.Random(seed)
+        for _ in range(BATCH):
+            check_scenario(hostile_yaml(rng), outcomes, "aliases, merge keys, huge numbers, surrogate escapes",
+                           runs, run_limit=40)
+
     for run in (hypothesis_text, random_texts, built_from_parts, built_from_parts_batch, damaged_real, extremes,
-                backoffice_files):
+                backoffice_files, hostile_pieces):
         run()
     assert sum(n for (cls, outcome), n in outcomes.items() if not outcome.startswith("ran")) >= 10_000
     assert outcomes[("data/scenarios file, damaged", "parsed")] > 0, "damage that still parses is run too"
     assert runs["YAML built from the format's keys"] and runs["data/scenarios file, damaged"], \
         "some fuzzed scenarios were played"
+    assert outcomes[("aliases, merge keys, huge numbers, surrogate escapes", "ScenarioError (file and line)")] >= 1000
     test_scenario_loader_fuzz.outcomes = outcomes
 
 
@@ -447,6 +501,43 @@ def session_bytes() -> bytes:
 
 
 SESSION = session_bytes()
+
+
+def richer_session() -> dict:
+    """alice enrolled (replay and drift memory), bob locked, a device with an entry; drift tracking on."""
+    office = BackOffice(policy=Policy(kdf_log2_n=1, drift_tracking=True), clock=Clock.at(NOW),
+                        secret_source=SeededSecretSource(4))
+    office.create_company("ACME")
+    office.create_user("alice", "correct horse 42", force_2fa=True)
+    office.create_user("bob", "correct horse 42", force_2fa=True)
+    phone = Device.for_user(office, "alice", app="aegis", offset=40)
+    for name in ("alice", "bob"):
+        login = office.start_login()
+        phone.scan(login.submit_password(name, "correct horse 42").screen.page_image())
+        login.submit_code(phone.app.code(phone.app.entries[-1], phone.now()))
+    for _ in range(office.policy.failed_code_limit):
+        login = office.start_login()
+        login.submit_password("bob", "correct horse 42")
+        login.submit_code("000000")
+    document = json.loads(dumps(office, [phone]))
+    document.pop("sha256")
+    return document
+
+
+def numeric_places(value, path=()):
+    """The path of every number in a JSON document (the places a hand edit puts a wild value)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from numeric_places(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from numeric_places(item, path + (index,))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) or value is None:
+        yield path
+
+
+WILD_NUMBERS = [3e11, 1e18, 1e300, -1e300, 2 ** 40, -(2 ** 40), 2 ** 62, 2 ** 70, -1, 0, 1, 0.5, 253402300799.0,
+                253370764800.0, 10 ** 12, -(10 ** 12), 10 ** 7, 1e-300, 86400 * 365 * 10]
 
 
 def test_session_file_reader_fuzz():
@@ -475,7 +566,120 @@ def test_session_file_reader_fuzz():
                 text = "\n".join(line for line in text.splitlines() if '"sha256"' not in line)
             check(damaged(text, rng, rng.randrange(1, 5)).encode("utf-8", "surrogatepass"), "session file, damaged")
 
+    rich = richer_session()
+    places = list(numeric_places(rich["session"]))
+    passwords_left = [0]
+
+    def works(data: bytes) -> None:
+        """A file that loads also works: the users table, a login with password and code, the devices."""
+        session = loads(data)
+        office = session.office
+        office.users_frame()
+        for device in session.devices:
+            repr(device)
+            device.app.to_frame()
+        for name in ("alice", "bob"):
+            login = office.start_login()
+            login.submit_password(name, "correct horse 42")
+            if login.state.name == "CODE_REQUIRED":
+                login.submit_code("000000")
+            if login.state.name == "CODE_REQUIRED":
+                secret = office.user(name).enrolment.secret
+                login.submit_code(code_at(secret, office.clock.now(), algorithm=office.policy.algorithm,
+                                          digits=office.policy.digits, period=office.policy.period))
+        office.users_frame()
+
+    @settings(max_examples=150, **FUZZ)
+    @given(st.integers(0, 2 ** 64))
+    def wild_numbers(seed):
+        rng = random.Random(seed)
+        for _ in range(BATCH):
+            document = json.loads(json.dumps(rich))
+            for _ in range(rng.randrange(1, 3)):
+                path = rng.choice(places)
+                target = document["session"]
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = rng.choice(WILD_NUMBERS + [rng.uniform(-1e12, 1e12), rng.randrange(-2 ** 64, 2 ** 64)])
+            try:
+                data = json.dumps(document).encode()
+            except ValueError:
+                continue
+            try:
+                works(data)
+                outcomes[("numbers edited by hand", "loaded and worked")] += 1
+            except SessionFileError as error:
+                assert "cannot be restored" not in str(error), "every damage has its own check"
+                outcomes[("numbers edited by hand", "SessionFileError")] += 1
+
     random_bytes()
     damaged_file()
-    assert sum(outcomes.values()) >= 3000
+    wild_numbers()
+    assert outcomes[("numbers edited by hand", "loaded and worked")] >= 50
+    assert outcomes[("numbers edited by hand", "SessionFileError")] >= 500
+    assert sum(outcomes.values()) >= 4500
     test_session_file_reader_fuzz.outcomes = outcomes
+
+
+# -- files a scenario names ------------------------------------------------------------------------------------
+
+REF_PIECES = ["..", ".", "shots", "qr.png", "bo.yaml", "up", "link.png", "secret.env", "private.key", "etc", "passwd",
+              "", "nothing", "shots/..", "/", "\x00", "\u202e", "%2e%2e", "...", "~", "$HOME", "\\", "C:", "bo.yaml/.."]
+PRIVATE = "-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+
+
+def test_files_a_scenario_names_fuzz(tmp_path):
+    """Generated names for ``backoffice:`` and ``image:``: what loads lies inside the scenario's folder
+    (links followed), no answer repeats a file's contents, and outside the folder every name gets one
+    answer, so nothing can be learnt about the machine's files."""
+    (tmp_path / "secret.env").write_text(f"users: {PRIVATE}\n")
+    (tmp_path / "private.key").write_text(PRIVATE)
+    folder = tmp_path / "scenarios"
+    (folder / "shots").mkdir(parents=True)
+    image = Image.new("RGB", (64, 64), "white")
+    image.save(folder / "shots" / "qr.png")
+    image.save(tmp_path / "outside.png")
+    (folder / "bo.yaml").write_text("users: {zoe: {}}\n")
+    (folder / "up").symlink_to(tmp_path)
+    (folder / "link.png").symlink_to(tmp_path / "outside.png")
+    base = folder.resolve()
+    outcomes: Counter = Counter()
+    outside_answers: set[str] = set()
+
+    def check(ref: str) -> None:
+        for key in ("backoffice", "image"):
+            text = (f"name: x\nbackoffice: {json.dumps(ref)}\nsteps: [{{wait: 1s}}]\n" if key == "backoffice" else
+                    "name: x\nusers: {alice: {force_2fa: true}}\ndevices: {p: {owner: alice, app: aegis}}\n"
+                    f"steps: [{{login: alice}}, {{scan: {{device: p, image: {json.dumps(ref)}}}}}]\n")
+            try:
+                parse_scenario(text, str(folder / "s.yaml"))
+            except ScenarioError as error:
+                message = str(error)
+                assert PRIVATE[:12] not in message
+                if "must name a file in the scenario's folder" in message:
+                    outside_answers.add(message.rsplit(" not ", 1)[0])
+                    outcomes[(key, "outside the folder")] += 1
+                else:
+                    outcomes[(key, "refused inside the folder")] += 1
+                continue
+            if ref not in ("page", "qr", "default"):
+                assert (folder / ref).resolve().is_relative_to(base)
+            outcomes[(key, "read")] += 1
+
+    @settings(max_examples=300, **FUZZ)
+    @given(st.integers(0, 2 ** 64))
+    def generated(seed):
+        rng = random.Random(seed)
+        for _ in range(4):
+            ref = "/".join(rng.choice(REF_PIECES) for _ in range(rng.randrange(1, 5)))
+            if rng.random() < 0.2:
+                ref = "/" + ref
+            check(ref)
+
+    generated()
+    for ref in ["shots/qr.png", "bo.yaml", "up/scenarios/bo.yaml", "up/scenarios/shots/qr.png"]:
+        check(ref)
+    assert len(outside_answers) == 2, outside_answers          # one answer per key, whatever the name
+    assert outcomes[("backoffice", "read")] and outcomes[("image", "read")]
+    assert sum(outcomes.values()) >= 2000
+    test_files_a_scenario_names_fuzz.outcomes = outcomes

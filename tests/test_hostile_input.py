@@ -614,6 +614,13 @@ SCENARIO_TEXTS = {
     "wrong type for a policy knob": "name: x\npolicy: {digits: 6.0}\nsteps: [{wait: 1s}]",
     "issuer with a right-to-left override": "name: x\npolicy: {issuer: \"a\u202eb\"}\nsteps: [{wait: 1s}]",
     "wait of 10^16 days": "name: x\nsteps: [{wait: 10000000000000000d}]",
+    "merge key given a list of lists": "name: x\npolicy: {<<: [&a [1, 2], *a]}\nsteps: [{wait: 1s}]",
+    "merge key given text": "name: x\npolicy: {<<: text}\nsteps: [{wait: 1s}]",
+    "NUL in a company name": 'name: x\ncompanies: {"ACME\\x00": {}}\nsteps: [{wait: 1s}]',
+    "right-to-left override in a device name": 'name: x\nusers: {alice: {}}\ndevices: {"ph\\u202eone": '
+                                               '{owner: alice, app: aegis}}\nsteps: [{wait: 1s}]',
+    "lone surrogate escape": 'name: "\\udc80"\nsteps: [{wait: 1s}]',
+    "0x with 4,000 f's as the seed": "name: x\nseed: 0x" + "f" * 4000 + "\nsteps: [{wait: 1s}]",
 }
 
 

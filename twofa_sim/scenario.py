@@ -33,7 +33,8 @@ from .authenticator import Choice, ImportResult
 from .backoffice import BackOffice
 from .clock import Clock, iso, to_epoch
 from .device import Device
-from .errors import ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError, shown
+from .errors import (ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError, check_display_name,
+                     shown)
 from .events import Event, EventKind
 from .flow import FlowEvent, Outcome, Reason, State
 from .login import LoginAttempt, StepResult
@@ -257,7 +258,12 @@ class _Reader:
         """The entries of a mapping by key text, refusing duplicates and (if ``known`` is given) unknown keys."""
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping (key: value lines), got {self._kind(node)}")
-        self._constructor.flatten_mapping(node)
+        try:
+            self._constructor.flatten_mapping(node)
+        except yaml.MarkedYAMLError as error:  # a merge key (<<) of something that is not a mapping
+            mark = error.problem_mark or error.context_mark or node.start_mark
+            raise ScenarioError(self.path, mark.line + 1, f"{what}: a merge key (<<) must be given a mapping "
+                                                          "or a list of mappings") from None
         known = list(known)
         entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
@@ -380,6 +386,13 @@ class _Reader:
 
     def name(self, node: yaml.Node, what: str) -> str:
         return self.text(node, what, max_length=64).strip()
+
+    def display_name(self, node: yaml.Node, what: str) -> str:
+        """A company or device name, checked as the back office checks it (printable, 64 at most)."""
+        try:
+            return check_display_name(what, self.name(node, what))
+        except ValidationError as error:
+            raise self.fail(node, f"{what} {error.problem}") from None
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -797,7 +810,7 @@ def _policy_from(reader: _Reader, node: yaml.Node, base: Policy) -> tuple[Policy
 def _companies(reader: _Reader, node: yaml.Node) -> list[CompanySpec]:
     companies = []
     for name, (key, value) in reader.mapping(node, "companies").items():
-        company = reader.name(key, "a company name")
+        company = reader.display_name(key, "a company name")
         force = False
         if not (isinstance(value, yaml.ScalarNode) and value.tag == _TAG + "null"):
             settings = reader.mapping(value, f"company {company!r}", known=["force_2fa_for_all"])
@@ -1403,7 +1416,7 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     if "devices" in top:
         profiles: dict[str, Any] | None = None
         for dev_name, (key, value) in reader.mapping(top["devices"][1], "devices").items():
-            dev_name = reader.name(key, "a device name")
+            dev_name = reader.display_name(key, "a device name")
             if any(d.name.casefold() == dev_name.casefold() for d in devices):
                 raise reader.fail(key, f"device {dev_name!r} is declared twice")
             settings = reader.mapping(value, f"device {dev_name!r}", known=["owner", "app", "clock_offset"],
