@@ -180,12 +180,12 @@ def _read_regular_file(target: pathlib.Path) -> bytes:
     pipe or a folder is refused before a byte is read, and no more than the limit is ever read."""
     handle = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
-        mode = os.fstat(handle).st_mode
-        if stat.S_ISDIR(mode):
+        info = os.fstat(handle)
+        if stat.S_ISDIR(info.st_mode):
             raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
-        if not stat.S_ISREG(mode):
-            raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(mode)}, not a session file")
-        if os.fstat(handle).st_size > MAX_FILE_BYTES:
+        if not stat.S_ISREG(info.st_mode):
+            raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(info.st_mode)}, not a session file")
+        if info.st_size > MAX_FILE_BYTES:
             raise SessionFileError("file", f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
         with os.fdopen(handle, "rb", closefd=False) as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
