@@ -22,6 +22,7 @@ import os
 import pathlib
 import re
 import stat
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -897,11 +898,15 @@ def open_screen_image(path: pathlib.Path) -> Image.Image:
     except (OSError, ValueError):
         raise _FileRefused("cannot be read") from None
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow warns from 89 megapixels; the screen's bound is lower
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
         check_screen_size(image.width, image.height)
         image.load()  # a full decode: verify() passes damaged image data whose checksums fit
     except ScanError as error:
         raise _FileRefused(str(error)) from None
+    except Image.DecompressionBombError:  # Pillow's own bound (178 megapixels) refused it first
+        raise _FileRefused("is larger than a screen shows (Pillow calls it a decompression bomb)") from None
     except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
         raise _FileRefused("is not an image file PIL can read") from None
     return image
