@@ -24,6 +24,7 @@ class EventKind(enum.Enum):
     LOGIN_STARTED = "login started"
     PASSWORD_REJECTED = "password rejected"
     PASSWORD_ACCEPTED = "password accepted"
+    PASSWORD_HASH_UPGRADED = "password hash upgraded"
     QR_SHOWN = "QR shown"
     CODE_ACCEPTED = "code accepted"
     CODE_REJECTED = "code rejected"

@@ -131,7 +131,7 @@ class LoginAttempt:
 
     def _classify_password(self, username: str, password: str, now: float) -> Verdict:
         user = self._office.find_user(username)
-        if not self._office.password_matches(user, password):
+        if not self._office.password_matches(user, password, username):
             detail = "wrong password" if user else "unknown username"
             return Verdict(Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS, detail=detail)
         self.username = user.username
