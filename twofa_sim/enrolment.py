@@ -36,10 +36,11 @@ def normalise_code(text: object, digits: int) -> str | None:
     return folded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Change:
     """What a check would write into the enrolment. The engine applies it only when the
-    transition table's row says so, so a check itself changes nothing."""
+    transition table's row says so, so a check itself changes nothing. Its repr says whether it
+    confirms a secret, never which."""
 
     failures: int
     locked_until: float | None
@@ -47,6 +48,12 @@ class Change:
     drift: int | None = None
     confirm_secret: str | None = None
     spend_recovery_code: int | None = None
+
+    def __repr__(self) -> str:
+        confirm = ", confirms the pending secret" if self.confirm_secret is not None else ""
+        spend = f", spends recovery code #{self.spend_recovery_code}" if self.spend_recovery_code is not None else ""
+        return (f"Change(failures={self.failures}, locked_until={self.locked_until}, "
+                f"last_used_step={self.last_used_step}, drift={self.drift}{confirm}{spend})")
 
 
 @dataclass(frozen=True)
