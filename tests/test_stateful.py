@@ -6,7 +6,8 @@ then the throttle). After every step it checks the issue's invariants:
 
 - nobody is authenticated without the right password;
 - a user who needs 2FA is authenticated only with a fresh valid code or an unused recovery code;
-- no time step is accepted twice for a user;
+- no time step is accepted twice for a user (a used step is skipped, a later one with the same
+  code is fresh), and a right code refused because the server's clock went back is not counted;
 - a locked user is never authenticated before the lock ends or an admin unlocks;
 - every state change has its event;
 - no secret, password, recovery code or one-time code appears in any event, repr, table or
@@ -519,13 +520,17 @@ class LoginMachine(RuleBasedStateMachine):
             return Expected(Outcome.REJECTED, Reason.MALFORMED, user=u)
         secret = u.secret or u.pending
         centre = int(now) // p.period + (u.drift if p.drift_tracking else 0)
-        step = next((s for s in range(centre - p.window, centre + p.window + 1)
-                     if s >= 0 and independent_totp(secret, s * p.period, p.algorithm, p.digits, p.period) == digits),
-                    None)
-        if step is None:
+        steps = [s for s in range(centre - p.window, centre + p.window + 1)
+                 if s >= 0 and independent_totp(secret, s * p.period, p.algorithm, p.digits, p.period) == digits]
+        if not steps:
             return self.expect_failure(u, Reason.WRONG_CODE)
-        if u.last_step is not None and step <= u.last_step:
+        fresh = [s for s in steps if u.last_step is None or s > u.last_step]   # a used step is skipped
+        if not fresh and u.secret is not None and u.last_step > centre + p.window:
+            # the server's clock went back behind a step it accepted: refused, not counted, nothing changes
+            return Expected(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, user=copy.deepcopy(self.users[lm.user]))
+        if not fresh:
             return self.expect_failure(u, Reason.REPLAY)
+        step = fresh[0]
         u.last_step, u.failures, u.drift_before = step, 0, u.drift
         if p.drift_tracking:
             u.drift = step - int(now // p.period)
@@ -751,6 +756,7 @@ MUST_REACH = [
     ("ENROLMENT", "SUBMIT_CODE", "TIMED_OUT", "EXPIRED"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "REPLAY"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "CLOCK_BEHIND", "CLOCK_BEHIND"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "MALFORMED"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS", "WRONG_CODE"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED", "LOCKED"),

@@ -1,8 +1,11 @@
 """A user's second factor: the shared secret, the replay and drift memory, the throttle and the
 recovery codes, with one atomic verification in django-otp's order.
 
-Order of a check: lock first, then the window, then replay (``step > last_used_step``), then on
+Order of a check: lock first, then the window, then replay (the earliest matching step later than
+``last_used_step``: a used step is skipped and the search goes on, as in django-otp), then on
 success the drift update and throttle reset, on failure the throttle increment and maybe a lock.
+A right code refused only because the last accepted step lies beyond the server's window is the
+server's clock set back, not a guess: it is reported as such and not counted.
 The state is only changed after the verdict is known, in one place.
 """
 
@@ -13,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .flow import Outcome, Reason
-from .otp import matching_step, step_of
+from .otp import matching_steps, step_of
 from .policy import Policy
 from .recovery_codes import RecoveryCodes
 from .secret_source import SecretSource, new_base32_secret
@@ -119,12 +122,20 @@ class Enrolment:
         if secret is None:
             raise RuntimeError("check_code needs a secret: the flow opens a code step only after one exists")
         centre = self.drift if policy.drift_tracking else 0
-        step = matching_step(secret, digits, now, window=policy.window, centre=centre,
-                             algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
-        if step is None:
+        steps = matching_steps(secret, digits, now, window=policy.window, centre=centre,
+                               algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
+        if not steps:
             return self._failure(failures, now, policy, Reason.WRONG_CODE)
-        if policy.replay_protection and self.last_used_step is not None and step <= self.last_used_step:
+        last = self.last_used_step if policy.replay_protection else None
+        fresh = [s for s in steps if last is None or s > last]
+        if not fresh:
+            window_end = step_of(now, policy.period) + centre + policy.window
+            if self.secret is not None and last > window_end:
+                return Verdict(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, change=unchanged,
+                               detail=f"the last accepted code is {(last - window_end) * policy.period} s "
+                                      "beyond the server's window")
             return self._failure(failures, now, policy, Reason.REPLAY)
+        step = fresh[0]
         drift = step - step_of(now, policy.period) if policy.drift_tracking else self.drift
         confirm = secret if self.secret is None else None
         return Verdict(Outcome.ACCEPTED, step=step,

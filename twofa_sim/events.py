@@ -29,6 +29,7 @@ class EventKind(enum.Enum):
     CODE_ACCEPTED = "code accepted"
     CODE_REJECTED = "code rejected"
     REPLAY_BLOCKED = "replay blocked"
+    SERVER_CLOCK_BEHIND = "server clock behind"
     ENROLMENT_COMPLETED = "enrolment completed"
     RECOVERY_CODE_USED = "recovery code used"
     RECOVERY_CODE_REJECTED = "recovery code rejected"

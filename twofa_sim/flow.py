@@ -45,6 +45,7 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
     LOCKS = "rejected, limit reached"
     IS_LOCKED = "user is locked"
+    CLOCK_BEHIND = "refused, server clock behind"
     TIMED_OUT = "step timed out"
     STILL_OPEN = "step still open"
     DONE = "done"
@@ -58,6 +59,7 @@ class Reason(enum.Enum):
     MALFORMED = "malformed code"
     WRONG_CODE = "wrong code"
     REPLAY = "code already used"
+    CLOCK_BEHIND = "server clock behind"
     UNKNOWN_RECOVERY_CODE = "unknown or used recovery code"
     LOCKED = "locked"
     EXPIRED = "step expired"
@@ -123,6 +125,9 @@ TRANSITIONS: tuple[Transition, ...] = (
                "the failed-code limit locks the user, across logins"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
                "even a right code does not open a locked account"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.CLOCK_BEHIND, S.CODE_REQUIRED, X.NONE,
+               "a right code whose step the server already accepted, while the server's clock is behind that "
+               "step's window (its clock was set back), is refused without counting: the log tells ops"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
                "a code typed after the step closed, or after an admin reset, is not checked"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, X.USE_RECOVERY_CODE,

@@ -35,6 +35,8 @@ MESSAGES = {
     (Outcome.REJECTED, Reason.MALFORMED): "A code has {digits} digits; please type exactly {digits} digits.",
     (Outcome.REJECTED, Reason.WRONG_CODE): "That code is not valid. Check your app and try again.",
     (Outcome.REJECTED, Reason.REPLAY): "That code was already used. Wait for the next code in your app.",
+    (Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND): "The server's clock is behind the last code you used, so this "
+    "code cannot be accepted yet; it does not count as a wrong code. Use a recovery code or ask an admin.",
     (Outcome.REJECTED, Reason.UNKNOWN_RECOVERY_CODE): "That recovery code is not valid or was already used.",
     (Outcome.IS_LOCKED, Reason.LOCKED): "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you.",
     (Outcome.TIMED_OUT, Reason.EXPIRED): "The login took too long. Please start again.",
@@ -241,6 +243,7 @@ _STEP_EVENTS: dict[tuple[FlowEvent, Outcome], EventKind] = {
     (FlowEvent.SUBMIT_CODE, Outcome.REJECTED): EventKind.CODE_REJECTED,
     (FlowEvent.SUBMIT_CODE, Outcome.LOCKS): EventKind.CODE_REJECTED,
     (FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED): EventKind.LOGIN_REFUSED_LOCKED,
+    (FlowEvent.SUBMIT_CODE, Outcome.CLOCK_BEHIND): EventKind.SERVER_CLOCK_BEHIND,
     (FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT): EventKind.EXPIRED,
     (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.ACCEPTED): EventKind.RECOVERY_CODE_USED,
     (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED): EventKind.RECOVERY_CODE_REJECTED,
