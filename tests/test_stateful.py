@@ -380,6 +380,14 @@ class LoginMachine(RuleBasedStateMachine):
             self.submit_code(-1, "app", 0, "plain", 0)
         self.attacker_with_the_password_guesses(who, [guess] * self.policy.failed_code_limit, True)
 
+    @rule(who=st.sampled_from(USERS), back=st.sampled_from([30, 61, 95, 3600]))
+    def server_clock_set_back_after_a_login(self, who, back):
+        """The user logs in with the app, the server's clock is set back, the user logs in again
+        (the app's clock follows the server's): a right code for a step already passed."""
+        self.user_logs_in_with_the_app(who, 30, 0, "plain")
+        self.clock_moves(-back)
+        self.user_logs_in_with_the_app(who, 0, 0, "plain")
+
     @rule(who=st.sampled_from(USERS), wait=st.sampled_from([5, 10, 59, 60, 299, 300, 301, 900]),
           poll=st.booleans(), then=st.sampled_from(["code", "recovery code", "nothing"]))
     def user_walks_away_from_the_code_step(self, who, wait, poll, then):
