@@ -516,7 +516,7 @@ class LoginMachine(RuleBasedStateMachine):
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
         if self.step_is_stale(lm, u):
             type(self).seen[("note", "stale code step")] += 1
-            return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
+            return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
         if u.locked(now):
@@ -524,8 +524,8 @@ class LoginMachine(RuleBasedStateMachine):
         if now < p.period * p.window:
             type(self).seen[("note", "window reaching before 1970")] += 1
         digits = model_code(code, p.digits)
-        if digits is None:
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=u)
+        if digits is None:   # not a guess: nothing is written, not even the end of a lapsed lock
+            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
         secret = u.secret or u.pending
         centre = int(now) // p.period + (u.drift if p.drift_tracking else 0)
         steps = [s for s in range(centre - p.window, centre + p.window + 1)
@@ -549,14 +549,16 @@ class LoginMachine(RuleBasedStateMachine):
     def expect_recovery(self, lm: LoginModel, code: str) -> Expected:
         now = self.now
         u = copy.deepcopy(self.users[lm.user])
-        if now >= lm.deadline or self.step_is_stale(lm, u):
+        if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
+        if self.step_is_stale(lm, u):
+            return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
         if u.locked(now):
             return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
         if len(code) > 64:
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=u)
+            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
         match = [c for c in (u.recovery or []) if model_recovery(c) == model_recovery(code)]
         if not match:
             return self.expect_failure(u, Reason.UNKNOWN_RECOVERY_CODE)
@@ -585,7 +587,7 @@ class LoginMachine(RuleBasedStateMachine):
         self.texts += [repr(result), result.message, repr(lm.attempt)]
         assert (result.outcome, result.reason) == (expected.outcome, expected.reason), (result, expected)
         type(self).seen[(before_state.name, event.name, result.outcome.name, result.reason.name)] += 1
-        row = FLOW.lookup(before_state, event, expected.outcome)
+        row = FLOW.lookup(before_state, event, expected.outcome, expected.reason)
         assert result.state is row.target is lm.attempt.state
         assert result.locked_until == expected.locked_until
         if expected.outcome is Outcome.ACCEPTED and event is FlowEvent.SUBMIT_CODE:
@@ -762,6 +764,7 @@ MUST_REACH = [
     ("ENROLMENT", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("ENROLMENT", "SUBMIT_CODE", "REJECTED", "WRONG_CODE"),
     ("ENROLMENT", "SUBMIT_CODE", "TIMED_OUT", "EXPIRED"),
+    ("ENROLMENT", "SUBMIT_CODE", "FACTOR_CHANGED", "FACTOR_CHANGED"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "REPLAY"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "CLOCK_BEHIND", "CLOCK_BEHIND"),
