@@ -6,14 +6,17 @@ Order of a check: lock first, then the window, then replay (the earliest matchin
 success the drift update and throttle reset, on failure the throttle increment and maybe a lock.
 A right code refused only because the last accepted step lies beyond the server's window is the
 server's clock set back, not a guess: it is reported as such and not counted.
-The state is only changed after the verdict is known, in one place.
+
+The app's code (:class:`TotpCode`) and recovery codes (:class:`RecoveryCode`) are two second
+factors behind one contract (:class:`SecondFactor`), and :meth:`Enrolment.check` is the throttle
+they share. The state is only changed after the verdict is known, in one place (:meth:`Enrolment.apply`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from .flow import Outcome, Reason

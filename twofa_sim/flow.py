@@ -12,7 +12,7 @@ messages and events; the same table renders as a Mermaid state diagram and as a 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
