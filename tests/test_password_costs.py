@@ -163,3 +163,13 @@ def test_a_correct_password_upgrades_the_hash_to_the_policy_cost_once(office, mo
     assert cost_of(office, monkeypatch, "bob", "not the password") == [2 ** 4]
     office.start_login().submit_password("bob", PASSWORD)
     assert cost_of(office, monkeypatch, "nobody", PASSWORD) == [2 ** 6], "once all are upgraded, decoys follow"
+
+
+def test_a_scenario_asking_for_a_cost_above_the_bound_is_an_invalid_file(tmp_path):
+    from twofa_sim import ScenarioError, load_scenario
+
+    path = tmp_path / "dear.yaml"
+    path.write_text("name: dear\npolicy: {kdf_log2_n: 20}\nusers:\n  alice: {}\nsteps:\n  - login: alice\n",
+                    encoding="utf-8")
+    with pytest.raises(ScenarioError, match="kdf_log2_n: must be between 1 and 17, got 20"):
+        load_scenario(path)
