@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 
-from twofa_sim import FLOW, FlowEvent, Outcome, State, TransitionNotAllowed
-from twofa_sim.flow import TRANSITIONS
+from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
+from twofa_sim.flow import TRANSITIONS, Action, FlowTable
+from twofa_sim.login import MESSAGES
 
 from conftest import PASSWORD, make_office
-from helpers import current_code, enrol
+from helpers import at_code_step, current_code, enrol
 
 CALLS = {
     FlowEvent.SUBMIT_PASSWORD: lambda login: login.submit_password("alice", PASSWORD),
@@ -86,7 +88,7 @@ def test_table_renders_as_mermaid():
 
 def test_table_renders_as_a_dataframe():
     frame = FLOW.to_frame()
-    assert list(frame.columns) == ["from", "event", "outcome", "to", "effect", "rule"]
+    assert list(frame.columns) == ["from", "event", "outcome", "reason", "to", "effect", "records", "message", "rule"]
     assert len(frame) == len(TRANSITIONS)
     assert frame.loc[frame["to"] == State.ENROLMENT.value, "from"].unique().tolist() == [
         State.CREDENTIALS.value, State.ENROLMENT.value]
@@ -105,7 +107,7 @@ def test_a_check_changes_nothing_unless_its_row_says_so(monkeypatch):
     """Take the row "enrolment + valid code -> authenticated" out of the table: the valid code is
     then refused as a transition the flow lacks, and the user is neither enrolled nor changed."""
     office, login = login_in(State.ENROLMENT)
-    key = (State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED)
+    key = (State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED, None)
     monkeypatch.delitem(FLOW._index, key)
     enrolment = office.user("alice").enrolment
     before = (enrolment.secret, enrolment.pending_secret, enrolment.last_used_step, enrolment.failures)
@@ -121,3 +123,90 @@ def test_a_failing_listener_does_not_leave_a_login_half_done():
     result = login.submit_password("alice", PASSWORD)
     assert result.state is State.ENROLMENT and login.screen is not None and login.deadline is not None
     assert office.events.listener_errors >= 2
+
+
+# -- the table drives everything: edit a copy, and a login driven by the copy follows it -------------
+
+def edited(table: FlowTable, key: tuple, **changes) -> FlowTable:
+    """A copy of ``table`` with the row ``(source, event, outcome, reason)`` changed."""
+    rows = tuple(dataclasses.replace(r, **changes) if (r.source, r.event, r.outcome, r.reason) == key else r
+                 for r in table.rows)
+    assert rows != table.rows, f"no row {key}"
+    return FlowTable(rows, table.on_enter, table.password_order, table.code_step_order, table.time_step_order)
+
+
+def wrong_code_for(office, secret) -> str:
+    return "000000" if current_code(office, secret) != "000000" else "111111"
+
+
+def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_the_event():
+    """In the copy a wrong code at the code step ends the login at once, is logged as expired and
+    is not counted; the package's table is untouched, so a login driven by it behaves as before."""
+    key = (State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, None)
+    copy = edited(FLOW, key, target=State.EXPIRED, actions=(Action.CLOSE_STEP,), records=EventKind.EXPIRED,
+                  message="expired")
+    results = {}
+    for name, table in (("copy", copy), ("original", FLOW)):
+        office = make_office()
+        office.create_user("alice", PASSWORD, force_2fa=True)
+        secret = enrol(office, "alice")
+        office.clock.advance(30)
+        login = LoginAttempt(office, 99, flow=table)
+        login.submit_password("alice", PASSWORD)
+        before = len(office.events)
+        result = login.submit_code(wrong_code_for(office, secret))
+        results[name] = (result.state, result.message, [e.kind for e in office.events[before:]],
+                         office.user("alice").enrolment.failures, login.allowed_events)
+    assert results["copy"] == (State.EXPIRED, "The login took too long. Please start again.", [EventKind.EXPIRED],
+                               0, [FlowEvent.START_OVER])
+    assert results["original"] == (State.CODE_REQUIRED, "That code is not valid. Check your app and try again.",
+                                   [EventKind.CODE_REJECTED], 1, FLOW.events_from(State.CODE_REQUIRED))
+    assert FLOW.lookup(*key).target is State.CODE_REQUIRED
+
+
+def test_the_order_of_the_password_steps_outcomes_is_data():
+    """Move "2FA not required" before "user is locked" in a copy: a locked user whose 2FA is no
+    longer required then gets in, which the package's order (a lock holds) refuses."""
+    order = {g.outcome: g for g in FLOW.password_order}
+    swapped = tuple(order[o] for o in (Outcome.BAD_CREDENTIALS, Outcome.NO_2FA_NEEDED, Outcome.IS_LOCKED,
+                                       Outcome.NEEDS_CODE, Outcome.NEEDS_ENROLMENT))
+    copy = FlowTable(FLOW.rows, FLOW.on_enter, swapped, FLOW.code_step_order, FLOW.time_step_order)
+    states = {}
+    for name, table in (("copy", copy), ("original", FLOW)):
+        office = make_office(keep_2fa_when_unforced=False)
+        office.create_user("alice", PASSWORD, force_2fa=True)
+        secret = enrol(office, "alice")
+        login = at_code_step(office, "alice")
+        for _ in range(office.policy.failed_code_limit):
+            login.submit_code(wrong_code_for(office, secret))
+        office.set_force_2fa("alice", False)
+        states[name] = LoginAttempt(office, 99, flow=table).submit_password("alice", PASSWORD).state
+    assert states == {"copy": State.AUTHENTICATED, "original": State.LOCKED}
+
+
+def test_what_entering_a_state_does_is_data():
+    """Without the on-enter action of the login mask, a login that logged out still names its user."""
+    copy = FlowTable(FLOW.rows, {}, FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order)
+    names = {}
+    for name, table in (("copy", copy), ("original", FLOW)):
+        office = make_office()
+        office.create_user("alice", PASSWORD)
+        login = LoginAttempt(office, 99, flow=table)
+        login.submit_password("alice", PASSWORD)
+        login.log_out()
+        names[name] = login.username
+    assert names == {"copy": "alice", "original": None}
+
+
+def test_every_action_has_its_engine_method_and_every_message_key_its_text():
+    assert all(callable(getattr(LoginAttempt, action.method, None)) for action in Action)
+    assert {row.message for row in TRANSITIONS} <= set(MESSAGES)
+    assert all(row.records is None or isinstance(row.records, EventKind) for row in TRANSITIONS)
+
+
+@pytest.mark.parametrize("event", [FlowEvent.SUBMIT_CODE, FlowEvent.SUBMIT_RECOVERY_CODE])
+def test_a_malformed_code_has_its_own_row_that_writes_nothing(event):
+    row = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED)
+    assert row.reason is Reason.MALFORMED and Action.APPLY_CHECK not in row.actions
+    counted = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.WRONG_CODE)
+    assert counted.reason is None and Action.APPLY_CHECK in counted.actions

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import EventKind, Outcome, Reason, State, ValidationError
-from twofa_sim.otp import code_at
+from twofa_sim.otp import code_at, matching_step, matching_steps
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol
+from helpers import at_code_step, current_code, enrol, independent_totp
 
 
 # -- wrong username and wrong password look the same --------------------------------------------
@@ -92,6 +92,83 @@ def test_a_used_code_is_refused_as_a_replay(office):
     earlier = at_code_step(office, "alice").submit_code(current_code(office, secret, -1))
     assert earlier.reason is Reason.REPLAY, "a step before the last accepted one is a replay too"
     assert office.events.count(EventKind.REPLAY_BLOCKED, "alice") == 2
+
+
+# Two adjacent steps with one code (about once in a million steps). Found by walking the steps from
+# 2026-01-05T09:00:00Z for pyotp's example secret written twice (160 bits) with RFC 6238 written out
+# (hmac, SHA1, 6 digits) until a step's code equalled the next one's (about 60,000 steps, under a
+# second); the test checks the collision again first.
+COLLIDING_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+COLLIDING_STEP = 59_141_676                      # 2026-03-23T07:18:00Z; step + 1 has the same code
+
+
+def test_the_colliding_steps_do_collide():
+    first, second = (independent_totp(COLLIDING_SECRET, (COLLIDING_STEP + i) * 30) for i in (0, 1))
+    assert first == second == "212317"
+    assert independent_totp(COLLIDING_SECRET, (COLLIDING_STEP - 1) * 30) != first
+    assert independent_totp(COLLIDING_SECRET, (COLLIDING_STEP + 2) * 30) != first
+
+
+def test_matching_steps_finds_every_step_with_the_code():
+    t = COLLIDING_STEP * 30 + 40                 # in the second of the two steps
+    assert matching_steps(COLLIDING_SECRET, "212317", t, window=1) == [COLLIDING_STEP, COLLIDING_STEP + 1]
+    assert matching_step(COLLIDING_SECRET, "212317", t, window=1) == COLLIDING_STEP
+
+
+def test_a_code_equal_to_the_used_previous_steps_code_is_accepted_for_its_own_step(office):
+    """django-otp's rule: skip the steps at or before the last accepted one and keep looking. The
+    code of step S was used; step S+1 shows the same code, which is a fresh code, not a replay."""
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    office.user("alice").enrolment.secret = COLLIDING_SECRET
+    office.clock.set(COLLIDING_STEP * 30 + 5)
+    first = at_code_step(office, "alice").submit_code("212317")
+    assert (first.outcome, first.step) == (Outcome.ACCEPTED, COLLIDING_STEP)
+    office.clock.advance(30)
+    second = at_code_step(office, "alice").submit_code("212317")
+    assert (second.outcome, second.reason, second.step) == (Outcome.ACCEPTED, Reason.NONE, COLLIDING_STEP + 1)
+    third = at_code_step(office, "alice").submit_code("212317")
+    assert (third.outcome, third.reason) == (Outcome.REJECTED, Reason.REPLAY), "both steps used now"
+    assert office.user("alice").enrolment.failures == 1
+
+
+# -- the server's clock set back -------------------------------------------------------------------
+
+@pytest.mark.parametrize("back, outcome, reason, counted", [
+    (0, Outcome.REJECTED, Reason.REPLAY, 1),                    # the same code again: a replay
+    (30, Outcome.REJECTED, Reason.REPLAY, 1),                   # the last step is still in the window
+    (60, Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, 0),         # the last step is past the window's end
+    (3600, Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, 0),
+])
+def test_a_right_code_after_the_server_clock_went_back_is_not_counted(office, back, outcome, reason, counted):
+    """Rule: a right code refused only because the last accepted step lies beyond the server's
+    window is reported as "server clock behind" and not counted, so a clock set back does not lock
+    users out; the event log shows it to an admin."""
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    secret = enrol(office, "alice")
+    office.clock.advance(-back)
+    login = at_code_step(office, "alice")
+    result = login.submit_code(current_code(office, secret))
+    assert (result.outcome, result.reason, result.state) == (outcome, reason, State.CODE_REQUIRED)
+    assert office.user("alice").enrolment.failures == counted
+    if outcome is Outcome.CLOCK_BEHIND:
+        assert "clock" in result.message and "not count" in result.message
+        [event] = office.events.of_kind(EventKind.SERVER_CLOCK_BEHIND, "alice")
+        assert event.reason == "server clock behind" and "s beyond the server's window" in event.detail
+
+
+def test_a_clock_set_back_no_longer_locks_users_out(office):
+    """The issue's story: five logins with right codes after the clock went back used to lock alice."""
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    secret = enrol(office, "alice")
+    office.clock.advance(-3600)
+    for _ in range(2 * office.policy.failed_code_limit):
+        result = at_code_step(office, "alice").submit_code(current_code(office, secret))
+        assert result.outcome is Outcome.CLOCK_BEHIND
+    assert not office.user("alice").enrolment.is_locked(office.clock.now())
+    wrong = at_code_step(office, "alice").submit_code("000000" if current_code(office, secret) != "000000" else "111111")
+    assert wrong.reason is Reason.WRONG_CODE and office.user("alice").enrolment.failures == 1, "guesses still count"
+    office.clock.advance(3600 + 30)
+    assert at_code_step(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
 
 
 def test_replay_protection_can_be_turned_off():

@@ -6,7 +6,8 @@ then the throttle). After every step it checks the issue's invariants:
 
 - nobody is authenticated without the right password;
 - a user who needs 2FA is authenticated only with a fresh valid code or an unused recovery code;
-- no time step is accepted twice for a user;
+- no time step is accepted twice for a user (a used step is skipped, a later one with the same
+  code is fresh), and a right code refused because the server's clock went back is not counted;
 - a locked user is never authenticated before the lock ends or an admin unlocks;
 - every state change has its event;
 - no secret, password, recovery code or one-time code appears in any event, repr, table or
@@ -379,6 +380,14 @@ class LoginMachine(RuleBasedStateMachine):
             self.submit_code(-1, "app", 0, "plain", 0)
         self.attacker_with_the_password_guesses(who, [guess] * self.policy.failed_code_limit, True)
 
+    @rule(who=st.sampled_from(USERS), back=st.sampled_from([30, 61, 95, 3600]))
+    def server_clock_set_back_after_a_login(self, who, back):
+        """The user logs in with the app, the server's clock is set back, the user logs in again
+        (the app's clock follows the server's): a right code for a step already passed."""
+        self.user_logs_in_with_the_app(who, 30, 0, "plain")
+        self.clock_moves(-back)
+        self.user_logs_in_with_the_app(who, 0, 0, "plain")
+
     @rule(who=st.sampled_from(USERS), wait=st.sampled_from([5, 10, 59, 60, 299, 300, 301, 900]),
           poll=st.booleans(), then=st.sampled_from(["code", "recovery code", "nothing"]))
     def user_walks_away_from_the_code_step(self, who, wait, poll, then):
@@ -507,7 +516,7 @@ class LoginMachine(RuleBasedStateMachine):
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
         if self.step_is_stale(lm, u):
             type(self).seen[("note", "stale code step")] += 1
-            return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
+            return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
         if u.locked(now):
@@ -515,17 +524,21 @@ class LoginMachine(RuleBasedStateMachine):
         if now < p.period * p.window:
             type(self).seen[("note", "window reaching before 1970")] += 1
         digits = model_code(code, p.digits)
-        if digits is None:
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=u)
+        if digits is None:   # not a guess: nothing is written, not even the end of a lapsed lock
+            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
         secret = u.secret or u.pending
         centre = int(now) // p.period + (u.drift if p.drift_tracking else 0)
-        step = next((s for s in range(centre - p.window, centre + p.window + 1)
-                     if s >= 0 and independent_totp(secret, s * p.period, p.algorithm, p.digits, p.period) == digits),
-                    None)
-        if step is None:
+        steps = [s for s in range(centre - p.window, centre + p.window + 1)
+                 if s >= 0 and independent_totp(secret, s * p.period, p.algorithm, p.digits, p.period) == digits]
+        if not steps:
             return self.expect_failure(u, Reason.WRONG_CODE)
-        if u.last_step is not None and step <= u.last_step:
+        fresh = [s for s in steps if u.last_step is None or s > u.last_step]   # a used step is skipped
+        if not fresh and u.secret is not None and u.last_step > centre + p.window:
+            # the server's clock went back behind a step it accepted: refused, not counted, nothing changes
+            return Expected(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, user=copy.deepcopy(self.users[lm.user]))
+        if not fresh:
             return self.expect_failure(u, Reason.REPLAY)
+        step = fresh[0]
         u.last_step, u.failures, u.drift_before = step, 0, u.drift
         if p.drift_tracking:
             u.drift = step - int(now // p.period)
@@ -536,14 +549,16 @@ class LoginMachine(RuleBasedStateMachine):
     def expect_recovery(self, lm: LoginModel, code: str) -> Expected:
         now = self.now
         u = copy.deepcopy(self.users[lm.user])
-        if now >= lm.deadline or self.step_is_stale(lm, u):
+        if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
+        if self.step_is_stale(lm, u):
+            return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
         if u.locked(now):
             return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
         if len(code) > 64:
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=u)
+            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
         match = [c for c in (u.recovery or []) if model_recovery(c) == model_recovery(code)]
         if not match:
             return self.expect_failure(u, Reason.UNKNOWN_RECOVERY_CODE)
@@ -572,7 +587,7 @@ class LoginMachine(RuleBasedStateMachine):
         self.texts += [repr(result), result.message, repr(lm.attempt)]
         assert (result.outcome, result.reason) == (expected.outcome, expected.reason), (result, expected)
         type(self).seen[(before_state.name, event.name, result.outcome.name, result.reason.name)] += 1
-        row = FLOW.lookup(before_state, event, expected.outcome)
+        row = FLOW.lookup(before_state, event, expected.outcome, expected.reason)
         assert result.state is row.target is lm.attempt.state
         assert result.locked_until == expected.locked_until
         if expected.outcome is Outcome.ACCEPTED and event is FlowEvent.SUBMIT_CODE:
@@ -749,8 +764,10 @@ MUST_REACH = [
     ("ENROLMENT", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("ENROLMENT", "SUBMIT_CODE", "REJECTED", "WRONG_CODE"),
     ("ENROLMENT", "SUBMIT_CODE", "TIMED_OUT", "EXPIRED"),
+    ("ENROLMENT", "SUBMIT_CODE", "FACTOR_CHANGED", "FACTOR_CHANGED"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "REPLAY"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "CLOCK_BEHIND", "CLOCK_BEHIND"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "MALFORMED"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS", "WRONG_CODE"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED", "LOCKED"),

@@ -16,7 +16,7 @@ from .company import Company
 from .errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
 from .events import EventKind, EventLog
 from .login import LoginAttempt
-from .passwords import PasswordHash, check_password_rule
+from .passwords import Decoys, PasswordHash, check_password_rule
 from .policy import Policy
 from .secret_source import SecretSource, SystemSecretSource
 from .user import USERNAME, BackendUser, check_username
@@ -41,7 +41,8 @@ class BackOffice:
         self._companies: dict[str, Company] = {}
         self._users: dict[str, BackendUser] = {}
         self._login_ids = itertools.count(1)
-        self._decoy = self._new_decoy()
+        self._decoys = Decoys(self._policy.kdf_log2_n)
+        self._hash_upgrades, self._costs_key, self._costs = 0, None, ()
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -50,17 +51,20 @@ class BackOffice:
         return self._policy
 
     def set_policy(self, policy: Policy, by: str = "admin") -> None:
-        """Replace the policy; the change is in the log, knob by knob."""
+        """Replace the policy; the change is in the log, knob by knob.
+
+        Everything that can fail (the check of the argument, the decoy hash at a new cost) runs
+        before anything changes, so a refused change leaves the back office as it was.
+        """
         if not isinstance(policy, Policy):
             raise ValidationError("policy", f"must be a Policy, got {type(policy).__name__}")
         changed = [f"{k}={getattr(policy, k)!r}" for k in policy.__dataclass_fields__
                    if getattr(policy, k) != getattr(self._policy, k)]
+        decoys = self._decoys.for_costs(self._stored_costs(), policy.kdf_log2_n)
         if policy.period != self._policy.period:
             for user in self._users.values():
                 user.enrolment.change_period(self._policy.period, policy.period)
-        self._policy = policy
-        if self._decoy.log2_n != policy.kdf_log2_n:
-            self._decoy = self._new_decoy()
+        self._policy, self._decoys = policy, decoys
         if changed:
             self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}", detail=", ".join(changed))
 
@@ -148,16 +152,39 @@ class BackOffice:
         kept = user.enrolment.is_enrolled and self.policy.keep_2fa_when_unforced
         return forced or kept
 
-    def password_matches(self, user: BackendUser | None, password: str) -> bool:
-        """Constant work whether or not the user exists, so timing does not reveal usernames."""
-        if user is None:
-            self._decoy.matches(password)
-            return False
-        return user.password_hash.matches(password)
+    def password_matches(self, user: BackendUser | None, password: str, username: str = "") -> bool:
+        """Constant work whether or not the user exists, so timing does not reveal usernames.
 
-    def _new_decoy(self) -> PasswordHash:
-        """A hash at the policy's cost for unknown usernames to be checked against (one scrypt, like a user)."""
-        return PasswordHash.create("decoy password", SystemSecretSource(), self._policy.kdf_log2_n)
+        An unknown ``username`` is checked against a decoy hash at the cost of a stored hash (see
+        :class:`Decoys`), so it costs what a known user's wrong password costs even while stored
+        hashes have another cost than the policy. A correct password whose hash has another cost
+        than the policy's is hashed again at the policy's cost (as Django does), and the log says so.
+        """
+        decoys = self._decoys.for_costs(self._stored_costs(), self._policy.kdf_log2_n)
+        self._decoys = decoys
+        if user is None:
+            decoys.check(username, password)
+            return False
+        if not user.password_hash.matches(password):
+            return False
+        if user.password_hash.log2_n != self._policy.kdf_log2_n:
+            self._upgrade_hash(user, password)
+        return True
+
+    def _upgrade_hash(self, user: BackendUser, password: str) -> None:
+        old = user.password_hash.log2_n
+        user.password_hash = PasswordHash.create(password, self.secret_source, self._policy.kdf_log2_n)
+        self._hash_upgrades += 1
+        self.events.record(self.clock.now(), EventKind.PASSWORD_HASH_UPGRADED, "system", user=user.username,
+                           company=user.company, detail=f"scrypt N=2**{old} -> 2**{user.password_hash.log2_n}")
+
+    def _stored_costs(self) -> tuple[int, ...]:
+        """The scrypt cost of every stored hash, sorted; recounted only when users or hashes changed."""
+        key = (len(self._users), self._hash_upgrades)
+        if self._costs_key != key:
+            self._costs = tuple(sorted(u.password_hash.log2_n for u in self._users.values()))
+            self._costs_key = key
+        return self._costs
 
     # -- admin actions --------------------------------------------------------------------------
 

@@ -1,19 +1,26 @@
 """A user's second factor: the shared secret, the replay and drift memory, the throttle and the
 recovery codes, with one atomic verification in django-otp's order.
 
-Order of a check: lock first, then the window, then replay (``step > last_used_step``), then on
+Order of a check: lock first, then the window, then replay (the earliest matching step later than
+``last_used_step``: a used step is skipped and the search goes on, as in django-otp), then on
 success the drift update and throttle reset, on failure the throttle increment and maybe a lock.
-The state is only changed after the verdict is known, in one place.
+A right code refused only because the last accepted step lies beyond the server's window is the
+server's clock set back, not a guess: it is reported as such and not counted.
+
+The app's code (:class:`TotpCode`) and recovery codes (:class:`RecoveryCode`) are two second
+factors behind one contract (:class:`SecondFactor`), and :meth:`Enrolment.check` is the throttle
+they share. The state is only changed after the verdict is known, in one place (:meth:`Enrolment.apply`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from .flow import Outcome, Reason
-from .otp import matching_step, step_of
+from .otp import matching_steps, step_of
 from .policy import Policy
 from .recovery_codes import RecoveryCodes
 from .secret_source import SecretSource, new_base32_secret
@@ -36,10 +43,11 @@ def normalise_code(text: object, digits: int) -> str | None:
     return folded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Change:
     """What a check would write into the enrolment. The engine applies it only when the
-    transition table's row says so, so a check itself changes nothing."""
+    transition table's row says so, so a check itself changes nothing. Its repr says whether it
+    confirms a secret, never which."""
 
     failures: int
     locked_until: float | None
@@ -47,6 +55,12 @@ class Change:
     drift: int | None = None
     confirm_secret: str | None = None
     spend_recovery_code: int | None = None
+
+    def __repr__(self) -> str:
+        confirm = ", confirms the pending secret" if self.confirm_secret is not None else ""
+        spend = f", spends recovery code #{self.spend_recovery_code}" if self.spend_recovery_code is not None else ""
+        return (f"Change(failures={self.failures}, locked_until={self.locked_until}, "
+                f"last_used_step={self.last_used_step}, drift={self.drift}{confirm}{spend})")
 
 
 @dataclass(frozen=True)
@@ -78,13 +92,19 @@ class Enrolment:
     def is_enrolled(self) -> bool:
         return self.secret is not None
 
+    def standing(self, now: float) -> tuple[int, float | None]:
+        """(failed codes that count, lock end) at ``now``. The one lapse rule of the package: a lock
+        that has run out is gone and wipes the count with it (whether or not it was written back)."""
+        if self.locked_until is not None and now >= self.locked_until:
+            return 0, None
+        return self.failures, self.locked_until
+
     def is_locked(self, now: float) -> bool:
-        return self.locked_until is not None and now < self.locked_until
+        return self.standing(now)[1] is not None
 
     def failures_at(self, now: float) -> int:
-        """Failed codes that still count at ``now``: a lock that has run out wipes the count."""
-        lapsed = self.locked_until is not None and now >= self.locked_until
-        return 0 if lapsed else self.failures
+        """Failed codes that still count at ``now`` (see :meth:`standing`)."""
+        return self.standing(now)[0]
 
     def begin(self, policy: Policy, source: SecretSource) -> str:
         """The secret to show as QR: the pending one if the policy keeps it, else a new one."""
@@ -92,58 +112,30 @@ class Enrolment:
             self.pending_secret = new_base32_secret(source, policy.secret_bits)
         return self.pending_secret
 
-    def _settled(self, now: float) -> tuple[int, float | None]:
-        """(failures, locked_until) as they stand at ``now``: a lock that has run out is gone."""
-        if self.locked_until is not None and now >= self.locked_until:
-            return 0, None
-        return self.failures, self.locked_until
-
     def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """Check a one-time code against the enrolled (or pending) secret; nothing is changed here,
         the verdict carries the :class:`Change` the flow applies."""
-        failures, locked_until = self._settled(now)
-        if locked_until is not None:
-            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=locked_until)
-        unchanged = Change(failures, locked_until, self.last_used_step, self.drift)
-        digits = normalise_code(code, policy.digits)
-        if digits is None:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED, change=unchanged)
-        secret = self.secret or self.pending_secret
-        if secret is None:
-            raise RuntimeError("check_code needs a secret: the flow opens a code step only after one exists")
-        centre = self.drift if policy.drift_tracking else 0
-        step = matching_step(secret, digits, now, window=policy.window, centre=centre,
-                             algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
-        if step is None:
-            return self._failure(failures, now, policy, Reason.WRONG_CODE)
-        if policy.replay_protection and self.last_used_step is not None and step <= self.last_used_step:
-            return self._failure(failures, now, policy, Reason.REPLAY)
-        drift = step - step_of(now, policy.period) if policy.drift_tracking else self.drift
-        confirm = secret if self.secret is None else None
-        return Verdict(Outcome.ACCEPTED, step=step,
-                       change=Change(0, None, step, drift, confirm_secret=confirm))
+        return self.check(TOTP_CODE, code, now, policy)
 
     def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """Check a recovery code; a wrong one counts like a wrong code. Nothing is changed here."""
-        failures, locked_until = self._settled(now)
+        return self.check(RECOVERY_CODE, code, now, policy)
+
+    def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy) -> Verdict:
+        """The throttle every second factor shares (django-otp's throttling mixin): a lock refuses
+        first; then the factor verifies; a counted failure counts and may lock. Changes nothing."""
+        failures, locked_until = self.standing(now)
         if locked_until is not None:
             return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=locked_until)
-        if not isinstance(code, str) or len(code) > 64:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED,
-                           change=Change(failures, locked_until, self.last_used_step, self.drift))
-        index = self.recovery.find(code) if self.recovery else None
-        if index is None:
-            return self._failure(failures, now, policy, Reason.UNKNOWN_RECOVERY_CODE)
-        return Verdict(Outcome.ACCEPTED, change=Change(0, None, self.last_used_step, self.drift,
-                                                       spend_recovery_code=index))
-
-    def _failure(self, failures: int, now: float, policy: Policy, reason: Reason) -> Verdict:
+        found = factor.verify(self, text, now, policy)
+        if not isinstance(found, Reason):
+            return found
         counted = failures + 1
         if counted >= policy.failed_code_limit:
             until = now + policy.lock_seconds
-            return Verdict(Outcome.LOCKS, reason, locked_until=until,
+            return Verdict(Outcome.LOCKS, found, locked_until=until,
                            change=Change(counted, until, self.last_used_step, self.drift))
-        return Verdict(Outcome.REJECTED, reason, change=Change(counted, None, self.last_used_step, self.drift))
+        return Verdict(Outcome.REJECTED, found, change=Change(counted, None, self.last_used_step, self.drift))
 
     def apply(self, change: Change, now: float) -> None:
         """Write a check's change (the flow calls this for the rows that take it)."""
@@ -184,3 +176,61 @@ class Enrolment:
     def __repr__(self) -> str:
         status = "enrolled" if self.is_enrolled else ("pending" if self.pending_secret else "not enrolled")
         return f"Enrolment({status}, failures={self.failures})"
+
+
+class SecondFactor(Protocol):
+    """What a code step checks a typed text against: the app's code or a recovery code, behind one
+    contract, as django-otp puts devices behind one ``verify_token``. The throttle is not the
+    factor's business: :meth:`Enrolment.check` wraps every factor in the same one."""
+
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
+        """A verdict when the text decides by itself (accepted with its change, or refused without
+        counting), else the reason of a failure that counts."""
+
+
+class TotpCode:
+    """The code the authenticator app shows (RFC 6238), in django-otp's order: the window, then
+    replay (the earliest matching step after the last accepted one)."""
+
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
+        digits = normalise_code(text, policy.digits)
+        if digits is None:
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+        secret = enrolment.secret or enrolment.pending_secret
+        if secret is None:
+            raise RuntimeError("a code check needs a secret: the flow opens a code step only after one exists")
+        centre = enrolment.drift if policy.drift_tracking else 0
+        steps = matching_steps(secret, digits, now, window=policy.window, centre=centre,
+                               algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
+        if not steps:
+            return Reason.WRONG_CODE
+        last = enrolment.last_used_step if policy.replay_protection else None
+        fresh = [s for s in steps if last is None or s > last]
+        if not fresh:
+            window_end = step_of(now, policy.period) + centre + policy.window
+            if enrolment.secret is not None and last > window_end:
+                return Verdict(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND,
+                               detail=f"the last accepted code is {(last - window_end) * policy.period} s "
+                                      "beyond the server's window")
+            return Reason.REPLAY
+        step = fresh[0]
+        drift = step - step_of(now, policy.period) if policy.drift_tracking else enrolment.drift
+        confirm = secret if enrolment.secret is None else None
+        return Verdict(Outcome.ACCEPTED, step=step, change=Change(0, None, step, drift, confirm_secret=confirm))
+
+
+class RecoveryCode:
+    """A single-use recovery code; an unknown or spent one counts like a wrong code."""
+
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
+        if not isinstance(text, str) or len(text) > 64:
+            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+        index = enrolment.recovery.find(text) if enrolment.recovery else None
+        if index is None:
+            return Reason.UNKNOWN_RECOVERY_CODE
+        return Verdict(Outcome.ACCEPTED, change=Change(0, None, enrolment.last_used_step, enrolment.drift,
+                                                       spend_recovery_code=index))
+
+
+TOTP_CODE = TotpCode()
+RECOVERY_CODE = RecoveryCode()

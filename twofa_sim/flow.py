@@ -1,19 +1,24 @@
 """The login flow, declared once as data.
 
-One table of :class:`Transition` rows says, for each state and event, which outcome leads where
-and with which effect. The engine (:class:`twofa_sim.login.LoginAttempt`) classifies an input
-into an :class:`Outcome` and then does only what the table says; the same table renders as a
-Mermaid state diagram and as a pandas DataFrame.
+One table of :class:`Transition` rows says, for each state, event and outcome (and, where it
+matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
+event it records and which message the user sees. States may have actions on entering them, and
+the order in which the password step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
+:data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.LoginAttempt`) classifies an input
+and then does only what the table says, so editing a copy of the table changes behaviour,
+messages and events; the same table renders as a Mermaid state diagram and as a DataFrame.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Callable
 
 import pandas as pd
 
 from .errors import TransitionNotAllowed
+from .events import EventKind
 
 
 class State(enum.Enum):
@@ -45,7 +50,9 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
     LOCKS = "rejected, limit reached"
     IS_LOCKED = "user is locked"
+    CLOCK_BEHIND = "refused, server clock behind"
     TIMED_OUT = "step timed out"
+    FACTOR_CHANGED = "second factor changed"
     STILL_OPEN = "step still open"
     DONE = "done"
 
@@ -58,110 +65,216 @@ class Reason(enum.Enum):
     MALFORMED = "malformed code"
     WRONG_CODE = "wrong code"
     REPLAY = "code already used"
+    CLOCK_BEHIND = "server clock behind"
     UNKNOWN_RECOVERY_CODE = "unknown or used recovery code"
     LOCKED = "locked"
     EXPIRED = "step expired"
+    FACTOR_CHANGED = "step opened for an earlier second factor"
 
 
-class Effect(enum.Enum):
-    """What the engine does on taking a row, besides changing state."""
+class Action(enum.Enum):
+    """A named piece of the engine's work, run when a row is taken or a state entered (like
+    python-statemachine's ``on=`` names): the engine runs its method ``_on_<name in lower case>``."""
 
-    NONE = "-"
+    APPLY_CHECK = "write the check's change (count, lock, remember the step, confirm, spend)"
     SHOW_QR = "show QR and secret, open the code step"
-    ASK_CODE = "open the code step"
-    COMPLETE_ENROLMENT = "confirm the secret, remember the step, sign in"
-    ACCEPT_CODE = "remember the step, reset the failures, sign in"
-    SIGN_IN = "sign in"
-    USE_RECOVERY_CODE = "spend the recovery code, sign in"
-    COUNT_FAILURE = "count a failed code (not a malformed one)"
-    LOCK = "count the failed code, lock the user"
-    CLOSE = "close the step"
+    OPEN_CODE_STEP = "open the code step"
+    NOTE_ENROLMENT = "log: enrolment completed"
+    SIGN_IN = "close the step, log: authenticated"
+    NOTE_LOCK = "close the step, log: locked until"
+    CLOSE_STEP = "close the step"
+    FORGET_LOGIN = "forget the username and any open step"
+
+    @property
+    def method(self) -> str:
+        return "_on_" + self.name.lower()
+
+
+Effect = Action
+"""The earlier name of :class:`Action`."""
 
 
 @dataclass(frozen=True)
 class Transition:
+    """One row: in ``source``, on ``event``, when the input was classified as ``outcome`` (and,
+    if set, ``reason``), go to ``target``, run ``actions``, record ``records`` and show the
+    message ``message`` (a key of :data:`twofa_sim.login.MESSAGES`)."""
+
     source: State
     event: FlowEvent
     outcome: Outcome
     target: State
-    effect: Effect
+    actions: tuple[Action, ...]
+    records: EventKind | None
+    message: str
+    rule: str
+    reason: Reason | None = None        # None: any reason; a row for the exact reason wins
+
+    @property
+    def effect(self) -> str:
+        """The actions in words (the table's "effect" column)."""
+        return "; ".join(action.value for action in self.actions) or "-"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the engine knows about an input before the table decides (computed once per input)."""
+
+    password_ok: bool = False
+    locked: bool = False
+    needs_2fa: bool = False
+    enrolled: bool = False
+    timed_out: bool = False
+    factor_changed: bool = False
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One entry of a decision order: the first guard whose test holds gives the outcome."""
+
+    outcome: Outcome
+    reason: Reason
+    holds: Callable[[Facts], bool]
     rule: str
 
 
-S, E, O, X = State, FlowEvent, Outcome, Effect
+S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
+
+PASSWORD_ORDER: tuple[Guard, ...] = (
+    Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
+          "a wrong password or an unknown username decides first, so nothing else is revealed"),
+    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
+          "a lock holds even when 2FA stopped being required after it was set (flag unticked)"),
+    Guard(O.NO_2FA_NEEDED, R.NONE, lambda f: not f.needs_2fa,
+          "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
+    Guard(O.NEEDS_CODE, R.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
+    Guard(O.NEEDS_ENROLMENT, R.NONE, lambda f: True, "everyone else enrols first"),
+)
+"""The order in which the password step's outcomes are decided."""
+
+CODE_STEP_ORDER: tuple[Guard, ...] = (
+    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
+    Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
+          "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
+)
+"""What the code step decides before the second factor checks the code (then the check decides)."""
+
+TIME_STEP_ORDER: tuple[Guard, ...] = (
+    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
+    Guard(O.STILL_OPEN, R.NONE, lambda f: True, "otherwise the step stays open"),
+)
+"""What time passing decides at an open step."""
+
+CHECK = (A.APPLY_CHECK,)
+LOCK = (A.APPLY_CHECK, A.NOTE_LOCK)
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.BAD_CREDENTIALS, S.CREDENTIALS, X.NONE,
-               "a wrong username and a wrong password get one identical answer"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NO_2FA_NEEDED, S.AUTHENTICATED, X.SIGN_IN,
-               "neither the company setting nor the user's flag asks for 2FA"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_ENROLMENT, S.ENROLMENT, X.SHOW_QR,
-               "first login: the QR appears only after a correct password"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, X.ASK_CODE,
-               "later logins: the app's current code, no QR"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED, S.LOCKED, X.NONE,
-               "a locked user cannot log in until the lock ends or an admin unlocks"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, X.COMPLETE_ENROLMENT,
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.BAD_CREDENTIALS, S.CREDENTIALS, (), K.PASSWORD_REJECTED,
+               "bad_credentials", "a wrong username and a wrong password get one identical answer"),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NO_2FA_NEEDED, S.AUTHENTICATED, (A.SIGN_IN,),
+               K.PASSWORD_ACCEPTED, "welcome", "neither the company setting nor the user's flag asks for 2FA"),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_ENROLMENT, S.ENROLMENT, (A.SHOW_QR,),
+               K.PASSWORD_ACCEPTED, "scan_qr", "first login: the QR appears only after a correct password"),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, (A.OPEN_CODE_STEP,),
+               K.PASSWORD_ACCEPTED, "type_code", "later logins: the app's current code, no QR"),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
+               "is_locked", "a locked user cannot log in until the lock ends or an admin unlocks"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED,
+               (A.APPLY_CHECK, A.NOTE_ENROLMENT, A.SIGN_IN), K.CODE_ACCEPTED, "welcome",
                "enrolment completes only with a valid code"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, X.COUNT_FAILURE,
-               "a wrong code leaves the user in enrolment"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, X.LOCK,
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), K.CODE_REJECTED, "malformed_code",
+               "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, CHECK, K.CODE_REJECTED, "wrong_code",
+               "a wrong code leaves the user in enrolment, and counts"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
                "failed codes count towards the lock, during enrolment too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
                "a lock set by another login holds here too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a code typed after the step closed, or after an admin reset, is not checked"),
-    Transition(S.ENROLMENT, E.TIME_PASSES, O.STILL_OPEN, S.ENROLMENT, X.NONE,
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
+               "a code typed after the step closed is not checked"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
+               "factor_changed", "a QR step whose secret was confirmed or replaced by another login, or reset "
+               "by an admin, closes instead of checking against the wrong secret"),
+    Transition(S.ENROLMENT, E.TIME_PASSES, O.STILL_OPEN, S.ENROLMENT, (), None, "none",
                "the QR stays up while the step is open"),
-    Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
+    Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
                "the QR step expires after the policy's time"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, X.ACCEPT_CODE,
-               "a valid code inside the window, not used before, signs in"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, X.COUNT_FAILURE,
-               "a wrong, malformed or replayed code is refused with its reason"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, X.LOCK,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
+               K.CODE_ACCEPTED, "welcome", "a valid code inside the window, not used before, signs in"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.CODE_REJECTED,
+               "malformed_code", "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.REPLAY_BLOCKED, "replay",
+               "a code whose step was already used is refused, and counts", R.REPLAY),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.CODE_REJECTED, "wrong_code",
+               "a wrong code is refused with its reason, and counts"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.REPLAY_BLOCKED, "locks",
+               "a replay at the limit locks like a wrong code", R.REPLAY),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
                "the failed-code limit locks the user, across logins"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
                "even a right code does not open a locked account"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a code typed after the step closed, or after an admin reset, is not checked"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, X.USE_RECOVERY_CODE,
-               "an unused recovery code stands in for the code, once"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, X.COUNT_FAILURE,
-               "an unknown or spent recovery code is refused"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, X.LOCK,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.CLOCK_BEHIND, S.CODE_REQUIRED, (), K.SERVER_CLOCK_BEHIND,
+               "clock_behind", "a right code whose step the server already accepted, while the server's clock is "
+               "behind that step's window (its clock was set back), is refused without counting: the log tells ops"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
+               "a code typed after the step closed is not checked"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
+               "factor_changed", "a code step whose user was reset by an admin closes instead of checking"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
+               K.RECOVERY_CODE_USED, "welcome", "an unused recovery code stands in for the code, once"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.RECOVERY_CODE_REJECTED,
+               "malformed_recovery_code", "a recovery code that cannot be one is refused and is not a guess",
+               R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK,
+               K.RECOVERY_CODE_REJECTED, "unknown_recovery_code", "an unknown or spent recovery code is refused"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, LOCK, K.RECOVERY_CODE_REJECTED, "locks",
                "wrong recovery codes count towards the lock"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, X.NONE,
-               "a recovery code does not open a locked account"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
-               "a recovery code typed after the step closed, or after an admin reset, is not checked"),
-    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.STILL_OPEN, S.CODE_REQUIRED, X.NONE,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
+               "is_locked", "a recovery code does not open a locked account"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
+               "expired", "a recovery code typed after the step closed is not checked"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
+               "factor_changed", "a recovery code typed after an admin reset is not checked"),
+    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.STILL_OPEN, S.CODE_REQUIRED, (), None, "none",
                "the code step stays open for the policy's time"),
-    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, X.CLOSE,
+    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
                "an open code step expires after the policy's time"),
-    Transition(S.AUTHENTICATED, E.LOG_OUT, O.DONE, S.CREDENTIALS, X.NONE,
+    Transition(S.AUTHENTICATED, E.LOG_OUT, O.DONE, S.CREDENTIALS, (), K.LOGGED_OUT, "none",
                "logging out returns to the login mask"),
-    Transition(S.LOCKED, E.START_OVER, O.DONE, S.CREDENTIALS, X.NONE,
+    Transition(S.LOCKED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
                "a refused login can start again at the login mask"),
-    Transition(S.EXPIRED, E.START_OVER, O.DONE, S.CREDENTIALS, X.NONE,
+    Transition(S.EXPIRED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
                "an expired login starts again at the login mask"),
 )
-del S, E, O, X
+
+ON_ENTER: dict[State, tuple[Action, ...]] = {
+    S.CREDENTIALS: (A.FORGET_LOGIN,),
+}
+"""Actions run on entering a state, after the row's own."""
+
+del S, E, O, R, A, K
 
 
 class FlowTable:
-    """Look-ups and renderings of a transition table."""
+    """Look-ups and renderings of a transition table, with its on-enter actions and decision orders."""
 
-    def __init__(self, rows: tuple[Transition, ...]) -> None:
-        self.rows = rows
-        self._index: dict[tuple[State, FlowEvent, Outcome], Transition] = {}
-        for row in rows:
-            key = (row.source, row.event, row.outcome)
+    def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
+                 password_order: tuple[Guard, ...] = PASSWORD_ORDER,
+                 code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
+                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER) -> None:
+        self.rows = tuple(rows)
+        self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
+        self.password_order, self.code_step_order = password_order, code_step_order
+        self.time_step_order = time_step_order
+        self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
+        for row in self.rows:
+            key = (row.source, row.event, row.outcome, row.reason)
             if key in self._index:
                 raise ValueError(f"duplicate row for {key}")
             self._index[key] = row
         self.initial = State.CREDENTIALS
-        self._events = {state: tuple(dict.fromkeys(r.event for r in rows if r.source is state)) for state in State}
+        self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
+                        for state in State}
 
     def events_from(self, state: State) -> list[FlowEvent]:
         """The events the flow accepts in ``state`` (table order)."""
@@ -173,17 +286,29 @@ class FlowTable:
             raise TransitionNotAllowed(
                 f"the flow has no '{event.value}' in state '{state.value}' (allowed: {allowed})")
 
-    def lookup(self, state: State, event: FlowEvent, outcome: Outcome) -> Transition:
-        try:
-            return self._index[(state, event, outcome)]
-        except KeyError:
+    def lookup(self, state: State, event: FlowEvent, outcome: Outcome, reason: Reason | None = None) -> Transition:
+        """The row for the exact reason if there is one, else the row for any reason."""
+        row = self._index.get((state, event, outcome, reason)) if reason is not None else None
+        row = row or self._index.get((state, event, outcome, None))
+        if row is None:
             raise TransitionNotAllowed(
                 f"the flow has no row for '{event.value}' with outcome '{outcome.value}' "
-                f"in state '{state.value}'") from None
+                f"in state '{state.value}'")
+        return row
+
+    @staticmethod
+    def decide(order: tuple[Guard, ...], facts: Facts) -> Guard | None:
+        """The first guard of ``order`` that holds for ``facts``, or None."""
+        return next((guard for guard in order if guard.holds(facts)), None)
+
+    def entering(self, state: State) -> tuple[Action, ...]:
+        return self.on_enter.get(state, ())
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"from": r.source.value, "event": r.event.value, "outcome": r.outcome.value,
-                              "to": r.target.value, "effect": r.effect.value, "rule": r.rule}
+                              "reason": r.reason.value if r.reason else "any", "to": r.target.value,
+                              "effect": r.effect, "records": r.records.value if r.records else "-",
+                              "message": r.message, "rule": r.rule}
                              for r in self.rows])
 
     def to_mermaid(self) -> str:

@@ -2,9 +2,11 @@
 
 Each public method is one :class:`~twofa_sim.flow.FlowEvent`. The engine checks that the table
 has that event in the current state, reads the clock once, classifies the input into an
-:class:`~twofa_sim.flow.Outcome`, looks the row up, performs the row's effect and records the
-events. Expected refusals come back as a :class:`StepResult`; a call the table does not allow
-raises :class:`~twofa_sim.errors.TransitionNotAllowed` and changes nothing.
+:class:`~twofa_sim.flow.Outcome` (in the orders the table gives), looks the row up, records the
+row's event, runs the row's actions and the target state's on-enter actions, and shows the row's
+message. It holds no rule of its own: what each action does is one short method below.
+Expected refusals come back as a :class:`StepResult`; a call the table does not allow raises
+:class:`~twofa_sim.errors.TransitionNotAllowed` and changes nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import TYPE_CHECKING, Callable
 
 from .clock import iso
 from .enrolment import Verdict
-from .errors import ValidationError
+from .errors import TransitionNotAllowed, ValidationError
 from .events import EventKind
-from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
+from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
 from .qr import EnrolmentScreen
 
 if TYPE_CHECKING:
@@ -24,23 +26,26 @@ if TYPE_CHECKING:
     from .user import BackendUser
 
 MAX_INPUT = 1024
-STALE_STEP = "the user's second factor changed since this step opened"
 
 MESSAGES = {
-    (Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS): "Wrong username or password.",
-    (Outcome.NO_2FA_NEEDED, Reason.NONE): "Welcome, you are logged in.",
-    (Outcome.NEEDS_ENROLMENT, Reason.NONE): "Scan the QR code with your authenticator app, then type the code it shows.",
-    (Outcome.NEEDS_CODE, Reason.NONE): "Type the current code from your authenticator app.",
-    (Outcome.ACCEPTED, Reason.NONE): "Welcome, you are logged in.",
-    (Outcome.REJECTED, Reason.MALFORMED): "A code has {digits} digits; please type exactly {digits} digits.",
-    (Outcome.REJECTED, Reason.WRONG_CODE): "That code is not valid. Check your app and try again.",
-    (Outcome.REJECTED, Reason.REPLAY): "That code was already used. Wait for the next code in your app.",
-    (Outcome.REJECTED, Reason.UNKNOWN_RECOVERY_CODE): "That recovery code is not valid or was already used.",
-    (Outcome.IS_LOCKED, Reason.LOCKED): "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you.",
-    (Outcome.TIMED_OUT, Reason.EXPIRED): "The login took too long. Please start again.",
-    (Outcome.STILL_OPEN, Reason.NONE): "",
-    (Outcome.DONE, Reason.NONE): "",
+    "none": "",
+    "bad_credentials": "Wrong username or password.",
+    "welcome": "Welcome, you are logged in.",
+    "scan_qr": "Scan the QR code with your authenticator app, then type the code it shows.",
+    "type_code": "Type the current code from your authenticator app.",
+    "malformed_code": "A code has {digits} digits; please type exactly {digits} digits.",
+    "wrong_code": "That code is not valid. Check your app and try again.",
+    "replay": "That code was already used. Wait for the next code in your app.",
+    "clock_behind": "The server's clock is behind the last code you used, so this code cannot be accepted yet; "
+                    "it does not count as a wrong code. Use a recovery code or ask an admin.",
+    "malformed_recovery_code": "A recovery code has four groups of four letters and digits, e.g. 3f2a-9c01-7be4-0d55.",
+    "unknown_recovery_code": "That recovery code is not valid or was already used.",
+    "locks": "Too many wrong codes: locked until {until} UTC.",
+    "is_locked": "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you.",
+    "expired": "The login took too long. Please start again.",
+    "factor_changed": "Your two-factor setup changed during this login. Please start again.",
 }
+"""What the login mask says, by the message key a transition row names."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,17 @@ class StepResult:
 
 
 class LoginAttempt:
-    """One login at the back office's login mask, from username and password to the end."""
+    """One login at the back office's login mask, from username and password to the end.
 
-    def __init__(self, backoffice: "BackOffice", login_id: int) -> None:
+    ``flow`` is the transition table that drives it (the package's :data:`~twofa_sim.flow.FLOW`
+    unless a test or a what-if passes an edited copy).
+    """
+
+    def __init__(self, backoffice: "BackOffice", login_id: int, flow: FlowTable | None = None) -> None:
         self._office = backoffice
+        self._flow = flow or FLOW
         self.id = login_id
-        self.state = FLOW.initial
+        self.state = self._flow.initial
         self.username: str | None = None
         self.screen: EnrolmentScreen | None = None
         self.deadline: float | None = None
@@ -80,18 +90,18 @@ class LoginAttempt:
 
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
-        return self._fire(FlowEvent.SUBMIT_CODE, lambda now: self._classify_code(code, now))
+        return self._fire(FlowEvent.SUBMIT_CODE, lambda now: self._classify_code_step(
+            now, lambda user: user.enrolment.check_code(code, now, self._office.policy)))
 
     def submit_recovery_code(self, code: str) -> StepResult:
         _check_text("recovery code", code)
-        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, lambda now: self._classify_recovery_code(code, now))
+        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, lambda now: self._classify_code_step(
+            now, lambda user: user.enrolment.check_recovery_code(code, now, self._office.policy)))
 
     def poll(self) -> StepResult:
         """Let time pass: closes the code step once its time is up (widgets call this each second)."""
-        def classify(now: float) -> Verdict:
-            outcome = self._time_left_outcome(now)
-            return Verdict(outcome, Reason.EXPIRED if outcome is Outcome.TIMED_OUT else Reason.NONE)
-        return self._fire(FlowEvent.TIME_PASSES, classify)
+        return self._fire(FlowEvent.TIME_PASSES, lambda now: self._decided(
+            self._flow.time_step_order, Facts(timed_out=self._deadline_passed(now))))
 
     def log_out(self) -> StepResult:
         return self._fire(FlowEvent.LOG_OUT, lambda now: Verdict(Outcome.DONE))
@@ -101,7 +111,7 @@ class LoginAttempt:
 
     @property
     def allowed_events(self) -> list[FlowEvent]:
-        return FLOW.events_from(self.state)
+        return self._flow.events_from(self.state)
 
     def seconds_left(self) -> float | None:
         """Seconds until the open code step closes, or None when no step is open."""
@@ -110,98 +120,105 @@ class LoginAttempt:
     # -- the engine -----------------------------------------------------------------------------
 
     def _fire(self, event: FlowEvent, classify: Callable[[float], Verdict]) -> StepResult:
-        FLOW.require_event(self.state, event)
+        """Take one event: the one place where an input is checked and its consequences applied.
+
+        The clock is read once; the check (``classify``) reads the user's second factor and changes
+        nothing; the row's actions then write the check's change and the row's event is recorded.
+        A back office that keeps its users in a shared store runs this method in one transaction.
+        """
+        self._flow.require_event(self.state, event)
         now = self._office.clock.now()
         verdict = classify(now)
-        row = FLOW.lookup(self.state, event, verdict.outcome)
+        row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
         source = self.state
         self.state = row.target
         self._record_step(now, row, verdict, source)
-        self._apply(row.effect, now, verdict)
-        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(verdict, event),
+        for action in row.actions + self._flow.entering(row.target):
+            getattr(self, action.method)(now, verdict)
+        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(row, verdict),
                           self.screen if self.state is State.ENROLMENT else None,
                           verdict.locked_until, verdict.step)
 
-    def _user(self) -> "BackendUser":
-        assert self.username is not None, "a code step always follows an accepted password"
-        return self._office.user(self.username)
-
-    def _time_left_outcome(self, now: float) -> Outcome:
-        return Outcome.TIMED_OUT if self.deadline is not None and now >= self.deadline else Outcome.STILL_OPEN
+    def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
+        guard = self._flow.decide(order, facts)
+        if guard is None:
+            raise TransitionNotAllowed(f"the flow decides no outcome in state '{self.state.value}' for {facts}")
+        return Verdict(guard.outcome, guard.reason)
 
     def _classify_password(self, username: str, password: str, now: float) -> Verdict:
         user = self._office.find_user(username)
-        if not self._office.password_matches(user, password):
-            detail = "wrong password" if user else "unknown username"
-            return Verdict(Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS, detail=detail)
-        self.username = user.username
-        enrolment = user.enrolment
-        # The lock holds even when 2FA stopped being required after it was set (flag unticked):
-        # a locked user does not log in before the lock ends or an admin unlocks.
-        if enrolment.is_locked(now):
-            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=enrolment.locked_until)
-        if not self._office.needs_2fa(user):
-            return Verdict(Outcome.NO_2FA_NEEDED)
-        return Verdict(Outcome.NEEDS_CODE if enrolment.is_enrolled else Outcome.NEEDS_ENROLMENT)
+        matches = self._office.password_matches(user, password, username)
+        if matches:
+            self.username = user.username
+        facts = Facts(password_ok=matches, locked=matches and user.enrolment.is_locked(now),
+                      needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
+        decided = self._decided(self._flow.password_order, facts)
+        detail = "" if matches else "wrong password" if user else "unknown username"
+        locked_until = user.enrolment.locked_until if decided.reason is Reason.LOCKED else None
+        return Verdict(decided.outcome, decided.reason, locked_until=locked_until, detail=detail)
 
-    def _classify_code(self, code: str, now: float) -> Verdict:
-        if self._time_left_outcome(now) is Outcome.TIMED_OUT:
-            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED)
-        if self._step_is_stale():
-            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED, detail=STALE_STEP)
-        return self._user().enrolment.check_code(code, now, self._office.policy)
+    def _classify_code_step(self, now: float, check: Callable[["BackendUser"], Verdict]) -> Verdict:
+        """The step's own guards first (time up, second factor changed), then the factor's check."""
+        facts = Facts(timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale())
+        guard = self._flow.decide(self._flow.code_step_order, facts)
+        return Verdict(guard.outcome, guard.reason) if guard is not None else check(self._user())
 
-    def _classify_recovery_code(self, code: str, now: float) -> Verdict:
-        if self._time_left_outcome(now) is Outcome.TIMED_OUT:
-            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED)
-        if self._step_is_stale():
-            return Verdict(Outcome.TIMED_OUT, Reason.EXPIRED, detail=STALE_STEP)
-        return self._user().enrolment.check_recovery_code(code, now, self._office.policy)
+    def _deadline_passed(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
 
     def _step_is_stale(self) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or
-        another login confirmed or replaced the secret this QR step shows. Such a step closes."""
+        another login confirmed or replaced the secret this QR step shows."""
         enrolment = self._user().enrolment
         if self.state is State.ENROLMENT:
             return enrolment.is_enrolled or self.screen is None or enrolment.pending_secret != self.screen.secret
         return not enrolment.is_enrolled
 
-    def _apply(self, effect: Effect, now: float, verdict: Verdict) -> None:
-        office = self._office
-        if effect in _CHECK_EFFECTS and verdict.change is not None:
-            self._user().enrolment.apply(verdict.change, now)
-        if effect is Effect.SHOW_QR:
-            secret = self._user().enrolment.begin(office.policy, office.secret_source)
-            self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
-            self.deadline = now + office.policy.code_step_timeout
-            self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
-        elif effect is Effect.ASK_CODE:
-            self.deadline = now + office.policy.code_step_timeout
-        elif effect in (Effect.COMPLETE_ENROLMENT, Effect.ACCEPT_CODE, Effect.SIGN_IN, Effect.USE_RECOVERY_CODE):
-            if effect is Effect.COMPLETE_ENROLMENT:
-                self._note(now, EventKind.ENROLMENT_COMPLETED)
-            self._close()
-            self._note(now, EventKind.AUTHENTICATED)
-        elif effect is Effect.LOCK:
-            self._close()
-            self._note(now, EventKind.LOCKED, detail=f"until {iso(verdict.locked_until)} UTC")
-        elif effect is Effect.CLOSE:
-            self._close()
-        if self.state is State.CREDENTIALS:
-            self._close()
-            self.username = None
+    def _user(self) -> "BackendUser":
+        assert self.username is not None, "a code step always follows an accepted password"
+        return self._office.user(self.username)
 
-    def _close(self) -> None:
+    # -- the actions a row names (Action.method) ------------------------------------------------
+
+    def _on_apply_check(self, now: float, verdict: Verdict) -> None:
+        if verdict.change is not None:
+            self._user().enrolment.apply(verdict.change, now)
+
+    def _on_show_qr(self, now: float, verdict: Verdict) -> None:
+        office = self._office
+        secret = self._user().enrolment.begin(office.policy, office.secret_source)
+        self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
+        self.deadline = now + office.policy.code_step_timeout
+        self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
+
+    def _on_open_code_step(self, now: float, verdict: Verdict) -> None:
+        self.deadline = now + self._office.policy.code_step_timeout
+
+    def _on_note_enrolment(self, now: float, verdict: Verdict) -> None:
+        self._note(now, EventKind.ENROLMENT_COMPLETED)
+
+    def _on_sign_in(self, now: float, verdict: Verdict) -> None:
+        self._on_close_step(now, verdict)
+        self._note(now, EventKind.AUTHENTICATED)
+
+    def _on_note_lock(self, now: float, verdict: Verdict) -> None:
+        self._on_close_step(now, verdict)
+        self._note(now, EventKind.LOCKED, detail=f"until {iso(verdict.locked_until)} UTC")
+
+    def _on_close_step(self, now: float, verdict: Verdict) -> None:
         self.screen, self.deadline = None, None
 
+    def _on_forget_login(self, now: float, verdict: Verdict) -> None:
+        self._on_close_step(now, verdict)
+        self.username = None
+
+    # -- records and messages ---------------------------------------------------------------------
+
     def _record_step(self, now: float, row: Transition, verdict: Verdict, source: State) -> None:
-        kind = _STEP_EVENTS.get((row.event, verdict.outcome))
-        if verdict.reason is Reason.REPLAY:
-            kind = EventKind.REPLAY_BLOCKED
-        if kind is None:
+        if row.records is None:
             return
         self._office.events.record(
-            now, kind, actor=f"user:{self.username}" if self.username else "anonymous",
+            now, row.records, actor=f"user:{self.username}" if self.username else "anonymous",
             user=self.username or "", company=self._office.company_of(self.username) if self.username else "",
             outcome=verdict.outcome.value, reason=verdict.reason.value, login=self.id,
             state_from=source.name, state_to=row.target.name, detail=verdict.detail)
@@ -211,46 +228,13 @@ class LoginAttempt:
                                    company=self._office.company_of(self.username) if self.username else "",
                                    login=self.id, detail=detail)
 
-    def _message(self, verdict: Verdict, event: FlowEvent) -> str:
-        if event is FlowEvent.SUBMIT_RECOVERY_CODE and verdict.reason is Reason.MALFORMED:
-            return "A recovery code has four groups of four letters and digits, e.g. 3f2a-9c01-7be4-0d55."
-        template = MESSAGES.get((verdict.outcome, verdict.reason), "")
+    def _message(self, row: Transition, verdict: Verdict) -> str:
         until = iso(verdict.locked_until) if verdict.locked_until else ""
-        if verdict.outcome is Outcome.LOCKS:
-            return f"Too many wrong codes: locked until {until} UTC."
-        if verdict.detail == STALE_STEP:
-            return "Your two-factor setup changed during this login. Please start again."
-        return template.format(digits=self._office.policy.digits, until=until)
+        return MESSAGES[row.message].format(digits=self._office.policy.digits, until=until)
 
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""
         return f"LoginAttempt(#{self.id}, {self.state.name}{who})"
-
-
-# Effects that write the verdict's change into the enrolment: a check itself changes nothing.
-_CHECK_EFFECTS = frozenset({Effect.COMPLETE_ENROLMENT, Effect.ACCEPT_CODE, Effect.USE_RECOVERY_CODE,
-                            Effect.COUNT_FAILURE, Effect.LOCK})
-
-_STEP_EVENTS: dict[tuple[FlowEvent, Outcome], EventKind] = {
-    (FlowEvent.SUBMIT_PASSWORD, Outcome.BAD_CREDENTIALS): EventKind.PASSWORD_REJECTED,
-    (FlowEvent.SUBMIT_PASSWORD, Outcome.NO_2FA_NEEDED): EventKind.PASSWORD_ACCEPTED,
-    (FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_ENROLMENT): EventKind.PASSWORD_ACCEPTED,
-    (FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_CODE): EventKind.PASSWORD_ACCEPTED,
-    (FlowEvent.SUBMIT_PASSWORD, Outcome.IS_LOCKED): EventKind.LOGIN_REFUSED_LOCKED,
-    (FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED): EventKind.CODE_ACCEPTED,
-    (FlowEvent.SUBMIT_CODE, Outcome.REJECTED): EventKind.CODE_REJECTED,
-    (FlowEvent.SUBMIT_CODE, Outcome.LOCKS): EventKind.CODE_REJECTED,
-    (FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED): EventKind.LOGIN_REFUSED_LOCKED,
-    (FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT): EventKind.EXPIRED,
-    (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.ACCEPTED): EventKind.RECOVERY_CODE_USED,
-    (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED): EventKind.RECOVERY_CODE_REJECTED,
-    (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.LOCKS): EventKind.RECOVERY_CODE_REJECTED,
-    (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.IS_LOCKED): EventKind.LOGIN_REFUSED_LOCKED,
-    (FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.TIMED_OUT): EventKind.EXPIRED,
-    (FlowEvent.TIME_PASSES, Outcome.TIMED_OUT): EventKind.EXPIRED,
-    (FlowEvent.LOG_OUT, Outcome.DONE): EventKind.LOGGED_OUT,
-    (FlowEvent.START_OVER, Outcome.DONE): EventKind.LOGIN_STARTED,
-}
 
 
 def _check_text(field: str, value: object) -> None:

@@ -7,6 +7,7 @@ vectors exercise the same path the login flow uses.
 from __future__ import annotations
 
 import functools
+import hmac
 
 import pyotp
 from pyotp.utils import strings_equal
@@ -41,27 +42,40 @@ def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, 
     return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
 
 
-def matching_step(secret: str, code: str, t: float, *, window: int, centre: int = 0,
-                  algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> int | None:
-    """The time step within ``window`` steps of ``t`` (shifted by ``centre`` steps) whose code is ``code``.
+def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int = 0,
+                   algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> list[int]:
+    """Every time step within ``window`` steps of ``t`` (shifted by ``centre`` steps) whose code is
+    ``code``, earliest first; empty when none matches.
 
-    pyotp does the comparison (constant time) and returns the matching time step, which the
-    caller needs for replay protection; ``None`` when nothing matches.
+    All of them, not the first: two adjacent steps have the same code about once in a million, and
+    replay protection must then skip the step already used and take the later one (django-otp).
+    Every step of the window is compared, in constant time (pyotp's ``strings_equal``), none
+    skipped; near 1970 the window starts at step 0.
     """
     generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
     instant = int(t) + centre * period
     if instant < 0:
-        return None
-    if step_of(instant, period) < window:
-        # Near 1970 the window reaches back before step 0, where pyotp raises: check the steps that exist.
-        for step in range(0, step_of(instant, period) + window + 1):
-            if strings_equal(code, generator.generate_otp(step)):
-                return step
-        return None
-    try:
-        return generator.verify_and_get_timecode(code, for_time=instant, valid_window=window)
-    except pyotp.OTPVerificationError:
-        return None
+        return []
+    present = step_of(instant, period)
+    # pyotp decodes the base32 secret again for every code it generates (most of a code's cost):
+    # the window's codes are computed from one decoding, with RFC 4226's truncation as pyotp does
+    # it (the RFC vectors run through this function).
+    key, modulus = generator.byte_secret(), 10 ** digits
+    compared = []
+    for step in range(max(0, present - window), present + window + 1):
+        mac = hmac.new(key, step.to_bytes(8, "big"), generator.digest).digest()
+        offset = mac[-1] & 0x0F
+        value = (int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
+        compared.append((step, strings_equal(code, str(value).zfill(digits))))
+    return [step for step, equal in compared if equal]
 
 
-__all__ = ["totp", "step_of", "code_at", "matching_step", "strings_equal"]
+def matching_step(secret: str, code: str, t: float, *, window: int, centre: int = 0,
+                  algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> int | None:
+    """The earliest step :func:`matching_steps` finds, or ``None``."""
+    steps = matching_steps(secret, code, t, window=window, centre=centre, algorithm=algorithm, digits=digits,
+                           period=period)
+    return steps[0] if steps else None
+
+
+__all__ = ["totp", "step_of", "code_at", "matching_steps", "matching_step", "strings_equal"]

@@ -17,6 +17,10 @@ import pandas as pd
 
 from .errors import PolicyError, shown
 
+KDF_LOG2_N_MAX = 17
+"""The highest scrypt cost a policy may ask for (OWASP's 2**17); stored hashes may be dearer, up to
+:data:`twofa_sim.passwords.MAX_STORED_LOG2_N`."""
+
 ALGORITHMS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
 
@@ -42,7 +46,7 @@ class Policy:
     recovery_code_count: int = _knob(10, "GitLab and django-two-factor issue 10 single-use codes")
     drift_tracking: bool = _knob(False, "the window stays centred on server time, as the tables read; turn on to follow devices whose clocks drift (django-otp)")
     secret_bits: int = _knob(160, "RFC 4226 recommends 160 bits (minimum 128)")
-    kdf_log2_n: int = _knob(14, "scrypt cost N = 2**14 (16 MiB, tens of ms); production wants 2**17 (OWASP); large simulations lower it")
+    kdf_log2_n: int = _knob(14, "scrypt cost N = 2**14 (16 MiB, tens of ms); production wants 2**17 (OWASP), also the highest accepted: 128 MiB and about a second a check, so a burst of logins cannot exhaust a server's memory; large simulations lower it")
 
     def __post_init__(self) -> None:
         def need(ok: bool, name: str, problem: str) -> None:
@@ -71,7 +75,7 @@ class Policy:
         whole("recovery_code_count", 0, 100)
         whole("secret_bits", 128, 512)
         need(self.secret_bits % 8 == 0, "secret_bits", f"must be a multiple of 8, got {self.secret_bits}")
-        whole("kdf_log2_n", 1, 20)
+        whole("kdf_log2_n", 1, KDF_LOG2_N_MAX)
         for flag in ("replay_protection", "renew_unconfirmed_secret", "keep_2fa_when_unforced", "drift_tracking"):
             need(isinstance(getattr(self, flag), bool), flag, f"must be true or false, got {shown(getattr(self, flag))}")
 
