@@ -475,9 +475,13 @@ class AuthenticatorApp:
         """Answer yes to whatever the app asks (replace a duplicate, add an unsafe token anyway) until
         the entry is added: what a user following the enrolment page does."""
         while result.needs_confirmation:
-            yes = Choice.ADD_ANYWAY if result.question is Question.UNSAFE else Choice.REPLACE
-            result = self.confirm(result, yes)
+            result = self.confirm(result, self.yes_to(result))
         return result
+
+    @staticmethod
+    def yes_to(result: ImportResult) -> Choice:
+        """The answer that adds the entry: "add anyway" to an unsafe token, "replace" to a duplicate."""
+        return Choice.ADD_ANYWAY if result.question is Question.UNSAFE else Choice.REPLACE
 
     # -- finding and removing ---------------------------------------------------------------------
 

@@ -157,6 +157,12 @@ class Device:
         self._note_added(result)
         return result
 
+    def accept(self, result: ImportResult) -> ImportResult:
+        """Answer yes to whatever the app asks (replace the duplicate, add the unsafe token anyway)."""
+        while result.needs_confirmation:
+            result = self.confirm(result, self.app.yes_to(result))
+        return result
+
     def remove(self, entry: Entry | int) -> Entry:
         removed = self.app.remove(entry)
         self._note(EventKind.ENTRY_REMOVED, detail=removed.label)
