@@ -129,7 +129,6 @@ def test_apps_that_refuse_a_value_say_so(key, params, field, words):
 
 # (app, what it makes of otpauth://hotp/...&counter=1: type, counter, changed fields)
 HOTP = [
-    ("reference", "hotp", 1, set()),
     ("authenticator-addon", "totp", None, {"type"}),
     ("aegis", "hotp", 1, set()),
     ("aegis@3.3", "hotp", 1, set()),
@@ -137,6 +136,11 @@ HOTP = [
     ("2fas", "hotp", 1, set()),
     ("google-authenticator", "hotp", 1, set()),
 ]
+
+
+def test_the_reference_app_follows_the_back_office_and_refuses_hotp():
+    with pytest.raises(UriError, match="type: Reference app 1.0 refuses counter-based"):
+        REFERENCE.settings_for(parse_key_uri(f"otpauth://hotp/A:b?secret={S}&counter=1"))
 
 
 @pytest.mark.parametrize("key, kind, counter, changed", HOTP)

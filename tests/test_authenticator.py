@@ -182,7 +182,6 @@ BEYOND_PYOTP = [
     ("aegis", "&period=2147483&algorithm=SHA512", S, "SHA512", 6, 2_147_483),
     ("2fas", "&digits=5&algorithm=SHA224&period=10", S, "SHA224", 5, 10),
     ("2fas", "&algorithm=SHA384", S, "SHA384", 6, 30),
-    ("reference", "", "JBSWY3DPEHPK3PXP", "SHA1", 6, 30),          # an 80-bit secret
 ]
 
 
@@ -194,6 +193,20 @@ def test_codes_pyotp_cannot_compute_follow_rfc_4226(key, params, secret, algorit
     assert (entry.algorithm, entry.digits, entry.period) == (algorithm, digits, period)
     for t in (T0, T0 + period, T0 + 7 * period + 0.5):
         assert app.code(entry, t) == independent_totp(secret, t, algorithm, digits, period)
+
+
+@pytest.mark.parametrize("key, params, field, words", [
+    ("aegis", "&period=2147484", "period", "from 1 to 2147483"),
+    ("reference", "", "secret", "has 80 bits: this simulation computes codes for secrets of at least 112 bits"),
+    ("freeotp", "", "secret", "has 80 bits"),
+])
+def test_what_no_code_is_computed_for_is_refused(key, params, field, words):
+    secret = S if field != "secret" else "JBSWY3DPEHPK3PXP"
+    app = AuthenticatorApp(key)
+    with pytest.raises(UriError) as caught:
+        app.scan_uri(f"otpauth://totp/A:b?secret={secret}{params}", T0)
+    assert caught.value.field == field and words in caught.value.problem
+    assert app.entries == []
 
 
 def test_a_period_no_code_can_be_computed_for_is_refused():

@@ -351,12 +351,13 @@ SHA_FAMILY = ("SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
 REFERENCE = AppProfile(
     key="reference", name="Reference app", version="1.0", platform="any",
     source="Key URI format (google/google-authenticator wiki) and RFC 6238 read literally; "
-           "digits and period limited to what pyotp computes",
+           "digits and period limited to what pyotp computes, time-based only (the back office issues TOTP)",
     algorithm=Support("SHA1", ("SHA1", "SHA256", "SHA512")),
     digits=Support(6, range(6, 11)),
     period=Support(30, range(1, 121)),
     issuer_source=IssuerSource.PARAMETER, duplicates=DuplicatePolicy.ASK, duplicate_match=DuplicateMatch.LABEL,
     time_rounding=TimeRounding.TRUNCATE,
+    hotp=HotpHandling.REFUSE,
     manual=ManualForm(("SHA1", "SHA256", "SHA512"), range(6, 11), range(1, 121)),
     versions="-", tag="-",
     notes="honours every parameter the format defines; the yardstick the real apps are measured against",

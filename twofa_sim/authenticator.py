@@ -11,11 +11,11 @@ Time is always passed in: every method that needs "now" takes the device's local
 (seconds since the epoch, fractions allowed), so a device, a widget thread, a notebook or
 freezegun can drive it. Codes come from :func:`twofa_sim.otp.code_at`, the path the backend
 checks them with, wherever pyotp can compute them (SHA1, SHA256 or SHA512, 6 to 10 digits,
-periods up to 120 s, secrets of at least 112 bits). Apps accept more than that (MD5, SHA224,
-SHA384, 1 to 5 digits, periods up to 2,147,483 s, short secrets after a warning): those codes
-are computed here with :mod:`hmac` and :mod:`hashlib` as RFC 4226 defines them (HMAC of the
-8-byte counter, dynamic truncation, modulo 10 to the digits), so every entry an app accepts
-shows the code that app would show.
+periods up to 120 s). Apps accept more than that (MD5, SHA224, SHA384, 1 to 5 digits, periods up
+to 2,147,483 s): those codes are computed here with :mod:`hmac` and :mod:`hashlib` as RFC 4226
+defines them (HMAC of the 8-byte counter, dynamic truncation, modulo 10 to the digits), so every
+entry an app accepts shows the code that app would show. Secrets under 112 bits (pyotp's limit)
+stay refused as a limit of the simulation: the back office issues at least 128 bits.
 
 An app the user protected with a password (the add-on's "Security" page) can be locked: a locked
 app refuses to scan or import (:class:`AppLocked`), as the add-on does until its password is
@@ -39,15 +39,17 @@ from .app_profile import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Cho
                           DuplicatePolicy, TimeRounding, profile as find_profile)
 from .errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
 from .otp import code_at
-from .otpauth import ALGORITHM_NAMES, MAX_URI, PERIOD_RANGE, build_key_uri, normalise_secret, parse_key_uri, \
+from .otpauth import MAX_URI, PERIOD_RANGE, URI_ALGORITHMS, build_key_uri, normalise_secret, parse_key_uri, \
     secret_bytes
 from .passwords import PasswordHash
 from .policy import ALGORITHMS as PYOTP_ALGORITHMS
 from .secret_source import SystemSecretSource
 
-COMPUTABLE_DIGITS = range(1, 11)       # RFC 4226 truncation keeps 31 bits: at most 10 digits
-COMPUTABLE_PERIODS = range(PERIOD_RANGE.start, PERIOD_RANGE.stop)
-MIN_SECRET_BITS = 8
+COMPUTABLE_DIGITS = range(6, 11)       # what pyotp computes (the back office's path); a session file holds these
+COMPUTABLE_PERIODS = range(1, 121)
+MIN_SECRET_BITS = 112                  # pyotp's limit, kept for every entry: the back office issues 128 bits or more
+APP_DIGITS = range(1, 11)              # RFC 4226 truncation keeps 31 bits: at most 10 digits
+APP_PERIODS = range(PERIOD_RANGE.start, PERIOD_RANGE.stop)
 LAST_SECOND = 253_402_300_800          # 10000-01-01 UTC: pyotp computes codes before it
 APP_PASSWORD_LOG2_N = 12               # the app password's scrypt cost: enough for a simulation, quick in tests
 _EARLY = {TimeRounding.TRUNCATE: 0.0, TimeRounding.NEAREST: 0.5}
@@ -60,21 +62,23 @@ class AppLocked(TwofaSimError):
 
 def _check_computable(digits: int, period: int, secret: str, error: type[ValidationError]) -> None:
     """Refuse what no code can be computed for, saying it is a limit of the arithmetic, not of the app."""
-    if digits not in COMPUTABLE_DIGITS:
+    if digits not in APP_DIGITS:
         raise error("digits", f"{digits} digits: RFC 4226 truncation gives 1 to 10 digits")
-    if period not in COMPUTABLE_PERIODS:
-        raise error("period", f"{period} s: this simulation computes periods of 1 to {COMPUTABLE_PERIODS.stop - 1} s")
+    if period not in APP_PERIODS:
+        raise error("period", f"{period} s: this simulation computes periods of 1 to {APP_PERIODS.stop - 1} s")
     bits = len(secret_bytes(secret)) * 8
     if bits < MIN_SECRET_BITS:
-        raise error("secret", f"has {bits} bits: a key needs at least one byte")
+        raise error("secret", f"has {bits} bits: this simulation computes codes for secrets of at least "
+                              f"{MIN_SECRET_BITS} bits (23 base32 characters), pyotp's limit")
 
 
 def hotp_code(secret: str, counter: int, *, algorithm: str = "SHA1", digits: int = 6) -> str:
     """RFC 4226 for any algorithm an app accepts: HMAC of the 8-byte counter, dynamic truncation,
-    the last ``digits`` decimal digits. Used where pyotp cannot compute (MD5, 1 to 5 digits, short
-    keys, long periods); the tests check it against pyotp wherever both compute."""
-    if algorithm not in ALGORITHM_NAMES:
-        raise ValidationError("algorithm", f"must be one of {', '.join(ALGORITHM_NAMES)}, got {algorithm!r}")
+    the last ``digits`` decimal digits. Used where pyotp cannot compute (MD5, SHA224 and SHA384
+    through the policy's names, 1 to 5 digits, long periods); the tests check it against pyotp
+    wherever both compute."""
+    if algorithm not in URI_ALGORITHMS:
+        raise ValidationError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {algorithm!r}")
     mac = hmac.new(secret_bytes(secret), counter.to_bytes(8, "big"), getattr(hashlib, algorithm.lower())).digest()
     start = mac[-1] & 0x0F
     value = int.from_bytes(mac[start:start + 4], "big") & 0x7FFF_FFFF
@@ -626,4 +630,4 @@ class AuthenticatorApp:
 
 __all__ = ["AuthenticatorApp", "Entry", "Reading", "ImportResult", "ImportOutcome", "ImportReport", "Choice",
            "Question", "Correction", "AppLocked", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
-           "MIN_SECRET_BITS"]
+           "MIN_SECRET_BITS", "APP_DIGITS", "APP_PERIODS"]

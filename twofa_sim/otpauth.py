@@ -48,11 +48,14 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import UriError
+from .policy import ALGORITHMS
 
 MAX_URI = 4096
 TYPES = ("totp", "hotp")
-ALGORITHM_NAMES = ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
-"""Every algorithm some app accepts (the back office issues only SHA1, SHA256 or SHA512)."""
+ALGORITHM_NAMES = tuple(ALGORITHMS)
+"""The algorithms the back office issues (SHA1, SHA256, SHA512)."""
+URI_ALGORITHMS = ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
+"""Every algorithm name the reader accepts: some app takes each; the app profiles decide."""
 DEFAULTS = {"algorithm": "SHA1", "digits": 6, "period": 30}
 DIGITS_RANGE = range(1, 100)         # syntax only: which counts an app honours is its profile's business
 PERIOD_RANGE = range(1, 2_147_484)   # Aegis's limit (the period in ms fits a Java int); apps narrow it further
@@ -109,8 +112,8 @@ def secret_bytes(secret: str) -> bytes:
 
 def parse_algorithm(text: str) -> str:
     name = text.strip().upper()
-    if name not in ALGORITHM_NAMES:
-        raise UriError("algorithm", f"must be one of {', '.join(ALGORITHM_NAMES)}, got {_short(text, 8)}")
+    if name not in URI_ALGORITHMS:
+        raise UriError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {_short(text, 8)}")
     return name
 
 
@@ -303,4 +306,5 @@ def build_key_uri(secret: str, account: str, issuer: str = "", *, algorithm: str
 
 
 __all__ = ["KeyUri", "parse_key_uri", "build_key_uri", "normalise_secret", "secret_bytes", "ALGORITHM_NAMES",
+           "URI_ALGORITHMS",
            "DEFAULTS"]
