@@ -13,7 +13,8 @@ import pytest
 from twofa_sim import NotFoundError, UriError, ValidationError
 from twofa_sim.app_profile import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE, VERSIONS,
                                    DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
-                                   Unsupported, describe_values, profile, profiles_frame)
+                                   Unsupported, describe_values, profile, profiles_frame, profiles_markdown,
+                                   versions_of)
 from twofa_sim.otpauth import build_key_uri, parse_key_uri
 
 S = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -277,3 +278,22 @@ def test_a_uri_the_reference_app_reads_back_unchanged():
     assert (result.issuer, result.account, result.algorithm, result.digits, result.period) == (
         "plenigo", "alice", "SHA256", 8, 60)
     assert not result.adjustments and not result.warnings
+
+
+def test_the_readme_app_table_is_rendered_from_the_profiles():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- app table: rendered by twofa_sim.app_profile.profiles_markdown() -->\n")
+    end = readme.index("<!-- end of app table -->")
+    table = readme[readme.index("\n", start) + 1:end]
+    assert table == profiles_markdown()
+    assert table.count("\n") == len(VERSIONS) + 2
+
+
+@pytest.mark.parametrize("app, versions", [
+    ("2fas", ["2fas@5.0", "2fas@5.1", "2fas"]), ("aegis", ["aegis@3.3", "aegis"]), ("freeotp", ["freeotp"]),
+])
+def test_the_versions_of_one_app_oldest_first(app, versions):
+    assert [p.key for p in versions_of(app)] == versions
+    assert all(p.app == app for p in versions_of(app))
+    with pytest.raises(NotFoundError, match="no app 'authy'"):
+        versions_of("authy")

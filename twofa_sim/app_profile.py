@@ -544,4 +544,4 @@ __all__ = ["AppProfile", "Support", "ManualForm", "Adjustment", "Settings", "Dup
            "IssuerSource", "TimeRounding", "Unsupported", "HotpHandling", "ClockSource", "Choice", "UNSAFE_CHOICES",
            "PROFILES", "VERSIONS", "REFERENCE", "AUTHENTICATOR_ADDON", "AEGIS", "AEGIS_3_3", "FREEOTP", "TWOFAS",
            "TWOFAS_5_0", "TWOFAS_5_1", "GOOGLE_AUTHENTICATOR", "profile", "versions_of", "profiles_frame",
-           "profiles_markdown", "describe_values"]
+           "profiles_markdown", "README_COLUMNS", "describe_values"]
