@@ -329,3 +329,23 @@ def test_one_app_on_another_version():
         with_app_version(params, "aegis", "2fas@5.0")
     with pytest.raises(ValidationError, match="'2fas@5.1' is not in the app mix"):
         with_app_version(older, "2fas@5.1", "2fas")
+
+
+def test_beyond_the_window_only_apps_that_set_their_clock_by_ntp_get_in():
+    population = draw_population(20_000, days=2, seed=8)
+    run = simulate_fast(population, Policy())
+    f = run.logins
+    far = np.abs(population.offsets[f["user"].to_numpy()]) >= 120
+    first = ((f["outcome"] == LoginOutcome.SIGNED_IN.value) & (f["codes"] == 1)).to_numpy()
+    apps = np.asarray(population.app_keys)[population.app[f["user"].to_numpy()]]
+    assert far.sum() > 100 and (first & far).sum() > 0
+    assert set(apps[first & far]) == {"2fas"}
+
+
+@pytest.mark.parametrize("version, never_enrolled", [("2fas", 0.0), ("2fas@5.1", 1.0), ("2fas@5.0", 1.0)])
+def test_a_10_second_period_by_the_version_of_2fas(version, never_enrolled):
+    params = with_app_version(default_parameters(), "2fas", version)
+    population = draw_population(4000, days=2, seed=5, params=params)
+    table = by_app(simulate_fast(population, Policy(period=10)))
+    assert table.loc[version, "never enrolled"] == never_enrolled
+    assert table.loc["authenticator-addon", "never enrolled"] == 1.0
