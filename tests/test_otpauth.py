@@ -252,3 +252,22 @@ def test_key_uri_is_frozen():
     with pytest.raises(AttributeError):
         parsed.secret = "AAAA"  # type: ignore[misc]
     assert isinstance(parsed, KeyUri)
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    ({"counter": 7}, "otpauth://hotp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&counter=7"),
+    ({"algorithm": "SHA384", "digits": 5, "period": 10},
+     "otpauth://totp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&algorithm=SHA384&digits=5"
+     "&period=10"),
+    ({"algorithm": "MD5", "period": 2_147_483},
+     "otpauth://totp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&algorithm=MD5"
+     "&period=2147483"),
+])
+def test_uris_apps_export_read_back(kwargs, text):
+    uri = build_key_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "alice", "plenigo", **kwargs)
+    assert uri == text
+    parsed = parse_key_uri(uri)
+    assert (parsed.type, parsed.counter) == (("hotp", 7) if "counter" in kwargs else ("totp", None))
+    for name in ("algorithm", "digits", "period"):
+        if name in kwargs:
+            assert getattr(parsed, name) == kwargs[name]

@@ -81,6 +81,9 @@ def hotp_code(secret: str, counter: int, *, algorithm: str = "SHA1", digits: int
         raise ValidationError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {algorithm!r}")
     mac = hmac.new(secret_bytes(secret), counter.to_bytes(8, "big"), getattr(hashlib, algorithm.lower())).digest()
     start = mac[-1] & 0x0F
+    if start + 4 > len(mac):        # MD5's 16 bytes: offsets 13 to 15 read past the end (Aegis then has no code)
+        raise ValidationError("algorithm", f"{algorithm} gives {len(mac)} bytes; RFC 4226 truncation at offset "
+                                           f"{start} reads past them: no code for this time step")
     value = int.from_bytes(mac[start:start + 4], "big") & 0x7FFF_FFFF
     return str(value % 10 ** digits).zfill(digits)
 
