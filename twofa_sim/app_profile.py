@@ -441,6 +441,8 @@ _TWOFAS_SOURCE = ("twofas/2fas-android at tag {tag}: data/services/src/main/java
                   "period {periods}; anything else refused) and isServiceExists (same secret, any case); "
                   "feature/home/.../add/scan/AddServiceScanViewModel.kt (an existing secret opens the question "
                   "'Service with this Secret Key already exists. Do you want to override it?'); "
+                  "data/services/.../otp/ServiceParser.kt (name from the issuer parameter, else the label prefix; "
+                  "hotp kept); "
                   "data/services/.../otp/ServiceCodeGenerator.kt (milliseconds / period: rounded down); "
                   "app/.../workmanager/SyncTimeWork.kt (TrueTime against public NTP servers){extra}")
 
