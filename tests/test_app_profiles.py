@@ -60,8 +60,8 @@ def test_the_profile_table_has_one_row_per_app_and_every_column():
     addon = table.loc[AUTHENTICATOR_ADDON.title]
     assert addon["algorithm"] == "ignored: always SHA1" and addon["period (s)"] == "ignored: always 30"
     assert addon["digits"] == "1 to 10; else 6"
-    assert addon["clock correction"] == ("when the user starts it: a web server's Date header, within ±300 s, "
-                                         "in steps of 1 s")
+    assert addon["clock correction"] == ("a web server's Date header, first from its menu, then at every opening, "
+                                         "within ±300 s, in steps of 1 s")
     assert table.loc[GOOGLE_AUTHENTICATOR.title, "clock correction"] == "yes, in steps of 60 s"
     assert table.loc[AEGIS.title, "clock correction"] == "no"
     assert table.loc["2FAS 5.3.5+", "period (s)"] == "10, 30, 60 or 90"

@@ -105,7 +105,7 @@ class ClockSource(enum.Enum):
     """Where an app that corrects its clock takes the right time from, and when."""
 
     NONE = "no"
-    DATE_HEADER = "when the user starts it: a web server's Date header"
+    DATE_HEADER = "a web server's Date header, first from its menu, then at every opening"
     NTP = "automatically: NTP time servers"
 
 
@@ -372,7 +372,9 @@ AUTHENTICATOR_ADDON = AppProfile(
            "digits outside 1 to 10 -> 6; a random id per import, no duplicate check; the scan is refused with "
            "'You cannot add a new account until all accounts are decrypted' while a password-protected add-on is "
            "locked), src/models/key-utilities.ts (Math.round of the time plus the stored offset), src/syncTime.ts "
-           "(offset from a Date header, applied only within 300 s), src/components/Popup/EntryComponent.vue getQrUrl "
+           "(offset from the Date header of google.com, applied only within 300 s), src/components/Popup/MenuPage.vue "
+           "syncClock (the user starts it and grants access to google.com) and src/popup.ts (with that access, "
+           "a sync at every opening of the popup), src/components/Popup/EntryComponent.vue getQrUrl "
            "and BackupPage.vue (export: period, digits and algorithm written only when not 30, 6 and SHA1), "
            "src/components/Popup/AddAccountPage.vue (manual form); tracker issues #1442 and #1508",
     algorithm=Support.ignored("SHA1"),
