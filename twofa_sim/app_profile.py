@@ -1,12 +1,16 @@
-"""Authenticator apps as data: one frozen record per app says how it reads a QR code.
+"""Authenticator apps as data: one frozen record per app and range of versions says how it reads
+a QR code.
 
 Apps differ in what they do with the Key URI: which algorithms, digit counts and periods they
-honour, what they do with the rest (silently use their default, or refuse the QR code), which
-issuer they show when the parameter and the label prefix differ, what a second scan of the same
-QR does, how they turn the clock into a time step, and whether they correct their clock. Every
-one of those is a field of :class:`AppProfile`, with the source it was read from; the app engine
-(:mod:`twofa_sim.authenticator`) reads only these fields, so there is no special case for any app
-anywhere else.
+honour, what they do with the rest (silently use their default, refuse the QR code, or warn and
+let the user decide), which issuer they show when the parameter and the label prefix differ, what
+a second scan of the same QR does, what an ``hotp`` QR becomes, how they turn the clock into a
+time step, whether and how they correct their clock, and what their export leaves out. Every one
+of those is a field of :class:`AppProfile`, with the repository, path and tag it was read at; the
+app engine (:mod:`twofa_sim.authenticator`) reads only these fields, so there is no special case
+for any app anywhere else. Versions are records too: :data:`PROFILES` holds the newest modelled
+version of each app, :data:`VERSIONS` every one (``2fas@5.0``), so a matrix or a what-if can put
+two versions side by side.
 
 The article's own app, the "Authenticator" browser add-on 8.0.x, drops the algorithm and the
 period when it imports a QR code (always SHA1 and 30 s): a SHA256 or 60 s policy silently breaks
