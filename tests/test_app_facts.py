@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from twofa_sim import Clock, EventKind, State
+from twofa_sim import EventKind, State, ValidationError
 from twofa_sim.app_profile import profile
 from twofa_sim.authenticator import AppLocked, AuthenticatorApp, Choice, ImportOutcome, Question
 from twofa_sim.device import Device
@@ -76,7 +76,7 @@ def test_an_answer_the_app_does_not_offer_is_refused_and_the_question_stays(key,
     app = AuthenticatorApp(key)
     app.scan_uri(URI, T0)
     asked = app.scan_uri(URI, T0)
-    with pytest.raises(Exception, match=f"choice: .* offers .*, not {choice.value}"):
+    with pytest.raises(ValidationError, match=f"choice: .* offers .*, not {choice.value}"):
         app.confirm(asked, choice)
     assert app.pending == [asked.pending] and len(app.entries) == 1
 
@@ -173,7 +173,7 @@ def test_a_locked_addon_cannot_scan(password, unlocks):
 
 @pytest.mark.parametrize("key", ["aegis", "2fas", "freeotp", "google-authenticator", "reference"])
 def test_only_the_addon_has_a_password_lock_here(key):
-    with pytest.raises(Exception, match="has no password protection in this simulation"):
+    with pytest.raises(ValidationError, match="has no password protection in this simulation"):
         AuthenticatorApp(key).set_password("secret password")
 
 

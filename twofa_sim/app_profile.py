@@ -282,7 +282,8 @@ class AppProfile:
                 continue
             if not rule.reads:
                 used[name] = rule.default
-                given_text = uri.ignored_value(name) or (None if getattr(uri, name) is None else str(getattr(uri, name)))
+                given = getattr(uri, name)
+                given_text = uri.ignored_value(name) or (None if given is None else str(given))
                 if given_text is not None and given_text.upper() != str(rule.default).upper():
                     adjustments.append(Adjustment(name, given_text, rule.default, f"{self.title} ignores it on scan"))
                 continue
@@ -526,7 +527,8 @@ def versions_of(app: str) -> list[AppProfile]:
     """Every modelled version of one app, oldest first (``versions_of("2fas")``)."""
     found = [p for p in VERSIONS.values() if p.app == app]
     if not found:
-        raise NotFoundError(f"no app {str(app)[:40]!r} (known: {', '.join(dict.fromkeys(p.app for p in VERSIONS.values()))})")
+        known = ", ".join(dict.fromkeys(p.app for p in VERSIONS.values()))
+        raise NotFoundError(f"no app {str(app)[:40]!r} (known: {known})")
     return found
 
 
