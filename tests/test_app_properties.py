@@ -3,10 +3,13 @@ computation, URIs read back what was written, and the rotation is consistent."""
 
 from __future__ import annotations
 
+import hmac
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from twofa_sim import ValidationError
 from twofa_sim.authenticator import AuthenticatorApp
 from twofa_sim.otpauth import build_key_uri, parse_key_uri, secret_bytes
 from twofa_sim.secret_source import SeededSecretSource, new_base32_secret
@@ -83,3 +86,33 @@ def test_the_code_changes_exactly_at_the_announced_instants(secret, start, perio
 
 def test_the_seeded_source_gives_reproducible_secrets():
     assert new_base32_secret(SeededSecretSource(1)) == new_base32_secret(SeededSecretSource(1))
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(secret=secrets_, counter=st.integers(0, 2 ** 40),
+       algorithm=st.sampled_from(["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"]), digits=st.integers(6, 10))
+def test_the_apps_own_rfc_4226_agrees_with_pyotp_wherever_both_compute(secret, counter, algorithm, digits):
+    import hashlib
+
+    import pyotp
+
+    from twofa_sim.authenticator import hotp_code
+    expected = pyotp.HOTP(secret, digits=digits, digest=getattr(hashlib, algorithm.lower())).at(counter)
+    assert hotp_code(secret, counter, algorithm=algorithm, digits=digits) == expected
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(secret=secrets_, t=times, algorithm=st.sampled_from(["MD5", "SHA224", "SHA384"]), digits=st.integers(1, 10),
+       period=st.integers(1, 2_147_483))
+def test_aegis_and_2fas_codes_beyond_pyotp_agree_with_an_independent_totp(secret, t, algorithm, digits, period):
+    app = AuthenticatorApp("aegis" if algorithm == "MD5" else "reference")
+    if algorithm != "MD5":                  # SHA224/384: 2FAS, which takes 5 to 8 digits and 10/30/60/90 s
+        app = AuthenticatorApp("2fas")
+        digits, period = min(max(digits, 5), 8), (10, 30, 60, 90)[period % 4]
+    app.scan_uri(build_key_uri(secret, "alice", "A", algorithm=algorithm, digits=digits, period=period), 0)
+    mac = hmac.new(secret_bytes(secret), int(t // period).to_bytes(8, "big"), algorithm.lower()).digest()
+    if (mac[-1] & 0x0F) + 4 > len(mac):     # MD5: the offset reads past the 16 bytes, as in Aegis
+        with pytest.raises(ValidationError, match="reads past them: no code for this time step"):
+            app.code(app.entries[0], t)
+        return
+    assert app.code(app.entries[0], t) == independent_totp(secret, t, algorithm, digits, period)

@@ -62,8 +62,8 @@ SECOND_SCAN = [
     ("authenticator-addon", ImportOutcome.ADDED, 2),
     ("aegis", ImportOutcome.NEEDS_CONFIRMATION, 1),
     ("freeotp", ImportOutcome.ADDED, 2),
-    ("2fas", ImportOutcome.REPLACED, 1),
-    ("google-authenticator", ImportOutcome.REPLACED, 1),
+    ("2fas", ImportOutcome.NEEDS_CONFIRMATION, 1),
+    ("google-authenticator", ImportOutcome.UNCHANGED, 1),
 ]
 
 
@@ -95,7 +95,7 @@ def test_answering_the_apps_question(choice, outcome, ids):
     assert answered.outcome is outcome and app.pending == []
     expected = {"new": [answered.entry], "both": [first, answered.entry], "old": [first]}[ids]
     assert app.entries == expected
-    with pytest.raises(NotFoundError, match="no duplicate waiting"):
+    with pytest.raises(NotFoundError, match="no question waiting"):
         app.confirm(asked, Choice.REPLACE)
 
 
@@ -161,9 +161,9 @@ def test_a_key_typed_by_hand_in_groups_of_four():
     ({"issuer": "x" * 65}, "issuer", "at most 64"),
     ({"secret": "JBSW 1Y3D"}, "secret", "not base32"),
     ({"secret": ""}, "secret", "missing"),
-    ({"secret": "JBSWY3DPEHPK3PXP"}, "secret", "has 80 bits: this simulation computes codes with pyotp"),
+    ({"secret": "JBSWY3"}, "secret", "cannot end with 1, 3 or 6"),
     ({"digits": 7}, "digits", "manual form"),
-    ({"period": 150}, "period", "pyotp, which allows periods of 1 to 120 s"),
+    ({"period": 0}, "period", "manual form"),
 ])
 def test_manual_entry_refuses_bad_input_and_adds_nothing(kwargs, field, words):
     app = AuthenticatorApp("authenticator-addon")
@@ -174,18 +174,44 @@ def test_manual_entry_refuses_bad_input_and_adds_nothing(kwargs, field, words):
     assert app.entries == [] and S not in str(caught.value)
 
 
+# (app, parameters pyotp cannot compute but the app accepts, secret, algorithm, digits, period)
+BEYOND_PYOTP = [
+    ("aegis", "&digits=5", S, "SHA1", 5, 30),
+    ("aegis", "&digits=1&algorithm=MD5", S, "MD5", 1, 30),
+    ("aegis", "&period=150", S, "SHA1", 6, 150),
+    ("aegis", "&period=2147483&algorithm=SHA512", S, "SHA512", 6, 2_147_483),
+    ("2fas", "&digits=5&algorithm=SHA224&period=10", S, "SHA224", 5, 10),
+    ("2fas", "&algorithm=SHA384", S, "SHA384", 6, 30),
+]
+
+
+@pytest.mark.parametrize("key, params, secret, algorithm, digits, period", BEYOND_PYOTP)
+def test_codes_pyotp_cannot_compute_follow_rfc_4226(key, params, secret, algorithm, digits, period):
+    app = AuthenticatorApp(key)
+    app.scan_uri(f"otpauth://totp/A:b?secret={secret}{params}", T0)
+    entry = app.entries[0]
+    assert (entry.algorithm, entry.digits, entry.period) == (algorithm, digits, period)
+    for t in (T0, T0 + period, T0 + 7 * period + 0.5):
+        assert app.code(entry, t) == independent_totp(secret, t, algorithm, digits, period)
+
+
 @pytest.mark.parametrize("key, params, field, words", [
-    ("aegis", "&digits=5", "digits", "this simulation computes codes with pyotp, which makes 6 to 10 digits"),
-    ("aegis", "&period=150", "period", "pyotp, which allows periods of 1 to 120 s"),
-    ("reference", "", "secret", "has 80 bits"),
+    ("aegis", "&period=2147484", "period", "from 1 to 2147483"),
+    ("reference", "", "secret", "has 80 bits: this simulation computes codes for secrets of at least 112 bits"),
+    ("freeotp", "", "secret", "has 80 bits"),
 ])
-def test_values_the_app_would_take_but_pyotp_cannot_compute(key, params, field, words):
+def test_what_no_code_is_computed_for_is_refused(key, params, field, words):
     secret = S if field != "secret" else "JBSWY3DPEHPK3PXP"
     app = AuthenticatorApp(key)
     with pytest.raises(UriError) as caught:
         app.scan_uri(f"otpauth://totp/A:b?secret={secret}{params}", T0)
     assert caught.value.field == field and words in caught.value.problem
     assert app.entries == []
+
+
+def test_a_period_no_code_can_be_computed_for_is_refused():
+    with pytest.raises(UriError, match="period: must be a whole number of seconds from 1 to 2147483"):
+        AuthenticatorApp("aegis").scan_uri(f"otpauth://totp/A:b?secret={S}&period=2147484", T0)
 
 
 # -- text backup --------------------------------------------------------------------------------------
@@ -333,7 +359,7 @@ def test_nothing_secret_leaks_from_a_device_story():
     device.correct_clock()
     device.remove(device.entry("bob"))
     errors = []
-    for bad in (lambda: device.enter_key("carol", S + "1"), lambda: device.enter_key("carol", S[:20]),
+    for bad in (lambda: device.enter_key("carol", S + "1"), lambda: device.enter_key("carol", S[:3]),
                 lambda: device.scan(qr_image(f"otpauth://totp/x:y?secret={S}&digits={S}")),
                 lambda: device.scan(qr_image(S)), lambda: device.enter_key(S + ":x", S)):
         with pytest.raises(TwofaSimError) as caught:

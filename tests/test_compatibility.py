@@ -9,7 +9,7 @@ import pytest
 
 from twofa_sim import EventKind, Policy, Reason, State
 from twofa_sim.app_profile import PROFILES
-from twofa_sim.compatibility import (compatibility_matrix, enrolment_trial, enrolment_trials, policies,
+from twofa_sim.compatibility import (version_matrix, compatibility_matrix, enrolment_trial, enrolment_trials, policies,
                                      style_matrix, summary)
 from twofa_sim.device import Device
 
@@ -74,10 +74,10 @@ def matrix():
 EXPECTED = {
     "Reference app 1.0": set(ALL_POLICIES),
     "Authenticator (browser add-on) 8.0.x": {("SHA1", 6, 30), ("SHA1", 8, 30)},
-    "Aegis 3.x": set(ALL_POLICIES),
+    "Aegis 3.4": set(ALL_POLICIES),
     "FreeOTP 2.x": set(ALL_POLICIES),
-    "2FAS 5.x": set(ALL_POLICIES),
-    "Google Authenticator (as its wiki states)": {("SHA1", 6, 30)},
+    "2FAS 5.3.5+": set(ALL_POLICIES),
+    "Google Authenticator 5.00 (open source)": {("SHA1", 6, 30)},
 }
 
 
@@ -98,7 +98,7 @@ def test_every_cell_has_its_reason(matrix):
     assert addon.startswith("the back office rejected the app's code (wrong code); the app changed algorithm SHA256 "
                             "-> SHA1")
     assert "period 60 -> 30" in addon
-    google = reasons.loc[("SHA1", 8, 30), "Google Authenticator (as its wiki states)"]
+    google = reasons.loc[("SHA1", 8, 30), "Google Authenticator 5.00 (open source)"]
     assert "(malformed code)" in google and "digits 8 -> 6" in google
 
 
@@ -113,7 +113,7 @@ def test_the_styled_matrix_is_coloured_with_reasons_as_tooltips(matrix):
 def test_the_summary_counts_the_policies_that_work(matrix):
     table = summary(matrix)
     assert table["policies that work"].to_dict() == {app: len(works) for app, works in EXPECTED.items()}
-    assert table.loc["Google Authenticator (as its wiki states)", "works for"] == "SHA1/6/30s"
+    assert table.loc["Google Authenticator 5.00 (open source)", "works for"] == "SHA1/6/30s"
 
 
 def test_trials_are_real_logins_a_clock_far_off_fails_everywhere():
@@ -127,7 +127,7 @@ def test_an_app_that_refuses_the_qr_fails_at_the_scan():
     trials = enrolment_trials(["2fas", "aegis"], digits=[6], algorithms=["SHA1"], periods=[45])
     two_fas, aegis = trials.itertuples(index=False)
     assert (two_fas.works, two_fas.stage, two_fas.outcome) == (False, "scan", "scan refused")
-    assert two_fas.reason == "period: 2FAS 5.x refuses 45: it supports 10, 30, 60 or 90 only"
+    assert two_fas.reason == "period: 2FAS 5.3.5+ refuses 45: it supports 10, 30, 60 or 90 only"
     assert aegis.works and aegis.app_settings == "SHA1/6/45 s"
 
 
@@ -145,3 +145,19 @@ def test_trials_or_options_not_both():
     assert compatibility_matrix(trials).shape == (1, 1)
     with pytest.raises(TypeError, match="not both"):
         compatibility_matrix(trials, algorithms=["SHA1"])
+
+
+# (policy period, apps: 2FAS 5.0 / 5.1 to 5.3.0 / 5.3.5+, and where each fails)
+VERSIONS_AT = [
+    (10, (False, False, True), ("scan", "scan", "done")),
+    (30, (True, True, True), ("done", "done", "done")),
+]
+
+
+@pytest.mark.parametrize("period, works, stages", VERSIONS_AT)
+def test_versions_of_one_app_side_by_side(period, works, stages):
+    matrix = version_matrix("2fas", algorithms=["SHA1"], digits=[6], periods=[period])
+    assert list(matrix.columns) == ["2FAS 5.0", "2FAS 5.1 to 5.3.0", "2FAS 5.3.5+"]
+    assert tuple(matrix.loc[("SHA1", 6, period)]) == works
+    trials = enrolment_trials(["2fas@5.0", "2fas@5.1", "2fas"], algorithms=["SHA1"], digits=[6], periods=[period])
+    assert tuple(trials["stage"]) == stages

@@ -112,7 +112,9 @@ CORRECTIONS = [
     ("authenticator-addon", -1000, False, 0, False, "too far off: +1000 s"),
     ("google-authenticator", +95, True, -120, True, "corrected by -120 s"),       # whole minutes: 25 s behind
     ("google-authenticator", +400, True, -420, True, "corrected by -420 s"),
-    ("aegis", +95, False, 0, False, "Aegis 3.x has no clock correction"),
+    ("2fas", +95, True, -95, True, "corrected by -95 s"),                       # NTP: to the millisecond
+    ("2fas", +5000.25, True, -5000.25, True, "corrected by -5000.25 s"),         # and without a limit
+    ("aegis", +95, False, 0, False, "Aegis 3.4 has no clock correction"),
     ("reference", +95, False, 0, False, "has no clock correction"),
 ]
 
@@ -181,3 +183,22 @@ def test_a_device_shows_itself_without_secrets():
     for text in (repr(device), device._repr_html_(), device.to_frame().to_csv(), office.events.to_frame().to_csv()):
         assert secret not in text
     assert office.events.of_kind(EventKind.DEVICE_ADDED)[0].detail == "Authenticator (browser add-on) 8.0.x, clock +0 s"
+
+
+# (app, device offset, logs in without the user asking for a correction)
+WITHOUT_ASKING = [
+    ("2fas", +95, True),                    # 2FAS sets its clock by NTP whenever it starts
+    ("2fas@5.0", -400, True),
+    ("authenticator-addon", +95, False),    # the add-on corrects only when the user starts it from its menu
+    ("google-authenticator", +95, False),
+    ("aegis", +95, False),
+]
+
+
+@pytest.mark.parametrize("app, offset, works", WITHOUT_ASKING)
+def test_only_an_app_with_ntp_corrects_its_clock_by_itself(app, offset, works):
+    office, device = enrolled(app)
+    office.clock.set(BASE + 14.5)
+    device.set_offset(offset)
+    assert logs_in_now(office, device) is works
+    assert bool(office.events.of_kind(EventKind.CLOCK_CORRECTED)) is works

@@ -92,17 +92,17 @@ INVALID = [
     (f"{T}A:b?secret={PADDED}=", "secret", "padding"),
     (f"{T}A:b?secret={S}&secret={S}", "secret", "appears twice"),
     (f"{T}A:b?secret={S}&issuer=A:B", "issuer", "must not contain ':'"),
-    (f"{T}A:b?secret={S}&algorithm=MD5", "algorithm", "SHA1, SHA256 or SHA512, got 'MD5'"),
+    (f"{T}A:b?secret={S}&algorithm=MD4", "algorithm", "MD5, SHA1, SHA224, SHA256, SHA384, SHA512, got 'MD4'"),
     (f"{T}A:b?secret={S}&algorithm=SHA-256", "algorithm", "got 'SHA-256'"),
     (f"{T}A:b?secret={S}&digits=abc", "digits", "whole number of digits from 1 to 99, got 'abc'"),
     (f"{T}A:b?secret={S}&digits=0", "digits", "got '0'"),
     (f"{T}A:b?secret={S}&digits=-6", "digits", "got '-6'"),
     (f"{T}A:b?secret={S}&digits=6.5", "digits", "got '6.5'"),
     (f"{T}A:b?secret={S}&digits=100", "digits", "got '100'"),
-    (f"{T}A:b?secret={S}&period=0", "period", "whole number of seconds from 1 to 86400, got '0'"),
+    (f"{T}A:b?secret={S}&period=0", "period", "whole number of seconds from 1 to 2147483, got '0'"),
     (f"{T}A:b?secret={S}&period=-30", "period", "got '-30'"),
     (f"{T}A:b?secret={S}&period=30s", "period", "got '30s'"),
-    (f"{T}A:b?secret={S}&period=86401", "period", "got '86401'"),
+    (f"{T}A:b?secret={S}&period=2147484", "period", "got '2147484'"),
     (f"{T}A:b?secret={S}&period=30&period=60", "period", "appears twice"),
     (f"otpauth://hotp/A:b?secret={S}", "counter", "needs the initial counter"),
     (f"otpauth://hotp/A:b?secret={S}&counter=x", "counter", "whole number"),
@@ -252,3 +252,22 @@ def test_key_uri_is_frozen():
     with pytest.raises(AttributeError):
         parsed.secret = "AAAA"  # type: ignore[misc]
     assert isinstance(parsed, KeyUri)
+
+
+@pytest.mark.parametrize("kwargs, text", [
+    ({"counter": 7}, "otpauth://hotp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&counter=7"),
+    ({"algorithm": "SHA384", "digits": 5, "period": 10},
+     "otpauth://totp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&algorithm=SHA384&digits=5"
+     "&period=10"),
+    ({"algorithm": "MD5", "period": 2_147_483},
+     "otpauth://totp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=plenigo&algorithm=MD5"
+     "&period=2147483"),
+])
+def test_uris_apps_export_read_back(kwargs, text):
+    uri = build_key_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "alice", "plenigo", **kwargs)
+    assert uri == text
+    parsed = parse_key_uri(uri)
+    assert (parsed.type, parsed.counter) == (("hotp", 7) if "counter" in kwargs else ("totp", None))
+    for name in ("algorithm", "digits", "period"):
+        if name in kwargs:
+            assert getattr(parsed, name) == kwargs[name]

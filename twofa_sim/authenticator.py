@@ -10,14 +10,24 @@ or from its own text backup (:meth:`AuthenticatorApp.import_text`).
 Time is always passed in: every method that needs "now" takes the device's local clock reading
 (seconds since the epoch, fractions allowed), so a device, a widget thread, a notebook or
 freezegun can drive it. Codes come from :func:`twofa_sim.otp.code_at`, the path the backend
-checks them with; pyotp's own limits (6 to 10 digits, periods up to 120 s, secrets of at least
-112 bits) are therefore limits of this simulation too, and values outside them are refused with
-a message that says so.
+checks them with, wherever pyotp can compute them (SHA1, SHA256 or SHA512, 6 to 10 digits,
+periods up to 120 s). Apps accept more than that (MD5, SHA224, SHA384, 1 to 5 digits, periods up
+to 2,147,483 s): those codes are computed here with :mod:`hmac` and :mod:`hashlib` as RFC 4226
+defines them (HMAC of the 8-byte counter, dynamic truncation, modulo 10 to the digits), so every
+entry an app accepts shows the code that app would show. Secrets under 112 bits (pyotp's limit)
+stay refused as a limit of the simulation: the back office issues at least 128 bits.
+
+An app the user protected with a password (the add-on's "Security" page) can be locked: a locked
+app refuses to scan or import (:class:`AppLocked`), as the add-on does until its password is
+typed again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
+import hmac
 import itertools
 import math
 from dataclasses import dataclass
@@ -25,29 +35,63 @@ from typing import Iterator
 
 import pandas as pd
 
-from .app_profile import (REFERENCE, Adjustment, AppProfile, DuplicateMatch, DuplicatePolicy, TimeRounding,
-                          profile as find_profile)
-from .errors import ClockError, NotFoundError, UriError, ValidationError
+from .app_profile import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
+                          DuplicatePolicy, TimeRounding, profile as find_profile)
+from .errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
 from .otp import code_at
-from .otpauth import MAX_URI, build_key_uri, normalise_secret, parse_key_uri, secret_bytes
+from .otpauth import MAX_URI, PERIOD_RANGE, URI_ALGORITHMS, build_key_uri, normalise_secret, parse_key_uri, \
+    secret_bytes
+from .passwords import PasswordHash
+from .policy import ALGORITHMS as PYOTP_ALGORITHMS
+from .secret_source import SystemSecretSource
 
-COMPUTABLE_DIGITS = range(6, 11)
+COMPUTABLE_DIGITS = range(6, 11)       # what pyotp computes (the back office's path); a session file holds these
 COMPUTABLE_PERIODS = range(1, 121)
-MIN_SECRET_BITS = 112
+MIN_SECRET_BITS = 112                  # pyotp's limit, kept for every entry: the back office issues 128 bits or more
+APP_DIGITS = range(1, 11)              # RFC 4226 truncation keeps 31 bits: at most 10 digits
+APP_PERIODS = range(PERIOD_RANGE.start, PERIOD_RANGE.stop)
 LAST_SECOND = 253_402_300_800          # 10000-01-01 UTC: pyotp computes codes before it
+APP_PASSWORD_LOG2_N = 12               # the app password's scrypt cost: enough for a simulation, quick in tests
 _EARLY = {TimeRounding.TRUNCATE: 0.0, TimeRounding.NEAREST: 0.5}
+_PYOTP_DIGITS, _PYOTP_PERIODS, _PYOTP_MIN_BITS = range(6, 11), range(1, 121), 112
+
+
+class AppLocked(TwofaSimError):
+    """The app is protected by a password and locked: it cannot scan or import until unlocked."""
 
 
 def _check_computable(digits: int, period: int, secret: str, error: type[ValidationError]) -> None:
-    """Refuse what pyotp cannot compute, saying it is a limit of the simulation, not of the app."""
-    if digits not in COMPUTABLE_DIGITS:
-        raise error("digits", f"{digits} digits: this simulation computes codes with pyotp, which makes 6 to 10 digits")
-    if period not in COMPUTABLE_PERIODS:
-        raise error("period", f"{period} s: this simulation computes codes with pyotp, which allows periods of 1 to 120 s")
+    """Refuse what no code can be computed for, saying it is a limit of the arithmetic, not of the app."""
+    if digits not in APP_DIGITS:
+        raise error("digits", f"{digits} digits: RFC 4226 truncation gives 1 to 10 digits")
+    if period not in APP_PERIODS:
+        raise error("period", f"{period} s: this simulation computes periods of 1 to {APP_PERIODS.stop - 1} s")
     bits = len(secret_bytes(secret)) * 8
     if bits < MIN_SECRET_BITS:
-        raise error("secret", f"has {bits} bits: this simulation computes codes with pyotp, which needs at least "
-                              f"{MIN_SECRET_BITS} bits (23 base32 characters)")
+        raise error("secret", f"has {bits} bits: this simulation computes codes for secrets of at least "
+                              f"{MIN_SECRET_BITS} bits (23 base32 characters), pyotp's limit")
+
+
+def hotp_code(secret: str, counter: int, *, algorithm: str = "SHA1", digits: int = 6) -> str:
+    """RFC 4226 for any algorithm an app accepts: HMAC of the 8-byte counter, dynamic truncation,
+    the last ``digits`` decimal digits. Used where pyotp cannot compute (MD5, SHA224 and SHA384
+    through the policy's names, 1 to 5 digits, long periods); the tests check it against pyotp
+    wherever both compute."""
+    if algorithm not in URI_ALGORITHMS:
+        raise ValidationError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {algorithm!r}")
+    mac = hmac.new(secret_bytes(secret), counter.to_bytes(8, "big"), getattr(hashlib, algorithm.lower())).digest()
+    start = mac[-1] & 0x0F
+    if start + 4 > len(mac):        # MD5's 16 bytes: offsets 13 to 15 read past the end (Aegis then has no code)
+        raise ValidationError("algorithm", f"{algorithm} gives {len(mac)} bytes; RFC 4226 truncation at offset "
+                                           f"{start} reads past them: no code for this time step")
+    value = int.from_bytes(mac[start:start + 4], "big") & 0x7FFF_FFFF
+    return str(value % 10 ** digits).zfill(digits)
+
+
+def _pyotp_computes(secret: str, algorithm: str, digits: int, period: int) -> bool:
+    # a normalised base32 secret of n characters holds floor(5n / 8) bytes: no need to decode it
+    return (algorithm in PYOTP_ALGORITHMS and digits in _PYOTP_DIGITS and period in _PYOTP_PERIODS
+            and len(secret) * 5 // 8 * 8 >= _PYOTP_MIN_BITS)
 
 
 def _check_name(field_name: str, value: object, *, required: bool) -> str:
@@ -77,22 +121,33 @@ class Entry:
     added_at: float = 0.0
     origin: str = "scan"
     warnings: tuple[str, ...] = ()
+    type: str = "totp"
+    counter: int | None = None
 
     @property
     def label(self) -> str:
         return f"{self.issuer}: {self.account}" if self.issuer else self.account
 
+    @property
+    def counter_based(self) -> bool:
+        """An HOTP entry: its code changes when the user asks for the next one, never with time."""
+        return self.type == "hotp"
+
     def step_at(self, whole_second: int) -> int:
-        return whole_second // self.period
+        """The time step (for an HOTP entry: its counter, whatever the time)."""
+        return self.counter if self.counter_based else whole_second // self.period
 
     def code_at(self, whole_second: int) -> str:
         """The code for a whole second of app time (the app's rounding is already applied)."""
-        return code_at(self.secret, whole_second, algorithm=self.algorithm, digits=self.digits, period=self.period)
+        if not self.counter_based and _pyotp_computes(self.secret, self.algorithm, self.digits, self.period):
+            return code_at(self.secret, whole_second, algorithm=self.algorithm, digits=self.digits, period=self.period)
+        return hotp_code(self.secret, self.step_at(whole_second), algorithm=self.algorithm, digits=self.digits)
 
-    def to_uri(self) -> str:
-        """The entry as an ``otpauth://`` line of the text backup (all parameters spelled out)."""
+    def to_uri(self, *, omit_defaults: bool = False) -> str:
+        """The entry as an ``otpauth://`` line of a text backup: every parameter spelled out, or
+        (``omit_defaults``, as the add-on exports) only those that differ from SHA1, 6 and 30."""
         return build_key_uri(self.secret, self.account, self.issuer, algorithm=self.algorithm, digits=self.digits,
-                             period=self.period, explicit=True)
+                             period=self.period, explicit=not omit_defaults, counter=self.counter)
 
     def same_as(self, other: "Entry", match: DuplicateMatch) -> bool:
         if match is DuplicateMatch.SECRET:
@@ -100,7 +155,14 @@ class Entry:
         return (self.issuer, self.account) == (other.issuer, other.account)
 
     def __repr__(self) -> str:
+        if self.counter_based:
+            return f"Entry(#{self.id} {self.label!r}, HOTP, {self.algorithm}, {self.digits} digits)"
         return f"Entry(#{self.id} {self.label!r}, {self.algorithm}, {self.digits} digits, {self.period} s)"
+
+    def settings_text(self) -> str:
+        kind = "HOTP, " if self.counter_based else ""
+        tail = "" if self.counter_based else f", {self.period} s"
+        return f"{kind}{self.algorithm}, {self.digits} digits{tail}"
 
 
 @dataclass(frozen=True)
@@ -127,16 +189,16 @@ class ImportOutcome(enum.Enum):
     ADDED = "added"
     REPLACED = "replaced the existing entry"
     KEPT_BOTH = "added next to the existing entry"
-    NEEDS_CONFIRMATION = "the app holds this entry already: waiting for the user's choice"
+    NEEDS_CONFIRMATION = "the app asks first: waiting for the user's choice"
     CANCELLED = "cancelled: nothing changed"
+    UNCHANGED = "the app holds this entry already: nothing changed"
 
 
-class Choice(enum.Enum):
-    """The user's answer when an app asks about a duplicate."""
+class Question(enum.Enum):
+    """What an app asks before it adds an entry."""
 
-    REPLACE = "replace"
-    KEEP_BOTH = "keep both"
-    CANCEL = "cancel"
+    DUPLICATE = "the app holds this entry already"
+    UNSAFE = "Token is unsafe!"
 
 
 @dataclass(frozen=True)
@@ -149,6 +211,8 @@ class ImportResult:
     adjustments: tuple[Adjustment, ...] = ()
     warnings: tuple[str, ...] = ()
     pending: int | None = None
+    question: Question | None = None
+    choices: tuple[Choice, ...] = ()
 
     @property
     def needs_confirmation(self) -> bool:
@@ -162,8 +226,10 @@ class ImportResult:
         """One line for a message or an event: outcome, entry, and every value the app changed."""
         shown = self.entry or self.existing
         parts = [self.outcome.value]
+        if self.question is not None:
+            parts.append(f"{self.question.value} ({' / '.join(c.value for c in self.choices)})")
         if shown is not None:
-            parts.append(f"{shown.label} ({shown.algorithm}, {shown.digits} digits, {shown.period} s)")
+            parts.append(f"{shown.label} ({shown.settings_text()})")
         parts += [str(a) for a in self.adjustments] + list(self.warnings)
         return "; ".join(parts)
 
@@ -193,9 +259,10 @@ class Correction:
 @dataclass
 class _Pending:
     candidate: Entry
-    existing: Entry
+    existing: Entry | None
     adjustments: tuple[Adjustment, ...]
     warnings: tuple[str, ...]
+    question: Question = Question.DUPLICATE
 
 
 class AuthenticatorApp:
@@ -203,10 +270,51 @@ class AuthenticatorApp:
 
     def __init__(self, profile: AppProfile | str = REFERENCE) -> None:
         self.profile = find_profile(profile)
-        self.correction = 0
+        self.correction: float = 0
         self._entries: list[Entry] = []
         self._pending: dict[int, _Pending] = {}
         self._ids = itertools.count(1)
+        self._password: PasswordHash | None = None
+        self._locked = False
+
+    # -- password protection ---------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    @property
+    def password_protected(self) -> bool:
+        return self._password is not None
+
+    def set_password(self, password: str) -> None:
+        """Protect the app with a password (the add-on's "Security" page); it stays unlocked for now."""
+        if not self.profile.password_lock:
+            raise ValidationError("password", f"{self.profile.title} has no password protection in this simulation")
+        if not isinstance(password, str) or not password:
+            raise ValidationError("password", "must be non-empty text")
+        self._password = PasswordHash.create(password, SystemSecretSource(), APP_PASSWORD_LOG2_N)
+        self._locked = False
+
+    def lock(self) -> None:
+        """Lock the app (the add-on locks when the browser restarts or the user locks it)."""
+        if self._password is None:
+            raise ValidationError("password", f"{self.profile.title} has no password set: there is nothing to lock")
+        self._locked = True
+
+    def unlock(self, password: str) -> None:
+        """Unlock with the password; a wrong one raises :class:`AppLocked` and the app stays locked."""
+        if self._password is None:
+            raise ValidationError("password", f"{self.profile.title} has no password set: there is nothing to unlock")
+        if not isinstance(password, str) or not self._password.matches(password):
+            raise AppLocked(f"wrong password: {self.profile.title} stays locked")
+        self._locked = False
+
+    def check_unlocked(self, action: str) -> None:
+        """Raise :class:`AppLocked` if the app is locked, saying what it cannot do."""
+        if self._locked:
+            raise AppLocked(f"{self.profile.title} is locked: it cannot {action} until its password is typed "
+                            "(the add-on says: 'You cannot add a new account until all accounts are decrypted')")
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -220,38 +328,52 @@ class AuthenticatorApp:
         return whole
 
     def correct_clock(self, local: float, reference: float) -> Correction:
-        """Correct the clock against a reference (a web server's ``Date`` header: whole seconds).
+        """Correct the clock against a reference.
 
-        The offset is measured against the uncorrected clock and replaces any earlier one, in the
-        profile's steps (1 s for the add-on, whole minutes for Google Authenticator); an offset
-        beyond the profile's limit is not applied, as the add-on's "clock too far off".
+        The reference is a web server's ``Date`` header (whole seconds) for the add-on and Google
+        Authenticator, an NTP server (to the millisecond) for 2FAS. The offset is measured against
+        the uncorrected clock and replaces any earlier one, in the profile's steps (1 s for the
+        add-on, whole minutes for Google Authenticator, 1 ms for NTP); an offset beyond the
+        profile's limit is not applied, as the add-on's "clock too far off".
         """
         p = self.profile
-        measured = math.floor(reference) - local
+        from_date_header = p.clock_correction_step >= 1
+        measured = (math.floor(reference) if from_date_header else reference) - local
         if not p.corrects_clock:
             return Correction(False, measured, self.correction, f"{p.title} has no clock correction")
-        offset = int(math.floor(measured / p.clock_correction_step + 0.5) * p.clock_correction_step)
+        offset = math.floor(measured / p.clock_correction_step + 0.5) * p.clock_correction_step
+        offset = int(offset) if from_date_header else round(offset, 3)
         if abs(offset) > p.clock_correction_limit:
             return Correction(False, measured, self.correction,
-                              f"clock too far off: {offset:+d} s, {p.title} corrects at most "
+                              f"clock too far off: {offset:+g} s, {p.title} corrects at most "
                               f"±{p.clock_correction_limit:g} s")
         self.correction = offset
-        return Correction(True, measured, offset, f"clock corrected by {offset:+d} s")
+        return Correction(True, measured, offset, f"clock corrected by {offset:+g} s")
 
     # -- adding entries ---------------------------------------------------------------------------
 
     def scan_uri(self, text: str, local: float) -> ImportResult:
-        """Import the text of a scanned QR code as the profile says; :class:`UriError` if refused."""
+        """Import the text of a scanned QR code as the profile says; :class:`UriError` if refused,
+        :class:`AppLocked` if the app is locked."""
+        self.check_unlocked("scan")
         uri = parse_key_uri(text, ignore=self.profile.ignored_parameters)
         settings = self.profile.settings_for(uri)
         _check_computable(settings.digits, settings.period, uri.secret, UriError)
         candidate = Entry(0, settings.issuer, settings.account, uri.secret, settings.algorithm, settings.digits,
-                          settings.period, added_at=local, origin="scan", warnings=settings.warnings)
+                          settings.period, added_at=local, origin="scan",
+                          warnings=settings.warnings + tuple(f"unsafe: {u}" for u in settings.unsafe),
+                          type=settings.type, counter=settings.counter)
+        if settings.unsafe:
+            token = next(self._ids)
+            self._pending[token] = _Pending(candidate, None, settings.adjustments, candidate.warnings, Question.UNSAFE)
+            return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, None, settings.adjustments, candidate.warnings,
+                                pending=token, question=Question.UNSAFE, choices=UNSAFE_CHOICES)
         return self._add(candidate, settings.adjustments, settings.warnings)
 
     def enter_key(self, account: str, secret: str, local: float, *, issuer: str = "", algorithm: str = "SHA1",
                   digits: int = 6, period: int = 30) -> ImportResult:
         """Add an entry from a key typed by hand (spaces allowed, as the page groups it)."""
+        self.check_unlocked("add an entry")
         account = _check_name("account", account, required=True)
         issuer = _check_name("issuer", issuer, required=False)
         if isinstance(secret, str) and len(secret) > MAX_URI:
@@ -267,6 +389,8 @@ class AuthenticatorApp:
 
     def _add(self, candidate: Entry, adjustments: tuple, warnings: tuple) -> ImportResult:
         p = self.profile
+        if p.duplicates is DuplicatePolicy.BY_ISSUER:
+            return self._add_by_issuer(candidate, adjustments, warnings)
         existing = next((e for e in self._entries if e.same_as(candidate, p.duplicate_match)), None)
         if existing is None or p.duplicates is DuplicatePolicy.ADD_DUPLICATE:
             entry = self._store(candidate)
@@ -276,41 +400,96 @@ class AuthenticatorApp:
             return ImportResult(ImportOutcome.REPLACED, entry, existing, adjustments, warnings)
         token = next(self._ids)
         self._pending[token] = _Pending(candidate, existing, adjustments, warnings)
-        return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, existing, adjustments, warnings, pending=token)
+        return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, existing, adjustments, warnings, pending=token,
+                            question=Question.DUPLICATE, choices=p.duplicates.choices)
+
+    def _add_by_issuer(self, candidate: Entry, adjustments: tuple, warnings: tuple) -> ImportResult:
+        """With an issuer: overwrite the entry of that issuer and name. Without: a new "name(1)".
+        The same secret under the same issuer and name changes nothing."""
+        same = next((e for e in self._entries if (e.issuer, e.account) == (candidate.issuer, candidate.account)),
+                    None)
+        if same is not None and (same.secret, same.type, same.counter) == (candidate.secret, candidate.type,
+                                                                            candidate.counter):
+            return ImportResult(ImportOutcome.UNCHANGED, None, same, adjustments, warnings)
+        if candidate.issuer:
+            if same is None:
+                return ImportResult(ImportOutcome.ADDED, self._store(candidate), None, adjustments, warnings)
+            return ImportResult(ImportOutcome.REPLACED, self._store(candidate, replacing=same), same, adjustments,
+                                warnings)
+        taken = {e.account for e in self._entries if not e.issuer}
+        account, tries = candidate.account, 0
+        while account in taken:
+            tries += 1
+            account = f"{candidate.account}({tries})"
+        renamed = dataclasses.replace(candidate, account=account)
+        return ImportResult(ImportOutcome.ADDED, self._store(renamed), same, adjustments, warnings)
 
     def _store(self, candidate: Entry, replacing: Entry | None = None) -> Entry:
-        entry = Entry(next(self._ids), candidate.issuer, candidate.account, candidate.secret, candidate.algorithm,
-                      candidate.digits, candidate.period, candidate.added_at, candidate.origin, candidate.warnings)
+        entry = dataclasses.replace(candidate, id=next(self._ids))
         if replacing is not None and replacing in self._entries:
             self._entries[self._entries.index(replacing)] = entry
         else:
             self._entries.append(entry)
         return entry
 
+    def _suffixed(self, candidate: Entry) -> Entry:
+        """The candidate named "account #2" (or #3...), unique among the entries of its issuer."""
+        taken = {e.account for e in self._entries if e.issuer == candidate.issuer}
+        number = 2
+        while f"{candidate.account} #{number}" in taken:
+            number += 1
+        return dataclasses.replace(candidate, account=f"{candidate.account} #{number}")
+
     @property
     def pending(self) -> list[int]:
-        """Tokens of duplicates waiting for the user's choice."""
+        """Tokens of questions waiting for the user's choice."""
         return list(self._pending)
 
     def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
-        """Answer the app's question about a duplicate: replace, keep both, or cancel."""
+        """Answer the app's question: about a duplicate (replace, keep both, cancel: what the profile
+        offers) or about an unsafe token (add anyway, cancel)."""
         token = pending.pending if isinstance(pending, ImportResult) else pending
         if token not in self._pending:
-            raise NotFoundError(f"no duplicate waiting for a choice under {token!r}")
+            raise NotFoundError(f"no question waiting for a choice under {token!r}")
         try:
             choice = Choice(choice) if isinstance(choice, str) else choice
         except ValueError:
             raise ValidationError("choice", f"must be one of {', '.join(c.value for c in Choice)}") from None
         if not isinstance(choice, Choice):
             raise ValidationError("choice", f"must be a Choice, got {type(choice).__name__}")
-        item = self._pending.pop(token)
+        item = self._pending[token]
+        offered = UNSAFE_CHOICES if item.question is Question.UNSAFE else self.profile.duplicates.choices
+        if choice not in offered:
+            raise ValidationError("choice", f"{self.profile.title} offers {' or '.join(c.value for c in offered)} "
+                                            f"here, not {choice.value}")
+        del self._pending[token]
         if choice is Choice.CANCEL:
             return ImportResult(ImportOutcome.CANCELLED, None, item.existing, item.adjustments, item.warnings)
+        if item.question is Question.UNSAFE:
+            return self._add(item.candidate, item.adjustments, item.warnings)
         if choice is Choice.REPLACE:
+            if self.profile.duplicates is DuplicatePolicy.ASK_SUFFIX:     # removes every entry with that name
+                for twin in [e for e in self._entries if e.same_as(item.candidate, DuplicateMatch.LABEL)]:
+                    self._entries.remove(twin)
             entry = self._store(item.candidate, replacing=item.existing)
             return ImportResult(ImportOutcome.REPLACED, entry, item.existing, item.adjustments, item.warnings)
-        entry = self._store(item.candidate)
+        candidate = item.candidate
+        if self.profile.duplicates is DuplicatePolicy.ASK_SUFFIX:
+            candidate = self._suffixed(candidate)
+        entry = self._store(candidate)
         return ImportResult(ImportOutcome.KEPT_BOTH, entry, item.existing, item.adjustments, item.warnings)
+
+    def accept(self, result: ImportResult) -> ImportResult:
+        """Answer yes to whatever the app asks (replace a duplicate, add an unsafe token anyway) until
+        the entry is added: what a user following the enrolment page does."""
+        while result.needs_confirmation:
+            result = self.confirm(result, self.yes_to(result))
+        return result
+
+    @staticmethod
+    def yes_to(result: ImportResult) -> Choice:
+        """The answer that adds the entry: "add anyway" to an unsafe token, "replace" to a duplicate."""
+        return Choice.ADD_ANYWAY if result.question is Question.UNSAFE else Choice.REPLACE
 
     # -- finding and removing ---------------------------------------------------------------------
 
@@ -347,8 +526,12 @@ class AuthenticatorApp:
         return entry.code_at(self.app_seconds(local))
 
     def next_change(self, ref: Entry | int, after: float) -> float:
-        """The first instant of the local clock after ``after`` at which the entry shows a new code."""
+        """The first instant of the local clock after ``after`` at which the entry shows a new code
+        (never, ``math.inf``, for an HOTP entry: its code changes only when the user asks)."""
         entry = self.entry(ref)
+        if entry.counter_based:
+            self.app_seconds(after)
+            return math.inf
         step = entry.step_at(self.app_seconds(after))
         return (step + 1) * entry.period - _EARLY[self.profile.time_rounding] - self.correction
 
@@ -360,6 +543,15 @@ class AuthenticatorApp:
         return Reading(entry.id, entry.issuer, entry.account, entry.code_at(whole), entry.step_at(whole), local,
                        change - local, change, entry.period)
 
+    def next_counter_code(self, ref: Entry | int) -> str:
+        """An HOTP entry's next code: the counter goes up by one, as when the user taps the entry."""
+        entry = self.entry(ref)
+        if not entry.counter_based:
+            raise ValidationError("entry", f"#{entry.id} is time-based: its code changes with the clock")
+        advanced = dataclasses.replace(entry, counter=entry.counter + 1)
+        self._entries[self._entries.index(entry)] = advanced
+        return advanced.code_at(0)
+
     def readings(self, local: float) -> list[Reading]:
         return [self.reading(e, local) for e in self._entries]
 
@@ -368,18 +560,24 @@ class AuthenticatorApp:
         (endless without it). Pure: a widget zips it with its own clock, a test with a list."""
         entry = self.entry(ref)
         t = start
-        while end is None or t <= end:
+        while (end is None or t <= end) and math.isfinite(t):
             yield self.reading(entry, t)
             t = self.next_change(entry, t)
 
-    # -- text backup ------------------------------------------------------------------------------
+    # -- text backup and moving entries -----------------------------------------------------------
+
+    def export_uri(self, ref: Entry | int) -> str:
+        """One entry as this app exports it (the add-on's "Show QR" and one-line backup write
+        period, digits and algorithm only when they differ from 30, 6 and SHA1). Holds the secret."""
+        return self.entry(ref).to_uri(omit_defaults=self.profile.export_omits_defaults)
 
     def export_text(self) -> str:
-        """Every entry as an ``otpauth://`` line: the add-on's plain-text backup. Holds the secrets."""
-        return "".join(e.to_uri() + "\n" for e in self._entries)
+        """Every entry as an ``otpauth://`` line, as :meth:`export_uri` writes it. Holds the secrets."""
+        return "".join(self.export_uri(e) + "\n" for e in self._entries)
 
     def import_text(self, text: str, local: float) -> ImportReport:
         """Import ``otpauth://`` lines (blank lines skipped); each line goes through the same rules as a scan."""
+        self.check_unlocked("import")
         if not isinstance(text, str):
             raise ValidationError("text", f"must be text, got {type(text).__name__}")
         results, failures = [], []
@@ -392,26 +590,48 @@ class AuthenticatorApp:
                 failures.append((number, str(error)))
         return ImportReport(tuple(results), tuple(failures))
 
+    def move_to(self, other: "AuthenticatorApp", local: float) -> ImportReport:
+        """Move every entry into another app: this app's export, read by the other app's rules.
+
+        An entry keeps what this app made of it: an entry the add-on scanned has SHA1 and 30 s
+        whatever the QR said, and its export leaves both out, so the other app gets SHA1 and 30 s
+        too. Nothing is removed here (the user deletes the old entries when the new ones work).
+        """
+        if not isinstance(other, AuthenticatorApp) or other is self:
+            raise ValidationError("other", "must be another AuthenticatorApp")
+        self.check_unlocked("export")
+        return other.import_text(self.export_text(), local)
+
     # -- views ------------------------------------------------------------------------------------
 
     def to_frame(self, local: float | None = None) -> pd.DataFrame:
         """The entries as a table; with ``local``, also the code and the seconds left."""
         columns = ["id", "issuer", "account", "algorithm", "digits", "period", "origin"]
+        if any(e.counter_based for e in self._entries):
+            columns.insert(3, "type")
         rows = [{c: getattr(e, c) for c in columns} for e in self._entries]
+        if any(self.profile.shown_name(e.issuer, e.account) != e.label for e in self._entries):
+            columns.insert(3, "shown as")          # where the app's list differs from "issuer: account"
+            for row, e in zip(rows, self._entries):
+                row["shown as"] = self.profile.shown_name(e.issuer, e.account)
         frame = pd.DataFrame(rows, columns=columns).set_index("id")
         if local is not None:
             readings = {r.entry_id: r for r in self.readings(local)}
             frame["code"] = [readings[i].code for i in frame.index]
             frame["seconds left"] = [round(readings[i].seconds_left, 1) for i in frame.index]
+        if "type" in frame:
+            frame.loc[frame["type"] == "hotp", "period"] = None
         return frame
 
     def __repr__(self) -> str:
         return (f"AuthenticatorApp({self.profile.title}, {len(self._entries)} entries"
-                f"{f', correction {self.correction:+d} s' if self.correction else ''})")
+                f"{f', correction {self.correction:+g} s' if self.correction else ''}"
+                f"{', locked' if self._locked else ''})")
 
     def _repr_html_(self) -> str:
         return f"<b>{self.profile.title}</b>" + self.to_frame().to_html()
 
 
 __all__ = ["AuthenticatorApp", "Entry", "Reading", "ImportResult", "ImportOutcome", "ImportReport", "Choice",
-           "Correction", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS", "MIN_SECRET_BITS"]
+           "Question", "Correction", "AppLocked", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
+           "MIN_SECRET_BITS", "APP_DIGITS", "APP_PERIODS"]

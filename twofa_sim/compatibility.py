@@ -20,7 +20,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .app_profile import PROFILES, AppProfile, profile as find_profile
+from .app_profile import PROFILES, AppProfile, profile as find_profile, versions_of
 from .backoffice import BackOffice
 from .clock import Clock, TimeLike
 from .errors import ScanError, UriError
@@ -82,6 +82,7 @@ def enrolment_trial(policy: Policy, app: AppProfile | str, *, start: TimeLike = 
         scanned = device.scan(shown.screen.page_image())
     except (ScanError, UriError) as error:
         return Trial(**values, works=False, stage="scan", outcome="scan refused", reason=str(error), app_settings="")
+    scanned = device.accept(scanned)          # the user says yes to what the app asks
     entry = scanned.entry
     settings = f"{entry.algorithm}/{entry.digits}/{entry.period} s"
     result = login.submit_code(device.code(TRIAL_USER))
@@ -135,6 +136,12 @@ def compatibility_matrix(trials: pd.DataFrame | None = None, **options) -> pd.Da
     return matrix
 
 
+def version_matrix(app: str, **options) -> pd.DataFrame:
+    """The matrix for every modelled version of one app, oldest first: does an upgrade (or a user
+    who has not upgraded) change who can enrol? ``version_matrix("2fas", periods=(10, 30))``."""
+    return compatibility_matrix(apps=versions_of(app), **options)
+
+
 def style_matrix(matrix: pd.DataFrame):
     """The matrix coloured for a notebook: green "works", red "fails", the reason as a tooltip."""
     styler = (matrix.style
@@ -158,4 +165,4 @@ def summary(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["Trial", "enrolment_trial", "enrolment_trials", "policies", "compatibility_matrix", "style_matrix",
-           "summary", "ALGORITHMS", "DIGITS", "PERIODS"]
+           "summary", "version_matrix", "ALGORITHMS", "DIGITS", "PERIODS"]

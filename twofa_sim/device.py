@@ -17,7 +17,7 @@ import pandas as pd
 from PIL import Image
 
 from .app_profile import REFERENCE, AppProfile
-from .authenticator import AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
+from .authenticator import AppLocked, AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
 from .clock import Clock, OffsetClock
 from .errors import ScanError, UriError, ValidationError, check_display_name
 from .events import EventKind, EventLog
@@ -77,6 +77,7 @@ class Device:
         self.events = events
         self.company = company
         self._note(EventKind.DEVICE_ADDED, detail=f"{self.app.profile.title}, clock {self.clock.offset:+g} s")
+        self._sync_automatically()
 
     @classmethod
     def for_user(cls, office: "BackOffice", owner: str, *, app: AppProfile | str = REFERENCE, offset: float = 0.0,
@@ -100,6 +101,12 @@ class Device:
 
     def set_offset(self, seconds: float) -> None:
         self.clock.offset = OffsetClock(self.reference, seconds).offset
+        self._sync_automatically()
+
+    def _sync_automatically(self) -> None:
+        """An app that sets its clock by NTP (2FAS) does so by itself whenever it starts."""
+        if self.app.profile.corrects_automatically and self.clock.offset:
+            self.correct_clock()
 
     def now(self) -> float:
         """The device's own clock (without the app's correction)."""
@@ -117,15 +124,18 @@ class Device:
     def scan(self, image: Image.Image, rect: Sequence[int] | None = None) -> ImportResult:
         """Scan the screen: decode the QR code in ``image`` (inside ``rect`` if given) and import it.
 
-        Raises :class:`ScanError` (no usable QR code) or :class:`UriError` (the app refuses the URI)
-        after recording a "scan failed" event; nothing is added then.
+        Raises :class:`ScanError` (no usable QR code), :class:`UriError` (the app refuses the URI)
+        or :class:`AppLocked` (a password-protected app that is locked cannot scan) after recording
+        a "scan failed" event; nothing is added then.
         """
         local = self.now()
         try:
+            self.app.check_unlocked("scan")
             text = read_otpauth(image, rect)
             result = self.app.scan_uri(text, local)
-        except (ScanError, UriError) as error:
-            reason = f"invalid {error.field}" if isinstance(error, UriError) else "no usable QR code"
+        except (ScanError, UriError, AppLocked) as error:
+            reason = (f"invalid {error.field}" if isinstance(error, UriError) else
+                      "app locked" if isinstance(error, AppLocked) else "no usable QR code")
             self._note(EventKind.SCAN_FAILED, outcome="refused", reason=reason, detail=str(error))
             raise
         self._note(EventKind.QR_SCANNED, outcome=result.outcome.value,
@@ -147,14 +157,40 @@ class Device:
         self._note_added(result)
         return result
 
+    def accept(self, result: ImportResult) -> ImportResult:
+        """Answer yes to whatever the app asks (replace the duplicate, add the unsafe token anyway)."""
+        while result.needs_confirmation:
+            result = self.confirm(result, self.app.yes_to(result))
+        return result
+
     def remove(self, entry: Entry | int) -> Entry:
         removed = self.app.remove(entry)
         self._note(EventKind.ENTRY_REMOVED, detail=removed.label)
         return removed
 
     def export_text(self) -> str:
-        """The app's text backup (``otpauth://`` lines). It holds the secrets: keep it safe."""
+        """The app's text backup (``otpauth://`` lines, as the app writes them). It holds the secrets:
+        keep it safe. A locked app cannot export."""
+        self.app.check_unlocked("export")
         return self.app.export_text()
+
+    def move_entries_to(self, other: "Device") -> ImportReport:
+        """Move every entry of this device's app into ``other``'s app: this app's export, read by the
+        other app's rules (what a user does when changing apps); the other device records what it added."""
+        if not isinstance(other, Device) or other is self:
+            raise ValidationError("other", "must be another Device")
+        report = other.import_text(self.export_text())
+        return report
+
+    def set_app_password(self, password: str) -> None:
+        """Protect the app with a password (never stored in clear, never logged)."""
+        self.app.set_password(password)
+
+    def lock_app(self) -> None:
+        self.app.lock()
+
+    def unlock_app(self, password: str) -> None:
+        self.app.unlock(password)
 
     def import_text(self, text: str) -> ImportReport:
         report = self.app.import_text(text, self.now())

@@ -10,6 +10,8 @@
   and normalised to upper case, as every app in the simulation does;
 - ``issuer`` is strongly recommended and should equal the label prefix;
 - ``algorithm`` (SHA1, SHA256, SHA512), ``digits`` and ``period`` are optional, defaults SHA1, 6, 30.
+  Apps accept more algorithms (MD5, SHA224, SHA384): the parser reads those names too and the
+  app profiles decide.
 
 :func:`parse_key_uri` reads the structure and checks every parameter, raising
 :class:`~twofa_sim.errors.UriError` with the field name for each invalid case; it never puts
@@ -51,9 +53,12 @@ from .policy import ALGORITHMS
 MAX_URI = 4096
 TYPES = ("totp", "hotp")
 ALGORITHM_NAMES = tuple(ALGORITHMS)
+"""The algorithms the back office issues (SHA1, SHA256, SHA512)."""
+URI_ALGORITHMS = ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
+"""Every algorithm name the reader accepts: some app takes each; the app profiles decide."""
 DEFAULTS = {"algorithm": "SHA1", "digits": 6, "period": 30}
 DIGITS_RANGE = range(1, 100)         # syntax only: which counts an app honours is its profile's business
-PERIOD_RANGE = range(1, 86_401)      # a day at most; apps narrow it further
+PERIOD_RANGE = range(1, 2_147_484)   # Aegis's limit (the period in ms fits a Java int); apps narrow it further
 KNOWN_PARAMETERS = ("secret", "issuer", "algorithm", "digits", "period", "counter")
 _BASE32 = re.compile(r"[A-Z2-7]*")
 _WHOLE = re.compile(r"[0-9]{1,12}")
@@ -107,8 +112,8 @@ def secret_bytes(secret: str) -> bytes:
 
 def parse_algorithm(text: str) -> str:
     name = text.strip().upper()
-    if name not in ALGORITHM_NAMES:
-        raise UriError("algorithm", f"must be SHA1, SHA256 or SHA512, got {_short(text, 8)}")
+    if name not in URI_ALGORITHMS:
+        raise UriError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {_short(text, 8)}")
     return name
 
 
@@ -273,10 +278,10 @@ def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset
 
 
 def build_key_uri(secret: str, account: str, issuer: str = "", *, algorithm: str = "SHA1", digits: int = 6,
-                  period: int = 30, explicit: bool = False) -> str:
-    """A TOTP Key URI: issuer as label prefix and parameter; algorithm, digits and period only
-    when they differ from the defaults (or always, with ``explicit``). Same text as pyotp's
-    ``provisioning_uri`` for the same values."""
+                  period: int = 30, explicit: bool = False, counter: int | None = None) -> str:
+    """A TOTP Key URI (HOTP with a ``counter``): issuer as label prefix and parameter; algorithm,
+    digits and period only when they differ from the defaults (or always, with ``explicit``).
+    Same text as pyotp's ``provisioning_uri`` for the same values."""
     secret = normalise_secret(secret)
     if ":" in account or ":" in issuer:
         raise UriError("label", "neither issuer nor account may contain a ':'")
@@ -292,10 +297,14 @@ def build_key_uri(secret: str, account: str, issuer: str = "", *, algorithm: str
         args["algorithm"] = algorithm
     if explicit or digits != 6:
         args["digits"] = parse_digits(str(digits))
-    if explicit or period != 30:
+    if counter is not None:
+        args["counter"] = parse_counter(str(counter))
+    elif explicit or period != 30:
         args["period"] = parse_period(str(period))
-    return f"otpauth://totp/{label}?{urlencode(args).replace('+', '%20')}"
+    kind = "totp" if counter is None else "hotp"
+    return f"otpauth://{kind}/{label}?{urlencode(args).replace('+', '%20')}"
 
 
 __all__ = ["KeyUri", "parse_key_uri", "build_key_uri", "normalise_secret", "secret_bytes", "ALGORITHM_NAMES",
+           "URI_ALGORITHMS",
            "DEFAULTS"]

@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .app_profile import PROFILES, AppProfile, TimeRounding, profile as find_profile
-from .authenticator import AuthenticatorApp, Choice
+from .app_profile import VERSIONS, AppProfile, TimeRounding, profile as find_profile
+from .authenticator import AuthenticatorApp
 from .backoffice import BackOffice
 from .clock import Clock, iso, to_epoch
 from .device import Device
@@ -152,7 +152,7 @@ class PopulationParameters:
         need(0 <= self.start_hour < self.end_hour <= 24, "working_hours", "need 0 <= start_hour < end_hour <= 24")
         need(len(self.app_mix) > 0, "app_mix", "needs at least one app")
         for key, share in self.app_mix:
-            need(key in PROFILES, "app_mix", f"no app profile {key!r} (known: {', '.join(PROFILES)})")
+            need(key in VERSIONS, "app_mix", f"no app profile {key!r} (known: {', '.join(VERSIONS)})")
             need(share >= 0, "app_mix", f"share of {key} must be at least 0")
         need(abs(sum(s for _, s in self.app_mix) - 1) < 1e-9, "app_mix", "the app shares must add up to 1")
 
@@ -410,6 +410,26 @@ def scripted_population(offsets, apps, password_at, *, users=None, read_after=5.
 # -- what an app makes of the policy's QR -------------------------------------------------------
 
 
+def app_clock_offsets(population: Population) -> np.ndarray:
+    """How far each user's app is off the reference clock: the device's offset, except for apps
+    that set their clock by NTP whenever they start (2FAS), which run on the right time (within a
+    millisecond, taken as 0 so that both engines play exactly the same clocks)."""
+    ntp = np.array([find_profile(k).corrects_automatically for k in population.app_keys], dtype=bool)
+    return np.where(ntp[population.app], 0.0, population.offsets)
+
+
+def with_app_version(params: "PopulationParameters", app: str, version: str) -> "PopulationParameters":
+    """The same parameters with every user of one app on another version of it
+    (``with_app_version(params, "2fas", "2fas@5.0")``): compare versions in the what-ifs."""
+    target = find_profile(version)
+    if find_profile(app).app != target.app:
+        raise ValidationError("version", f"{target.title} is not a version of {find_profile(app).name}")
+    if app not in dict(params.app_mix):
+        raise ValidationError("app", f"{app!r} is not in the app mix ({', '.join(k for k, _ in params.app_mix)})")
+    mix = tuple((target.key if key == app else key, share) for key, share in params.app_mix)
+    return dataclasses.replace(params, app_mix=mix)
+
+
 @dataclass(frozen=True)
 class AppBehaviour:
     """What one app does with the policy's QR code, as the fast engine needs it."""
@@ -429,7 +449,8 @@ def app_behaviour(app: str | AppProfile, policy: Policy) -> AppBehaviour:
     nearest = prof.time_rounding is TimeRounding.NEAREST
     uri = provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "someone", policy)
     try:
-        imported = AuthenticatorApp(prof).scan_uri(uri, 0.0)
+        app = AuthenticatorApp(prof)
+        imported = app.accept(app.scan_uri(uri, 0.0))
     except TwofaSimError as error:
         return AppBehaviour(prof.key, CodeKind.REFUSED, policy.digits, policy.period, nearest, str(error))
     e = imported.entry
@@ -483,7 +504,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
     period_of = np.array([b.period for b in behaviours], dtype=np.int64)[pop.app]
     digits_of = np.array([b.digits for b in behaviours], dtype=np.int64)[pop.app]
     nearest_of = np.array([b.nearest for b in behaviours], dtype=bool)[pop.app]
-    offset = pop.offsets
+    offset = app_clock_offsets(pop)
     P, w = policy.period, policy.window
     limit, lock_s, timeout = policy.failed_code_limit, float(policy.lock_seconds), float(policy.code_step_timeout)
     replay_on, drift_on = policy.replay_protection, policy.drift_tracking
@@ -648,7 +669,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
     office = BackOffice(policy, clock, SeededSecretSource(pop.seed))
     office.create_company("Population")
     names = [f"user{i:06d}" for i in range(pop.n_users)]
-    offsets = pop.offsets
+    offsets = app_clock_offsets(pop)
     devices = []
     for i, name in enumerate(names):
         office.create_user(name, PASSWORD, force_2fa=True)
@@ -683,7 +704,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                 imported = (device.app.scan_uri(result.screen.uri, device.now()) if scan == "text"
                             else device.scan(result.screen.page_image()))
                 if imported.needs_confirmation:
-                    device.confirm(imported, Choice.REPLACE)
+                    device.accept(imported)
             except TwofaSimError:
                 outcome, end = LoginOutcome.GAVE_UP, t_read
         if outcome is None and not device.app.entries:
@@ -860,7 +881,7 @@ def enrolment_reach(matrix: pd.DataFrame, params: PopulationParameters | None = 
     params = params if params is not None else default_parameters()
     reach = pd.Series(0.0, index=matrix.index)
     for key, share in params.app_mix:
-        title = PROFILES[key].title
+        title = find_profile(key).title
         if title not in matrix.columns:
             raise ValidationError("matrix", f"has no column for {title} (the population's app {key})")
         reach += share * matrix[title].astype(float)
@@ -886,4 +907,4 @@ def agreement(fast: Run, exact: Run) -> pd.DataFrame:
 __all__ = ["PopulationParameters", "LogNormal", "Population", "draw_population", "scripted_population",
            "default_parameters", "LoginOutcome", "CodeKind", "AppBehaviour", "app_behaviour", "Run", "simulate",
            "simulate_fast", "simulate_exact", "summarise", "compare_policies", "first_code_by_offset", "by_app",
-           "enrolment_reach", "agreement", "LOGIN_COLUMNS", "DATA_FILE"]
+           "enrolment_reach", "agreement", "app_clock_offsets", "with_app_version", "LOGIN_COLUMNS", "DATA_FILE"]

@@ -634,6 +634,18 @@ class CorrectClockStep(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MoveEntriesStep(Step):
+    """Every entry of one device's app moves into another's: the first app's export, read by the
+    second app's rules (a user changing apps). ``device`` is the app the entries move into."""
+
+    source: str
+    device: str
+
+    def describe(self) -> str:
+        return f"moves every entry from {self.source} into {self.device}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AdminStep(Step):
     """tick, untick, reset, unlock, issue_recovery_codes: one admin action on one user."""
 
@@ -761,7 +773,7 @@ class Scenario:
 SCENARIO_KEYS = ["name", "description", "start", "seed", "policy", "backoffice", "companies", "users",
                  "devices", "steps"]
 BACKOFFICE_KEYS = ["description", "start", "seed", "policy", "companies", "users"]
-ACTIONS = ["install", "login", "scan", "enter_key", "type", "wait", "clock", "device_clock", "correct_clock", "tick", "untick", "reset",
+ACTIONS = ["install", "login", "scan", "enter_key", "type", "wait", "clock", "device_clock", "correct_clock", "move", "tick", "untick", "reset",
            "unlock", "issue_recovery_codes", "company_setting", "create_user", "policy", "log_out",
            "start_over"]
 STEP_KEYS = ACTIONS + ["expect", "note"]
@@ -1175,6 +1187,13 @@ class _StepParser:
     def _correct_clock(self, node, common, key) -> Step:
         return CorrectClockStep(device=self.known_device(node).name, **common)
 
+    def _move(self, node, common, key) -> Step:
+        entries = self.r.mapping(node, "move", known=["from", "to"], required=["from", "to"])
+        source, target = (self.known_device(entries[k][1]).name for k in ("from", "to"))
+        if source == target:
+            raise self.r.fail(node, "move needs two different devices: 'from' and 'to'")
+        return MoveEntriesStep(source=source, device=target, **common)
+
     def _type(self, node, common, key) -> Step:
         entries = self.r.mapping(node, "type", known=["user", "tab", "from", "entry", "code", "recovery"])
         sources = [k for k in ("from", "code", "recovery") if k in entries]
@@ -1308,7 +1327,8 @@ class _StepParser:
         device = None
         if "device" in entries:
             device = self.known_device(entries["device"][1]).name
-        elif isinstance(step, (ScanStep, EnterKeyStep, DeviceClockStep, CorrectClockStep, InstallStep)):
+        elif isinstance(step, (ScanStep, EnterKeyStep, DeviceClockStep, CorrectClockStep, InstallStep,
+                               MoveEntriesStep)):
             device = step.device
         elif isinstance(step, TypeStep):
             device = step.device
@@ -1918,6 +1938,13 @@ class _Run:
         record.actor = self.device_specs[step.device].owner
         self.devices[step.device].set_offset(step.offset)
         record.outcome = "done"
+
+    def _MoveEntriesStep(self, step: MoveEntriesStep, record: StepRecord, mark: int) -> None:
+        record.actor = self.device_specs[step.device].owner
+        report = self.devices[step.source].move_entries_to(self.devices[step.device])
+        changed = tuple(a.field for r in report.results for a in r.adjustments)
+        self.scan_results[step.device] = ("added" if report.added else "not added", changed)
+        record.outcome = f"{report.added} entries added" + "".join(f"; {r.describe()}" for r in report.results)
 
     def _CorrectClockStep(self, step: CorrectClockStep, record: StepRecord, mark: int) -> None:
         record.actor = self.device_specs[step.device].owner
