@@ -7,7 +7,7 @@ import html
 import ipywidgets as widgets
 
 from ..backoffice import BackOffice
-from .common import SafeCallbacks, message_html, refresh_after_step, style_sheet, table_html
+from .common import SafeCallbacks, html_text, message_html, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
 
 
@@ -69,10 +69,10 @@ class AdminPanel(widgets.VBox):
         self.unlock.on_click(self.safe(lambda _: self.act("unlock")))
         self.recovery.on_click(self.safe(lambda _: self.act("recovery codes")))
 
-        header = widgets.HTML(f'<div class="tfs-brand">{html.escape(t("Back office · Contracting company"))}</div>')
-        form = widgets.VBox([widgets.HTML(f'<div class="tfs-header">{html.escape(t("New backend user"))}</div>'),
+        header = widgets.HTML(html_text("tfs-brand", t("Back office · Contracting company")))
+        form = widgets.VBox([widgets.HTML(html_text("tfs-header", t("New backend user"))),
                              self.username, self.password, self.force, self.create])
-        actions = widgets.VBox([widgets.HTML(f'<div class="tfs-header">{html.escape(t("Users"))}</div>'),
+        actions = widgets.VBox([widgets.HTML(html_text("tfs-header", t("Users"))),
                                 self.users_table, self.selected,
                                 widgets.HBox([self.toggle_force, self.reset, self.unlock, self.recovery]),
                                 self.recovery_codes])

@@ -14,7 +14,7 @@ from ..app_profile import PROFILES
 from ..authenticator import Choice, ImportResult
 from ..device import Device
 from ..errors import NotFoundError
-from .common import SafeCallbacks, message_html, style_sheet
+from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 
 
@@ -36,8 +36,8 @@ class EntryCard(widgets.VBox):
         self.add_class("tfs-entry")
 
     def show(self, issuer: str, account: str, code: str, seconds_left: float, fraction_left: float) -> None:
-        self.label.value = (f'<div class="tfs-issuer">{html.escape(issuer or self.texts("(no issuer)"))}</div>'
-                            f'<div class="tfs-account">{html.escape(account)}</div>')
+        no_issuer = self.texts("(no issuer)")
+        self.label.value = html_text("tfs-issuer", issuer or no_issuer) + html_text("tfs-account", account)
         half = len(code) // 2
         self.code.value = f'<div class="tfs-code">{code[:half]} {code[half:]}</div>'
         self.bar.value = fraction_left
@@ -99,7 +99,7 @@ class AuthenticatorView(widgets.VBox):
         self.sync.on_click(self.safe(lambda _: self.sync_clock()))
         self.profile.observe(self.safe(lambda change: self.install(change["new"])), "value")
 
-        settings = widgets.VBox([widgets.HTML(f'<div class="tfs-hint">{html.escape(t("Device and app"))}</div>'),
+        settings = widgets.VBox([widgets.HTML(html_text("tfs-hint", t("Device and app"))),
                                  self.profile, widgets.HBox([self.offset, self.sync]),
                                  widgets.HBox([self.manual_account, self.manual_key, self.manual_button])])
         super().__init__([style_sheet(), self.brand, self.info, self.entries, self.scan_button, self.question, self.message,
@@ -178,7 +178,7 @@ class AuthenticatorView(widgets.VBox):
         ids = [entry.id for entry in app.entries]
         self.cards = {i: self.cards.get(i) or EntryCard(i, self._remove, self.texts) for i in ids}
         self.entries.children = ([self.cards[i] for i in ids] if ids else
-                                 [widgets.HTML(f'<div class="tfs-hint">{html.escape(self.texts("No entries yet: scan a QR code."))}</div>')])
+                                 [widgets.HTML(html_text("tfs-hint", self.texts("No entries yet: scan a QR code.")))])
         self.refresh()
 
     def refresh(self) -> None:

@@ -51,7 +51,8 @@ STYLE = """
 .tfs-account { font-size: 14px; color: #1f2933; }
 .tfs-table { max-width: 100%; }
 .tfs-table table { border-collapse: collapse; font-size: 12px; font-family: system-ui, sans-serif; }
-.tfs-table th, .tfs-table td { border-bottom: 1px solid #e4e7eb; padding: 3px 6px; text-align: left; }
+.tfs-table th, .tfs-table td { border-bottom: 1px solid #e4e7eb; padding: 3px 5px; text-align: left; }
+.tfs-table th { vertical-align: bottom; }
 .tfs-clock { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 15px; }
 /* Reflow instead of cutting: rows wrap, buttons and labels take the width their words need. */
 .tfs-root .widget-hbox, .tfs-card .widget-hbox { flex-wrap: wrap; gap: 4px 6px; }
@@ -70,13 +71,13 @@ STYLE = """
 .tfs-card .widget-html-content { white-space: normal; line-height: 1.35; }
 /* The trainer's screen: three cards side by side that stack when the window is narrow. */
 .tfs-cards { flex-wrap: wrap; gap: 12px; align-items: flex-start; }
-.tfs-cards > .tfs-card { flex: 1 1 360px; min-width: 0; max-width: 520px; }
+.tfs-cards > .tfs-card { flex: 1 1 340px; min-width: 0; max-width: 520px; }
+.tfs-cards > .tfs-admin { flex: 1.25 1 380px; max-width: 600px; }
 /* The second window: a dialog over the login mask, as the article's back office opens one. */
-.tfs-login { position: relative; }
-.tfs-login.tfs-dialog-open { min-height: 640px; }
 .tfs-login.tfs-dialog-open > .tfs-credentials { opacity: .35; pointer-events: none; }
-.tfs-second-window { position: absolute; top: 44px; left: 12px; right: 12px; z-index: 10; background: #fff;
-                     border: 1px solid #94a3b8; border-radius: 8px; padding: 0 14px 12px 14px;
+/* in the flow, pulled up over the username and password, so the card grows with the window */
+.tfs-second-window { position: relative; margin-top: -104px; margin-left: 6px; margin-right: 6px; z-index: 10;
+                     background: #fff; border: 1px solid #94a3b8; border-radius: 8px; padding: 0 14px 12px 14px;
                      box-shadow: 0 12px 32px rgba(15, 23, 42, .35); }
 .tfs-window-bar { background: #334155; color: #fff; font-size: 13px; padding: 5px 10px; margin: 0 -14px 8px -14px;
                   border-radius: 7px 7px 0 0; font-family: system-ui, sans-serif; }
@@ -122,6 +123,11 @@ def refresh_after_step(refresh: Callable[[], None]) -> None:
 def style_sheet() -> widgets.HTML:
     """The style sheet as a widget; every top-level view includes it once."""
     return widgets.HTML(STYLE)
+
+
+def html_text(css_class: str, text: str, tag: str = "div") -> str:
+    """Text (escaped) in an element of the style sheet's ``css_class``."""
+    return f'<{tag} class="{css_class}">{html.escape(text)}</{tag}>'
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -206,15 +212,28 @@ class Ticker:
 
 def table_html(frame, empty: str, texts: Texts | None = None) -> str:
     """A frame as one plain table: the index is the first column under its own name (no extra
-    header row for the index name), and an empty frame is a sentence, not a header with no rows."""
+    header row for the index name), column groups (a two-level header) span their columns, and an
+    empty frame is a sentence, not a header with no rows."""
     if frame.empty:
         return f'<span class="tfs-hint">{html.escape(empty)}</span>'
     texts = texts or Texts()
-    flat = frame.reset_index() if frame.index.name is not None else frame
-    head = "".join(f"<th>{html.escape(texts(str(column)))}</th>" for column in flat.columns)
+    flat = frame.reset_index() if any(name is not None for name in frame.index.names) else frame
+    labels = [column if isinstance(column, tuple) else (column,) for column in flat.columns]
+    head = ""
+    for level in range(len(labels[0])):
+        cells, start = [], 0
+        while start < len(labels):
+            end = start + 1
+            while (level < len(labels[0]) - 1 and end < len(labels)
+                   and labels[end][:level + 1] == labels[start][:level + 1]):
+                end += 1
+            span = f' colspan="{end - start}"' if end - start > 1 else ""
+            cells.append(f"<th{span}>{html.escape(texts(str(labels[start][level])))}</th>")
+            start = end
+        head += "<tr>" + "".join(cells) + "</tr>"
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(value, texts))}</td>" for value in row) + "</tr>"
                    for row in flat.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
 
 
 def _cell(value, texts: Texts) -> str:

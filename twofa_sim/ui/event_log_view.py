@@ -7,7 +7,7 @@ import html
 import ipywidgets as widgets
 
 from ..events import EventLog
-from .common import refresh_after_step, style_sheet, table_html
+from .common import html_text, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
 
 SHOWN_COLUMNS = ["time", "actor", "kind", "user", "reason", "state_from", "state_to", "detail"]
@@ -20,7 +20,7 @@ class EventLogView(widgets.VBox):
         self.events = events
         self.rows = rows
         self.texts = Texts(language)
-        self.title = widgets.HTML(f'<div class="tfs-header">{html.escape(self.texts("Event log"))}</div>')
+        self.title = widgets.HTML(html_text("tfs-header", self.texts("Event log")))
         self.table = widgets.HTML()
         self.table.add_class("tfs-table")
         super().__init__([style_sheet(), self.title, self.table])
@@ -32,7 +32,7 @@ class EventLogView(widgets.VBox):
     def refresh(self) -> None:
         t = self.texts
         if not len(self.events):
-            self.table.value = f'<span class="tfs-hint">{html.escape(t("Nothing has happened yet."))}</span>'
+            self.table.value = html_text("tfs-hint", t("Nothing has happened yet."), "span")
             return
         shown = self.events.to_frame(last=self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
         shown["time"] = shown["time"].dt.strftime("%H:%M:%S")

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..backoffice import BackOffice
 from ..flow import FlowEvent, Outcome, State
 from ..login import LoginAttempt, StepResult
-from .common import SafeCallbacks, message_html, style_sheet
+from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 
 _KIND = {Outcome.ACCEPTED: "ok", Outcome.NO_2FA_NEEDED: "ok", Outcome.NEEDS_ENROLMENT: "info",
@@ -140,22 +140,24 @@ class LoginMask(widgets.VBox):
             field.disabled = state is not State.CREDENTIALS
         self.done_button.layout.display = "none" if before_sign_in else None
         self.done_button.description = t("Log out") if state is State.AUTHENTICATED else t("Start again")
-        window = html.escape(t("Second window"))
+        window = t("Second window")
         if state is State.ENROLMENT and self.attempt.screen is not None:
             screen = self.attempt.screen
-            self.window_bar.value = f'<div class="tfs-window-bar">{window} · {html.escape(t("Set up two-factor authentication"))}</div>'
-            self.title.value = (f'<div class="tfs-hint">{html.escape(t("Scan this QR code with your authenticator app, then type the code it shows."))}</div>')
+            purpose = t("Set up two-factor authentication")
+            self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
+            self.title.value = html_text("tfs-hint", t("Scan this QR code with your authenticator app, then type the code it shows."))
             buffer = io.BytesIO()
             screen.qr_image(box_size=5).save(buffer, format="PNG")
             self.qr.value = buffer.getvalue()
-            self.secret_text.value = (f'<div class="tfs-hint">{html.escape(t("Or enter this key by hand:"))}</div>'
-                                      f'<div class="tfs-secret">{html.escape(screen.secret_for_typing)}</div>')
+            self.secret_text.value = (html_text("tfs-hint", t("Or enter this key by hand:"))
+                                      + html_text("tfs-secret", screen.secret_for_typing))
             self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text,
                                            widgets.HBox([self.code, self.code_button]), self.message,
                                            self.countdown]
         elif state is State.CODE_REQUIRED:
-            self.window_bar.value = f'<div class="tfs-window-bar">{window} · {html.escape(t("Two-factor authentication"))}</div>'
-            self.title.value = f'<div class="tfs-hint">{html.escape(t("Type the current code from your authenticator app."))}</div>'
+            purpose = t("Two-factor authentication")
+            self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
+            self.title.value = html_text("tfs-hint", t("Type the current code from your authenticator app."))
             self.second_window.children = [self.window_bar, self.title, widgets.HBox([self.code, self.code_button]),
                                            widgets.HBox([self.recovery, self.recovery_button]), self.message,
                                            self.countdown]

@@ -4,6 +4,8 @@ right, the event log below; codes rotate live once a second without blocking the
 from __future__ import annotations
 
 import html
+import os
+from urllib.parse import parse_qs
 
 import ipywidgets as widgets
 
@@ -15,9 +17,9 @@ from ..secret_source import SeededSecretSource
 from .admin_panel import AdminPanel
 from .authenticator_view import AuthenticatorView
 from .clock_control import ClockControl
-from .common import Ticker, style_sheet
+from .common import Ticker, html_text, style_sheet
 from .event_log_view import EventLogView
-from .i18n import Texts
+from .i18n import LANGUAGES, Texts
 from .login_mask import LoginMask
 
 
@@ -44,7 +46,7 @@ class TrainerDemo(widgets.VBox):
         self.clock.on_change(self.login.refresh)
         self.clock.on_change(self.app.refresh)
         self.clock.on_change(self.admin.refresh)
-        title = widgets.HTML(f'<div class="tfs-header tfs-title">{html.escape(t("Two-factor login · trainer demo"))}</div>')
+        title = widgets.HTML(html_text("tfs-header tfs-title", t("Two-factor login · trainer demo")))
         cards = widgets.HBox([self.login, self.app, self.admin])
         cards.add_class("tfs-cards")
         super().__init__([style_sheet(), widgets.HBox([title, self.clock]), cards, self.event_log])
@@ -63,6 +65,14 @@ class TrainerDemo(widgets.VBox):
         device = Device(f"{owner}'s browser", owner, office.clock, app=app, events=office.events,
                         company="ACME Publishing")
         return cls(office, device, live=live, language=language)
+    @classmethod
+    def for_page(cls, query: str | None = None, **options) -> "TrainerDemo":
+        """The standard demo in the language the page address asks for (``?lang=de``); Voila
+        hands the address's query to the kernel as ``QUERY_STRING``. English otherwise."""
+        query = os.environ.get("QUERY_STRING", "") if query is None else query
+        asked = parse_qs(query).get("lang", ["en"])[-1]
+        return cls.standard(language=asked if asked in LANGUAGES else "en", **options)
+
     def go_live(self) -> None:
         """Let time run from the current instant and start the one-second ticker."""
         self.clock.live.value = True
