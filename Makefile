@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 # PORT chooses the port of `make lab` (default 8888) and `make app` (default 8866).
 
-.PHONY: install lab app test bench demo clean
+.PHONY: install lab app screenshots test bench demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ app: install
 	@echo; echo "Trainer app: open http://127.0.0.1:$(or $(PORT),8866)/  (German: http://127.0.0.1:$(or $(PORT),8866)/?lang=de)"; echo
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/trainer_app.ipynb --no-browser \
 		--port=$(or $(PORT),8866) --Voila.ip=127.0.0.1
+
+# The README's pictures, taken by the browser test at projector size (1280x720), English and German.
+screenshots: install
+	SCREENSHOTS_TO=docs/screenshots bash scripts/run-tests tests/test_browser.py -q
 
 test: install
 	bash scripts/ensure-chromium

@@ -289,6 +289,7 @@ def test_article_story_offline_at_projector_size(server, browser):
     assert page.locator(".tfs-event-log").bounding_box()["y"] < SIZES["projector"][1], \
         "the event log shows at 1280x720"
     assert page.locator(".jp-RenderedMarkdown").count() == 0, "no prose, only the app"
+    assert page.locator(".jp-OutputArea-output:visible").count() == 1, "one output: the app, no assert output"
     assert f"Notebook {APP} is not trusted" not in server["log"].read_text()
     at_every_size(page, ".tfs-trainer-demo", "trainer app at start")
     publish(shot(page, "trainer-demo-start"), "trainer-demo-start")
