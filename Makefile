@@ -33,7 +33,7 @@ app: install
 
 # The README's pictures, taken by the browser test at projector size (1280x720), English and German.
 screenshots: install
-	SCREENSHOTS_TO=docs/screenshots bash scripts/run-tests tests/test_browser.py -q
+	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
 
 test: install
 	bash scripts/ensure-chromium

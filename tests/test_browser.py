@@ -376,7 +376,10 @@ def test_what_if_widget_of_notebook_8_has_no_cut_text(server, browser):
     page.wait_for_selector(".tfs-whatif .tfs-whatif-check", timeout=240_000)
     page.wait_for_selector(".tfs-whatif .tfs-table table", timeout=60_000)
     at_every_size(page, ".tfs-whatif", "notebook 8's what-if widget")
-    page.locator(".tfs-whatif").screenshot(path=str(ARTIFACTS / "what-if.png"))
+    page.locator(".tfs-whatif .tfs-whatif-tables").scroll_into_view_if_needed()
+    shot(page, "what-if-tables")
+    page.locator(".tfs-whatif .tfs-whatif-figure").scroll_into_view_if_needed()
+    shot(page, "what-if-figure")
     only_local_requests(page, "notebook 8")
 
 

@@ -82,7 +82,7 @@ STYLE = """
 .tfs-window-bar { background: #334155; color: #fff; font-size: 13px; padding: 5px 10px; margin: 0 -14px 8px -14px;
                   border-radius: 7px 7px 0 0; font-family: system-ui, sans-serif; }
 .tfs-whatif .tfs-table { overflow-x: visible; }
-.tfs-whatif-tables > .widget-vbox { flex: 1 1 420px; min-width: 0; }
+.tfs-whatif-tables > .widget-vbox { flex: 0 1 auto; min-width: max-content; }
 </style>
 """
 
