@@ -11,7 +11,7 @@ import ipywidgets as widgets
 from PIL import Image
 
 from ..app_profile import PROFILES
-from ..authenticator import Choice, ImportResult
+from ..authenticator import Choice, ImportOutcome, ImportResult
 from ..device import Device
 from ..errors import NotFoundError
 from .common import SafeCallbacks, html_text, message_html, style_sheet
@@ -160,9 +160,22 @@ class AuthenticatorView(widgets.VBox):
         self._pending = result if result.needs_confirmation else None
         self.question.layout.display = None if self._pending else "none"
         kind = "ok" if result.added else ("info" if result.needs_confirmation else "error")
-        text = self.texts.message(result.describe())
-        self.show((self.texts("Entry {what}", what=text) if result.added else text[:1].upper() + text[1:]), kind)
+        self.show(self._import_message(result), kind)
         self.render()
+
+    def _import_message(self, result: ImportResult) -> str:
+        """What the app says after a scan or a typed key, in the chosen language: the outcome, the
+        entry, then whatever the app changed or warns about (as the app words it)."""
+        t = self.texts
+        said = {ImportOutcome.ADDED: t("Entry added"), ImportOutcome.REPLACED: t("Entry replaced"),
+                ImportOutcome.KEPT_BOTH: t("Entry added next to the existing one"),
+                ImportOutcome.NEEDS_CONFIRMATION: t("The app holds this entry already: replace it, keep both, or cancel?"),
+                ImportOutcome.CANCELLED: t("Cancelled: nothing changed")}[result.outcome]
+        shown = result.entry or result.existing
+        details = [] if shown is None else [t("{label} ({algorithm}, {digits} digits, {period} s)", label=shown.label,
+                                              algorithm=shown.algorithm, digits=shown.digits, period=shown.period)]
+        details += [t.message(str(note)) for note in (*result.adjustments, *result.warnings)]
+        return said + (": " + "; ".join(details) if details else "")
 
     def _remove(self, entry_id: int) -> None:
         self.safe(lambda: self.device.remove(entry_id))()
