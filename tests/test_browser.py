@@ -37,6 +37,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "correct horse 42"
 SIZES = {"projector": (1280, 720), "full HD": (1920, 1080)}
+NARROW = (860, 720)  # a notebook's width in JupyterLab at 1280 px with the file browser open
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 CULL_SECONDS = 4
 FIGURES: dict[str, object] = {}  # printed at the end of the module: what was checked, how much
@@ -340,6 +341,14 @@ def test_article_story_offline_at_projector_size(server, browser):
         assert failed_codes_shown(page, "alice") == typed, f"after wrong code {typed}"
     expect(page.locator(".tfs-login-message")).to_contain_text(ENGLISH["locked"])
     at_every_size(page, ".tfs-trainer-demo", "trainer app after a lock")
+
+    # as narrow as a notebook beside JupyterLab's file browser: the cards stack, nothing is cut
+    page.set_viewport_size({"width": NARROW[0], "height": NARROW[1]})
+    page.wait_for_timeout(300)
+    login, admin = (page.locator(f".tfs-cards > .tfs-{card}").bounding_box() for card in ("login", "admin"))
+    assert admin["y"] >= login["y"] + login["height"], "the admin card goes below when narrow"
+    no_cut_text(page, ".tfs-trainer-demo", f"trainer app at {NARROW[0]}x{NARROW[1]}")
+    page.set_viewport_size(dict(zip(("width", "height"), SIZES["projector"])))
     assert "Traceback" not in page.locator(".tfs-trainer-demo").inner_text()
     only_local_requests(page, "during the whole story")
     FIGURES["console warnings (English page)"] = len(page.console_warnings)
