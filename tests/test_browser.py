@@ -293,7 +293,7 @@ def test_article_story_offline_at_projector_size(server, browser):
     assert page.locator(".jp-OutputArea-output:visible").count() == 1, "one output: the app, no assert output"
     assert f"Notebook {APP} is not trusted" not in server["log"].read_text()
     at_every_size(page, ".tfs-trainer-demo", "trainer app at start")
-    publish(shot(page, "trainer-demo-start"), "trainer-demo-start")
+    shot(page, "01-start")
 
     # 1. the admin creates a forced user; 2. the QR code in the second window after the password
     create_forced_user(page, ENGLISH)
