@@ -4,9 +4,9 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-PORT ?= 8866
+# PORT chooses the port of `make lab` (default 8888) and `make app` (default 8866).
 
-.PHONY: install lab app test bench demo clean
+.PHONY: install lab app screenshots test bench demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,23 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
+	@token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
+	port=$(or $(PORT),8888); \
+	echo; echo "JupyterLab: open http://127.0.0.1:$$port/lab?token=$$token  (start with 01_overview.ipynb)"; echo; \
+	$(VENV)/bin/jupyter lab notebooks/ --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$$port \
+		--ServerApp.port_retries=0 --IdentityProvider.token=$$token $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# The trainer app alone (notebooks/trainer_app.ipynb), offline: voila.json chooses the page
+# template in share/jupyter (no CDN) and culls the kernels of closed tabs.
 app: install
-	$(VENV)/bin/voila notebooks/07_trainer_demo.ipynb --port $(PORT) --Voila.ip=127.0.0.1
+	@JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/trainer_app.ipynb >/dev/null
+	@echo; echo "Trainer app: open http://127.0.0.1:$(or $(PORT),8866)/  (German: http://127.0.0.1:$(or $(PORT),8866)/?lang=de)"; echo
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/trainer_app.ipynb --no-browser \
+		--port=$(or $(PORT),8866) --Voila.ip=127.0.0.1
+
+# The README's pictures, taken by the browser test at projector size (1280x720), English and German.
+screenshots: install
+	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
 
 test: install
 	bash scripts/ensure-chromium

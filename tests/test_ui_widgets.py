@@ -66,13 +66,15 @@ def test_login_mask_walks_the_article(office):
     mask.username.value, mask.password.value = "alice", PASSWORD
     mask.login_button.click()
     assert mask.attempt.state is State.ENROLMENT
-    assert bytes(mask.qr.value).startswith(b"\x89PNG") and mask.second_window.children
-    assert mask.credentials.layout.display == "none"
+    assert bytes(mask.qr.value).startswith(b"\x89PNG") and mask.qr in mask.second_window.children
+    assert mask.dialog_open and mask.second_window.layout.display is None, "the second window opens"
+    assert mask.username.disabled and mask.credentials.layout.display is None, "over the mask, which stays"
     mask.code.value = current_code(office, mask.attempt.screen.secret)
     mask.code_button.click()
     assert mask.attempt.state is State.AUTHENTICATED and "logged in" in mask.message.value
     mask.done_button.click()
     assert mask.attempt.state is State.CREDENTIALS and mask.credentials.layout.display is None
+    assert not mask.username.disabled and mask.second_window.layout.display == "none"
 
 
 def test_login_mask_wrong_password_message(office):

@@ -106,3 +106,28 @@ def test_set_moves_several_sliders_with_one_recomputation(what_if, monkeypatch):
     assert what_if.current_population().params.loose_sd == 30.0
     with pytest.raises(TwofaSimError, match="no such slider"):
         what_if.set(digits=8)
+
+
+def test_no_tick_labels_of_the_figure_overlap(population):
+    """At the size the widget shows it (80 dpi, 13 inches wide), every axis' tick labels stand
+    apart: "1 week" and "30 days" used to run into each other on the attacker's time axis."""
+    w = WhatIf(population, attackers=10_000)
+    figure = w.plot.fig
+    renderer = figure.canvas.get_renderer() if hasattr(figure.canvas, "get_renderer") else None
+    if renderer is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.set_dpi(80)
+    figure.draw(renderer)
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            boxes = [label.get_window_extent(renderer) for label in axis.get_ticklabels()
+                     if label.get_text() and label.get_rotation() == 0]  # slanted labels' boxes always touch
+            overlaps = [(a, b) for a, b in zip(boxes, boxes[1:]) if a.overlaps(b)]
+            assert overlaps == [], f"tick labels overlap on {axes.get_title() or axes.get_xlabel()}"
+
+
+def test_tables_have_no_index_name_row(what_if):
+    for view in (what_if.summary_view, what_if.attack_view):
+        assert "<th>per run</th><th>" in view.value or "<th>schedule</th>" in view.value
+        assert "<th></th>" not in view.value.split("</tr>")[0], "no empty corner cell above the index"

@@ -312,27 +312,14 @@ class FlowTable:
                              for r in self.rows])
 
     def to_mermaid(self) -> str:
-        """A ``stateDiagram-v2``: one edge per (from, to), labelled with the outcomes that take it.
-
-        Edges out of a finished login are labelled with their event (log out, start over); the
-        full detail (event, outcome, effect, rule) is in :meth:`to_frame`.
-        """
-        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.name}"]
-        for state in State:
-            lines.append(f"    {state.name}: {state.value}")
-        edges: dict[tuple[State, State], list[str]] = {}
-        for r in self.rows:
-            label = r.event.value if r.outcome is Outcome.DONE else r.outcome.value
-            labels = edges.setdefault((r.source, r.target), [])
-            if label not in labels:
-                labels.append(label)
-        for (source, target), labels in edges.items():
-            lines.append(f"    {source.name} --> {target.name}: {' / '.join(labels)}")
-        lines.append("    AUTHENTICATED --> [*]")
-        return "\n".join(lines)
+        """The table as a Mermaid state diagram (drawn by :mod:`twofa_sim.diagram`)."""
+        from .diagram import to_mermaid
+        return to_mermaid(self)
 
     def _repr_markdown_(self) -> str:
-        return "```mermaid\n" + self.to_mermaid() + "\n```"
+        """One diagram per phase of a login (see :mod:`twofa_sim.diagram`)."""
+        from .diagram import to_markdown
+        return to_markdown(self)
 
     def __repr__(self) -> str:
         return f"FlowTable({len(self.rows)} transitions, {len(State)} states)"

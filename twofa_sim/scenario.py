@@ -1613,6 +1613,9 @@ def format_record(record: StepRecord, *, show_checks: bool = True) -> list[str]:
     action = record.action
     lines = [f"  {_short_time(record.time):<{TIME_WIDTH}}  {record.actor:<{ACTOR_WIDTH}}  "
              f"{action:<{ACTION_WIDTH}}  {record.outcome}".rstrip()]
+    if len(action) > ACTION_WIDTH and record.outcome:  # the outcome keeps its column, on a line of its own
+        lines = [lines[0][:-len(record.outcome)].rstrip(), " " * (2 + TIME_WIDTH + 2 + ACTOR_WIDTH + 2 + ACTION_WIDTH + 2)
+                 + record.outcome]
     indent = " " * (2 + TIME_WIDTH + 2)
     if record.note:
         lines.insert(0, f"{indent}# {record.note}")

@@ -11,31 +11,33 @@ import ipywidgets as widgets
 from PIL import Image
 
 from ..app_profile import PROFILES
-from ..authenticator import Choice, ImportResult
+from ..authenticator import Choice, ImportOutcome, ImportResult
 from ..device import Device
 from ..errors import NotFoundError
-from .common import SafeCallbacks, message_html
+from .common import SafeCallbacks, html_text, message_html, style_sheet
+from .i18n import Texts
 
 
 class EntryCard(widgets.VBox):
     """One entry: issuer, account, the current code in large type, and the time left as a bar."""
 
-    def __init__(self, entry_id: int, on_remove: Callable[[int], None]) -> None:
+    def __init__(self, entry_id: int, on_remove: Callable[[int], None], texts: Texts | None = None) -> None:
         self.entry_id = entry_id
+        self.texts = texts or Texts()
         self.label = widgets.HTML()
         self.code = widgets.HTML()
         self.code.add_class("tfs-app-code")
         self.bar = widgets.FloatProgress(min=0.0, max=1.0, layout=widgets.Layout(width="200px", height="10px"))
         self.bar.add_class("tfs-app-countdown")
         self.seconds = widgets.HTML()
-        self.remove = widgets.Button(icon="trash", tooltip="Remove this entry", layout=widgets.Layout(width="36px"))
+        self.remove = widgets.Button(icon="trash", tooltip=self.texts("Remove this entry"), layout=widgets.Layout(width="36px"))
         self.remove.on_click(lambda _: on_remove(self.entry_id))
         super().__init__([self.label, self.code, widgets.HBox([self.bar, self.seconds, self.remove])])
         self.add_class("tfs-entry")
 
     def show(self, issuer: str, account: str, code: str, seconds_left: float, fraction_left: float) -> None:
-        self.label.value = (f'<div class="tfs-issuer">{html.escape(issuer or "(no issuer)")}</div>'
-                            f'<div class="tfs-account">{html.escape(account)}</div>')
+        no_issuer = self.texts("(no issuer)")
+        self.label.value = html_text("tfs-issuer", issuer or no_issuer) + html_text("tfs-account", account)
         half = len(code) // 2
         self.code.value = f'<div class="tfs-code">{code[:half]} {code[half:]}</div>'
         self.bar.value = fraction_left
@@ -49,40 +51,43 @@ class EntryCard(widgets.VBox):
 class AuthenticatorView(widgets.VBox):
     """The app as its user sees it. ``capture`` returns the pixels of the screen to scan."""
 
-    def __init__(self, device: Device, capture: Callable[[], Image.Image]) -> None:
+    def __init__(self, device: Device, capture: Callable[[], Image.Image], *, language: str = "en") -> None:
         self.device = device
+        self.texts = t = Texts(language)
         self.capture = capture
         self.cards: dict[int, EntryCard] = {}
         self.message = widgets.HTML()
         self.message.add_class("tfs-app-message")
-        self.safe = SafeCallbacks(self.show)
+        self.safe = SafeCallbacks(self.show, t)
 
         self.brand = widgets.HTML()
         self.info = widgets.HTML()
         self.entries = widgets.VBox([])
         self.entries.add_class("tfs-app-entries")
-        self.scan_button = widgets.Button(description="Scan QR code", icon="qrcode", button_style="success",
-                                          tooltip="Capture the visible login window and read its QR code")
+        self.scan_button = widgets.Button(description=t("Scan QR code"), icon="qrcode", button_style="success",
+                                          tooltip=t("Capture the visible login window and read its QR code"),
+                                          layout=widgets.Layout(width="auto"))
         self.scan_button.add_class("tfs-app-scan")
-        self.replace = widgets.Button(description="Replace", button_style="warning")
-        self.keep_both = widgets.Button(description="Keep both")
-        self.cancel = widgets.Button(description="Cancel")
+        self.replace = widgets.Button(description=t("Replace"), button_style="warning", layout=widgets.Layout(width="auto"))
+        self.keep_both = widgets.Button(description=t("Keep both"), layout=widgets.Layout(width="auto"))
+        self.cancel = widgets.Button(description=t("Cancel"), layout=widgets.Layout(width="auto"))
         self.question = widgets.HBox([self.replace, self.keep_both, self.cancel])
         self.question.layout.display = "none"
         self._pending: ImportResult | None = None
 
-        self.manual_account = widgets.Text(placeholder="account", layout=widgets.Layout(width="100px"))
-        self.manual_key = widgets.Text(placeholder="key typed by hand", layout=widgets.Layout(width="180px"))
+        self.manual_account = widgets.Text(placeholder=t("account"), layout=widgets.Layout(width="110px"))
+        self.manual_key = widgets.Text(placeholder=t("key typed by hand"), layout=widgets.Layout(width="190px"))
         self.manual_key.add_class("tfs-app-manual-key")
-        self.manual_button = widgets.Button(description="Add key", layout=widgets.Layout(width="80px"))
+        self.manual_button = widgets.Button(description=t("Add key"), icon="plus", layout=widgets.Layout(width="auto"))
         self.manual_button.add_class("tfs-app-manual-add")
         self.offset = widgets.BoundedIntText(value=int(device.offset), min=-3600, max=3600,
-                                             description="Clock (s)", layout=widgets.Layout(width="170px"))
+                                             description=t("Clock (s)"), layout=widgets.Layout(width="190px"))
         self.offset.add_class("tfs-app-offset")
-        self.sync = widgets.Button(description="Sync clock", icon="clock-o", layout=widgets.Layout(width="110px"))
+        self.sync = widgets.Button(description=t("Sync clock"), icon="clock-o", layout=widgets.Layout(width="auto"))
         self.sync.add_class("tfs-app-sync")
         self.profile = widgets.Dropdown(options=[(p.title, key) for key, p in PROFILES.items()],
-                                        value=device.app.profile.key, description="App")
+                                        value=device.app.profile.key, description=t("App"),
+                                        layout=widgets.Layout(width="auto"))
         self.profile.add_class("tfs-app-profile")
 
         self.scan_button.on_click(self.safe(lambda _: self.scan()))
@@ -94,14 +99,13 @@ class AuthenticatorView(widgets.VBox):
         self.sync.on_click(self.safe(lambda _: self.sync_clock()))
         self.profile.observe(self.safe(lambda change: self.install(change["new"])), "value")
 
-        settings = widgets.VBox([widgets.HTML('<div class="tfs-hint">Device and app</div>'),
+        settings = widgets.VBox([widgets.HTML(html_text("tfs-hint", t("Device and app"))),
                                  self.profile, widgets.HBox([self.offset, self.sync]),
                                  widgets.HBox([self.manual_account, self.manual_key, self.manual_button])])
-        super().__init__([self.brand, self.info, self.entries, self.scan_button, self.question, self.message,
+        super().__init__([style_sheet(), self.brand, self.info, self.entries, self.scan_button, self.question, self.message,
                           settings, self.safe.errors])
         self.add_class("tfs-card")
         self.add_class("tfs-app")
-        self.layout.width = "400px"
         self.render()
 
     # -- actions ---------------------------------------------------------------------------------------
@@ -127,12 +131,12 @@ class AuthenticatorView(widgets.VBox):
 
     def set_offset(self, seconds: int) -> None:
         self.device.set_offset(seconds)
-        self.show(f"Device clock set {seconds:+d} s off.", "info")
+        self.show(self.texts("Device clock set {seconds:+d} s off.", seconds=seconds), "info")
         self.render()
 
     def sync_clock(self) -> None:
         correction = self.device.correct_clock()
-        self.show(correction.reason, "ok" if correction.applied else "error")
+        self.show(self.texts.message(correction.reason), "ok" if correction.applied else "error")
         self.render()
 
     def install(self, key: str) -> None:
@@ -143,7 +147,8 @@ class AuthenticatorView(widgets.VBox):
         self.device = Device(old.name, old.owner, old.reference, offset=old.offset, app=key, events=old.events,
                              company=old.company)
         self._pending = None
-        self.show(f"{self.device.app.profile.title} installed; scan the QR code again to add entries.", "info")
+        self.show(self.texts("{app} installed; scan the QR code again to add entries.", app=self.device.app.profile.title),
+                  "info")
         self.render()
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -155,9 +160,22 @@ class AuthenticatorView(widgets.VBox):
         self._pending = result if result.needs_confirmation else None
         self.question.layout.display = None if self._pending else "none"
         kind = "ok" if result.added else ("info" if result.needs_confirmation else "error")
-        text = result.describe()
-        self.show(("Entry " + text if result.added else text[:1].upper() + text[1:]), kind)
+        self.show(self._import_message(result), kind)
         self.render()
+
+    def _import_message(self, result: ImportResult) -> str:
+        """What the app says after a scan or a typed key, in the chosen language: the outcome, the
+        entry, then whatever the app changed or warns about (as the app words it)."""
+        t = self.texts
+        said = {ImportOutcome.ADDED: t("Entry added"), ImportOutcome.REPLACED: t("Entry replaced"),
+                ImportOutcome.KEPT_BOTH: t("Entry added next to the existing one"),
+                ImportOutcome.NEEDS_CONFIRMATION: t("The app holds this entry already: replace it, keep both, or cancel?"),
+                ImportOutcome.CANCELLED: t("Cancelled: nothing changed")}[result.outcome]
+        shown = result.entry or result.existing
+        details = [] if shown is None else [t("{label} ({algorithm}, {digits} digits, {period} s)", label=shown.label,
+                                              algorithm=shown.algorithm, digits=shown.digits, period=shown.period)]
+        details += [t.message(str(note)) for note in (*result.adjustments, *result.warnings)]
+        return said + (": " + "; ".join(details) if details else "")
 
     def _remove(self, entry_id: int) -> None:
         self.safe(lambda: self.device.remove(entry_id))()
@@ -166,13 +184,14 @@ class AuthenticatorView(widgets.VBox):
     def render(self) -> None:
         app = self.device.app
         self.brand.value = f'<div class="tfs-app-brand">{html.escape(app.profile.name)}</div>'
+        clock = self.texts("clock {offset:+g} s", offset=self.device.offset)
         self.info.value = (f'<div class="tfs-hint">{html.escape(self.device.name)} · {html.escape(app.profile.title)}'
-                           f' · clock {self.device.offset:+g} s</div>')
+                           f' · {html.escape(clock)}</div>')
         self.sync.disabled = not app.profile.corrects_clock
         ids = [entry.id for entry in app.entries]
-        self.cards = {i: self.cards.get(i) or EntryCard(i, self._remove) for i in ids}
+        self.cards = {i: self.cards.get(i) or EntryCard(i, self._remove, self.texts) for i in ids}
         self.entries.children = ([self.cards[i] for i in ids] if ids else
-                                 [widgets.HTML('<div class="tfs-hint">No entries yet: scan a QR code.</div>')])
+                                 [widgets.HTML(html_text("tfs-hint", self.texts("No entries yet: scan a QR code.")))])
         self.refresh()
 
     def refresh(self) -> None:

@@ -8,38 +8,42 @@ import ipywidgets as widgets
 
 from ..clock import Clock, iso
 from ..events import EventKind, EventLog
-from .common import SafeCallbacks, message_html
+from .common import SafeCallbacks, message_html, style_sheet
+from .i18n import Texts
 
 
 class ClockControl(widgets.VBox):
     """Buttons that move the one clock; ``on_change`` listeners re-render whatever shows time."""
 
-    def __init__(self, clock: Clock, period: Callable[[], int] = lambda: 30, events: EventLog | None = None) -> None:
+    def __init__(self, clock: Clock, period: Callable[[], int] = lambda: 30, events: EventLog | None = None,
+                 *, language: str = "en") -> None:
         self.clock = clock
+        self.texts = t = Texts(language)
         self.events = events
         self.period = period
         self._listeners: list[Callable[[], None]] = []
         self.display = widgets.HTML()
         self.display.add_class("tfs-clock")
-        self.live = widgets.ToggleButton(value=not clock.is_pinned, description="Live", icon="play",
-                                         tooltip="Let time run (codes rotate every second)")
+        self.live = widgets.ToggleButton(value=not clock.is_pinned, description=t("Live"), icon="play",
+                                         tooltip=t("Let time run (codes rotate every second)"), layout=widgets.Layout(width="auto"))
         self.live.add_class("tfs-clock-live")
-        self.step_button = widgets.Button(description="+1 step", icon="forward", tooltip="Jump one time step ahead")
+        self.step_button = widgets.Button(description=t("+1 step"), icon="forward",
+                                          tooltip=t("Jump one time step ahead"), layout=widgets.Layout(width="auto"))
         self.step_button.add_class("tfs-clock-step")
-        self.last_second = widgets.Button(description="Last second", icon="hourglass-end",
-                                          tooltip="Jump to the last second of the current step")
+        self.last_second = widgets.Button(description=t("Last second"), icon="hourglass-end",
+                                          tooltip=t("Jump to the last second of the current step"), layout=widgets.Layout(width="auto"))
         self.last_second.add_class("tfs-clock-last-second")
         self.when = widgets.Text(placeholder="2026-01-05 09:00:00", layout=widgets.Layout(width="170px"))
-        self.set_button = widgets.Button(description="Set", tooltip="Pin the clock at this UTC time")
+        self.set_button = widgets.Button(description=t("Set"), tooltip=t("Pin the clock at this UTC time"), layout=widgets.Layout(width="auto"))
         self.set_button.add_class("tfs-clock-set")
         self.message = widgets.HTML()
-        self.safe = SafeCallbacks(self._show)
+        self.safe = SafeCallbacks(self._show, t)
         self.live.observe(self.safe(self._on_live), "value")
         self.step_button.on_click(self.safe(lambda _: self.advance(self.period())))
         self.last_second.on_click(self.safe(lambda _: self.to_last_second()))
         self.set_button.on_click(self.safe(lambda _: self.set_time(self.when.value)))
         row = widgets.HBox([self.display, self.live, self.step_button, self.last_second, self.when, self.set_button])
-        super().__init__([row, self.message, self.safe.errors])
+        super().__init__([style_sheet(), row, self.message, self.safe.errors])
         self.add_class("tfs-clock-control")
         self.refresh()
 
@@ -87,7 +91,8 @@ class ClockControl(widgets.VBox):
     def refresh(self) -> None:
         now = self.clock.now()
         left = self.period() - int(now) % self.period()
-        self.display.value = f"<b>{iso(now)} UTC</b> &nbsp;<span class='tfs-hint'>step ends in {left:2d} s</span>"
+        ends = self.texts("step ends in {seconds} s", seconds=left)
+        self.display.value = f"<b>{iso(now)} UTC</b> &nbsp;<span class='tfs-hint'>{ends}</span>"
 
     def __repr__(self) -> str:
         return f"ClockControl({'live' if not self.clock.is_pinned else 'paused'})"

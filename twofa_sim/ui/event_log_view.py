@@ -1,10 +1,14 @@
-"""The event log, re-rendered on every new event (newest first)."""
+"""The event log, re-rendered once per step that added events (newest first)."""
 
 from __future__ import annotations
+
+import html
 
 import ipywidgets as widgets
 
 from ..events import EventLog
+from .common import html_text, refresh_after_step, style_sheet, table_html
+from .i18n import Texts
 
 SHOWN_COLUMNS = ["time", "actor", "kind", "user", "reason", "state_from", "state_to", "detail"]
 
@@ -12,25 +16,29 @@ SHOWN_COLUMNS = ["time", "actor", "kind", "user", "reason", "state_from", "state
 class EventLogView(widgets.VBox):
     """A table of the last ``rows`` events; subscribes to the log, so it updates as things happen."""
 
-    def __init__(self, events: EventLog, rows: int = 12) -> None:
+    def __init__(self, events: EventLog, rows: int = 12, *, language: str = "en") -> None:
         self.events = events
         self.rows = rows
-        self.title = widgets.HTML('<div class="tfs-header">Event log</div>')
+        self.texts = Texts(language)
+        self.title = widgets.HTML(html_text("tfs-header", self.texts("Event log")))
         self.table = widgets.HTML()
         self.table.add_class("tfs-table")
-        super().__init__([self.title, self.table])
+        super().__init__([style_sheet(), self.title, self.table])
         self.add_class("tfs-card")
         self.add_class("tfs-event-log")
-        self._unsubscribe = events.subscribe(lambda event: self.refresh())
+        self._unsubscribe = events.subscribe(lambda event: refresh_after_step(self.refresh))
         self.refresh()
 
     def refresh(self) -> None:
+        t = self.texts
         if not len(self.events):
-            self.table.value = '<span class="tfs-hint">Nothing has happened yet.</span>'
+            self.table.value = html_text("tfs-hint", t("Nothing has happened yet."), "span")
             return
         shown = self.events.to_frame(last=self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
         shown["time"] = shown["time"].dt.strftime("%H:%M:%S")
-        self.table.value = shown.to_html(border=0, na_rep="")
+        shown["kind"] = shown["kind"].map(t)
+        shown = shown.rename(columns={"state_from": "from", "state_to": "to"})
+        self.table.value = table_html(shown.reset_index(drop=True), "", t)
 
     def close(self) -> None:
         self._unsubscribe()

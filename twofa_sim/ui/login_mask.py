@@ -1,4 +1,9 @@
-"""The back office's login mask and its second window (QR and secret, or the code field alone)."""
+"""The back office's login mask and its second window (QR and secret, or the code field alone).
+
+As in the article, the second window opens over the login mask after a correct password: a
+dialog with its own title bar, holding the QR code, the key as text and the code field. The
+username and password stay visible (dimmed) beneath it, so a trainer can point at both.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 from ..backoffice import BackOffice
 from ..flow import FlowEvent, Outcome, State
 from ..login import LoginAttempt, StepResult
-from .common import SafeCallbacks, message_html
+from .common import SafeCallbacks, html_text, message_html, style_sheet
+from .i18n import Texts
 
 _KIND = {Outcome.ACCEPTED: "ok", Outcome.NO_2FA_NEEDED: "ok", Outcome.NEEDS_ENROLMENT: "info",
          Outcome.NEEDS_CODE: "info", Outcome.STILL_OPEN: "info", Outcome.DONE: "info"}
@@ -20,40 +26,47 @@ _KIND = {Outcome.ACCEPTED: "ok", Outcome.NO_2FA_NEEDED: "ok", Outcome.NEEDS_ENRO
 class LoginMask(widgets.VBox):
     """One login attempt at a time; each button is one event of the flow, the view follows the state."""
 
-    def __init__(self, office: BackOffice) -> None:
+    def __init__(self, office: BackOffice, *, language: str = "en") -> None:
         self.office = office
+        self.texts = t = Texts(language)
         self.attempt: LoginAttempt = office.start_login()
         self.last: StepResult | None = None
-        self.safe = SafeCallbacks(self.show)
+        self.safe = SafeCallbacks(self.show, t)
         self.message = widgets.HTML()
         self.message.add_class("tfs-login-message")
 
-        self.username = widgets.Text(description="Username", placeholder="Username")
+        self.username = widgets.Text(description=t("Username"), placeholder=t("Username"))
         self.username.add_class("tfs-login-username")
-        self.password = widgets.Password(description="Password", placeholder="Password")
+        self.password = widgets.Password(description=t("Password"), placeholder=t("Password"))
         self.password.add_class("tfs-login-password")
-        self.login_button = widgets.Button(description="Log in", button_style="primary", icon="sign-in")
+        self.login_button = widgets.Button(description=t("Log in"), button_style="primary", icon="sign-in",
+                                           layout=widgets.Layout(width="auto"))
         self.login_button.add_class("tfs-login-submit")
         self.credentials = widgets.VBox([self.username, self.password, self.login_button])
+        self.credentials.add_class("tfs-credentials")
 
+        self.window_bar = widgets.HTML()
         self.title = widgets.HTML()
-        self.qr = widgets.Image(format="png", layout=widgets.Layout(width="220px", height="220px"))
+        self.qr = widgets.Image(format="png", layout=widgets.Layout(width="200px", height="200px"))
         self.qr.add_class("tfs-login-qr")
         self.secret_text = widgets.HTML()
         self.secret_text.add_class("tfs-login-secret")
-        self.code = widgets.Text(description="Code", placeholder=f"{office.policy.digits}-digit code")
+        self.code = widgets.Text(description=t("Code"), placeholder=t("{digits}-digit code", digits=office.policy.digits),
+                                 layout=widgets.Layout(width="230px"))
         self.code.add_class("tfs-login-code")
-        self.code_button = widgets.Button(description="Verify", button_style="primary", icon="check")
+        self.code_button = widgets.Button(description=t("Verify"), button_style="primary", icon="check", layout=widgets.Layout(width="auto"))
         self.code_button.add_class("tfs-login-verify")
-        self.recovery = widgets.Text(description="Recovery", placeholder="xxxx-xxxx-xxxx-xxxx")
+        self.recovery = widgets.Text(description=t("Recovery"), placeholder="xxxx-xxxx-xxxx-xxxx",
+                                     layout=widgets.Layout(width="230px"))
         self.recovery.add_class("tfs-login-recovery")
-        self.recovery_button = widgets.Button(description="Use recovery code", icon="key")
+        self.recovery_button = widgets.Button(description=t("Use recovery code"), icon="key", layout=widgets.Layout(width="auto"))
         self.recovery_button.add_class("tfs-login-use-recovery")
         self.countdown = widgets.HTML()
         self.second_window = widgets.VBox([])
         self.second_window.add_class("tfs-second-window")
+        self.second_window.layout.display = "none"
 
-        self.done_button = widgets.Button(description="Log out", icon="sign-out")
+        self.done_button = widgets.Button(description=t("Log out"), icon="sign-out", layout=widgets.Layout(width="auto"))
         self.done_button.add_class("tfs-login-restart")
 
         self.login_button.on_click(self.safe(lambda _: self.submit_password()))
@@ -61,12 +74,12 @@ class LoginMask(widgets.VBox):
         self.recovery_button.on_click(self.safe(lambda _: self.submit_recovery_code()))
         self.done_button.on_click(self.safe(lambda _: self.restart()))
 
-        header = widgets.HTML(f'<div class="tfs-brand">{html.escape(office.policy.issuer)} backend · Login</div>')
-        super().__init__([header, self.credentials, self.second_window, self.message, self.done_button,
-                          self.safe.errors])
+        brand = t("{issuer} backend · Login", issuer=office.policy.issuer)
+        header = widgets.HTML(f'<div class="tfs-brand">{html.escape(brand)}</div>')
+        self._style, self._header = style_sheet(), header
+        super().__init__([])
         self.add_class("tfs-card")
         self.add_class("tfs-login")
-        self.layout.width = "440px"
         self.render()
 
     # -- actions: one flow event each ----------------------------------------------------------------
@@ -104,44 +117,67 @@ class LoginMask(widgets.VBox):
 
     def _after(self, result: StepResult) -> StepResult:
         self.last = result
-        self.show(result.message, _KIND.get(result.outcome, "error"))
+        # The second window says what to do next; the same words below it would be said twice.
+        said_by_window = result.outcome in (Outcome.NEEDS_ENROLMENT, Outcome.NEEDS_CODE)
+        self.show("" if said_by_window else self.texts.message(result.message), _KIND.get(result.outcome, "error"))
         self.render()
         return result
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)
 
+    @property
+    def dialog_open(self) -> bool:
+        """The second window is open: the QR step, or the code step of a later login."""
+        return self.attempt.state in (State.ENROLMENT, State.CODE_REQUIRED)
+
     def render(self) -> None:
+        t = self.texts
         state = self.attempt.state
-        self.credentials.layout.display = None if state is State.CREDENTIALS else "none"
-        self.done_button.layout.display = "none" if state in (State.CREDENTIALS, State.ENROLMENT,
-                                                               State.CODE_REQUIRED) else None
-        self.done_button.description = "Log out" if state is State.AUTHENTICATED else "Start again"
+        before_sign_in = state in (State.CREDENTIALS, State.ENROLMENT, State.CODE_REQUIRED)
+        self.credentials.layout.display = None if before_sign_in else "none"
+        for field in (self.username, self.password, self.login_button):
+            field.disabled = state is not State.CREDENTIALS
+        self.done_button.layout.display = "none" if before_sign_in else None
+        self.done_button.description = t("Log out") if state is State.AUTHENTICATED else t("Start again")
+        window = t("Second window")
         if state is State.ENROLMENT and self.attempt.screen is not None:
             screen = self.attempt.screen
-            self.title.value = ('<div class="tfs-header">Set up two-factor authentication</div>'
-                                '<div class="tfs-hint">Scan this QR code with your authenticator app, '
-                                'then type the code it shows.</div>')
+            purpose = t("Set up two-factor authentication")
+            self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
+            self.title.value = html_text("tfs-hint", t("Scan this QR code with your authenticator app, then type the code it shows."))
             buffer = io.BytesIO()
             screen.qr_image(box_size=5).save(buffer, format="PNG")
             self.qr.value = buffer.getvalue()
-            self.secret_text.value = ('<div class="tfs-hint">Or enter this key by hand:</div>'
-                                      f'<div class="tfs-secret">{html.escape(screen.secret_for_typing)}</div>')
-            self.second_window.children = [self.title, self.qr, self.secret_text,
-                                           widgets.HBox([self.code, self.code_button]), self.countdown]
+            self.secret_text.value = (html_text("tfs-hint", t("Or enter this key by hand:"))
+                                      + html_text("tfs-secret", screen.secret_for_typing))
+            self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text,
+                                           widgets.HBox([self.code, self.code_button]), self.message,
+                                           self.countdown]
         elif state is State.CODE_REQUIRED:
-            self.title.value = ('<div class="tfs-header">Two-factor authentication</div>'
-                                '<div class="tfs-hint">Type the current code from your authenticator app.</div>')
-            self.second_window.children = [self.title, widgets.HBox([self.code, self.code_button]),
-                                           widgets.HBox([self.recovery, self.recovery_button]), self.countdown]
+            purpose = t("Two-factor authentication")
+            self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
+            self.title.value = html_text("tfs-hint", t("Type the current code from your authenticator app."))
+            self.second_window.children = [self.window_bar, self.title, widgets.HBox([self.code, self.code_button]),
+                                           widgets.HBox([self.recovery, self.recovery_button]), self.message,
+                                           self.countdown]
         else:
             self.second_window.children = []
+        # the message sits in the second window while it is open, under the mask otherwise
+        below = [] if self.dialog_open else [self.message]
+        self.children = [self._style, self._header, self.credentials, self.second_window, *below,
+                         self.done_button, self.safe.errors]
+        self.second_window.layout.display = None if self.dialog_open else "none"
+        if self.dialog_open:
+            self.add_class("tfs-dialog-open")
+        else:
+            self.remove_class("tfs-dialog-open")
         self._render_countdown()
 
     def _render_countdown(self) -> None:
         left = self.attempt.seconds_left()
-        self.countdown.value = ("" if left is None else
-                                f'<div class="tfs-hint">This step closes in {int(left) // 60}:{int(left) % 60:02d}.</div>')
+        self.countdown.value = ("" if left is None else '<div class="tfs-hint">' + html.escape(self.texts(
+            "This step closes in {minutes}:{seconds:02d}.", minutes=int(left) // 60, seconds=int(left) % 60)) + "</div>")
 
     def screen_image(self) -> Image.Image:
         """What the login mask shows right now, as pixels (what a browser add-on captures of the tab)."""

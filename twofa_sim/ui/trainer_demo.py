@@ -3,6 +3,10 @@ right, the event log below; codes rotate live once a second without blocking the
 
 from __future__ import annotations
 
+import html
+import os
+from urllib.parse import parse_qs
+
 import ipywidgets as widgets
 
 from ..backoffice import BackOffice
@@ -13,45 +17,61 @@ from ..secret_source import SeededSecretSource
 from .admin_panel import AdminPanel
 from .authenticator_view import AuthenticatorView
 from .clock_control import ClockControl
-from .common import Ticker, style_sheet
+from .common import Ticker, html_text, style_sheet
 from .event_log_view import EventLogView
+from .i18n import LANGUAGES, Texts
 from .login_mask import LoginMask
 
 
 class TrainerDemo(widgets.VBox):
-    """Everything a class needs to see, wired to one back office and one device."""
+    """Everything a class needs to see, wired to one back office and one device.
 
-    def __init__(self, office: BackOffice, device: Device, *, live: bool = True) -> None:
+    ``language`` is ``"en"`` (the default) or ``"de"``; every card, button and message follows it.
+    """
+
+    def __init__(self, office: BackOffice, device: Device, *, live: bool = True, language: str = "en") -> None:
         self.office = office
-        self.clock = ClockControl(office.clock, period=lambda: office.policy.period, events=office.events)
-        self.admin = AdminPanel(office, compact=True)
-        self.login = LoginMask(office)
-        self.app = AuthenticatorView(device, capture=self.login.screen_image)
-        self.event_log = EventLogView(office.events, rows=10)
+        self.language = language
+        self.texts = t = Texts(language)
+        self.clock = ClockControl(office.clock, period=lambda: office.policy.period, events=office.events,
+                                  language=language)
+        self.admin = AdminPanel(office, compact=True, language=language)
+        self.login = LoginMask(office, language=language)
+        self.app = AuthenticatorView(device, capture=self.login.screen_image, language=language)
+        self.event_log = EventLogView(office.events, rows=10, language=language)
         self.ticker = Ticker()
-        for view in (self.clock, self.login, self.app):
+        # the admin panel too: a lock that runs out changes what it shows without any event
+        for view in (self.clock, self.login, self.app, self.admin):
             self.ticker.add(view.refresh)
         self.clock.on_change(self.login.refresh)
         self.clock.on_change(self.app.refresh)
-        title = widgets.HTML('<div class="tfs-header" style="font-size:20px">Two-factor login · trainer demo</div>')
-        super().__init__([style_sheet(), widgets.HBox([title]), self.clock,
-                          widgets.HBox([self.login, self.app, self.admin],
-                                       layout=widgets.Layout(align_items="flex-start", grid_gap="12px")),
-                          self.event_log])
+        self.clock.on_change(self.admin.refresh)
+        title = widgets.HTML(html_text("tfs-header tfs-title", t("Two-factor login · trainer demo")))
+        cards = widgets.HBox([self.login, self.app, self.admin])
+        cards.add_class("tfs-cards")
+        super().__init__([style_sheet(), widgets.HBox([title, self.clock]), cards, self.event_log])
         self.add_class("tfs-trainer-demo")
+        self.add_class("tfs-root")
         if live:
             self.go_live()
 
     @classmethod
     def standard(cls, *, seed: int = 7, start: str = "2026-01-05T09:00:00Z", live: bool = True,
-                 app: str = "authenticator-addon", owner: str = "alice") -> "TrainerDemo":
+                 app: str = "authenticator-addon", owner: str = "alice", language: str = "en") -> "TrainerDemo":
         """The demo a trainer opens: one company, the user ``owner`` not yet created (the class
         watches the admin create her), her device with the article's app."""
         office = BackOffice(policy=Policy(), clock=Clock.at(start), secret_source=SeededSecretSource(seed))
         office.create_company("ACME Publishing")
         device = Device(f"{owner}'s browser", owner, office.clock, app=app, events=office.events,
                         company="ACME Publishing")
-        return cls(office, device, live=live)
+        return cls(office, device, live=live, language=language)
+    @classmethod
+    def for_page(cls, query: str | None = None, **options) -> "TrainerDemo":
+        """The standard demo in the language the page address asks for (``?lang=de``); Voila
+        hands the address's query to the kernel as ``QUERY_STRING``. English otherwise."""
+        query = os.environ.get("QUERY_STRING", "") if query is None else query
+        asked = parse_qs(query).get("lang", ["en"])[-1]
+        return cls.standard(language=asked if asked in LANGUAGES else "en", **options)
 
     def go_live(self) -> None:
         """Let time run from the current instant and start the one-second ticker."""

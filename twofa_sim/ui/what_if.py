@@ -27,7 +27,7 @@ from ..errors import ValidationError
 from ..policy import Policy
 from ..population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
                           simulate_fast, summarise)
-from .common import SafeCallbacks, message_html, style_sheet
+from .common import SafeCallbacks, message_html, style_sheet, table_html
 
 SHARES = ("first code accepted", "signed in", "users ever locked", "users never enrolled")
 SECONDS = ("median s to get in", "95th pct s to get in")
@@ -133,7 +133,8 @@ class WhatIfFigure:
         ax3.set_yscale("log")
         ax3.set_xlim(days[0], days[-1])
         ax3.set_ylim(1e-4, 100)
-        ax3.set_xticks([1 / 24, 1, 7, 30, 90], ["1 h", "1 day", "1 week", "30 days", "90 days"])
+        # short labels: at notebook width "1 week" and "30 days" ran into each other
+        ax3.set_xticks([1 / 24, 1, 7, 30], ["1 h", "1 d", "7 d", "30 d"])
         ax3.set_yticks([1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100], ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"])
         ax3.xaxis.set_minor_locator(NullLocator())
         ax3.yaxis.set_minor_locator(NullLocator())
@@ -238,6 +239,7 @@ class WhatIf(widgets.VBox):
             widgets.VBox([widgets.HTML('<div class="tfs-header">Users (fast engine)</div>'), self.summary_view]),
             widgets.VBox([widgets.HTML('<div class="tfs-header">Attacker who knows the password</div>'),
                           self.attack_view])])
+        tables.add_class("tfs-whatif-tables")
         check = widgets.VBox([widgets.HTML('<div class="tfs-header">Fast against exact</div>'),
                               widgets.HBox([self.check_button, self.progress]), self.check_result])
         super().__init__([style_sheet(), header, sliders, self.status, tables, self.figure, check,
@@ -272,8 +274,8 @@ class WhatIf(widgets.VBox):
             self._attack_cache = {key: pd.concat([ours, self._reference_attack])}
         self.attack = self._attack_cache[key]
         tabulated = time.perf_counter()
-        self.summary_view.value = format_summary(self.summary).to_html(border=0)
-        self.attack_view.value = format_attack(self.attack).to_html(border=0)
+        self.summary_view.value = table_html(format_summary(self.summary), "")
+        self.attack_view.value = table_html(format_attack(self.attack), "")
         if self.plots:
             if self.plot is None:
                 self.plot = WhatIfFigure(self.run, self.attack)

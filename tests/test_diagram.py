@@ -1,0 +1,43 @@
+"""The flow's diagrams are drawn from the transition table and stay legible at notebook width:
+short labels, one small diagram per phase of a login, looping rows as notes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from twofa_sim import FLOW, Outcome, State
+from twofa_sim.diagram import PHASES, SHORT_LABELS, edge_label, to_markdown, to_mermaid
+from twofa_sim.flow import TRANSITIONS
+
+
+def test_every_outcome_but_done_has_a_short_label():
+    assert set(SHORT_LABELS) == set(Outcome) - {Outcome.DONE}
+    assert max(len(label) for label in SHORT_LABELS.values()) <= 16
+
+
+def test_every_state_belongs_to_exactly_one_phase():
+    listed = [state for states in PHASES.values() for state in states]
+    assert sorted(listed, key=lambda s: s.name) == sorted(State, key=lambda s: s.name)
+
+
+@pytest.mark.parametrize("row", TRANSITIONS, ids=lambda r: f"{r.source.name}-{r.event.name}-{r.outcome.name}")
+def test_every_row_is_drawn_in_its_phase(row):
+    [title] = [title for title, states in PHASES.items() if row.source in states]
+    block = to_markdown(FLOW).split(f"**{title}**")[1].split("```")[1]
+    if row.source is row.target:
+        drawn = re.search(rf"note left of {row.source.name}: stays here when (.*)", block)
+    else:
+        drawn = re.search(rf"{row.source.name} --> {row.target.name}: (.*)", block)
+    assert drawn and edge_label(row) in drawn.group(1).split(" / ")
+
+
+def test_no_edge_label_is_long():
+    labels = [line.split(": ", 1)[1] for line in to_mermaid(FLOW).splitlines() if " --> " in line and ": " in line]
+    assert labels and max(map(len, labels)) <= 24
+
+
+def test_the_whole_diagram_runs_left_to_right_and_the_notebook_shows_the_phases():
+    assert to_mermaid(FLOW).splitlines()[:2] == ["stateDiagram-v2", "    direction LR"]
+    assert FLOW._repr_markdown_().count("```mermaid") == len(PHASES)

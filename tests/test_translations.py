@@ -1,0 +1,135 @@
+"""The widgets speak English or German from one gettext catalogue: every text the UI can show has
+a German translation with the same fields, and the domain's messages are recognised (by their
+wording) and said in plain words in the chosen language."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import string
+
+import pytest
+from babel.messages.extract import extract_from_dir
+
+from twofa_sim import EventKind, ValidationError
+from twofa_sim.ui import i18n
+from twofa_sim.ui.event_log_view import SHOWN_COLUMNS
+from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue
+from twofa_sim.ui.login_mask import LoginMask
+from twofa_sim.ui.trainer_demo import TrainerDemo
+
+from conftest import PASSWORD, make_office
+from helpers import current_code
+
+UI = pathlib.Path(i18n.__file__).parent
+
+
+def ui_message_ids() -> set[str]:
+    """Every text the widgets can show: what the code passes to its texts object, the plain-words
+    messages, the event kinds, the tables' column names, yes and no."""
+    extracted = {message[2] for message in extract_from_dir(str(UI), method_map=[("*.py", "python")],
+                                                             keywords={"t": None, "texts": None})}
+    columns = set(make_office().users_frame().reset_index().columns)
+    shown = {"from" if c == "state_from" else "to" if c == "state_to" else c for c in SHOWN_COLUMNS}
+    return (extracted | {msgid for _, msgid in DOMAIN_MESSAGES} | {kind.value for kind in EventKind}
+            | columns | shown | {"yes", "no"})
+
+
+def fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_text_of_the_ui_has_a_german_translation():
+    missing = sorted(ui_message_ids() - set(catalogue("de")))
+    assert missing == [], f"no German for: {missing}"
+
+
+def test_german_translations_keep_their_fields():
+    wrong = {msgid: text for msgid, text in catalogue("de").items() if fields(msgid) != fields(text)}
+    assert wrong == {}
+
+
+def test_an_unknown_language_is_refused():
+    with pytest.raises(ValidationError, match="language: must be one of en, de"):
+        Texts("fr")
+
+
+@pytest.mark.parametrize("query, button", [("lang=de", "Anmelden"), ("", "Log in"), ("lang=xx", "Log in"),
+                                           ("lang=en&x=1", "Log in")])
+def test_the_page_address_chooses_the_language(query, button):
+    demo = TrainerDemo.for_page(query, live=False)
+    assert demo.login.login_button.description == button
+
+
+def at_code_step(office, language="de") -> LoginMask:
+    """Alice enrolled, logging in again: the mask waits for her code."""
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    mask = LoginMask(office, language=language)
+    log_in(mask)
+    type_code(mask, right_code(office))
+    mask.done_button.click()
+    office.clock.advance(30)
+    log_in(mask)
+    return mask
+
+
+def log_in(mask, password=PASSWORD):
+    mask.username.value, mask.password.value = "alice", password
+    mask.login_button.click()
+
+
+def type_code(mask, code):
+    mask.code.value = code
+    mask.code_button.click()
+
+
+def right_code(office) -> str:
+    enrolment = office.user("alice").enrolment
+    return current_code(office, enrolment.secret or enrolment.pending_secret)
+
+
+def wrong_code(office) -> str:
+    return "000000" if right_code(office) != "000000" else "111111"
+
+
+def wrong_password(office, mask):
+    mask.attempt = office.start_login()
+    log_in(mask, "wrong horse 42")
+
+
+def replayed_code(office, mask):
+    code = right_code(office)
+    type_code(mask, code)
+    mask.done_button.click()
+    log_in(mask)
+    type_code(mask, code)
+
+
+def lock(office, mask):
+    for _ in range(office.policy.failed_code_limit):
+        type_code(mask, wrong_code(office))
+
+
+def wait_too_long(office, mask):
+    office.clock.advance(office.policy.code_step_timeout)
+    mask.refresh()
+
+
+@pytest.mark.parametrize("act, german", [
+    (wrong_password, "Benutzername oder Passwort falsch."),
+    (lambda office, mask: type_code(mask, "12"), "Ein Code hat 6 Ziffern; bitte genau 6 Ziffern eingeben."),
+    (lambda office, mask: type_code(mask, wrong_code(office)), "Dieser Code ist ungültig."),
+    (replayed_code, "Dieser Code wurde schon verwendet."),
+    (lock, "Zu viele falsche Codes: gesperrt bis"),
+    (wait_too_long, "Die Anmeldung hat zu lange gedauert."),
+])
+def test_the_login_flows_answers_in_german(act, german):
+    office = make_office()
+    mask = at_code_step(office)
+    act(office, mask)
+    assert german in mask.message.value
+
+
+@pytest.mark.parametrize("msgid", [msgid for _, msgid in DOMAIN_MESSAGES])
+def test_plain_words_messages_are_sentences(msgid):
+    assert re.match(r"^[A-Z{(].*[.:]$", msgid), "a sentence, starting with a capital letter"

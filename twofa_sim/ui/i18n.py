@@ -1,0 +1,113 @@
+"""The texts of the widgets, in the language a trainer chooses (English by default, or German).
+
+Every text a class sees goes through one :class:`Texts` object. Its English is the message id;
+other languages come from a gettext catalogue (``locale/<language>/LC_MESSAGES/twofa_sim.po``),
+read with Babel when a widget is built, so there is no compiled file to keep in step.
+
+Messages from the domain (the login flow's answers, a refused username or password) are worded
+for developers and may change wording there; :meth:`Texts.message` recognises them by pattern and
+gives the admin-facing sentence in plain words, in the chosen language. A message no pattern knows
+is shown as it came.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import re
+
+from babel.messages.pofile import read_po
+
+from ..errors import ValidationError
+
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+LOCALE_DIR = pathlib.Path(__file__).with_name("locale")
+DOMAIN = "twofa_sim"
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(language: str) -> dict[str, str]:
+    """Message id to translation for ``language`` (English: empty, the ids are English)."""
+    if language not in LANGUAGES:
+        raise ValidationError("language", f"must be one of {', '.join(LANGUAGES)}, got {str(language)[:8]!r}")
+    if language == "en":
+        return {}
+    with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as po:
+        return {message.id: message.string for message in read_po(po, locale=language)
+                if message.id and message.string and not message.fuzzy}
+
+
+# Domain messages in, plain-words message ids out. The named groups fill the id's fields; a
+# group called ``until`` is a time that stays as written.
+DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) for pattern, msgid in [
+    # the login flow (login.py)
+    (r"^Wrong username or password\.$", "Wrong username or password."),
+    (r"^Welcome, you are logged in\.$", "Welcome, you are logged in."),
+    (r"^Scan the QR code with your authenticator app, then type the code it shows\.$",
+     "Scan the QR code with your authenticator app, then type the code it shows."),
+    (r"^Type the current code from your authenticator app\.$", "Type the current code from your authenticator app."),
+    (r"^A code has (?P<digits>\d+) digits; please type exactly \d+ digits\.$",
+     "A code has {digits} digits; please type exactly {digits} digits."),
+    (r"^That code is not valid\. Check your app and try again\.$", "That code is not valid. Check your app and try again."),
+    (r"^That code was already used\. Wait for the next code in your app\.$",
+     "That code was already used. Wait for the next code in your app."),
+    (r"^That recovery code is not valid or was already used\.$", "That recovery code is not valid or was already used."),
+    (r"^A recovery code has four groups of four letters and digits, e\.g\. (?P<example>\S+)\.$",
+     "A recovery code has four groups of four letters and digits, e.g. {example}."),
+    (r"^Too many wrong codes\. Try again after (?P<until>.+) UTC or ask an admin to unlock you\.$",
+     "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you."),
+    (r"^Too many wrong codes: locked until (?P<until>.+) UTC\.$", "Too many wrong codes: locked until {until} UTC."),
+    (r"^The login took too long\. Please start again\.$", "The login took too long. Please start again."),
+    (r"^Your two-factor setup changed during this login\. Please start again\.$",
+     "Your two-factor setup changed during this login. Please start again."),
+    # what an admin types (passwords.py, user.py, backoffice.py)
+    (r"^password: must have at least (?P<minimum>\d+) characters, got (?P<got>\d+)$",
+     "The password is too short: it needs at least {minimum} characters, this one has {got}."),
+    (r"^password: must have at most (?P<maximum>\d+) characters, got (?P<got>\d+)$",
+     "The password is too long: at most {maximum} characters, this one has {got}."),
+    (r"^password: must not start or end with white space$", "The password must not start or end with a space."),
+    (r"^password: must not contain the username$", "The password must not contain the username."),
+    (r"^password: is on the list of common passwords$", "This password is too common: choose another one."),
+    (r"^username: must be 3 to 64 characters",
+     "The username needs 3 to 64 characters: letters, digits and . _ @ + - only."),
+    (r"^username (?P<name>'.*') is taken \(usernames ignore case\)$",
+     "The username {name} is taken (upper and lower case count as the same)."),
+    (r"^username: (?P<name>'.*') has not enrolled: recovery codes back up an enrolled app$",
+     "{name} has not set up an authenticator app yet: recovery codes only back up an app."),
+    (r"^no user named (?P<name>'.*')$", "There is no user {name}."),
+    (r"^create a company first: every backend user belongs to one$",
+     "Create a company first: every backend user belongs to one."),
+]]
+
+
+class Texts:
+    """``texts("Log in")`` is the button's label in the chosen language; fields fill ``{...}``."""
+
+    def __init__(self, language: str = "en") -> None:
+        self.language = language
+        self._catalogue = catalogue(language)
+
+    def __call__(self, msgid: str, **fields) -> str:
+        text = self._catalogue.get(msgid, msgid)
+        return text.format(**fields) if fields else text
+
+    def message(self, text: str) -> str:
+        """A message from the domain, in plain words and in the chosen language."""
+        for pattern, msgid in DOMAIN_MESSAGES:
+            found = pattern.match(text)
+            if found:
+                return self(msgid, **found.groupdict())
+        return text
+
+    def yes_no(self, value: bool) -> str:
+        return self("yes") if value else self("no")
+
+    def __repr__(self) -> str:
+        return f"Texts({self.language!r}, {len(self._catalogue)} translations)"
+
+
+def texts(language: str = "en") -> Texts:
+    return Texts(language)
+
+
+__all__ = ["LANGUAGES", "Texts", "texts", "catalogue", "DOMAIN_MESSAGES"]
