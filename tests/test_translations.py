@@ -14,7 +14,8 @@ from babel.messages.extract import extract_from_dir
 from twofa_sim import EventKind, ValidationError
 from twofa_sim.ui import i18n
 from twofa_sim.ui.event_log_view import SHOWN_COLUMNS
-from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue
+from twofa_sim.login import MESSAGES
+from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
@@ -133,3 +134,9 @@ def test_the_login_flows_answers_in_german(act, german):
 @pytest.mark.parametrize("msgid", [msgid for _, msgid in DOMAIN_MESSAGES])
 def test_plain_words_messages_are_sentences(msgid):
     assert re.match(r"^[A-Z{(].*[.:]$", msgid), "a sentence, starting with a capital letter"
+
+
+@pytest.mark.parametrize("key", sorted(k for k, text in MESSAGES.items() if text))
+def test_every_message_of_the_login_flow_is_translated_into_german(key):
+    english = MESSAGES[key].format(digits=6, until="2026-01-05 09:15:00")
+    assert texts("de").message(english) != english, f"the login message {key!r} has no German"

@@ -25,7 +25,7 @@ SHORT_LABELS: dict[Outcome, str] = {
     Outcome.REJECTED: "rejected",
     Outcome.LOCKS: "limit reached",
     Outcome.IS_LOCKED: "locked",
-    Outcome.CLOCK_BEHIND: "server clock behind",
+    Outcome.CLOCK_BEHIND: "clock behind",
     Outcome.TIMED_OUT: "timed out",
     Outcome.FACTOR_CHANGED: "factor reset",
     Outcome.STILL_OPEN: "still open",

@@ -58,6 +58,10 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
      "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you."),
     (r"^Too many wrong codes: locked until (?P<until>.+) UTC\.$", "Too many wrong codes: locked until {until} UTC."),
     (r"^The login took too long\. Please start again\.$", "The login took too long. Please start again."),
+    (r"^The server's clock is behind the last code you used, so this code cannot be accepted yet; "
+     r"it does not count as a wrong code\. Use a recovery code or ask an admin\.$",
+     "The server's clock is behind the last code you used, so this code cannot be accepted yet; "
+     "it does not count as a wrong code. Use a recovery code or ask an admin."),
     (r"^Your two-factor setup changed during this login\. Please start again\.$",
      "Your two-factor setup changed during this login. Please start again."),
     # what an admin types (passwords.py, user.py, backoffice.py)
