@@ -404,6 +404,9 @@ class LoginMachine(RuleBasedStateMachine):
     @rule(who=st.sampled_from(USERS), issue=st.booleans(), pick=st.integers(0, 99),
           how=st.sampled_from(["unused", "unused shouted", "spent", "random"]))
     def user_without_phone_uses_a_recovery_code(self, who, issue, pick, how):
+        """A user who set up the app (now, if not before) and then lost the phone."""
+        if issue and who in self.users and self.needs_2fa(who) and not self.users[who].secret:
+            self.user_logs_in_with_the_app(who, 30, 0, "plain")
         if issue and who in self.users and self.users[who].secret:
             self.issue_recovery_codes(who)
         self.open_login_mask()
