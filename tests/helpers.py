@@ -10,7 +10,7 @@ import struct
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from twofa_sim import BackOffice, State
-from twofa_sim.otp import code_at
+from twofa_sim.core.otp import code_at
 
 from conftest import PASSWORD
 

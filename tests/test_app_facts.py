@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import EventKind, State, ValidationError
-from twofa_sim.app_profile import profile
-from twofa_sim.authenticator import AppLocked, AuthenticatorApp, Choice, ImportOutcome, Question
-from twofa_sim.device import Device
-from twofa_sim.otpauth import build_key_uri
+from twofa_sim.apps.profiles import profile
+from twofa_sim.apps.authenticator import AppLocked, AuthenticatorApp, Choice, ImportOutcome, Question
+from twofa_sim.apps.device import Device
+from twofa_sim.apps.otpauth import build_key_uri
 
 from conftest import PASSWORD, make_office
 from helpers import independent_totp

@@ -11,11 +11,11 @@ import pathlib
 import pytest
 
 from twofa_sim import NotFoundError, UriError, ValidationError
-from twofa_sim.app_profile import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE, VERSIONS,
+from twofa_sim.apps.profiles import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE, VERSIONS,
                                    DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
                                    Unsupported, describe_values, profile, profiles_frame, profiles_markdown,
                                    versions_of)
-from twofa_sim.otpauth import build_key_uri, parse_key_uri
+from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri
 
 S = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -262,11 +262,12 @@ def _code_without_docs(text: str) -> str:
 
 
 def test_the_engine_has_no_special_case_for_any_app():
-    """Behaviour lives in the records: no module outside app_profile.py names an app."""
+    """Behaviour lives in the records: no module outside apps/profiles.py names an app."""
     needles = [p.key for p in PROFILES.values() if p.key != "reference"] + \
               [p.name for p in PROFILES.values() if p.key != "reference"] + ["AUTHENTICATOR_ADDON", "AEGIS", "FREEOTP",
                                                                             "TWOFAS", "GOOGLE_AUTHENTICATOR"]
-    for module in ("authenticator.py", "device.py", "scan.py", "otpauth.py", "compatibility.py"):
+    for module in ("apps/authenticator.py", "apps/device.py", "apps/scan.py", "apps/otpauth.py",
+                   "analysis/compatibility.py"):
         code = _code_without_docs((ROOT / "twofa_sim" / module).read_text())
         for needle in needles:
             assert needle not in code, (module, needle)
@@ -282,7 +283,7 @@ def test_a_uri_the_reference_app_reads_back_unchanged():
 
 def test_the_readme_app_table_is_rendered_from_the_profiles():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("<!-- app table: rendered by twofa_sim.app_profile.profiles_markdown() -->\n")
+    start = readme.index("<!-- app table: rendered by twofa_sim.apps.profiles.profiles_markdown() -->\n")
     end = readme.index("<!-- end of app table -->")
     table = readme[readme.index("\n", start) + 1:end]
     assert table == profiles_markdown()

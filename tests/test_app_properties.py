@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from twofa_sim import ValidationError
-from twofa_sim.authenticator import AuthenticatorApp
-from twofa_sim.otpauth import build_key_uri, parse_key_uri, secret_bytes
-from twofa_sim.secret_source import SeededSecretSource, new_base32_secret
+from twofa_sim.apps.authenticator import AuthenticatorApp
+from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri, secret_bytes
+from twofa_sim.core.secret_source import SeededSecretSource, new_base32_secret
 
 from helpers import independent_totp
 
@@ -96,7 +96,7 @@ def test_the_apps_own_rfc_4226_agrees_with_pyotp_wherever_both_compute(secret, c
 
     import pyotp
 
-    from twofa_sim.authenticator import hotp_code
+    from twofa_sim.apps.authenticator import hotp_code
     expected = pyotp.HOTP(secret, digits=digits, digest=getattr(hashlib, algorithm.lower())).at(counter)
     assert hotp_code(secret, counter, algorithm=algorithm, digits=digits) == expected
 

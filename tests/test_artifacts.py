@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from twofa_sim.cli import main
-from twofa_sim.scenario import load_scenario, run_scenario
+from twofa_sim.io.cli import main
+from twofa_sim.spec.scenario import load_scenario, run_scenario
 
 from helpers import independent_totp, parse_key_uri
 

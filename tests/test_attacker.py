@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from twofa_sim import Policy, ValidationError
-from twofa_sim.attacker import (DAY, HORIZONS, HOUR, REFERENCE_SCHEDULES, BackendRules, CountLockRules, Schedule,
+from twofa_sim.analysis.attacker import (DAY, HORIZONS, HOUR, REFERENCE_SCHEDULES, BackendRules, CountLockRules, Schedule,
                                 attack_table, guess_times, simulate_attack, success_probability,
                                 time_to_probability)
 

@@ -10,10 +10,10 @@ import pytest
 from freezegun import freeze_time
 
 from twofa_sim import Clock, ClockError, NotFoundError, UriError, ValidationError
-from twofa_sim.app_profile import PROFILES
-from twofa_sim.authenticator import AuthenticatorApp, Choice, Entry, ImportOutcome
-from twofa_sim.device import Device
-from twofa_sim.otpauth import build_key_uri
+from twofa_sim.apps.profiles import PROFILES
+from twofa_sim.apps.authenticator import AuthenticatorApp, Choice, Entry, ImportOutcome
+from twofa_sim.apps.device import Device
+from twofa_sim.apps.otpauth import build_key_uri
 
 from helpers import independent_totp
 
@@ -346,8 +346,8 @@ def test_every_app_reads_the_backends_default_qr(key):
 
 def test_nothing_secret_leaks_from_a_device_story():
     from twofa_sim import EventLog, TwofaSimError
-    from twofa_sim.qr import EnrolmentScreen, qr_image
-    from twofa_sim.policy import Policy
+    from twofa_sim.apps.qr import EnrolmentScreen, qr_image
+    from twofa_sim.core.policy import Policy
 
     events = EventLog()
     device = Device("alice's phone", "alice", Clock.at(T0), app="aegis", events=events)

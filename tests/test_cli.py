@@ -15,7 +15,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from twofa_sim.cli import main, qr_matrix, qr_text
+from twofa_sim.io.cli import main, qr_matrix, qr_text
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
@@ -221,7 +221,7 @@ def test_demo_falls_back_to_ascii_on_a_terminal_without_block_characters(tmp_pat
 
 def test_the_console_script_is_declared_and_installed():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {"twofa-sim": "twofa_sim.cli:main"}
+    assert scripts == {"twofa-sim": "twofa_sim.io.cli:main"}
     script = shutil.which("twofa-sim", path=os.path.dirname(sys.executable))
     assert script is not None, "pip install -e . puts twofa-sim next to the interpreter"
     done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)

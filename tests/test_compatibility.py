@@ -8,10 +8,10 @@ import itertools
 import pytest
 
 from twofa_sim import EventKind, Policy, Reason, State
-from twofa_sim.app_profile import PROFILES
-from twofa_sim.compatibility import (version_matrix, compatibility_matrix, enrolment_trial, enrolment_trials, policies,
+from twofa_sim.apps.profiles import PROFILES
+from twofa_sim.analysis.compatibility import (version_matrix, compatibility_matrix, enrolment_trial, enrolment_trials, policies,
                                      style_matrix, summary)
-from twofa_sim.device import Device
+from twofa_sim.apps.device import Device
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step

@@ -14,7 +14,7 @@ import math
 import pytest
 
 from twofa_sim import ClockError, EventKind, NotFoundError, Outcome, State, ValidationError
-from twofa_sim.device import Device
+from twofa_sim.apps.device import Device
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step

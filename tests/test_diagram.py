@@ -8,8 +8,8 @@ import re
 import pytest
 
 from twofa_sim import FLOW, Outcome, State
-from twofa_sim.diagram import PHASES, SHORT_LABELS, edge_label, to_markdown, to_mermaid
-from twofa_sim.flow import TRANSITIONS
+from twofa_sim.render.diagram import PHASES, SHORT_LABELS, edge_label, to_markdown, to_mermaid
+from twofa_sim.login.flow import TRANSITIONS
 
 
 def test_every_outcome_but_done_has_a_short_label():

@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
-from twofa_sim.flow import TRANSITIONS, Action, FlowTable
-from twofa_sim.login import MESSAGES
+from twofa_sim.login.flow import TRANSITIONS, Action, FlowTable
+from twofa_sim.login.attempt import MESSAGES
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol

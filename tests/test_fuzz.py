@@ -24,14 +24,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, UriError
-from twofa_sim.app_profile import PROFILES
-from twofa_sim.authenticator import AuthenticatorApp
-from twofa_sim.device import Device
-from twofa_sim.otp import code_at
-from twofa_sim.otpauth import build_key_uri, parse_key_uri
-from twofa_sim.persistence import SessionFileError, dumps, loads
-from twofa_sim.qr import provisioning_uri
-from twofa_sim.scenario import ScenarioError, parse_backoffice, parse_scenario, run_scenario
+from twofa_sim.apps.profiles import PROFILES
+from twofa_sim.apps.authenticator import AuthenticatorApp
+from twofa_sim.apps.device import Device
+from twofa_sim.core.otp import code_at
+from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri
+from twofa_sim.io.persistence import SessionFileError, dumps, loads
+from twofa_sim.apps.qr import provisioning_uri
+from twofa_sim.spec.scenario import ScenarioError, parse_backoffice, parse_scenario, run_scenario
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))

@@ -27,12 +27,12 @@ from PIL import Image
 
 from twofa_sim import (BackOffice, Clock, ClockError, EventKind, NotFoundError, Outcome, Policy, PolicyError, Reason,
                        ScanError, State, TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
-from twofa_sim.cli import main as cli_main
-from twofa_sim.device import Device
-from twofa_sim.otpauth import parse_key_uri
-from twofa_sim.persistence import dumps
-from twofa_sim.qr import qr_image
-from twofa_sim.scenario import ScenarioError, load_scenario, parse_scenario, run_scenario
+from twofa_sim.io.cli import main as cli_main
+from twofa_sim.apps.device import Device
+from twofa_sim.apps.otpauth import parse_key_uri
+from twofa_sim.io.persistence import dumps
+from twofa_sim.apps.qr import qr_image
+from twofa_sim.spec.scenario import ScenarioError, load_scenario, parse_scenario, run_scenario
 from twofa_sim.ui.admin_panel import AdminPanel
 from twofa_sim.ui.authenticator_view import AuthenticatorView
 from twofa_sim.ui.clock_control import ClockControl
@@ -816,7 +816,7 @@ def test_a_named_pipe_or_device_as_an_image_is_refused_at_once(tmp_path):
 
 
 def test_a_scenario_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    import twofa_sim.scenario as scenario_module
+    import twofa_sim.spec.scenario as scenario_module
     monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", 1000)
     (tmp_path / "s.yaml").write_text("name: x\nsteps: [{wait: 1s}]\n" + "#" * 1000)
     with pytest.raises(ScenarioError, match="larger than"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import EventKind, Outcome, Reason, State, ValidationError
-from twofa_sim.otp import code_at, matching_step, matching_steps
+from twofa_sim.core.otp import code_at, matching_step, matching_steps
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol, independent_totp

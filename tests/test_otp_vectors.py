@@ -7,9 +7,9 @@ import base64
 import pytest
 
 from twofa_sim import Policy
-from twofa_sim.enrolment import Enrolment
-from twofa_sim.flow import Outcome
-from twofa_sim.otp import code_at
+from twofa_sim.login.enrolment import Enrolment
+from twofa_sim.login.flow import Outcome
+from twofa_sim.core.otp import code_at
 
 SEEDS = {
     "SHA1": b"12345678901234567890",

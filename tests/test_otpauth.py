@@ -11,8 +11,8 @@ import pyotp
 import pytest
 
 from twofa_sim import Policy, UriError
-from twofa_sim.otpauth import KeyUri, build_key_uri, normalise_secret, parse_key_uri
-from twofa_sim.qr import provisioning_uri
+from twofa_sim.apps.otpauth import KeyUri, build_key_uri, normalise_secret, parse_key_uri
+from twofa_sim.apps.qr import provisioning_uri
 
 S = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"          # 160 bits
 PADDED = base64.b32encode(b"eleven byte").decode()  # 88 bits: 18 characters and 6 '='

@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 
 from twofa_sim import BackOffice, Clock, EventKind, Policy, PolicyError, SeededSecretSource, State
-from twofa_sim.passwords import MAX_STORED_LOG2_N, PasswordHash, scrypt_memory
-from twofa_sim.policy import KDF_LOG2_N_MAX
+from twofa_sim.core.passwords import MAX_STORED_LOG2_N, PasswordHash, scrypt_memory
+from twofa_sim.core.policy import KDF_LOG2_N_MAX
 
 from conftest import PASSWORD, START, make_office
 
@@ -74,7 +74,7 @@ def test_the_policy_refuses_costs_outside_its_range(log2_n):
 
 
 # The hash of PASSWORD at N = 2**20 with the salt bytes 0..15, computed once with
-# twofa_sim.passwords._scrypt (about 5 s and 1 GiB); checking it here runs one such scrypt.
+# twofa_sim.core.passwords._scrypt (about 5 s and 1 GiB); checking it here runs one such scrypt.
 SALT_0_TO_15 = bytes(range(16))
 DIGEST_AT_2_20 = base64.b64decode("5wRTfSo0Zyc/G6ezWOB4vjcy41fYbhzGXNcPrD1K9RI=")
 

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, State, SystemSecretSource, TwofaSimError
-from twofa_sim import persistence
-from twofa_sim.app_profile import AEGIS
-from twofa_sim.device import Device
-from twofa_sim.otp import code_at
-from twofa_sim.otpauth import build_key_uri
-from twofa_sim.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
+from twofa_sim.io import persistence
+from twofa_sim.apps.profiles import AEGIS
+from twofa_sim.apps.device import Device
+from twofa_sim.core.otp import code_at
+from twofa_sim.apps.otpauth import build_key_uri
+from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol
@@ -450,7 +450,7 @@ def test_a_crash_at_each_later_stage_leaves_one_whole_file(tmp_path, monkeypatch
 KILL = textwrap.dedent("""
     import os, sys
     sys.path[:0] = [{root!r}, {tests!r}]
-    from twofa_sim import persistence
+    from twofa_sim.io import persistence
     from test_persistence import small_sessions, with_device
     old, new = small_sessions()
     devices = with_device(new)

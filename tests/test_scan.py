@@ -8,9 +8,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from twofa_sim import EventKind, Policy, ScanError, UriError
-from twofa_sim.device import Device
-from twofa_sim.qr import EnrolmentScreen, qr_image
-from twofa_sim.scan import crop, decode_qr_texts, decode_timings, median_decode_ms, read_otpauth, read_qr
+from twofa_sim.apps.device import Device
+from twofa_sim.apps.qr import EnrolmentScreen, qr_image
+from twofa_sim.apps.scan import crop, decode_qr_texts, decode_timings, median_decode_ms, read_otpauth, read_qr
 
 from conftest import PASSWORD, make_office
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from twofa_sim import EventKind, Outcome, Reason, State
-from twofa_sim.clock import to_epoch
-from twofa_sim.scenario import (DEFAULT_BACKOFFICE_YAML, DEFAULT_START, SCENARIO_KDF_LOG2_N, AdminStep, CheckStep,
+from twofa_sim.core.clock import to_epoch
+from twofa_sim.spec.scenario import (DEFAULT_BACKOFFICE_YAML, DEFAULT_START, SCENARIO_KDF_LOG2_N, AdminStep, CheckStep,
                                 ScenarioError, TypeStep, format_duration, load_backoffice, load_scenario,
                                 parse_backoffice, parse_duration, parse_scenario, read_backoffice)
 
@@ -313,7 +313,7 @@ def test_a_scenario_can_start_from_the_default_back_office():
 
 
 def test_the_format_reference_names_every_action_and_check():
-    from twofa_sim.scenario import ACTIONS, EXPECT_KEYS, SCENARIO_KEYS
+    from twofa_sim.spec.scenario import ACTIONS, EXPECT_KEYS, SCENARIO_KEYS
     doc = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
     missing = [name for name in (*ACTIONS, *EXPECT_KEYS, *SCENARIO_KEYS) if f"`{name}`" not in doc]
     assert missing == []

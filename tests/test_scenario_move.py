@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twofa_sim.scenario import MoveEntriesStep, ScenarioError, parse_scenario, run_scenario
+from twofa_sim.spec.scenario import MoveEntriesStep, ScenarioError, parse_scenario, run_scenario
 
 HEADER = """\
 name: moving

@@ -8,9 +8,9 @@ import textwrap
 from PIL import Image
 
 from twofa_sim import EventKind, FlowEvent, Outcome, Policy, SeededSecretSource, State
-from twofa_sim.clock import to_epoch
-from twofa_sim.qr import EnrolmentScreen
-from twofa_sim.scenario import StepRecord, parse_scenario, run_scenario
+from twofa_sim.core.clock import to_epoch
+from twofa_sim.apps.qr import EnrolmentScreen
+from twofa_sim.spec.scenario import StepRecord, parse_scenario, run_scenario
 
 from helpers import independent_totp, parse_key_uri
 
@@ -356,7 +356,7 @@ def long_story(cycles: int) -> str:
 
 def events_read(monkeypatch, cycles: int) -> int:
     """How many events the runner reads out of the log (or copies) while it plays ``long_story``."""
-    from twofa_sim.events import EventLog
+    from twofa_sim.core.events import EventLog
     read = [0]
     original_iter, original_getitem, original_of_kind = EventLog.__iter__, EventLog.__getitem__, EventLog.of_kind
 

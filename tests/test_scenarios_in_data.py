@@ -9,8 +9,8 @@ import time
 import pytest
 
 from twofa_sim import EventKind, Outcome, Reason
-from twofa_sim.flow import FLOW
-from twofa_sim.scenario import (DeviceClockStep, PolicyStep, ScenarioResult, load_scenario, run_scenario)
+from twofa_sim.login.flow import FLOW
+from twofa_sim.spec.scenario import (DeviceClockStep, PolicyStep, ScenarioResult, load_scenario, run_scenario)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))

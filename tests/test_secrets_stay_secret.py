@@ -7,7 +7,7 @@ import pytest
 from twofa_sim import TwofaSimError
 
 from conftest import PASSWORD
-from twofa_sim.qr import group_secret
+from twofa_sim.apps.qr import group_secret
 
 from helpers import at_code_step, current_code, enrol
 

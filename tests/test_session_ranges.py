@@ -13,9 +13,9 @@ import json
 import pytest
 
 from twofa_sim import Policy, State
-from twofa_sim.clock import LATEST
-from twofa_sim.device import Device
-from twofa_sim.persistence import SessionFileError, dumps, loads
+from twofa_sim.core.clock import LATEST
+from twofa_sim.apps.device import Device
+from twofa_sim.io.persistence import SessionFileError, dumps, loads
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from conftest import PASSWORD, make_office

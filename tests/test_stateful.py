@@ -30,9 +30,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from twofa_sim import (FLOW, BackOffice, Clock, ClockError, EventKind, FlowEvent, LoginAttempt, Outcome, Policy,
                        Reason, SeededSecretSource, State, TransitionNotAllowed, TwofaSimError, ValidationError)
-from twofa_sim.clock import LATEST
-from twofa_sim.persistence import dumps, loads
-from twofa_sim.qr import group_secret
+from twofa_sim.core.clock import LATEST
+from twofa_sim.io.persistence import dumps, loads
+from twofa_sim.apps.qr import group_secret
 
 from helpers import independent_totp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from twofa_sim.cli import main
+from twofa_sim.io.cli import main
 
 
 def test_the_outcome_column_stays_in_line(capsys, tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from babel.messages.extract import extract_from_dir
 from twofa_sim import EventKind, ValidationError
 from twofa_sim.ui import i18n
 from twofa_sim.ui.event_log_view import SHOWN_COLUMNS
-from twofa_sim.login import MESSAGES
+from twofa_sim.login.attempt import MESSAGES
 from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo

@@ -160,7 +160,7 @@ def test_ticker_calls_listeners_and_survives_failures():
 
 # -- the app and the trainer demo -------------------------------------------------------------------
 
-from twofa_sim.device import Device  # noqa: E402
+from twofa_sim.apps.device import Device  # noqa: E402
 from twofa_sim.ui.authenticator_view import AuthenticatorView  # noqa: E402
 from twofa_sim.ui.trainer_demo import TrainerDemo  # noqa: E402
 

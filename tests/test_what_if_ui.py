@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import Policy, TwofaSimError
-from twofa_sim.attacker import HORIZONS
-from twofa_sim.population import draw_population, simulate_fast
+from twofa_sim.analysis.attacker import HORIZONS
+from twofa_sim.analysis.population import draw_population, simulate_fast
 from twofa_sim.ui.what_if import WhatIf, describe_policy, format_attack, format_summary, what_if_figure
 
 

@@ -1,28 +1,28 @@
 """twofa-sim: an executable specification and simulation of two-factor login (TOTP) for the
 users of a web back office."""
 
-from .app_profile import PROFILES, AppProfile, DuplicatePolicy, profiles_frame
-from .authenticator import AuthenticatorApp, Choice, Entry, ImportResult, Reading
-from .attacker import REFERENCE_SCHEDULES, Schedule, attack_table
-from .backoffice import BackOffice
-from .clock import Clock, OffsetClock
-from .company import Company
-from .compatibility import compatibility_matrix, style_matrix
-from .device import CodeWatcher, Device
-from .errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
+from .apps.profiles import PROFILES, AppProfile, DuplicatePolicy, profiles_frame
+from .apps.authenticator import AuthenticatorApp, Choice, Entry, ImportResult, Reading
+from .analysis.attacker import REFERENCE_SCHEDULES, Schedule, attack_table
+from .login.backoffice import BackOffice
+from .core.clock import Clock, OffsetClock
+from .login.company import Company
+from .analysis.compatibility import compatibility_matrix, style_matrix
+from .apps.device import CodeWatcher, Device
+from .core.errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
                      TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
-from .events import Event, EventKind, EventLog
-from .flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
-from .login import LoginAttempt, StepResult
-from .otpauth import KeyUri, build_key_uri, parse_key_uri
-from .persistence import Session, SessionFileError, load as load_session, save as save_session
-from .policy import Policy
-from .population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
+from .core.events import Event, EventKind, EventLog
+from .login.flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
+from .login.attempt import LoginAttempt, StepResult
+from .apps.otpauth import KeyUri, build_key_uri, parse_key_uri
+from .io.persistence import Session, SessionFileError, load as load_session, save as save_session
+from .core.policy import Policy
+from .analysis.population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
-from .qr import EnrolmentScreen
-from .scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
-from .secret_source import SeededSecretSource, SystemSecretSource
-from .user import BackendUser
+from .apps.qr import EnrolmentScreen
+from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
+from .core.secret_source import SeededSecretSource, SystemSecretSource
+from .login.user import BackendUser
 
 __all__ = [
     "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..backoffice import BackOffice
+from ..login.backoffice import BackOffice
 from .common import SafeCallbacks, html_text, message_html, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
 

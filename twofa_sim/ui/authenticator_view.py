@@ -10,10 +10,10 @@ from typing import Callable
 import ipywidgets as widgets
 from PIL import Image
 
-from ..app_profile import PROFILES
-from ..authenticator import Choice, ImportOutcome, ImportResult
-from ..device import Device
-from ..errors import NotFoundError
+from ..apps.profiles import PROFILES
+from ..apps.authenticator import Choice, ImportOutcome, ImportResult
+from ..apps.device import Device
+from ..core.errors import NotFoundError
 from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 

@@ -6,8 +6,8 @@ from typing import Callable
 
 import ipywidgets as widgets
 
-from ..clock import Clock, iso
-from ..events import EventKind, EventLog
+from ..core.clock import Clock, iso
+from ..core.events import EventKind, EventLog
 from .common import SafeCallbacks, message_html, style_sheet
 from .i18n import Texts
 

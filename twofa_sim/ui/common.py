@@ -1,6 +1,6 @@
 """What every widget shares: the look (one style sheet), safe callbacks and the one-second ticker.
 
-Callbacks never lose an error: an expected misuse (:class:`~twofa_sim.errors.TwofaSimError`)
+Callbacks never lose an error: an expected misuse (:class:`~twofa_sim.core.errors.TwofaSimError`)
 becomes a message in the widget; anything else is printed into an Output widget as a traceback.
 Live rotation runs in a daemon thread with a stop Event that calls the widgets' ``refresh`` once a
 second: it works in JupyterLab, Voila and under nbclient, and does not block the kernel.
@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..errors import TwofaSimError
+from ..core.errors import TwofaSimError
 from .i18n import Texts
 
 # The ticker thread and button callbacks both drive the same login and event log: one lock keeps

@@ -6,7 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-from ..events import EventLog
+from ..core.events import EventLog
 from .common import html_text, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
 

@@ -18,7 +18,7 @@ import re
 
 from babel.messages.pofile import read_po
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 LOCALE_DIR = pathlib.Path(__file__).with_name("locale")

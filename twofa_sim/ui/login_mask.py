@@ -13,9 +13,9 @@ import io
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
-from ..backoffice import BackOffice
-from ..flow import FlowEvent, Outcome, State
-from ..login import LoginAttempt, StepResult
+from ..login.backoffice import BackOffice
+from ..login.flow import FlowEvent, Outcome, State
+from ..login.attempt import LoginAttempt, StepResult
 from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 

@@ -9,11 +9,11 @@ from urllib.parse import parse_qs
 
 import ipywidgets as widgets
 
-from ..backoffice import BackOffice
-from ..clock import Clock
-from ..device import Device
-from ..policy import Policy
-from ..secret_source import SeededSecretSource
+from ..login.backoffice import BackOffice
+from ..core.clock import Clock
+from ..apps.device import Device
+from ..core.policy import Policy
+from ..core.secret_source import SeededSecretSource
 from .admin_panel import AdminPanel
 from .authenticator_view import AuthenticatorView
 from .clock_control import ClockControl

@@ -22,10 +22,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ..attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
-from ..errors import ValidationError
-from ..policy import Policy
-from ..population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
+from ..analysis.attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
+from ..core.errors import ValidationError
+from ..core.policy import Policy
+from ..analysis.population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
                           simulate_fast, summarise)
 from .common import SafeCallbacks, message_html, style_sheet, table_html
 
@@ -41,8 +41,8 @@ def describe_policy(policy: Policy) -> str:
 
 
 def format_summary(summaries: "dict[str, pd.Series] | pd.DataFrame") -> pd.DataFrame:
-    """Summaries side by side, as text for people: a dict of :func:`~twofa_sim.population.summarise`
-    results, a frame with one column per run, or :func:`~twofa_sim.population.compare_policies`'
+    """Summaries side by side, as text for people: a dict of :func:`~twofa_sim.analysis.population.summarise`
+    results, a frame with one column per run, or :func:`~twofa_sim.analysis.population.compare_policies`'
     frame (one row per policy)."""
     if isinstance(summaries, pd.DataFrame):
         frame = summaries.T if "first code accepted" in summaries.columns else summaries
@@ -70,7 +70,7 @@ def _percent(p: float) -> str:
 
 
 def format_attack(table: pd.DataFrame) -> pd.DataFrame:
-    """The attacker table (:func:`~twofa_sim.attacker.attack_table`) as text: per horizon the
+    """The attacker table (:func:`~twofa_sim.analysis.attacker.attack_table`) as text: per horizon the
     guesses, the closed form, and the simulation with its standard error."""
     rows = {}
     for name, row in table.iterrows():

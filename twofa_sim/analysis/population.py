@@ -4,11 +4,11 @@ A :class:`Population` is drawn once from the distributions in ``data/population.
 with its source): per user a device clock offset and an authenticator app, per login the instant
 of the password, how long the user takes to open the app, to type each code and to look again
 after a refusal, and whether a code is mistyped. Two engines then play the same population under
-a :class:`~twofa_sim.policy.Policy`:
+a :class:`~twofa_sim.core.policy.Policy`:
 
 * the **exact** engine (:func:`simulate_exact`) drives the real
-  :class:`~twofa_sim.backoffice.BackOffice`: every user is created, every login goes through
-  :class:`~twofa_sim.login.LoginAttempt`, every code is a real HMAC code computed by the user's
+  :class:`~twofa_sim.login.backoffice.BackOffice`: every user is created, every login goes through
+  :class:`~twofa_sim.login.attempt.LoginAttempt`, every code is a real HMAC code computed by the user's
   app from the QR it scanned and its own (skewed) clock;
 * the **fast** engine (:func:`simulate_fast`) computes the same outcomes with numpy on time steps:
   the app's step ``floor(whole_seconds(t + offset) / period)`` (the add-on rounds to the nearest
@@ -45,18 +45,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .app_profile import VERSIONS, AppProfile, TimeRounding, profile as find_profile
-from .authenticator import AuthenticatorApp
-from .backoffice import BackOffice
-from .clock import Clock, iso, to_epoch
-from .device import Device
-from .errors import TwofaSimError, ValidationError
-from .flow import Outcome, Reason
-from .policy import Policy
-from .qr import provisioning_uri
-from .secret_source import SeededSecretSource
+from ..apps.profiles import VERSIONS, AppProfile, TimeRounding, profile as find_profile
+from ..apps.authenticator import AuthenticatorApp
+from ..login.backoffice import BackOffice
+from ..core.clock import Clock, iso, to_epoch
+from ..apps.device import Device
+from ..core.errors import TwofaSimError, ValidationError
+from ..login.flow import Outcome, Reason
+from ..core.policy import Policy
+from ..apps.qr import provisioning_uri
+from ..core.secret_source import SeededSecretSource
 
-DATA_FILE = pathlib.Path(__file__).resolve().parent.parent / "data" / "population.yaml"
+DATA_FILE = pathlib.Path(__file__).resolve().parents[2] / "data" / "population.yaml"
 PASSWORD = "population pass 2026"
 DAY = 86400.0
 NO_STEP = np.iinfo(np.int64).min
@@ -649,13 +649,13 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
     """All logins of ``population`` through the real back office and the users' devices.
 
     Every user is created with "Force 2 factor auth." ticked and gets a
-    :class:`~twofa_sim.device.Device` with their app and clock offset. At an enrolment login the
+    :class:`~twofa_sim.apps.device.Device` with their app and clock offset. At an enrolment login the
     device imports the QR code: its text (``scan="text"``, the default) or the pixels of the
     page (``scan="pixels"``, about 5 ms a scan); a duplicate the app asks about is replaced.
     The code typed is the device's code at the moment the user reads it, with the drawn typo.
 
     ``progress(done, total)`` is called every ``progress_every`` logins and at the end. The time
-    spent inside :meth:`~twofa_sim.login.LoginAttempt.submit_code` is measured on its own
+    spent inside :meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code` is measured on its own
     (``Run.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
     which large runs lower. ``trace``, when a list, receives ``(username, typed code, instant)``
     for every code submitted (for benchmarks).
@@ -876,7 +876,7 @@ def by_app(run: Run) -> pd.DataFrame:
 
 def enrolment_reach(matrix: pd.DataFrame, params: PopulationParameters | None = None) -> pd.Series:
     """Share of the population whose app enrols, per policy row of a compatibility matrix
-    (:func:`twofa_sim.compatibility.compatibility_matrix`: policies x app titles, True where a real
+    (:func:`twofa_sim.analysis.compatibility.compatibility_matrix`: policies x app titles, True where a real
     enrolment worked), weighted by the population's app mix."""
     params = params if params is not None else default_parameters()
     reach = pd.Series(0.0, index=matrix.index)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from .otp import totp
-from .policy import Policy
+from ..core.otp import totp
+from ..core.policy import Policy
 
 
 def provisioning_uri(secret: str, account: str, policy: Policy) -> str:

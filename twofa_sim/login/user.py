@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from .enrolment import Enrolment
-from .errors import ValidationError
-from .passwords import PasswordHash
+from ..core.errors import ValidationError
+from ..core.passwords import PasswordHash
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}")
 

@@ -1,6 +1,6 @@
 """A user's device: a name, an owner, its own clock, and one authenticator app on it.
 
-The device's clock is an :class:`~twofa_sim.clock.OffsetClock`: the reference clock (the back
+The device's clock is an :class:`~twofa_sim.core.clock.OffsetClock`: the reference clock (the back
 office's) plus the device's own error in seconds, either sign. The app on it may correct that
 error against the reference, as the add-on does from a web server's ``Date`` header, within the
 limits its profile states. The device is what a user holds: it scans the pixels of the screen
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Sequence
 import pandas as pd
 from PIL import Image
 
-from .app_profile import REFERENCE, AppProfile
+from .profiles import REFERENCE, AppProfile
 from .authenticator import AppLocked, AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
-from .clock import Clock, OffsetClock
-from .errors import ScanError, UriError, ValidationError, check_display_name
-from .events import EventKind, EventLog
+from ..core.clock import Clock, OffsetClock
+from ..core.errors import ScanError, UriError, ValidationError, check_display_name
+from ..core.events import EventKind, EventLog
 from .scan import read_otpauth
 
 if TYPE_CHECKING:
-    from .backoffice import BackOffice
+    from ..login.backoffice import BackOffice
 
 
 

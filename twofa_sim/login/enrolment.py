@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .flow import Outcome, Reason
-from .otp import matching_steps, step_of
-from .policy import Policy
+from ..core.otp import matching_steps, step_of
+from ..core.policy import Policy
 from .recovery_codes import RecoveryCodes
-from .secret_source import SecretSource, new_base32_secret
+from ..core.secret_source import SecretSource, new_base32_secret
 
 _CODE = re.compile(r"[0-9]+")
 

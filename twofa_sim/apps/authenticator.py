@@ -1,15 +1,15 @@
 """The authenticator app: its entries, their codes, and how the codes rotate.
 
-An :class:`AuthenticatorApp` follows one :class:`~twofa_sim.app_profile.AppProfile` and nothing
+An :class:`AuthenticatorApp` follows one :class:`~twofa_sim.apps.profiles.AppProfile` and nothing
 else: the profile decides what a scanned URI becomes, what a second scan does, how the clock is
 turned into a time step and whether the clock can be corrected. The app learns a secret only
 from the text of a scanned QR code (:meth:`AuthenticatorApp.scan_uri`, fed by
-:mod:`twofa_sim.scan` from pixels), from a key typed by hand (:meth:`AuthenticatorApp.enter_key`)
+:mod:`twofa_sim.apps.scan` from pixels), from a key typed by hand (:meth:`AuthenticatorApp.enter_key`)
 or from its own text backup (:meth:`AuthenticatorApp.import_text`).
 
 Time is always passed in: every method that needs "now" takes the device's local clock reading
 (seconds since the epoch, fractions allowed), so a device, a widget thread, a notebook or
-freezegun can drive it. Codes come from :func:`twofa_sim.otp.code_at`, the path the backend
+freezegun can drive it. Codes come from :func:`twofa_sim.core.otp.code_at`, the path the backend
 checks them with, wherever pyotp can compute them (SHA1, SHA256 or SHA512, 6 to 10 digits,
 periods up to 120 s). Apps accept more than that (MD5, SHA224, SHA384, 1 to 5 digits, periods up
 to 2,147,483 s): those codes are computed here with :mod:`hmac` and :mod:`hashlib` as RFC 4226
@@ -35,15 +35,15 @@ from typing import Iterator
 
 import pandas as pd
 
-from .app_profile import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
+from .profiles import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
                           DuplicatePolicy, TimeRounding, profile as find_profile)
-from .errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
-from .otp import code_at
+from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
+from ..core.otp import code_at
 from .otpauth import MAX_URI, PERIOD_RANGE, URI_ALGORITHMS, build_key_uri, normalise_secret, parse_key_uri, \
     secret_bytes
-from .passwords import PasswordHash
-from .policy import ALGORITHMS as PYOTP_ALGORITHMS
-from .secret_source import SystemSecretSource
+from ..core.passwords import PasswordHash
+from ..core.policy import ALGORITHMS as PYOTP_ALGORITHMS
+from ..core.secret_source import SystemSecretSource
 
 COMPUTABLE_DIGITS = range(6, 11)       # what pyotp computes (the back office's path); a session file holds these
 COMPUTABLE_PERIODS = range(1, 121)

@@ -11,7 +11,7 @@ import hmac
 import unicodedata
 from dataclasses import dataclass, field
 
-from .secret_source import SecretSource, new_recovery_code
+from ..core.secret_source import SecretSource, new_recovery_code
 
 
 def normalise_recovery_code(text: str) -> str:

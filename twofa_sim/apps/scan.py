@@ -5,10 +5,10 @@ rectangle; phone apps look at the screen through the camera. Either way the app 
 not the URI: :func:`read_otpauth` takes a PIL image of the screen (or of a whole page with text
 around the QR, at any reasonable scale) and an optional rectangle, decodes it with zxing-cpp and
 returns the text of the one QR code it finds. An image without a QR code, with several different
-ones, or with one that does not hold an ``otpauth://`` URI is a :class:`~twofa_sim.errors.ScanError`
+ones, or with one that does not hold an ``otpauth://`` URI is a :class:`~twofa_sim.core.errors.ScanError`
 whose message says which, and never repeats the content.
 
-``python -m twofa_sim.scan`` prints :func:`decode_timings` (median decode time per image kind).
+``python -m twofa_sim.apps.scan`` prints :func:`decode_timings` (median decode time per image kind).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 import zxingcpp
 from PIL import Image
 
-from .errors import ScanError
+from ..core.errors import ScanError
 
 Rect = tuple[int, int, int, int]
 """A rectangle as PIL boxes are written: ``(left, top, right, bottom)`` in pixels."""
@@ -99,9 +99,9 @@ def read_otpauth(image: Image.Image, rect: Sequence[int] | None = None) -> str:
 
 
 def _sample_images(seed: int) -> dict[str, tuple[Image.Image, Rect | None]]:
-    from .policy import Policy
+    from ..core.policy import Policy
     from .qr import EnrolmentScreen
-    from .secret_source import SeededSecretSource, new_base32_secret
+    from ..core.secret_source import SeededSecretSource, new_base32_secret
 
     secret = new_base32_secret(SeededSecretSource(seed), 160)
     screen = EnrolmentScreen.for_user(secret, "alice", Policy(algorithm="SHA256", digits=8, period=60))

@@ -8,7 +8,7 @@ Two independent answers stand side by side:
 * **closed form**: a formula per schedule for the number of guesses ``n(T)`` possible by time
   ``T``, and ``P(T) = 1 - (1 - p) ** n(T)``;
 * **simulation**: a rules engine enacts the schedule guess by guess (for our policy, the real
-  :class:`~twofa_sim.backoffice.BackOffice`: logins, code checks, locks and their lapse), and
+  :class:`~twofa_sim.login.backoffice.BackOffice`: logins, code checks, locks and their lapse), and
   a population of attackers, each of whose guesses succeeds at random, is followed to its first
   success. The share that got in by ``T`` is reported with its standard error.
 
@@ -26,13 +26,13 @@ from typing import Hashable, Protocol
 import numpy as np
 import pandas as pd
 
-from .backoffice import BackOffice
-from .clock import Clock
-from .errors import ValidationError
-from .flow import Outcome, State
-from .otp import code_at
-from .policy import Policy
-from .secret_source import SeededSecretSource
+from ..login.backoffice import BackOffice
+from ..core.clock import Clock
+from ..core.errors import ValidationError
+from ..login.flow import Outcome, State
+from ..core.otp import code_at
+from ..core.policy import Policy
+from ..core.secret_source import SeededSecretSource
 
 HOUR, DAY = 3600.0, 86400.0
 HORIZONS: dict[str, float] = {"1 hour": HOUR, "1 day": DAY, "30 days": 30 * DAY}

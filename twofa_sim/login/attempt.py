@@ -1,12 +1,12 @@
 """The engine of the login flow: one login attempt, driven only by the transition table.
 
-Each public method is one :class:`~twofa_sim.flow.FlowEvent`. The engine checks that the table
+Each public method is one :class:`~twofa_sim.login.flow.FlowEvent`. The engine checks that the table
 has that event in the current state, reads the clock once, classifies the input into an
-:class:`~twofa_sim.flow.Outcome` (in the orders the table gives), looks the row up, records the
+:class:`~twofa_sim.login.flow.Outcome` (in the orders the table gives), looks the row up, records the
 row's event, runs the row's actions and the target state's on-enter actions, and shows the row's
 message. It holds no rule of its own: what each action does is one short method below.
 Expected refusals come back as a :class:`StepResult`; a call the table does not allow raises
-:class:`~twofa_sim.errors.TransitionNotAllowed` and changes nothing.
+:class:`~twofa_sim.core.errors.TransitionNotAllowed` and changes nothing.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from .clock import iso
+from ..core.clock import iso
 from .enrolment import Verdict
-from .errors import TransitionNotAllowed, ValidationError
-from .events import EventKind
+from ..core.errors import TransitionNotAllowed, ValidationError
+from ..core.events import EventKind
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
-from .qr import EnrolmentScreen
+from ..apps.qr import EnrolmentScreen
 
 if TYPE_CHECKING:
     from .backoffice import BackOffice
@@ -68,7 +68,7 @@ class StepResult:
 class LoginAttempt:
     """One login at the back office's login mask, from username and password to the end.
 
-    ``flow`` is the transition table that drives it (the package's :data:`~twofa_sim.flow.FLOW`
+    ``flow`` is the transition table that drives it (the package's :data:`~twofa_sim.login.flow.FLOW`
     unless a test or a what-if passes an edited copy).
     """
 

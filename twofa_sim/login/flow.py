@@ -4,7 +4,7 @@ One table of :class:`Transition` rows says, for each state, event and outcome (a
 matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
 event it records and which message the user sees. States may have actions on entering them, and
 the order in which the password step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
-:data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.LoginAttempt`) classifies an input
+:data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
 messages and events; the same table renders as a Mermaid state diagram and as a DataFrame.
 """
@@ -17,8 +17,8 @@ from typing import Callable
 
 import pandas as pd
 
-from .errors import TransitionNotAllowed
-from .events import EventKind
+from ..core.errors import TransitionNotAllowed
+from ..core.events import EventKind
 
 
 class State(enum.Enum):
@@ -98,7 +98,7 @@ Effect = Action
 class Transition:
     """One row: in ``source``, on ``event``, when the input was classified as ``outcome`` (and,
     if set, ``reason``), go to ``target``, run ``actions``, record ``records`` and show the
-    message ``message`` (a key of :data:`twofa_sim.login.MESSAGES`)."""
+    message ``message`` (a key of :data:`twofa_sim.login.attempt.MESSAGES`)."""
 
     source: State
     event: FlowEvent
@@ -312,13 +312,13 @@ class FlowTable:
                              for r in self.rows])
 
     def to_mermaid(self) -> str:
-        """The table as a Mermaid state diagram (drawn by :mod:`twofa_sim.diagram`)."""
-        from .diagram import to_mermaid
+        """The table as a Mermaid state diagram (drawn by :mod:`twofa_sim.render.diagram`)."""
+        from ..render.diagram import to_mermaid
         return to_mermaid(self)
 
     def _repr_markdown_(self) -> str:
-        """One diagram per phase of a login (see :mod:`twofa_sim.diagram`)."""
-        from .diagram import to_markdown
+        """One diagram per phase of a login (see :mod:`twofa_sim.render.diagram`)."""
+        from ..render.diagram import to_markdown
         return to_markdown(self)
 
     def __repr__(self) -> str:

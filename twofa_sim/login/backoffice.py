@@ -1,7 +1,7 @@
 """The back office: companies, their backend users, the admin's actions, and the login mask.
 
 It owns the policy, the clock, the secret source and the event log, and hands out
-:class:`~twofa_sim.login.LoginAttempt` objects. Admin actions validate everything first and change
+:class:`~twofa_sim.login.attempt.LoginAttempt` objects. Admin actions validate everything first and change
 state only when the whole action can succeed.
 """
 
@@ -11,14 +11,14 @@ import itertools
 
 import pandas as pd
 
-from .clock import Clock, iso
+from ..core.clock import Clock, iso
 from .company import Company
-from .errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
-from .events import EventKind, EventLog
-from .login import LoginAttempt
-from .passwords import Decoys, PasswordHash, check_password_rule
-from .policy import Policy
-from .secret_source import SecretSource, SystemSecretSource
+from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
+from ..core.events import EventKind, EventLog
+from .attempt import LoginAttempt
+from ..core.passwords import Decoys, PasswordHash, check_password_rule
+from ..core.policy import Policy
+from ..core.secret_source import SecretSource, SystemSecretSource
 from .user import USERNAME, BackendUser, check_username
 
 

@@ -7,7 +7,7 @@ let the user decide), which issuer they show when the parameter and the label pr
 a second scan of the same QR does, what an ``hotp`` QR becomes, how they turn the clock into a
 time step, whether and how they correct their clock, and what their export leaves out. Every one
 of those is a field of :class:`AppProfile`, with the repository, path and tag it was read at; the
-app engine (:mod:`twofa_sim.authenticator`) reads only these fields, so there is no special case
+app engine (:mod:`twofa_sim.apps.authenticator`) reads only these fields, so there is no special case
 for any app anywhere else. Versions are records too: :data:`PROFILES` holds the newest modelled
 version of each app, :data:`VERSIONS` every one (``2fas@5.0``), so a matrix or a what-if can put
 two versions side by side.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .errors import NotFoundError, UriError, ValidationError
+from ..core.errors import NotFoundError, UriError, ValidationError
 from .otpauth import DEFAULTS, KeyUri
 
 

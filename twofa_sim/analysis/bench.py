@@ -1,6 +1,6 @@
-"""The benchmark: ``python -m twofa_sim.bench`` prints what the simulation costs on this machine.
+"""The benchmark: ``python -m twofa_sim.analysis.bench`` prints what the simulation costs on this machine.
 
-1. Exact engine: seconds per code step (:meth:`~twofa_sim.login.LoginAttempt.submit_code`, the
+1. Exact engine: seconds per code step (:meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code`, the
    password step excluded: its cost is the KDF setting) next to a bare
    ``pyotp.TOTP.verify(code, valid_window=1)`` loop over the very same codes, secrets and instants,
    measured in the same run; their ratio (goal: 3 or less).
@@ -27,10 +27,10 @@ import time
 
 import pyotp
 
-from .policy import ALGORITHMS, Policy
+from ..core.policy import ALGORITHMS, Policy
 from .population import agreement, draw_population, simulate_exact, simulate_fast
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 
 
@@ -144,7 +144,7 @@ def fast_engine(users: int = 100_000, days: int = 10, repeats: int = 5) -> dict:
 
 def what_if_slider(users: int = 100_000) -> dict:
     """Seconds per slider change of the what-if widget (population drawn once, plots included)."""
-    from .ui.what_if import WhatIf
+    from ..ui.what_if import WhatIf
 
     widget = WhatIf(users=users, days=5)
     moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lock_minutes", 30), ("window", 0), ("skew", 15.0),
@@ -164,8 +164,8 @@ def what_if_slider(users: int = 100_000) -> dict:
 
 def qr_codes(repeats: int = 25) -> dict:
     """Median milliseconds to encode the enrolment QR (image, and the whole page) and to decode it."""
-    from .qr import EnrolmentScreen
-    from .secret_source import SeededSecretSource, new_base32_secret
+    from ..apps.qr import EnrolmentScreen
+    from ..core.secret_source import SeededSecretSource, new_base32_secret
 
     # a fresh secret for every timing: the QR image of a URI is cached once made
     source = SeededSecretSource(7)
@@ -185,11 +185,11 @@ def qr_codes(repeats: int = 25) -> dict:
         page.append((time.perf_counter() - start) * 1000)
     result = {"encode_ms": statistics.median(encode), "page_ms": statistics.median(page)}
     try:
-        from . import scan
+        from .. import scan
         timings = scan.decode_timings(repeats=repeats)
         result["decode_ms"] = scan.median_decode_ms(timings)
         result["decode_table"] = timings
-        result["decode_source"] = "twofa_sim.scan.decode_timings"
+        result["decode_source"] = "twofa_sim.apps.scan.decode_timings"
     except (ImportError, AttributeError):
         import zxingcpp
         image = fresh().qr_image()
@@ -240,7 +240,7 @@ def notebook_suite(folder: pathlib.Path = NOTEBOOKS, timeout: int = 600) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m twofa_sim.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m twofa_sim.analysis.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and smaller repeats (a smoke test)")
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
     args = parser.parse_args(argv)

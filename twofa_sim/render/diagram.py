@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from .flow import Outcome, State
+from ..login.flow import Outcome, State
 
 if TYPE_CHECKING:
-    from .flow import FlowTable
+    from ..login.flow import FlowTable
 
 SHORT_LABELS: dict[Outcome, str] = {
     Outcome.BAD_CREDENTIALS: "bad credentials",

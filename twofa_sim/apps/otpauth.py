@@ -14,9 +14,9 @@
   app profiles decide.
 
 :func:`parse_key_uri` reads the structure and checks every parameter, raising
-:class:`~twofa_sim.errors.UriError` with the field name for each invalid case; it never puts
+:class:`~twofa_sim.core.errors.UriError` with the field name for each invalid case; it never puts
 the secret into a message or a repr. What an app then *does* with the values (honour, force a
-default, refuse) is the app profile's business (:mod:`twofa_sim.app_profile`); parameters an app
+default, refuse) is the app profile's business (:mod:`twofa_sim.apps.profiles`); parameters an app
 never reads can be skipped with ``ignore`` so that, like the real app, it does not even look at
 them.
 
@@ -33,7 +33,7 @@ Where this differs from ``pyotp.parse_uri`` (pyotp 2.12), and why:
   profiles decide.
 - pyotp refuses secrets under 112 bits and periods over 120 s when it builds the generator;
   that is a limit of the arithmetic, not of the format, and is checked where codes are made
-  (:mod:`twofa_sim.authenticator`).
+  (:mod:`twofa_sim.apps.authenticator`).
 
 :func:`build_key_uri` writes URIs the way pyotp does (the backend's QR), so a URI an app exports
 reads back the same.
@@ -47,8 +47,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .errors import UriError
-from .policy import ALGORITHMS
+from ..core.errors import UriError
+from ..core.policy import ALGORITHMS
 
 MAX_URI = 4096
 TYPES = ("totp", "hotp")

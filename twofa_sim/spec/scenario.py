@@ -3,7 +3,7 @@
 A product owner states an expectation ("after five wrong codes the user is locked for 15
 minutes") as a scenario file without writing Python. :func:`load_scenario` reads and validates
 it, reporting every problem with the file and line; :func:`run_scenario` plays it against a fresh
-:class:`~twofa_sim.backoffice.BackOffice` with a pinned clock and seeded secrets, and returns a
+:class:`~twofa_sim.login.backoffice.BackOffice` with a pinned clock and seeded secrets, and returns a
 :class:`ScenarioResult`: the timeline of steps and the checks made after each. The format is
 documented in ``docs/scenario-format.md``; ``data/scenarios/00_annotated_example.yaml`` shows
 every part of it with comments.
@@ -30,21 +30,21 @@ from typing import Any, Callable, Iterable
 import yaml
 from PIL import Image
 
-from .authenticator import Choice, ImportResult
-from .backoffice import BackOffice
-from .clock import Clock, iso, to_epoch
-from .device import Device
-from .errors import (ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError, check_display_name,
+from ..apps.authenticator import Choice, ImportResult
+from ..login.backoffice import BackOffice
+from ..core.clock import Clock, iso, to_epoch
+from ..apps.device import Device
+from ..core.errors import (ClockError, PolicyError, ScanError, TwofaSimError, UriError, ValidationError, check_display_name,
                      shown)
-from .events import Event, EventKind
-from .flow import FlowEvent, Outcome, Reason, State
-from .login import LoginAttempt, StepResult
-from .passwords import check_password_rule
-from .policy import ALGORITHMS, Policy
-from .qr import EnrolmentScreen
-from .scan import check_screen_size
-from .secret_source import SecretSource, SeededSecretSource
-from .user import check_username
+from ..core.events import Event, EventKind
+from ..login.flow import FlowEvent, Outcome, Reason, State
+from ..login.attempt import LoginAttempt, StepResult
+from ..core.passwords import check_password_rule
+from ..core.policy import ALGORITHMS, Policy
+from ..apps.qr import EnrolmentScreen
+from ..apps.scan import check_screen_size
+from ..core.secret_source import SecretSource, SeededSecretSource
+from ..login.user import check_username
 
 DEFAULT_START = "2026-01-05T09:00:00Z"
 DEFAULT_SEED = 1
@@ -794,7 +794,7 @@ APP_ALIASES = {"authenticator": "authenticator-addon", "add-on": "authenticator-
 
 def _app_profiles() -> dict[str, str]:
     """Profile keys by folded key, name or alias (``authenticator`` is the article's add-on)."""
-    from .app_profile import PROFILES
+    from ..apps.profiles import PROFILES
     options = {}
     for key, profile in PROFILES.items():
         options[_fold(key)] = key
@@ -964,7 +964,7 @@ def parse_backoffice(text: str, path: str = "<backoffice>") -> BackOfficeSpec:
 
 DEFAULT_BACKOFFICE_YAML = """\
 # The back office the notebooks start from: two contracting companies and their backend users.
-# Read by twofa_sim.scenario.load_backoffice(); the same text is built into the package, so
+# Read by twofa_sim.spec.scenario.load_backoffice(); the same text is built into the package, so
 # load_backoffice() with no path needs no file. Passwords are in plain text on purpose: these are
 # demonstration users, and the simulation stores only their scrypt hashes.
 description: Two contracting companies of the back office and their backend users.

@@ -20,14 +20,14 @@ from typing import Iterable
 
 import pandas as pd
 
-from .app_profile import PROFILES, AppProfile, profile as find_profile, versions_of
-from .backoffice import BackOffice
-from .clock import Clock, TimeLike
-from .errors import ScanError, UriError
-from .flow import State
-from .policy import ALGORITHMS as POLICY_ALGORITHMS, Policy
-from .secret_source import SeededSecretSource
-from .device import Device
+from ..apps.profiles import PROFILES, AppProfile, profile as find_profile, versions_of
+from ..login.backoffice import BackOffice
+from ..core.clock import Clock, TimeLike
+from ..core.errors import ScanError, UriError
+from ..login.flow import State
+from ..core.policy import ALGORITHMS as POLICY_ALGORITHMS, Policy
+from ..core.secret_source import SeededSecretSource
+from ..apps.device import Device
 
 ALGORITHMS = tuple(POLICY_ALGORITHMS)
 DIGITS = (6, 8)

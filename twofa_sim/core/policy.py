@@ -19,7 +19,7 @@ from .errors import PolicyError, shown
 
 KDF_LOG2_N_MAX = 17
 """The highest scrypt cost a policy may ask for (OWASP's 2**17); stored hashes may be dearer, up to
-:data:`twofa_sim.passwords.MAX_STORED_LOG2_N`."""
+:data:`twofa_sim.core.passwords.MAX_STORED_LOG2_N`."""
 
 ALGORITHMS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 

@@ -1,7 +1,7 @@
 """One rooted hierarchy for misuse.
 
 Expected outcomes of the flow (a wrong password, a wrong code, a replayed code) are *values*
-(see :mod:`twofa_sim.flow`); these exceptions are for calls that are wrong in themselves: bad
+(see :mod:`twofa_sim.login.flow`); these exceptions are for calls that are wrong in themselves: bad
 input, unknown names, a transition the flow does not have. Messages say what and where; they never
 repeat a value typed into a password, secret or code field. A lookup by name repeats the name
 asked for (cut at 64 characters), as SECURITY.md documents.

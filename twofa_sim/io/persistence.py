@@ -43,21 +43,21 @@ import tempfile
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable
 
-from .app_profile import PROFILES, Adjustment
-from .authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, Entry, _Pending
-from .backoffice import BackOffice
-from .clock import LATEST, Clock, to_epoch
-from .company import Company
-from .device import Device
-from .enrolment import Enrolment
-from .errors import TwofaSimError, ValidationError, check_display_name
-from .events import Event, EventKind, EventLog
-from .otpauth import ALGORITHM_NAMES, MAX_URI, normalise_secret, secret_bytes
-from .passwords import PasswordHash
-from .policy import Policy
-from .recovery_codes import RecoveryCodes
-from .secret_source import SeededSecretSource, SystemSecretSource
-from .user import BackendUser, check_username
+from ..apps.profiles import PROFILES, Adjustment
+from ..apps.authenticator import COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, MIN_SECRET_BITS, Entry, _Pending
+from ..login.backoffice import BackOffice
+from ..core.clock import LATEST, Clock, to_epoch
+from ..login.company import Company
+from ..apps.device import Device
+from ..login.enrolment import Enrolment
+from ..core.errors import TwofaSimError, ValidationError, check_display_name
+from ..core.events import Event, EventKind, EventLog
+from ..apps.otpauth import ALGORITHM_NAMES, MAX_URI, normalise_secret, secret_bytes
+from ..core.passwords import PasswordHash
+from ..core.policy import Policy
+from ..login.recovery_codes import RecoveryCodes
+from ..core.secret_source import SeededSecretSource, SystemSecretSource
+from ..login.user import BackendUser, check_username
 
 FORMAT = "twofa-sim session"
 SCHEMA_VERSION = 1

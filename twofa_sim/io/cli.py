@@ -23,10 +23,10 @@ from typing import Sequence, TextIO
 
 import qrcode
 
-from .clock import iso
-from .scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
+from ..core.clock import iso
+from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
                        run_scenario, summary_line, timeline_header)
-from .secret_source import SeededSecretSource, SystemSecretSource
+from ..core.secret_source import SeededSecretSource, SystemSecretSource
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -37,7 +37,7 @@ _HALF_BLOCKS = {(True, True): "\u2588", (True, False): "\u2580", (False, True): 
 
 
 def qr_matrix(data: str) -> list[list[bool]]:
-    """The modules of the QR code :func:`twofa_sim.qr.qr_image` draws for ``data`` (True = dark), quiet zone included."""
+    """The modules of the QR code :func:`twofa_sim.apps.qr.qr_image` draws for ``data`` (True = dark), quiet zone included."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(data)
     code.make(fit=True)

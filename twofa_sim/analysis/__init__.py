@@ -1,0 +1,1 @@
+"""Questions asked of many simulated logins: populations, attackers, the compatibility matrix and the benchmark."""

@@ -1,0 +1,1 @@
+"""Renderings of domain state for people: diagrams drawn from the transition table."""
