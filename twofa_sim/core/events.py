@@ -8,7 +8,7 @@ recovery code or one-time code (their constructors take no such field).
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Callable, Iterator
 
 import pandas as pd
@@ -67,6 +67,14 @@ class Event:
     state_from: str = ""
     state_to: str = ""
     detail: str = ""
+
+    def snapshot(self) -> dict:
+        """Every field; the kind by its name."""
+        return {f.name: (self.kind.name if f.name == "kind" else getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Event":
+        return cls(**{**data, "kind": EventKind[data["kind"]]})
 
     def __str__(self) -> str:
         parts = [iso(self.time), self.actor, self.kind.value]
@@ -131,6 +139,19 @@ class EventLog:
         frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
         frame["login"] = frame["login"].astype("Int64")
         return frame.set_index("seq")
+
+    def snapshot(self) -> list[dict]:
+        """Every event in order, as plain data (listeners are the views' business, not the log's)."""
+        return [e.snapshot() for e in self._events]
+
+    @classmethod
+    def restore(cls, data: list[dict]) -> "EventLog":
+        """A log holding the events of a :meth:`snapshot`, numbered 1, 2, 3 ... as recorded."""
+        log = cls()
+        for item in data:
+            log.record(item["time"], EventKind[item["kind"]],
+                       **{k: v for k, v in item.items() if k not in ("seq", "time", "kind")})
+        return log
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"
