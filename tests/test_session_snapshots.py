@@ -319,3 +319,13 @@ def test_load_of_save_is_the_session_and_saving_changes_nothing(actions):
     restored = loads(data)
     assert whole_state(restored.office, list(restored.devices)) == before
     assert dumps(restored.office, restored.devices) == data
+
+
+def test_a_2fas_phone_that_set_its_own_clock_loads(tmp_path):
+    """2FAS corrects its clock by NTP to the millisecond: a fractional correction. Version 1's
+    reader took only whole seconds, so such a phone was saved and then refused."""
+    office = make_office()
+    phone = Device.for_user(office, office.create_user("alice", PASSWORD).username, app="2fas", offset=-12.5)
+    assert phone.app.correction == 12.5
+    restored = load(save(tmp_path / "s.json", office, [phone])).devices[0]
+    assert restored.app.correction == 12.5 and restored.snapshot() == phone.snapshot()
