@@ -21,7 +21,7 @@ from twofa_sim.apps.entry import PendingQuestion
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.core.clock import Clock
 from twofa_sim.core.events import EventLog
-from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource
+from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource, restore_secret_source
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, make_office
@@ -215,8 +215,9 @@ def test_every_snapshot_is_plain_json_and_restores_to_the_same_snapshot():
 def test_secret_sources_restore_where_they_stood(source):
     source.token_bytes(5)
     data = json.loads(json.dumps(source.snapshot()))
-    again = type(source).restore(data) if isinstance(source, SeededSecretSource) else SystemSecretSource()
-    assert again.snapshot() == source.snapshot()
+    again = type(source).restore(data)
+    assert type(again) is type(source) and again.snapshot() == source.snapshot()
+    assert type(restore_secret_source(data)) is type(source)
     if isinstance(source, SeededSecretSource):
         assert again.token_bytes(16) == source.token_bytes(16)
 

@@ -20,7 +20,12 @@ class SystemSecretSource:
         return secrets.token_bytes(n)
 
     def snapshot(self) -> dict:
+        """Only the kind: the operating system's randomness has no state to keep."""
         return {"kind": "system"}
+
+    @classmethod
+    def restore(cls, data: dict) -> "SystemSecretSource":
+        return cls()
 
     def __repr__(self) -> str:
         return "SystemSecretSource()"
@@ -63,9 +68,7 @@ SecretSource = SystemSecretSource | SeededSecretSource
 
 def restore_secret_source(data: dict) -> SecretSource:
     """The source a ``snapshot()`` of either kind describes."""
-    if data["kind"] == "system":
-        return SystemSecretSource()
-    return SeededSecretSource.restore(data)
+    return (SystemSecretSource if data["kind"] == "system" else SeededSecretSource).restore(data)
 
 
 def new_base32_secret(source: SecretSource, bits: int = 160) -> str:

@@ -235,7 +235,8 @@ class BackOffice:
 
     def snapshot(self) -> dict:
         """Everything the back office holds, as plain data (secrets and hashes included), read
-        without changing anything. Logins in progress are not part of it."""
+        without changing anything. Logins in progress are not part of it, nor the decoy hashes
+        (a restored back office makes its own, with a fresh key)."""
         return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
                 "secret_source": self.secret_source.snapshot(),
                 "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
