@@ -13,7 +13,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 
 from .errors import PolicyError, shown
 
@@ -101,10 +100,10 @@ class Policy:
         """The policy of a :meth:`snapshot`: every knob checked as when it is set (a PolicyError names it)."""
         return cls(**data)
 
-    def to_frame(self) -> pd.DataFrame:
-        """Every knob, its value, its default and why, as a table."""
+    def rows(self) -> list[dict]:
+        """Every knob, its value, its default and why (:func:`twofa_sim.render.tables.policy_table`)."""
         rows = []
         for f in dataclasses.fields(self):
             rows.append({"setting": f.name, "value": getattr(self, f.name), "default": f.default,
                          "reason": f.metadata["reason"]})
-        return pd.DataFrame(rows).set_index("setting")
+        return rows
