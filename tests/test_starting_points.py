@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import State, ValidationError
-from twofa_sim.spec.starting_points import (STARTING_POINTS, alice_enrolled, backoffice_as_filed,
+from twofa_sim.spec.starting_points import (STARTING_POINTS, StartingPointError, alice_enrolled, backoffice_as_filed,
                                             starting_points_frame)
 
 
@@ -47,7 +47,7 @@ def test_no_code_before_enrolment_and_no_code_step_without_2fa():
     start = backoffice_as_filed()
     with pytest.raises(ValidationError, match="has not enrolled at the starting point 'the back office as filed'"):
         start.app_code()
-    with pytest.raises(ValidationError, match="not to the code step"):
+    with pytest.raises(StartingPointError, match="not to the code step"):
         start.login_at_code_step()          # alice's first login shows the QR instead
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.clock import iso
-from ..core.errors import ValidationError
+from ..core.errors import TwofaSimError, ValidationError
 from ..core.otp import a_wrong_code, code_at
 from ..login.attempt import LoginAttempt
 from ..login.backoffice import BackOffice
@@ -29,7 +29,6 @@ from .scenario import load_backoffice
 USER = "alice"
 PASSWORD = "correct horse 42"    # alice's password in data/backoffice.yaml
 SETTLE_SECONDS = 10              # the file's clock starts on a step boundary; start 10 s into it
-STEP_SECONDS = 30                # the default period: a starting point moves on by one step
 
 
 @dataclass(frozen=True)
@@ -57,15 +56,23 @@ class StartingPoint:
         """A new login with the user's right password, now waiting for a code."""
         login = self.office.start_login()
         result = login.submit_password(self.username, self.password)
-        if result.state is not State.CODE_REQUIRED:
-            raise ValidationError("login_at_code_step", f"{self.username}'s password led to "
-                                                        f"{result.state.value!r}, not to the code step")
+        _reached(result.state is State.CODE_REQUIRED, self.name,
+                 f"{self.username}'s password led to {result.state.value!r}, not to the code step")
         return login
 
     @property
     def time(self) -> str:
         """The back office's clock, as an ISO time."""
         return iso(self.office.clock.now())
+
+
+class StartingPointError(TwofaSimError):
+    """The login flow did not reach the state a starting point names (the flow or the file changed)."""
+
+
+def _reached(condition: bool, point: str, problem: str) -> None:
+    if not condition:
+        raise StartingPointError(f"starting point {point!r}: {problem}")
 
 
 def _said(starting_point) -> str:
@@ -83,15 +90,13 @@ def _settled_office() -> BackOffice:
 def _enrol(office: BackOffice, username: str, password: str) -> str:
     login = office.start_login()
     shown = login.submit_password(username, password)
-    if shown.screen is None:
-        raise ValidationError("username", f"{username} is not asked to set up 2FA at the first login "
-                                          f"({shown.state.value})")
+    _reached(shown.screen is not None, "enrolled", f"{username} is not asked to set up 2FA at the first login "
+                                                    f"({shown.state.value})")
     secret = shown.screen.secret
     policy = office.policy
     done = login.submit_code(code_at(secret, office.clock.now(), algorithm=policy.algorithm,
                                      digits=policy.digits, period=policy.period))
-    if done.state is not State.AUTHENTICATED:  # pragma: no cover - the file's policy enrols any app
-        raise ValidationError("username", f"{username}'s enrolment ended at {done.state.value!r}")
+    _reached(done.state is State.AUTHENTICATED, "enrolled", f"{username}'s enrolment ended at {done.state.value!r}")
     return secret
 
 
@@ -105,7 +110,7 @@ def alice_enrolled() -> StartingPoint:
     """Alice set up her app at her first login (09:00:10); the clock is one step later (09:00:40)."""
     office = _settled_office()
     secret = _enrol(office, USER, PASSWORD)
-    office.clock.advance(STEP_SECONDS)
+    office.clock.advance(office.policy.period)
     return StartingPoint("alice enrolled", _said(alice_enrolled), office, secret=secret)
 
 
@@ -113,8 +118,8 @@ def alice_signed_in() -> StartingPoint:
     """Alice enrolled at 09:00:10 and has just signed in again with her app's code at 09:00:40."""
     start = alice_enrolled()
     login = start.login_at_code_step()
-    if login.submit_code(start.app_code()).state is not State.AUTHENTICATED:  # pragma: no cover
-        raise ValidationError("alice_signed_in", "alice's app code was refused")
+    _reached(login.submit_code(start.app_code()).state is State.AUTHENTICATED, "alice signed in",
+             "alice's app code was refused")
     return StartingPoint("alice signed in", _said(alice_signed_in), start.office, secret=start.secret)
 
 
@@ -123,8 +128,8 @@ def alice_locked_out() -> StartingPoint:
     start = alice_enrolled()
     for _ in range(start.office.policy.failed_code_limit):
         start.login_at_code_step().submit_code(a_wrong_code(start.app_code()))
-    if not start.office.user(USER).enrolment.is_locked(start.office.clock.now()):  # pragma: no cover
-        raise ValidationError("alice_locked_out", "the wrong codes did not lock alice")
+    _reached(start.office.user(USER).enrolment.is_locked(start.office.clock.now()), "alice locked out",
+             "the wrong codes did not lock alice")
     return StartingPoint("alice locked out", _said(alice_locked_out), start.office, secret=start.secret)
 
 
@@ -138,5 +143,5 @@ def starting_points_frame() -> pd.DataFrame:
                         ).rename_axis("starting point")
 
 
-__all__ = ["starting_points_frame", "StartingPoint", "STARTING_POINTS", "backoffice_as_filed", "alice_enrolled", "alice_signed_in",
+__all__ = ["starting_points_frame", "StartingPoint", "StartingPointError", "STARTING_POINTS", "backoffice_as_filed", "alice_enrolled", "alice_signed_in",
            "alice_locked_out"]
