@@ -21,7 +21,7 @@ from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, S
 from twofa_sim.io import persistence
 from twofa_sim.apps.profiles import AEGIS
 from twofa_sim.apps.device import Device
-from twofa_sim.core.otp import code_at
+from twofa_sim.core.otp import a_wrong_code, code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
@@ -65,7 +65,7 @@ def state_of_device(device: Device) -> tuple:
 
 
 def wrong(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
+    return a_wrong_code(code)
 
 
 def prepared_office() -> BackOffice:
