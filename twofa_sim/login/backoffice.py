@@ -7,9 +7,6 @@ state only when the whole action can succeed.
 
 from __future__ import annotations
 
-import itertools
-
-
 from ..core.clock import Clock, iso
 from .company import Company
 from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
@@ -17,7 +14,7 @@ from ..core.events import EventKind, EventLog
 from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
-from ..core.secret_source import SecretSource, SystemSecretSource
+from ..core.secret_source import SecretSource, SystemSecretSource, restore_secret_source
 from .user import USERNAME, BackendUser, check_username
 
 
@@ -32,14 +29,18 @@ class BackOffice:
     """The simulated backend. ``BackOffice()`` is ready to use; demos pass a pinned clock and a seed."""
 
     def __init__(self, policy: Policy | None = None, clock: Clock | None = None,
-                 secret_source: SecretSource | None = None, events: EventLog | None = None) -> None:
+                 secret_source: SecretSource | None = None, events: EventLog | None = None, *,
+                 companies: tuple[Company, ...] = (), users: tuple[BackendUser, ...] = (),
+                 next_login_id: int = 1) -> None:
+        """``companies``, ``users`` and ``next_login_id`` give a back office that already has them
+        (:meth:`restore`); nothing is logged for them, and they are taken as they are."""
         self._policy = policy or Policy()
         self.clock = clock or Clock()
         self.secret_source = secret_source or SystemSecretSource()
         self.events = events if events is not None else EventLog()
-        self._companies: dict[str, Company] = {}
-        self._users: dict[str, BackendUser] = {}
-        self._login_ids = itertools.count(1)
+        self._companies: dict[str, Company] = {c.name.casefold(): c for c in companies}
+        self._users: dict[str, BackendUser] = {u.key: u for u in users}
+        self._next_login_id = next_login_id
         self._decoys = Decoys(self._policy.kdf_log2_n)
         self._hash_upgrades, self._costs_key, self._costs = 0, None, ()
 
@@ -222,10 +223,31 @@ class BackOffice:
 
     def start_login(self) -> LoginAttempt:
         """Open the login mask."""
-        attempt = LoginAttempt(self, next(self._login_ids))
+        attempt = LoginAttempt(self, self._next_login_id)
+        self._next_login_id += 1
         self.events.record(self.clock.now(), EventKind.LOGIN_STARTED, "anonymous", login=attempt.id,
                            state_to=attempt.state.name)
         return attempt
+
+    # -- saving and restoring -------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Everything the back office holds, as plain data (secrets and hashes included), read
+        without changing anything. Logins in progress are not part of it, nor the decoy hashes
+        (a restored back office makes its own, with a fresh key)."""
+        return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
+                "secret_source": self.secret_source.snapshot(),
+                "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
+                "events": self.events.snapshot(), "next_login_id": self._next_login_id}
+
+    @classmethod
+    def restore(cls, data: dict) -> "BackOffice":
+        """The back office of a :meth:`snapshot`; restoring adds no event."""
+        return cls(policy=Policy.restore(data["policy"]), clock=Clock.restore(data["clock"]),
+                   secret_source=restore_secret_source(data["secret_source"]),
+                   events=EventLog.restore(data["events"]),
+                   companies=tuple(Company.restore(c) for c in data["companies"]),
+                   users=tuple(BackendUser.restore(u) for u in data["users"]), next_login_id=data["next_login_id"])
 
     # -- views ----------------------------------------------------------------------------------
 
