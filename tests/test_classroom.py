@@ -11,7 +11,7 @@ import pytest
 
 from twofa_sim import BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
 from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, generate_password, open_class
-from twofa_sim.classroom.course import DB_ENV
+from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
 from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
 
@@ -269,7 +269,7 @@ def test_only_hashes_reach_the_back_office(classroom):
 # -- where the class lives ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("given, environment, expected", [
-    (None, None, "sqlite:///class.sqlite"),
+    (None, None, "memory"),
     (None, "sqlite:////srv/class/x.sqlite", "sqlite:////srv/class/x.sqlite"),
     ("postgresql+psycopg://class@db/class", "sqlite:///ignored.sqlite", "postgresql+psycopg://class@db/class"),
 ])
@@ -288,4 +288,17 @@ def test_a_database_url_must_be_text(bad):
 
 
 def test_a_class_runs_on_the_real_time():
-    assert open_class("sqlite:///:memory:").clock.is_real_time
+    assert open_class().clock.is_real_time
+
+
+@pytest.mark.parametrize("key_set, given, accepted", [
+    ("", "", True),                 # no key set: a notebook in JupyterLab, the tests
+    ("", "anything", True),
+    ("k3y-of-the-day", "k3y-of-the-day", True),
+    ("k3y-of-the-day", "", False),
+    ("k3y-of-the-day", "k3y-of-the-da", False),
+    ("k3y-of-the-day", "K3Y-OF-THE-DAY", False),
+])
+def test_the_trainer_key(monkeypatch, key_set, given, accepted):
+    monkeypatch.setenv(TRAINER_KEY_ENV, key_set)
+    assert trainer_key_accepted(given) is accepted

@@ -8,6 +8,7 @@ correctly set phone is the code the back office expects.
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from ..core.clock import Clock
@@ -18,17 +19,27 @@ from .progress import ClassProgress
 from .roster import Roster
 
 DB_ENV = "TWOFA_SIM_CLASS_DB"
-DEFAULT_DB = "sqlite:///class.sqlite"
+TRAINER_KEY_ENV = "TWOFA_SIM_TRAINER_KEY"
+IN_MEMORY = "memory"
 TWO_FACTOR_BY = ("user flag", "company setting")
 
 
 def class_db_url(url: str | None = None) -> str:
     """The database a class uses: ``url``, else the environment's ``TWOFA_SIM_CLASS_DB`` (what
-    ``make class`` sets for every kernel of its server), else ``class.sqlite`` here."""
-    chosen = url if url is not None else os.environ.get(DB_ENV) or DEFAULT_DB
+    ``make class`` sets for every kernel of its server: ``class.sqlite`` in the project folder by
+    default), else ``"memory"``: a class inside one kernel, as a notebook run by the tests has."""
+    chosen = url if url is not None else os.environ.get(DB_ENV) or IN_MEMORY
     if not isinstance(chosen, str) or not chosen.strip():
-        raise ValidationError("db_url", f"must be a database URL such as {DEFAULT_DB}, got {shown(chosen)}")
+        raise ValidationError("db_url", f"must be a database URL such as sqlite:///class.sqlite, got {shown(chosen)}")
     return chosen.strip()
+
+
+def trainer_key_accepted(given: str) -> bool:
+    """Whether a page may act as the trainer's: ``make class`` sets a random key for its server
+    and prints the trainer's address with it; without a key set (a notebook, the tests) any page may.
+    A trainee who opens the dashboard's address without the key gets no admin actions."""
+    expected = os.environ.get(TRAINER_KEY_ENV, "")
+    return not expected or hmac.compare_digest(str(given).encode(), expected.encode())
 
 
 def open_class(db_url: str | None = None, *, policy: Policy | None = None) -> BackOffice:
