@@ -313,7 +313,7 @@ def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():
 
 
 def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
-    from twofa_sim.analysis import bench
+    from twofa_sim.bench import engines as bench
     exact = bench.exact_engine(users=40, days=2, repeats=1)
     assert exact["differ"] == 0 and exact["logins"] >= 80
     assert exact["steps"] >= exact["logins"] * 0.9 and exact["per_step"] > 0 and exact["bare"] > 0

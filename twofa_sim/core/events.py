@@ -8,12 +8,15 @@ recovery code or one-time code (their constructors take no such field).
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
 import pandas as pd
 
 from .clock import iso
+
+LOG = logging.getLogger(__name__)
 
 
 class EventKind(enum.Enum):
@@ -91,7 +94,6 @@ class EventLog:
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
-        self.listener_errors = 0
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
         event = Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields)
@@ -100,7 +102,7 @@ class EventLog:
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
-                self.listener_errors += 1
+                LOG.exception("a listener of the event log failed on event #%d (%s)", event.seq, event.kind.value)
         return event
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
