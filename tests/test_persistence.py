@@ -53,7 +53,7 @@ def state_of(office: BackOffice) -> dict:
         "users": users,
         "user order": [u.username for u in office.users],
         "events": list(office.events),
-        "next login": repr(office._login_ids),
+        "next login": office.store.peek_login_id(),
     }
 
 

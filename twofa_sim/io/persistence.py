@@ -331,10 +331,7 @@ def _source_to_dict(source: object) -> dict:
 
 
 def _peek_login_id(office: BackOffice) -> int:
-    # itertools.count cannot be read without taking a number: take it and start a fresh counter there.
-    upcoming = next(office._login_ids)
-    office._login_ids = itertools.count(upcoming)
-    return upcoming
+    return office.store.peek_login_id()
 
 
 def _user_to_dict(user: BackendUser) -> dict:
@@ -555,11 +552,14 @@ def _document_to_session(document: Any) -> Session:
         raise _fail("session.next_login_id", "must be after every login number in the event log")
 
     office = BackOffice(policy=policy, clock=clock, secret_source=source, events=events)
-    # The back office has no public way to take companies and users that already exist (its public
-    # methods create them and log that), so the restored ones go straight into its tables.
-    office._companies = {c.name.casefold(): c for c in companies}
-    office._users = {u.key: u for u in users}
-    office._login_ids = itertools.count(next_login)
+    # The back office's public methods create companies and users and log that; the restored ones
+    # go straight into its store, which keeps what it is given.
+    with office.transaction():
+        for company in companies:
+            office.store.add_company(company)
+        for user in users:
+            office.store.add_user(user)
+        office.store.set_next_login_id(next_login)
     devices = tuple(_read_device(item, f"session.devices[{i}]", office)
                     for i, item in enumerate(_list(session["devices"], "session.devices", limit=10_000)))
     names = [d.name for d in devices]
