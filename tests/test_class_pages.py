@@ -197,3 +197,54 @@ def test_the_real_time_button_leaves_the_story_time():
         assert demo.office.clock.is_real_time and demo.clock.live.value
         assert "real time" in demo.clock.display.value and "2026-12-06 08:00" in demo.clock.display.value
         assert demo.office.events[-1].detail == "real time"
+
+
+# -- one class in one database, pages in different processes --------------------------------------
+
+def enrol_in_another_process(url: str, username: str, password: str, results) -> None:
+    """A trainee's kernel: its own back office on the class's database, its own clock."""
+    from twofa_sim.classroom import open_class
+
+    office = open_class(url, policy=FAST)
+    page = TraineePage(office, live=False)
+    log_in(page, username, password)
+    screen = page.login.attempt.screen
+    page.login.code.value = independent_totp(screen.secret, office.clock.now())
+    page.login.code_button.click()
+    results.put((page.login.attempt.state.name, page.login.message.value))
+
+
+def test_a_trainee_in_another_process_shows_on_the_dashboard(tmp_path):
+    import multiprocessing
+
+    from twofa_sim.classroom import open_class
+
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    board = ClassDashboard(open_class(url, policy=FAST), live=False)
+    board.count.value = 2
+    board.create_button.click()
+    name, password = board.classroom.roster.hand_out()[1]
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    trainee = context.Process(target=enrol_in_another_process, args=(url, name, password, results))
+    trainee.start()
+    state, message = results.get(timeout=120)
+    trainee.join(timeout=60)
+    assert (state, "Welcome" in message) == ("AUTHENTICATED", True)
+    assert (row(board, name)["enrolled"], row(board, name)["progress"]) == ("yes", "signed in")
+    assert row(board, "trainee01")["progress"] == "not logged in yet"
+    assert "1 of 2 enrolled" in board.summary.value
+
+
+@pytest.mark.parametrize("make_database, named", [
+    (lambda folder: f"sqlite:///{folder / 'missing' / 'class.sqlite'}", "class.sqlite"),
+    (lambda folder: (folder / "notes.sqlite").write_text("not a database " * 100) and
+     f"sqlite:///{folder / 'notes.sqlite'}", "notes.sqlite"),
+    (lambda folder: "mysql://class@localhost/class", "database URL"),
+])
+@pytest.mark.parametrize("page", [TraineePage, ClassDashboard])
+def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypatch, make_database, named, page):
+    monkeypatch.delenv(TRAINER_KEY_ENV, raising=False)
+    shown = page.for_page("", db_url=make_database(tmp_path), live=False)
+    assert type(shown) is widgets.HTML and "tfs-error" in shown.value
+    assert named in shown.value and "Traceback" not in shown.value

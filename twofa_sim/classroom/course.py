@@ -15,6 +15,7 @@ from ..core.clock import Clock
 from ..core.errors import NotFoundError, ValidationError, check_display_name, shown
 from ..core.policy import Policy
 from ..login.backoffice import BackOffice
+from ..store import open_store
 from .progress import ClassProgress
 from .roster import Roster
 
@@ -43,13 +44,11 @@ def trainer_key_accepted(given: str) -> bool:
 
 
 def open_class(db_url: str | None = None, *, policy: Policy | None = None) -> BackOffice:
-    """The back office of a class, on the real time. Every page of the class opens it here.
-
-    Until the shared store is in place this is an in-memory back office: pages in one kernel
-    share it, pages in different kernels do not.
-    """
-    class_db_url(db_url)
-    return BackOffice(policy=policy or Policy(), clock=Clock.real_time())
+    """The back office of a class, on the real time, in the database ``db_url`` names (see
+    :func:`class_db_url`). Every page of the class opens it here, so every kernel of the class
+    server works on the same companies, users, second factors and event log. A database that
+    cannot be used raises a :class:`~twofa_sim.store.StoreError` naming it."""
+    return BackOffice(policy=policy or Policy(), clock=Clock.real_time(), store=open_store(class_db_url(db_url)))
 
 
 class Classroom:

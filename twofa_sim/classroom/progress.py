@@ -80,10 +80,10 @@ def _fold(trail: _Trail, event: Event) -> _Trail:
 
 
 class ClassProgress:
-    """Folds the shared event log into per-trainee trails, reading only events it has not seen.
+    """Folds the shared event log into per-trainee trails.
 
-    The dashboard calls :meth:`statuses` once a second; each call reads the new events (by their
-    sequence number) and the users' second-factor state, both from the back office.
+    The dashboard calls :meth:`statuses` once a second; each call reads the log (again only when
+    it grew) and the users' second-factor state, both from the back office.
     """
 
     def __init__(self, office: BackOffice, usernames: Iterable[str]) -> None:
@@ -91,18 +91,24 @@ class ClassProgress:
         self.usernames = list(usernames)
         self._keys = {name.casefold(): name for name in self.usernames}
         self._trails = {name: _Trail() for name in self.usernames}
-        self._last_seq = 0
+        self._read = 0
 
     def read_events(self) -> int:
-        """Fold the events recorded since the last call; returns how many were new."""
-        new = 0
-        for event in self.office.events:
-            if event.seq <= self._last_seq:
-                continue
-            self._last_seq, new = event.seq, new + 1
-            name = self._keys.get(event.user.casefold()) if event.user else None
-            if name is not None:
-                self._trails[name] = _fold(self._trails[name], event)
+        """Fold the log again when it has grown; returns how many events are new.
+
+        The whole log is folded in sequence order each time: on PostgreSQL an event with a lower
+        number can commit after one with a higher number, so "the events after the last one seen"
+        could miss it. A class's log is a few thousand events; folding them takes milliseconds.
+        """
+        events = sorted(self.office.events, key=lambda event: event.seq)
+        new, self._read = len(events) - self._read, len(events)
+        if new:
+            trails = {name: _Trail() for name in self.usernames}
+            for event in events:
+                name = self._keys.get(event.user.casefold()) if event.user else None
+                if name is not None:
+                    trails[name] = _fold(trails[name], event)
+            self._trails = trails
         return new
 
     def statuses(self) -> list[TraineeStatus]:
@@ -149,7 +155,7 @@ class ClassProgress:
         return pd.DataFrame(rows, columns=columns).set_index("trainee")
 
     def __repr__(self) -> str:
-        return f"ClassProgress({len(self.usernames)} trainees, {self._last_seq} events read)"
+        return f"ClassProgress({len(self.usernames)} trainees, {self._read} events read)"
 
 
 def class_progress(office: BackOffice, usernames: Iterable[str]) -> pd.DataFrame:

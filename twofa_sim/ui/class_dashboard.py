@@ -19,7 +19,8 @@ from ..classroom.course import Classroom, open_class, trainer_key_accepted
 from ..classroom.progress import Progress
 from ..core.errors import TwofaSimError
 from ..login.backoffice import BackOffice
-from .common import UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, style_sheet, table_html
+from .common import (UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet,
+                     table_html)
 from .i18n import LANGUAGES, Texts
 
 TRAINEE_URL_ENV = "TWOFA_SIM_TRAINEE_URL"
@@ -131,8 +132,12 @@ class ClassDashboard(widgets.VBox):
                 "This page is for the trainer: open the address the class server printed."), "error"))
             refusal.add_class("tfs-class-refused")
             return refusal
-        office = open_class(db_url)
-        return cls(office, classroom=Classroom.find(office), language=language, **options)
+        try:
+            office = open_class(db_url)
+            classroom = Classroom.find(office)
+        except TwofaSimError as error:  # the database named in words, never a traceback on the page
+            return problem_page(Texts(language), error)
+        return cls(office, classroom=classroom, language=language, **options)
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)

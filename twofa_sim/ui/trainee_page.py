@@ -17,10 +17,11 @@ import ipywidgets as widgets
 from ..apps.device import Device
 from ..classroom.course import open_class
 from ..core.clock import iso
+from ..core.errors import TwofaSimError
 from ..core.events import EventLog
 from ..login.backoffice import BackOffice
 from .authenticator_view import AuthenticatorView
-from .common import SafeCallbacks, Ticker, html_text, message_html, style_sheet
+from .common import SafeCallbacks, Ticker, html_text, message_html, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 from .login_mask import LoginMask
 
@@ -60,12 +61,18 @@ class TraineePage(widgets.VBox):
             self.ticker.start()
 
     @classmethod
-    def for_page(cls, query: str | None = None, *, db_url: str | None = None, **options) -> "TraineePage":
+    def for_page(cls, query: str | None = None, *, db_url: str | None = None,
+                 **options) -> "TraineePage | widgets.HTML":
         """The page as Voila serves it: the class's back office (:func:`open_class`) and the
         language the address asks for (``?lang=de``)."""
         query = os.environ.get("QUERY_STRING", "") if query is None else query
         asked = parse_qs(query).get("lang", ["en"])[-1]
-        return cls(open_class(db_url), language=asked if asked in LANGUAGES else "en", **options)
+        language = asked if asked in LANGUAGES else "en"
+        try:
+            office = open_class(db_url)
+        except TwofaSimError as error:  # the database named in words, never a traceback on the page
+            return problem_page(Texts(language), error)
+        return cls(office, language=language, **options)
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)
