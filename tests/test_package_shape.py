@@ -29,7 +29,7 @@ ALLOWED = {
 # Imports that still go upwards (renderings called from a domain class); the list only shrinks.
 UPWARDS_FOR_NOW = {("login.flow", "render.diagram")}
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.
-TOO_LONG_FOR_NOW = {"spec/scenario.py", "analysis/population.py", "io/persistence.py", "apps/authenticator.py"}
+TOO_LONG_FOR_NOW = {"spec/scenario.py", "io/persistence.py", "apps/authenticator.py"}
 
 
 def modules() -> dict[str, pathlib.Path]:
