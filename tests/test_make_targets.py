@@ -92,10 +92,22 @@ def test_make_class_serves_both_pages_on_one_server_with_the_chosen_port_and_dat
         make.wait(timeout=30)
 
 
-def test_make_class_takes_a_postgresql_url_as_it_is():
-    plan = subprocess.run(["make", "-n", "--no-print-directory", "class", "PORT=9124",
-                           "DB=postgresql+psycopg://class:pw@db.example/class"], cwd=ROOT, text=True,
-                          capture_output=True, check=True).stdout
-    assert 'case "postgresql+psycopg://class:pw@db.example/class" in *://*) db="postgresql+psycopg://' in plan
+def test_make_class_takes_a_postgresql_url_as_it_is_and_prints_it_without_its_password():
+    url = "postgresql+psycopg://class:Pa55word@127.0.0.1:9/class"
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "class", "PORT=9124", f"DB={url}"], cwd=ROOT,
+                          text=True, capture_output=True, check=True).stdout
+    assert f'case "{url}" in *://*) db="{url}"' in plan
     assert "voila notebooks/class" in plan and "--port=$port" in plan and "port=9124" in plan
     assert "TWOFA_SIM_TRAINER_KEY" in plan and "JUPYTER_PATH=" in plan
+    make = subprocess.Popen(["make", "--no-print-directory", "class", f"PORT={free_port()}", "HOST=127.0.0.1",
+                             f"DB={url}"], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, env=dict(os.environ, VENV=str(ROOT / ".venv")))
+    try:
+        printed, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Trainees:" in line for line in printed):
+            printed.append(make.stdout.readline())
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
+    text = "".join(printed)
+    assert "database: postgresql+psycopg://class:***@127.0.0.1:9/class" in text and "Pa55word" not in text, text
