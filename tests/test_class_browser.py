@@ -25,7 +25,7 @@ import zxingcpp
 from PIL import Image
 
 from helpers import independent_totp, parse_key_uri
-from test_browser import CHROMIUM_ARGS, free_port, only_local_requests
+from test_browser import CHROMIUM_ARGS, at_every_size, free_port, only_local_requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
@@ -160,6 +160,8 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     expect(trainer.locator(".tfs-class-summary")).to_contain_text("1 of 2 enrolled")
     trainer.screenshot(path=str(ARTIFACTS / "trainer-trainee-enrolled.png"))
     trainee.screenshot(path=str(ARTIFACTS / "trainee-signed-in.png"))
+    at_every_size(trainer, ".tfs-class-dashboard", "class dashboard")
+    at_every_size(trainee, ".tfs-trainee-page", "trainee page")
 
     # nothing of the trainer's reaches the trainee's page: no password, no other trainee
     shown = trainee.content()
@@ -174,3 +176,14 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
 def test_the_dashboard_address_without_the_key_offers_nothing(class_server, browser):
     page = open_page(browser, class_server, "trainer.ipynb", ".tfs-class-refused")
     assert page.locator(".tfs-class-create").count() == 0 and page.locator(".tfs-class-table").count() == 0
+
+
+def test_the_trainee_page_in_german_has_no_cut_text(class_server, browser):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, class_server, "trainee.ipynb?lang=de", ".tfs-login-submit")
+    expect(page.locator(".tfs-login-submit")).to_have_text("Anmelden")
+    page.locator(".tfs-trainee-no-app").click()
+    expect(page.locator(".tfs-app-scan")).to_be_visible()
+    at_every_size(page, ".tfs-trainee-page", "German trainee page with the simulated app")
+    only_local_requests(page, "German trainee page")
