@@ -4,6 +4,7 @@ actions work; no password and no other trainee's secret ever reaches a trainee's
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -236,15 +237,37 @@ def test_a_trainee_in_another_process_shows_on_the_dashboard(tmp_path):
     assert "1 of 2 enrolled" in board.summary.value
 
 
-@pytest.mark.parametrize("make_database, named", [
-    (lambda folder: f"sqlite:///{folder / 'missing' / 'class.sqlite'}", "class.sqlite"),
+def sqlite_file(folder, name: str, *statements: str) -> str:
+    """An SQLite file that is not a class's database (made with the standard library)."""
+    import sqlite3
+
+    path = folder / name
+    with sqlite3.connect(path) as connection:
+        for statement in statements:
+            connection.execute(statement)
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("make_database, named, english, german", [
+    (lambda folder: f"sqlite:///{folder / 'missing' / 'class.sqlite'}", "class.sqlite",
+     "cannot be opened. Check that its folder exists", "lässt sich nicht öffnen"),
     (lambda folder: (folder / "notes.sqlite").write_text("not a database " * 100) and
-     f"sqlite:///{folder / 'notes.sqlite'}", "notes.sqlite"),
-    (lambda folder: "mysql://class@localhost/class", "database URL"),
+     f"sqlite:///{folder / 'notes.sqlite'}", "notes.sqlite", "is not an SQLite database", "ist keine SQLite-Datenbank"),
+    (lambda folder: sqlite_file(folder, "shop.sqlite", "create table orders (id integer)"), "shop.sqlite",
+     "holds other tables: it is not a class database", "enthält andere Tabellen"),
+    (lambda folder: sqlite_file(folder, "old.sqlite", "create table schema_version (version integer)",
+                                "insert into schema_version values (99)"), "old.sqlite",
+     "has schema version 99", "hat die Schemaversion 99"),
+    (lambda folder: "mysql://class@localhost/class", "database URL", "names the database kind 'mysql'",
+     "names the database kind 'mysql'"),
 ])
+@pytest.mark.parametrize("language", ["en", "de"])
 @pytest.mark.parametrize("page", [TraineePage, ClassDashboard])
-def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypatch, make_database, named, page):
+def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypatch, make_database, named, english,
+                                                             german, language, page):
     monkeypatch.delenv(TRAINER_KEY_ENV, raising=False)
-    shown = page.for_page("", db_url=make_database(tmp_path), live=False)
+    shown = page.for_page(f"lang={language}", db_url=make_database(tmp_path), live=False)
     assert type(shown) is widgets.HTML and "tfs-error" in shown.value
-    assert named in shown.value and "Traceback" not in shown.value
+    text = html.unescape(shown.value)
+    assert named in text and (english if language == "en" else german) in text and "Traceback" not in text
