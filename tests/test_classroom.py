@@ -14,6 +14,7 @@ from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, gener
 from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
 from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
+from twofa_sim.store import StoreError
 
 from conftest import FAST, START
 from helpers import independent_totp
@@ -111,6 +112,28 @@ def test_a_refused_class_leaves_the_back_office_as_it_was(classroom, change, mes
     with pytest.raises(ValidationError, match=message):
         Classroom.create(office, arguments.pop("company"), **arguments)
     assert (len(office.companies), len(office.users), len(office.events)) == before
+
+
+def test_a_class_in_a_database_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A failure half way (here the third user) leaves no company, no user and no event behind."""
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    office = open_class(url, policy=FAST)
+    create_user, made = office.create_user, []
+
+    def failing_third(*args, **kwargs):
+        if len(made) == 2:
+            raise StoreError(f"database file {str(tmp_path / 'class.sqlite')!r}", "is locked by another process for "
+                             "too long (busy timeout); try again")
+        made.append(args[0])
+        return create_user(*args, **kwargs)
+
+    monkeypatch.setattr(office, "create_user", failing_third)
+    with pytest.raises(StoreError, match="locked by another process"):
+        Classroom.create(office, "Class 7", count=4)
+    assert made == ["trainee01", "trainee02"]
+    fresh = open_class(url, policy=FAST)
+    assert (fresh.companies, fresh.users, len(fresh.events)) == ([], [], 0)
+    assert Classroom.create(fresh, "Class 7", count=4).usernames == ["trainee01", "trainee02", "trainee03", "trainee04"]
 
 
 def test_a_dashboard_opened_later_finds_the_class_without_its_passwords(classroom):

@@ -85,9 +85,13 @@ class Classroom:
         if taken:
             raise ValidationError("names", f"taken already: {', '.join(taken[:5])}")
         by_company = two_factor_by == "company setting"
-        office.create_company(company, force_2fa_for_all=by_company, by=by)
-        for trainee in roster:
-            office.create_user(trainee.username, trainee.password, company=company, force_2fa=not by_company, by=by)
+        # one transaction: in a database, a class is created whole or not at all (a failure half
+        # way, the database locked too long say, leaves no half class for the trainees to find)
+        with office.transaction():
+            office.create_company(company, force_2fa_for_all=by_company, by=by)
+            for trainee in roster:
+                office.create_user(trainee.username, trainee.password, company=company, force_2fa=not by_company,
+                                   by=by)
         return cls(office, company, roster)
 
     @classmethod
