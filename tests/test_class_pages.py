@@ -271,3 +271,32 @@ def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypat
     assert type(shown) is widgets.HTML and "tfs-error" in shown.value
     text = html.unescape(shown.value)
     assert named in text and (english if language == "en" else german) in text and "Traceback" not in text
+
+
+def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
+    """Each trainee page ticks once a second; while the QR step is open that must not write."""
+    from twofa_sim.classroom import open_class
+
+    office = open_class(f"sqlite:///{tmp_path / 'class.sqlite'}", policy=FAST)
+    board = ClassDashboard(office, live=False)
+    board.count.value = 1
+    board.create_button.click()
+    name, password = board.classroom.roster.hand_out()[0]
+    clock = Clock.at(office.clock.now())
+    page = TraineePage(BackOffice(policy=FAST, clock=clock, store=office.store), live=False)
+    log_in(page, name, password)
+    opened, transactions = page.login.attempt.state, []
+    real = page.office.store.transaction
+
+    def counted(write=True):
+        transactions.append(write)
+        return real(write)
+
+    page.office.store.transaction = counted
+    for _ in range(5):
+        clock.advance(FAST.code_step_timeout / 6)
+        page.refresh()
+    assert (opened, page.login.attempt.state, transactions) == (State.ENROLMENT, State.ENROLMENT, [])
+    clock.advance(FAST.code_step_timeout / 6)
+    page.refresh()
+    assert page.login.attempt.state is State.EXPIRED and transactions and all(transactions)
