@@ -300,3 +300,25 @@ def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
     clock.advance(FAST.code_step_timeout / 6)
     page.refresh()
     assert page.login.attempt.state is State.EXPIRED and transactions and all(transactions)
+
+
+@pytest.mark.parametrize("app", ["reference", "authenticator-addon", "aegis", "freeotp", "2fas",
+                                 "google-authenticator"])
+def test_on_the_real_time_every_apps_code_signs_in(app):
+    """The trainer demo on the real time: its QR is a Key URI each app takes, and the code the app
+    then shows on a correctly set device (its clock at the real time) signs in."""
+    from twofa_sim import PROFILES
+
+    assert app in PROFILES
+    demo = TrainerDemo.standard(real_time=True, app=app, live=False)
+    demo.admin.username.value, demo.admin.password.value = "alice", "correct horse 42"
+    demo.admin.force.value = True
+    demo.admin.create.click()
+    demo.login.username.value, demo.login.password.value = "alice", "correct horse 42"
+    demo.login.login_button.click()
+    assert demo.login.attempt.state is State.ENROLMENT and demo.office.clock.is_real_time
+    demo.app.scan_button.click()
+    [card] = demo.app.cards.values()
+    demo.login.code.value = re.sub(r"\D", "", card.code.value)
+    demo.login.code_button.click()
+    assert demo.login.attempt.state is State.AUTHENTICATED, demo.login.message.value
