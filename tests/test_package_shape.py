@@ -16,12 +16,14 @@ MAX_LINES = 600
 ALLOWED = {
     "core": set(),
     "apps": {"core"},
-    "login": {"core", "apps"},
+    "login": {"core", "apps", "store"},
+    "store": {"core", "login"},
     "render": {"core", "apps", "login"},
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
-    "ui": {"core", "apps", "login", "render", "spec", "analysis", "io"},
+    "classroom": {"core", "login", "store"},
+    "ui": {"core", "apps", "login", "render", "spec", "analysis", "io", "classroom"},
     "bench": {"core", "apps", "login", "analysis", "ui"},
 }
 

@@ -53,7 +53,7 @@ def state_of(office: BackOffice) -> dict:
         "users": users,
         "user order": [u.username for u in office.users],
         "events": list(office.events),
-        "next login": office._next_login_id,
+        "next login": office.store.peek_login_id(),
     }
 
 
