@@ -21,7 +21,7 @@ from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, S
 from twofa_sim.io import persistence
 from twofa_sim.apps.profiles import AEGIS
 from twofa_sim.apps.device import Device
-from twofa_sim.core.otp import code_at
+from twofa_sim.core.otp import a_wrong_code, code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
@@ -53,7 +53,7 @@ def state_of(office: BackOffice) -> dict:
         "users": users,
         "user order": [u.username for u in office.users],
         "events": list(office.events),
-        "next login": office._next_login_id,
+        "next login": office.store.peek_login_id(),
     }
 
 
@@ -66,7 +66,7 @@ def state_of_device(device: Device) -> tuple:
 
 
 def wrong(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
+    return a_wrong_code(code)
 
 
 def prepared_office() -> BackOffice:
