@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from twofa_sim import EventKind, Policy, ValidationError
-from twofa_sim.analysis.population import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
+from twofa_sim.analysis import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
                                   agreement, app_behaviour, by_app, compare_policies, default_parameters,
                                   draw_population, enrolment_reach, first_code_by_offset, scripted_population,
                                   simulate, simulate_exact, simulate_fast, summarise, with_app_version)

@@ -17,7 +17,7 @@ from .login.attempt import LoginAttempt, StepResult
 from .apps.otpauth import KeyUri, build_key_uri, parse_key_uri
 from .io.persistence import Session, SessionFileError, load as load_session, save as save_session
 from .core.policy import Policy
-from .analysis.population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
+from .analysis import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
 from .apps.qr import EnrolmentScreen
 from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario

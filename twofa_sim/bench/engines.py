@@ -28,7 +28,7 @@ import time
 import pyotp
 
 from ..core.policy import ALGORITHMS, Policy
-from ..analysis.population import agreement, draw_population, simulate_exact, simulate_fast
+from ..analysis import agreement, draw_population, simulate_exact, simulate_fast
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"

@@ -25,6 +25,7 @@ from ..core.secret_source import SecretSource, SeededSecretSource
 from ..login.attempt import LoginAttempt, StepResult
 from ..login.backoffice import BackOffice
 from ..login.flow import FlowEvent, Outcome, Reason, State
+from ..render.tables import events_table
 from .expectations import After
 from .records import DEFAULT_TAB, Check, QrShown, StepFailed, StepRecord
 from .scenario_file import DeviceSpec, Scenario
@@ -83,7 +84,7 @@ class ScenarioResult:
             qr.screen.qr_image().save(target, format="PNG")
             written.append(target)
         target = directory / "events.csv"
-        self.office.events.to_frame().to_csv(target)
+        events_table(self.office.events).to_csv(target)
         written.append(target)
         return written
 
