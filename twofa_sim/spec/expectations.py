@@ -4,7 +4,7 @@ Each key of ``expect`` is one :class:`ExpectationKey` in :data:`EXPECTATIONS`: w
 (a user's login, a device, the run), how its expected value is read from YAML, what it is compared
 with after the step, how both are shown, and how they are compared. The reader, the runner, the
 timeline and the format reference all take the keys from this table, so adding an expectation is
-one entry here (``tests/test_scenario_format.py`` adds one to a copy of the table and runs it).
+one entry here (``tests/test_scenario_parts.py`` adds one to a copy of the table and runs it).
 
 The keys ``user``, ``tab`` and ``device`` are not checks: they say whom the checks are about.
 """
