@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import State, ValidationError
+from twofa_sim.render import events_table
 from twofa_sim.spec.starting_points import (STARTING_POINTS, StartingPointError, alice_enrolled, backoffice_as_filed,
                                             starting_points_frame)
 
@@ -21,7 +22,7 @@ def test_each_starting_point_is_the_state_its_name_says(name, time, enrolled, fa
     now = start.office.clock.now()
     assert (start.time, alice.is_enrolled, alice.failures_at(now), alice.is_locked(now)) == \
         (time, enrolled, failures, locked)
-    assert start.office.events.to_frame()["kind"].tolist().count("login started") == logins
+    assert events_table(start.office.events)["kind"].tolist().count("login started") == logins
 
 
 def test_every_call_builds_a_new_back_office():

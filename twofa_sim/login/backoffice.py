@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 
-import pandas as pd
 
 from ..core.clock import Clock, iso
 from .company import Company
@@ -230,8 +229,9 @@ class BackOffice:
 
     # -- views ----------------------------------------------------------------------------------
 
-    def users_frame(self) -> pd.DataFrame:
-        """One row per user: what the admin sees (no hashes, no secrets)."""
+    def user_rows(self) -> list[dict]:
+        """One row per user: what the admin sees, no hashes, no secrets
+        (:func:`twofa_sim.render.tables.users_table` shows them)."""
         now = self.clock.now()
         rows = []
         for user in self._users.values():
@@ -244,9 +244,7 @@ class BackOffice:
                 "locked until": iso(e.locked_until) if e.is_locked(now) else "",
                 "recovery codes left": e.recovery.remaining if e.recovery else 0,
             })
-        columns = ["username", "company", "force 2FA", "company 2FA", "needs 2FA", "enrolled",
-                   "enrolment pending", "failed codes", "locked until", "recovery codes left"]
-        return pd.DataFrame(rows, columns=columns).set_index("username")
+        return rows
 
     def __repr__(self) -> str:
         return (f"BackOffice({len(self._companies)} companies, {len(self._users)} users, "
