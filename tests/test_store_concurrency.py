@@ -190,10 +190,10 @@ def test_a_process_killed_in_a_code_check_leaves_the_database_consistent(databas
     before = office.events.count(EventKind.CODE_ACCEPTED)
     office.store.close()
     code = pyotp.TOTP(secret).at(LATER)
-    ready = FORK.Queue()
+    ready = FORK.Event()
     child = FORK.Process(target=process_killed, args=(database, FAST, code, kill_at, ready))
     child.start()
-    assert ready.get(timeout=60) == "logged in"
+    assert ready.wait(60), "the child did not log in"
     child.join(60)
     assert child.exitcode == -9  # SIGKILL: no clean-up ran
     office = class_office(database, FAST, LATER)
