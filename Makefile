@@ -40,7 +40,7 @@ test: install
 	bash scripts/run-tests
 
 bench: install
-	$(PY) -m twofa_sim.analysis.bench
+	$(PY) -m twofa_sim.bench
 
 demo: install
 	$(VENV)/bin/twofa-sim demo --seed 7

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from twofa_sim import EventKind, Policy, ValidationError
-from twofa_sim.analysis.population import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
+from twofa_sim.analysis import (DATA_FILE, CodeKind, LoginOutcome, LogNormal, PopulationParameters,
                                   agreement, app_behaviour, by_app, compare_policies, default_parameters,
                                   draw_population, enrolment_reach, first_code_by_offset, scripted_population,
                                   simulate, simulate_exact, simulate_fast, summarise, with_app_version)
@@ -313,7 +313,7 @@ def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():
 
 
 def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
-    from twofa_sim.analysis import bench
+    from twofa_sim.bench import engines as bench
     exact = bench.exact_engine(users=40, days=2, repeats=1)
     assert exact["differ"] == 0 and exact["logins"] >= 80
     assert exact["steps"] >= exact["logins"] * 0.9 and exact["per_step"] > 0 and exact["bare"] > 0

@@ -261,3 +261,46 @@ def test_event_log_view_shows_the_newest_rows_only(office):
         office.create_user(f"user{n:02d}", PASSWORD)
     view = EventLogView(office.events, rows=5)
     assert "user19" in view.table.value and "user14" not in view.table.value
+
+
+def qr_of(uri):
+    """A screen showing only this QR code, for the app's scan button."""
+    import qrcode
+    return lambda: qrcode.make(uri, border=4, box_size=6).get_image().convert("RGB")
+
+
+UNSAFE_URI = "otpauth://totp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&digits=10&issuer=plenigo"
+HOTP_URI = "otpauth://hotp/plenigo:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&counter=5&issuer=plenigo"
+
+
+# (app, QR, answers shown, the answer clicked, entries after it)
+QUESTIONS = [
+    ("freeotp", UNSAFE_URI, {"add_anyway", "cancel"}, "add_anyway", 1),
+    ("freeotp", UNSAFE_URI, {"add_anyway", "cancel"}, "cancel", 0),
+]
+
+
+@pytest.mark.parametrize("app_key, uri, shown, clicked, entries", QUESTIONS)
+def test_the_app_widget_offers_exactly_the_answers_its_app_offers(office, app_key, uri, shown, clicked, entries):
+    office.create_user("alice", PASSWORD)
+    app = AuthenticatorView(Device.for_user(office, "alice", app=app_key), capture=qr_of(uri))
+    app.scan_button.click()
+    assert app.question.layout.display is None and "Token is unsafe!" in app.message.value
+    visible = {name for name in ("replace", "keep_both", "add_anyway", "cancel")
+               if getattr(app, name).layout.display != "none"}
+    assert visible == shown
+    getattr(app, clicked).click()
+    assert len(app.device.app.entries) == entries and app.question.layout.display == "none"
+
+
+@pytest.mark.parametrize("language, words", [("en", "counter-based"), ("de", "zählerbasiert")])
+def test_an_hotp_entry_shows_its_code_without_a_countdown(office, language, words):
+    office.create_user("alice", PASSWORD)
+    app = AuthenticatorView(Device.for_user(office, "alice", app="aegis"), capture=qr_of(HOTP_URI), language=language)
+    app.scan_button.click()
+    [card] = app.cards.values()
+    shown = card.code.value.split(">")[1].split("<")[0].replace(" ", "")
+    assert shown.isdigit() and len(shown) == 6
+    assert words in card.seconds.value and card.bar.layout.visibility == "hidden"
+    app.refresh()  # the ticker's call once a second
+    assert words in card.seconds.value

@@ -7,7 +7,7 @@ import pytest
 
 from twofa_sim import Policy, TwofaSimError
 from twofa_sim.analysis.attacker import HORIZONS
-from twofa_sim.analysis.population import draw_population, simulate_fast
+from twofa_sim.analysis import draw_population, simulate_fast, summarise
 from twofa_sim.ui.what_if import WhatIf, describe_policy, format_attack, format_summary, what_if_figure
 
 
@@ -83,7 +83,7 @@ def test_a_failing_recompute_is_shown_not_raised(what_if, monkeypatch):
 
 def test_tables_and_figure_for_a_notebook(population):
     run = simulate_fast(population, Policy())
-    summary = format_summary({"default": run.summary()})
+    summary = format_summary({"default": summarise(run)})
     assert summary.loc["users", "default"] == "3,000"
     assert summary.loc["first code accepted", "default"].endswith(" %")
     w = WhatIf(population, attackers=10_000, plots=False)

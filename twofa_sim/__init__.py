@@ -8,7 +8,7 @@ from .login.backoffice import BackOffice
 from .core.clock import Clock, OffsetClock
 from .login.company import Company
 from .analysis.compatibility import compatibility_matrix, style_matrix
-from .apps.device import CodeWatcher, Device
+from .apps.device import Device
 from .core.errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
                      TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
 from .core.events import Event, EventKind, EventLog
@@ -17,7 +17,7 @@ from .login.attempt import LoginAttempt, StepResult
 from .apps.otpauth import KeyUri, build_key_uri, parse_key_uri
 from .io.persistence import Session, SessionFileError, load as load_session, save as save_session
 from .core.policy import Policy
-from .analysis.population import (Population, PopulationParameters, compare_policies, draw_population, simulate,
+from .analysis import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
 from .apps.qr import EnrolmentScreen
 from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
@@ -32,7 +32,7 @@ __all__ = [
     "TwofaSimError", "ValidationError", "PolicyError", "NotFoundError", "AlreadyExistsError",
     "TransitionNotAllowed", "ClockError", "UriError", "ScanError",
     "AppProfile", "PROFILES", "DuplicatePolicy", "profiles_frame", "AuthenticatorApp", "Entry", "Reading",
-    "ImportResult", "Choice", "Device", "CodeWatcher", "KeyUri", "parse_key_uri", "build_key_uri",
+    "ImportResult", "Choice", "Device", "KeyUri", "parse_key_uri", "build_key_uri",
     "compatibility_matrix", "style_matrix",
     "Scenario", "ScenarioError", "load_scenario", "run_scenario", "load_backoffice",
     "Population", "PopulationParameters", "draw_population", "simulate", "simulate_fast", "simulate_exact",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
 from PIL import Image
 
 from .profiles import REFERENCE, AppProfile
@@ -26,41 +25,6 @@ from .scan import read_otpauth
 if TYPE_CHECKING:
     from ..login.backoffice import BackOffice
 
-
-
-class CodeWatcher:
-    """Follows one entry's code for a live display.
-
-    :meth:`poll` reads the device's clock (which follows the reference clock, and so
-    ``time.time()`` under freezegun) and returns a :class:`Reading` when the code has changed since
-    the last poll, else ``None``; the first poll always returns one. :meth:`poll_at` does the same
-    for a given instant. A widget thread polls once a second, or sleeps
-    :meth:`seconds_until_change`.
-    """
-
-    def __init__(self, device: "Device", entry: Entry) -> None:
-        self.device = device
-        self.entry_id = entry.id
-        self.last: Reading | None = None
-
-    def current(self) -> Reading:
-        return self.device.app.reading(self.entry_id, self.device.now())
-
-    def poll_at(self, local: float) -> Reading | None:
-        reading = self.device.app.reading(self.entry_id, local)
-        if self.last is not None and (reading.step, reading.code) == (self.last.step, self.last.code):
-            return None
-        self.last = reading
-        return reading
-
-    def poll(self) -> Reading | None:
-        return self.poll_at(self.device.now())
-
-    def seconds_until_change(self) -> float:
-        return self.current().seconds_left
-
-    def __repr__(self) -> str:
-        return f"CodeWatcher(device={self.device.name!r}, entry #{self.entry_id})"
 
 
 class Device:
@@ -214,11 +178,7 @@ class Device:
         """The code the user would type now, for the newest entry of that account."""
         return self.app.code(self.app.find(account, issuer), self.now())
 
-    def watch(self, entry: Entry | int | None = None) -> CodeWatcher:
-        return CodeWatcher(self, self.app.entry(self.entry() if entry is None else entry))
 
-    def to_frame(self) -> pd.DataFrame:
-        return self.app.to_frame(self.now())
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -235,8 +195,6 @@ class Device:
         return (f"Device({self.name!r}, owner={self.owner!r}, {self.app.profile.title}, "
                 f"clock {self.offset:+g} s, {len(self.app.entries)} entries)")
 
-    def _repr_html_(self) -> str:
-        return f"<b>{self.name}</b> ({self.app.profile.title}, clock {self.offset:+g} s)" + self.to_frame().to_html()
 
 
-__all__ = ["Device", "CodeWatcher"]
+__all__ = ["Device"]

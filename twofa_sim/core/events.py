@@ -1,19 +1,20 @@
 """The event log: the single record of what happened.
 
-Domain objects append immutable :class:`Event` records; the log shows itself as a pandas
-DataFrame. Events hold names, states, outcomes and reasons only: never a secret, password,
+Domain objects append immutable :class:`Event` records; the log hands them out as plain rows
+(:mod:`twofa_sim.render.tables` shows them). Events hold names, states, outcomes and reasons only: never a secret, password,
 recovery code or one-time code (their constructors take no such field).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
-import pandas as pd
-
 from .clock import iso
+
+LOG = logging.getLogger(__name__)
 
 
 class EventKind(enum.Enum):
@@ -91,16 +92,19 @@ class EventLog:
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
-        self.listener_errors = 0
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
-        event = Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields)
-        self._events.append(event)
+        event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
-                self.listener_errors += 1
+                LOG.exception("a listener of the event log failed on event #%d (%s)", event.seq, event.kind.value)
+        return event
+
+    def _append(self, event: Event) -> Event:
+        """Keep the event; the kept one (a log in a database numbers it itself)."""
+        self._events.append(event)
         return event
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
@@ -123,17 +127,11 @@ class EventLog:
     def count(self, kind: EventKind, user: str | None = None) -> int:
         return len(self.of_kind(kind, user))
 
-    def to_frame(self, last: int | None = None) -> pd.DataFrame:
-        """The whole log (or its ``last`` events) as a table, time in UTC."""
+    def rows(self, last: int | None = None) -> list[dict]:
+        """The whole log (or its ``last`` events) as plain rows, one dict per event (:data:`COLUMNS`);
+        :func:`twofa_sim.render.tables.events_table` shows them as a table."""
         events = self._events if last is None else self._events[-last:] if last > 0 else []
-        rows = [asdict(e) | {"kind": e.kind.value} for e in events]
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
-        frame["login"] = frame["login"].astype("Int64")
-        return frame.set_index("seq")
+        return [asdict(e) | {"kind": e.kind.value} for e in events]
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html()

@@ -5,13 +5,14 @@ entry, the device's clock offset and the app profile."""
 from __future__ import annotations
 
 import html
+import math
 from typing import Callable
 
 import ipywidgets as widgets
 from PIL import Image
 
 from ..apps.profiles import PROFILES
-from ..apps.authenticator import Choice, ImportOutcome, ImportResult
+from ..apps.authenticator import Choice, ImportOutcome, ImportResult, Question
 from ..apps.device import Device
 from ..core.errors import NotFoundError
 from .common import SafeCallbacks, html_text, message_html, style_sheet
@@ -40,6 +41,11 @@ class EntryCard(widgets.VBox):
         self.label.value = html_text("tfs-issuer", issuer or no_issuer) + html_text("tfs-account", account)
         half = len(code) // 2
         self.code.value = f'<div class="tfs-code">{code[:half]} {code[half:]}</div>'
+        if not math.isfinite(seconds_left):  # a counter-based (HOTP) entry: its code waits for a tap, not the clock
+            self.bar.layout.visibility = "hidden"
+            self.seconds.value = html_text("tfs-hint", self.texts("counter-based: no countdown"))
+            return
+        self.bar.layout.visibility = "visible"
         self.bar.value = fraction_left
         self.bar.bar_style = "danger" if seconds_left <= 5 else "success"
         self.seconds.value = f'<span class="tfs-hint">&nbsp;{int(seconds_left + 0.999):2d} s</span>'
@@ -68,10 +74,15 @@ class AuthenticatorView(widgets.VBox):
                                           tooltip=t("Capture the visible login window and read its QR code"),
                                           layout=widgets.Layout(width="auto"))
         self.scan_button.add_class("tfs-app-scan")
-        self.replace = widgets.Button(description=t("Replace"), button_style="warning", layout=widgets.Layout(width="auto"))
-        self.keep_both = widgets.Button(description=t("Keep both"), layout=widgets.Layout(width="auto"))
-        self.cancel = widgets.Button(description=t("Cancel"), layout=widgets.Layout(width="auto"))
-        self.question = widgets.HBox([self.replace, self.keep_both, self.cancel])
+        # One button per answer an app can offer; a question shows only the answers its app offers.
+        self.answers = {choice: widgets.Button(description=t(label), layout=widgets.Layout(width="auto"),
+                                               button_style="warning" if choice is not Choice.CANCEL else "")
+                        for choice, label in ((Choice.REPLACE, "Replace"), (Choice.KEEP_BOTH, "Keep both"),
+                                              (Choice.ADD_ANYWAY, "Add anyway"), (Choice.CANCEL, "Cancel"))}
+        self.replace, self.keep_both, self.cancel = (self.answers[c] for c in (Choice.REPLACE, Choice.KEEP_BOTH,
+                                                                               Choice.CANCEL))
+        self.add_anyway = self.answers[Choice.ADD_ANYWAY]
+        self.question = widgets.HBox(list(self.answers.values()))
         self.question.layout.display = "none"
         self._pending: ImportResult | None = None
 
@@ -91,9 +102,8 @@ class AuthenticatorView(widgets.VBox):
         self.profile.add_class("tfs-app-profile")
 
         self.scan_button.on_click(self.safe(lambda _: self.scan()))
-        self.replace.on_click(self.safe(lambda _: self.answer(Choice.REPLACE)))
-        self.keep_both.on_click(self.safe(lambda _: self.answer(Choice.KEEP_BOTH)))
-        self.cancel.on_click(self.safe(lambda _: self.answer(Choice.CANCEL)))
+        for choice, button in self.answers.items():
+            button.on_click(self.safe(lambda _, choice=choice: self.answer(choice)))
         self.manual_button.on_click(self.safe(lambda _: self.add_key()))
         self.offset.observe(self.safe(lambda change: self.set_offset(change["new"])), "value")
         self.sync.on_click(self.safe(lambda _: self.sync_clock()))
@@ -159,6 +169,8 @@ class AuthenticatorView(widgets.VBox):
     def _after_import(self, result: ImportResult) -> None:
         self._pending = result if result.needs_confirmation else None
         self.question.layout.display = None if self._pending else "none"
+        for choice, button in self.answers.items():
+            button.layout.display = None if choice in result.choices else "none"
         kind = "ok" if result.added else ("info" if result.needs_confirmation else "error")
         self.show(self._import_message(result), kind)
         self.render()
@@ -169,7 +181,9 @@ class AuthenticatorView(widgets.VBox):
         t = self.texts
         said = {ImportOutcome.ADDED: t("Entry added"), ImportOutcome.REPLACED: t("Entry replaced"),
                 ImportOutcome.KEPT_BOTH: t("Entry added next to the existing one"),
-                ImportOutcome.NEEDS_CONFIRMATION: t("The app holds this entry already: replace it, keep both, or cancel?"),
+                ImportOutcome.NEEDS_CONFIRMATION: (t("Token is unsafe! Add it anyway, or cancel?")
+                                                   if result.question is Question.UNSAFE else
+                                                   t("The app holds this entry already: replace it, keep both, or cancel?")),
                 ImportOutcome.CANCELLED: t("Cancelled: nothing changed")}[result.outcome]
         shown = result.entry or result.existing
         details = [] if shown is None else [t("{label} ({algorithm}, {digits} digits, {period} s)", label=shown.label,

@@ -3,7 +3,6 @@ right, the event log below; codes rotate live once a second without blocking the
 
 from __future__ import annotations
 
-import html
 import os
 from urllib.parse import parse_qs
 

@@ -25,7 +25,7 @@ from matplotlib.ticker import NullLocator
 from ..analysis.attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
 from ..core.errors import ValidationError
 from ..core.policy import Policy
-from ..analysis.population import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
+from ..analysis import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
                           simulate_fast, summarise)
 from .common import SafeCallbacks, message_html, style_sheet, table_html
 

@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m twofa_sim.analysis.bench`` prints what the simulation costs on this machine.
+"""The benchmark: ``python -m twofa_sim.bench`` prints what the simulation costs on this machine.
 
 1. Exact engine: seconds per code step (:meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code`, the
    password step excluded: its cost is the KDF setting) next to a bare
@@ -28,7 +28,7 @@ import time
 import pyotp
 
 from ..core.policy import ALGORITHMS, Policy
-from .population import agreement, draw_population, simulate_exact, simulate_fast
+from ..analysis import agreement, draw_population, simulate_exact, simulate_fast
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -240,7 +240,7 @@ def notebook_suite(folder: pathlib.Path = NOTEBOOKS, timeout: int = 600) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m twofa_sim.analysis.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m twofa_sim.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and smaller repeats (a smoke test)")
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
     args = parser.parse_args(argv)
@@ -290,7 +290,3 @@ def main(argv: list[str] | None = None) -> int:
         _line("total", f"{n['total']:.1f} s")
     sys.stdout.flush()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
