@@ -15,8 +15,10 @@ the users and companies whose rows changed when the block ends; an error rolls e
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,9 +31,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ..core.events import Event, EventLog
 from ..login.company import Company
+from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
-from .base import Store, StoreError
+from .errors import StoreError
 from .sql_events import SqlEventLog
 
 
@@ -146,13 +149,14 @@ class SqlStore(Store):
         except StoreError:
             raise
         except DBAPIError as error:
+            raise self._error(error.orig) from None
+        except sqlite3.Error as error:  # raised by the BEGIN IMMEDIATE loop, below SQLAlchemy
             raise self._error(error) from None
         except SQLAlchemyError as error:
             raise StoreError(self._where, f"cannot be used ({type(error).__name__})") from None
 
-    def _error(self, error: DBAPIError) -> StoreError:
+    def _error(self, original: BaseException) -> StoreError:
         """The database's failure as a message naming it, without SQL text or parameters."""
-        original = error.orig
         if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
             return StoreError(self._where, "is locked by another process for too long (busy timeout); try again")
         if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
@@ -352,4 +356,32 @@ def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _begin_immediate(connection.connection.dbapi_connection, busy_timeout)
+        else:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, retried every millisecond or so while another process writes.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms at a time), so a writer that
+    waits behind a 2 ms transaction can sleep for 100 ms; 30 trainees then see long tails. Here the
+    wait is short and jittered, and bounded by the busy timeout like SQLite's; the lock itself is
+    still SQLite's (a retry loop, not a Python lock).
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.0005
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.005)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
