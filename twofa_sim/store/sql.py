@@ -190,17 +190,17 @@ class SqlStore(Store):
                 continue
             row = schema.company_row(company)
             if key in unit.new_companies:
-                unit.connection.execute(schema.companies.insert().values(**row))
+                unit.connection.execute(schema.INSERT_COMPANY, row)
             elif row != unit.company_rows.get(key):
-                unit.connection.execute(schema.companies.update().where(schema.companies.c.key == key).values(**row))
+                unit.connection.execute(schema.UPDATE_COMPANY, {"match_key": key, **row})
         for key, user in unit.users.items():
             if user is None:
                 continue
             row = schema.user_row(user)
             if key in unit.new_users:
-                unit.connection.execute(schema.users.insert().values(**row))
+                unit.connection.execute(schema.INSERT_USER, row)
             elif row != unit.user_rows.get(key):
-                unit.connection.execute(schema.users.update().where(schema.users.c.key == key).values(**row))
+                unit.connection.execute(schema.UPDATE_USER, {"match_key": key, **row})
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -211,23 +211,19 @@ class SqlStore(Store):
     def company(self, key: str) -> Company | None:
         with self._reading() as unit:
             if key not in unit.companies:
-                row = unit.connection.execute(
-                    sa.select(schema.companies).where(schema.companies.c.key == key)).first()
+                row = unit.connection.execute(schema.SELECT_COMPANY, {"match_key": key}).first()
                 unit.companies[key] = None if row is None else self._company_from(unit, row)
             return unit.companies[key]
 
     def _company_from(self, unit: _Unit, row: Any) -> Company:
-        names = unit.connection.execute(sa.select(schema.users.c.username)
-                                        .where(schema.users.c.company == row.name)
-                                        .order_by(schema.users.c.id)).scalars().all()
+        names = unit.connection.execute(schema.COMPANY_USERNAMES, {"company_name": row.name}).scalars().all()
         company = schema.company_from_row(row, list(names))
         unit.company_rows[row.key] = schema.company_row(company)
         return company
 
     def companies(self) -> list[Company]:
         with self._reading() as unit:
-            keys = unit.connection.execute(sa.select(schema.companies.c.key)
-                                           .order_by(schema.companies.c.id)).scalars().all()
+            keys = unit.connection.execute(schema.SELECT_COMPANY_KEYS).scalars().all()
             found = [self.company(key) for key in keys]
             found += [unit.companies[k] for k in unit.new_companies if k not in keys]
             return [c for c in found if c is not None]
@@ -244,10 +240,8 @@ class SqlStore(Store):
     def user(self, key: str) -> BackendUser | None:
         with self._reading() as unit:
             if key not in unit.users:
-                query = sa.select(schema.users).where(schema.users.c.key == key)
-                if unit.write:
-                    query = query.with_for_update()
-                row = unit.connection.execute(query).first()
+                query = schema.SELECT_USER_FOR_UPDATE if unit.write else schema.SELECT_USER
+                row = unit.connection.execute(query, {"match_key": key}).first()
                 unit.users[key] = None if row is None else self._user_from(unit, row)
             return unit.users[key]
 
@@ -259,9 +253,7 @@ class SqlStore(Store):
 
     def users(self) -> list[BackendUser]:
         with self._reading() as unit:
-            query = sa.select(schema.users).order_by(schema.users.c.id)
-            if unit.write:
-                query = query.with_for_update()
+            query = schema.SELECT_USERS_FOR_UPDATE if unit.write else schema.SELECT_USERS
             found = []
             for row in unit.connection.execute(query).all():
                 if row.key not in unit.users:
@@ -281,7 +273,7 @@ class SqlStore(Store):
 
     def password_costs(self) -> tuple[int, ...]:
         with self._reading() as unit:
-            stored = unit.connection.execute(sa.select(schema.users.c.key, schema.users.c.password_log2_n)).all()
+            stored = unit.connection.execute(schema.SELECT_COSTS).all()
             costs = {key: cost for key, cost in stored}
             costs.update({k: u.password_hash.log2_n for k, u in unit.users.items() if u is not None})
             return tuple(sorted(costs.values()))
@@ -290,46 +282,36 @@ class SqlStore(Store):
 
     def next_login_id(self) -> int:
         with self.transaction():
-            counter = schema.counters
-            taken = self._connection().execute(
-                counter.update().where(counter.c.name == "login").values(value=counter.c.value + 1)
-                .returning(counter.c.value)).scalar_one()
+            taken = self._connection().execute(schema.TAKE_LOGIN_ID).scalar_one()
             return int(taken) - 1
 
     def peek_login_id(self) -> int:
         with self._reading() as unit:
-            return int(unit.connection.execute(sa.select(schema.counters.c.value)
-                                               .where(schema.counters.c.name == "login")).scalar_one())
+            return int(unit.connection.execute(schema.PEEK_LOGIN_ID).scalar_one())
 
     def set_next_login_id(self, value: int) -> None:
         with self.transaction():
-            self._connection().execute(schema.counters.update().where(schema.counters.c.name == "login")
-                                       .values(value=value))
+            self._connection().execute(schema.SET_LOGIN_ID, {"value": value})
 
     # -- the event log's rows --------------------------------------------------------------------
 
     def insert_event(self, event: Event) -> int:
         """Append one event's row in the open transaction (or a short one); its sequence number."""
         with self.transaction():
-            result = self._connection().execute(schema.events.insert().values(**schema.event_row(event)))
+            result = self._connection().execute(schema.INSERT_EVENT, schema.event_row(event))
             return int(result.inserted_primary_key[0])
 
     def event_rows(self, after: int) -> tuple[int, int, list[Any]]:
         """(rows in the log, highest sequence number, rows after ``after``) in one consistent read."""
         with self._reading() as unit:
-            count, top = unit.connection.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
-                .select_from(schema.events)).one()
-            rows = unit.connection.execute(sa.select(schema.events).where(schema.events.c.seq > after)
-                                           .order_by(schema.events.c.seq)).all()
+            count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
+            rows = unit.connection.execute(schema.EVENTS_AFTER, {"after": after}).all()
             return int(count), int(top), rows
 
     def event_summary(self) -> tuple[int, int]:
         """(rows in the log, highest sequence number): cheap, to know whether anything is new."""
         with self._reading() as unit:
-            count, top = unit.connection.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
-                .select_from(schema.events)).one()
+            count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
             return int(count), int(top)
 
     def close(self) -> None:
