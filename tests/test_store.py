@@ -14,6 +14,7 @@ from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
 
 from conftest import FAST, PASSWORD, START
+from pg_server import database, postgres  # noqa: F401 - fixtures
 
 
 def office_on(url: str | None, seed: int = 2026) -> BackOffice:
@@ -52,19 +53,21 @@ def story(office: BackOffice) -> None:
     office.set_policy(FAST.replace(period=60))
 
 
-def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(tmp_path):
-    memory, sqlite = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(database):
+    memory, sql = office_on(None), office_on(database)
     story(memory)
-    story(sqlite)
-    assert sqlite.user_rows() == memory.user_rows()
-    assert sqlite.events.rows() == memory.events.rows()
-    assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sqlite.companies] == \
+    story(sql)
+    assert sql.user_rows() == memory.user_rows()
+    assert sql.events.rows() == memory.events.rows()
+    assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sql.companies] == \
            [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
-    assert sqlite.store.peek_login_id() == memory.store.peek_login_id()
+    assert sql.store.peek_login_id() == memory.store.peek_login_id()
+    assert [(u.username, u.password_hash, u.enrolment.secret, u.enrolment.last_used_step) for u in sql.users] == \
+           [(u.username, u.password_hash, u.enrolment.secret, u.enrolment.last_used_step) for u in memory.users]
 
 
-def test_a_new_back_office_on_the_same_file_sees_everything(tmp_path):
-    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+def test_a_new_back_office_on_the_same_database_sees_everything(database):
+    url = database
     first = office_on(url)
     story(first)
     again = office_on(url)
@@ -161,3 +164,31 @@ def test_a_database_locked_too_long_is_named_in_a_clear_error(tmp_path):
 def test_a_url_that_names_no_usable_database_is_refused(url, words):
     with pytest.raises(StoreError, match=words):
         open_store(url)
+
+
+def test_a_postgresql_server_that_does_not_answer_is_named_without_the_password():
+    with pytest.raises(StoreError, match="database 'class' on 127.0.0.1: cannot be used") as caught:
+        open_store("postgresql://teacher:s3cret-Passw0rd@127.0.0.1:9/class", busy_timeout=1)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_sql_store_refuses_to_start_a_write_inside_a_read(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    with store.transaction(write=False):
+        with pytest.raises(RuntimeError, match="inside a reading one"):
+            with store.transaction():
+                pass
+
+
+def test_a_failed_action_leaves_the_database_as_it_was(database):
+    office = office_on(database)
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD)
+    before = (office.user_rows(), office.events.rows())
+    with pytest.raises(Exception, match="boom"):
+        with office.transaction():
+            office.user("alice").enrolment.failures = 3
+            office.events.record(office.clock.now(), EventKind.UNLOCKED, "admin:test", user="alice")
+            raise RuntimeError("boom")
+    again = office_on(database)
+    assert (again.user_rows(), again.events.rows()) == before

@@ -2,8 +2,11 @@
 
 A class of trainees (30 by default) each does the whole story at the same time against one shared
 back office: first login (password, QR shown), the QR read from its image, enrolment with the
-code, log out, then logins with password and code. Then a burst: every trainee submits wrong codes
-back to back at its code step (the policy's limit is raised so that nobody locks). Printed:
+code, log out, then logins with password and code. A trainee pauses between steps as a person
+does (``--pause``: 0.5 to 1.5 times that many seconds, 2 by default), and once more without any
+pause (everybody's CPU work at the same instant: the worst case). Then a burst: every trainee
+submits wrong codes back to back at its code step (the policy's limit is raised so that nobody
+locks). Printed:
 
 1. SQLite file, one process per trainee (as Voila runs one kernel per trainee): p50/p95 latency of
    one code submission in the story and in the burst, and code checks per second across processes.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -70,22 +74,31 @@ def _timed(timings: list[float], call):
     return result
 
 
-def trainee(office: BackOffice, name: str, logins: int, burst: int, story_gate, burst_gate) -> Timings:
+def trainee(office: BackOffice, name: str, logins: int, burst: int, pause: float, story_gate,
+            burst_gate) -> Timings:
     """One trainee's whole story, then the burst; ``office`` has its own pinned clock."""
     t = Timings()
-    wrong = "000000"
+    rng = random.Random(name)
+
+    def think() -> None:
+        time.sleep(pause * rng.uniform(0.5, 1.5))
     story_gate.wait(300)
     t.story_start = time.time()
+    think()
     attempt = office.start_login()
     screen = _timed(t.passwords, lambda: attempt.submit_password(name, PASSWORD)).screen
+    think()
     secret = parse_key_uri(read_otpauth(screen.qr_image())).secret
+    think()
     code = pyotp.TOTP(secret).at(office.clock.now())
     assert _timed(t.story_codes, lambda: attempt.submit_code(code)).state is State.AUTHENTICATED
     attempt.log_out()
     for _ in range(logins):
+        think()
         office.clock.advance(office.policy.period)
         attempt = office.start_login()
         _timed(t.passwords, lambda: attempt.submit_password(name, PASSWORD))
+        think()
         code = pyotp.TOTP(secret).at(office.clock.now())
         assert _timed(t.story_codes, lambda: attempt.submit_code(code)).state is State.AUTHENTICATED
         attempt.log_out()
@@ -102,12 +115,14 @@ def trainee(office: BackOffice, name: str, logins: int, burst: int, story_gate, 
     return t
 
 
-def _process(url: str, policy: Policy, name: str, logins: int, burst: int, story_gate, burst_gate, results) -> None:
+def _process(url: str, policy: Policy, name: str, logins: int, burst: int, pause: float, story_gate, burst_gate,
+             results) -> None:
     office = BackOffice(policy=policy, clock=Clock.at(START), store=open_store(url, busy_timeout=60))
-    results.put(trainee(office, name, logins, burst, story_gate, burst_gate))
+    results.put(trainee(office, name, logins, burst, pause, story_gate, burst_gate))
 
 
-def on_sqlite(trainees: int, logins: int, burst: int, policy: Policy, url: str | None = None) -> list[Timings]:
+def on_sqlite(trainees: int, logins: int, burst: int, pause: float, policy: Policy,
+              url: str | None = None) -> list[Timings]:
     """One process per trainee (forked) on one SQLite file (or the database ``url`` names)."""
     with tempfile.TemporaryDirectory(prefix="twofa-class-") as folder:
         url = url or f"sqlite:///{os.path.join(folder, 'class.sqlite')}"
@@ -116,8 +131,8 @@ def on_sqlite(trainees: int, logins: int, burst: int, policy: Policy, url: str |
         store.close()
         fork = multiprocessing.get_context("fork")
         story_gate, burst_gate, results = fork.Barrier(trainees), fork.Barrier(trainees), fork.Queue()
-        processes = [fork.Process(target=_process, args=(url, policy, name, logins, burst, story_gate, burst_gate,
-                                                         results)) for name in names]
+        processes = [fork.Process(target=_process, args=(url, policy, name, logins, burst, pause, story_gate,
+                                                         burst_gate, results)) for name in names]
         for p in processes:
             p.start()
         found = [results.get(timeout=900) for _ in processes]
@@ -128,7 +143,7 @@ def on_sqlite(trainees: int, logins: int, burst: int, policy: Policy, url: str |
         return found
 
 
-def in_memory(trainees: int, logins: int, burst: int, policy: Policy) -> list[Timings]:
+def in_memory(trainees: int, logins: int, burst: int, pause: float, policy: Policy) -> list[Timings]:
     """One thread per trainee in this process, on one in-memory back office. Every thread has its
     own back office object (its own pinned clock) over the one shared in-memory store."""
     store = open_store("memory")
@@ -138,7 +153,7 @@ def in_memory(trainees: int, logins: int, burst: int, policy: Policy) -> list[Ti
 
     def run(name: str) -> None:
         office = BackOffice(policy=policy, clock=Clock.at(START), store=store)
-        found.append(trainee(office, name, logins, burst, story_gate, burst_gate))
+        found.append(trainee(office, name, logins, burst, pause, story_gate, burst_gate))
     threads = [threading.Thread(target=run, args=(name,)) for name in names]
     for t in threads:
         t.start()
@@ -183,16 +198,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainees", type=int, default=30)
     parser.add_argument("--logins", type=int, default=3, help="logins with a code after enrolling (default 3)")
     parser.add_argument("--burst", type=int, default=20, help="wrong codes each trainee submits in the burst")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds a trainee takes between steps (default 2)")
     parser.add_argument("--db", default=None, help="a database URL instead of a new SQLite file (e.g. PostgreSQL)")
     parser.add_argument("--quick", action="store_true", help="a smaller engine comparison")
     args = parser.parse_args(argv)
     policy = Policy(failed_code_limit=1000)
     print(f"Class benchmark: {args.trainees} trainees, {os.cpu_count()} CPUs, load {_load()}, "
           f"Python {sys.version.split()[0]}, scrypt N=2**{policy.kdf_log2_n}")
-    sql = figures(on_sqlite(args.trainees, args.logins, args.burst, policy, args.db))
-    _report(f"1. {'the database given' if args.db else 'SQLite file'}, one process per trainee", sql, goal=True)
-    memory = figures(in_memory(args.trainees, args.logins, args.burst, policy))
-    _report("2. in-memory store, one thread per trainee", memory, goal=False)
+    where = "the database given" if args.db else "SQLite file"
+    for pause, how in ((args.pause, f"pausing about {args.pause:g} s between steps"), (0.0, "no pauses (worst case)")):
+        sql = figures(on_sqlite(args.trainees, args.logins, args.burst, pause, policy, args.db))
+        _report(f"1. {where}, one process per trainee, {how}", sql, goal=True)
+        memory = figures(in_memory(args.trainees, args.logins, args.burst, pause, policy))
+        _report(f"2. in-memory store, one thread per trainee, {how}", memory, goal=False)
     engine = exact_engine(users=200 if args.quick else 1000, repeats=1 if args.quick else 3)
     print("3. in-memory exact engine against bare pyotp verify")
     _line("exact engine, per code step", f"{engine['per_step'] * 1e6:.1f} us")
