@@ -14,6 +14,7 @@ from twofa_sim.apps.otpauth import build_key_uri
 
 from conftest import PASSWORD, make_office
 from helpers import independent_totp
+from twofa_sim.render.tables import app_table
 
 S = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 S2 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -92,7 +93,7 @@ def test_google_authenticator_shows_the_issuer_parameter(uri, shown):
     app = AuthenticatorApp("google-authenticator")
     entry = app.scan_uri(uri, T0).entry
     assert app.profile.shown_name(entry.issuer, entry.account) == shown
-    assert app.to_frame().iloc[-1].get("shown as", entry.label) == shown
+    assert app_table(app).iloc[-1].get("shown as", entry.label) == shown
 
 
 # FreeOTP 2.x: "Token is unsafe!" with "Add Anyway" or Cancel

@@ -16,6 +16,7 @@ from twofa_sim.apps.device import Device
 from twofa_sim.apps.otpauth import build_key_uri
 
 from helpers import independent_totp
+from twofa_sim.render.tables import app_table, device_table, events_table
 
 S = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 S2 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -42,14 +43,14 @@ def test_an_entry_shows_issuer_account_code_and_seconds_left():
     assert reading.seconds_left == pytest.approx(60 - (T0 + 0.25) % 60)
     assert reading.step == int(T0 // 60) and reading.next_change == (int(T0 // 60) + 1) * 60
     assert 0 < reading.fraction_left < 1
-    frame = app.to_frame(T0)
+    frame = app_table(app, T0)
     assert frame.loc[entry.id, "code"] == reading.code and frame.loc[entry.id, "seconds left"] == 50.0
 
 
 def test_entries_never_show_their_secret():
     app = app_with("authenticator-addon", URI)
     entry = app.entries[0]
-    texts = [repr(entry), str(entry), repr(app), app.to_frame(T0).to_csv(), app._repr_html_(),
+    texts = [repr(entry), str(entry), repr(app), app_table(app, T0).to_csv(), app_table(app, T0).to_html(),
              app.scan_uri(URI, T0).describe()]
     for text in texts:
         assert S not in text and S.lower() not in text
@@ -292,33 +293,27 @@ def test_following_the_code_over_time(key, rounding_shift):
     assert [next(endless).step for _ in range(100)][-1] == readings[0].step + 99
 
 
-def test_a_watcher_follows_codes_under_freezegun():
+def test_a_devices_reading_follows_codes_under_freezegun():
     with freeze_time("2026-01-05 09:00:10") as frozen:
         device = Device("alice's phone", "alice", Clock(), app="reference")
         device.app.scan_uri(URI, device.now())
-        watcher = device.watch()
-        first = watcher.poll()
-        assert first is not None and first.code == independent_totp(S, device.now())
-        assert watcher.poll() is None
-        assert watcher.seconds_until_change() == pytest.approx(20)
+        first = device.reading()
+        assert first.code == independent_totp(S, device.now()) and first.seconds_left == pytest.approx(20)
         frozen.tick(dt.timedelta(seconds=19))
-        assert watcher.poll() is None
+        assert device.reading().step == first.step
         frozen.tick(dt.timedelta(seconds=1))
-        changed = watcher.poll()
-        assert changed is not None and changed.step == first.step + 1
-        assert changed.code == independent_totp(S, device.now()) and changed.seconds_left == pytest.approx(30)
-        assert watcher.current() == changed
-        assert watcher.poll_at(device.now() + 60).step == first.step + 3
+        changed = device.reading()
+        assert changed.step == first.step + 1 and changed.seconds_left == pytest.approx(30)
+        assert changed.code == independent_totp(S, device.now())
 
 
-def test_a_watcher_under_freezegun_sees_the_addons_early_turnover():
+def test_a_devices_reading_under_freezegun_sees_the_addons_early_turnover():
     with freeze_time("2026-01-05 09:00:29.4") as frozen:
         device = Device("alice's browser", "alice", Clock(), app="authenticator-addon")
         device.app.scan_uri(URI, device.now())
-        watcher = device.watch()
-        start = watcher.poll()
+        start = device.reading()
         frozen.tick(dt.timedelta(seconds=0.1))   # 09:00:29.5: the add-on already shows the next code
-        assert watcher.poll().step == start.step + 1
+        assert device.reading().step == start.step + 1
 
 
 @pytest.mark.parametrize("local, words", [
@@ -365,9 +360,9 @@ def test_nothing_secret_leaks_from_a_device_story():
         with pytest.raises(TwofaSimError) as caught:
             bad()
         errors.append(str(caught.value))
-    texts = [events.to_frame().to_csv(), "\n".join(map(str, events)), repr(device), device._repr_html_(),
-             repr(device.app), device.to_frame().to_csv(), *map(repr, results), *(r.describe() for r in results),
-             repr(report), *errors, *map(repr, device.app.entries), repr(device.watch())]
+    texts = [events_table(events).to_csv(), "\n".join(map(str, events)), repr(device), device_table(device).to_html(),
+             repr(device.app), device_table(device).to_csv(), *map(repr, results), *(r.describe() for r in results),
+             repr(report), *errors, *map(repr, device.app.entries)]
     for text in texts:
         for needle in (S, S.lower(), S2, S[:8], S2[:8]):
             assert needle not in text, (needle, text[:200])

@@ -7,6 +7,7 @@ import pytest
 from twofa_sim import (AlreadyExistsError, BackOffice, NotFoundError, Policy, PolicyError, ValidationError)
 
 from conftest import PASSWORD
+from twofa_sim.render.tables import policy_table, users_table
 
 
 @pytest.mark.parametrize("username, password, error, words", [
@@ -84,7 +85,7 @@ def test_policy_refuses_values_it_cannot_honour(changes, field):
 
 
 def test_every_policy_knob_has_a_reason():
-    table = Policy().to_frame()
+    table = policy_table(Policy())
     assert table["reason"].str.len().min() > 20
     assert (table["value"] == table["default"]).all()
 
@@ -96,7 +97,7 @@ def test_policy_change_is_logged(office):
 
 def test_users_table_shows_status_without_secrets(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
-    frame = office.users_frame()
+    frame = users_table(office)
     assert frame.loc["alice", "needs 2FA"] and not frame.loc["alice", "enrolled"]
     assert PASSWORD not in frame.to_string()
 

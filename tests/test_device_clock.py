@@ -18,6 +18,7 @@ from twofa_sim.apps.device import Device
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step
+from twofa_sim.render.tables import device_table, events_table
 
 BASE = 1_767_607_200            # 2026-01-05 10:00:00 UTC, the start of a 30 s step
 PHASES = (0, 4.9, 5, 14.5, 24.9, 25, 29.9)
@@ -180,7 +181,7 @@ def test_a_device_shows_itself_without_secrets():
     secret = office.user("alice").enrolment.secret
     assert repr(device) == ("Device(\"alice's Authenticator (browser add-on)\", owner='alice', "
                             "Authenticator (browser add-on) 8.0.x, clock +25 s, 1 entries)")
-    for text in (repr(device), device._repr_html_(), device.to_frame().to_csv(), office.events.to_frame().to_csv()):
+    for text in (repr(device), device_table(device).to_html(), device_table(device).to_csv(), events_table(office.events).to_csv()):
         assert secret not in text
     assert office.events.of_kind(EventKind.DEVICE_ADDED)[0].detail == "Authenticator (browser add-on) 8.0.x, clock +0 s"
 

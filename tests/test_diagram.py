@@ -43,4 +43,4 @@ def test_no_edge_label_is_long():
 
 def test_the_whole_diagram_runs_left_to_right_and_the_notebook_shows_the_phases():
     assert to_mermaid(FLOW).splitlines()[:2] == ["stateDiagram-v2", "    direction LR"]
-    assert FLOW._repr_markdown_().count("```mermaid") == len(PHASES)
+    assert to_markdown(FLOW).count("```mermaid") == len(PHASES)

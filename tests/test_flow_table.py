@@ -13,6 +13,8 @@ from twofa_sim.login.attempt import MESSAGES
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol
+from twofa_sim.render.tables import flow_table
+from twofa_sim.render.diagram import to_markdown, to_mermaid
 
 CALLS = {
     FlowEvent.SUBMIT_PASSWORD: lambda login: login.submit_password("alice", PASSWORD),
@@ -75,7 +77,7 @@ def test_lookup_refuses_every_triple_that_is_not_a_row():
 
 
 def test_table_renders_as_mermaid():
-    text = FLOW.to_mermaid()
+    text = to_mermaid(FLOW)
     assert text.startswith("stateDiagram-v2")
     for state in State:
         assert f"    {state.name}: {state.value}" in text
@@ -83,11 +85,11 @@ def test_table_renders_as_mermaid():
     assert "    CODE_REQUIRED --> LOCKED: limit reached / locked" in text
     edges = {tuple(line.split(":")[0].split(" --> ")) for line in text.splitlines() if " --> " in line}
     assert {(r.source.name.strip(), r.target.name) for r in TRANSITIONS} <= {(a.strip(), b) for a, b in edges}
-    assert "```mermaid\nstateDiagram-v2" in FLOW._repr_markdown_()
+    assert "```mermaid\nstateDiagram-v2" in to_markdown(FLOW)
 
 
 def test_table_renders_as_a_dataframe():
-    frame = FLOW.to_frame()
+    frame = flow_table(FLOW)
     assert list(frame.columns) == ["from", "event", "outcome", "reason", "to", "effect", "records", "message", "rule"]
     assert len(frame) == len(TRANSITIONS)
     assert frame.loc[frame["to"] == State.ENROLMENT.value, "from"].unique().tolist() == [

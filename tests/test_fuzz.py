@@ -32,6 +32,7 @@ from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri
 from twofa_sim.io.persistence import SessionFileError, dumps, loads
 from twofa_sim.apps.qr import provisioning_uri
 from twofa_sim.spec.scenario import ScenarioError, parse_backoffice, parse_scenario, run_scenario
+from twofa_sim.render.tables import app_table, users_table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
@@ -574,10 +575,10 @@ def test_session_file_reader_fuzz():
         """A file that loads also works: the users table, a login with password and code, the devices."""
         session = loads(data)
         office = session.office
-        office.users_frame()
+        users_table(office)
         for device in session.devices:
             repr(device)
-            device.app.to_frame()
+            app_table(device.app)
         for name in ("alice", "bob"):
             login = office.start_login()
             login.submit_password(name, "correct horse 42")
@@ -587,7 +588,7 @@ def test_session_file_reader_fuzz():
                 secret = office.user(name).enrolment.secret
                 login.submit_code(code_at(secret, office.clock.now(), algorithm=office.policy.algorithm,
                                           digits=office.policy.digits, period=office.policy.period))
-        office.users_frame()
+        users_table(office)
 
     @settings(max_examples=150, **FUZZ)
     @given(st.integers(0, 2 ** 64))

@@ -13,6 +13,7 @@ from twofa_sim.core.clock import to_epoch
 from twofa_sim.spec.scenario import (DEFAULT_BACKOFFICE_YAML, DEFAULT_START, SCENARIO_KDF_LOG2_N, AdminStep, CheckStep,
                                 ScenarioError, TypeStep, format_duration, load_backoffice, load_scenario,
                                 parse_backoffice, parse_duration, parse_scenario, read_backoffice)
+from twofa_sim.render.tables import users_table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -277,7 +278,7 @@ def test_data_backoffice_yaml_is_the_built_in_default():
 
 def test_load_backoffice_builds_the_companies_and_users():
     office = load_backoffice()
-    frame = office.users_frame()
+    frame = users_table(office)
     assert list(frame.index) == ["alice", "bob", "carol", "dave"]
     assert frame.loc["alice", "needs 2FA"] and not frame.loc["bob", "needs 2FA"]
     assert frame.loc["carol", "company 2FA"] and frame.loc["carol", "needs 2FA"] and not frame.loc["carol", "force 2FA"]

@@ -13,6 +13,7 @@ from twofa_sim.apps.qr import EnrolmentScreen
 from twofa_sim.spec.scenario import StepRecord, parse_scenario, run_scenario
 
 from helpers import independent_totp, parse_key_uri
+from twofa_sim.render.tables import events_table
 
 
 def run(text: str, path: str = "s.yaml", **kwargs):
@@ -335,7 +336,7 @@ def test_the_timeline_never_shows_a_secret_password_or_recovery_code():
           - type: {recovery: 1}
             expect: {state: CODE_REQUIRED}
         """)
-    text = result.timeline() + "\n".join(result.failures()) + result.office.events.to_frame().to_csv()
+    text = result.timeline() + "\n".join(result.failures()) + events_table(result.office.events).to_csv()
     secret = result.qrs[0].screen.secret
     assert secret not in text and result.qrs[0].screen.secret_for_typing not in text
     assert "very secret words 9" not in text

@@ -10,6 +10,7 @@ from conftest import PASSWORD
 from twofa_sim.apps.qr import group_secret
 
 from helpers import at_code_step, current_code, enrol
+from twofa_sim.render.tables import events_table, users_table
 
 
 def test_nothing_secret_leaks_from_a_full_story(office):
@@ -30,9 +31,9 @@ def test_nothing_secret_leaks_from_a_full_story(office):
         errors.append(str(caught.value))
 
     user = office.user("alice")
-    texts = [office.events.to_frame().to_csv(), "\n".join(map(str, office.events)), repr(office.events),
+    texts = [events_table(office.events).to_csv(), "\n".join(map(str, office.events)), repr(office.events),
              repr(office), repr(user), repr(user.enrolment), repr(user.password_hash), repr(login),
-             office.users_frame().to_csv(), *errors]
+             users_table(office).to_csv(), *errors]
     needles = [secret, secret.lower(), PASSWORD, used, *codes, *(c.replace("-", "") for c in codes)]
     for text in texts:
         for needle in needles:

@@ -20,6 +20,7 @@ from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from conftest import PASSWORD, make_office
 from helpers import current_code, enrol
+from twofa_sim.render.tables import app_table, users_table
 
 DAY = 86400
 YEAR = 365 * DAY
@@ -45,18 +46,18 @@ def works(data: bytes) -> None:
     """The loaded session does what a trainer does with one, without an exception."""
     session = loads(data)
     office = session.office
-    office.users_frame()
+    users_table(office)
     login = office.start_login()
     result = login.submit_password("alice", PASSWORD)
     if result.state is State.CODE_REQUIRED:
         login.submit_code("000000")
         login.submit_code(current_code(office, office.user("alice").enrolment.secret))
-    office.users_frame()
+    users_table(office)
     demo = TrainerDemo(office, Device.for_user(office, "alice", app="aegis"), live=False)
     demo.close()
     for device in session.devices:
         repr(device)
-        device.app.to_frame()
+        app_table(device.app)
 
 
 OUT_OF_RANGE = [

@@ -35,6 +35,7 @@ from twofa_sim.io.persistence import dumps, loads
 from twofa_sim.apps.qr import group_secret
 
 from helpers import independent_totp
+from twofa_sim.render.tables import events_table, policy_table, users_table
 
 START = 1_767_603_610.0                      # 2026-01-05 09:00:10 UTC
 PASSWORD = "correct horse 42"
@@ -739,7 +740,7 @@ class LoginMachine(RuleBasedStateMachine):
                               repr(o), repr(o.clock), repr(o.policy), repr(o.secret_source)]
         if type(self).runs % 5 == 1:
             # the tables are built from the same fields as the reprs above; pandas is slow, so every fifth run
-            texts += [o.events.to_frame().to_csv(), o.users_frame().to_csv(), o.policy.to_frame().to_csv()]
+            texts += [events_table(o.events).to_csv(), users_table(o).to_csv(), policy_table(o.policy).to_csv()]
         for user in o.users:
             texts += [repr(user), repr(user.enrolment), repr(user.password_hash), repr(user.enrolment.recovery)]
         whole = "\n".join(texts)

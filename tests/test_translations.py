@@ -21,6 +21,7 @@ from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from conftest import PASSWORD, make_office
 from helpers import current_code
+from twofa_sim.render.tables import users_table
 
 UI = pathlib.Path(i18n.__file__).parent
 
@@ -30,7 +31,7 @@ def ui_message_ids() -> set[str]:
     messages, the event kinds, the tables' column names, yes and no."""
     extracted = {message[2] for message in extract_from_dir(str(UI), method_map=[("*.py", "python")],
                                                              keywords={"t": None, "texts": None})}
-    columns = set(make_office().users_frame().reset_index().columns)
+    columns = set(users_table(make_office()).reset_index().columns)
     shown = {"from" if c == "state_from" else "to" if c == "state_to" else c for c in SHOWN_COLUMNS}
     return (extracted | {msgid for _, msgid in DOMAIN_MESSAGES} | {kind.value for kind in EventKind}
             | columns | shown | {"yes", "no"})

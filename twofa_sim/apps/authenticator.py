@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass
 from typing import Iterator
 
-import pandas as pd
 
 from .profiles import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
                           DuplicatePolicy, TimeRounding, profile as find_profile)
@@ -604,32 +603,11 @@ class AuthenticatorApp:
 
     # -- views ------------------------------------------------------------------------------------
 
-    def to_frame(self, local: float | None = None) -> pd.DataFrame:
-        """The entries as a table; with ``local``, also the code and the seconds left."""
-        columns = ["id", "issuer", "account", "algorithm", "digits", "period", "origin"]
-        if any(e.counter_based for e in self._entries):
-            columns.insert(3, "type")
-        rows = [{c: getattr(e, c) for c in columns} for e in self._entries]
-        if any(self.profile.shown_name(e.issuer, e.account) != e.label for e in self._entries):
-            columns.insert(3, "shown as")          # where the app's list differs from "issuer: account"
-            for row, e in zip(rows, self._entries):
-                row["shown as"] = self.profile.shown_name(e.issuer, e.account)
-        frame = pd.DataFrame(rows, columns=columns).set_index("id")
-        if local is not None:
-            readings = {r.entry_id: r for r in self.readings(local)}
-            frame["code"] = [readings[i].code for i in frame.index]
-            frame["seconds left"] = [round(readings[i].seconds_left, 1) for i in frame.index]
-        if "type" in frame:
-            frame.loc[frame["type"] == "hotp", "period"] = None
-        return frame
-
     def __repr__(self) -> str:
         return (f"AuthenticatorApp({self.profile.title}, {len(self._entries)} entries"
                 f"{f', correction {self.correction:+g} s' if self.correction else ''}"
                 f"{', locked' if self._locked else ''})")
 
-    def _repr_html_(self) -> str:
-        return f"<b>{self.profile.title}</b>" + self.to_frame().to_html()
 
 
 __all__ = ["AuthenticatorApp", "Entry", "Reading", "ImportResult", "ImportOutcome", "ImportReport", "Choice",

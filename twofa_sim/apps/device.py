@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
 from PIL import Image
 
 from .profiles import REFERENCE, AppProfile
@@ -180,8 +179,6 @@ class Device:
         return self.app.code(self.app.find(account, issuer), self.now())
 
 
-    def to_frame(self) -> pd.DataFrame:
-        return self.app.to_frame(self.now())
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -198,8 +195,6 @@ class Device:
         return (f"Device({self.name!r}, owner={self.owner!r}, {self.app.profile.title}, "
                 f"clock {self.offset:+g} s, {len(self.app.entries)} entries)")
 
-    def _repr_html_(self) -> str:
-        return f"<b>{self.name}</b> ({self.app.profile.title}, clock {self.offset:+g} s)" + self.to_frame().to_html()
 
 
 __all__ = ["Device"]

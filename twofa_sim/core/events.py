@@ -1,7 +1,7 @@
 """The event log: the single record of what happened.
 
-Domain objects append immutable :class:`Event` records; the log shows itself as a pandas
-DataFrame. Events hold names, states, outcomes and reasons only: never a secret, password,
+Domain objects append immutable :class:`Event` records; the log hands them out as plain rows
+(:mod:`twofa_sim.render.tables` shows them). Events hold names, states, outcomes and reasons only: never a secret, password,
 recovery code or one-time code (their constructors take no such field).
 """
 
@@ -11,8 +11,6 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
-
-import pandas as pd
 
 from .clock import iso
 
@@ -125,17 +123,11 @@ class EventLog:
     def count(self, kind: EventKind, user: str | None = None) -> int:
         return len(self.of_kind(kind, user))
 
-    def to_frame(self, last: int | None = None) -> pd.DataFrame:
-        """The whole log (or its ``last`` events) as a table, time in UTC."""
+    def rows(self, last: int | None = None) -> list[dict]:
+        """The whole log (or its ``last`` events) as plain rows, one dict per event (:data:`COLUMNS`);
+        :func:`twofa_sim.render.tables.events_table` shows them as a table."""
         events = self._events if last is None else self._events[-last:] if last > 0 else []
-        rows = [asdict(e) | {"kind": e.kind.value} for e in events]
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
-        frame["login"] = frame["login"].astype("Int64")
-        return frame.set_index("seq")
+        return [asdict(e) | {"kind": e.kind.value} for e in events]
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html()

@@ -13,7 +13,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 
 from .errors import PolicyError, shown
 
@@ -92,10 +91,10 @@ class Policy:
             raise PolicyError(f"policy.{unknown[0]}", f"no such setting (known: {', '.join(sorted(known))})")
         return dataclasses.replace(self, **changes)
 
-    def to_frame(self) -> pd.DataFrame:
-        """Every knob, its value, its default and why, as a table."""
+    def rows(self) -> list[dict]:
+        """Every knob, its value, its default and why (:func:`twofa_sim.render.tables.policy_table`)."""
         rows = []
         for f in dataclasses.fields(self):
             rows.append({"setting": f.name, "value": getattr(self, f.name), "default": f.default,
                          "reason": f.metadata["reason"]})
-        return pd.DataFrame(rows).set_index("setting")
+        return rows

@@ -27,6 +27,7 @@ from ..core.clock import iso
 from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
                        run_scenario, summary_line, timeline_header)
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
+from ..render.tables import events_table
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -251,7 +252,7 @@ def command_demo(seed: int | None, out_dir: str, invert: bool, ascii_only: bool,
             print(file=out)
 
     result = run_scenario(scenario, start=start, secret_source=source, on_record=show)
-    result.office.events.to_frame().to_csv(folder / "events.csv")
+    events_table(result.office.events).to_csv(folder / "events.csv")
     print(summary_line(result), file=out)
     print(f"QR code, page and event log saved in {folder}", file=out)
     if not result.passed:

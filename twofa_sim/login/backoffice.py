@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-import pandas as pd
 
 from ..core.clock import Clock, iso
 from .company import Company
@@ -263,16 +262,15 @@ class BackOffice:
 
     # -- views ----------------------------------------------------------------------------------
 
-    def users_frame(self) -> pd.DataFrame:
-        """One row per user: what the admin sees (no hashes, no secrets)."""
+    def user_rows(self) -> list[dict]:
+        """One row per user: what the admin sees, no hashes, no secrets
+        (:func:`twofa_sim.render.tables.users_table` shows them)."""
         now = self.clock.now()
         rows = []
         with self.transaction(write=False):  # one consistent view of every user
             for user in self._store.users():
                 rows.append(self._user_row(user, now))
-        columns = ["username", "company", "force 2FA", "company 2FA", "needs 2FA", "enrolled",
-                   "enrolment pending", "failed codes", "locked until", "recovery codes left"]
-        return pd.DataFrame(rows, columns=columns).set_index("username")
+        return rows
 
     def _user_row(self, user: BackendUser, now: float) -> dict:
         e = user.enrolment

@@ -6,7 +6,7 @@ event it records and which message the user sees. States may have actions on ent
 the order in which the password step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
 :data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
-messages and events; the same table renders as a Mermaid state diagram and as a DataFrame.
+messages and events; the same table is drawn as Mermaid diagrams and shown as a table by :mod:`twofa_sim.render`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import enum
 from dataclasses import dataclass
 from typing import Callable
 
-import pandas as pd
 
 from ..core.errors import TransitionNotAllowed
 from ..core.events import EventKind
@@ -303,23 +302,6 @@ class FlowTable:
 
     def entering(self, state: State) -> tuple[Action, ...]:
         return self.on_enter.get(state, ())
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"from": r.source.value, "event": r.event.value, "outcome": r.outcome.value,
-                              "reason": r.reason.value if r.reason else "any", "to": r.target.value,
-                              "effect": r.effect, "records": r.records.value if r.records else "-",
-                              "message": r.message, "rule": r.rule}
-                             for r in self.rows])
-
-    def to_mermaid(self) -> str:
-        """The table as a Mermaid state diagram (drawn by :mod:`twofa_sim.render.diagram`)."""
-        from ..render.diagram import to_mermaid
-        return to_mermaid(self)
-
-    def _repr_markdown_(self) -> str:
-        """One diagram per phase of a login (see :mod:`twofa_sim.render.diagram`)."""
-        from ..render.diagram import to_markdown
-        return to_markdown(self)
 
     def __repr__(self) -> str:
         return f"FlowTable({len(self.rows)} transitions, {len(State)} states)"

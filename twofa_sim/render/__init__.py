@@ -1,1 +1,8 @@
-"""Renderings of domain state for people: diagrams drawn from the transition table."""
+"""Renderings of domain state for people: the flow's diagrams drawn from the transition table, and
+tables (pandas) drawn from the rows the domain classes hand out. The domain itself knows no pandas."""
+
+from .diagram import flow_diagrams, to_markdown, to_mermaid
+from .tables import app_table, device_table, events_table, flow_table, policy_table, users_table
+
+__all__ = ["flow_diagrams", "to_markdown", "to_mermaid", "app_table", "device_table", "events_table", "flow_table",
+           "policy_table", "users_table"]

@@ -4,7 +4,7 @@ One diagram of all the edges is a tangle at notebook width (labels land on each 
 is drawn as four small diagrams, one per phase of a login: the password, the QR step of a first
 login, the code step of later logins, and what follows the end of a login. Each draws, left to right, the rows whose source state belongs to the
 phase, one edge per (from, to), labelled with short words for the outcomes that take it. The full
-outcome, event, effect and rule of every row are in ``FLOW.to_frame()``.
+outcome, event, effect and rule of every row are in ``flow_table(FLOW)`` (:mod:`.tables`).
 """
 
 from __future__ import annotations
@@ -77,4 +77,22 @@ def to_markdown(table: "FlowTable") -> str:
                        for title, sources in PHASES.items())
 
 
-__all__ = ["to_mermaid", "to_markdown", "edge_label", "SHORT_LABELS", "PHASES"]
+class FlowDiagrams:
+    """What a notebook shows for ``flow_diagrams(FLOW)``: the diagrams of :func:`to_markdown`."""
+
+    def __init__(self, table: "FlowTable") -> None:
+        self.table = table
+
+    def _repr_markdown_(self) -> str:
+        return to_markdown(self.table)
+
+    def __repr__(self) -> str:
+        return f"FlowDiagrams({len(PHASES)} phases of {self.table!r})"
+
+
+def flow_diagrams(table: "FlowTable") -> FlowDiagrams:
+    """The flow drawn one phase of a login per diagram, for a notebook cell to show."""
+    return FlowDiagrams(table)
+
+
+__all__ = ["to_mermaid", "to_markdown", "flow_diagrams", "FlowDiagrams", "edge_label", "SHORT_LABELS", "PHASES"]

@@ -45,6 +45,7 @@ from ..apps.qr import EnrolmentScreen
 from ..apps.scan import check_screen_size
 from ..core.secret_source import SecretSource, SeededSecretSource
 from ..login.user import check_username
+from ..render.tables import events_table
 
 DEFAULT_START = "2026-01-05T09:00:00Z"
 DEFAULT_SEED = 1
@@ -1591,7 +1592,7 @@ class ScenarioResult:
             qr.screen.qr_image().save(target, format="PNG")
             written.append(target)
         target = directory / "events.csv"
-        self.office.events.to_frame().to_csv(target)
+        events_table(self.office.events).to_csv(target)
         written.append(target)
         return written
 

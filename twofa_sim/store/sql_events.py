@@ -1,7 +1,7 @@
 """The event log of a SQL store: the rows of the ``events`` table, seen as an :class:`EventLog`.
 
 Every process appends in its own transactions; reading brings the local copy up to date first,
-so ``len(log)``, ``log[-5:]``, ``log.count(kind)`` and ``log.to_frame()`` show every process's
+so ``len(log)``, ``log[-5:]``, ``log.count(kind)`` and ``log.rows()`` show every process's
 events. Listeners hear the events this process records (pages that show other processes' events
 poll, as the trainer dashboard does each second).
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator
-
-import pandas as pd
 
 from ..core.events import Event, EventKind, EventLog
 from . import schema
@@ -71,9 +69,9 @@ class SqlEventLog(EventLog):
         self.refresh()
         return super().of_kind(kind, user)
 
-    def to_frame(self, last: int | None = None) -> pd.DataFrame:
+    def rows(self, last: int | None = None) -> list[dict]:
         self.refresh()
-        return super().to_frame(last)
+        return super().rows(last)
 
     def __repr__(self) -> str:
         return f"SqlEventLog({len(self)} events in {self._store.where})"

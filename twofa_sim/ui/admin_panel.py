@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from ..login.backoffice import BackOffice
 from .common import SafeCallbacks, html_text, message_html, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
+from ..render.tables import users_table
 
 
 class AdminPanel(widgets.VBox):
@@ -152,7 +153,7 @@ class AdminPanel(widgets.VBox):
                 self.selected.value = current if current in users else (users[0] if users else None)
         finally:
             self._syncing = False
-        frame = self.office.users_frame()
+        frame = users_table(self.office)
         if self.compact:
             frame = frame[self.COMPACT_COLUMNS]
         self.users_table.value = table_html(frame, self.texts("No users yet."), self.texts)

@@ -8,6 +8,7 @@ import ipywidgets as widgets
 from ..core.events import EventLog
 from .common import html_text, refresh_after_step, style_sheet, table_html
 from .i18n import Texts
+from ..render.tables import events_table
 
 SHOWN_COLUMNS = ["time", "actor", "kind", "user", "reason", "state_from", "state_to", "detail"]
 
@@ -33,7 +34,7 @@ class EventLogView(widgets.VBox):
         if not len(self.events):
             self.table.value = html_text("tfs-hint", t("Nothing has happened yet."), "span")
             return
-        shown = self.events.to_frame(last=self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
+        shown = events_table(self.events, last=self.rows).iloc[::-1][SHOWN_COLUMNS].copy()
         shown["time"] = shown["time"].dt.strftime("%H:%M:%S")
         shown["kind"] = shown["kind"].map(t)
         shown = shown.rename(columns={"state_from": "from", "state_to": "to"})

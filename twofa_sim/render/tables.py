@@ -1,0 +1,86 @@
+"""Tables for people: pandas DataFrames drawn from domain state.
+
+The domain classes hand out plain rows (lists of dicts, no pandas); this module is where they become
+the tables a notebook, the admin panel or a CSV file shows. One function per thing shown, each
+named after it: ``events_table(office.events)``, ``users_table(office)``, ``policy_table(policy)``,
+``flow_table(FLOW)``, ``app_table(app, local)``, ``device_table(device)``. None of them shows a
+secret: the rows they read hold none.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..core.events import COLUMNS as EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    from ..apps.authenticator import AuthenticatorApp
+    from ..apps.device import Device
+    from ..core.events import EventLog
+    from ..core.policy import Policy
+    from ..login.backoffice import BackOffice
+    from ..login.flow import FlowTable
+
+USER_COLUMNS = ["username", "company", "force 2FA", "company 2FA", "needs 2FA", "enrolled", "enrolment pending",
+                "failed codes", "locked until", "recovery codes left"]
+
+
+def events_table(log: "EventLog", last: int | None = None) -> pd.DataFrame:
+    """The whole log (or its ``last`` events), one row per event, time in UTC, indexed by ``seq``."""
+    frame = pd.DataFrame(log.rows(last), columns=EVENT_COLUMNS)
+    frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    frame["login"] = frame["login"].astype("Int64")
+    return frame.set_index("seq")
+
+
+def users_table(office: "BackOffice") -> pd.DataFrame:
+    """One row per user: what the admin sees (no hashes, no secrets)."""
+    return pd.DataFrame(office.user_rows(), columns=USER_COLUMNS).set_index("username")
+
+
+def policy_table(policy: "Policy") -> pd.DataFrame:
+    """Every knob, its value, its default and why."""
+    return pd.DataFrame(policy.rows()).set_index("setting")
+
+
+def flow_table(table: "FlowTable") -> pd.DataFrame:
+    """Every transition: from, event, outcome, reason, to, what it does, records and says, and its rule."""
+    return pd.DataFrame([{"from": r.source.value, "event": r.event.value, "outcome": r.outcome.value,
+                          "reason": r.reason.value if r.reason else "any", "to": r.target.value,
+                          "effect": r.effect, "records": r.records.value if r.records else "-",
+                          "message": r.message, "rule": r.rule}
+                         for r in table.rows])
+
+
+def app_table(app: "AuthenticatorApp", local: float | None = None) -> pd.DataFrame:
+    """The app's entries; with ``local`` (the device's time), also the code and the seconds left.
+
+    A "shown as" column appears where the app's list names an entry otherwise than "issuer: account",
+    a "type" column where an entry is counter-based (its period is then empty)."""
+    entries = app.entries
+    columns = ["id", "issuer", "account", "algorithm", "digits", "period", "origin"]
+    if any(e.counter_based for e in entries):
+        columns.insert(3, "type")
+    rows = [{c: getattr(e, c) for c in columns} for e in entries]
+    if any(app.profile.shown_name(e.issuer, e.account) != e.label for e in entries):
+        columns.insert(3, "shown as")
+        for row, e in zip(rows, entries):
+            row["shown as"] = app.profile.shown_name(e.issuer, e.account)
+    frame = pd.DataFrame(rows, columns=columns).set_index("id")
+    if local is not None:
+        readings = {r.entry_id: r for r in app.readings(local)}
+        frame["code"] = [readings[i].code for i in frame.index]
+        frame["seconds left"] = [round(readings[i].seconds_left, 1) for i in frame.index]
+    if "type" in frame:
+        frame.loc[frame["type"] == "hotp", "period"] = None
+    return frame
+
+
+def device_table(device: "Device") -> pd.DataFrame:
+    """The device's app as its owner sees it now: entries, codes and seconds left on the device's clock."""
+    return app_table(device.app, device.now())
+
+
+__all__ = ["events_table", "users_table", "policy_table", "flow_table", "app_table", "device_table"]
