@@ -22,7 +22,7 @@ ALLOWED = {
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
-    "classroom": {"core", "login", "store", "render"},
+    "classroom": {"core", "login", "store"},
     "ui": {"core", "apps", "login", "render", "spec", "analysis", "io", "classroom"},
     "bench": {"core", "apps", "login", "analysis", "ui"},
 }
