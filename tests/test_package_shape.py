@@ -22,7 +22,8 @@ ALLOWED = {
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
-    "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io"},
+    "classroom": {"core", "login", "store"},
+    "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io", "classroom"},
     "bench": {"core", "apps", "login", "store", "analysis", "ui"},
 }
 
