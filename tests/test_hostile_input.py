@@ -817,8 +817,8 @@ def test_a_named_pipe_or_device_as_an_image_is_refused_at_once(tmp_path):
 
 
 def test_a_scenario_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    import twofa_sim.spec.scenario as scenario_module
-    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", 1000)
+    import twofa_sim.spec.files as files_module
+    monkeypatch.setattr(files_module, "MAX_FILE_BYTES", 1000)
     (tmp_path / "s.yaml").write_text("name: x\nsteps: [{wait: 1s}]\n" + "#" * 1000)
     with pytest.raises(ScenarioError, match="larger than"):
         load_scenario(tmp_path / "s.yaml")

@@ -16,17 +16,19 @@ MAX_LINES = 600
 ALLOWED = {
     "core": set(),
     "apps": {"core"},
-    "login": {"core", "apps"},
+    "login": {"core", "apps", "store"},
+    "store": {"core", "login"},
     "render": {"core", "apps", "login"},
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
-    "ui": {"core", "apps", "login", "render", "spec", "analysis", "io"},
+    "classroom": {"core", "login", "store"},
+    "ui": {"core", "apps", "login", "render", "spec", "analysis", "io", "classroom"},
     "bench": {"core", "apps", "login", "analysis", "ui"},
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.
-TOO_LONG_FOR_NOW = {"spec/scenario.py", "io/persistence.py", "apps/authenticator.py"}
+TOO_LONG_FOR_NOW: set[str] = set()
 
 
 def modules() -> dict[str, pathlib.Path]:

@@ -23,6 +23,7 @@ from .apps.qr import EnrolmentScreen
 from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
 from .core.secret_source import SeededSecretSource, SystemSecretSource
 from .login.user import BackendUser
+from .store import MemoryStore, Store, StoreError, open_store
 
 __all__ = [
     "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",
@@ -37,5 +38,6 @@ __all__ = [
     "Population", "PopulationParameters", "draw_population", "simulate", "simulate_fast", "simulate_exact",
     "summarise", "compare_policies", "Schedule", "REFERENCE_SCHEDULES", "attack_table",
     "Session", "SessionFileError", "save_session", "load_session",
+    "Store", "MemoryStore", "StoreError", "open_store",
 ]
 __version__ = "0.1.0"

@@ -84,9 +84,15 @@ class LoginAttempt:
     # -- the events -----------------------------------------------------------------------------
 
     def submit_password(self, username: str, password: str) -> StepResult:
+        """The slow password check (scrypt) runs before the step's transaction, so many logins at
+        once do not queue behind each other's hashing; the user's state is read again inside."""
         _check_text("username", username)
         _check_text("password", password)
-        return self._fire(FlowEvent.SUBMIT_PASSWORD, lambda now: self._classify_password(username, password, now))
+        self._flow.require_event(self.state, FlowEvent.SUBMIT_PASSWORD)
+        user = self._office.find_user(username)
+        matches = self._office.password_matches(user, password, username)
+        return self._fire(FlowEvent.SUBMIT_PASSWORD,
+                          lambda now: self._classify_password(username, user is not None, matches, now))
 
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
@@ -124,17 +130,25 @@ class LoginAttempt:
 
         The clock is read once; the check (``classify``) reads the user's second factor and changes
         nothing; the row's actions then write the check's change and the row's event is recorded.
-        A back office that keeps its users in a shared store runs this method in one transaction.
+        All of it is one transaction of the back office's store: two tabs or processes that submit
+        the same code at once are served one after the other, and only the first is accepted.
+        This attempt's own state changes only once the transaction has committed.
         """
         self._flow.require_event(self.state, event)
-        now = self._office.clock.now()
-        verdict = classify(now)
-        row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
-        source = self.state
-        self.state = row.target
-        self._record_step(now, row, verdict, source)
-        for action in row.actions + self._flow.entering(row.target):
-            getattr(self, action.method)(now, verdict)
+        saved = (self.state, self.username, self.screen, self.deadline)
+        try:
+            with self._office.transaction():
+                now = self._office.clock.now()
+                verdict = classify(now)
+                row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
+                source = self.state
+                self.state = row.target
+                self._record_step(now, row, verdict, source)
+                for action in row.actions + self._flow.entering(row.target):
+                    getattr(self, action.method)(now, verdict)
+        except BaseException:
+            self.state, self.username, self.screen, self.deadline = saved
+            raise
         return StepResult(self.state, verdict.outcome, verdict.reason, self._message(row, verdict),
                           self.screen if self.state is State.ENROLMENT else None,
                           verdict.locked_until, verdict.step)
@@ -145,15 +159,16 @@ class LoginAttempt:
             raise TransitionNotAllowed(f"the flow decides no outcome in state '{self.state.value}' for {facts}")
         return Verdict(guard.outcome, guard.reason)
 
-    def _classify_password(self, username: str, password: str, now: float) -> Verdict:
+    def _classify_password(self, username: str, known: bool, matches: bool, now: float) -> Verdict:
+        """Decide with the password's result (checked before the transaction) and the user as it is now."""
         user = self._office.find_user(username)
-        matches = self._office.password_matches(user, password, username)
+        matches = matches and user is not None
         if matches:
             self.username = user.username
         facts = Facts(password_ok=matches, locked=matches and user.enrolment.is_locked(now),
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
         decided = self._decided(self._flow.password_order, facts)
-        detail = "" if matches else "wrong password" if user else "unknown username"
+        detail = "" if matches else "wrong password" if known else "unknown username"
         locked_until = user.enrolment.locked_until if decided.reason is Reason.LOCKED else None
         return Verdict(decided.outcome, decided.reason, locked_until=locked_until, detail=detail)
 

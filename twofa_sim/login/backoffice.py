@@ -1,14 +1,16 @@
 """The back office: companies, their backend users, the admin's actions, and the login mask.
 
-It owns the policy, the clock, the secret source and the event log, and hands out
-:class:`~twofa_sim.login.attempt.LoginAttempt` objects. Admin actions validate everything first and change
-state only when the whole action can succeed.
+It owns the policy, the clock and the secret source, and hands out
+:class:`~twofa_sim.login.attempt.LoginAttempt` objects. Companies, users and the event log live in a
+:class:`~twofa_sim.store.Store`: in memory by default, or in a database many processes share
+(``BackOffice(store=open_store("sqlite:///class.sqlite"))``). Every action runs in one store
+transaction, so it happens exactly once however many threads or processes act at the same time.
+Admin actions validate everything first and change state only when the whole action can succeed.
 """
 
 from __future__ import annotations
 
-import itertools
-
+from contextlib import AbstractContextManager
 
 from ..core.clock import Clock, iso
 from .company import Company
@@ -17,8 +19,9 @@ from ..core.events import EventKind, EventLog
 from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
-from ..core.secret_source import SecretSource, SystemSecretSource
+from ..core.secret_source import SecretSource, SystemSecretSource, restore_secret_source
 from .user import USERNAME, BackendUser, check_username
+from ..store import MemoryStore, Store
 
 
 
@@ -29,19 +32,33 @@ def _check_flag(field: str, value: object) -> bool:
 
 
 class BackOffice:
-    """The simulated backend. ``BackOffice()`` is ready to use; demos pass a pinned clock and a seed."""
+    """The simulated backend. ``BackOffice()`` is ready to use; demos pass a pinned clock and a seed.
+
+    ``store`` keeps companies, users and events (a :class:`~twofa_sim.store.MemoryStore` unless
+    given); ``events`` is an event log to continue, only with the in-memory store.
+    """
 
     def __init__(self, policy: Policy | None = None, clock: Clock | None = None,
-                 secret_source: SecretSource | None = None, events: EventLog | None = None) -> None:
+                 secret_source: SecretSource | None = None, events: EventLog | None = None,
+                 store: Store | None = None) -> None:
+        if store is not None and not isinstance(store, Store):
+            raise ValidationError("store", f"must be a Store (see twofa_sim.store.open_store), got {type(store).__name__}")
+        if store is not None and events is not None:
+            raise ValidationError("events", "a store keeps its own event log: pass either store or events")
         self._policy = policy or Policy()
         self.clock = clock or Clock()
         self.secret_source = secret_source or SystemSecretSource()
-        self.events = events if events is not None else EventLog()
-        self._companies: dict[str, Company] = {}
-        self._users: dict[str, BackendUser] = {}
-        self._login_ids = itertools.count(1)
+        self._store = store if store is not None else MemoryStore(events)
+        self.events = self._store.events
         self._decoys = Decoys(self._policy.kdf_log2_n)
-        self._hash_upgrades, self._costs_key, self._costs = 0, None, ()
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def transaction(self, write: bool = True) -> AbstractContextManager[None]:
+        """One unit of work in the store: a login step's check and its effect run in one."""
+        return self._store.transaction(write)
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -59,68 +76,78 @@ class BackOffice:
             raise ValidationError("policy", f"must be a Policy, got {type(policy).__name__}")
         changed = [f"{k}={getattr(policy, k)!r}" for k in policy.__dataclass_fields__
                    if getattr(policy, k) != getattr(self._policy, k)]
-        decoys = self._decoys.for_costs(self._stored_costs(), policy.kdf_log2_n)
-        if policy.period != self._policy.period:
-            for user in self._users.values():
-                user.enrolment.change_period(self._policy.period, policy.period)
-        self._policy, self._decoys = policy, decoys
-        if changed:
-            self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}", detail=", ".join(changed))
+        with self.transaction():
+            decoys = self._decoys.for_costs(self._store.password_costs(), policy.kdf_log2_n)
+            if policy.period != self._policy.period:
+                for user in self._store.users():
+                    user.enrolment.change_period(self._policy.period, policy.period)
+            self._policy, self._decoys = policy, decoys
+            if changed:
+                self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}",
+                                   detail=", ".join(changed))
 
     # -- companies and users --------------------------------------------------------------------
 
     def create_company(self, name: str, force_2fa_for_all: bool = False, by: str = "admin") -> Company:
         name = check_display_name("company", name)
         _check_flag("force_2fa_for_all", force_2fa_for_all)
-        if name.casefold() in self._companies:
-            raise AlreadyExistsError(f"company {name!r} already exists")
-        company = Company(name, force_2fa_for_all)
-        self._companies[name.casefold()] = company
-        self.events.record(self.clock.now(), EventKind.COMPANY_CREATED, f"admin:{by}", company=name,
-                           detail=f"2FA for all users: {'on' if force_2fa_for_all else 'off'}")
+        with self.transaction():
+            if self._store.company(name.casefold()) is not None:
+                raise AlreadyExistsError(f"company {name!r} already exists")
+            company = Company(name, force_2fa_for_all)
+            self._store.add_company(company)
+            self.events.record(self.clock.now(), EventKind.COMPANY_CREATED, f"admin:{by}", company=name,
+                               detail=f"2FA for all users: {'on' if force_2fa_for_all else 'off'}")
         return company
 
     def company(self, name: str) -> Company:
-        try:
-            return self._companies[str(name).casefold()]
-        except KeyError:
-            raise NotFoundError(f"no company named {str(name)[:64]!r}") from None
+        found = self._store.company(str(name).casefold())
+        if found is None:
+            raise NotFoundError(f"no company named {str(name)[:64]!r}")
+        return found
 
     @property
     def companies(self) -> list[Company]:
-        return list(self._companies.values())
+        return self._store.companies()
 
     def set_company_force_2fa(self, company: str, on: bool, by: str = "admin") -> None:
         """The company's security setting: 2FA on (or off) for all its backend users at once."""
-        target = self.company(company)
-        _check_flag("on", on)
-        target.force_2fa_for_all = on
-        self.events.record(self.clock.now(), EventKind.COMPANY_SETTING_CHANGED, f"admin:{by}",
-                           company=target.name, detail=f"2FA for all users: {'on' if on else 'off'}")
+        with self.transaction():
+            target = self.company(company)
+            _check_flag("on", on)
+            target.force_2fa_for_all = on
+            self.events.record(self.clock.now(), EventKind.COMPANY_SETTING_CHANGED, f"admin:{by}",
+                               company=target.name, detail=f"2FA for all users: {'on' if on else 'off'}")
 
     def create_user(self, username: str, password: str, company: str | None = None,
                     force_2fa: bool = False, by: str = "admin") -> BackendUser:
         """Create a backend user; ``force_2fa`` is the "Force 2 factor auth." checkbox."""
         username = check_username(username)
-        if username.casefold() in self._users:
+        if self._store.user(username.casefold()) is not None:
             raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
         check_password_rule(password, username)
         _check_flag("force_2fa", force_2fa)
         owner = self._default_company() if company is None else self.company(company)
-        now = self.clock.now()
-        user = BackendUser(username, owner.name,
-                           PasswordHash.create(password, self.secret_source, self.policy.kdf_log2_n),
-                           force_2fa=force_2fa, created_at=now)
-        self._users[user.key] = user
-        owner.usernames.append(username)
-        self.events.record(now, EventKind.USER_CREATED, f"admin:{by}", user=username, company=owner.name,
-                           detail=f"force 2 factor auth.: {'ticked' if force_2fa else 'not ticked'}")
+        # The slow hash is made before the transaction, so other processes do not wait for it.
+        password_hash = PasswordHash.create(password, self.secret_source, self.policy.kdf_log2_n)
+        with self.transaction():
+            if self._store.user(username.casefold()) is not None:
+                raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
+            owner = self.company(owner.name)
+            now = self.clock.now()
+            user = BackendUser(username, owner.name, password_hash, force_2fa=force_2fa, created_at=now)
+            self._store.add_user(user)
+            if username not in owner.usernames:
+                owner.usernames.append(username)
+            self.events.record(now, EventKind.USER_CREATED, f"admin:{by}", user=username, company=owner.name,
+                               detail=f"force 2 factor auth.: {'ticked' if force_2fa else 'not ticked'}")
         return user
 
     def _default_company(self) -> Company:
-        if len(self._companies) == 1:
-            return next(iter(self._companies.values()))
-        if not self._companies:
+        companies = self._store.companies()
+        if len(companies) == 1:
+            return companies[0]
+        if not companies:
             raise NotFoundError("create a company first: every backend user belongs to one")
         raise ValidationError("company", "name the company: the back office has more than one")
 
@@ -128,7 +155,7 @@ class BackOffice:
         """The user of that name, ignoring case; look-alike characters (a Kelvin sign for K) never match."""
         if not isinstance(username, str) or not USERNAME.fullmatch(username):
             return None
-        return self._users.get(username.casefold())
+        return self._store.user(username.casefold())
 
     def user(self, username: str) -> BackendUser:
         found = self.find_user(username)
@@ -138,7 +165,7 @@ class BackOffice:
 
     @property
     def users(self) -> list[BackendUser]:
-        return list(self._users.values())
+        return self._store.users()
 
     def company_of(self, username: str) -> str:
         return self.user(username).company
@@ -147,7 +174,7 @@ class BackOffice:
 
     def needs_2fa(self, user: BackendUser) -> bool:
         """The company setting or the user's flag asks for 2FA, or the user enrolled and the policy keeps it."""
-        forced = self.company(user.company).force_2fa_for_all or user.force_2fa
+        forced = user.force_2fa or self.company(user.company).force_2fa_for_all
         kept = user.enrolment.is_enrolled and self.policy.keep_2fa_when_unforced
         return forced or kept
 
@@ -159,7 +186,7 @@ class BackOffice:
         hashes have another cost than the policy. A correct password whose hash has another cost
         than the policy's is hashed again at the policy's cost (as Django does), and the log says so.
         """
-        decoys = self._decoys.for_costs(self._stored_costs(), self._policy.kdf_log2_n)
+        decoys = self._decoys.for_costs(self._store.password_costs(), self._policy.kdf_log2_n)
         self._decoys = decoys
         if user is None:
             decoys.check(username, password)
@@ -171,61 +198,89 @@ class BackOffice:
         return True
 
     def _upgrade_hash(self, user: BackendUser, password: str) -> None:
-        old = user.password_hash.log2_n
-        user.password_hash = PasswordHash.create(password, self.secret_source, self._policy.kdf_log2_n)
-        self._hash_upgrades += 1
-        self.events.record(self.clock.now(), EventKind.PASSWORD_HASH_UPGRADED, "system", user=user.username,
-                           company=user.company, detail=f"scrypt N=2**{old} -> 2**{user.password_hash.log2_n}")
-
-    def _stored_costs(self) -> tuple[int, ...]:
-        """The scrypt cost of every stored hash, sorted; recounted only when users or hashes changed."""
-        key = (len(self._users), self._hash_upgrades)
-        if self._costs_key != key:
-            self._costs = tuple(sorted(u.password_hash.log2_n for u in self._users.values()))
-            self._costs_key = key
-        return self._costs
+        """Hash again at the policy's cost (outside any transaction: scrypt is slow), then store the
+        new hash on the user as it is now, unless another process changed the hash meanwhile."""
+        old = user.password_hash
+        new = PasswordHash.create(password, self.secret_source, self._policy.kdf_log2_n)
+        with self.transaction():
+            current = self._store.user(user.key)
+            if current is None or current.password_hash != old:
+                return
+            current.password_hash = user.password_hash = new
+            self._store.note_hash_change()
+            self.events.record(self.clock.now(), EventKind.PASSWORD_HASH_UPGRADED, "system", user=user.username,
+                               company=user.company, detail=f"scrypt N=2**{old.log2_n} -> 2**{new.log2_n}")
 
     # -- admin actions --------------------------------------------------------------------------
 
     def set_force_2fa(self, username: str, on: bool, by: str = "admin") -> None:
         """Tick or untick "Force 2 factor auth." for a user."""
-        user = self.user(username)
-        _check_flag("on", on)
-        user.force_2fa = on
-        self.events.record(self.clock.now(), EventKind.FORCE_FLAG_CHANGED, f"admin:{by}", user=user.username,
-                           company=user.company, detail="ticked" if on else "unticked")
+        with self.transaction():
+            user = self.user(username)
+            _check_flag("on", on)
+            user.force_2fa = on
+            self.events.record(self.clock.now(), EventKind.FORCE_FLAG_CHANGED, f"admin:{by}", user=user.username,
+                               company=user.company, detail="ticked" if on else "unticked")
 
     def reset_2fa(self, username: str, by: str = "admin") -> None:
         """Lost phone: back to "not enrolled". The next login shows a fresh QR; old codes stop working."""
-        user = self.user(username)
-        user.enrolment.reset()
-        self.events.record(self.clock.now(), EventKind.TWOFA_RESET, f"admin:{by}", user=user.username,
-                           company=user.company)
+        with self.transaction():
+            user = self.user(username)
+            user.enrolment.reset()
+            self.events.record(self.clock.now(), EventKind.TWOFA_RESET, f"admin:{by}", user=user.username,
+                               company=user.company)
 
     def unlock(self, username: str, by: str = "admin") -> None:
-        user = self.user(username)
-        user.enrolment.unlock()
-        self.events.record(self.clock.now(), EventKind.UNLOCKED, f"admin:{by}", user=user.username,
-                           company=user.company)
+        with self.transaction():
+            user = self.user(username)
+            user.enrolment.unlock()
+            self.events.record(self.clock.now(), EventKind.UNLOCKED, f"admin:{by}", user=user.username,
+                               company=user.company)
 
     def issue_recovery_codes(self, username: str, by: str = "admin") -> list[str]:
         """A fresh set of single-use recovery codes (the old set stops working). Shown once."""
-        user = self.user(username)
-        if not user.enrolment.is_enrolled:
-            raise ValidationError("username", f"{user.username!r} has not enrolled: recovery codes back up an enrolled app")
-        codes = user.enrolment.issue_recovery_codes(self.policy, self.secret_source)
-        self.events.record(self.clock.now(), EventKind.RECOVERY_CODES_ISSUED, f"admin:{by}", user=user.username,
-                           company=user.company, detail=f"{len(codes)} codes")
+        with self.transaction():
+            user = self.user(username)
+            if not user.enrolment.is_enrolled:
+                raise ValidationError("username", f"{user.username!r} has not enrolled: "
+                                      "recovery codes back up an enrolled app")
+            codes = user.enrolment.issue_recovery_codes(self.policy, self.secret_source)
+            self.events.record(self.clock.now(), EventKind.RECOVERY_CODES_ISSUED, f"admin:{by}",
+                               user=user.username, company=user.company, detail=f"{len(codes)} codes")
         return codes
 
     # -- logins ---------------------------------------------------------------------------------
 
     def start_login(self) -> LoginAttempt:
         """Open the login mask."""
-        attempt = LoginAttempt(self, next(self._login_ids))
-        self.events.record(self.clock.now(), EventKind.LOGIN_STARTED, "anonymous", login=attempt.id,
-                           state_to=attempt.state.name)
+        with self.transaction():
+            attempt = LoginAttempt(self, self._store.next_login_id())
+            self.events.record(self.clock.now(), EventKind.LOGIN_STARTED, "anonymous", login=attempt.id,
+                               state_to=attempt.state.name)
         return attempt
+
+    # -- saving and restoring -------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Everything the back office holds, as plain data (secrets and hashes included), read
+        without changing anything. Logins in progress are not part of it, nor the decoy hashes
+        (a restored back office makes its own, with a fresh key)."""
+        return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
+                "secret_source": self.secret_source.snapshot(),
+                "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
+                "events": self.events.snapshot(), "next_login_id": self._store.peek_login_id()}
+
+    @classmethod
+    def restore(cls, data: dict) -> "BackOffice":
+        """The back office of a :meth:`snapshot`; restoring adds no event."""
+        store = MemoryStore(EventLog.restore(data["events"]))
+        for company in data["companies"]:
+            store.add_company(Company.restore(company))
+        for user in data["users"]:
+            store.add_user(BackendUser.restore(user))
+        store.set_next_login_id(data["next_login_id"])
+        return cls(policy=Policy.restore(data["policy"]), clock=Clock.restore(data["clock"]),
+                   secret_source=restore_secret_source(data["secret_source"]), store=store)
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -234,18 +289,23 @@ class BackOffice:
         (:func:`twofa_sim.render.tables.users_table` shows them)."""
         now = self.clock.now()
         rows = []
-        for user in self._users.values():
-            e = user.enrolment
-            rows.append({
-                "username": user.username, "company": user.company, "force 2FA": user.force_2fa,
-                "company 2FA": self.company(user.company).force_2fa_for_all, "needs 2FA": self.needs_2fa(user),
-                "enrolled": e.is_enrolled, "enrolment pending": e.pending_secret is not None,
-                "failed codes": e.failures_at(now),
-                "locked until": iso(e.locked_until) if e.is_locked(now) else "",
-                "recovery codes left": e.recovery.remaining if e.recovery else 0,
-            })
+        with self.transaction(write=False):  # one consistent view of every user
+            for user in self._store.users():
+                rows.append(self._user_row(user, now))
         return rows
 
+    def _user_row(self, user: BackendUser, now: float) -> dict:
+        e = user.enrolment
+        return {
+            "username": user.username, "company": user.company, "force 2FA": user.force_2fa,
+            "company 2FA": self.company(user.company).force_2fa_for_all, "needs 2FA": self.needs_2fa(user),
+            "enrolled": e.is_enrolled, "enrolment pending": e.pending_secret is not None,
+            "failed codes": e.failures_at(now),
+            "locked until": iso(e.locked_until) if e.is_locked(now) else "",
+            "recovery codes left": e.recovery.remaining if e.recovery else 0,
+        }
+
     def __repr__(self) -> str:
-        return (f"BackOffice({len(self._companies)} companies, {len(self._users)} users, "
-                f"{len(self.events)} events, {self.clock!r})")
+        with self.transaction(write=False):
+            return (f"BackOffice({len(self._store.companies())} companies, {len(self._store.users())} users, "
+                    f"{len(self.events)} events, {self.clock!r})")

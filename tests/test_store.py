@@ -1,0 +1,164 @@
+"""The store under the back office: the SQL store behaves as the in-memory one, processes share
+one database, and a database that cannot be used gives a clear error naming it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pyotp
+import pytest
+
+from twofa_sim import BackOffice, Clock, EventKind, SeededSecretSource, State
+from twofa_sim.store import MemoryStore, StoreError, open_store
+from twofa_sim.store.sql import SqlStore
+from twofa_sim.render.tables import events_table, users_table
+
+from conftest import FAST, PASSWORD, START
+
+
+def office_on(url: str | None, seed: int = 2026) -> BackOffice:
+    return BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(seed),
+                      store=open_store(url))
+
+
+def story(office: BackOffice) -> None:
+    """Every admin action and every kind of login step, on one back office."""
+    office.create_company("ACME")
+    office.create_company("Globex", force_2fa_for_all=True)
+    office.create_user("alice", PASSWORD, company="ACME", force_2fa=True)
+    office.create_user("bob", PASSWORD, company="Globex")
+    office.create_user("carol", PASSWORD, company="ACME")
+    for name in ("alice", "bob"):
+        attempt = office.start_login()
+        screen = attempt.submit_password(name, PASSWORD).screen
+        assert attempt.submit_code("000000").state is State.ENROLMENT
+        assert attempt.submit_code(pyotp.TOTP(screen.secret).at(office.clock.now())).state is State.AUTHENTICATED
+        attempt.log_out()
+    codes = office.issue_recovery_codes("alice")
+    office.clock.advance(30)
+    attempt = office.start_login()
+    attempt.submit_password("alice", PASSWORD)
+    assert attempt.submit_recovery_code(codes[0]).state is State.AUTHENTICATED
+    attempt = office.start_login()
+    assert attempt.submit_password("bob", "wrong password!").state is State.CREDENTIALS
+    attempt.submit_password("bob", PASSWORD)
+    for _ in range(FAST.failed_code_limit):
+        attempt.submit_code("123456")
+    assert attempt.state is State.LOCKED
+    office.unlock("bob")
+    office.reset_2fa("alice")
+    office.set_force_2fa("carol", True)
+    office.set_company_force_2fa("ACME", True)
+    office.set_policy(FAST.replace(period=60))
+
+
+def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(tmp_path):
+    memory, sqlite = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    story(memory)
+    story(sqlite)
+    assert users_table(sqlite).equals(users_table(memory))
+    assert events_table(sqlite.events).equals(events_table(memory.events))
+    assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sqlite.companies] == \
+           [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
+    assert sqlite.store.peek_login_id() == memory.store.peek_login_id()
+
+
+def test_a_new_back_office_on_the_same_file_sees_everything(tmp_path):
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    first = office_on(url)
+    story(first)
+    again = office_on(url)
+    assert users_table(again).equals(users_table(first))
+    assert list(again.events) == list(first.events)
+    bob = again.user("bob")
+    assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
+
+
+def _child_enrols(url: str, done) -> None:
+    office = office_on(url, seed=7)
+    attempt = office.start_login()
+    screen = attempt.submit_password("dave", PASSWORD).screen
+    result = attempt.submit_code(pyotp.TOTP(screen.secret).at(office.clock.now()))
+    done.put(result.state.name)
+
+
+def test_two_processes_see_each_others_users_factors_and_events(tmp_path):
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    office = office_on(url)
+    office.create_company("ACME", force_2fa_for_all=True)
+    office.create_user("dave", PASSWORD)
+    context = multiprocessing.get_context("fork")
+    done = context.Queue()
+    child = context.Process(target=_child_enrols, args=(url, done))
+    child.start()
+    assert done.get(timeout=60) == "AUTHENTICATED"
+    child.join(60)
+    assert office.user("dave").enrolment.is_enrolled
+    assert users_table(office).loc["dave", "enrolled"]
+    assert office.events.count(EventKind.ENROLMENT_COMPLETED, "dave") == 1
+    assert office.store.peek_login_id() == 2
+
+
+def test_the_default_store_is_in_memory():
+    assert isinstance(BackOffice().store, MemoryStore)
+    assert isinstance(open_store("memory"), MemoryStore) and isinstance(open_store(None), MemoryStore)
+
+
+def _write(path, content: bytes) -> None:
+    path.write_bytes(content)
+
+
+def _other_version(path) -> None:
+    SqlStore(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE schema_version SET version = 99")
+
+
+def _foreign_tables(path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+
+
+@pytest.mark.parametrize("prepare, name, words", [
+    (lambda p: _write(p, b"this is a text file, not a database" * 100), "notes.sqlite", "not an SQLite database"),
+    (lambda p: None, "missing-folder/class.sqlite", "cannot be opened"),
+    (_other_version, "old.sqlite", "schema version 99"),
+    (_foreign_tables, "shop.sqlite", "other tables"),
+])
+def test_a_database_that_cannot_be_used_is_named_in_a_clear_error(tmp_path, prepare, name, words):
+    path = tmp_path / name
+    prepare(path)
+    with pytest.raises(StoreError, match=words) as caught:
+        open_store(f"sqlite:///{path}")
+    assert path.name in str(caught.value)
+    assert "Traceback" not in str(caught.value) and "SELECT" not in str(caught.value)
+
+
+def test_a_database_locked_too_long_is_named_in_a_clear_error(tmp_path):
+    path = tmp_path / "class.sqlite"
+    office_on(f"sqlite:///{path}").create_company("ACME")
+    slow = office_on(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    impatient = BackOffice(policy=FAST, clock=Clock.at(START), store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
+    try:
+        with pytest.raises(StoreError, match="locked by another process") as caught:
+            impatient.create_user("erin", PASSWORD)
+        assert "class.sqlite" in str(caught.value)
+    finally:
+        holder.execute("ROLLBACK")
+    assert slow.find_user("erin") is None
+    slow.create_user("erin", PASSWORD)
+    assert impatient.find_user("erin") is not None
+
+
+@pytest.mark.parametrize("url, words", [
+    ("nonsense", "not a database URL"),
+    ("mysql://db/class", "'mysql'"),
+    ("sqlite://", "name an SQLite file"),
+    (42, "must be text"),
+])
+def test_a_url_that_names_no_usable_database_is_refused(url, words):
+    with pytest.raises(StoreError, match=words):
+        open_store(url)

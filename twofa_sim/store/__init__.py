@@ -1,0 +1,26 @@
+"""Where the back office keeps its companies, users, second factors and event log.
+
+:func:`open_store` picks the store from a URL: ``None`` or ``"memory"`` gives the in-memory store
+(notebooks, scenarios, benchmarks), ``sqlite:///class.sqlite`` a file many processes share, a
+``postgresql://`` URL a PostgreSQL database. The domain rules stay in :mod:`twofa_sim.login`; a store
+only loads and saves state inside a transaction.
+"""
+
+from __future__ import annotations
+
+from .base import Store, StoreError
+from .memory import MemoryStore
+
+
+def open_store(url: str | None = None, *, busy_timeout: float = 10.0) -> Store:
+    """The store a URL names. ``busy_timeout`` is how long a SQL store waits for another writer
+    before it gives up with a :class:`StoreError` naming the database."""
+    if url is None or url == "memory":
+        return MemoryStore()
+    if not isinstance(url, str):
+        raise StoreError("database URL", f"must be text, got {type(url).__name__}")
+    from .sql import SqlStore  # SQLAlchemy is imported only when a SQL store is asked for
+    return SqlStore(url, busy_timeout=busy_timeout)
+
+
+__all__ = ["Store", "StoreError", "MemoryStore", "open_store"]

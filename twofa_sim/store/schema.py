@@ -1,0 +1,143 @@
+"""The SQL tables of the shared store, and how a user and a second factor become a row and back.
+
+One row per company, per user and per event. A user's second factor (secret, pending secret,
+replay and drift memory, failures, lock, recovery-code hashes) is one JSON column: it is read and
+written whole, under the user's row lock, so it never needs a join. ``schema_version`` holds
+:data:`SCHEMA_VERSION`; a database with another version is refused, never guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
+                        Text)
+
+from ..core.events import Event, EventKind
+from ..core.passwords import PasswordHash
+from ..login.company import Company
+from ..login.enrolment import Enrolment
+from ..login.recovery_codes import RecoveryCodes
+from ..login.user import BackendUser
+
+SCHEMA_VERSION = 1
+"""Raised whenever a table or a column changes meaning; older files are then refused by name."""
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+companies = Table(
+    "companies", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("force_2fa_for_all", Boolean, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("username", String(64), nullable=False),
+    Column("company", String(64), nullable=False, index=True),
+    Column("password_salt", LargeBinary, nullable=False),
+    Column("password_digest", LargeBinary, nullable=False),
+    Column("password_log2_n", Integer, nullable=False),
+    Column("force_2fa", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("factor", Text, nullable=False),
+)
+
+events = Table(
+    "events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False),
+    Column("kind", String(40), nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("company", String(64), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("login", BigInteger, nullable=True),
+    Column("state_from", String(32), nullable=False),
+    Column("state_to", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+
+# -- companies -----------------------------------------------------------------------------------
+
+def company_row(company: Company) -> dict[str, Any]:
+    return {"key": company.name.casefold(), "name": company.name, "force_2fa_for_all": company.force_2fa_for_all}
+
+
+def company_from_row(row: Any, usernames: list[str]) -> Company:
+    return Company(row.name, bool(row.force_2fa_for_all), usernames)
+
+
+# -- users and their second factor ----------------------------------------------------------------
+
+def factor_json(enrolment: Enrolment) -> str:
+    """The second factor's whole state as JSON (sorted keys, so equal states give equal text)."""
+    recovery = enrolment.recovery
+    return json.dumps({
+        "secret": enrolment.secret, "pending_secret": enrolment.pending_secret,
+        "enrolled_at": enrolment.enrolled_at, "last_used_step": enrolment.last_used_step,
+        "drift": enrolment.drift, "failures": enrolment.failures, "locked_until": enrolment.locked_until,
+        "recovery": None if recovery is None else {
+            "salt": recovery.salt.hex(), "unused": [h.hex() for h in recovery.unused], "used": recovery.used},
+    }, sort_keys=True)
+
+
+def enrolment_from_json(text: str) -> Enrolment:
+    state = json.loads(text)
+    recovery = state["recovery"]
+    return Enrolment(
+        secret=state["secret"], pending_secret=state["pending_secret"], enrolled_at=state["enrolled_at"],
+        last_used_step=state["last_used_step"], drift=state["drift"], failures=state["failures"],
+        locked_until=state["locked_until"],
+        recovery=None if recovery is None else RecoveryCodes(
+            bytes.fromhex(recovery["salt"]), [bytes.fromhex(h) for h in recovery["unused"]], recovery["used"]))
+
+
+def user_row(user: BackendUser) -> dict[str, Any]:
+    """Everything of a user as column values; two users in the same state give equal rows."""
+    h = user.password_hash
+    return {"key": user.key, "username": user.username, "company": user.company,
+            "password_salt": h.salt, "password_digest": h.digest, "password_log2_n": h.log2_n,
+            "force_2fa": user.force_2fa, "created_at": user.created_at, "factor": factor_json(user.enrolment)}
+
+
+def user_from_row(row: Any) -> BackendUser:
+    return BackendUser(row.username, row.company,
+                       PasswordHash(bytes(row.password_salt), bytes(row.password_digest), row.password_log2_n),
+                       force_2fa=bool(row.force_2fa), created_at=row.created_at,
+                       enrolment=enrolment_from_json(row.factor))
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+def event_row(event: Event) -> dict[str, Any]:
+    """The event's columns; the database numbers it (``seq``)."""
+    row = asdict(event)
+    del row["seq"]
+    row["kind"] = event.kind.value
+    return row
+
+
+def event_from_row(row: Any) -> Event:
+    return Event(seq=row.seq, time=row.time, kind=EventKind(row.kind), actor=row.actor, user=row.user,
+                 company=row.company, outcome=row.outcome, reason=row.reason, login=row.login,
+                 state_from=row.state_from, state_to=row.state_to, detail=row.detail)

@@ -1,0 +1,355 @@
+"""The shared store on a SQL database (SQLAlchemy Core): an SQLite file by default, PostgreSQL by URL.
+
+Many processes (one kernel per trainee) use one database. Exactly once comes from the database:
+
+* SQLite (WAL mode, so readers never wait): a writing transaction starts with ``BEGIN IMMEDIATE``,
+  which takes the database's write lock at once, so two code checks never interleave. Reading
+  transactions start deferred and see one consistent snapshot.
+* PostgreSQL: a writing transaction reads each user ``SELECT ... FOR UPDATE``; a second check of the
+  same user waits for the first to commit and then sees its effect.
+
+There is no file lock and no Python lock: threads each take their own connection from the pool.
+Inside a transaction the store keeps the objects it handed out (an identity map) and writes back
+the users and companies whose rows changed when the block ends; an error rolls everything back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from ..core.events import Event, EventLog
+from ..login.company import Company
+from ..login.user import BackendUser
+from . import schema
+from .base import Store, StoreError
+from .sql_events import SqlEventLog
+
+
+@dataclass
+class _Unit:
+    """The open transaction of one thread: its connection and the objects it handed out."""
+
+    connection: Connection
+    write: bool
+    users: dict[str, BackendUser | None] = field(default_factory=dict)
+    user_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    companies: dict[str, Company | None] = field(default_factory=dict)
+    company_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_users: set[str] = field(default_factory=set)
+    new_companies: set[str] = field(default_factory=set)
+
+
+class SqlStore(Store):
+    """A store on the database at ``url`` (``sqlite:///file``, ``postgresql://user@host/db``)."""
+
+    def __init__(self, url: str, busy_timeout: float = 10.0) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError("database URL", "is not a database URL (e.g. sqlite:///class.sqlite)") from None
+        self._dialect = parsed.get_backend_name()
+        if self._dialect == "sqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                raise StoreError("database URL", "name an SQLite file, e.g. sqlite:///class.sqlite "
+                                 "(an in-memory store is open_store('memory'))")
+            self._where = f"database file {parsed.database!r}"
+            parsed = parsed.set(drivername="sqlite+pysqlite")
+            self._engine = sa.create_engine(parsed, connect_args={"timeout": busy_timeout,
+                                                                  "check_same_thread": False})
+            _sqlite_transactions(self._engine, busy_timeout)
+        elif self._dialect == "postgresql":
+            self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            self._engine = sa.create_engine(parsed, connect_args={
+                "connect_timeout": max(1, int(busy_timeout)),
+                "options": f"-c lock_timeout={int(busy_timeout * 1000)}"})
+        else:
+            raise StoreError("database URL", f"names the database kind {self._dialect!r}; "
+                             "use sqlite:///file or postgresql://...")
+        self._local = threading.local()
+        self._events = SqlEventLog(self)
+        self._prepare()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Create the tables of a new database, or check the schema version of an existing one.
+        The check only reads, so opening a store does not wait for other processes' writes."""
+        with self.transaction(write=False):
+            if self._check_version(create=False):
+                return
+        with self.transaction():
+            self._check_version(create=True)
+
+    def _check_version(self, create: bool) -> bool:
+        connection = self._connection()
+        tables = set(sa.inspect(connection).get_table_names())
+        if "schema_version" not in tables:
+            if tables - {t.name for t in schema.metadata.sorted_tables}:
+                raise StoreError(self._where, "holds other tables: it is not a twofa-sim store")
+            if not create:
+                return False
+            schema.metadata.create_all(connection)
+            connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
+            connection.execute(schema.counters.insert().values(name="login", value=1))
+            return True
+        versions = connection.execute(sa.select(schema.schema_version.c.version)).scalars().all()
+        if versions != [schema.SCHEMA_VERSION]:
+            found = ", ".join(map(str, versions)) or "none"
+            raise StoreError(self._where, f"has schema version {found}; this twofa-sim reads version "
+                             f"{schema.SCHEMA_VERSION} (use a new database file)")
+        return True
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self._dialect
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[None]:
+        unit = getattr(self._local, "unit", None)
+        if unit is not None:
+            if write and not unit.write:
+                raise RuntimeError("a writing transaction cannot start inside a reading one")
+            yield
+            return
+        try:
+            connection = self._engine.connect()
+            if self._dialect == "sqlite":
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
+            unit = _Unit(connection, write)
+            with connection:
+                with connection.begin():
+                    self._local.unit = unit
+                    try:
+                        yield
+                        if write:
+                            self._flush(unit)
+                    finally:
+                        self._local.unit = None
+        except StoreError:
+            raise
+        except DBAPIError as error:
+            raise self._error(error) from None
+        except SQLAlchemyError as error:
+            raise StoreError(self._where, f"cannot be used ({type(error).__name__})") from None
+
+    def _error(self, error: DBAPIError) -> StoreError:
+        """The database's failure as a message naming it, without SQL text or parameters."""
+        original = error.orig
+        if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
+            return StoreError(self._where, "is locked by another process for too long (busy timeout); try again")
+        if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
+            return StoreError(self._where, "is not an SQLite database")
+        if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
+            return StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+        if "lock timeout" in str(original) or "could not obtain lock" in str(original):
+            return StoreError(self._where, "is locked by another process for too long (lock timeout); try again")
+        first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        return StoreError(self._where, f"cannot be used: {first_line[:200]}")
+
+    def _unit(self) -> _Unit:
+        unit = getattr(self._local, "unit", None)
+        if unit is None:
+            raise RuntimeError("the store is used outside a transaction")
+        return unit
+
+    def _connection(self) -> Connection:
+        return self._unit().connection
+
+    @contextmanager
+    def _reading(self) -> Iterator[_Unit]:
+        """The open transaction, or a short reading one for a call made outside any."""
+        with self.transaction(write=bool(getattr(self._local, "unit", None) and self._local.unit.write)):
+            yield self._unit()
+
+    def _flush(self, unit: _Unit) -> None:
+        """Write back what changed: new rows first (companies before their users), then updates."""
+        for key, company in unit.companies.items():
+            if company is None:
+                continue
+            row = schema.company_row(company)
+            if key in unit.new_companies:
+                unit.connection.execute(schema.companies.insert().values(**row))
+            elif row != unit.company_rows.get(key):
+                unit.connection.execute(schema.companies.update().where(schema.companies.c.key == key).values(**row))
+        for key, user in unit.users.items():
+            if user is None:
+                continue
+            row = schema.user_row(user)
+            if key in unit.new_users:
+                unit.connection.execute(schema.users.insert().values(**row))
+            elif row != unit.user_rows.get(key):
+                unit.connection.execute(schema.users.update().where(schema.users.c.key == key).values(**row))
+
+    # -- companies -----------------------------------------------------------------------------
+
+    @property
+    def events(self) -> EventLog:
+        return self._events
+
+    def company(self, key: str) -> Company | None:
+        with self._reading() as unit:
+            if key not in unit.companies:
+                row = unit.connection.execute(
+                    sa.select(schema.companies).where(schema.companies.c.key == key)).first()
+                unit.companies[key] = None if row is None else self._company_from(unit, row)
+            return unit.companies[key]
+
+    def _company_from(self, unit: _Unit, row: Any) -> Company:
+        names = unit.connection.execute(sa.select(schema.users.c.username)
+                                        .where(schema.users.c.company == row.name)
+                                        .order_by(schema.users.c.id)).scalars().all()
+        company = schema.company_from_row(row, list(names))
+        unit.company_rows[row.key] = schema.company_row(company)
+        return company
+
+    def companies(self) -> list[Company]:
+        with self._reading() as unit:
+            keys = unit.connection.execute(sa.select(schema.companies.c.key)
+                                           .order_by(schema.companies.c.id)).scalars().all()
+            found = [self.company(key) for key in keys]
+            found += [unit.companies[k] for k in unit.new_companies if k not in keys]
+            return [c for c in found if c is not None]
+
+    def add_company(self, company: Company) -> None:
+        with self.transaction():
+            unit = self._unit()
+            key = company.name.casefold()
+            unit.companies[key] = company
+            unit.new_companies.add(key)
+
+    # -- users ---------------------------------------------------------------------------------
+
+    def user(self, key: str) -> BackendUser | None:
+        with self._reading() as unit:
+            if key not in unit.users:
+                query = sa.select(schema.users).where(schema.users.c.key == key)
+                if unit.write:
+                    query = query.with_for_update()
+                row = unit.connection.execute(query).first()
+                unit.users[key] = None if row is None else self._user_from(unit, row)
+            return unit.users[key]
+
+    @staticmethod
+    def _user_from(unit: _Unit, row: Any) -> BackendUser:
+        user = schema.user_from_row(row)
+        unit.user_rows[user.key] = schema.user_row(user)
+        return user
+
+    def users(self) -> list[BackendUser]:
+        with self._reading() as unit:
+            query = sa.select(schema.users).order_by(schema.users.c.id)
+            if unit.write:
+                query = query.with_for_update()
+            found = []
+            for row in unit.connection.execute(query).all():
+                if row.key not in unit.users:
+                    unit.users[row.key] = self._user_from(unit, row)
+                found.append(unit.users[row.key])
+            found += [unit.users[k] for k in unit.new_users if unit.users[k] is not None and unit.users[k] not in found]
+            return found
+
+    def add_user(self, user: BackendUser) -> None:
+        with self.transaction():
+            unit = self._unit()
+            unit.users[user.key] = user
+            unit.new_users.add(user.key)
+            company = unit.companies.get(user.company.casefold())
+            if company is not None and user.username not in company.usernames:
+                company.usernames.append(user.username)
+
+    def password_costs(self) -> tuple[int, ...]:
+        with self._reading() as unit:
+            stored = unit.connection.execute(sa.select(schema.users.c.key, schema.users.c.password_log2_n)).all()
+            costs = {key: cost for key, cost in stored}
+            costs.update({k: u.password_hash.log2_n for k, u in unit.users.items() if u is not None})
+            return tuple(sorted(costs.values()))
+
+    # -- login numbers -------------------------------------------------------------------------
+
+    def next_login_id(self) -> int:
+        with self.transaction():
+            counter = schema.counters
+            taken = self._connection().execute(
+                counter.update().where(counter.c.name == "login").values(value=counter.c.value + 1)
+                .returning(counter.c.value)).scalar_one()
+            return int(taken) - 1
+
+    def peek_login_id(self) -> int:
+        with self._reading() as unit:
+            return int(unit.connection.execute(sa.select(schema.counters.c.value)
+                                               .where(schema.counters.c.name == "login")).scalar_one())
+
+    def set_next_login_id(self, value: int) -> None:
+        with self.transaction():
+            self._connection().execute(schema.counters.update().where(schema.counters.c.name == "login")
+                                       .values(value=value))
+
+    # -- the event log's rows --------------------------------------------------------------------
+
+    def insert_event(self, event: Event) -> int:
+        """Append one event's row in the open transaction (or a short one); its sequence number."""
+        with self.transaction():
+            result = self._connection().execute(schema.events.insert().values(**schema.event_row(event)))
+            return int(result.inserted_primary_key[0])
+
+    def event_rows(self, after: int) -> tuple[int, int, list[Any]]:
+        """(rows in the log, highest sequence number, rows after ``after``) in one consistent read."""
+        with self._reading() as unit:
+            count, top = unit.connection.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
+                .select_from(schema.events)).one()
+            rows = unit.connection.execute(sa.select(schema.events).where(schema.events.c.seq > after)
+                                           .order_by(schema.events.c.seq)).all()
+            return int(count), int(top), rows
+
+    def event_summary(self) -> tuple[int, int]:
+        """(rows in the log, highest sequence number): cheap, to know whether anything is new."""
+        with self._reading() as unit:
+            count, top = unit.connection.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
+                .select_from(schema.events)).one()
+            return int(count), int(top)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._dialect}, {self._where})"
+
+
+def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, begin transactions, and begin them the way asked
+    (the recipe of SQLAlchemy's pysqlite documentation, "Serializable isolation"): a writing
+    transaction ``BEGIN IMMEDIATE`` takes the write lock before it reads anything."""
+
+    @sa_event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, connection_record):  # noqa: ARG001 - SQLAlchemy's signature
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin(connection):
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
