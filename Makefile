@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 # PORT chooses the port of `make lab` (default 8888) and `make app` (default 8866).
 
-.PHONY: install lab app screenshots test bench bench-class demo clean
+.PHONY: install lab app class screenshots test bench bench-class demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,27 @@ app: install
 	@echo; echo "Trainer app: open http://127.0.0.1:$(or $(PORT),8866)/  (German: http://127.0.0.1:$(or $(PORT),8866)/?lang=de)"; echo
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/trainer_app.ipynb --no-browser \
 		--port=$(or $(PORT),8866) --Voila.ip=127.0.0.1
+
+# Class mode: the trainer's dashboard and the trainees' page (notebooks/class) on ONE Voila server,
+# on the real time, sharing one back office in DB (default: class.sqlite here; a file name or
+# postgresql+psycopg://user:password@host/db). HOST=127.0.0.1 keeps the class on this machine.
+# The trainer's address carries a key made for this run; trainees' pages cannot act as the trainer.
+CLASS_DB = $(or $(DB),$(CURDIR)/class.sqlite)
+class: install
+	@port=$(or $(PORT),8866); host=$(or $(HOST),0.0.0.0); \
+	case "$(CLASS_DB)" in *://*) db="$(CLASS_DB)" ;; /*) db="sqlite:///$(CLASS_DB)" ;; *) db="sqlite:///$(CURDIR)/$(CLASS_DB)" ;; esac; \
+	here=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
+	if [ "$$host" = 127.0.0.1 ] || [ -z "$$here" ]; then here=127.0.0.1; fi; \
+	key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	trainee="http://$$here:$$port/voila/render/trainee.ipynb"; \
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/class/trainer.ipynb notebooks/class/trainee.ipynb >/dev/null; \
+	echo; echo "Class mode, database: $$(echo "$$db" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')"; \
+	echo "  Trainer (keep this address to yourself): http://127.0.0.1:$$port/voila/render/trainer.ipynb?key=$$key"; \
+	echo "  Trainees:                                $$trainee"; \
+	echo "  German: add ?lang=de (trainer: &lang=de). Ctrl-C ends the class; the database stays."; echo; \
+	TWOFA_SIM_CLASS_DB="$$db" TWOFA_SIM_TRAINER_KEY="$$key" TWOFA_SIM_TRAINEE_URL="$$trainee" \
+	JUPYTER_PATH=$(CURDIR)/share/jupyter exec $(VENV)/bin/voila notebooks/class --no-browser \
+		--port=$$port --Voila.ip=$$host --Voila.port_retries=0
 
 # The README's pictures, taken by the browser test at projector size (1280x720), English and German.
 screenshots: install

@@ -51,6 +51,26 @@ def test_follow_then_pin_keeps_the_instant():
         assert clock.now() == 1_000_005
 
 
+@pytest.mark.parametrize("moves, real_time, shown", [
+    ([], True, "real time"),
+    ([("advance", 30)], False, "following the wall clock +30 s"),
+    ([("pin",)], False, "pinned"),
+    ([("set", "2026-01-05T09:00:00Z"), ("follow_wall_clock",)], False, "following the wall clock"),
+    ([("advance", -3600), ("follow_real_time",)], True, "real time"),
+    ([("set", "2026-01-05T09:00:00Z"), ("follow_real_time",)], True, "real time"),
+])
+def test_real_time_is_the_wall_clock_with_no_offset(moves, real_time, shown):
+    """Class mode's clock: real apps on correctly set phones show the codes it expects."""
+    with freeze_time("2026-12-06 08:00:00"):
+        clock = Clock.real_time()
+        for name, *arguments in moves:
+            getattr(clock, name)(*arguments)
+        assert clock.is_real_time is real_time
+        assert shown in repr(clock)
+        if real_time:
+            assert clock.now() == dt.datetime(2026, 12, 6, 8, tzinfo=dt.timezone.utc).timestamp()
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, "yesterday", True, None])
 def test_bad_times_are_clear_errors(value):
     clock = Clock.at(100)

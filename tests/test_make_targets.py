@@ -56,3 +56,58 @@ def test_make_app_serves_the_app_notebook_with_the_projects_voila_settings():
     assert "voila notebooks/trainer_app.ipynb" in plan and "--port=9123" in plan
     assert "JUPYTER_PATH=" in plan and "jupyter trust notebooks/trainer_app.ipynb" in plan
     assert (ROOT / "voila.json").is_file()
+
+
+def test_make_class_serves_both_pages_on_one_server_with_the_chosen_port_and_database(tmp_path):
+    """`make class` prints the trainer's address (with this run's key) and the trainees' address,
+    and starts ONE Voila server over notebooks/class on the chosen port and database."""
+    port, database = free_port(), tmp_path / "our class.sqlite"
+    make = subprocess.Popen(["make", "--no-print-directory", "class", f"PORT={port}", "HOST=127.0.0.1",
+                             f"DB={database}"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env=dict(os.environ, VENV=str(ROOT / ".venv")))
+    try:
+        printed, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Trainees:" in line for line in printed):
+            printed.append(make.stdout.readline())
+        text = "".join(printed)
+        assert f"sqlite:///{database}" in text, text
+        trainer = re.search(rf"Trainer .*: (http://127\.0\.0\.1:{port}/voila/render/trainer\.ipynb\?key=[\w-]{{16}})", text)
+        trainee = re.search(rf"Trainees: +(http://127\.0\.0\.1:{port}/voila/render/trainee\.ipynb)$", text, re.M)
+        assert trainer and trainee, text
+        pages = {}
+        for address, shown in ((trainer.group(1), "ClassDashboard(no class yet)"),
+                               (trainee.group(1), "TraineePage(login CREDENTIALS)")):
+            while time.monotonic() < deadline + 60:
+                try:
+                    with urllib.request.urlopen(address, timeout=60) as response:
+                        pages[shown] = response.read().decode()
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            assert shown in pages.get(shown, ""), f"{address} did not show {shown}"
+        assert database.is_file(), "the class's database is the file DB named"
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
+
+
+def test_make_class_takes_a_postgresql_url_as_it_is_and_prints_it_without_its_password():
+    url = "postgresql+psycopg://class:Pa55word@127.0.0.1:9/class"
+    plan = subprocess.run(["make", "-n", "--no-print-directory", "class", "PORT=9124", f"DB={url}"], cwd=ROOT,
+                          text=True, capture_output=True, check=True).stdout
+    assert f'case "{url}" in *://*) db="{url}"' in plan
+    assert "voila notebooks/class" in plan and "--port=$port" in plan and "port=9124" in plan
+    assert "TWOFA_SIM_TRAINER_KEY" in plan and "JUPYTER_PATH=" in plan
+    make = subprocess.Popen(["make", "--no-print-directory", "class", f"PORT={free_port()}", "HOST=127.0.0.1",
+                             f"DB={url}"], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, env=dict(os.environ, VENV=str(ROOT / ".venv")))
+    try:
+        printed, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Trainees:" in line for line in printed):
+            printed.append(make.stdout.readline())
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(timeout=30)
+    text = "".join(printed)
+    assert "database: postgresql+psycopg://class:***@127.0.0.1:9/class" in text and "Pa55word" not in text, text

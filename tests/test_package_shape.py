@@ -22,12 +22,13 @@ ALLOWED = {
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
-    "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io"},
+    "classroom": {"core", "login", "store"},
+    "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io", "classroom"},
     "bench": {"core", "apps", "login", "store", "analysis", "ui"},
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.
-TOO_LONG_FOR_NOW = {"spec/scenario.py", "io/persistence.py", "apps/authenticator.py"}
+TOO_LONG_FOR_NOW: set[str] = set()
 
 
 def modules() -> dict[str, pathlib.Path]:

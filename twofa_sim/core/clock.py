@@ -73,9 +73,20 @@ class Clock:
             raise ClockError("start", "a pinned clock needs a time (Clock() follows the wall clock)")
         return cls(start)
 
+    @classmethod
+    def real_time(cls) -> "Clock":
+        """A clock on real time (UTC, no offset): what class mode runs on, so that the code a real
+        app shows on a correctly set phone is the code the back office expects."""
+        return cls()
+
     @property
     def is_pinned(self) -> bool:
         return self._pinned is not None
+
+    @property
+    def is_real_time(self) -> bool:
+        """Following the wall clock with no offset (not pinned, never moved)."""
+        return self._pinned is None and self._offset == 0.0
 
     def now(self) -> float:
         base = self._pinned if self._pinned is not None else time.time()
@@ -104,12 +115,34 @@ class Clock:
             self._offset = self._pinned - time.time()
             self._pinned = None
 
+    def follow_real_time(self) -> None:
+        """Back to real time: unpinned, no offset (a trainer leaves the demo's story time)."""
+        self._pinned, self._offset = None, 0.0
+
     def pin(self) -> None:
         """Stop time at the current instant."""
         self._pinned, self._offset = self.now(), 0.0
 
+    def snapshot(self) -> dict:
+        """The clock as plain data: the instant it is pinned at, or (following the wall clock) its
+        offset from :func:`time.time`, which is what makes it this clock. Reading changes nothing."""
+        if self._pinned is not None:
+            return {"mode": "pinned", "at": self.now()}
+        return {"mode": "following", "offset": self._offset}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Clock":
+        """The clock a :meth:`snapshot` describes (a ClockError for an instant outside 1970 to 9999)."""
+        if data["mode"] == "pinned":
+            return cls.at(data["at"])
+        clock = cls()
+        if data["offset"]:
+            clock.advance(data["offset"])
+        return clock
+
     def __repr__(self) -> str:
-        mode = "pinned" if self.is_pinned else "following the wall clock"
+        mode = ("pinned" if self.is_pinned else "real time" if self.is_real_time
+                else f"following the wall clock {self._offset:+.0f} s")
         return f"Clock({iso(self.now())} UTC, {mode})"
 
 

@@ -33,6 +33,10 @@ class ClockControl(widgets.VBox):
         self.last_second = widgets.Button(description=t("Last second"), icon="hourglass-end",
                                           tooltip=t("Jump to the last second of the current step"), layout=widgets.Layout(width="auto"))
         self.last_second.add_class("tfs-clock-last-second")
+        self.real_time = widgets.Button(description=t("Real time"), icon="globe",
+                                        tooltip=t("Follow the real time (UTC): codes match real authenticator apps"),
+                                        layout=widgets.Layout(width="auto"))
+        self.real_time.add_class("tfs-clock-real-time")
         self.when = widgets.Text(placeholder="2026-01-05 09:00:00", layout=widgets.Layout(width="170px"))
         self.set_button = widgets.Button(description=t("Set"), tooltip=t("Pin the clock at this UTC time"), layout=widgets.Layout(width="auto"))
         self.set_button.add_class("tfs-clock-set")
@@ -42,7 +46,9 @@ class ClockControl(widgets.VBox):
         self.step_button.on_click(self.safe(lambda _: self.advance(self.period())))
         self.last_second.on_click(self.safe(lambda _: self.to_last_second()))
         self.set_button.on_click(self.safe(lambda _: self.set_time(self.when.value)))
-        row = widgets.HBox([self.display, self.live, self.step_button, self.last_second, self.when, self.set_button])
+        self.real_time.on_click(self.safe(lambda _: self.to_real_time()))
+        row = widgets.HBox([self.display, self.live, self.step_button, self.last_second, self.real_time, self.when,
+                            self.set_button])
         super().__init__([style_sheet(), row, self.message, self.safe.errors])
         self.add_class("tfs-clock-control")
         self.refresh()
@@ -81,6 +87,15 @@ class ClockControl(widgets.VBox):
         forward = (period - 1) - (self.clock.now() % period)
         self.advance(forward if forward > 0 else forward + period)  # already there: the next step's last second
 
+    def to_real_time(self) -> None:
+        """Leave the story's time for the real time (UTC, no offset), running: a real app's code
+        on a correctly set phone then signs in."""
+        self.clock.follow_real_time()
+        self._note("real time")
+        self.live.value = True
+        self._show("", "info")
+        self._changed()
+
     def set_time(self, text: str) -> None:
         self.clock.set(text)
         self._note(f"set to {iso(self.clock.now())} UTC")
@@ -92,7 +107,9 @@ class ClockControl(widgets.VBox):
         now = self.clock.now()
         left = self.period() - int(now) % self.period()
         ends = self.texts("step ends in {seconds} s", seconds=left)
-        self.display.value = f"<b>{iso(now)} UTC</b> &nbsp;<span class='tfs-hint'>{ends}</span>"
+        mode = f" · {self.texts('real time')}" if self.clock.is_real_time else ""
+        self.display.value = f"<b>{iso(now)} UTC</b> &nbsp;<span class='tfs-hint'>{ends}{mode}</span>"
 
     def __repr__(self) -> str:
-        return f"ClockControl({'live' if not self.clock.is_pinned else 'paused'})"
+        mode = "real time" if self.clock.is_real_time else "live" if not self.clock.is_pinned else "paused"
+        return f"ClockControl({mode})"

@@ -136,6 +136,14 @@ def message_html(text: str, kind: str = "info") -> str:
     return f'<div class="tfs-message tfs-{kind}">{html.escape(text)}</div>'
 
 
+def problem_page(texts: Texts, error: TwofaSimError) -> widgets.HTML:
+    """What a page shows instead of its widgets when it cannot start (its database cannot be
+    used, say): the problem in words, naming what failed, and no traceback."""
+    page = widgets.HTML(style_sheet().value + message_html(texts.message(str(error)), "error"))
+    page.add_class("tfs-problem")
+    return page
+
+
 class SafeCallbacks:
     """Wraps handlers: domain errors become a message, other errors a traceback in ``errors``."""
 

@@ -81,6 +81,17 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
     (r"^no user named (?P<name>'.*')$", "There is no user {name}."),
     (r"^create a company first: every backend user belongs to one$",
      "Create a company first: every backend user belongs to one."),
+    # a class's database (store/sql.py), named on the page that cannot open it
+    (r"^database file (?P<name>'.*'): cannot be opened \(does its folder exist, may it be written\?\)$",
+     "The database file {name} cannot be opened. Check that its folder exists and may be written."),
+    (r"^database file (?P<name>'.*'): is not an SQLite database$", "The file {name} is not an SQLite database."),
+    (r"^database file (?P<name>'.*'): holds other tables: it is not a twofa-sim store$",
+     "The database file {name} holds other tables: it is not a class database."),
+    (r"^database file (?P<name>'.*'): has schema version (?P<found>.+); this twofa-sim reads version "
+     r"(?P<version>\d+) \(use a new database file\)$",
+     "The database file {name} has schema version {found}; this program reads version {version}. Use a new database file."),
+    (r"^(?P<where>database .+): is locked by another process for too long \(\w+ timeout\); try again$",
+     "The database is locked by another process for too long ({where}). Please try again."),
 ]]
 
 

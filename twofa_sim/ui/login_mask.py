@@ -105,8 +105,12 @@ class LoginMask(widgets.VBox):
         return self._after(result)
 
     def refresh(self) -> None:
-        """Called by the ticker: lets time pass for an open step, updates the countdown."""
-        if FlowEvent.TIME_PASSES in self.attempt.allowed_events:
+        """Called by the ticker: lets time pass for an open step, updates the countdown.
+
+        The flow is asked only once the step's time is up: before that, time passing keeps the
+        step open and changes nothing, and on a shared database each ask is a write transaction
+        (a class of 30 with the QR open would write 30 times a second for nothing)."""
+        if FlowEvent.TIME_PASSES in self.attempt.allowed_events and self.attempt.seconds_left() == 0:
             result = self.attempt.poll()
             if result.outcome is Outcome.TIMED_OUT:
                 self._after(result)

@@ -12,7 +12,7 @@ from ..login.backoffice import BackOffice
 from ..core.clock import Clock
 from ..apps.device import Device
 from ..core.policy import Policy
-from ..core.secret_source import SeededSecretSource
+from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from .admin_panel import AdminPanel
 from .authenticator_view import AuthenticatorView
 from .clock_control import ClockControl
@@ -56,10 +56,18 @@ class TrainerDemo(widgets.VBox):
 
     @classmethod
     def standard(cls, *, seed: int = 7, start: str = "2026-01-05T09:00:00Z", live: bool = True,
-                 app: str = "authenticator-addon", owner: str = "alice", language: str = "en") -> "TrainerDemo":
+                 app: str = "authenticator-addon", owner: str = "alice", language: str = "en",
+                 real_time: bool = False) -> "TrainerDemo":
         """The demo a trainer opens: one company, the user ``owner`` not yet created (the class
-        watches the admin create her), her device with the article's app."""
-        office = BackOffice(policy=Policy(), clock=Clock.at(start), secret_source=SeededSecretSource(seed))
+        watches the admin create her), her device with the article's app.
+
+        The clock is pinned at ``start`` (the story's time, the same codes every run); with
+        ``real_time`` it is the real time (UTC) and secrets come from :mod:`secrets`, so a real
+        authenticator app can scan the QR code and its code signs in.
+        """
+        clock = Clock.real_time() if real_time else Clock.at(start)
+        secrets_from = SystemSecretSource() if real_time else SeededSecretSource(seed)
+        office = BackOffice(policy=Policy(), clock=clock, secret_source=secrets_from)
         office.create_company("ACME Publishing")
         device = Device(f"{owner}'s browser", owner, office.clock, app=app, events=office.events,
                         company="ACME Publishing")
@@ -67,10 +75,14 @@ class TrainerDemo(widgets.VBox):
     @classmethod
     def for_page(cls, query: str | None = None, **options) -> "TrainerDemo":
         """The standard demo in the language the page address asks for (``?lang=de``); Voila
-        hands the address's query to the kernel as ``QUERY_STRING``. English otherwise."""
+        hands the address's query to the kernel as ``QUERY_STRING``. English otherwise.
+        ``?clock=real`` runs the demo on the real time (see :meth:`standard`)."""
         query = os.environ.get("QUERY_STRING", "") if query is None else query
-        asked = parse_qs(query).get("lang", ["en"])[-1]
-        return cls.standard(language=asked if asked in LANGUAGES else "en", **options)
+        asked = parse_qs(query)
+        language = asked.get("lang", ["en"])[-1]
+        real_time = asked.get("clock", [""])[-1] == "real"
+        return cls.standard(language=language if language in LANGUAGES else "en",
+                            **({"real_time": True} if real_time else {}) | options)
 
     def go_live(self) -> None:
         """Let time run from the current instant and start the one-second ticker."""

@@ -1,0 +1,328 @@
+"""Class mode's model: creating a class, each trainee's progress derived from the shared state and
+event log only, the trainer's actions on the shared state, and passwords that never leak."""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+
+import pytest
+
+from twofa_sim import BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
+from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, generate_password, open_class
+from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
+from twofa_sim.classroom.roster import ALPHABET
+from twofa_sim.core.passwords import check_password_rule
+from twofa_sim.store import StoreError
+from twofa_sim.render.tables import events_table, users_table
+
+from conftest import FAST, START
+from helpers import independent_totp
+
+LIMIT = FAST.failed_code_limit
+
+
+def office_for_class() -> BackOffice:
+    return BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(11))
+
+
+@pytest.fixture
+def classroom() -> Classroom:
+    return Classroom.create(office_for_class(), "Class 7", count=3)
+
+
+def password_of(classroom: Classroom, name: str) -> str:
+    return classroom.roster.password_of(name)
+
+
+def first_login(classroom: Classroom, name: str):
+    login = classroom.office.start_login()
+    result = login.submit_password(name, password_of(classroom, name))
+    return login, result
+
+
+def right_code(classroom: Classroom, secret: str, steps: int = 0) -> str:
+    return independent_totp(secret, classroom.office.clock.now() + 30 * steps)
+
+
+def progress_of(classroom: Classroom, name: str) -> Progress:
+    return next(s.progress for s in classroom.progress.statuses() if s.username == name)
+
+
+# -- creating a class ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("names, count, expected", [
+    (None, 3, ["trainee01", "trainee02", "trainee03"]),
+    (None, 12, [f"trainee{i:02d}" for i in range(1, 13)]),
+    (None, 120, [f"trainee{i:03d}" for i in range(1, 121)]),
+    (["anna", " ben ", "", "cleo"], None, ["anna", "ben", "cleo"]),
+    (["", " "], 2, ["trainee01", "trainee02"]),
+])
+def test_a_roster_names_its_trainees(names, count, expected):
+    assert Roster.generate(names, count=count).usernames == expected
+
+
+@pytest.mark.parametrize("names, count, message", [
+    (None, 0, "count: must be a whole number from 1 to 200, got 0"),
+    (None, 201, "count: must be a whole number from 1 to 200, got 201"),
+    (None, True, "count: must be a whole number from 1 to 200"),
+    (None, None, "count: must be a whole number from 1 to 200"),
+    (["anna", "Anna"], None, r"trainees: names must differ \(ignoring case\): anna"),
+    (["anna", "b:c"], None, r"names\[2\]: username: must be 3 to 64 characters"),
+    (["", "  "], None, "count: must be a whole number"),
+    ("anna", None, "names: must be a list of usernames"),
+])
+def test_a_bad_roster_is_refused_with_what_and_where(names, count, message):
+    with pytest.raises(ValidationError, match=message):
+        Roster.generate(names, count=count)
+
+
+def test_generated_passwords_meet_the_rule_and_differ():
+    passwords = [generate_password("trainee01") for _ in range(200)]
+    assert len(set(passwords)) == 200
+    for password in passwords:
+        assert re.fullmatch(f"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}", password)
+        assert check_password_rule(password, "trainee01") == password
+
+
+@pytest.mark.parametrize("two_factor_by, user_flag, company_flag", [
+    ("user flag", True, False),
+    ("company setting", False, True),
+])
+def test_every_trainee_needs_2fa(two_factor_by, user_flag, company_flag):
+    office = office_for_class()
+    classroom = Classroom.create(office, "Class 7", count=4, two_factor_by=two_factor_by)
+    assert classroom.usernames == ["trainee01", "trainee02", "trainee03", "trainee04"]
+    assert office.company("Class 7").force_2fa_for_all is company_flag
+    for user in office.users:
+        assert (user.force_2fa, office.needs_2fa(user)) == (user_flag, True)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(company="Class 7"), "company: a class named 'Class 7' exists already"),
+    (dict(names=["trainee02", "zoe"]), "names: taken already: trainee02"),
+    (dict(two_factor_by="phone"), "two_factor_by: must be one of user flag, company setting, got 'phone'"),
+    (dict(count=0), "count: must be a whole number"),
+    (dict(company=" "), "company"),
+])
+def test_a_refused_class_leaves_the_back_office_as_it_was(classroom, change, message):
+    office = classroom.office
+    before = (len(office.companies), len(office.users), len(office.events))
+    arguments = dict(company="Class 8", count=2) | change
+    with pytest.raises(ValidationError, match=message):
+        Classroom.create(office, arguments.pop("company"), **arguments)
+    assert (len(office.companies), len(office.users), len(office.events)) == before
+
+
+def test_a_class_in_a_database_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A failure half way (here the third user) leaves no company, no user and no event behind."""
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    office = open_class(url, policy=FAST)
+    create_user, made = office.create_user, []
+
+    def failing_third(*args, **kwargs):
+        if len(made) == 2:
+            raise StoreError(f"database file {str(tmp_path / 'class.sqlite')!r}", "is locked by another process for "
+                             "too long (busy timeout); try again")
+        made.append(args[0])
+        return create_user(*args, **kwargs)
+
+    monkeypatch.setattr(office, "create_user", failing_third)
+    with pytest.raises(StoreError, match="locked by another process"):
+        Classroom.create(office, "Class 7", count=4)
+    assert made == ["trainee01", "trainee02"]
+    fresh = open_class(url, policy=FAST)
+    assert (fresh.companies, fresh.users, len(fresh.events)) == ([], [], 0)
+    assert Classroom.create(fresh, "Class 7", count=4).usernames == ["trainee01", "trainee02", "trainee03", "trainee04"]
+
+
+def test_a_dashboard_opened_later_finds_the_class_without_its_passwords(classroom):
+    found = Classroom.find(classroom.office)
+    assert (found.company, found.usernames, found.roster) == ("Class 7", classroom.usernames, None)
+    assert Classroom.find(office_for_class()) is None
+
+
+# -- progress, from the shared state and the event log only -----------------------------------------
+
+def test_the_stages_of_one_trainee_in_order(classroom):
+    """Each row: what the trainee does, then the whole live row the trainer sees."""
+    office, name = classroom.office, "trainee02"
+    columns = ["progress", "logged in", "sees QR", "enrolled", "signed in", "failed codes"]
+    seen = [tuple(classroom.status_frame().loc[name, columns])]
+    login, result = first_login(classroom, name)
+    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    login.submit_code("000000" if right_code(classroom, result.screen.secret) != "000000" else "111111")
+    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    login.submit_code(right_code(classroom, result.screen.secret))
+    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    login.log_out()
+    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    office.clock.advance(30)
+    login.submit_password(name, password_of(classroom, name))
+    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    assert seen == [
+        ("not logged in yet", False, False, False, False, 0),
+        ("sees the QR code", True, True, False, False, 0),
+        ("sees the QR code", True, True, False, False, 1),
+        ("signed in", True, False, True, True, 0),
+        ("enrolled", True, False, True, False, 0),
+        ("asked for the code", True, False, True, False, 0),
+    ]
+    assert classroom.status_frame().loc["trainee01", "progress"] == "not logged in yet", "others stay where they are"
+
+
+@pytest.mark.parametrize("seconds_later, expected", [
+    (0, Progress.SEES_QR),
+    (FAST.code_step_timeout - 1, Progress.SEES_QR),
+    (FAST.code_step_timeout, Progress.LOGGED_IN),      # the page's step closed (or its kernel was culled)
+    (FAST.code_step_timeout + 3600, Progress.LOGGED_IN),
+])
+def test_sees_the_qr_only_while_the_step_is_open(classroom, seconds_later, expected):
+    """The QR on a trainee's page is in that trainee's kernel only: the dashboard derives it from
+    the logged step and the policy's timeout, so a closed tab does not show as "sees the QR" forever."""
+    first_login(classroom, "trainee01")
+    classroom.office.clock.advance(seconds_later)
+    assert progress_of(classroom, "trainee01") is expected
+
+
+def test_the_progress_of_another_process_is_read_from_the_log_alone(classroom):
+    """A trainee's page in another kernel shares only the back office's state and event log: a
+    second ClassProgress on the same office, built after the fact, tells the same."""
+    login, result = first_login(classroom, "trainee03")
+    late = Classroom(classroom.office, "Class 7")
+    assert progress_of(late, "trainee03") is Progress.SEES_QR
+    login.submit_code(right_code(classroom, result.screen.secret))
+    assert progress_of(late, "trainee03") is Progress.SIGNED_IN
+
+
+# -- the trainer's actions on the shared state -----------------------------------------------------
+
+def lock(classroom: Classroom, name: str) -> None:
+    login, result = first_login(classroom, name)
+    wrong = "000000" if right_code(classroom, result.screen.secret) != "000000" else "111111"
+    for _ in range(LIMIT):
+        login.submit_code(wrong)
+    assert login.state is State.LOCKED
+
+
+@pytest.mark.parametrize("action, before, after", [
+    ("unlock", Progress.LOCKED, Progress.LOGGED_IN),
+    ("reset_2fa", Progress.SEES_QR, Progress.LOGGED_IN),
+])
+def test_admin_actions_change_what_the_dashboard_shows(classroom, action, before, after):
+    if action == "unlock":
+        lock(classroom, "trainee01")
+    else:
+        first_login(classroom, "trainee01")
+    assert progress_of(classroom, "trainee01") is before
+    getattr(classroom, action)("trainee01")
+    assert progress_of(classroom, "trainee01") is after
+    assert classroom.office.events[-1].actor == "admin:trainer"
+
+
+def test_a_reset_sends_the_trainee_back_to_a_fresh_qr(classroom):
+    login, result = first_login(classroom, "trainee01")
+    login.submit_code(right_code(classroom, result.screen.secret))
+    classroom.reset_2fa("trainee01")
+    again = classroom.office.start_login().submit_password("trainee01", password_of(classroom, "trainee01"))
+    assert again.state is State.ENROLMENT and again.screen.secret != result.screen.secret
+
+
+def test_recovery_codes_for_an_enrolled_trainee_only(classroom):
+    with pytest.raises(ValidationError, match="has not enrolled"):
+        classroom.issue_recovery_codes("trainee01")
+    login, result = first_login(classroom, "trainee01")
+    login.submit_code(right_code(classroom, result.screen.secret))
+    codes = classroom.issue_recovery_codes("trainee01")
+    assert len(codes) == FAST.recovery_code_count
+    assert users_table(classroom.office).loc["trainee01", "recovery codes left"] == len(codes)
+
+
+@pytest.mark.parametrize("action", ["reset_2fa", "unlock", "issue_recovery_codes"])
+@pytest.mark.parametrize("name", ["outsider", "nobody", "a:b"])
+def test_actions_only_on_trainees_of_the_class(classroom, action, name):
+    office = classroom.office
+    office.create_company("Other")
+    office.create_user("outsider", "another pass 9", company="Other", force_2fa=True)
+    before = len(office.events)
+    with pytest.raises(NotFoundError, match="in class 'Class 7'"):
+        getattr(classroom, action)(name)
+    assert len(office.events) == before
+
+
+# -- passwords stay with the trainer ---------------------------------------------------------------
+
+def test_passwords_are_in_no_repr_table_log_or_error(classroom):
+    passwords = [password for _, password in classroom.roster.hand_out()]
+    assert len(passwords) == 3 and len(set(passwords)) == 3
+    login, _ = first_login(classroom, "trainee01")
+    login.submit_code("12")
+    shown = [repr(classroom), repr(classroom.roster), repr(list(classroom.roster)), repr(classroom.progress),
+             classroom.status_frame().to_string(), users_table(classroom.office).to_string(),
+             events_table(classroom.office.events).to_string(), repr(classroom.office)]
+    for stage in classroom.progress.statuses():
+        shown.append(repr(stage))
+    try:
+        classroom.roster.password_of("nobody")
+    except ValidationError as error:
+        shown.append(str(error))
+    leaked = [text for text in shown for password in passwords if password in text]
+    assert leaked == []
+
+
+def test_only_hashes_reach_the_back_office(classroom):
+    """No object the back office holds carries a password in clear text."""
+    passwords = {password for _, password in classroom.roster.hand_out()}
+    roster, classroom.roster = classroom.roster, None
+    del roster
+    gc.collect()
+    reachable, stack, seen = [], [classroom.office], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, type(sys)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, str):
+            reachable.append(item)
+            continue
+        stack.extend(gc.get_referents(item))
+    assert passwords.isdisjoint(reachable)
+
+
+# -- where the class lives ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, environment, expected", [
+    (None, None, "memory"),
+    (None, "sqlite:////srv/class/x.sqlite", "sqlite:////srv/class/x.sqlite"),
+    ("postgresql+psycopg://class@db/class", "sqlite:///ignored.sqlite", "postgresql+psycopg://class@db/class"),
+])
+def test_the_database_of_a_class(monkeypatch, given, environment, expected):
+    if environment is None:
+        monkeypatch.delenv(DB_ENV, raising=False)
+    else:
+        monkeypatch.setenv(DB_ENV, environment)
+    assert class_db_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "  ", 7])
+def test_a_database_url_must_be_text(bad):
+    with pytest.raises(ValidationError, match="db_url: must be a database URL"):
+        class_db_url(bad)
+
+
+def test_a_class_runs_on_the_real_time():
+    assert open_class().clock.is_real_time
+
+
+@pytest.mark.parametrize("key_set, given, accepted", [
+    ("", "", True),                 # no key set: a notebook in JupyterLab, the tests
+    ("", "anything", True),
+    ("k3y-of-the-day", "k3y-of-the-day", True),
+    ("k3y-of-the-day", "", False),
+    ("k3y-of-the-day", "k3y-of-the-da", False),
+    ("k3y-of-the-day", "K3Y-OF-THE-DAY", False),
+])
+def test_the_trainer_key(monkeypatch, key_set, given, accepted):
+    monkeypatch.setenv(TRAINER_KEY_ENV, key_set)
+    assert trainer_key_accepted(given) is accepted

@@ -1,0 +1,151 @@
+"""A class on top of the back office: create it, follow it, and act on its trainees.
+
+Every page of class mode (the trainer's dashboard, each trainee's page) opens the back office
+through :func:`open_class`, the one place that decides where the shared state lives and which
+clock it runs on: the real time (UTC), so that the code a real authenticator app shows on a
+correctly set phone is the code the back office expects.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from ..core.clock import Clock
+from ..core.errors import NotFoundError, ValidationError, check_display_name, shown
+from ..core.policy import Policy
+from ..login.backoffice import BackOffice
+from ..store import open_store
+from .progress import ClassProgress
+from .roster import Roster
+
+DB_ENV = "TWOFA_SIM_CLASS_DB"
+TRAINER_KEY_ENV = "TWOFA_SIM_TRAINER_KEY"
+IN_MEMORY = "memory"
+TWO_FACTOR_BY = ("user flag", "company setting")
+
+
+def class_db_url(url: str | None = None) -> str:
+    """The database a class uses: ``url``, else the environment's ``TWOFA_SIM_CLASS_DB`` (what
+    ``make class`` sets for every kernel of its server: ``class.sqlite`` in the project folder by
+    default), else ``"memory"``: a class inside one kernel, as a notebook run by the tests has."""
+    chosen = url if url is not None else os.environ.get(DB_ENV) or IN_MEMORY
+    if not isinstance(chosen, str) or not chosen.strip():
+        raise ValidationError("db_url", f"must be a database URL such as sqlite:///class.sqlite, got {shown(chosen)}")
+    return chosen.strip()
+
+
+def trainer_key_accepted(given: str) -> bool:
+    """Whether a page may act as the trainer's: ``make class`` sets a random key for its server
+    and prints the trainer's address with it; without a key set (a notebook, the tests) any page may.
+    A trainee who opens the dashboard's address without the key gets no admin actions."""
+    expected = os.environ.get(TRAINER_KEY_ENV, "")
+    return not expected or hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def open_class(db_url: str | None = None, *, policy: Policy | None = None) -> BackOffice:
+    """The back office of a class, on the real time, in the database ``db_url`` names (see
+    :func:`class_db_url`). Every page of the class opens it here, so every kernel of the class
+    server works on the same companies, users, second factors and event log. A database that
+    cannot be used raises a :class:`~twofa_sim.store.StoreError` naming it."""
+    return BackOffice(policy=policy or Policy(), clock=Clock.real_time(), store=open_store(class_db_url(db_url)))
+
+
+class Classroom:
+    """One class: a company whose backend users are the trainees.
+
+    The trainer creates it once (:meth:`create`); a dashboard opened later finds it again in the
+    shared state (:meth:`find`), without the passwords, which only the creating page ever held.
+    Admin actions act on trainees of this class only.
+    """
+
+    def __init__(self, office: BackOffice, company: str, roster: Roster | None = None) -> None:
+        self.office = office
+        self.company = office.company(company).name
+        self.roster = roster
+        self.progress = ClassProgress(office, self.usernames)
+
+    @classmethod
+    def create(cls, office: BackOffice, company: str, *, names: list[str] | None = None, count: int | None = None,
+               two_factor_by: str = "user flag", by: str = "trainer") -> "Classroom":
+        """The company and one backend user per trainee, each with a generated password.
+
+        ``two_factor_by`` is ``"user flag"`` ("Force 2 factor auth." ticked for each user) or
+        ``"company setting"`` (2FA on for all the company's backend users). Everything is checked
+        first (the company name, the roster, that no name is taken) so that a refused class
+        leaves the back office as it was.
+        """
+        company = check_display_name("company", company)
+        if two_factor_by not in TWO_FACTOR_BY:
+            raise ValidationError("two_factor_by", f"must be one of {', '.join(TWO_FACTOR_BY)}, got {shown(two_factor_by)}")
+        if any(c.name.casefold() == company.casefold() for c in office.companies):
+            raise ValidationError("company", f"a class named {company!r} exists already: choose another name")
+        roster = Roster.generate(names, count=count)
+        taken = [name for name in roster.usernames if office.find_user(name) is not None]
+        if taken:
+            raise ValidationError("names", f"taken already: {', '.join(taken[:5])}")
+        by_company = two_factor_by == "company setting"
+        # one transaction: in a database, a class is created whole or not at all (a failure half
+        # way, the database locked too long say, leaves no half class for the trainees to find)
+        with office.transaction():
+            office.create_company(company, force_2fa_for_all=by_company, by=by)
+            for trainee in roster:
+                office.create_user(trainee.username, trainee.password, company=company, force_2fa=not by_company,
+                                   by=by)
+        return cls(office, company, roster)
+
+    @classmethod
+    def find(cls, office: BackOffice, company: str | None = None) -> "Classroom | None":
+        """The class in the shared state: the named company, or the newest one (None if none)."""
+        companies = office.companies
+        if company is not None:
+            return cls(office, company)
+        return cls(office, companies[-1].name) if companies else None
+
+    @property
+    def usernames(self) -> list[str]:
+        return [u.username for u in self.office.users if u.company == self.company]
+
+    def trainee(self, username: str) -> str:
+        """The trainee's name as stored; a name outside this class is refused."""
+        user = self.office.find_user(username)
+        if user is None or user.company != self.company:
+            raise NotFoundError(f"no trainee named {str(username)[:64]!r} in class {self.company!r}")
+        return user.username
+
+    # -- admin actions on the shared state ----------------------------------------------------------
+
+    def reset_2fa(self, username: str, by: str = "trainer") -> None:
+        """Lost phone, or start the exercise again: the next login shows a fresh QR code."""
+        self.office.reset_2fa(self.trainee(username), by=by)
+
+    def unlock(self, username: str, by: str = "trainer") -> None:
+        self.office.unlock(self.trainee(username), by=by)
+
+    def issue_recovery_codes(self, username: str, by: str = "trainer") -> list[str]:
+        """A fresh set of single-use codes for an enrolled trainee, shown once to the trainer."""
+        return self.office.issue_recovery_codes(self.trainee(username), by=by)
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Pick up trainees added to the class since (another dashboard, a re-created roster)."""
+        names = self.usernames
+        if names != self.progress.usernames:
+            self.progress = ClassProgress(self.office, names)
+
+    def status_frame(self):
+        """The live table (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
+        self.refresh()
+        return self.progress.frame()
+
+    def counts(self) -> dict[str, int]:
+        """How many trainees are at each stage (for the dashboard's summary line)."""
+        statuses = self.progress.statuses()
+        return {"trainees": len(statuses), "logged in": sum(s.logged_in for s in statuses),
+                "sees QR": sum(s.sees_qr for s in statuses), "enrolled": sum(s.enrolled for s in statuses),
+                "locked": sum(bool(s.locked_until) for s in statuses)}
+
+    def __repr__(self) -> str:
+        passwords = "passwords held" if self.roster is not None else "no passwords"
+        return f"Classroom({self.company!r}, {len(self.usernames)} trainees, {passwords})"
