@@ -40,7 +40,7 @@ from ..core.policy import Policy
 from ..login.backoffice import BackOffice
 from ..login.flow import State
 from ..store import open_store
-from .engines import _line, _load, _verdict, exact_engine
+from .engines import exact_engine
 
 START = 1767603610.0  # 2026-01-05T09:00:10Z: every trainee's pinned clock starts here
 PASSWORD = "class password 2026"
@@ -57,6 +57,21 @@ class Timings:
     burst_end: float = 0.0
     story_start: float = 0.0
     story_end: float = 0.0
+
+
+def _line(label: str, value: str, goal: str = "") -> None:
+    print(f"  {label:<56} {value:>12}" + (f"   {goal}" if goal else ""))
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def set_up(office: BackOffice, trainees: int) -> list[str]:
