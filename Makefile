@@ -54,7 +54,7 @@ class: install
 
 # The README's pictures, taken by the browser test at projector size (1280x720), English and German.
 screenshots: install
-	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
+	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py tests/test_class_browser.py -q -p no:cacheprovider
 
 test: install
 	bash scripts/ensure-chromium
