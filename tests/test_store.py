@@ -3,6 +3,8 @@ one database, and a database that cannot be used gives a clear error naming it."
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import multiprocessing
 import sqlite3
 import threading
@@ -218,3 +220,57 @@ def test_a_back_office_on_a_database_saves_what_its_twin_in_memory_saves(tmp_pat
     story(sql)
     assert sql.snapshot() == memory.snapshot()
     assert BackOffice.restore(sql.snapshot()).user_rows() == sql.user_rows()
+
+
+class CountingStore(MemoryStore):
+    """The in-memory store, noting how many transactions are open (for the scrypt test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = 0
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True):
+        with super().transaction(write):
+            self.open += 1
+            try:
+                yield
+            finally:
+                self.open -= 1
+
+
+def _right_password(office):
+    office.start_login().submit_password("alice", PASSWORD)
+
+
+def _wrong_password(office):
+    office.start_login().submit_password("alice", "not the password")
+
+
+def _unknown_user(office):
+    office.start_login().submit_password("nobody-here", PASSWORD)
+
+
+def _upgraded_hash(office):
+    office.set_policy(office.policy.replace(kdf_log2_n=5))
+    office.start_login().submit_password("alice", PASSWORD)
+
+
+def _new_user(office):
+    office.create_user("bob", PASSWORD)
+
+
+@pytest.mark.parametrize("action, hashes", [
+    (_right_password, 1), (_wrong_password, 1), (_unknown_user, 1), (_upgraded_hash, 2), (_new_user, 1)])
+def test_every_scrypt_runs_outside_any_transaction(monkeypatch, action, hashes):
+    """30 trainees must not queue behind each other's slow password hashing: no scrypt (checking,
+    creating or upgrading a hash, or the decoy of an unknown name) runs while the store's write lock is held."""
+    store = CountingStore()
+    office = BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(1), store=store)
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD)
+    open_at_each: list[int] = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: (open_at_each.append(store.open), real(*a, **k))[1])
+    action(office)
+    assert open_at_each == [0] * hashes

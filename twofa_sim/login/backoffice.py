@@ -76,8 +76,8 @@ class BackOffice:
             raise ValidationError("policy", f"must be a Policy, got {type(policy).__name__}")
         changed = [f"{k}={getattr(policy, k)!r}" for k in policy.__dataclass_fields__
                    if getattr(policy, k) != getattr(self._policy, k)]
+        decoys = self._decoys.for_costs(self._store.password_costs(), policy.kdf_log2_n)  # scrypt: before the lock
         with self.transaction():
-            decoys = self._decoys.for_costs(self._store.password_costs(), policy.kdf_log2_n)
             if policy.period != self._policy.period:
                 for user in self._store.users():
                     user.enrolment.change_period(self._policy.period, policy.period)
