@@ -274,3 +274,25 @@ def test_every_scrypt_runs_outside_any_transaction(monkeypatch, action, hashes):
     monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: (open_at_each.append(store.open), real(*a, **k))[1])
     action(office)
     assert open_at_each == [0] * hashes
+
+
+def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_retried(tmp_path):
+    path = tmp_path / "class.sqlite"
+    office = BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(3),
+                        store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
+    office.create_company("ACME", force_2fa_for_all=True)
+    office.create_user("alice", PASSWORD)
+    attempt = office.start_login()
+    secret = attempt.submit_password("alice", PASSWORD).screen.secret
+    code = pyotp.TOTP(secret).at(office.clock.now())
+    before = (attempt.state, len(office.events), office.user_rows())
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="class.sqlite.*locked"):
+            attempt.submit_code(code)
+        assert attempt.state is State.ENROLMENT
+    finally:
+        holder.execute("ROLLBACK")
+    assert (attempt.state, len(office.events), office.user_rows()) == before
+    assert attempt.submit_code(code).state is State.AUTHENTICATED
