@@ -3,13 +3,16 @@ one database, and a database that cannot be used gives a clear error naming it."
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import multiprocessing
 import sqlite3
+import threading
 
 import pyotp
 import pytest
 
-from twofa_sim import BackOffice, Clock, EventKind, SeededSecretSource, State
+from twofa_sim import AlreadyExistsError, BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
 
@@ -192,3 +195,104 @@ def test_a_failed_action_leaves_the_database_as_it_was(database):
             raise RuntimeError("boom")
     again = office_on(database)
     assert (again.user_rows(), again.events.rows()) == before
+
+
+def test_two_processes_creating_one_username_at_once_get_one_user_and_a_clear_error(postgres):
+    """PostgreSQL lets both transactions check that the name is free; the unique key refuses the
+    second at commit, as AlreadyExistsError, and nothing of that transaction stays."""
+    url = postgres.new_database()
+    first, second = office_on(url), office_on(url)
+    first.create_company("ACME")
+    with pytest.raises(AlreadyExistsError, match="another process created the same name"):
+        with first.transaction():
+            first.create_user("zed", PASSWORD)
+            done = threading.Thread(target=second.create_user, args=("zed", PASSWORD))
+            done.start()
+            done.join(30)
+    assert [u.username for u in office_on(url).users] == ["zed"]
+    assert office_on(url).events.count(EventKind.USER_CREATED) == 1
+
+
+def test_a_back_office_on_a_database_saves_what_its_twin_in_memory_saves(tmp_path):
+    """A session saved from the shared database is the session of the same story played in memory."""
+    memory, sql = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    story(memory)
+    story(sql)
+    assert sql.snapshot() == memory.snapshot()
+    assert BackOffice.restore(sql.snapshot()).user_rows() == sql.user_rows()
+
+
+class CountingStore(MemoryStore):
+    """The in-memory store, noting how many transactions are open (for the scrypt test)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = 0
+
+    @contextlib.contextmanager
+    def transaction(self, write: bool = True):
+        with super().transaction(write):
+            self.open += 1
+            try:
+                yield
+            finally:
+                self.open -= 1
+
+
+def _right_password(office):
+    office.start_login().submit_password("alice", PASSWORD)
+
+
+def _wrong_password(office):
+    office.start_login().submit_password("alice", "not the password")
+
+
+def _unknown_user(office):
+    office.start_login().submit_password("nobody-here", PASSWORD)
+
+
+def _upgraded_hash(office):
+    office.set_policy(office.policy.replace(kdf_log2_n=5))
+    office.start_login().submit_password("alice", PASSWORD)
+
+
+def _new_user(office):
+    office.create_user("bob", PASSWORD)
+
+
+@pytest.mark.parametrize("action, hashes", [
+    (_right_password, 1), (_wrong_password, 1), (_unknown_user, 1), (_upgraded_hash, 2), (_new_user, 1)])
+def test_every_scrypt_runs_outside_any_transaction(monkeypatch, action, hashes):
+    """30 trainees must not queue behind each other's slow password hashing: no scrypt (checking,
+    creating or upgrading a hash, or the decoy of an unknown name) runs while the store's write lock is held."""
+    store = CountingStore()
+    office = BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(1), store=store)
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD)
+    open_at_each: list[int] = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: (open_at_each.append(store.open), real(*a, **k))[1])
+    action(office)
+    assert open_at_each == [0] * hashes
+
+
+def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_retried(tmp_path):
+    path = tmp_path / "class.sqlite"
+    office = BackOffice(policy=FAST, clock=Clock.at(START), secret_source=SeededSecretSource(3),
+                        store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
+    office.create_company("ACME", force_2fa_for_all=True)
+    office.create_user("alice", PASSWORD)
+    attempt = office.start_login()
+    secret = attempt.submit_password("alice", PASSWORD).screen.secret
+    code = pyotp.TOTP(secret).at(office.clock.now())
+    before = (attempt.state, len(office.events), office.user_rows())
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="class.sqlite.*locked"):
+            attempt.submit_code(code)
+        assert attempt.state is State.ENROLMENT
+    finally:
+        holder.execute("ROLLBACK")
+    assert (attempt.state, len(office.events), office.user_rows()) == before
+    assert attempt.submit_code(code).state is State.AUTHENTICATED

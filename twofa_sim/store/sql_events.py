@@ -66,5 +66,9 @@ class SqlEventLog(EventLog):
         self.refresh()
         return super().rows(last)
 
+    def snapshot(self) -> list[dict]:
+        self.refresh()
+        return super().snapshot()
+
     def __repr__(self) -> str:
         return f"SqlEventLog({len(self)} events in {self._store.where})"
