@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
+from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.login.flow import TRANSITIONS, Action, FlowTable
 from twofa_sim.login.attempt import MESSAGES
 
@@ -46,7 +47,7 @@ def login_in(state: State):
         login.poll()
     elif state is State.LOCKED:
         for _ in range(office.policy.failed_code_limit):
-            login.submit_code("000000" if current_code(office, result.screen.secret) != "000000" else "111111")
+            login.submit_code(a_wrong_code(current_code(office, result.screen.secret)))
     assert login.state is state
     return office, login
 
@@ -140,7 +141,7 @@ def edited(table: FlowTable, key: tuple, **changes) -> FlowTable:
 
 
 def wrong_code_for(office, secret) -> str:
-    return "000000" if current_code(office, secret) != "000000" else "111111"
+    return a_wrong_code(current_code(office, secret))
 
 
 def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_the_event():

@@ -505,7 +505,8 @@ SESSION = session_bytes()
 
 
 def richer_session() -> dict:
-    """alice enrolled (replay and drift memory), bob locked, a device with an entry; drift tracking on."""
+    """alice enrolled (replay and drift memory), bob locked, a device with entries (one HOTP), FreeOTP
+    asking about an unsafe token, a locked add-on; drift tracking on."""
     office = BackOffice(policy=Policy(kdf_log2_n=1, drift_tracking=True), clock=Clock.at(NOW),
                         secret_source=SeededSecretSource(4))
     office.create_company("ACME")
@@ -520,7 +521,13 @@ def richer_session() -> dict:
         login = office.start_login()
         login.submit_password("bob", "correct horse 42")
         login.submit_code("000000")
-    document = json.loads(dumps(office, [phone]))
+    phone.app.scan_uri(f"otpauth://hotp/Lab:hugo?secret={'A' * 32}&issuer=Lab&counter=5", phone.now())
+    tab = Device.for_user(office, "bob", app="freeotp", offset=-3)
+    tab.app.scan_uri(f"otpauth://totp/Lab:bob?secret={'B' * 32}&issuer=Lab&digits=10", tab.now())
+    browser = Device.for_user(office, "bob", app="authenticator-addon")
+    browser.set_app_password("add-on lock 7")
+    browser.lock_app()
+    document = json.loads(dumps(office, [phone, tab, browser]))
     document.pop("sha256")
     return document
 
@@ -579,6 +586,11 @@ def test_session_file_reader_fuzz():
         for device in session.devices:
             repr(device)
             app_table(device.app)
+            for entry in device.app.entries:
+                if entry.counter_based:
+                    device.app.next_counter_code(entry)
+            for item in device.app.snapshot()["waiting_for_choice"]:
+                device.app.confirm(item["token"], "add anyway" if item["question"] == "unsafe" else "replace")
         for name in ("alice", "bob"):
             login = office.start_login()
             login.submit_password(name, "correct horse 42")

@@ -38,6 +38,7 @@ from twofa_sim.ui.authenticator_view import AuthenticatorView
 from twofa_sim.ui.clock_control import ClockControl
 from twofa_sim.ui.event_log_view import EventLogView
 from twofa_sim.ui.login_mask import LoginMask
+from twofa_sim.core.otp import a_wrong_code
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol
@@ -697,7 +698,7 @@ def test_every_check_of_a_secret_compares_in_constant_time(office, monkeypatch):
     assert len(kdf) == 3, "and one scrypt each, the first unknown user too"
 
     otps.clear()
-    at_code_step(office, "alice").submit_code("000000" if current_code(office, secret) != "000000" else "111111")
+    at_code_step(office, "alice").submit_code(a_wrong_code(current_code(office, secret)))
     assert len(otps) == 2 * office.policy.window + 1, "every step of the window is compared, none skipped"
 
     macs.clear()
@@ -816,8 +817,8 @@ def test_a_named_pipe_or_device_as_an_image_is_refused_at_once(tmp_path):
 
 
 def test_a_scenario_file_over_the_size_limit_is_refused_without_reading_it_all(tmp_path, monkeypatch):
-    import twofa_sim.spec.scenario as scenario_module
-    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", 1000)
+    import twofa_sim.spec.files as files_module
+    monkeypatch.setattr(files_module, "MAX_FILE_BYTES", 1000)
     (tmp_path / "s.yaml").write_text("name: x\nsteps: [{wait: 1s}]\n" + "#" * 1000)
     with pytest.raises(ScenarioError, match="larger than"):
         load_scenario(tmp_path / "s.yaml")

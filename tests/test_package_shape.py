@@ -28,7 +28,7 @@ ALLOWED = {
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.
-TOO_LONG_FOR_NOW = {"spec/scenario.py", "io/persistence.py", "apps/authenticator.py"}
+TOO_LONG_FOR_NOW: set[str] = set()
 
 
 def modules() -> dict[str, pathlib.Path]:

@@ -21,7 +21,7 @@ from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, S
 from twofa_sim.io import persistence
 from twofa_sim.apps.profiles import AEGIS
 from twofa_sim.apps.device import Device
-from twofa_sim.core.otp import code_at
+from twofa_sim.core.otp import a_wrong_code, code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
@@ -59,13 +59,14 @@ def state_of(office: BackOffice) -> dict:
 
 def state_of_device(device: Device) -> tuple:
     app = device.app
-    pending = {token: (p.candidate, p.existing, p.adjustments, p.warnings) for token, p in app._pending.items()}
+    pending = {token: (p.candidate, p.existing, p.adjustments, p.warnings, p.question)
+               for token, p in app._pending.items()}
     return (device.name, device.owner, device.company, device.offset, device.events is not None, app.profile,
-            app.correction, app.entries, pending, repr(app._ids))
+            app.correction, app.entries, pending, app._next_id, app._password, app.locked)
 
 
 def wrong(code: str) -> str:
-    return "000000" if code != "000000" else "111111"
+    return a_wrong_code(code)
 
 
 def prepared_office() -> BackOffice:
@@ -249,9 +250,17 @@ def test_devices_that_cannot_be_saved_are_refused_before_writing(tmp_path):
     (lambda d: d.update(next_id=1), "next_id", "after every entry"),
     (lambda d: d["entries"][0].update(secret="JBSWY3DP"), "entries[0].secret", "bits"),
     (lambda d: d["entries"][0].update(secret="jbswy3dpehpk3pxpjbswy3dpehpk3pxp"), "entries[0].secret", "upper-case"),
-    (lambda d: d["entries"][0].update(digits=12), "entries[0].digits", "between 6 and 10"),
-    (lambda d: d["entries"][0].update(period=0), "entries[0].period", "between 1 and 120"),
-    (lambda d: d["entries"][0].update(algorithm="MD5"), "entries[0].algorithm", "SHA1"),
+    (lambda d: d["entries"][0].update(digits=12), "entries[0].digits", "between 1 and 10"),
+    (lambda d: d["entries"][0].update(period=0), "entries[0].period", "between 1 and 2147483"),
+    (lambda d: d["entries"][0].update(algorithm="SHA3"), "entries[0].algorithm", "MD5, SHA1"),
+    (lambda d: d["entries"][0].update(type="motp"), "entries[0].type", "'totp' or 'hotp'"),
+    (lambda d: d["entries"][0].update(type="hotp"), "entries[0].counter", "whole number"),
+    (lambda d: d["entries"][0].update(type="hotp", counter=-1), "entries[0].counter", "between 0"),
+    (lambda d: d.update(locked=True), "locked", "without a password"),
+    (lambda d: d.update(password_hash={"scheme": "md5"}), "password_hash.salt", "missing"),
+    (lambda d: d["waiting_for_choice"][0].update(question="maybe"), "waiting_for_choice[0].question",
+     "'duplicate' or 'unsafe'"),
+    (lambda d: d["waiting_for_choice"][0].update(existing=None), "waiting_for_choice[0].existing", "object"),
     (lambda d: d["entries"][0].update(account="a:b"), "entries[0].account", "without ':'"),
     (lambda d: d["entries"][0].update(issuer="x\u202e"), "entries[0].issuer", "printable"),
     (lambda d: d["entries"].append(dict(d["entries"][0])), "entries", "same id"),

@@ -15,7 +15,9 @@ import pytest
 from twofa_sim import Policy, State
 from twofa_sim.core.clock import LATEST
 from twofa_sim.apps.device import Device
+from twofa_sim.apps.entry import APP_PERIODS
 from twofa_sim.io.persistence import SessionFileError, dumps, loads
+from twofa_sim.io.session_fields import MAX_COUNTER
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from conftest import PASSWORD, make_office
@@ -32,11 +34,12 @@ def edited_session(where: str, value, *, drift_tracking: bool = False) -> bytes:
     office.create_user("alice", PASSWORD, force_2fa=True)
     enrol(office, "alice")
     phone = Device.for_user(office, "alice", app="aegis")
+    phone.app.scan_uri(f"otpauth://hotp/Lab:hugo?secret={'A' * 32}&issuer=Lab&counter=5", phone.now())
     document = json.loads(dumps(office, [phone]))
     document.pop("sha256")
     session = document["session"]
     target = {"enrolment": session["users"][0]["enrolment"], "device": session["devices"][0],
-              "user": session["users"][0], "clock": session["clock"]}
+              "user": session["users"][0], "clock": session["clock"], "entry": session["devices"][0]["entries"][0]}
     part, _, name = where.partition(".")
     target[part][name] = value
     return json.dumps(document).encode()
@@ -57,7 +60,10 @@ def works(data: bytes) -> None:
     demo.close()
     for device in session.devices:
         repr(device)
-        app_table(device.app)
+        app_table(device.app, device.now())
+        for entry in device.app.entries:
+            if entry.counter_based:
+                device.app.next_counter_code(entry)
 
 
 OUT_OF_RANGE = [
@@ -71,6 +77,8 @@ OUT_OF_RANGE = [
     ("device.offset", 11 * YEAR, False),
     ("device.offset", 1e300, False), ("device.offset", -1e18, False), ("device.correction", 10 ** 12, False),
     ("user.created_at", 3e11, False),
+    ("entry.counter", MAX_COUNTER + 1, False), ("entry.counter", -1, False), ("entry.counter", 0.5, False),
+    ("entry.digits", 11, False), ("entry.period", 2 ** 31, False), ("entry.added_at", 1e300, False),
 ]
 
 
@@ -89,6 +97,8 @@ IN_RANGE = [
     ("enrolment.last_used_step", 0, False),
     ("device.offset", 3600.5, False), ("device.offset", -YEAR, False), ("device.correction", -7200, False),
     ("user.created_at", 0, False),
+    ("entry.counter", MAX_COUNTER, False), ("entry.counter", 0, False), ("entry.digits", 1, False),
+    ("entry.period", APP_PERIODS.stop - 1, False), ("device.correction", 12.345, False),
 ]
 
 

@@ -12,6 +12,7 @@ import pytest
 from twofa_sim import BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
+from twofa_sim.render.tables import events_table, users_table
 
 from conftest import FAST, PASSWORD, START
 
@@ -56,8 +57,8 @@ def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(tmp_path)
     memory, sqlite = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
     story(memory)
     story(sqlite)
-    assert sqlite.user_rows() == memory.user_rows()
-    assert sqlite.events.rows() == memory.events.rows()
+    assert users_table(sqlite).equals(users_table(memory))
+    assert events_table(sqlite.events).equals(events_table(memory.events))
     assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sqlite.companies] == \
            [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
     assert sqlite.store.peek_login_id() == memory.store.peek_login_id()
@@ -68,7 +69,7 @@ def test_a_new_back_office_on_the_same_file_sees_everything(tmp_path):
     first = office_on(url)
     story(first)
     again = office_on(url)
-    assert again.user_rows() == first.user_rows()
+    assert users_table(again).equals(users_table(first))
     assert list(again.events) == list(first.events)
     bob = again.user("bob")
     assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
@@ -94,7 +95,7 @@ def test_two_processes_see_each_others_users_factors_and_events(tmp_path):
     assert done.get(timeout=60) == "AUTHENTICATED"
     child.join(60)
     assert office.user("dave").enrolment.is_enrolled
-    assert [r["enrolled"] for r in office.user_rows()] == [True]
+    assert users_table(office).loc["dave", "enrolled"]
     assert office.events.count(EventKind.ENROLMENT_COMPLETED, "dave") == 1
     assert office.store.peek_login_id() == 2
 

@@ -18,6 +18,7 @@ from twofa_sim.login.attempt import MESSAGES
 from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
+from twofa_sim.core.otp import a_wrong_code
 
 from conftest import PASSWORD, make_office
 from helpers import current_code
@@ -91,7 +92,7 @@ def right_code(office) -> str:
 
 
 def wrong_code(office) -> str:
-    return "000000" if right_code(office) != "000000" else "111111"
+    return a_wrong_code(right_code(office))
 
 
 def wrong_password(office, mask):

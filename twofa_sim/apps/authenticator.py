@@ -9,13 +9,9 @@ or from its own text backup (:meth:`AuthenticatorApp.import_text`).
 
 Time is always passed in: every method that needs "now" takes the device's local clock reading
 (seconds since the epoch, fractions allowed), so a device, a widget thread, a notebook or
-freezegun can drive it. Codes come from :func:`twofa_sim.core.otp.code_at`, the path the backend
-checks them with, wherever pyotp can compute them (SHA1, SHA256 or SHA512, 6 to 10 digits,
-periods up to 120 s). Apps accept more than that (MD5, SHA224, SHA384, 1 to 5 digits, periods up
-to 2,147,483 s): those codes are computed here with :mod:`hmac` and :mod:`hashlib` as RFC 4226
-defines them (HMAC of the 8-byte counter, dynamic truncation, modulo 10 to the digits), so every
-entry an app accepts shows the code that app would show. Secrets under 112 bits (pyotp's limit)
-stay refused as a limit of the simulation: the back office issues at least 128 bits.
+freezegun can drive it. The entries and their codes are :mod:`twofa_sim.apps.entry`'s: every entry
+an app accepts shows the code that app would show. Secrets under 112 bits (pyotp's limit) stay
+refused as a limit of the simulation: the back office issues at least 128 bits.
 
 An app the user protected with a password (the add-on's "Security" page) can be locked: a locked
 app refuses to scan or import (:class:`AppLocked`), as the add-on does until its password is
@@ -26,33 +22,22 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
-import hmac
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Iterator
 
 
+from .entry import (APP_DIGITS, APP_PERIODS, COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, LAST_SECOND, MIN_SECRET_BITS,
+                    Entry, PendingQuestion, Question, hotp_code)
 from .profiles import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
                           DuplicatePolicy, TimeRounding, profile as find_profile)
 from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
-from ..core.otp import code_at
-from .otpauth import MAX_URI, PERIOD_RANGE, URI_ALGORITHMS, build_key_uri, normalise_secret, parse_key_uri, \
-    secret_bytes
+from .otpauth import MAX_URI, normalise_secret, parse_key_uri, secret_bytes
 from ..core.passwords import PasswordHash
-from ..core.policy import ALGORITHMS as PYOTP_ALGORITHMS
 from ..core.secret_source import SystemSecretSource
 
-COMPUTABLE_DIGITS = range(6, 11)       # what pyotp computes (the back office's path); a session file holds these
-COMPUTABLE_PERIODS = range(1, 121)
-MIN_SECRET_BITS = 112                  # pyotp's limit, kept for every entry: the back office issues 128 bits or more
-APP_DIGITS = range(1, 11)              # RFC 4226 truncation keeps 31 bits: at most 10 digits
-APP_PERIODS = range(PERIOD_RANGE.start, PERIOD_RANGE.stop)
-LAST_SECOND = 253_402_300_800          # 10000-01-01 UTC: pyotp computes codes before it
 APP_PASSWORD_LOG2_N = 12               # the app password's scrypt cost: enough for a simulation, quick in tests
 _EARLY = {TimeRounding.TRUNCATE: 0.0, TimeRounding.NEAREST: 0.5}
-_PYOTP_DIGITS, _PYOTP_PERIODS, _PYOTP_MIN_BITS = range(6, 11), range(1, 121), 112
 
 
 class AppLocked(TwofaSimError):
@@ -71,28 +56,6 @@ def _check_computable(digits: int, period: int, secret: str, error: type[Validat
                               f"{MIN_SECRET_BITS} bits (23 base32 characters), pyotp's limit")
 
 
-def hotp_code(secret: str, counter: int, *, algorithm: str = "SHA1", digits: int = 6) -> str:
-    """RFC 4226 for any algorithm an app accepts: HMAC of the 8-byte counter, dynamic truncation,
-    the last ``digits`` decimal digits. Used where pyotp cannot compute (MD5, SHA224 and SHA384
-    through the policy's names, 1 to 5 digits, long periods); the tests check it against pyotp
-    wherever both compute."""
-    if algorithm not in URI_ALGORITHMS:
-        raise ValidationError("algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}, got {algorithm!r}")
-    mac = hmac.new(secret_bytes(secret), counter.to_bytes(8, "big"), getattr(hashlib, algorithm.lower())).digest()
-    start = mac[-1] & 0x0F
-    if start + 4 > len(mac):        # MD5's 16 bytes: offsets 13 to 15 read past the end (Aegis then has no code)
-        raise ValidationError("algorithm", f"{algorithm} gives {len(mac)} bytes; RFC 4226 truncation at offset "
-                                           f"{start} reads past them: no code for this time step")
-    value = int.from_bytes(mac[start:start + 4], "big") & 0x7FFF_FFFF
-    return str(value % 10 ** digits).zfill(digits)
-
-
-def _pyotp_computes(secret: str, algorithm: str, digits: int, period: int) -> bool:
-    # a normalised base32 secret of n characters holds floor(5n / 8) bytes: no need to decode it
-    return (algorithm in PYOTP_ALGORITHMS and digits in _PYOTP_DIGITS and period in _PYOTP_PERIODS
-            and len(secret) * 5 // 8 * 8 >= _PYOTP_MIN_BITS)
-
-
 def _check_name(field_name: str, value: object, *, required: bool) -> str:
     if not isinstance(value, str):
         raise ValidationError(field_name, f"must be text, got {type(value).__name__}")
@@ -104,64 +67,6 @@ def _check_name(field_name: str, value: object, *, required: bool) -> str:
     if ":" in value:
         raise ValidationError(field_name, "must not contain ':' (it would not fit an otpauth label)")
     return value
-
-
-@dataclass(frozen=True, repr=False)
-class Entry:
-    """One account in the app. The repr never shows the secret."""
-
-    id: int
-    issuer: str
-    account: str
-    secret: str
-    algorithm: str = "SHA1"
-    digits: int = 6
-    period: int = 30
-    added_at: float = 0.0
-    origin: str = "scan"
-    warnings: tuple[str, ...] = ()
-    type: str = "totp"
-    counter: int | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.issuer}: {self.account}" if self.issuer else self.account
-
-    @property
-    def counter_based(self) -> bool:
-        """An HOTP entry: its code changes when the user asks for the next one, never with time."""
-        return self.type == "hotp"
-
-    def step_at(self, whole_second: int) -> int:
-        """The time step (for an HOTP entry: its counter, whatever the time)."""
-        return self.counter if self.counter_based else whole_second // self.period
-
-    def code_at(self, whole_second: int) -> str:
-        """The code for a whole second of app time (the app's rounding is already applied)."""
-        if not self.counter_based and _pyotp_computes(self.secret, self.algorithm, self.digits, self.period):
-            return code_at(self.secret, whole_second, algorithm=self.algorithm, digits=self.digits, period=self.period)
-        return hotp_code(self.secret, self.step_at(whole_second), algorithm=self.algorithm, digits=self.digits)
-
-    def to_uri(self, *, omit_defaults: bool = False) -> str:
-        """The entry as an ``otpauth://`` line of a text backup: every parameter spelled out, or
-        (``omit_defaults``, as the add-on exports) only those that differ from SHA1, 6 and 30."""
-        return build_key_uri(self.secret, self.account, self.issuer, algorithm=self.algorithm, digits=self.digits,
-                             period=self.period, explicit=not omit_defaults, counter=self.counter)
-
-    def same_as(self, other: "Entry", match: DuplicateMatch) -> bool:
-        if match is DuplicateMatch.SECRET:
-            return self.secret == other.secret
-        return (self.issuer, self.account) == (other.issuer, other.account)
-
-    def __repr__(self) -> str:
-        if self.counter_based:
-            return f"Entry(#{self.id} {self.label!r}, HOTP, {self.algorithm}, {self.digits} digits)"
-        return f"Entry(#{self.id} {self.label!r}, {self.algorithm}, {self.digits} digits, {self.period} s)"
-
-    def settings_text(self) -> str:
-        kind = "HOTP, " if self.counter_based else ""
-        tail = "" if self.counter_based else f", {self.period} s"
-        return f"{kind}{self.algorithm}, {self.digits} digits{tail}"
 
 
 @dataclass(frozen=True)
@@ -191,13 +96,6 @@ class ImportOutcome(enum.Enum):
     NEEDS_CONFIRMATION = "the app asks first: waiting for the user's choice"
     CANCELLED = "cancelled: nothing changed"
     UNCHANGED = "the app holds this entry already: nothing changed"
-
-
-class Question(enum.Enum):
-    """What an app asks before it adds an entry."""
-
-    DUPLICATE = "the app holds this entry already"
-    UNSAFE = "Token is unsafe!"
 
 
 @dataclass(frozen=True)
@@ -255,26 +153,48 @@ class Correction:
     reason: str
 
 
-@dataclass
-class _Pending:
-    candidate: Entry
-    existing: Entry | None
-    adjustments: tuple[Adjustment, ...]
-    warnings: tuple[str, ...]
-    question: Question = Question.DUPLICATE
-
-
 class AuthenticatorApp:
     """An authenticator app following one profile. ``AuthenticatorApp("aegis")`` works too."""
 
-    def __init__(self, profile: AppProfile | str = REFERENCE) -> None:
+    def __init__(self, profile: AppProfile | str = REFERENCE, *, correction: float = 0, entries: tuple[Entry, ...] = (),
+                 questions: dict[int, PendingQuestion] | None = None, next_id: int = 1,
+                 password: PasswordHash | None = None, locked: bool = False) -> None:
+        """The keywords give an app that already holds entries, questions and a password hash
+        (:meth:`restore`); ``next_id`` numbers the next entry or question."""
         self.profile = find_profile(profile)
-        self.correction: float = 0
-        self._entries: list[Entry] = []
-        self._pending: dict[int, _Pending] = {}
-        self._ids = itertools.count(1)
-        self._password: PasswordHash | None = None
-        self._locked = False
+        self.correction: float = correction
+        self._entries: list[Entry] = list(entries)
+        self._pending: dict[int, PendingQuestion] = dict(questions or {})
+        self._next_id = next_id
+        self._password: PasswordHash | None = password
+        self._locked = locked
+
+    def _take_id(self) -> int:
+        """The next number for an entry or a question (one sequence for both)."""
+        self._next_id += 1
+        return self._next_id - 1
+
+    # -- saving and restoring ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """The app as plain data: profile, correction, entries (with their secrets), the questions
+        waiting for an answer, the next number, and the password lock (its hash, never the
+        password). Reading changes nothing."""
+        return {"app": self.profile.key, "correction": self.correction,
+                "entries": [e.snapshot() for e in self._entries],
+                "waiting_for_choice": [{"token": token, **item.snapshot()} for token, item in self._pending.items()],
+                "next_id": self._next_id,
+                "password_hash": None if self._password is None else self._password.snapshot(),
+                "locked": self._locked}
+
+    @classmethod
+    def restore(cls, data: dict) -> "AuthenticatorApp":
+        password = data["password_hash"]
+        return cls(data["app"], correction=data["correction"], entries=tuple(Entry.restore(e) for e in data["entries"]),
+                   questions={q["token"]: PendingQuestion.restore({k: v for k, v in q.items() if k != "token"})
+                              for q in data["waiting_for_choice"]},
+                   next_id=data["next_id"], password=None if password is None else PasswordHash.restore(password),
+                   locked=data["locked"])
 
     # -- password protection ---------------------------------------------------------------------
 
@@ -363,8 +283,9 @@ class AuthenticatorApp:
                           warnings=settings.warnings + tuple(f"unsafe: {u}" for u in settings.unsafe),
                           type=settings.type, counter=settings.counter)
         if settings.unsafe:
-            token = next(self._ids)
-            self._pending[token] = _Pending(candidate, None, settings.adjustments, candidate.warnings, Question.UNSAFE)
+            token = self._take_id()
+            self._pending[token] = PendingQuestion(candidate, None, settings.adjustments, candidate.warnings,
+                                                   Question.UNSAFE)
             return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, None, settings.adjustments, candidate.warnings,
                                 pending=token, question=Question.UNSAFE, choices=UNSAFE_CHOICES)
         return self._add(candidate, settings.adjustments, settings.warnings)
@@ -397,8 +318,8 @@ class AuthenticatorApp:
         if p.duplicates is DuplicatePolicy.OVERWRITE:
             entry = self._store(candidate, replacing=existing)
             return ImportResult(ImportOutcome.REPLACED, entry, existing, adjustments, warnings)
-        token = next(self._ids)
-        self._pending[token] = _Pending(candidate, existing, adjustments, warnings)
+        token = self._take_id()
+        self._pending[token] = PendingQuestion(candidate, existing, adjustments, warnings)
         return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, existing, adjustments, warnings, pending=token,
                             question=Question.DUPLICATE, choices=p.duplicates.choices)
 
@@ -424,7 +345,7 @@ class AuthenticatorApp:
         return ImportResult(ImportOutcome.ADDED, self._store(renamed), same, adjustments, warnings)
 
     def _store(self, candidate: Entry, replacing: Entry | None = None) -> Entry:
-        entry = dataclasses.replace(candidate, id=next(self._ids))
+        entry = dataclasses.replace(candidate, id=self._take_id())
         if replacing is not None and replacing in self._entries:
             self._entries[self._entries.index(replacing)] = entry
         else:
@@ -610,6 +531,6 @@ class AuthenticatorApp:
 
 
 
-__all__ = ["AuthenticatorApp", "Entry", "Reading", "ImportResult", "ImportOutcome", "ImportReport", "Choice",
-           "Question", "Correction", "AppLocked", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
-           "MIN_SECRET_BITS", "APP_DIGITS", "APP_PERIODS"]
+__all__ = ["AuthenticatorApp", "Entry", "PendingQuestion", "Reading", "ImportResult", "ImportOutcome", "ImportReport",
+           "Choice", "Question", "Correction", "AppLocked", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
+           "MIN_SECRET_BITS", "APP_DIGITS", "APP_PERIODS", "LAST_SECOND"]

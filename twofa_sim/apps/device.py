@@ -180,6 +180,24 @@ class Device:
 
 
 
+    # -- saving and restoring ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """The device as plain data: name, owner, clock offset, whether it records events, and its
+        app's :meth:`~twofa_sim.apps.authenticator.AuthenticatorApp.snapshot` (entries with secrets)."""
+        return {"name": self.name, "owner": self.owner, "company": self.company, "offset": self.offset,
+                "logs_events": self.events is not None, **self.app.snapshot()}
+
+    @classmethod
+    def restore(cls, data: dict, reference: Clock, events: EventLog | None = None) -> "Device":
+        """The device of a :meth:`snapshot` on ``reference``, recording into ``events`` if it did
+        before. Restoring adds no event and corrects no clock: the app is restored as it was."""
+        device = cls(data["name"], data["owner"], reference, offset=data["offset"], app=data["app"],
+                     company=data["company"])
+        device.app = AuthenticatorApp.restore(data)
+        device.events = events if data["logs_events"] else None
+        return device
+
     # -- events -----------------------------------------------------------------------------------
 
     def _note_added(self, result: ImportResult) -> None:

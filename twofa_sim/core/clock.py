@@ -123,6 +123,23 @@ class Clock:
         """Stop time at the current instant."""
         self._pinned, self._offset = self.now(), 0.0
 
+    def snapshot(self) -> dict:
+        """The clock as plain data: the instant it is pinned at, or (following the wall clock) its
+        offset from :func:`time.time`, which is what makes it this clock. Reading changes nothing."""
+        if self._pinned is not None:
+            return {"mode": "pinned", "at": self.now()}
+        return {"mode": "following", "offset": self._offset}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Clock":
+        """The clock a :meth:`snapshot` describes (a ClockError for an instant outside 1970 to 9999)."""
+        if data["mode"] == "pinned":
+            return cls.at(data["at"])
+        clock = cls()
+        if data["offset"]:
+            clock.advance(data["offset"])
+        return clock
+
     def __repr__(self) -> str:
         mode = ("pinned" if self.is_pinned else "real time" if self.is_real_time
                 else f"following the wall clock {self._offset:+.0f} s")

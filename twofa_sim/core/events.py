@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Callable, Iterator
 
 from .clock import iso
@@ -68,6 +68,14 @@ class Event:
     state_from: str = ""
     state_to: str = ""
     detail: str = ""
+
+    def snapshot(self) -> dict:
+        """Every field; the kind by its name."""
+        return {f.name: (self.kind.name if f.name == "kind" else getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Event":
+        return cls(**{**data, "kind": EventKind[data["kind"]]})
 
     def __str__(self) -> str:
         parts = [iso(self.time), self.actor, self.kind.value]
@@ -132,6 +140,19 @@ class EventLog:
         :func:`twofa_sim.render.tables.events_table` shows them as a table."""
         events = self._events if last is None else self._events[-last:] if last > 0 else []
         return [asdict(e) | {"kind": e.kind.value} for e in events]
+
+    def snapshot(self) -> list[dict]:
+        """Every event in order, as plain data (listeners are the views' business, not the log's)."""
+        return [e.snapshot() for e in self._events]
+
+    @classmethod
+    def restore(cls, data: list[dict]) -> "EventLog":
+        """A log holding the events of a :meth:`snapshot`, numbered 1, 2, 3 ... as recorded."""
+        log = cls()
+        for item in data:
+            log.record(item["time"], EventKind[item["kind"]],
+                       **{k: v for k, v in item.items() if k not in ("seq", "time", "kind")})
+        return log
 
     def __repr__(self) -> str:
         return f"EventLog({len(self)} events)"

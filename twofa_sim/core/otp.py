@@ -42,6 +42,19 @@ def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, 
     return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
 
 
+def a_wrong_code(right_code: str) -> str:
+    """A code of the same length that is certainly not ``right_code``: all zeros, or all ones when
+    the right code happens to be all zeros (about once in a million steps).
+
+    Notebooks, scenarios and tests type a wrong code to show a rule; a fixed "000000" would be
+    the right code once in a million runs and the rule would then look broken.
+    """
+    if not isinstance(right_code, str) or not right_code.isascii() or not right_code.isdigit():
+        raise ValidationError("right_code", "must be the digits of a code, such as '123456' (not shown here)")
+    zeros = "0" * len(right_code)
+    return zeros if right_code != zeros else "1" * len(right_code)
+
+
 def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int = 0,
                    algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> list[int]:
     """Every time step within ``window`` steps of ``t`` (shifted by ``centre`` steps) whose code is
@@ -78,4 +91,4 @@ def matching_step(secret: str, code: str, t: float, *, window: int, centre: int 
     return steps[0] if steps else None
 
 
-__all__ = ["totp", "step_of", "code_at", "matching_steps", "matching_step", "strings_equal"]
+__all__ = ["totp", "step_of", "code_at", "a_wrong_code", "matching_steps", "matching_step", "strings_equal"]

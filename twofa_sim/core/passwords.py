@@ -8,6 +8,7 @@ policy still check; the back office upgrades them at the next correct password.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -70,6 +71,16 @@ class PasswordHash:
 
     def matches(self, password: str) -> bool:
         return hmac.compare_digest(_scrypt(password, self.salt, self.log2_n), self.digest)
+
+    def snapshot(self) -> dict:
+        """Scheme, salt and digest (base64) and every cost parameter: a reader knows how to check it."""
+        return {"scheme": "scrypt", "salt": base64.b64encode(self.salt).decode("ascii"),
+                "digest": base64.b64encode(self.digest).decode("ascii"), "log2_n": self.log2_n, "r": R, "p": P}
+
+    @classmethod
+    def restore(cls, data: dict) -> "PasswordHash":
+        return cls(base64.b64decode(data["salt"], validate=True), base64.b64decode(data["digest"], validate=True),
+                   data["log2_n"])
 
     def __repr__(self) -> str:
         return f"PasswordHash(scrypt, N=2**{self.log2_n})"

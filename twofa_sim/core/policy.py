@@ -91,6 +91,15 @@ class Policy:
             raise PolicyError(f"policy.{unknown[0]}", f"no such setting (known: {', '.join(sorted(known))})")
         return dataclasses.replace(self, **changes)
 
+    def snapshot(self) -> dict:
+        """Every knob by name (plain values)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Policy":
+        """The policy of a :meth:`snapshot`: every knob checked as when it is set (a PolicyError names it)."""
+        return cls(**data)
+
     def rows(self) -> list[dict]:
         """Every knob, its value, its default and why (:func:`twofa_sim.render.tables.policy_table`)."""
         rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import random
 import secrets
+import struct
 
 
 class SystemSecretSource:
@@ -18,6 +19,14 @@ class SystemSecretSource:
     def token_bytes(self, n: int) -> bytes:
         return secrets.token_bytes(n)
 
+    def snapshot(self) -> dict:
+        """Only the kind: the operating system's randomness has no state to keep."""
+        return {"kind": "system"}
+
+    @classmethod
+    def restore(cls, data: dict) -> "SystemSecretSource":
+        return cls()
+
     def __repr__(self) -> str:
         return "SystemSecretSource()"
 
@@ -25,18 +34,41 @@ class SystemSecretSource:
 class SeededSecretSource:
     """Reproducible randomness for demos and tests. Never use it for real accounts."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, state: tuple | None = None) -> None:
+        """``state`` (from :meth:`random.Random.getstate`) continues a generator where it stood."""
         self.seed = seed
         self._random = random.Random(seed)
+        if state is not None:
+            self._random.setstate(state)
 
     def token_bytes(self, n: int) -> bytes:
         return self._random.randbytes(n)
+
+    def snapshot(self) -> dict:
+        """The seed and the generator's whole state (625 numbers of 32 bits, as base64), so a
+        restored demo goes on drawing the same secrets."""
+        version, internal, gauss = self._random.getstate()
+        return {"kind": "seeded", "seed": self.seed,
+                "state": {"version": version, "internal": base64.b64encode(struct.pack(">625I", *internal)).decode(),
+                          "gauss_next": gauss}}
+
+    @classmethod
+    def restore(cls, data: dict) -> "SeededSecretSource":
+        """The source a :meth:`snapshot` describes; ValueError if the state is not one of Python's generator."""
+        state = data["state"]
+        internal = struct.unpack(">625I", base64.b64decode(state["internal"], validate=True))
+        return cls(data["seed"], state=(state["version"], internal, state["gauss_next"]))
 
     def __repr__(self) -> str:
         return f"SeededSecretSource(seed={self.seed})"
 
 
 SecretSource = SystemSecretSource | SeededSecretSource
+
+
+def restore_secret_source(data: dict) -> SecretSource:
+    """The source a ``snapshot()`` of either kind describes."""
+    return (SystemSecretSource if data["kind"] == "system" else SeededSecretSource).restore(data)
 
 
 def new_base32_secret(source: SecretSource, bits: int = 160) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-
 from ..core.clock import Clock, iso
 from .company import Company
 from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
@@ -20,7 +19,7 @@ from ..core.events import EventKind, EventLog
 from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
-from ..core.secret_source import SecretSource, SystemSecretSource
+from ..core.secret_source import SecretSource, SystemSecretSource, restore_secret_source
 from .user import USERNAME, BackendUser, check_username
 from ..store import MemoryStore, Store
 
@@ -259,6 +258,29 @@ class BackOffice:
             self.events.record(self.clock.now(), EventKind.LOGIN_STARTED, "anonymous", login=attempt.id,
                                state_to=attempt.state.name)
         return attempt
+
+    # -- saving and restoring -------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """Everything the back office holds, as plain data (secrets and hashes included), read
+        without changing anything. Logins in progress are not part of it, nor the decoy hashes
+        (a restored back office makes its own, with a fresh key)."""
+        return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
+                "secret_source": self.secret_source.snapshot(),
+                "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
+                "events": self.events.snapshot(), "next_login_id": self._store.peek_login_id()}
+
+    @classmethod
+    def restore(cls, data: dict) -> "BackOffice":
+        """The back office of a :meth:`snapshot`; restoring adds no event."""
+        store = MemoryStore(EventLog.restore(data["events"]))
+        for company in data["companies"]:
+            store.add_company(Company.restore(company))
+        for user in data["users"]:
+            store.add_user(BackendUser.restore(user))
+        store.set_next_login_id(data["next_login_id"])
+        return cls(policy=Policy.restore(data["policy"]), clock=Clock.restore(data["clock"]),
+                   secret_source=restore_secret_source(data["secret_source"]), store=store)
 
     # -- views ----------------------------------------------------------------------------------
 

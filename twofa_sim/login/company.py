@@ -12,3 +12,10 @@ class Company:
     name: str
     force_2fa_for_all: bool = False
     usernames: list[str] = field(default_factory=list)
+
+    def snapshot(self) -> dict:
+        return {"name": self.name, "force_2fa_for_all": self.force_2fa_for_all, "usernames": list(self.usernames)}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Company":
+        return cls(data["name"], data["force_2fa_for_all"], list(data["usernames"]))

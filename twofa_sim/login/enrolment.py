@@ -173,6 +173,18 @@ class Enrolment:
         self.recovery = None
         self.unlock()
 
+    def snapshot(self) -> dict:
+        """The whole second-factor state as plain data (it holds the shared secret)."""
+        return {"secret": self.secret, "pending_secret": self.pending_secret, "enrolled_at": self.enrolled_at,
+                "last_used_step": self.last_used_step, "drift": self.drift, "failures": self.failures,
+                "locked_until": self.locked_until,
+                "recovery": None if self.recovery is None else self.recovery.snapshot()}
+
+    @classmethod
+    def restore(cls, data: dict) -> "Enrolment":
+        recovery = data["recovery"]
+        return cls(**{**data, "recovery": None if recovery is None else RecoveryCodes.restore(recovery)})
+
     def __repr__(self) -> str:
         status = "enrolled" if self.is_enrolled else ("pending" if self.pending_secret else "not enrolled")
         return f"Enrolment({status}, failures={self.failures})"

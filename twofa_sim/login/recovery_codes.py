@@ -6,6 +6,7 @@ them out of storage (a slow KDF protects low-entropy passwords, not these).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import unicodedata
@@ -22,6 +23,10 @@ def normalise_recovery_code(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in folded if ch != "-" and not ch.isspace())
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(repr=False)
@@ -59,6 +64,15 @@ class RecoveryCodes:
     @property
     def remaining(self) -> int:
         return len(self.unused)
+
+    def snapshot(self) -> dict:
+        """The salt and the hashes of the unused codes (base64), and how many were used: never a code."""
+        return {"salt": _b64(self.salt), "unused": [_b64(h) for h in self.unused], "used": self.used}
+
+    @classmethod
+    def restore(cls, data: dict) -> "RecoveryCodes":
+        return cls(base64.b64decode(data["salt"], validate=True),
+                   [base64.b64decode(h, validate=True) for h in data["unused"]], data["used"])
 
     def __repr__(self) -> str:
         return f"RecoveryCodes(remaining={self.remaining}, used={self.used})"

@@ -41,6 +41,18 @@ class BackendUser:
         """Usernames are unique case-insensitively."""
         return self.username.casefold()
 
+    def snapshot(self) -> dict:
+        """The user as plain data: the password only as its hash, the second factor whole."""
+        return {"username": self.username, "company": self.company, "force_2fa": self.force_2fa,
+                "created_at": self.created_at, "password_hash": self.password_hash.snapshot(),
+                "enrolment": self.enrolment.snapshot()}
+
+    @classmethod
+    def restore(cls, data: dict) -> "BackendUser":
+        return cls(data["username"], data["company"], PasswordHash.restore(data["password_hash"]),
+                   force_2fa=data["force_2fa"], created_at=data["created_at"],
+                   enrolment=Enrolment.restore(data["enrolment"]))
+
     def __repr__(self) -> str:
         return (f"BackendUser({self.username!r}, company={self.company!r}, force_2fa={self.force_2fa}, "
                 f"{self.enrolment!r})")

@@ -1,0 +1,285 @@
+"""Expectations: what a scenario says must hold after a step, one table entry per ``expect`` key.
+
+Each key of ``expect`` is one :class:`ExpectationKey` in :data:`EXPECTATIONS`: what it is about
+(a user's login, a device, the run), how its expected value is read from YAML, what it is compared
+with after the step, how both are shown, and how they are compared. The reader, the runner, the
+timeline and the format reference all take the keys from this table, so adding an expectation is
+one entry here (``tests/test_scenario_format.py`` adds one to a copy of the table and runs it).
+
+The keys ``user``, ``tab`` and ``device`` are not checks: they say whom the checks are about.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from ..core.clock import iso
+from ..core.events import EventKind
+from ..login.flow import Outcome, Reason, State
+from .reader import TAG, Reader, enum_options, format_duration
+from .records import DEFAULT_TAB, StepFailed, tab_suffix
+
+STATE_NAMES = enum_options(State)
+OUTCOME_NAMES = enum_options(Outcome)
+REASON_NAMES = enum_options(Reason) | {"none": Reason.NONE}
+EVENT_NAMES = enum_options(EventKind)
+SCAN_RESULTS = {"added": "added", "entry added": "added", "failed": "failed", "scan failed": "failed",
+                "not added": "not added"}
+PARAMETERS = {"algorithm": "algorithm", "digits": "digits", "period": "period"}
+
+#: What a check is about: the focus it needs (a user, a device) or the run as a whole.
+USER, DEVICE, RUN = "user", "device", "run"
+#: The keys of ``expect`` that choose the focus of the checks rather than check anything.
+FOCUS_KEYS = ("user", "tab", "device")
+
+
+def show_value(value: Any) -> str:
+    """A value as the timeline shows it: states and outcomes by name, reasons and booleans in words."""
+    if isinstance(value, (State, Outcome)):
+        return value.name
+    if isinstance(value, Reason):
+        return value.value or "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What must hold after a step: ``(key, value, line)`` triples in file order, about ``user``/``tab``.
+
+    ``table`` is the expectation table the file was read with; the runner checks each key by it.
+    """
+
+    user: str | None
+    tab: str
+    items: tuple[tuple[str, Any, int], ...]
+    device: str | None = None
+    table: Mapping[str, "ExpectationKey"] = field(default_factory=lambda: EXPECTATIONS, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ExpectationKey:
+    """One key of ``expect``.
+
+    ``read(reader, node, key)`` gives the expected value from the YAML node; ``actual(run,
+    expectation, record, expected)`` gives what holds after the step (it may raise
+    :class:`~twofa_sim.spec.records.StepFailed` or a package error when there is nothing to look
+    at); ``show`` writes either for the timeline; ``matches(expected, actual)`` compares them.
+    """
+
+    about: str
+    read: Callable[[Reader, yaml.Node, str], Any]
+    actual: Callable[[Any, Expectation, Any, Any], Any]
+    show: Callable[[Any], str] = show_value
+    matches: Callable[[Any, Any], bool] = operator.eq
+
+
+# -- reading the expected value -------------------------------------------------------------------
+
+
+def one_of(options: dict[str, Any]) -> Callable[[Reader, yaml.Node, str], Any]:
+    """A reader for a name out of ``options`` (matched ignoring case, spaces, ``-`` and ``_``)."""
+    return lambda reader, node, key: reader.choice(node, key, options)
+
+
+def read_boolean(reader: Reader, node: yaml.Node, key: str) -> bool:
+    return reader.boolean(node, key)
+
+
+def read_text(reader: Reader, node: yaml.Node, key: str) -> str:
+    return reader.text(node, key)
+
+
+def read_count(reader: Reader, node: yaml.Node, key: str) -> int:
+    return reader.integer(node, key, 0, 1_000_000_000)
+
+
+def read_duration(reader: Reader, node: yaml.Node, key: str) -> float:
+    return reader.duration(node, key)
+
+
+def read_instant_or_none(reader: Reader, node: yaml.Node, key: str) -> float | None:
+    if isinstance(node, yaml.ScalarNode) and (node.tag == TAG + "null" or node.value.lower() == "none"):
+        return None
+    return reader.instant(node, key)
+
+
+def read_event_counts(reader: Reader, node: yaml.Node, key: str) -> tuple[tuple[EventKind, int], ...]:
+    counts = {}
+    for kind_text, (kind_node, value) in reader.mapping(node, key).items():
+        kind = reader.choice(kind_node, "event kind", EVENT_NAMES)
+        counts[kind] = reader.integer(value, f"count of {kind.value!r}", 0, 1_000_000_000)
+    if not counts:
+        raise reader.fail(node, f"{key} needs at least one 'event kind: count'")
+    return tuple(counts.items())
+
+
+def read_event_list(reader: Reader, node: yaml.Node, key: str) -> tuple[EventKind, ...]:
+    return tuple(reader.choice(item, "event kind", EVENT_NAMES) for item in reader.sequence(node, key))
+
+
+def read_parameters(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...]:
+    return tuple(sorted({reader.choice(item, "parameter", PARAMETERS) for item in reader.sequence(node, key)}))
+
+
+# -- what holds after the step --------------------------------------------------------------------
+
+
+def _login(run, expectation: Expectation):
+    login = run.logins.get(run.key(expectation.user, expectation.tab))
+    if login is None:
+        raise StepFailed(f"{expectation.user} has no login" + tab_suffix(expectation.tab))
+    return login
+
+
+def _last_result(run, expectation: Expectation):
+    """The last flow step's result of the login in focus (after checking there is a login)."""
+    _login(run, expectation)
+    last = run.last.get(run.key(expectation.user, expectation.tab))
+    if last is None:
+        raise StepFailed(f"{expectation.user}'s login has no result yet")
+    return last
+
+
+def _qr_shown(run, expectation: Expectation, record, expected) -> bool:
+    login = _login(run, expectation)
+    _last_result(run, expectation)
+    return login.state is State.ENROLMENT and login.screen is not None
+
+
+def _enrolment(run, expectation: Expectation):
+    return run.office.user(expectation.user).enrolment
+
+
+def _lock_end(run, expectation: Expectation) -> float | None:
+    """When the user's lock ends, by the enrolment's one lapse rule (None: not locked now)."""
+    return _enrolment(run, expectation).standing(run.office.clock.now())[1]
+
+
+def _locked_for(run, expectation: Expectation, record, expected) -> float:
+    until = _lock_end(run, expectation)
+    return 0.0 if until is None else max(0.0, until - run.office.clock.now())
+
+
+def _event_counts(run, expectation: Expectation, record, expected) -> tuple[tuple[EventKind, int], ...]:
+    counts = run.count_events()
+    return tuple((kind, counts[kind]) for kind, _ in expected)
+
+
+def _user_event_counts(run, expectation: Expectation, record, expected) -> tuple[tuple[EventKind, int], ...]:
+    username, counts = run.office.user(expectation.user).username, run.count_events()
+    return tuple((kind, counts[(kind, username)]) for kind, _ in expected)
+
+
+def _scan_result(run, expectation: Expectation) -> tuple[str, tuple[str, ...]]:
+    if expectation.device not in run.scan_results:
+        raise StepFailed(f"{expectation.device} has not scanned yet")
+    return run.scan_results[expectation.device]
+
+
+# -- showing and comparing ------------------------------------------------------------------------
+
+
+def show_instant(value: float | None) -> str:
+    return "none" if value is None else f"{iso(value)} UTC"
+
+
+def show_counts(value: tuple[tuple[EventKind, int], ...]) -> str:
+    return "{" + ", ".join(f"{kind.value}: {count}" for kind, count in value) + "}"
+
+
+def show_kinds(value: tuple[EventKind, ...]) -> str:
+    return "[" + ", ".join(kind.value for kind in value) + "]"
+
+
+def show_parameters(value: tuple[str, ...]) -> str:
+    return "[" + ", ".join(sorted(value)) + "]"
+
+
+def contains_text(expected: str, actual: Any) -> bool:
+    return str(expected).casefold() in str(actual).casefold()
+
+
+def within_half_a_second(expected: float | None, actual: float | None) -> bool:
+    if expected is not None and actual is not None:
+        return abs(expected - actual) < 0.5
+    return expected == actual
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+#: Every key ``expect`` may hold besides ``user``, ``tab`` and ``device``, in the order the format
+#: reference lists them. Adding an expectation is adding one entry here.
+EXPECTATIONS: dict[str, ExpectationKey] = {
+    "error": ExpectationKey(RUN, read_text, lambda run, e, record, x: run.step_error or "no error",
+                            show=repr, matches=contains_text),
+    "state": ExpectationKey(USER, one_of(STATE_NAMES), lambda run, e, record, x: _login(run, e).state),
+    "outcome": ExpectationKey(USER, one_of(OUTCOME_NAMES), lambda run, e, record, x: _last_result(run, e).outcome),
+    "reason": ExpectationKey(USER, one_of(REASON_NAMES), lambda run, e, record, x: _last_result(run, e).reason),
+    "qr_shown": ExpectationKey(USER, read_boolean, _qr_shown),
+    "message": ExpectationKey(USER, read_text, lambda run, e, record, x: _last_result(run, e).message,
+                              show=repr, matches=contains_text),
+    "enrolled": ExpectationKey(USER, read_boolean, lambda run, e, record, x: _enrolment(run, e).is_enrolled),
+    "needs_2fa": ExpectationKey(USER, read_boolean,
+                                lambda run, e, record, x: run.office.needs_2fa(run.office.user(e.user))),
+    "locked": ExpectationKey(USER, read_boolean, lambda run, e, record, x: _lock_end(run, e) is not None),
+    "locked_until": ExpectationKey(USER, read_instant_or_none, lambda run, e, record, x: _lock_end(run, e),
+                                   show=show_instant, matches=within_half_a_second),
+    "locked_for": ExpectationKey(USER, read_duration, _locked_for,
+                                 show=lambda value: format_duration(round(value, 3)), matches=within_half_a_second),
+    # the failed codes that count towards a lock now: a lock that has run out leaves none
+    "failures": ExpectationKey(USER, read_count,
+                               lambda run, e, record, x: _enrolment(run, e).failures_at(run.office.clock.now())),
+    "recovery_codes_left": ExpectationKey(
+        USER, read_count,
+        lambda run, e, record, x: _enrolment(run, e).recovery.remaining if _enrolment(run, e).recovery else 0),
+    "events": ExpectationKey(RUN, read_event_counts, _event_counts, show=show_counts),
+    "user_events": ExpectationKey(USER, read_event_counts, _user_event_counts, show=show_counts),
+    "step_events": ExpectationKey(RUN, read_event_list, lambda run, e, record, x: tuple(ev.kind for ev in record.events),
+                                  show=show_kinds),
+    "entries": ExpectationKey(DEVICE, read_count, lambda run, e, record, x: len(run.devices[e.device].app.entries)),
+    "scan": ExpectationKey(DEVICE, one_of(SCAN_RESULTS), lambda run, e, record, x: _scan_result(run, e)[0]),
+    "app_changed": ExpectationKey(DEVICE, read_parameters,
+                                  lambda run, e, record, x: tuple(sorted(set(_scan_result(run, e)[1]))),
+                                  show=show_parameters),
+}
+
+
+def expect_keys(table: Mapping[str, ExpectationKey] = EXPECTATIONS) -> list[str]:
+    """Every key ``expect`` may hold: the focus keys, then the table's."""
+    return [*FOCUS_KEYS, *table]
+
+
+def read_expectation(parser, node: yaml.Node, step, table: Mapping[str, ExpectationKey] = EXPECTATIONS,
+                     ) -> Expectation:
+    """The ``expect`` mapping of ``step``, read with ``parser`` (it knows the users and devices so far).
+
+    The checks are about the user and tab the mapping names, else the step's, else the user of the
+    last step that had one; device checks about the device it names, else the step's.
+    """
+    reader: Reader = parser.reader
+    entries = reader.mapping(node, "expect", known=expect_keys(table))
+    if not entries:
+        raise reader.fail(node, "expect needs at least one check")
+    if "user" in entries:
+        user = parser.expected_user(entries["user"][1])
+    else:
+        user = step.subject or parser.subject
+    tab = reader.name(entries["tab"][1], "expect.tab") if "tab" in entries else getattr(step, "tab", DEFAULT_TAB)
+    device = parser.known_device(entries["device"][1]).name if "device" in entries else step.device_in_focus
+    items: list[tuple[str, Any, int]] = []
+    for name, (key, value) in entries.items():
+        if name in FOCUS_KEYS:
+            continue
+        about = table[name].about
+        if about == DEVICE and device is None:
+            raise reader.fail(key, f"expect.{name} is about a device: add 'device: NAME'")
+        if about == USER and user is None:
+            raise reader.fail(key, f"expect.{name} is about a user: add 'user: NAME'")
+        items.append((name, table[name].read(reader, value, name), key.start_mark.line + 1))
+    return Expectation(user, tab, tuple(items), device, table)
