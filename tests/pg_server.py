@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+import pytest
 
 
 def _bindir() -> Path | None:
@@ -108,3 +109,23 @@ def _has_user(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole test run; skipped, with the reason, where none starts."""
+    server = PostgresServer()
+    reason = server.start()
+    if reason is not None:
+        server.stop()
+        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> str:
+    """The URL of a new, empty database: an SQLite file, or a database on the throw-away server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'class.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()

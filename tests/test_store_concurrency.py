@@ -19,7 +19,7 @@ from twofa_sim import EventKind, State, open_store
 from twofa_sim.store import MemoryStore
 
 from conftest import FAST
-from pg_server import PostgresServer
+from pg_server import database, postgres  # noqa: F401 - fixtures
 from store_workers import (LATER, USER, class_office, enrol, logged_in, process_killed, process_same_code,
                            process_wrong_codes, submit_same_code, submit_wrong_codes, wrong_code)
 import pyotp
@@ -28,24 +28,6 @@ FORK = multiprocessing.get_context("fork")
 ROOMY = FAST.replace(failed_code_limit=20)  # the same-code tests: seven replays stay below the limit
 ATTEMPT_KINDS = (EventKind.CODE_ACCEPTED, EventKind.CODE_REJECTED, EventKind.REPLAY_BLOCKED,
                  EventKind.LOGIN_REFUSED_LOCKED)
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer()
-    reason = server.start()
-    if reason is not None:
-        server.stop()
-        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'class.sqlite'}"
-    return request.getfixturevalue("postgres").new_database()
 
 
 def attempts_in_log(office, logins: set[int]) -> Counter:
