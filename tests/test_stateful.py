@@ -149,7 +149,7 @@ class LoginMachine(RuleBasedStateMachine):
 
     @initialize(policy=policies, seed=st.integers(0, 2 ** 32), bob_forced=st.booleans(), alice_enrolled=st.booleans())
     def setup(self, policy, seed, bob_forced, alice_enrolled):
-        self.office = BackOffice(policy=policy, clock=Clock.at(START), secret_source=SeededSecretSource(seed))
+        self.office = self.new_office(policy, seed)
         for company in COMPANIES:
             self.office.create_company(company)
         self.create_user("alice", "ACME", True)          # carol is left for the create_user rule
@@ -157,6 +157,10 @@ class LoginMachine(RuleBasedStateMachine):
         if alice_enrolled:
             self.user_logs_in_with_the_app("alice", 0, 0, "plain")
             assert self.users["alice"].secret is not None
+
+    def new_office(self, policy: Policy, seed: int) -> BackOffice:
+        """The back office under test (in memory; tests/test_store_stateful.py puts it on SQLite)."""
+        return BackOffice(policy=policy, clock=Clock.at(START), secret_source=SeededSecretSource(seed))
 
     @property
     def now(self) -> float:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 
 import pyotp
 import pytest
 
-from twofa_sim import BackOffice, Clock, EventKind, SeededSecretSource, State
+from twofa_sim import AlreadyExistsError, BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
 
@@ -192,3 +193,19 @@ def test_a_failed_action_leaves_the_database_as_it_was(database):
             raise RuntimeError("boom")
     again = office_on(database)
     assert (again.user_rows(), again.events.rows()) == before
+
+
+def test_two_processes_creating_one_username_at_once_get_one_user_and_a_clear_error(postgres):
+    """PostgreSQL lets both transactions check that the name is free; the unique key refuses the
+    second at commit, as AlreadyExistsError, and nothing of that transaction stays."""
+    url = postgres.new_database()
+    first, second = office_on(url), office_on(url)
+    first.create_company("ACME")
+    with pytest.raises(AlreadyExistsError, match="another process created the same name"):
+        with first.transaction():
+            first.create_user("zed", PASSWORD)
+            done = threading.Thread(target=second.create_user, args=("zed", PASSWORD))
+            done.start()
+            done.join(30)
+    assert [u.username for u in office_on(url).users] == ["zed"]
+    assert office_on(url).events.count(EventKind.USER_CREATED) == 1

@@ -60,10 +60,13 @@ class Timings:
 
 
 def set_up(office: BackOffice, trainees: int) -> list[str]:
-    office.create_company("Class", force_2fa_for_all=True)
-    names = [f"trainee{i:02d}" for i in range(trainees)]
+    """A new class (company with 2FA for all) and its trainees; names of their own, so that runs
+    can share one database (``--db``)."""
+    tag = f"{len(office.companies) + 1:02d}"
+    office.create_company(f"Class {tag}", force_2fa_for_all=True)
+    names = [f"c{tag}-trainee{i:02d}" for i in range(trainees)]
     for name in names:
-        office.create_user(name, PASSWORD)
+        office.create_user(name, PASSWORD, company=f"Class {tag}")
     return names
 
 

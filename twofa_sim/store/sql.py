@@ -27,8 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
+from ..core.errors import AlreadyExistsError
 from ..core.events import Event, EventLog
 from ..login.company import Company
 from ..login.store import Store
@@ -148,6 +149,11 @@ class SqlStore(Store):
                         self._local.unit = None
         except StoreError:
             raise
+        except IntegrityError:
+            # Two processes created the same company or username at the same moment (PostgreSQL lets
+            # both check; the unique key refuses the second at commit, and nothing of it stays).
+            raise AlreadyExistsError(f"{self._where}: another process created the same name at the same moment; "
+                                     "nothing was changed") from None
         except DBAPIError as error:
             raise self._error(error.orig) from None
         except sqlite3.Error as error:  # raised by the BEGIN IMMEDIATE loop, below SQLAlchemy
