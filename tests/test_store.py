@@ -13,6 +13,7 @@ import pytest
 from twofa_sim import AlreadyExistsError, BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
+from twofa_sim.render.tables import events_table, users_table
 
 from conftest import FAST, PASSWORD, START
 from pg_server import database, postgres  # noqa: F401 - fixtures
@@ -209,3 +210,12 @@ def test_two_processes_creating_one_username_at_once_get_one_user_and_a_clear_er
             done.join(30)
     assert [u.username for u in office_on(url).users] == ["zed"]
     assert office_on(url).events.count(EventKind.USER_CREATED) == 1
+
+
+def test_a_back_office_on_a_database_saves_what_its_twin_in_memory_saves(tmp_path):
+    """A session saved from the shared database is the session of the same story played in memory."""
+    memory, sql = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    story(memory)
+    story(sql)
+    assert sql.snapshot() == memory.snapshot()
+    assert BackOffice.restore(sql.snapshot()).user_rows() == sql.user_rows()

@@ -265,10 +265,11 @@ class BackOffice:
         """Everything the back office holds, as plain data (secrets and hashes included), read
         without changing anything. Logins in progress are not part of it, nor the decoy hashes
         (a restored back office makes its own, with a fresh key)."""
-        return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
-                "secret_source": self.secret_source.snapshot(),
-                "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
-                "events": self.events.snapshot(), "next_login_id": self._store.peek_login_id()}
+        with self.transaction(write=False):  # one consistent view, also of a shared database
+            return {"policy": self._policy.snapshot(), "clock": self.clock.snapshot(),
+                    "secret_source": self.secret_source.snapshot(),
+                    "companies": [c.snapshot() for c in self.companies], "users": [u.snapshot() for u in self.users],
+                    "events": self.events.snapshot(), "next_login_id": self._store.peek_login_id()}
 
     @classmethod
     def restore(cls, data: dict) -> "BackOffice":
