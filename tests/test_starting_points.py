@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import State, ValidationError
-from twofa_sim.render.tables import events_table
+from twofa_sim.render import events_table
 from twofa_sim.spec.starting_points import (STARTING_POINTS, StartingPointError, alice_enrolled, backoffice_as_filed,
-                                            starting_points_frame)
+                                            catalogue)
 
 
 @pytest.mark.parametrize("name, time, enrolled, failures, locked, logins", [
@@ -53,6 +53,6 @@ def test_no_code_before_enrolment_and_no_code_step_without_2fa():
 
 
 def test_the_catalogue_names_every_starting_point_without_markup():
-    frame = starting_points_frame()
-    assert frame.index.tolist() == list(STARTING_POINTS)
-    assert not frame["starts from"].str.contains("``").any()
+    described = catalogue()
+    assert list(described) == list(STARTING_POINTS)
+    assert all(text and "``" not in text and "\n" not in text for text in described.values())

@@ -13,7 +13,6 @@ import pytest
 from twofa_sim import AlreadyExistsError, BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
-from twofa_sim.render.tables import events_table, users_table
 
 from conftest import FAST, PASSWORD, START
 from pg_server import database, postgres  # noqa: F401 - fixtures

@@ -40,7 +40,7 @@ from ..core.policy import Policy
 from ..login.backoffice import BackOffice
 from ..login.flow import State
 from ..store import open_store
-from .engines import _line, _load, _verdict, exact_engine
+from .engines import exact_engine, load_average, print_figure, verdict
 
 START = 1767603610.0  # 2026-01-05T09:00:10Z: every trainee's pinned clock starts here
 PASSWORD = "class password 2026"
@@ -184,16 +184,16 @@ def figures(runs: list[Timings]) -> dict:
 
 def _report(title: str, f: dict, goal: bool) -> None:
     print(title)
-    _line("code submission in the story, p50", f"{f['story_p50'] * 1e3:.1f} ms")
-    _line("code submission in the story, p95", f"{f['story_p95'] * 1e3:.1f} ms",
-          f"goal <= 200 ms: {_verdict(f['story_p95'] <= 0.2)}" if goal else "")
-    _line("code submission in the burst, p50", f"{f['burst_p50'] * 1e3:.1f} ms")
-    _line("code submission in the burst, p95", f"{f['burst_p95'] * 1e3:.1f} ms",
-          f"goal <= 200 ms: {_verdict(f['burst_p95'] <= 0.2)}" if goal else "")
-    _line("code checks per second, all trainees (burst)", f"{f['checks_per_second']:.0f} /s")
-    _line("code checks per second during the story", f"{f['story_checks_per_second']:.1f} /s")
-    _line("whole story, all trainees", f"{f['story_seconds']:.1f} s")
-    _line("password step (scrypt, outside the transaction), p50", f"{f['password_p50'] * 1e3:.0f} ms")
+    print_figure("code submission in the story, p50", f"{f['story_p50'] * 1e3:.1f} ms")
+    print_figure("code submission in the story, p95", f"{f['story_p95'] * 1e3:.1f} ms",
+          f"goal <= 200 ms: {verdict(f['story_p95'] <= 0.2)}" if goal else "")
+    print_figure("code submission in the burst, p50", f"{f['burst_p50'] * 1e3:.1f} ms")
+    print_figure("code submission in the burst, p95", f"{f['burst_p95'] * 1e3:.1f} ms",
+          f"goal <= 200 ms: {verdict(f['burst_p95'] <= 0.2)}" if goal else "")
+    print_figure("code checks per second, all trainees (burst)", f"{f['checks_per_second']:.0f} /s")
+    print_figure("code checks per second during the story", f"{f['story_checks_per_second']:.1f} /s")
+    print_figure("whole story, all trainees", f"{f['story_seconds']:.1f} s")
+    print_figure("password step (scrypt, outside the transaction), p50", f"{f['password_p50'] * 1e3:.0f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smaller engine comparison")
     args = parser.parse_args(argv)
     policy = Policy(failed_code_limit=1000)
-    print(f"Class benchmark: {args.trainees} trainees, {os.cpu_count()} CPUs, load {_load()}, "
+    print(f"Class benchmark: {args.trainees} trainees, {os.cpu_count()} CPUs, load {load_average()}, "
           f"Python {sys.version.split()[0]}, scrypt N=2**{policy.kdf_log2_n}")
     where = "the database given" if args.db else "SQLite file"
     for pause, how in ((args.pause, f"pausing about {args.pause:g} s between steps"), (0.0, "no pauses (worst case)")):
@@ -216,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"2. in-memory store, one thread per trainee, {how}", memory, goal=False)
     engine = exact_engine(users=200 if args.quick else 1000, repeats=1 if args.quick else 3)
     print("3. in-memory exact engine against bare pyotp verify")
-    _line("exact engine, per code step", f"{engine['per_step'] * 1e6:.1f} us")
-    _line("bare pyotp.TOTP.verify, same codes", f"{engine['bare'] * 1e6:.1f} us")
-    _line("ratio", f"{engine['ratio']:.2f}", f"goal <= 3: {_verdict(engine['ratio'] <= 3)}")
+    print_figure("exact engine, per code step", f"{engine['per_step'] * 1e6:.1f} us")
+    print_figure("bare pyotp.TOTP.verify, same codes", f"{engine['bare'] * 1e6:.1f} us")
+    print_figure("ratio", f"{engine['ratio']:.2f}", f"goal <= 3: {verdict(engine['ratio'] <= 3)}")
     return 0
 
 

@@ -113,14 +113,14 @@ class ClassProgress:
         self.read_events()
         now = self.office.clock.now()
         timeout = self.office.policy.code_step_timeout
-        shown = {row["username"]: row for row in self.office.user_rows()}
+        users = {row["username"]: row for row in self.office.user_rows()}
         rows = []
         for name in self.usernames:
             trail = self._trails[name]
-            known = name in shown
-            enrolled = bool(shown[name]["enrolled"]) if known else False
-            failures = int(shown[name]["failed codes"]) if known else 0
-            locked_until = str(shown[name]["locked until"]) if known else ""
+            user = users.get(name, {})
+            enrolled = bool(user.get("enrolled", False))
+            failures = int(user.get("failed codes", 0))
+            locked_until = str(user.get("locked until", ""))
             open_step = (OPEN_STEPS.get(trail.last_state) if trail.step_opened is not None
                          and now < trail.step_opened + timeout else None)
             if locked_until:

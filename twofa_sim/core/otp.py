@@ -46,7 +46,7 @@ def a_wrong_code(right_code: str) -> str:
     """A code of the same length that is certainly not ``right_code``: all zeros, or all ones when
     the right code happens to be all zeros (about once in a million steps).
 
-    Notebooks, scenarios and tests type a wrong code to show a rule; a fixed "000000" would be
+    Notebooks and tests type a wrong code to show a rule; a fixed "000000" would be
     the right code once in a million runs and the rule would then look broken.
     """
     if not isinstance(right_code, str) or not right_code.isascii() or not right_code.isdigit():

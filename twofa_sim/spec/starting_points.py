@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from ..core.clock import iso
 from ..core.errors import TwofaSimError, ValidationError
 from ..core.otp import a_wrong_code, code_at
@@ -137,11 +135,11 @@ STARTING_POINTS = {point.__name__: point for point in
                    (backoffice_as_filed, alice_enrolled, alice_signed_in, alice_locked_out)}
 
 
-def starting_points_frame() -> pd.DataFrame:
-    """Each starting point's name and what it starts from, without building any of them."""
-    return pd.DataFrame({"starts from": {name: _said(point) for name, point in STARTING_POINTS.items()}}
-                        ).rename_axis("starting point")
+def catalogue() -> dict[str, str]:
+    """Each starting point's name and what it starts from, without building any of them (plain
+    text; a notebook shows it as a table)."""
+    return {name: _said(point) for name, point in STARTING_POINTS.items()}
 
 
-__all__ = ["starting_points_frame", "StartingPoint", "StartingPointError", "STARTING_POINTS", "backoffice_as_filed", "alice_enrolled", "alice_signed_in",
-           "alice_locked_out"]
+__all__ = ["StartingPoint", "StartingPointError", "STARTING_POINTS", "catalogue", "backoffice_as_filed",
+           "alice_enrolled", "alice_signed_in", "alice_locked_out"]
