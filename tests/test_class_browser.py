@@ -1,5 +1,6 @@
 """Class mode in a real browser: one Voila server over ``notebooks/class`` (as ``make class`` runs
-it, on one SQLite file), two Chromium pages, the trainer's and a trainee's, each with its own kernel.
+it, on one SQLite file, then on a throw-away PostgreSQL server where one can be started), two
+Chromium pages, the trainer's and a trainee's, each with its own kernel.
 
 The trainer creates the class and reads a trainee's password from the closed section of the
 dashboard; the trainee logs in on the trainee page; the QR code is read from the screenshot's
@@ -34,22 +35,20 @@ NOTEBOOKS = ROOT / "notebooks" / "class"
 SEEN_WITHIN = 2.0  # seconds from the trainee's "Welcome" to "enrolled" on the trainer's dashboard
 
 
-@pytest.fixture(scope="module")
-def class_server(tmp_path_factory):
+def serve(database_url: str, log_name: str):
     """One Voila server with the root at notebooks/class, the project's voila.json (offline
-    template, culling) and the environment ``make class`` gives it."""
+    template, culling) and the environment ``make class`` gives it; yields what the tests need."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium (make test does)")
     port, key = free_port(), secrets.token_urlsafe(12)
-    database = tmp_path_factory.mktemp("class") / "class.sqlite"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"),
-               TWOFA_SIM_CLASS_DB=f"sqlite:///{database}", TWOFA_SIM_TRAINER_KEY=key,
+               TWOFA_SIM_CLASS_DB=database_url, TWOFA_SIM_TRAINER_KEY=key,
                TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}/voila/render/trainee.ipynb")
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "trainer.ipynb"),
                     str(NOTEBOOKS / "trainee.ipynb")], env=env, check=True, capture_output=True)
-    log_path = ARTIFACTS / "voila.log"
+    log_path = ARTIFACTS / log_name
     log = open(log_path, "w")
     voila = [sys.executable, "-m", "voila", "notebooks/class", "--no-browser", f"--port={port}",
              "--Voila.ip=127.0.0.1"]
@@ -64,14 +63,35 @@ def class_server(tmp_path_factory):
                 process.kill()
                 pytest.fail(f"Voila did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-    yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path,
-           "database": database}
+    yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path}
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """The class on an SQLite file, as ``make class`` runs it by default."""
+    yield from serve(f"sqlite:///{tmp_path_factory.mktemp('class') / 'class.sqlite'}", "voila.log")
+
+
+@pytest.fixture(scope="module")
+def postgres_class_server():
+    """The same class on a throw-away PostgreSQL server (skipped with the reason where none starts)."""
+    from pg_server import PostgresServer
+
+    server = PostgresServer()
+    reason = server.start()
+    if reason is not None:
+        server.stop()
+        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
+    try:
+        yield from serve(server.new_database(), "voila-postgresql.log")
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +127,11 @@ def cell(page, username: str, column: str) -> str:
     return row.locator("td").nth(headers.index(column)).inner_text().strip()
 
 
-def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, browser):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(request, database, browser):
     from playwright.sync_api import expect
+
+    class_server = request.getfixturevalue("class_server" if database == "sqlite" else "postgres_class_server")
 
     # the trainer creates a class of two
     trainer = open_page(browser, class_server, f"trainer.ipynb?key={class_server['key']}", ".tfs-class-create")
@@ -141,9 +164,10 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     sees_qr_after = time.monotonic() - started
 
     # the phone: the QR read from the screenshot's pixels, the code computed at the real time
-    screenshot = ARTIFACTS / "trainee-qr.png"
+    screenshot = ARTIFACTS / f"trainee-qr-{database}.png"
     trainee.screenshot(path=str(screenshot))
-    publish(screenshot, "class-trainee-qr")
+    if database == "sqlite":
+        publish(screenshot, "class-trainee-qr")
     [barcode] = zxingcpp.read_barcodes(Image.open(screenshot))
     uri = parse_key_uri(barcode.text)
     assert (uri["scheme"], uri["type"], uri["label"], uri["issuer"]) == ("otpauth", "totp", "plenigo:trainee01",
@@ -162,9 +186,10 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     assert cell(trainer, "trainee01", "enrolled") == "yes"
     assert cell(trainer, "trainee02", "progress") == "not logged in yet"
     expect(trainer.locator(".tfs-class-summary")).to_contain_text("1 of 2 enrolled")
-    trainer.screenshot(path=str(ARTIFACTS / "trainer-trainee-enrolled.png"))
-    publish(ARTIFACTS / "trainer-trainee-enrolled.png", "class-dashboard")
-    trainee.screenshot(path=str(ARTIFACTS / "trainee-signed-in.png"))
+    trainer.screenshot(path=str(ARTIFACTS / f"trainer-trainee-enrolled-{database}.png"))
+    if database == "sqlite":
+        publish(ARTIFACTS / f"trainer-trainee-enrolled-{database}.png", "class-dashboard")
+    trainee.screenshot(path=str(ARTIFACTS / f"trainee-signed-in-{database}.png"))
     at_every_size(trainer, ".tfs-class-dashboard", "class dashboard")
     at_every_size(trainee, ".tfs-trainee-page", "trainee page")
 
@@ -174,7 +199,7 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     assert "Traceback" not in shown and "Traceback" not in trainer.content()
     only_local_requests(trainee, "class mode, trainee page")
     only_local_requests(trainer, "class mode, trainer page")
-    print(f"\nclass browser figures: dashboard saw the QR after {sees_qr_after:.2f} s, "
+    print(f"\nclass browser figures ({database}): dashboard saw the QR after {sees_qr_after:.2f} s, "
           f"the enrolment after {enrolled_after:.2f} s")
 
 

@@ -342,3 +342,18 @@ def test_on_the_real_time_every_apps_code_signs_in(app):
     demo.login.code.value = re.sub(r"\D", "", card.code.value)
     demo.login.code_button.click()
     assert demo.login.attempt.state is State.AUTHENTICATED, demo.login.message.value
+
+
+def test_the_dashboard_in_german(office):
+    board = ClassDashboard(office, live=False, language="de")
+    assert board.create_button.description == "Kurs anlegen"
+    board.count.value = 2
+    board.create_button.click()
+    name, password = board.classroom.roster.hand_out()[0]
+    page = TraineePage(office, live=False, language="de")
+    log_in(page, name, password)
+    board.refresh()
+    assert "angelegt: 2 Teilnehmende." in board.message.value
+    assert "0 von 2 eingerichtet · 1 sehen den QR-Code · 0 gesperrt" in board.summary.value
+    assert "<td>sieht den QR-Code</td>" in board.table.value and "<th>Stand</th>" in board.table.value
+    assert "Zweites Fenster" in page.login.window_bar.value

@@ -18,7 +18,6 @@ from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
 from twofa_sim.render.tables import events_table, users_table
 from twofa_sim.store import StoreError
-from twofa_sim.render.tables import events_table, users_table
 
 from conftest import FAST, START
 from helpers import independent_totp
