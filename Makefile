@@ -6,7 +6,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 # PORT chooses the port of `make lab` (default 8888) and `make app` (default 8866).
 
-.PHONY: install lab app class screenshots test bench demo clean
+.PHONY: install lab app class screenshots test bench bench-class demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,14 +54,19 @@ class: install
 
 # The README's pictures, taken by the browser test at projector size (1280x720), English and German.
 screenshots: install
-	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py -q -p no:cacheprovider
+	SCREENSHOTS_TO=docs/screenshots TZ=UTC $(PY) -m pytest tests/test_browser.py tests/test_class_browser.py -q -p no:cacheprovider
 
 test: install
 	bash scripts/ensure-chromium
+	bash scripts/ensure-postgresql
 	bash scripts/run-tests
 
 bench: install
 	$(PY) -m twofa_sim.bench
+
+# 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a test).
+bench-class: install
+	$(PY) -m twofa_sim.bench.classroom
 
 demo: install
 	$(VENV)/bin/twofa-sim demo --seed 7

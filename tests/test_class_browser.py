@@ -6,7 +6,8 @@ dashboard; the trainee logs in on the trainee page; the QR code is read from the
 pixels with zxing-cpp; the code is computed from the decoded Key URI at the real time with an RFC
 6238 written out in the tests (hmac and hashlib, not the project's code path), typed and accepted;
 the trainer's dashboard shows the trainee as enrolled within 2 s. Screenshots and the server's log
-go to artifacts/class-browser/.
+go to artifacts/class-browser/; with ``SCREENSHOTS_TO=docs/screenshots`` (``make screenshots``) the
+README's pictures of class mode are written there too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import zxingcpp
 from PIL import Image
 
 from helpers import independent_totp, parse_key_uri
-from test_browser import CHROMIUM_ARGS, at_every_size, free_port, only_local_requests
+from test_browser import CHROMIUM_ARGS, at_every_size, free_port, only_local_requests, publish
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
@@ -116,14 +117,16 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     expect(trainer.locator(".tfs-class-table table")).to_be_visible(timeout=30_000)
     assert cell(trainer, "trainee01", "progress") == "not logged in yet"
     expect(trainer.locator(".tfs-class-passwords")).to_be_hidden()  # the slips start closed
-    trainer.locator(".tfs-class-password-section .jupyter-widget-Collapse-header, "
-                    ".tfs-class-password-section .lm-Widget.p-Collapse-header").first.click()
+    section_header = trainer.locator(".tfs-class-password-section .jupyter-widget-Collapse-header, "
+                                     ".tfs-class-password-section .lm-Widget.p-Collapse-header").first
+    section_header.click()
     slips = trainer.locator(".tfs-class-passwords table tbody tr")
     expect(slips).to_have_count(2)
     slip = slips.filter(has=trainer.locator("td:text-is('trainee01')"))
     password = slip.locator("td.tfs-secret").inner_text().strip()
     other = slips.filter(has=trainer.locator("td:text-is('trainee02')")).locator("td.tfs-secret").inner_text().strip()
-    trainer.screenshot(path=str(ARTIFACTS / "trainer-class-created.png"))
+    section_header.click()  # closed again before anything goes on a screen others see
+    expect(trainer.locator(".tfs-class-passwords")).to_be_hidden()
 
     # the trainee logs in on their own page (another kernel)
     trainee = open_page(browser, class_server, "trainee.ipynb", ".tfs-login-submit")
@@ -140,6 +143,7 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     # the phone: the QR read from the screenshot's pixels, the code computed at the real time
     screenshot = ARTIFACTS / "trainee-qr.png"
     trainee.screenshot(path=str(screenshot))
+    publish(screenshot, "class-trainee-qr")
     [barcode] = zxingcpp.read_barcodes(Image.open(screenshot))
     uri = parse_key_uri(barcode.text)
     assert (uri["scheme"], uri["type"], uri["label"], uri["issuer"]) == ("otpauth", "totp", "plenigo:trainee01",
@@ -159,6 +163,7 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, bro
     assert cell(trainer, "trainee02", "progress") == "not logged in yet"
     expect(trainer.locator(".tfs-class-summary")).to_contain_text("1 of 2 enrolled")
     trainer.screenshot(path=str(ARTIFACTS / "trainer-trainee-enrolled.png"))
+    publish(ARTIFACTS / "trainer-trainee-enrolled.png", "class-dashboard")
     trainee.screenshot(path=str(ARTIFACTS / "trainee-signed-in.png"))
     at_every_size(trainer, ".tfs-class-dashboard", "class dashboard")
     at_every_size(trainee, ".tfs-trainee-page", "trainee page")

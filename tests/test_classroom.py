@@ -7,13 +7,16 @@ import gc
 import re
 import sys
 
+import pandas as pd
 import pytest
 
 from twofa_sim import BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
 from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, generate_password, open_class
+from twofa_sim.classroom.progress import COLUMNS
 from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
 from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
+from twofa_sim.render.tables import events_table, users_table
 from twofa_sim.store import StoreError
 from twofa_sim.render.tables import events_table, users_table
 
@@ -44,6 +47,11 @@ def first_login(classroom: Classroom, name: str):
 
 def right_code(classroom: Classroom, secret: str, steps: int = 0) -> str:
     return independent_totp(secret, classroom.office.clock.now() + 30 * steps)
+
+
+def table(classroom: Classroom) -> pd.DataFrame:
+    """The live table as the trainer sees it (the dashboard builds the same frame)."""
+    return pd.DataFrame(classroom.status_rows(), columns=COLUMNS).set_index("trainee")
 
 
 def progress_of(classroom: Classroom, name: str) -> Progress:
@@ -149,18 +157,18 @@ def test_the_stages_of_one_trainee_in_order(classroom):
     """Each row: what the trainee does, then the whole live row the trainer sees."""
     office, name = classroom.office, "trainee02"
     columns = ["progress", "logged in", "sees QR", "enrolled", "signed in", "failed codes"]
-    seen = [tuple(classroom.status_frame().loc[name, columns])]
+    seen = [tuple(table(classroom).loc[name, columns])]
     login, result = first_login(classroom, name)
-    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    seen.append(tuple(table(classroom).loc[name, columns]))
     login.submit_code("000000" if right_code(classroom, result.screen.secret) != "000000" else "111111")
-    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    seen.append(tuple(table(classroom).loc[name, columns]))
     login.submit_code(right_code(classroom, result.screen.secret))
-    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    seen.append(tuple(table(classroom).loc[name, columns]))
     login.log_out()
-    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    seen.append(tuple(table(classroom).loc[name, columns]))
     office.clock.advance(30)
     login.submit_password(name, password_of(classroom, name))
-    seen.append(tuple(classroom.status_frame().loc[name, columns]))
+    seen.append(tuple(table(classroom).loc[name, columns]))
     assert seen == [
         ("not logged in yet", False, False, False, False, 0),
         ("sees the QR code", True, True, False, False, 0),
@@ -169,7 +177,7 @@ def test_the_stages_of_one_trainee_in_order(classroom):
         ("enrolled", True, False, True, False, 0),
         ("asked for the code", True, False, True, False, 0),
     ]
-    assert classroom.status_frame().loc["trainee01", "progress"] == "not logged in yet", "others stay where they are"
+    assert table(classroom).loc["trainee01", "progress"] == "not logged in yet", "others stay where they are"
 
 
 @pytest.mark.parametrize("seconds_later, expected", [
@@ -259,7 +267,7 @@ def test_passwords_are_in_no_repr_table_log_or_error(classroom):
     login, _ = first_login(classroom, "trainee01")
     login.submit_code("12")
     shown = [repr(classroom), repr(classroom.roster), repr(list(classroom.roster)), repr(classroom.progress),
-             classroom.status_frame().to_string(), users_table(classroom.office).to_string(),
+             table(classroom).to_string(), users_table(classroom.office).to_string(),
              events_table(classroom.office.events).to_string(), repr(classroom.office)]
     for stage in classroom.progress.statuses():
         shown.append(repr(stage))

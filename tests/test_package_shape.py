@@ -16,15 +16,15 @@ MAX_LINES = 600
 ALLOWED = {
     "core": set(),
     "apps": {"core"},
-    "login": {"core", "apps", "store"},
-    "store": {"core", "login"},
+    "login": {"core", "apps"},
+    "store": {"core", "apps", "login"},
     "render": {"core", "apps", "login"},
     "spec": {"core", "apps", "login", "render"},
     "analysis": {"core", "apps", "login"},
     "io": {"core", "apps", "login", "render", "spec"},
     "classroom": {"core", "login", "store"},
-    "ui": {"core", "apps", "login", "render", "spec", "analysis", "io", "classroom"},
-    "bench": {"core", "apps", "login", "analysis", "ui"},
+    "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io", "classroom"},
+    "bench": {"core", "apps", "login", "store", "analysis", "ui"},
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.

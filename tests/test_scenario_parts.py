@@ -78,9 +78,8 @@ def test_adding_a_step_type_is_one_class():
 # -- an expectation is one table entry ---------------------------------------------------------------
 
 def test_adding_an_expectation_is_one_entry_in_a_copy_of_the_table():
-    def codes_left_before_lock(run, expectation, record, expected) -> int:
-        enrolment = run.office.user(expectation.user).enrolment
-        return run.office.policy.failed_code_limit - enrolment.failures_at(run.office.clock.now())
+    def codes_left_before_lock(after) -> int:
+        return after.office.policy.failed_code_limit - after.user.enrolment.failures_at(after.now)
 
     table = EXPECTATIONS | {"tries_left": ExpectationKey(USER, read_count, codes_left_before_lock)}
     scenario = parse_scenario(STORY.replace("CHECK", "tries_left: 4"), "s.yaml", expectations=table)

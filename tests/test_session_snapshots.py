@@ -22,7 +22,6 @@ from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.core.clock import Clock
 from twofa_sim.core.events import EventLog
 from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource, restore_secret_source
-from twofa_sim.render.tables import users_table
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, make_office
@@ -78,7 +77,7 @@ def whole_state(office: BackOffice, devices: list[Device]) -> tuple:
 def story(office: BackOffice, devices: list[Device]) -> list:
     """What a trainer does next with the session: every answer the simulation gives."""
     aegis, freeotp, addon = devices
-    out = [office.start_login().id, users_table(office).to_dict()]
+    out = [office.start_login().id, office.user_rows()]
     answer = aegis.app.confirm(aegis.app.pending[0], "keep both")
     out.append((answer.outcome, answer.entry))
     out.append(freeotp.app.confirm(freeotp.app.pending[0], "add anyway").entry)

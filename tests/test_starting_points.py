@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import State, ValidationError
-from twofa_sim.render.tables import events_table
+from twofa_sim.render import events_table
 from twofa_sim.spec.starting_points import (STARTING_POINTS, StartingPointError, alice_enrolled, backoffice_as_filed,
                                             catalogue)
 

@@ -12,9 +12,9 @@ import pytest
 from twofa_sim import BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
 from twofa_sim.store.sql import SqlStore
-from twofa_sim.render.tables import events_table, users_table
 
 from conftest import FAST, PASSWORD, START
+from pg_server import database, postgres  # noqa: F401 - fixtures
 
 
 def office_on(url: str | None, seed: int = 2026) -> BackOffice:
@@ -53,23 +53,25 @@ def story(office: BackOffice) -> None:
     office.set_policy(FAST.replace(period=60))
 
 
-def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(tmp_path):
-    memory, sqlite = office_on(None), office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(database):
+    memory, sql = office_on(None), office_on(database)
     story(memory)
-    story(sqlite)
-    assert users_table(sqlite).equals(users_table(memory))
-    assert events_table(sqlite.events).equals(events_table(memory.events))
-    assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sqlite.companies] == \
+    story(sql)
+    assert sql.user_rows() == memory.user_rows()
+    assert sql.events.rows() == memory.events.rows()
+    assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sql.companies] == \
            [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
-    assert sqlite.store.peek_login_id() == memory.store.peek_login_id()
+    assert sql.store.peek_login_id() == memory.store.peek_login_id()
+    assert [(u.username, u.password_hash, u.enrolment.secret, u.enrolment.last_used_step) for u in sql.users] == \
+           [(u.username, u.password_hash, u.enrolment.secret, u.enrolment.last_used_step) for u in memory.users]
 
 
-def test_a_new_back_office_on_the_same_file_sees_everything(tmp_path):
-    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+def test_a_new_back_office_on_the_same_database_sees_everything(database):
+    url = database
     first = office_on(url)
     story(first)
     again = office_on(url)
-    assert users_table(again).equals(users_table(first))
+    assert again.user_rows() == first.user_rows()
     assert list(again.events) == list(first.events)
     bob = again.user("bob")
     assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
@@ -95,7 +97,7 @@ def test_two_processes_see_each_others_users_factors_and_events(tmp_path):
     assert done.get(timeout=60) == "AUTHENTICATED"
     child.join(60)
     assert office.user("dave").enrolment.is_enrolled
-    assert users_table(office).loc["dave", "enrolled"]
+    assert [r["enrolled"] for r in office.user_rows()] == [True]
     assert office.events.count(EventKind.ENROLMENT_COMPLETED, "dave") == 1
     assert office.store.peek_login_id() == 2
 
@@ -162,3 +164,31 @@ def test_a_database_locked_too_long_is_named_in_a_clear_error(tmp_path):
 def test_a_url_that_names_no_usable_database_is_refused(url, words):
     with pytest.raises(StoreError, match=words):
         open_store(url)
+
+
+def test_a_postgresql_server_that_does_not_answer_is_named_without_the_password():
+    with pytest.raises(StoreError, match="database 'class' on 127.0.0.1: cannot be used") as caught:
+        open_store("postgresql://teacher:s3cret-Passw0rd@127.0.0.1:9/class", busy_timeout=1)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_sql_store_refuses_to_start_a_write_inside_a_read(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    with store.transaction(write=False):
+        with pytest.raises(RuntimeError, match="inside a reading one"):
+            with store.transaction():
+                pass
+
+
+def test_a_failed_action_leaves_the_database_as_it_was(database):
+    office = office_on(database)
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD)
+    before = (office.user_rows(), office.events.rows())
+    with pytest.raises(Exception, match="boom"):
+        with office.transaction():
+            office.user("alice").enrolment.failures = 3
+            office.events.record(office.clock.now(), EventKind.UNLOCKED, "admin:test", user="alice")
+            raise RuntimeError("boom")
+    again = office_on(database)
+    assert (again.user_rows(), again.events.rows()) == before

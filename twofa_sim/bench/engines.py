@@ -34,7 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def _line(label: str, value: str, goal: str = "") -> None:
+def print_figure(label: str, value: str, goal: str = "") -> None:
     print(f"  {label:<52} {value:>14}" + (f"   {goal}" if goal else ""))
 
 
@@ -46,14 +46,14 @@ def _version(name: str) -> str:
         return "?"
 
 
-def _load() -> str:
+def load_average() -> str:
     try:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         return "unknown"
 
 
-def _verdict(ok: bool) -> str:
+def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
@@ -247,46 +247,46 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     versions = ", ".join(f"{name} {_version(name)}" for name in ("numpy", "pandas", "pyotp", "matplotlib"))
     print(f"twofa-sim benchmark: Python {platform.python_version()}, {versions}; {os.cpu_count()} CPUs "
-          f"({platform.machine()}), load average {_load()}")
+          f"({platform.machine()}), load average {load_average()}")
 
     print("\n1. Exact engine (real back office and devices) against a bare pyotp verify")
     e = exact_engine(users=200 if quick else 1000, repeats=1 if quick else 3)
-    _line("code steps timed", f"{e['steps']:,}")
-    _line("exact engine, per code step (submit_code)", f"{e['per_step'] * 1e6:.1f} us")
-    _line("bare pyotp TOTP.verify(code, valid_window=1)", f"{e['bare'] * 1e6:.1f} us")
-    _line(f"ratio (best of {e['repeats']} alternating runs each)", f"{e['ratio']:.2f}x",
-          f"goal <= 3x: {_verdict(e['ratio'] <= 3)}")
-    _line("  ratio in each run", ", ".join(f"{r:.2f}" for r in e["ratios"]))
-    _line("whole exact engine per login (KDF 2**1, app, clock)", f"{e['per_login'] * 1e6:.0f} us")
-    _line(f"fast engine on the same {e['logins']:,} logins: differing", f"{e['differ']}",
-          f"goal 0: {_verdict(e['differ'] == 0)}")
+    print_figure("code steps timed", f"{e['steps']:,}")
+    print_figure("exact engine, per code step (submit_code)", f"{e['per_step'] * 1e6:.1f} us")
+    print_figure("bare pyotp TOTP.verify(code, valid_window=1)", f"{e['bare'] * 1e6:.1f} us")
+    print_figure(f"ratio (best of {e['repeats']} alternating runs each)", f"{e['ratio']:.2f}x",
+          f"goal <= 3x: {verdict(e['ratio'] <= 3)}")
+    print_figure("  ratio in each run", ", ".join(f"{r:.2f}" for r in e["ratios"]))
+    print_figure("whole exact engine per login (KDF 2**1, app, clock)", f"{e['per_login'] * 1e6:.0f} us")
+    print_figure(f"fast engine on the same {e['logins']:,} logins: differing", f"{e['differ']}",
+          f"goal 0: {verdict(e['differ'] == 0)}")
 
     print("\n2. Fast engine (numpy on time steps)")
     f = fast_engine(users=20_000 if quick else 100_000, repeats=2 if quick else 5)
     per_million = f["per_million"]
-    _line(f"{f['logins']:,} logins (pinned to core {f['core']})", f"{f['seconds']:.3f} s")
-    _line("per 1,000,000 logins", f"{per_million:.3f} s", f"goal <= 1 s: {_verdict(per_million <= 1)}")
-    _line("drawing the population (once, not in the figure)", f"{f['draw']:.3f} s")
+    print_figure(f"{f['logins']:,} logins (pinned to core {f['core']})", f"{f['seconds']:.3f} s")
+    print_figure("per 1,000,000 logins", f"{per_million:.3f} s", f"goal <= 1 s: {verdict(per_million <= 1)}")
+    print_figure("drawing the population (once, not in the figure)", f"{f['draw']:.3f} s")
 
     print("\n3. What-if slider (tables, attacker odds and plots recomputed)")
     w = what_if_slider(users=20_000 if quick else 100_000)
-    _line(f"{w['users']:,} users, {w['logins']:,} logins, median of {w['moves']} moves", f"{w['median']:.3f} s",
-          f"goal <= 1 s: {_verdict(w['median'] <= 1)}")
-    _line("slowest move", f"{w['max']:.3f} s")
-    _line("  of which simulate / tables and odds / plots",
+    print_figure(f"{w['users']:,} users, {w['logins']:,} logins, median of {w['moves']} moves", f"{w['median']:.3f} s",
+          f"goal <= 1 s: {verdict(w['median'] <= 1)}")
+    print_figure("slowest move", f"{w['max']:.3f} s")
+    print_figure("  of which simulate / tables and odds / plots",
           " / ".join(f"{w['parts'][k]:.2f}" for k in ("simulate", "tables and odds", "plots")) + " s")
 
     print("\n4. QR codes")
     q = qr_codes(repeats=5 if quick else 25)
-    _line("encode: QR image of a new enrolment URI", f"{q['encode_ms']:.2f} ms")
-    _line("encode: page image of the second window (with QR)", f"{q['page_ms']:.2f} ms")
-    _line(f"decode ({q['decode_source']})", f"{q['decode_ms']:.2f} ms")
+    print_figure("encode: QR image of a new enrolment URI", f"{q['encode_ms']:.2f} ms")
+    print_figure("encode: page image of the second window (with QR)", f"{q['page_ms']:.2f} ms")
+    print_figure(f"decode ({q['decode_source']})", f"{q['decode_ms']:.2f} ms")
 
     if not args.no_notebooks:
         print("\n5. Notebooks (nbclient, one kernel each)")
         n = notebook_suite()
         for name, (seconds, status) in n["notebooks"].items():
-            _line(name, f"{seconds:.1f} s", "" if status == "ok" else status)
-        _line("total", f"{n['total']:.1f} s")
+            print_figure(name, f"{seconds:.1f} s", "" if status == "ok" else status)
+        print_figure("total", f"{n['total']:.1f} s")
     sys.stdout.flush()
     return 0

@@ -134,10 +134,10 @@ class Classroom:
         if names != self.progress.usernames:
             self.progress = ClassProgress(self.office, names)
 
-    def status_frame(self):
-        """The live table (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
+    def status_rows(self) -> list[dict]:
+        """The live table's rows (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
         self.refresh()
-        return self.progress.frame()
+        return self.progress.rows()
 
     def counts(self) -> dict[str, int]:
         """How many trainees are at each stage (for the dashboard's summary line)."""

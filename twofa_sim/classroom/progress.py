@@ -13,8 +13,6 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-import pandas as pd
-
 from ..core.clock import iso
 from ..core.events import Event, EventKind
 from ..login.backoffice import BackOffice
@@ -115,14 +113,14 @@ class ClassProgress:
         self.read_events()
         now = self.office.clock.now()
         timeout = self.office.policy.code_step_timeout
-        shown = {row["username"]: row for row in self.office.user_rows()}
+        users = {row["username"]: row for row in self.office.user_rows()}
         rows = []
         for name in self.usernames:
             trail = self._trails[name]
-            known = name in shown
-            enrolled = bool(shown[name]["enrolled"]) if known else False
-            failures = int(shown[name]["failed codes"]) if known else 0
-            locked_until = str(shown[name]["locked until"]) if known else ""
+            user = users.get(name, {})
+            enrolled = bool(user.get("enrolled", False))
+            failures = int(user.get("failed codes", 0))
+            locked_until = str(user.get("locked until", ""))
             open_step = (OPEN_STEPS.get(trail.last_state) if trail.step_opened is not None
                          and now < trail.step_opened + timeout else None)
             if locked_until:
@@ -144,20 +142,23 @@ class ClassProgress:
                 last_seen="" if trail.last_seen is None else iso(trail.last_seen)))
         return rows
 
-    def frame(self) -> pd.DataFrame:
-        """The live table: one row per trainee (names, stages, counts and times; never a secret)."""
-        rows = [{"trainee": s.username, "progress": s.progress.value, "logged in": s.logged_in,
+    def rows(self) -> list[dict]:
+        """The live table as plain rows, one per trainee (names, stages, counts and times; never a
+        secret); the dashboard shows them as a table."""
+        return [{"trainee": s.username, "progress": s.progress.value, "logged in": s.logged_in,
                  "sees QR": s.sees_qr, "enrolled": s.enrolled, "signed in": s.signed_in,
                  "failed codes": s.failed_codes, "locked until": s.locked_until, "last seen": s.last_seen}
                 for s in self.statuses()]
-        columns = ["trainee", "progress", "logged in", "sees QR", "enrolled", "signed in", "failed codes",
-                   "locked until", "last seen"]
-        return pd.DataFrame(rows, columns=columns).set_index("trainee")
 
     def __repr__(self) -> str:
         return f"ClassProgress({len(self.usernames)} trainees, {self._read} events read)"
 
 
-def class_progress(office: BackOffice, usernames: Iterable[str]) -> pd.DataFrame:
-    """The live table once (see :class:`ClassProgress`)."""
-    return ClassProgress(office, usernames).frame()
+COLUMNS = ["trainee", "progress", "logged in", "sees QR", "enrolled", "signed in", "failed codes", "locked until",
+           "last seen"]
+"""The live table's columns, in the order the dashboard shows them."""
+
+
+def class_progress(office: BackOffice, usernames: Iterable[str]) -> list[dict]:
+    """The live table's rows once (see :class:`ClassProgress`)."""
+    return ClassProgress(office, usernames).rows()

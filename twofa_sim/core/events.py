@@ -102,13 +102,17 @@ class EventLog:
         self._listeners: list[Callable[[Event], None]] = []
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
-        event = Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields)
-        self._events.append(event)
+        event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
                 LOG.exception("a listener of the event log failed on event #%d (%s)", event.seq, event.kind.value)
+        return event
+
+    def _append(self, event: Event) -> Event:
+        """Keep the event; the kept one (a log in a database numbers it itself)."""
+        self._events.append(event)
         return event
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:

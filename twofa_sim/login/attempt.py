@@ -132,12 +132,12 @@ class LoginAttempt:
         nothing; the row's actions then write the check's change and the row's event is recorded.
         All of it is one transaction of the back office's store: two tabs or processes that submit
         the same code at once are served one after the other, and only the first is accepted.
-        This attempt's own state changes only once the transaction has committed.
+        When the transaction fails, this attempt's own state is put back as well.
         """
-        self._flow.require_event(self.state, event)
         saved = (self.state, self.username, self.screen, self.deadline)
         try:
             with self._office.transaction():
+                self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
                 now = self._office.clock.now()
                 verdict = classify(now)
                 row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)

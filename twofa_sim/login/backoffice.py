@@ -2,7 +2,7 @@
 
 It owns the policy, the clock and the secret source, and hands out
 :class:`~twofa_sim.login.attempt.LoginAttempt` objects. Companies, users and the event log live in a
-:class:`~twofa_sim.store.Store`: in memory by default, or in a database many processes share
+:class:`~twofa_sim.login.store.Store`: in memory by default, or in a database many processes share
 (``BackOffice(store=open_store("sqlite:///class.sqlite"))``). Every action runs in one store
 transaction, so it happens exactly once however many threads or processes act at the same time.
 Admin actions validate everything first and change state only when the whole action can succeed.
@@ -21,7 +21,7 @@ from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
 from ..core.secret_source import SecretSource, SystemSecretSource, restore_secret_source
 from .user import USERNAME, BackendUser, check_username
-from ..store import MemoryStore, Store
+from .store import MemoryStore, Store
 
 
 
@@ -34,7 +34,7 @@ def _check_flag(field: str, value: object) -> bool:
 class BackOffice:
     """The simulated backend. ``BackOffice()`` is ready to use; demos pass a pinned clock and a seed.
 
-    ``store`` keeps companies, users and events (a :class:`~twofa_sim.store.MemoryStore` unless
+    ``store`` keeps companies, users and events (a :class:`~twofa_sim.login.store.MemoryStore` unless
     given); ``events`` is an event log to continue, only with the in-memory store.
     """
 

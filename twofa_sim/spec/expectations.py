@@ -4,7 +4,7 @@ Each key of ``expect`` is one :class:`ExpectationKey` in :data:`EXPECTATIONS`: w
 (a user's login, a device, the run), how its expected value is read from YAML, what it is compared
 with after the step, how both are shown, and how they are compared. The reader, the runner, the
 timeline and the format reference all take the keys from this table, so adding an expectation is
-one entry here (``tests/test_scenario_format.py`` adds one to a copy of the table and runs it).
+one entry here (``tests/test_scenario_parts.py`` adds one to a copy of the table and runs it).
 
 The keys ``user``, ``tab`` and ``device`` are not checks: they say whom the checks are about.
 """
@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import yaml
 
 from ..core.clock import iso
 from ..core.events import EventKind
+from ..login.attempt import LoginAttempt, StepResult
 from ..login.flow import Outcome, Reason, State
 from .reader import TAG, Reader, enum_options, format_duration
-from .records import DEFAULT_TAB, StepFailed, tab_suffix
+from .records import DEFAULT_TAB, StepFailed, StepRecord, tab_suffix
+
+if TYPE_CHECKING:
+    from ..login.backoffice import BackOffice
+    from ..login.user import BackendUser
+    from .runner import Run
+    from .scenario_file import StepParser
 
 STATE_NAMES = enum_options(State)
 OUTCOME_NAMES = enum_options(Outcome)
@@ -66,15 +73,16 @@ class Expectation:
 class ExpectationKey:
     """One key of ``expect``.
 
-    ``read(reader, node, key)`` gives the expected value from the YAML node; ``actual(run,
-    expectation, record, expected)`` gives what holds after the step (it may raise
-    :class:`~twofa_sim.spec.records.StepFailed` or a package error when there is nothing to look
-    at); ``show`` writes either for the timeline; ``matches(expected, actual)`` compares them.
+    ``read(reader, node, key)`` gives the expected value from the YAML node; ``actual(after)``
+    gives what holds after the step (:class:`After`: the run, whom the check is about, the step's
+    record; it may raise :class:`~twofa_sim.spec.records.StepFailed` or a package error when there
+    is nothing to look at); ``show`` writes either value for the timeline; ``matches(expected,
+    actual)`` compares them.
     """
 
     about: str
     read: Callable[[Reader, yaml.Node, str], Any]
-    actual: Callable[[Any, Expectation, Any, Any], Any]
+    actual: Callable[["After"], Any]
     show: Callable[[Any], str] = show_value
     matches: Callable[[Any, Any], bool] = operator.eq
 
@@ -130,56 +138,79 @@ def read_parameters(reader: Reader, node: yaml.Node, key: str) -> tuple[str, ...
 # -- what holds after the step --------------------------------------------------------------------
 
 
-def _login(run, expectation: Expectation):
-    login = run.logins.get(run.key(expectation.user, expectation.tab))
-    if login is None:
-        raise StepFailed(f"{expectation.user} has no login" + tab_suffix(expectation.tab))
-    return login
+@dataclass(frozen=True)
+class After:
+    """What a check looks at after its step: the run, the expectation (whom it is about), the step's
+    record and the value expected. Its properties raise :class:`StepFailed` when there is nothing
+    to look at (no login in that tab, no scan yet); the check then fails with that reason."""
+
+    run: Run
+    expectation: Expectation
+    record: StepRecord
+    expected: Any
+
+    @property
+    def office(self) -> BackOffice:
+        return self.run.office
+
+    @property
+    def now(self) -> float:
+        return self.run.office.clock.now()
+
+    @property
+    def login(self) -> LoginAttempt:
+        """The login of the user and tab in focus."""
+        user, tab = self.expectation.user, self.expectation.tab
+        login = self.run.logins.get(self.run.key(user, tab))
+        if login is None:
+            raise StepFailed(f"{user} has no login" + tab_suffix(tab))
+        return login
+
+    @property
+    def last_result(self) -> StepResult:
+        """The result of that login's last flow step (there must be a login first)."""
+        _ = self.login
+        last = self.run.last.get(self.run.key(self.expectation.user, self.expectation.tab))
+        if last is None:
+            raise StepFailed(f"{self.expectation.user}'s login has no result yet")
+        return last
+
+    @property
+    def user(self) -> BackendUser:
+        return self.office.user(self.expectation.user)
+
+    @property
+    def lock_end(self) -> float | None:
+        """When the user's lock ends, by the enrolment's one lapse rule (None: not locked now)."""
+        return self.user.enrolment.standing(self.now)[1]
+
+    @property
+    def scan_result(self) -> tuple[str, tuple[str, ...]]:
+        """What the device in focus did on its last scan, key entry or move, and the parameters it changed."""
+        device = self.expectation.device
+        if device not in self.run.scan_results:
+            raise StepFailed(f"{device} has not scanned yet")
+        return self.run.scan_results[device]
+
+    def event_counts(self, username: str | None = None) -> tuple[tuple[EventKind, int], ...]:
+        """How many events of each expected kind the log holds (only the user's, given a username)."""
+        counts = self.run.count_events()
+        return tuple((kind, counts[kind if username is None else (kind, username)]) for kind, _ in self.expected)
 
 
-def _last_result(run, expectation: Expectation):
-    """The last flow step's result of the login in focus (after checking there is a login)."""
-    _login(run, expectation)
-    last = run.last.get(run.key(expectation.user, expectation.tab))
-    if last is None:
-        raise StepFailed(f"{expectation.user}'s login has no result yet")
-    return last
-
-
-def _qr_shown(run, expectation: Expectation, record, expected) -> bool:
-    login = _login(run, expectation)
-    _last_result(run, expectation)
+def _qr_shown(after: After) -> bool:
+    login, _ = after.login, after.last_result
     return login.state is State.ENROLMENT and login.screen is not None
 
 
-def _enrolment(run, expectation: Expectation):
-    return run.office.user(expectation.user).enrolment
+def _locked_for(after: After) -> float:
+    until = after.lock_end
+    return 0.0 if until is None else max(0.0, until - after.now)
 
 
-def _lock_end(run, expectation: Expectation) -> float | None:
-    """When the user's lock ends, by the enrolment's one lapse rule (None: not locked now)."""
-    return _enrolment(run, expectation).standing(run.office.clock.now())[1]
-
-
-def _locked_for(run, expectation: Expectation, record, expected) -> float:
-    until = _lock_end(run, expectation)
-    return 0.0 if until is None else max(0.0, until - run.office.clock.now())
-
-
-def _event_counts(run, expectation: Expectation, record, expected) -> tuple[tuple[EventKind, int], ...]:
-    counts = run.count_events()
-    return tuple((kind, counts[kind]) for kind, _ in expected)
-
-
-def _user_event_counts(run, expectation: Expectation, record, expected) -> tuple[tuple[EventKind, int], ...]:
-    username, counts = run.office.user(expectation.user).username, run.count_events()
-    return tuple((kind, counts[(kind, username)]) for kind, _ in expected)
-
-
-def _scan_result(run, expectation: Expectation) -> tuple[str, tuple[str, ...]]:
-    if expectation.device not in run.scan_results:
-        raise StepFailed(f"{expectation.device} has not scanned yet")
-    return run.scan_results[expectation.device]
+def _recovery_codes_left(after: After) -> int:
+    recovery = after.user.enrolment.recovery
+    return recovery.remaining if recovery else 0
 
 
 # -- showing and comparing ------------------------------------------------------------------------
@@ -216,36 +247,33 @@ def within_half_a_second(expected: float | None, actual: float | None) -> bool:
 #: Every key ``expect`` may hold besides ``user``, ``tab`` and ``device``, in the order the format
 #: reference lists them. Adding an expectation is adding one entry here.
 EXPECTATIONS: dict[str, ExpectationKey] = {
-    "error": ExpectationKey(RUN, read_text, lambda run, e, record, x: run.step_error or "no error",
+    "error": ExpectationKey(RUN, read_text, lambda after: after.run.step_error or "no error",
                             show=repr, matches=contains_text),
-    "state": ExpectationKey(USER, one_of(STATE_NAMES), lambda run, e, record, x: _login(run, e).state),
-    "outcome": ExpectationKey(USER, one_of(OUTCOME_NAMES), lambda run, e, record, x: _last_result(run, e).outcome),
-    "reason": ExpectationKey(USER, one_of(REASON_NAMES), lambda run, e, record, x: _last_result(run, e).reason),
+    "state": ExpectationKey(USER, one_of(STATE_NAMES), lambda after: after.login.state),
+    "outcome": ExpectationKey(USER, one_of(OUTCOME_NAMES), lambda after: after.last_result.outcome),
+    "reason": ExpectationKey(USER, one_of(REASON_NAMES), lambda after: after.last_result.reason),
     "qr_shown": ExpectationKey(USER, read_boolean, _qr_shown),
-    "message": ExpectationKey(USER, read_text, lambda run, e, record, x: _last_result(run, e).message,
+    "message": ExpectationKey(USER, read_text, lambda after: after.last_result.message,
                               show=repr, matches=contains_text),
-    "enrolled": ExpectationKey(USER, read_boolean, lambda run, e, record, x: _enrolment(run, e).is_enrolled),
-    "needs_2fa": ExpectationKey(USER, read_boolean,
-                                lambda run, e, record, x: run.office.needs_2fa(run.office.user(e.user))),
-    "locked": ExpectationKey(USER, read_boolean, lambda run, e, record, x: _lock_end(run, e) is not None),
-    "locked_until": ExpectationKey(USER, read_instant_or_none, lambda run, e, record, x: _lock_end(run, e),
+    "enrolled": ExpectationKey(USER, read_boolean, lambda after: after.user.enrolment.is_enrolled),
+    "needs_2fa": ExpectationKey(USER, read_boolean, lambda after: after.office.needs_2fa(after.user)),
+    "locked": ExpectationKey(USER, read_boolean, lambda after: after.lock_end is not None),
+    "locked_until": ExpectationKey(USER, read_instant_or_none, lambda after: after.lock_end,
                                    show=show_instant, matches=within_half_a_second),
     "locked_for": ExpectationKey(USER, read_duration, _locked_for,
                                  show=lambda value: format_duration(round(value, 3)), matches=within_half_a_second),
     # the failed codes that count towards a lock now: a lock that has run out leaves none
-    "failures": ExpectationKey(USER, read_count,
-                               lambda run, e, record, x: _enrolment(run, e).failures_at(run.office.clock.now())),
-    "recovery_codes_left": ExpectationKey(
-        USER, read_count,
-        lambda run, e, record, x: _enrolment(run, e).recovery.remaining if _enrolment(run, e).recovery else 0),
-    "events": ExpectationKey(RUN, read_event_counts, _event_counts, show=show_counts),
-    "user_events": ExpectationKey(USER, read_event_counts, _user_event_counts, show=show_counts),
-    "step_events": ExpectationKey(RUN, read_event_list, lambda run, e, record, x: tuple(ev.kind for ev in record.events),
+    "failures": ExpectationKey(USER, read_count, lambda after: after.user.enrolment.failures_at(after.now)),
+    "recovery_codes_left": ExpectationKey(USER, read_count, _recovery_codes_left),
+    "events": ExpectationKey(RUN, read_event_counts, lambda after: after.event_counts(), show=show_counts),
+    "user_events": ExpectationKey(USER, read_event_counts, lambda after: after.event_counts(after.user.username),
+                                  show=show_counts),
+    "step_events": ExpectationKey(RUN, read_event_list, lambda after: tuple(e.kind for e in after.record.events),
                                   show=show_kinds),
-    "entries": ExpectationKey(DEVICE, read_count, lambda run, e, record, x: len(run.devices[e.device].app.entries)),
-    "scan": ExpectationKey(DEVICE, one_of(SCAN_RESULTS), lambda run, e, record, x: _scan_result(run, e)[0]),
-    "app_changed": ExpectationKey(DEVICE, read_parameters,
-                                  lambda run, e, record, x: tuple(sorted(set(_scan_result(run, e)[1]))),
+    "entries": ExpectationKey(DEVICE, read_count,
+                              lambda after: len(after.run.devices[after.expectation.device].app.entries)),
+    "scan": ExpectationKey(DEVICE, one_of(SCAN_RESULTS), lambda after: after.scan_result[0]),
+    "app_changed": ExpectationKey(DEVICE, read_parameters, lambda after: tuple(sorted(set(after.scan_result[1]))),
                                   show=show_parameters),
 }
 
@@ -255,7 +283,7 @@ def expect_keys(table: Mapping[str, ExpectationKey] = EXPECTATIONS) -> list[str]
     return [*FOCUS_KEYS, *table]
 
 
-def read_expectation(parser, node: yaml.Node, step, table: Mapping[str, ExpectationKey] = EXPECTATIONS,
+def read_expectation(parser: StepParser, node: yaml.Node, step, table: Mapping[str, ExpectationKey] = EXPECTATIONS,
                      ) -> Expectation:
     """The ``expect`` mapping of ``step``, read with ``parser`` (it knows the users and devices so far).
 

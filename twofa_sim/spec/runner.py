@@ -26,6 +26,7 @@ from ..login.attempt import LoginAttempt, StepResult
 from ..login.backoffice import BackOffice
 from ..login.flow import FlowEvent, Outcome, Reason, State
 from ..render.tables import events_table
+from .expectations import After
 from .records import DEFAULT_TAB, Check, QrShown, StepFailed, StepRecord
 from .scenario_file import DeviceSpec, Scenario
 from .steps import Step
@@ -289,7 +290,7 @@ class Run:
         for name, expected, line in expectation.items:
             key = expectation.table[name]
             try:
-                actual: Any = key.actual(self, expectation, record, expected)
+                actual: Any = key.actual(After(self, expectation, record, expected))
             except (StepFailed, TwofaSimError) as failure:
                 checks.append(Check(name, key.show(expected), f"nothing ({failure})", False, line))
                 continue

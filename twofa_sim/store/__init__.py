@@ -1,15 +1,16 @@
-"""Where the back office keeps its companies, users, second factors and event log.
+"""Stores the back office can keep its companies, users, second factors and event log in.
 
 :func:`open_store` picks the store from a URL: ``None`` or ``"memory"`` gives the in-memory store
 (notebooks, scenarios, benchmarks), ``sqlite:///class.sqlite`` a file many processes share, a
-``postgresql://`` URL a PostgreSQL database. The domain rules stay in :mod:`twofa_sim.login`; a store
-only loads and saves state inside a transaction.
+``postgresql://`` URL a PostgreSQL database. The contract and the in-memory store are the login
+part's own (:mod:`twofa_sim.login.store`); the domain rules stay there too: a store only loads and
+saves state inside a transaction.
 """
 
 from __future__ import annotations
 
-from .base import Store, StoreError
-from .memory import MemoryStore
+from ..login.store import MemoryStore, Store
+from .errors import StoreError
 
 
 def open_store(url: str | None = None, *, busy_timeout: float = 10.0) -> Store:

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary, MetaData, String, Table,
                         Text)
 
@@ -141,3 +142,26 @@ def event_from_row(row: Any) -> Event:
     return Event(seq=row.seq, time=row.time, kind=EventKind(row.kind), actor=row.actor, user=row.user,
                  company=row.company, outcome=row.outcome, reason=row.reason, login=row.login,
                  state_from=row.state_from, state_to=row.state_to, detail=row.detail)
+
+
+# -- statements, built once (SQLAlchemy caches their compiled form; building one costs more than running it) --
+
+SELECT_USER = sa.select(users).where(users.c.key == sa.bindparam("match_key"))
+SELECT_USER_FOR_UPDATE = SELECT_USER.with_for_update()
+SELECT_USERS = sa.select(users).order_by(users.c.id)
+SELECT_USERS_FOR_UPDATE = SELECT_USERS.with_for_update()
+SELECT_COSTS = sa.select(users.c.key, users.c.password_log2_n)
+INSERT_USER = users.insert()
+UPDATE_USER = users.update().where(users.c.key == sa.bindparam("match_key"))
+SELECT_COMPANY = sa.select(companies).where(companies.c.key == sa.bindparam("match_key"))
+SELECT_COMPANY_KEYS = sa.select(companies.c.key).order_by(companies.c.id)
+COMPANY_USERNAMES = sa.select(users.c.username).where(users.c.company == sa.bindparam("company_name")).order_by(users.c.id)
+INSERT_COMPANY = companies.insert()
+UPDATE_COMPANY = companies.update().where(companies.c.key == sa.bindparam("match_key"))
+INSERT_EVENT = events.insert()
+EVENT_SUMMARY = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(events.c.seq), 0)).select_from(events)
+EVENTS_AFTER = sa.select(events).where(events.c.seq > sa.bindparam("after")).order_by(events.c.seq)
+TAKE_LOGIN_ID = (counters.update().where(counters.c.name == "login").values(value=counters.c.value + 1)
+                 .returning(counters.c.value))
+PEEK_LOGIN_ID = sa.select(counters.c.value).where(counters.c.name == "login")
+SET_LOGIN_ID = counters.update().where(counters.c.name == "login")

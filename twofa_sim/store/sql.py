@@ -15,8 +15,10 @@ the users and companies whose rows changed when the block ends; an error rolls e
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,9 +31,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ..core.events import Event, EventLog
 from ..login.company import Company
+from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
-from .base import Store, StoreError
+from .errors import StoreError
 from .sql_events import SqlEventLog
 
 
@@ -146,13 +149,14 @@ class SqlStore(Store):
         except StoreError:
             raise
         except DBAPIError as error:
+            raise self._error(error.orig) from None
+        except sqlite3.Error as error:  # raised by the BEGIN IMMEDIATE loop, below SQLAlchemy
             raise self._error(error) from None
         except SQLAlchemyError as error:
             raise StoreError(self._where, f"cannot be used ({type(error).__name__})") from None
 
-    def _error(self, error: DBAPIError) -> StoreError:
+    def _error(self, original: BaseException) -> StoreError:
         """The database's failure as a message naming it, without SQL text or parameters."""
-        original = error.orig
         if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
             return StoreError(self._where, "is locked by another process for too long (busy timeout); try again")
         if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
@@ -186,17 +190,17 @@ class SqlStore(Store):
                 continue
             row = schema.company_row(company)
             if key in unit.new_companies:
-                unit.connection.execute(schema.companies.insert().values(**row))
+                unit.connection.execute(schema.INSERT_COMPANY, row)
             elif row != unit.company_rows.get(key):
-                unit.connection.execute(schema.companies.update().where(schema.companies.c.key == key).values(**row))
+                unit.connection.execute(schema.UPDATE_COMPANY, {"match_key": key, **row})
         for key, user in unit.users.items():
             if user is None:
                 continue
             row = schema.user_row(user)
             if key in unit.new_users:
-                unit.connection.execute(schema.users.insert().values(**row))
+                unit.connection.execute(schema.INSERT_USER, row)
             elif row != unit.user_rows.get(key):
-                unit.connection.execute(schema.users.update().where(schema.users.c.key == key).values(**row))
+                unit.connection.execute(schema.UPDATE_USER, {"match_key": key, **row})
 
     # -- companies -----------------------------------------------------------------------------
 
@@ -207,23 +211,19 @@ class SqlStore(Store):
     def company(self, key: str) -> Company | None:
         with self._reading() as unit:
             if key not in unit.companies:
-                row = unit.connection.execute(
-                    sa.select(schema.companies).where(schema.companies.c.key == key)).first()
+                row = unit.connection.execute(schema.SELECT_COMPANY, {"match_key": key}).first()
                 unit.companies[key] = None if row is None else self._company_from(unit, row)
             return unit.companies[key]
 
     def _company_from(self, unit: _Unit, row: Any) -> Company:
-        names = unit.connection.execute(sa.select(schema.users.c.username)
-                                        .where(schema.users.c.company == row.name)
-                                        .order_by(schema.users.c.id)).scalars().all()
+        names = unit.connection.execute(schema.COMPANY_USERNAMES, {"company_name": row.name}).scalars().all()
         company = schema.company_from_row(row, list(names))
         unit.company_rows[row.key] = schema.company_row(company)
         return company
 
     def companies(self) -> list[Company]:
         with self._reading() as unit:
-            keys = unit.connection.execute(sa.select(schema.companies.c.key)
-                                           .order_by(schema.companies.c.id)).scalars().all()
+            keys = unit.connection.execute(schema.SELECT_COMPANY_KEYS).scalars().all()
             found = [self.company(key) for key in keys]
             found += [unit.companies[k] for k in unit.new_companies if k not in keys]
             return [c for c in found if c is not None]
@@ -240,10 +240,8 @@ class SqlStore(Store):
     def user(self, key: str) -> BackendUser | None:
         with self._reading() as unit:
             if key not in unit.users:
-                query = sa.select(schema.users).where(schema.users.c.key == key)
-                if unit.write:
-                    query = query.with_for_update()
-                row = unit.connection.execute(query).first()
+                query = schema.SELECT_USER_FOR_UPDATE if unit.write else schema.SELECT_USER
+                row = unit.connection.execute(query, {"match_key": key}).first()
                 unit.users[key] = None if row is None else self._user_from(unit, row)
             return unit.users[key]
 
@@ -255,9 +253,7 @@ class SqlStore(Store):
 
     def users(self) -> list[BackendUser]:
         with self._reading() as unit:
-            query = sa.select(schema.users).order_by(schema.users.c.id)
-            if unit.write:
-                query = query.with_for_update()
+            query = schema.SELECT_USERS_FOR_UPDATE if unit.write else schema.SELECT_USERS
             found = []
             for row in unit.connection.execute(query).all():
                 if row.key not in unit.users:
@@ -277,7 +273,7 @@ class SqlStore(Store):
 
     def password_costs(self) -> tuple[int, ...]:
         with self._reading() as unit:
-            stored = unit.connection.execute(sa.select(schema.users.c.key, schema.users.c.password_log2_n)).all()
+            stored = unit.connection.execute(schema.SELECT_COSTS).all()
             costs = {key: cost for key, cost in stored}
             costs.update({k: u.password_hash.log2_n for k, u in unit.users.items() if u is not None})
             return tuple(sorted(costs.values()))
@@ -286,46 +282,36 @@ class SqlStore(Store):
 
     def next_login_id(self) -> int:
         with self.transaction():
-            counter = schema.counters
-            taken = self._connection().execute(
-                counter.update().where(counter.c.name == "login").values(value=counter.c.value + 1)
-                .returning(counter.c.value)).scalar_one()
+            taken = self._connection().execute(schema.TAKE_LOGIN_ID).scalar_one()
             return int(taken) - 1
 
     def peek_login_id(self) -> int:
         with self._reading() as unit:
-            return int(unit.connection.execute(sa.select(schema.counters.c.value)
-                                               .where(schema.counters.c.name == "login")).scalar_one())
+            return int(unit.connection.execute(schema.PEEK_LOGIN_ID).scalar_one())
 
     def set_next_login_id(self, value: int) -> None:
         with self.transaction():
-            self._connection().execute(schema.counters.update().where(schema.counters.c.name == "login")
-                                       .values(value=value))
+            self._connection().execute(schema.SET_LOGIN_ID, {"value": value})
 
     # -- the event log's rows --------------------------------------------------------------------
 
     def insert_event(self, event: Event) -> int:
         """Append one event's row in the open transaction (or a short one); its sequence number."""
         with self.transaction():
-            result = self._connection().execute(schema.events.insert().values(**schema.event_row(event)))
+            result = self._connection().execute(schema.INSERT_EVENT, schema.event_row(event))
             return int(result.inserted_primary_key[0])
 
     def event_rows(self, after: int) -> tuple[int, int, list[Any]]:
         """(rows in the log, highest sequence number, rows after ``after``) in one consistent read."""
         with self._reading() as unit:
-            count, top = unit.connection.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
-                .select_from(schema.events)).one()
-            rows = unit.connection.execute(sa.select(schema.events).where(schema.events.c.seq > after)
-                                           .order_by(schema.events.c.seq)).all()
+            count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
+            rows = unit.connection.execute(schema.EVENTS_AFTER, {"after": after}).all()
             return int(count), int(top), rows
 
     def event_summary(self) -> tuple[int, int]:
         """(rows in the log, highest sequence number): cheap, to know whether anything is new."""
         with self._reading() as unit:
-            count, top = unit.connection.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(schema.events.c.seq), 0))
-                .select_from(schema.events)).one()
+            count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
             return int(count), int(top)
 
     def close(self) -> None:
@@ -352,4 +338,32 @@ def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _begin_immediate(connection.connection.dbapi_connection, busy_timeout)
+        else:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, retried every millisecond or so while another process writes.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms at a time), so a writer that
+    waits behind a 2 ms transaction can sleep for 100 ms; 30 trainees then see long tails. Here the
+    wait is short and jittered, and bounded by the busy timeout like SQLite's; the lock itself is
+    still SQLite's (a retry loop, not a Python lock).
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.0005
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.005)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator
 
-
 from ..core.events import Event, EventKind, EventLog
 from . import schema
 
@@ -27,15 +26,8 @@ class SqlEventLog(EventLog):
         self._store = store
         self._top = 0
 
-    def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
-        draft = Event(seq=0, time=time, kind=kind, actor=actor, **fields)
-        event = replace(draft, seq=self._store.insert_event(draft))
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
-                self.listener_errors += 1
-        return event
+    def _append(self, event: Event) -> Event:
+        return replace(event, seq=self._store.insert_event(event))
 
     def refresh(self) -> None:
         """Bring the local copy up to date with the database (cheap when nothing is new).

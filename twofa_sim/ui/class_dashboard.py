@@ -14,9 +14,10 @@ import os
 from urllib.parse import parse_qs
 
 import ipywidgets as widgets
+import pandas as pd
 
 from ..classroom.course import Classroom, open_class, trainer_key_accepted
-from ..classroom.progress import Progress
+from ..classroom.progress import COLUMNS, Progress
 from ..core.errors import TwofaSimError
 from ..login.backoffice import BackOffice
 from .common import (UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet,
@@ -198,7 +199,8 @@ class ClassDashboard(widgets.VBox):
         self.live_card.layout.display = None if self.classroom is not None else "none"
         if self.classroom is None:
             return
-        frame = self.classroom.status_frame()
+        rows = self.classroom.status_rows()
+        frame = pd.DataFrame(rows, columns=COLUMNS).set_index("trainee")
         frame["progress"] = [self.progress_texts[Progress(value)] for value in frame["progress"]]
         self.table.value = table_html(frame, t("No users yet."), t)
         counts = self.classroom.counts()

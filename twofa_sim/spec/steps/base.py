@@ -20,6 +20,8 @@ from ..reader import TAG, format_duration
 if TYPE_CHECKING:
     from ..expectations import Expectation
     from ..records import StepRecord
+    from ..runner import Run
+    from ..scenario_file import StepParser
 
 #: Every step type by its YAML key, in the order the types were defined.
 STEP_TYPES: dict[str, type["Step"]] = {}
@@ -56,7 +58,7 @@ class Step:
         return None
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> "Step":
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> "Step":
         """The step from the value of its key; ``common`` holds ``number``, ``line`` and ``note``."""
         raise NotImplementedError
 
@@ -64,7 +66,7 @@ class Step:
         """The action as the timeline shows it."""
         raise NotImplementedError
 
-    def run(self, run: Any, record: "StepRecord") -> None:
+    def run(self, run: Run, record: "StepRecord") -> None:
         """Carry the step out on the running scenario, filling in ``record`` (its actor and outcome)."""
         raise NotImplementedError
 
@@ -78,7 +80,7 @@ class CheckStep(Step):
     def describe(self) -> str:
         return "checks" if self.expect else "note"
 
-    def run(self, run: Any, record: "StepRecord") -> None:
+    def run(self, run: Run, record: "StepRecord") -> None:
         record.actor = "check" if self.expect else "note"
         record.outcome = "-"
 

@@ -7,7 +7,7 @@ false``: a page without a timer) and close when due; every move of the clock is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -15,6 +15,10 @@ from ...core.clock import iso
 from ..reader import format_duration
 from ..records import StepRecord
 from .base import Step
+
+if TYPE_CHECKING:
+    from ..runner import Run
+    from ..scenario_file import StepParser
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +29,7 @@ class WaitStep(Step, key="wait"):
     poll: bool = True
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         r = parser.reader
         if isinstance(node, yaml.MappingNode):
             entries = r.mapping(node, "wait", known=["for", "poll"], required=["for"])
@@ -37,7 +41,7 @@ class WaitStep(Step, key="wait"):
         quiet = " (screens do not look at the clock)" if not self.poll else ""
         return f"{format_duration(self.seconds)} pass{quiet}"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = "clock"
         run.office.clock.advance(self.seconds)
         run.note_clock(f"{format_duration(self.seconds)} passed")
@@ -51,14 +55,14 @@ class ClockStep(Step, key="clock"):
     at: float
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         entries = parser.reader.mapping(node, "clock", known=["set"], required=["set"])
         return cls(at=parser.reader.instant(entries["set"][1], "clock.set"), **common)
 
     def describe(self) -> str:
         return f"the clock is set to {iso(self.at)} UTC"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = "clock"
         before = run.office.clock.now()
         run.office.clock.set(self.at)

@@ -8,7 +8,7 @@ look at, not an error: an app that cannot use a QR code says so, as the real app
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -19,6 +19,10 @@ from ..files import FileRefused, confined, inside, open_screen_image
 from ..reader import fold, name_shown
 from ..records import DEFAULT_TAB, StepFailed, StepRecord
 from .base import Step, ahead, signed
+
+if TYPE_CHECKING:
+    from ..runner import Run
+    from ..scenario_file import StepParser
 
 #: The answers a scan step may give an app that asks (about a duplicate or an unsafe token).
 CHOICES = {fold(c.value): c.value for c in Choice}
@@ -42,7 +46,7 @@ class InstallStep(DeviceStep, key="install"):
     user: str
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         spec = parser.known_device(node, installed=False)
         if parser.is_installed(spec.name):
             raise parser.reader.fail(node, f"device {spec.name!r} is installed already")
@@ -52,7 +56,7 @@ class InstallStep(DeviceStep, key="install"):
     def describe(self) -> str:
         return f"installs the app on {self.device}"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.action = run.install(run.device_spec(self.device))
         record.outcome = "done"
 
@@ -68,7 +72,7 @@ class ScanStep(DeviceStep, key="scan"):
     choice: str | None = None
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         r = parser.reader
         device, user, entries = parser.device_step(node, "scan", ["device", "user", "tab", "image", "rect", "choice"])
         image, rect = "page", None
@@ -106,7 +110,7 @@ class ScanStep(DeviceStep, key="scan"):
         answer = f", answers '{self.choice}'" if self.choice else ""
         return f"scans {what} with {self.device}{where}{answer}"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = self.user
         device = run.devices[self.device]
         if self.image in ("page", "qr"):
@@ -143,7 +147,7 @@ class EnterKeyStep(DeviceStep, key="enter_key"):
     period: int = 30
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         r = parser.reader
         device, user, entries = parser.device_step(node, "enter_key",
                                                    ["device", "user", "tab", "algorithm", "digits", "period"])
@@ -161,7 +165,7 @@ class EnterKeyStep(DeviceStep, key="enter_key"):
             f" ({self.algorithm}, {self.digits} digits, {self.period} s)"
         return f"types the key shown as text into {self.device}{chosen}"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = self.user
         device = run.devices[self.device]
         screen = run.shown_screen(self.user, self.tab)
@@ -182,7 +186,7 @@ class DeviceClockStep(DeviceStep, key="device_clock"):
     offset: float
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         entries = parser.reader.mapping(node, "device_clock", known=["device", "offset"], required=["device", "offset"])
         device = parser.known_device(entries["device"][1])
         offset = parser.reader.duration(entries["offset"][1], "offset", allow_negative=True)
@@ -193,7 +197,7 @@ class DeviceClockStep(DeviceStep, key="device_clock"):
             return f"{self.device}'s clock is set right"
         return f"{self.device}'s clock is set {signed(self.offset)} off ({ahead(self.offset)})"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         run.devices[self.device].set_offset(self.offset)
         record.outcome = "done"
@@ -204,13 +208,13 @@ class CorrectClockStep(DeviceStep, key="correct_clock"):
     """The device's app corrects its clock against the server's time (the add-on's "sync clock")."""
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         return cls(device=parser.known_device(node).name, **common)
 
     def describe(self) -> str:
         return f"{self.device} corrects its clock from the server's time"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         record.outcome = run.devices[self.device].correct_clock().reason
 
@@ -223,7 +227,7 @@ class MoveEntriesStep(DeviceStep, key="move"):
     source: str
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         entries = parser.reader.mapping(node, "move", known=["from", "to"], required=["from", "to"])
         source, target = (parser.known_device(entries[k][1]).name for k in ("from", "to"))
         if source == target:
@@ -233,7 +237,7 @@ class MoveEntriesStep(DeviceStep, key="move"):
     def describe(self) -> str:
         return f"moves every entry from {self.source} into {self.device}"
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         report = run.devices[self.source].move_entries_to(run.devices[self.device])
         changed = tuple(a.field for r in report.results for a in r.adjustments)

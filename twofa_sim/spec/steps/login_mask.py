@@ -7,7 +7,7 @@ login of that user and tab, and the runner notes the result (outcome, state, a Q
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -15,6 +15,10 @@ from ...login.flow import FlowEvent, Outcome
 from ..reader import TAG
 from ..records import DEFAULT_TAB, StepFailed, StepRecord, tab_suffix
 from .base import Step, is_scalar
+
+if TYPE_CHECKING:
+    from ..runner import Run
+    from ..scenario_file import StepParser
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +31,7 @@ class LoginStep(Step, key="login"):
     password_given: bool = False
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         if is_scalar(node):
             entries, user_node = {}, node
         else:
@@ -51,7 +55,7 @@ class LoginStep(Step, key="login"):
         how = "the password given in the step" if self.password_given else "username and password"
         return f"logs in with {how}" + tab_suffix(self.tab)
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         login = run.open_login(self.user, self.tab)
         result = run.fire(login, FlowEvent.SUBMIT_PASSWORD,
                           lambda: login.submit_password(self.user, self.password), record)
@@ -75,7 +79,7 @@ class TypeStep(Step, key="type"):
         return self.device
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         r = parser.reader
         entries = r.mapping(node, "type", known=["user", "tab", "from", "entry", "code", "recovery"])
         sources = [k for k in ("from", "code", "recovery") if k in entries]
@@ -117,7 +121,7 @@ class TypeStep(Step, key="type"):
             return f"types recovery code {which}" + tab_suffix(self.tab)
         return f"types {self.code}" + tab_suffix(self.tab)
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         if self.recovery is not None:
             text = self.recovery_code(run)
@@ -136,7 +140,7 @@ class TypeStep(Step, key="type"):
         record.events = run.step_events()
         run.note_result(self.user, self.tab, result, record, self.number)
 
-    def recovery_code(self, run: Any) -> str:
+    def recovery_code(self, run: Run) -> str:
         """The recovery code typed: the N-th issued to the user in this scenario, or the text given."""
         if not isinstance(self.recovery, int):
             return self.recovery
@@ -146,7 +150,7 @@ class TypeStep(Step, key="type"):
                              f"so there is no #{self.recovery}: add an 'issue_recovery_codes' step")
         return codes[self.recovery - 1]
 
-    def device_code(self, run: Any) -> tuple[str, int]:
+    def device_code(self, run: Run) -> tuple[str, int]:
         """The code the device shows for the user's entry, and the whole second its app computed it for."""
         device = run.devices[self.device]
         app = device.app
@@ -171,14 +175,14 @@ class LogOutStep(Step, key="log_out"):
     tab: str = DEFAULT_TAB
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         user, entries = parser.user_or_mapping(node, "log_out", ["user", "tab"])
         return cls(user=user, tab=parser.tab(entries), **common)
 
     def describe(self) -> str:
         return "logs out" + tab_suffix(self.tab)
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         result = run.fire(login, FlowEvent.LOG_OUT, login.log_out, record)
         run.note_result(self.user, self.tab, result, record, self.number)
@@ -192,14 +196,14 @@ class StartOverStep(Step, key="start_over"):
     tab: str = DEFAULT_TAB
 
     @classmethod
-    def parse(cls, node: yaml.Node, parser: Any, common: dict[str, Any]) -> Step:
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         user, entries = parser.user_or_mapping(node, "start_over", ["user", "tab"])
         return cls(user=user, tab=parser.tab(entries), **common)
 
     def describe(self) -> str:
         return "starts over at the login mask" + tab_suffix(self.tab)
 
-    def run(self, run: Any, record: StepRecord) -> None:
+    def run(self, run: Run, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         result = run.fire(login, FlowEvent.START_OVER, login.start_over, record)
         run.note_result(self.user, self.tab, result, record, self.number)

@@ -1,0 +1,131 @@
+"""A throw-away PostgreSQL server for the store's tests, started from Debian's ``postgresql``
+package (initdb + pg_ctl), or the reason why none can be started here.
+
+PostgreSQL refuses to run as root; as root the server runs as the ``postgres`` user (or ``nobody``)
+with a data folder and a socket folder that user owns. The server listens only on its socket.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+
+def _bindir() -> Path | None:
+    found = shutil.which("pg_config")
+    candidates = []
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        candidates.append(out)
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for folder in candidates:
+        if folder and (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return Path(folder)
+    return None
+
+
+class PostgresServer:
+    """Start with :meth:`start` (returns None, or the reason it could not start); stop with :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.bindir: Path | None = None
+        self.user = ""
+        self.port = 0
+        self._databases = 0
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.user, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    def start(self) -> str | None:
+        self.bindir = _bindir()
+        if self.bindir is None:
+            return "PostgreSQL's initdb and pg_ctl are not installed (Debian package 'postgresql')"
+        self.user = pwd.getpwuid(os.geteuid()).pw_name
+        if os.geteuid() == 0:
+            if not shutil.which("runuser"):
+                return "running as root without runuser, and PostgreSQL refuses to run as root"
+            self.user = next((u for u in ("postgres", "nobody") if _has_user(u)), "")
+            if not self.user:
+                return "running as root and no unprivileged user (postgres, nobody) to run PostgreSQL"
+        self.folder = Path(tempfile.mkdtemp(prefix="twofa-pg-"))
+        os.chmod(self.folder, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, self.user)
+        data, sockets = self.folder / "data", self.folder / "sockets"
+        made = self._run("initdb", "-D", str(data), "--auth=trust", "--username=twofa", "--encoding=UTF8",
+                         "--no-sync")
+        if made.returncode != 0:
+            return f"initdb failed: {made.stderr.strip().splitlines()[-1:] or made.returncode}"
+        self._run_mkdir(sockets)
+        self.port = 54000 + os.getpid() % 1000
+        options = f"-c listen_addresses='' -c unix_socket_directories={sockets} -p {self.port} -c fsync=off"
+        started = self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "server.log"),
+                            "-w", "-t", "60", "start")
+        if started.returncode != 0:
+            log = (self.folder / "server.log")
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            return f"pg_ctl could not start a server: {tail or started.stderr.strip()}"
+        self.sockets = sockets
+        return None
+
+    def _run_mkdir(self, folder: Path) -> None:
+        folder.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(folder, self.user)
+
+    def new_database(self) -> str:
+        """A fresh empty database on the server; its SQLAlchemy URL."""
+        self._databases += 1
+        name = f"class{self._databases}"
+        with psycopg.connect(host=str(self.sockets), port=self.port, user="twofa", dbname="postgres",
+                             autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://twofa@/{name}?host={self.sockets}&port={self.port}"
+
+    def stop(self) -> None:
+        if self.folder is None:
+            return
+        if self.bindir is not None and (self.folder / "data" / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole test run; skipped, with the reason, where none starts."""
+    server = PostgresServer()
+    reason = server.start()
+    if reason is not None:
+        server.stop()
+        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> str:
+    """The URL of a new, empty database: an SQLite file, or a database on the throw-away server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'class.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()

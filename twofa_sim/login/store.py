@@ -1,0 +1,162 @@
+"""Where the back office keeps companies, users (each with its second factor) and the event log.
+
+:class:`Store` is the contract the back office needs, and :class:`MemoryStore` the default: plain
+dictionaries of live objects behind one re-entrant lock. Inside ``with store.transaction():`` the
+objects a store hands out are the ones it saves when the block ends without an error; the same
+name asked twice gives the same object. That is all the back office needs to keep its rules
+exactly once: a code check and its effect run in one transaction, so two threads or processes
+never both accept one code. Stores on a database shared by many processes are in
+:mod:`twofa_sim.store`.
+
+The in-memory store is what notebooks, scenarios and benchmarks use, as fast as plain
+dictionaries: an object handed out is the object kept, so there is nothing to save. Its lock is
+held for a transaction, so a code check and its effect are one step for every thread: two tabs
+(threads) of one kernel never both accept one code, and failures from many threads lock at
+exactly the limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+
+from ..core.events import EventLog
+from .company import Company
+from .user import BackendUser
+
+
+class Store(ABC):
+    """Companies, users and events behind transactions (see the module's docstring)."""
+
+    @abstractmethod
+    def transaction(self, write: bool = True) -> AbstractContextManager[None]:
+        """One unit of work: everything in it happens, or nothing does. ``write=False`` only reads
+        (a consistent view, without blocking writers where the database allows it)."""
+
+    @property
+    @abstractmethod
+    def events(self) -> EventLog:
+        """The event log kept in this store."""
+
+    @abstractmethod
+    def company(self, key: str) -> Company | None:
+        """The company whose casefolded name is ``key``."""
+
+    @abstractmethod
+    def companies(self) -> list[Company]:
+        """Every company, in the order they were created."""
+
+    @abstractmethod
+    def add_company(self, company: Company) -> None:
+        """Keep a new company (its casefolded name must be free)."""
+
+    @abstractmethod
+    def user(self, key: str) -> BackendUser | None:
+        """The user whose casefolded username is ``key``; locked for this transaction when it writes."""
+
+    @abstractmethod
+    def users(self) -> list[BackendUser]:
+        """Every user, in the order they were created."""
+
+    @abstractmethod
+    def add_user(self, user: BackendUser) -> None:
+        """Keep a new user (the key must be free)."""
+
+    @abstractmethod
+    def password_costs(self) -> tuple[int, ...]:
+        """The scrypt cost of every stored password hash, sorted."""
+
+    def note_hash_change(self) -> None:
+        """A password hash was replaced (a store that caches :meth:`password_costs` recounts)."""
+
+    @abstractmethod
+    def next_login_id(self) -> int:
+        """A login number no other login of this store has had."""
+
+    @abstractmethod
+    def peek_login_id(self) -> int:
+        """The number the next login will get, without taking it."""
+
+    @abstractmethod
+    def set_next_login_id(self, value: int) -> None:
+        """Continue login numbers at ``value`` (a restored session)."""
+
+    def close(self) -> None:
+        """Release connections and files (the in-memory store has none)."""
+
+    @property
+    def where(self) -> str:
+        """What this store is, for messages: a file name, a server, or 'memory'."""
+        return "memory"
+
+
+class MemoryStore(Store):
+    """``events`` is the log to keep (a restored session's); a new one by default."""
+
+    def __init__(self, events: EventLog | None = None) -> None:
+        self._lock = threading.RLock()
+        self._events = events if events is not None else EventLog()
+        self._companies: dict[str, Company] = {}
+        self._users: dict[str, BackendUser] = {}
+        self._login_ids = itertools.count(1)
+        self._costs_key: tuple[int, int] | None = None
+        self._costs: tuple[int, ...] = ()
+        self._hash_changes = 0
+
+    def transaction(self, write: bool = True) -> AbstractContextManager:
+        return self._lock  # the lock is its own context manager: no generator on the hot path
+
+    @property
+    def events(self) -> EventLog:
+        return self._events
+
+    def company(self, key: str) -> Company | None:
+        return self._companies.get(key)
+
+    def companies(self) -> list[Company]:
+        return list(self._companies.values())
+
+    def add_company(self, company: Company) -> None:
+        with self._lock:
+            self._companies[company.name.casefold()] = company
+
+    def user(self, key: str) -> BackendUser | None:
+        return self._users.get(key)
+
+    def users(self) -> list[BackendUser]:
+        return list(self._users.values())
+
+    def add_user(self, user: BackendUser) -> None:
+        with self._lock:
+            self._users[user.key] = user
+
+    def password_costs(self) -> tuple[int, ...]:
+        """Recounted only when users were added or a hash replaced (a population has thousands)."""
+        key = (len(self._users), self._hash_changes)
+        if self._costs_key != key:
+            self._costs = tuple(sorted(u.password_hash.log2_n for u in self._users.values()))
+            self._costs_key = key
+        return self._costs
+
+    def note_hash_change(self) -> None:
+        self._hash_changes += 1
+
+    def next_login_id(self) -> int:
+        with self._lock:
+            return next(self._login_ids)
+
+    def peek_login_id(self) -> int:
+        # itertools.count cannot be read without taking a number: take it and start a fresh counter there.
+        with self._lock:
+            upcoming = next(self._login_ids)
+            self._login_ids = itertools.count(upcoming)
+            return upcoming
+
+    def set_next_login_id(self, value: int) -> None:
+        with self._lock:
+            self._login_ids = itertools.count(value)
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._companies)} companies, {len(self._users)} users, {len(self._events)} events)"
