@@ -296,3 +296,15 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
         holder.execute("ROLLBACK")
     assert (attempt.state, len(office.events), office.user_rows()) == before
     assert attempt.submit_code(code).state is State.AUTHENTICATED
+
+
+def test_nothing_the_sql_store_shows_holds_a_secret_or_hash(tmp_path):
+    office = office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    story(office)
+    secrets = [u.enrolment.secret for u in office.users if u.enrolment.secret]
+    hashes = [u.password_hash.digest.hex() for u in office.users]
+    with office.transaction():
+        office.user("bob")
+        shown = [repr(office.store), repr(office.events), repr(office), repr(office.user("bob")),
+                 str(list(office.events)), str(office.user_rows())]
+    assert secrets and not [s for s in secrets + hashes for text in shown if s in text]

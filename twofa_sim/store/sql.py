@@ -39,9 +39,10 @@ from .errors import StoreError
 from .sql_events import SqlEventLog
 
 
-@dataclass
+@dataclass(repr=False)
 class _Unit:
-    """The open transaction of one thread: its connection and the objects it handed out."""
+    """The open transaction of one thread: its connection and the objects it handed out. The rows
+    it remembers hold secrets and hashes, so its repr names only how much it holds."""
 
     connection: Connection
     write: bool
@@ -51,6 +52,10 @@ class _Unit:
     company_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_users: set[str] = field(default_factory=set)
     new_companies: set[str] = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return (f"_Unit({'writing' if self.write else 'reading'}, {len(self.users)} users, "
+                f"{len(self.companies)} companies)")
 
 
 class SqlStore(Store):
