@@ -308,3 +308,27 @@ def test_nothing_the_sql_store_shows_holds_a_secret_or_hash(tmp_path):
         shown = [repr(office.store), repr(office.events), repr(office), repr(office.user("bob")),
                  str(list(office.events)), str(office.user_rows())]
     assert secrets and not [s for s in secrets + hashes for text in shown if s in text]
+
+
+def test_the_event_log_misses_no_event_committed_after_a_later_one(postgres):
+    """On PostgreSQL a transaction that took its sequence number first may commit last; a reader
+    that has already seen the later event still gets the earlier one once it commits."""
+    url = postgres.new_database()
+    slow, fast, reader = office_on(url), office_on(url), office_on(url)
+    before = len(reader.events)
+    inside, finish = threading.Event(), threading.Event()
+
+    def slow_admin() -> None:
+        with slow.transaction():
+            slow.events.record(slow.clock.now(), EventKind.UNLOCKED, "admin:slow")
+            inside.set()
+            finish.wait(30)
+    thread = threading.Thread(target=slow_admin)
+    thread.start()
+    assert inside.wait(30)
+    fast.events.record(fast.clock.now(), EventKind.UNLOCKED, "admin:fast")
+    assert [e.actor for e in reader.events][before:] == ["admin:fast"]
+    finish.set()
+    thread.join(30)
+    assert sorted(e.actor for e in reader.events[before:]) == ["admin:fast", "admin:slow"]
+    assert [e.seq for e in reader.events] == sorted(e.seq for e in reader.events)

@@ -142,6 +142,10 @@ class SqlStore(Store):
             connection = self._engine.connect()
             if self._dialect == "sqlite":
                 connection = connection.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
+            elif not write:
+                # One snapshot for every statement of a read (the event log's count and its rows agree);
+                # writes stay READ COMMITTED, where a row lock waits and then sees the committed row.
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
             unit = _Unit(connection, write)
             with connection:
                 with connection.begin():
