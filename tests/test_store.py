@@ -332,3 +332,25 @@ def test_the_event_log_misses_no_event_committed_after_a_later_one(postgres):
     thread.join(30)
     assert sorted(e.actor for e in reader.events[before:]) == ["admin:fast", "admin:slow"]
     assert [e.seq for e in reader.events] == sorted(e.seq for e in reader.events)
+
+
+def _open_and_report(url: str, gate, results) -> None:
+    gate.wait(60)
+    try:
+        open_store(url).close()
+        results.put("opened")
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_kernels_opening_a_new_database_at_once_all_get_it(database):
+    """The first page of a class is often opened by many trainees at the same instant."""
+    context = multiprocessing.get_context("fork")
+    gate, results = context.Barrier(6), context.Queue()
+    children = [context.Process(target=_open_and_report, args=(database, gate, results)) for _ in range(6)]
+    for child in children:
+        child.start()
+    assert sorted(results.get(timeout=120) for _ in children) == ["opened"] * 6
+    for child in children:
+        child.join(60)
+    office_on(database).create_company("ACME")

@@ -98,6 +98,10 @@ class SqlStore(Store):
             if self._check_version(create=False):
                 return
         with self.transaction():
+            if self._dialect == "postgresql":
+                # Kernels that open a new database at the same instant create its tables one after
+                # the other (SQLite's BEGIN IMMEDIATE already does that): a lock of the database's own.
+                self._connection().execute(sa.text("SELECT pg_advisory_xact_lock(20261)"))
             self._check_version(create=True)
 
     def _check_version(self, create: bool) -> bool:
