@@ -296,3 +296,61 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
         holder.execute("ROLLBACK")
     assert (attempt.state, len(office.events), office.user_rows()) == before
     assert attempt.submit_code(code).state is State.AUTHENTICATED
+
+
+def test_nothing_the_sql_store_shows_holds_a_secret_or_hash(tmp_path):
+    office = office_on(f"sqlite:///{tmp_path / 'class.sqlite'}")
+    story(office)
+    secrets = [u.enrolment.secret for u in office.users if u.enrolment.secret]
+    hashes = [u.password_hash.digest.hex() for u in office.users]
+    with office.transaction():
+        office.user("bob")
+        shown = [repr(office.store), repr(office.events), repr(office), repr(office.user("bob")),
+                 str(list(office.events)), str(office.user_rows())]
+    assert secrets and not [s for s in secrets + hashes for text in shown if s in text]
+
+
+def test_the_event_log_misses_no_event_committed_after_a_later_one(postgres):
+    """On PostgreSQL a transaction that took its sequence number first may commit last; a reader
+    that has already seen the later event still gets the earlier one once it commits."""
+    url = postgres.new_database()
+    slow, fast, reader = office_on(url), office_on(url), office_on(url)
+    before = len(reader.events)
+    inside, finish = threading.Event(), threading.Event()
+
+    def slow_admin() -> None:
+        with slow.transaction():
+            slow.events.record(slow.clock.now(), EventKind.UNLOCKED, "admin:slow")
+            inside.set()
+            finish.wait(30)
+    thread = threading.Thread(target=slow_admin)
+    thread.start()
+    assert inside.wait(30)
+    fast.events.record(fast.clock.now(), EventKind.UNLOCKED, "admin:fast")
+    assert [e.actor for e in reader.events][before:] == ["admin:fast"]
+    finish.set()
+    thread.join(30)
+    assert sorted(e.actor for e in reader.events[before:]) == ["admin:fast", "admin:slow"]
+    assert [e.seq for e in reader.events] == sorted(e.seq for e in reader.events)
+
+
+def _open_and_report(url: str, gate, results) -> None:
+    gate.wait(60)
+    try:
+        open_store(url).close()
+        results.put("opened")
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        results.put(f"{type(error).__name__}: {error}")
+
+
+def test_kernels_opening_a_new_database_at_once_all_get_it(database):
+    """The first page of a class is often opened by many trainees at the same instant."""
+    context = multiprocessing.get_context("fork")
+    gate, results = context.Barrier(6), context.Queue()
+    children = [context.Process(target=_open_and_report, args=(database, gate, results)) for _ in range(6)]
+    for child in children:
+        child.start()
+    assert sorted(results.get(timeout=120) for _ in children) == ["opened"] * 6
+    for child in children:
+        child.join(60)
+    office_on(database).create_company("ACME")

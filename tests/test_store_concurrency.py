@@ -63,10 +63,20 @@ def run_threads(n: int, work) -> list:
     return results
 
 
-@pytest.mark.parametrize("store, trials", [("memory", 60), ("sqlite", 6)])
-def test_eight_threads_with_the_same_code_are_accepted_exactly_once(tiny_switch_interval, tmp_path, store, trials):
+def trial_url(request, store: str, tmp_path, trial: int) -> str | None:
+    """A new database per trial: none (in memory), an SQLite file, or one on the PostgreSQL server."""
+    if store == "memory":
+        return None
+    if store == "sqlite":
+        return f"sqlite:///{tmp_path / f'trial{trial}.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.mark.parametrize("store, trials", [("memory", 60), ("sqlite", 6), ("postgresql", 3)])
+def test_eight_threads_with_the_same_code_are_accepted_exactly_once(tiny_switch_interval, request, tmp_path,
+                                                                    store, trials):
     for trial in range(trials):
-        url = None if store == "memory" else f"sqlite:///{tmp_path / f'trial{trial}.sqlite'}"
+        url = trial_url(request, store, tmp_path, trial)
         office = class_office(url, ROOMY)
         secret = enrol(office)
         office.clock.set(LATER)
@@ -76,10 +86,11 @@ def test_eight_threads_with_the_same_code_are_accepted_exactly_once(tiny_switch_
         assert office.events.count(EventKind.CODE_ACCEPTED) == 2  # enrolment, and one of the eight
 
 
-@pytest.mark.parametrize("store, trials", [("memory", 20), ("sqlite", 3)])
-def test_eight_threads_of_wrong_codes_lock_at_exactly_the_limit(tiny_switch_interval, tmp_path, store, trials):
+@pytest.mark.parametrize("store, trials", [("memory", 20), ("sqlite", 3), ("postgresql", 2)])
+def test_eight_threads_of_wrong_codes_lock_at_exactly_the_limit(tiny_switch_interval, request, tmp_path, store,
+                                                                trials):
     for trial in range(trials):
-        url = None if store == "memory" else f"sqlite:///{tmp_path / f'trial{trial}.sqlite'}"
+        url = trial_url(request, store, tmp_path, trial)
         office = class_office(url, FAST)
         secret = enrol(office)
         office.clock.set(LATER)

@@ -39,9 +39,10 @@ from .errors import StoreError
 from .sql_events import SqlEventLog
 
 
-@dataclass
+@dataclass(repr=False)
 class _Unit:
-    """The open transaction of one thread: its connection and the objects it handed out."""
+    """The open transaction of one thread: its connection and the objects it handed out. The rows
+    it remembers hold secrets and hashes, so its repr names only how much it holds."""
 
     connection: Connection
     write: bool
@@ -51,6 +52,10 @@ class _Unit:
     company_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_users: set[str] = field(default_factory=set)
     new_companies: set[str] = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return (f"_Unit({'writing' if self.write else 'reading'}, {len(self.users)} users, "
+                f"{len(self.companies)} companies)")
 
 
 class SqlStore(Store):
@@ -93,6 +98,10 @@ class SqlStore(Store):
             if self._check_version(create=False):
                 return
         with self.transaction():
+            if self._dialect == "postgresql":
+                # Kernels that open a new database at the same instant create its tables one after
+                # the other (SQLite's BEGIN IMMEDIATE already does that): a lock of the database's own.
+                self._connection().execute(sa.text("SELECT pg_advisory_xact_lock(20261)"))
             self._check_version(create=True)
 
     def _check_version(self, create: bool) -> bool:
@@ -137,6 +146,10 @@ class SqlStore(Store):
             connection = self._engine.connect()
             if self._dialect == "sqlite":
                 connection = connection.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
+            elif not write:
+                # One snapshot for every statement of a read (the event log's count and its rows agree);
+                # writes stay READ COMMITTED, where a row lock waits and then sees the committed row.
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
             unit = _Unit(connection, write)
             with connection:
                 with connection.begin():
