@@ -24,6 +24,13 @@ def totp(secret: str, *, algorithm: str = "SHA1", digits: int = 6, period: int =
 
 
 @functools.lru_cache(maxsize=4096)
+def _key_of(generator: pyotp.TOTP) -> bytes:
+    # pyotp's byte_secret() decodes the base32 text on every call; the generators are cached and
+    # never change, so their key is decoded once.
+    return generator.byte_secret()
+
+
+@functools.lru_cache(maxsize=4096)
 def _cached_totp(secret: str, algorithm: str, digits: int, period: int) -> pyotp.TOTP:
     # Building a TOTP decodes and checks the base32 secret with the pure-Python base64 module,
     # a fifth of the cost of a whole code check; nothing mutates these objects, so one per
@@ -73,10 +80,10 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
     # pyotp decodes the base32 secret again for every code it generates (most of a code's cost):
     # the window's codes are computed from one decoding, with RFC 4226's truncation as pyotp does
     # it (the RFC vectors run through this function).
-    key, modulus = generator.byte_secret(), 10 ** digits
+    key, modulus = _key_of(generator), 10 ** digits
     compared = []
     for step in range(max(0, present - window), present + window + 1):
-        mac = hmac.new(key, step.to_bytes(8, "big"), generator.digest).digest()
+        mac = hmac.digest(key, step.to_bytes(8, "big"), generator.digest)  # one-shot, in C (OpenSSL)
         offset = mac[-1] & 0x0F
         value = (int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
         compared.append((step, strings_equal(code, str(value).zfill(digits))))

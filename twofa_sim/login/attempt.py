@@ -11,8 +11,9 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..core.clock import iso
 from .enrolment import Verdict
@@ -80,6 +81,7 @@ class LoginAttempt:
         self.username: str | None = None
         self.screen: EnrolmentScreen | None = None
         self.deadline: float | None = None
+        self._step_user: tuple[str, BackendUser] | None = None
 
     # -- the events -----------------------------------------------------------------------------
 
@@ -136,7 +138,7 @@ class LoginAttempt:
         """
         saved = (self.state, self.username, self.screen, self.deadline)
         try:
-            with self._office.transaction():
+            with self._office.transaction(), self._one_user_per_step():
                 self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
                 now = self._office.clock.now()
                 verdict = classify(now)
@@ -190,8 +192,20 @@ class LoginAttempt:
         return not enrolment.is_enrolled
 
     def _user(self) -> "BackendUser":
+        """The user this login is for, read once per step: the check and the actions of one step
+        (one transaction) see and change the same object."""
         assert self.username is not None, "a code step always follows an accepted password"
-        return self._office.user(self.username)
+        if self._step_user is None or self._step_user[0] != self.username:
+            self._step_user = (self.username, self._office.user(self.username))
+        return self._step_user[1]
+
+    @contextlib.contextmanager
+    def _one_user_per_step(self) -> Iterator[None]:
+        self._step_user = None
+        try:
+            yield
+        finally:
+            self._step_user = None
 
     # -- the actions a row names (Action.method) ------------------------------------------------
 
@@ -234,13 +248,13 @@ class LoginAttempt:
             return
         self._office.events.record(
             now, row.records, actor=f"user:{self.username}" if self.username else "anonymous",
-            user=self.username or "", company=self._office.company_of(self.username) if self.username else "",
+            user=self.username or "", company=self._user().company if self.username else "",
             outcome=verdict.outcome.value, reason=verdict.reason.value, login=self.id,
             state_from=source.name, state_to=row.target.name, detail=verdict.detail)
 
     def _note(self, now: float, kind: EventKind, detail: str = "") -> None:
         self._office.events.record(now, kind, actor="system", user=self.username or "",
-                                   company=self._office.company_of(self.username) if self.username else "",
+                                   company=self._user().company if self.username else "",
                                    login=self.id, detail=detail)
 
     def _message(self, row: Transition, verdict: Verdict) -> str:
