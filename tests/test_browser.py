@@ -14,6 +14,7 @@ pictures are written there too.
 from __future__ import annotations
 
 import datetime
+import contextlib
 import os
 import pathlib
 import re
@@ -99,42 +100,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def debian_chromium() -> str:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium (make test does)")
+    return chromium
+
+
+@contextlib.contextmanager
+def running_voila(folder: str, port: int, env: dict, log_path: pathlib.Path, *options: str):
+    """Voila over ``folder`` (relative to the project) on 127.0.0.1:``port``, its output in
+    ``log_path``; yields once the port answers and stops the server afterwards."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        voila = [sys.executable, "-m", "voila", folder, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                 *options]
+        process = subprocess.Popen(voila, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 90
+            while True:  # probe the port: each GET of a notebook would start a kernel
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"Voila did not start:\n{log_path.read_text()[-3000:]}")
+                    time.sleep(0.3)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="module")
 def server():
     """Voila over the notebooks folder with the project's voila.json, as ``make app`` runs it, and
     a short culling time so that a closed tab's kernel goes within seconds."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium (make test does)")
+    chromium = debian_chromium()
     port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"))
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / APP)], env=env, check=True,
                    capture_output=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "voila.log"
-    log = open(log_path, "w")
-    voila = [sys.executable, "-m", "voila", "notebooks", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-             f"--MappingKernelManager.cull_idle_timeout={CULL_SECONDS}", "--MappingKernelManager.cull_interval=1"]
-    process = subprocess.Popen(voila, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 90
-    while True:  # probe the port: each GET of a notebook would start a kernel
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"Voila did not start; see {log_path}")
-            time.sleep(0.3)
-    started = time.monotonic()
-    yield {"url": f"http://127.0.0.1:{port}/voila/render/", "chromium": chromium, "log": log_path}
-    FIGURES["seconds with the server up"] = round(time.monotonic() - started, 1)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_voila("notebooks", port, env, log_path, f"--MappingKernelManager.cull_idle_timeout={CULL_SECONDS}",
+                       "--MappingKernelManager.cull_interval=1"):
+        started = time.monotonic()
+        yield {"url": f"http://127.0.0.1:{port}/voila/render/", "chromium": chromium, "log": log_path}
+        FIGURES["seconds with the server up"] = round(time.monotonic() - started, 1)
     print("\nbrowser test figures:", FIGURES)
 
 
@@ -217,12 +233,17 @@ def demo_time(page) -> float:
     return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def failed_codes_shown(page, username: str) -> int:
-    """The admin panel's "failed codes" cell for ``username``, read from the page."""
+def admin_cell(page, username: str, column: str):
+    """The admin panel's cell of ``column`` (as the page heads it) in the row of ``username``."""
     table = page.locator(".tfs-admin-users table")
     headers = [h.strip() for h in table.locator("th").all_inner_texts()]
     row = table.locator("tbody tr", has=page.locator(f"td:text-is('{username}')"))
-    return int(row.locator("td").nth(headers.index("failed codes")).inner_text())
+    return row.locator("td").nth(headers.index(column))
+
+
+def failed_codes_shown(page, username: str) -> int:
+    """The admin panel's "failed codes" cell for ``username``, read from the page."""
+    return int(admin_cell(page, username, "failed codes").inner_text())
 
 
 def boxes_overlap(a: dict, b: dict) -> bool:
@@ -273,12 +294,16 @@ def scan_and_sign_in(page, uri: dict, words: dict) -> None:
     page.locator(".tfs-login-code input").fill(app_code(page))
     page.locator(".tfs-login-verify").click()
     expect(page.locator(".tfs-login-message")).to_contain_text(words["welcome"])
+    # the admin panel follows the same step: alice shows as enrolled (before a screenshot is taken)
+    expect(admin_cell(page, "alice", words["enrolled"])).to_have_text(words["yes"])
 
 
 ENGLISH = {"created": "User alice created with 2FA forced.", "welcome": "Welcome, you are logged in.",
-           "window": "Second window", "locked": "Too many wrong codes: locked until"}
+           "window": "Second window", "locked": "Too many wrong codes: locked until", "enrolled": "enrolled",
+           "yes": "yes"}
 GERMAN = {"created": "Benutzer alice mit erzwungener 2FA angelegt.", "welcome": "Willkommen, Sie sind angemeldet.",
-          "window": "Zweites Fenster", "locked": "Zu viele falsche Codes: gesperrt bis"}
+          "window": "Zweites Fenster", "locked": "Zu viele falsche Codes: gesperrt bis", "enrolled": "eingerichtet",
+          "yes": "ja"}
 
 
 def test_article_story_offline_at_projector_size(server, browser):

@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import pathlib
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +25,9 @@ import zxingcpp
 from PIL import Image
 
 from helpers import independent_totp, parse_key_uri
-from test_browser import CHROMIUM_ARGS, at_every_size, free_port, only_local_requests, publish
+from pg_server import postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
+from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_port, only_local_requests, publish,
+                          running_voila)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
@@ -38,38 +38,16 @@ SEEN_WITHIN = 2.0  # seconds from the trainee's "Welcome" to "enrolled" on the t
 def serve(database_url: str, log_name: str):
     """One Voila server with the root at notebooks/class, the project's voila.json (offline
     template, culling) and the environment ``make class`` gives it; yields what the tests need."""
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium (make test does)")
+    chromium = debian_chromium()
     port, key = free_port(), secrets.token_urlsafe(12)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"),
                TWOFA_SIM_CLASS_DB=database_url, TWOFA_SIM_TRAINER_KEY=key,
                TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}/voila/render/trainee.ipynb")
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "trainer.ipynb"),
                     str(NOTEBOOKS / "trainee.ipynb")], env=env, check=True, capture_output=True)
     log_path = ARTIFACTS / log_name
-    log = open(log_path, "w")
-    voila = [sys.executable, "-m", "voila", "notebooks/class", "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1"]
-    process = subprocess.Popen(voila, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 90
-    while True:  # probe the port: a GET of a notebook would start a kernel
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"Voila did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path}
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_voila("notebooks/class", port, env, log_path):
+        yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path}
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +57,9 @@ def class_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def postgres_class_server():
-    """The same class on a throw-away PostgreSQL server (skipped with the reason where none starts)."""
-    from pg_server import PostgresServer
-
-    server = PostgresServer()
-    reason = server.start()
-    if reason is not None:
-        server.stop()
-        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
-    try:
-        yield from serve(server.new_database(), "voila-postgresql.log")
-    finally:
-        server.stop()
+def postgres_class_server(postgres):
+    """The same class on the run's throw-away PostgreSQL server (skipped with the reason where none starts)."""
+    yield from serve(postgres.new_database(), "voila-postgresql.log")
 
 
 @pytest.fixture(scope="module")

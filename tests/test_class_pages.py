@@ -21,6 +21,7 @@ from twofa_sim.ui.trainee_page import TraineePage
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from helpers import independent_totp, parse_key_uri
+from pg_server import database, postgres  # noqa: F401 - fixtures: an SQLite file or a throw-away PostgreSQL database
 
 FAST = Policy(kdf_log2_n=4)
 
@@ -215,32 +216,12 @@ def enrol_in_another_process(url: str, username: str, password: str, results) ->
     results.put((page.login.attempt.state.name, page.login.message.value))
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    from pg_server import PostgresServer
-
-    server = PostgresServer()
-    reason = server.start()
-    if reason is not None:
-        server.stop()
-        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def class_database(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'class.sqlite'}"
-    return request.getfixturevalue("postgres").new_database()
-
-
-def test_a_trainee_in_another_process_shows_on_the_dashboard(class_database):
+def test_a_trainee_in_another_process_shows_on_the_dashboard(database):
     import multiprocessing
 
     from twofa_sim.classroom import open_class
 
-    url = class_database
+    url = database
     board = ClassDashboard(open_class(url, policy=FAST), live=False)
     board.count.value = 2
     board.create_button.click()

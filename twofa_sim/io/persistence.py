@@ -45,6 +45,7 @@ from ..apps.device import Device
 from ..apps.profiles import PROFILES
 from ..core.clock import Clock
 from ..core.errors import TwofaSimError, ValidationError
+from ..core.files import file_kind
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..login.backoffice import BackOffice
 from .session_fields import SessionFileError, check_document, check_session, refuse_constant
@@ -162,7 +163,7 @@ def _read_regular_file(target: pathlib.Path) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
         if not stat.S_ISREG(info.st_mode):
-            raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(info.st_mode)}, not a session file")
+            raise SessionFileError("path", f"{target.name[:120]!r} is {file_kind(info.st_mode)}, not a session file")
         if info.st_size > MAX_FILE_BYTES:
             raise SessionFileError("file", f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
         with os.fdopen(handle, "rb", closefd=False) as stream:
@@ -172,16 +173,6 @@ def _read_regular_file(target: pathlib.Path) -> bytes:
         return data
     finally:
         os.close(handle)
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -235,7 +226,7 @@ def _check_replaceable(target: pathlib.Path) -> None:
     if stat.S_ISDIR(mode):
         raise SessionFileError("path", f"{target.name[:120]!r} is a folder, not a session file")
     if not stat.S_ISREG(mode):
-        raise SessionFileError("path", f"{target.name[:120]!r} is {_special_kind(mode)}: a session is saved "
+        raise SessionFileError("path", f"{target.name[:120]!r} is {file_kind(mode)}: a session is saved "
                                "only as a new file or over a regular file")
 
 

@@ -20,25 +20,13 @@ from PIL import Image
 
 from ..apps.scan import check_screen_size
 from ..core.errors import ScanError
+from ..core.files import file_kind
 from .reader import SURROGATE, Reader, ScenarioError, name_shown
 
 #: The largest scenario or back-office file read (a 200,000-step scenario takes about 5 MiB).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 #: The largest image file a scan step reads (a screenshot of an 8K screen as PNG is well below).
 MAX_IMAGE_BYTES = 32 * 1024 * 1024
-
-
-def _file_kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words."""
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 class FileRefused(Exception):
@@ -63,7 +51,7 @@ def read_regular_file(path: str | os.PathLike, limit: int) -> bytes:
     try:
         info = os.fstat(handle)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused(f"is {_file_kind(info.st_mode)}, not a file")
+            raise FileRefused(f"is {file_kind(info.st_mode)}, not a file")
         if info.st_size > limit:
             raise FileRefused(f"is larger than {limit // (1024 * 1024)} MiB")
         with os.fdopen(handle, "rb", closefd=False) as stream:

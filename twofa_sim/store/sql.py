@@ -350,21 +350,24 @@ def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+        # Turning a new file to WAL needs its exclusive lock; kernels opening the class at the same
+        # instant can be told "locked" at once (SQLite does not always wait here), so retry as for a write.
+        _retry_while_locked(dbapi_connection, "PRAGMA journal_mode = WAL", busy_timeout)
+        dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         if mode == "IMMEDIATE":
-            _begin_immediate(connection.connection.dbapi_connection, busy_timeout)
+            _retry_while_locked(connection.connection.dbapi_connection, "BEGIN IMMEDIATE", busy_timeout)
         else:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
-    """``BEGIN IMMEDIATE``, retried every millisecond or so while another process writes.
+def _retry_while_locked(dbapi_connection: sqlite3.Connection, statement: str, busy_timeout: float) -> None:
+    """``statement`` (``BEGIN IMMEDIATE``, or the switch to WAL), retried every millisecond or so
+    while another process holds the lock.
 
     SQLite's own busy handler sleeps in growing steps (up to 100 ms at a time), so a writer that
     waits behind a 2 ms transaction can sleep for 100 ms; 30 trainees then see long tails. Here the
@@ -377,7 +380,7 @@ def _begin_immediate(dbapi_connection: sqlite3.Connection, busy_timeout: float) 
     try:
         while True:
             try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
+                dbapi_connection.execute(statement)
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) and "busy" not in str(error) or time.monotonic() >= deadline:
