@@ -437,7 +437,8 @@ def _connection_lost(message: str) -> bool:
     """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words)."""
     lowered = message.casefold()
     return any(words in lowered for words in (
-        "connection failed", "server closed the connection", "terminating connection",
+        "connection failed", "connection is bad", "connection to server", "server closed the connection",
+        "terminating connection",
         "the database system is shutting down", "the database system is starting up",
         "consuming input failed", "connection is closed"))
 
