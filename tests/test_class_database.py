@@ -282,3 +282,13 @@ def test_creating_a_class_hashes_before_its_transaction_so_another_writer_does_n
     assert order == ["hashing", "other write done", "hash made"] * 3
     assert sorted(c.name for c in other.companies) == ["Another class 1", "Another class 4", "Another class 7",
                                                        "Class 7"]
+
+
+def test_the_class_creation_benchmark_measures_both_ways():
+    """A smoke run of ``python -m twofa_sim.bench.class_creation`` (figures are not checked: the
+    benchmark prints them): the class is created each way, and the probe writes meanwhile."""
+    from twofa_sim.bench.class_creation import measure
+
+    for hashed_first in (False, True):
+        found = measure(3, FAST, hashed_first)
+        assert found["whole"] > 0 and found["longest_wait"] >= 0 and found["probe_writes"] >= 0
