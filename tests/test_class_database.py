@@ -25,6 +25,7 @@ from twofa_sim.core.passwords import PasswordHash
 from twofa_sim.store import MissingDatabaseError, StoreError, open_store
 from twofa_sim.ui import trainee_page
 from twofa_sim.ui.class_dashboard import ClassDashboard
+from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.trainee_page import TraineePage
 
 from pg_server import PostgresServer, database, postgres  # noqa: F401 - fixtures
@@ -292,3 +293,49 @@ def test_the_class_creation_benchmark_measures_both_ways():
     for hashed_first in (False, True):
         found = measure(3, FAST, hashed_first)
         assert found["whole"] > 0 and found["longest_wait"] >= 0 and found["probe_writes"] >= 0
+
+
+# -- a database that is full or cannot be written ------------------------------------------------------
+
+def with_every_connection(monkeypatch, statement: str) -> None:
+    """Every SQLite connection opened from now on runs ``statement`` first: SQLite's own way to
+    make a file full (``max_page_count``) or read-only (``query_only``; the tests may run as root,
+    for whom a file's permissions do not hold)."""
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        connection = real_connect(*args, **kwargs)
+        connection.execute(statement)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+def pages_of(path) -> int:
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.close()
+    return pages
+
+
+def test_a_full_database_is_named_and_the_refused_class_leaves_nothing_behind(running, monkeypatch):
+    before = (events_in(running.path), len(running.board.office.users))
+    with_every_connection(monkeypatch, f"PRAGMA max_page_count = {pages_of(running.path)}")
+    office = open_class(running.url, policy=FAST)
+    with pytest.raises(StoreError, match=r"is full \(no room left on its disk\)") as refused:
+        Classroom.create(office, "Second class", count=200)
+    assert ("its disk has no room left" in Texts("en").message(str(refused.value))
+            and "kein Platz mehr" in Texts("de").message(str(refused.value)))
+    monkeypatch.undo()
+    assert (events_in(running.path), len(open_class(running.url, policy=FAST).users)) == before
+    assert [c.name for c in open_class(running.url, policy=FAST).companies] == [running.board.classroom.company]
+
+
+def test_a_database_that_cannot_be_written_is_named_on_the_trainee_page(running, monkeypatch):
+    before = events_in(running.path)
+    with_every_connection(monkeypatch, "PRAGMA query_only = 1")
+    page = TraineePage.for_page("", db_url=running.url, live=False)
+    assert type(page) is widgets.HTML and "cannot be written (is the file or its folder read-only?)" in page.value
+    monkeypatch.undo()
+    assert events_in(running.path) == before

@@ -272,6 +272,17 @@ class SqlStore(Store):
             return StoreError(self._where, "is not an SQLite database")
         if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
             return StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+        code = getattr(original, "sqlite_errorname", "")  # the result code's name, not its wording
+        if code == "SQLITE_FULL":
+            return StoreError(self._where, "is full (no room left on its disk): nothing of this action was saved")
+        if code.startswith("SQLITE_READONLY"):
+            return StoreError(self._where, "cannot be written (a read-only file or folder?): nothing of this action "
+                              "was saved")
+        if code.startswith("SQLITE_IOERR"):
+            return StoreError(self._where, "cannot be read or written (a disk error): nothing of this action was saved")
+        if code.startswith("SQLITE_CORRUPT"):
+            return StoreError(self._where, "is damaged (SQLite reports a malformed file): restore a copy or use a "
+                              "new database file")
         if _connection_lost(str(original)):
             return StoreError(self._where, "cannot be reached (is the database server running?); "
                               "the next action tries again")

@@ -105,6 +105,12 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
     (r"^database file (?P<name>'.*'): was replaced by another file while in use: .*$",
      "The class database {name} was replaced by another file while the class was running. Nothing more is saved "
      "here: reload the page to open the new file."),
+    (r"^database file (?P<name>'.*'): is full \(no room left on its disk\): nothing of this action was saved$",
+     "The class database {name} is full: its disk has no room left. Nothing of this action was saved."),
+    (r"^database file (?P<name>'.*'): cannot be written \(a read-only file or folder\?\): nothing of this action "
+     r"was saved$",
+     "The class database {name} cannot be written (is the file or its folder read-only?). Nothing of this action "
+     "was saved."),
     (r"^(?P<where>database .+): cannot be reached \(is the database server running\?\); "
      r"the next action tries again$",
      "The class database cannot be reached ({where}). Is its server running? The next action tries again."),
