@@ -70,15 +70,24 @@ class PostgresServer:
             return f"initdb failed: {made.stderr.strip().splitlines()[-1:] or made.returncode}"
         self._run_mkdir(sockets)
         self.port = 54000 + os.getpid() % 1000
-        options = f"-c listen_addresses='' -c unix_socket_directories={sockets} -p {self.port} -c fsync=off"
-        started = self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "server.log"),
-                            "-w", "-t", "60", "start")
+        self.sockets = sockets
+        return self.resume()
+
+    def resume(self) -> str | None:
+        """Start the server on its data folder (again): None, or why it did not start."""
+        options = f"-c listen_addresses='' -c unix_socket_directories={self.sockets} -p {self.port} -c fsync=off"
+        started = self._run("pg_ctl", "-D", str(self.folder / "data"), "-o", options,
+                            "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start")
         if started.returncode != 0:
             log = (self.folder / "server.log")
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
             return f"pg_ctl could not start a server: {tail or started.stderr.strip()}"
-        self.sockets = sockets
         return None
+
+    def pause(self) -> None:
+        """Stop the server, as a restart or an outage would, keeping its databases for :meth:`resume`."""
+        stopped = self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+        assert stopped.returncode == 0, stopped.stderr
 
     def _run_mkdir(self, folder: Path) -> None:
         folder.mkdir()

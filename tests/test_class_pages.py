@@ -222,7 +222,7 @@ def test_a_trainee_in_another_process_shows_on_the_dashboard(database):
     from twofa_sim.classroom import open_class
 
     url = database
-    board = ClassDashboard(open_class(url, policy=FAST), live=False)
+    board = ClassDashboard(open_class(url, policy=FAST, until_created=True), live=False)
     board.count.value = 2
     board.create_button.click()
     name, password = board.classroom.roster.hand_out()[1]
@@ -278,7 +278,7 @@ def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
     """Each trainee page ticks once a second; while the QR step is open that must not write."""
     from twofa_sim.classroom import open_class
 
-    office = open_class(f"sqlite:///{tmp_path / 'class.sqlite'}", policy=FAST)
+    office = open_class(f"sqlite:///{tmp_path / 'class.sqlite'}", policy=FAST, until_created=True)
     board = ClassDashboard(office, live=False)
     board.count.value = 1
     board.create_button.click()

@@ -125,7 +125,7 @@ def test_a_refused_class_leaves_the_back_office_as_it_was(classroom, change, mes
 def test_a_class_in_a_database_is_created_whole_or_not_at_all(tmp_path, monkeypatch):
     """A failure half way (here the third user) leaves no company, no user and no event behind."""
     url = f"sqlite:///{tmp_path / 'class.sqlite'}"
-    office = open_class(url, policy=FAST)
+    office = open_class(url, policy=FAST, until_created=True)
     create_user, made = office.create_user, []
 
     def failing_third(*args, **kwargs):

@@ -170,7 +170,7 @@ def test_a_url_that_names_no_usable_database_is_refused(url, words):
 
 
 def test_a_postgresql_server_that_does_not_answer_is_named_without_the_password():
-    with pytest.raises(StoreError, match="database 'class' on 127.0.0.1: cannot be used") as caught:
+    with pytest.raises(StoreError, match="database 'class' on 127.0.0.1: cannot be reached") as caught:
         open_store("postgresql://teacher:s3cret-Passw0rd@127.0.0.1:9/class", busy_timeout=1)
     assert "s3cret" not in str(caught.value)
 

@@ -15,7 +15,7 @@ from ..core.clock import Clock
 from ..core.errors import NotFoundError, ValidationError, check_display_name, shown
 from ..core.policy import Policy
 from ..login.backoffice import BackOffice
-from ..store import open_store
+from ..store import MissingDatabaseError, open_store
 from .progress import ClassProgress
 from .roster import Roster
 
@@ -43,12 +43,20 @@ def trainer_key_accepted(given: str) -> bool:
     return not expected or hmac.compare_digest(str(given).encode(), expected.encode())
 
 
-def open_class(db_url: str | None = None, *, policy: Policy | None = None) -> BackOffice:
+def open_class(db_url: str | None = None, *, policy: Policy | None = None, until_created: bool = False) -> BackOffice:
     """The back office of a class, on the real time, in the database ``db_url`` names (see
     :func:`class_db_url`). Every page of the class opens it here, so every kernel of the class
-    server works on the same companies, users, second factors and event log. A database that
-    cannot be used raises a :class:`~twofa_sim.store.StoreError` naming it."""
-    return BackOffice(policy=policy or Policy(), clock=Clock.real_time(), store=open_store(class_db_url(db_url)))
+    server works on the same companies, users, second factors and event log.
+
+    Opening never creates the database: only creating a class does (:meth:`Classroom.create`), so a
+    page opened after the file was deleted or moved names the problem instead of starting a second,
+    empty class. A database that does not exist raises a
+    :class:`~twofa_sim.store.MissingDatabaseError`, unless ``until_created`` (the trainer's dashboard
+    before the first class): then the store opens the database once a class created it, and
+    :meth:`Classroom.find` finds no class until then. Any other
+    database that cannot be used raises a :class:`~twofa_sim.store.StoreError` naming it."""
+    store = open_store(class_db_url(db_url), create=False, missing_ok=until_created)
+    return BackOffice(policy=policy or Policy(), clock=Clock.real_time(), store=store)
 
 
 class Classroom:
@@ -73,31 +81,38 @@ class Classroom:
         ``two_factor_by`` is ``"user flag"`` ("Force 2 factor auth." ticked for each user) or
         ``"company setting"`` (2FA on for all the company's backend users). Everything is checked
         first (the company name, the roster, that no name is taken) so that a refused class
-        leaves the back office as it was.
+        leaves the back office as it was. This is the one place a class's database is created.
+        Every password is hashed before the one transaction opens: scrypt takes tens of
+        milliseconds a trainee, and no other page should wait for it behind the write lock.
         """
         company = check_display_name("company", company)
         if two_factor_by not in TWO_FACTOR_BY:
             raise ValidationError("two_factor_by", f"must be one of {', '.join(TWO_FACTOR_BY)}, got {shown(two_factor_by)}")
+        roster = Roster.generate(names, count=count)
+        office.store.ensure_created()
         if any(c.name.casefold() == company.casefold() for c in office.companies):
             raise ValidationError("company", f"a class named {company!r} exists already: choose another name")
-        roster = Roster.generate(names, count=count)
         taken = [name for name in roster.usernames if office.find_user(name) is not None]
         if taken:
             raise ValidationError("names", f"taken already: {', '.join(taken[:5])}")
         by_company = two_factor_by == "company setting"
+        hashes = [office.hash_password(trainee.username, trainee.password) for trainee in roster]
         # one transaction: in a database, a class is created whole or not at all (a failure half
         # way, the database locked too long say, leaves no half class for the trainees to find)
         with office.transaction():
             office.create_company(company, force_2fa_for_all=by_company, by=by)
-            for trainee in roster:
-                office.create_user(trainee.username, trainee.password, company=company, force_2fa=not by_company,
-                                   by=by)
+            for trainee, password_hash in zip(roster, hashes):
+                office.create_user(trainee.username, password_hash, company=company, force_2fa=not by_company, by=by)
         return cls(office, company, roster)
 
     @classmethod
     def find(cls, office: BackOffice, company: str | None = None) -> "Classroom | None":
-        """The class in the shared state: the named company, or the newest one (None if none)."""
-        companies = office.companies
+        """The class in the shared state: the named company, or the newest one (None if none, or
+        if the class's database was not created yet)."""
+        try:
+            companies = office.companies
+        except MissingDatabaseError:
+            return None
         if company is not None:
             return cls(office, company)
         return cls(office, companies[-1].name) if companies else None

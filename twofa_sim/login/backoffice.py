@@ -119,17 +119,23 @@ class BackOffice:
             self.events.record(self.clock.now(), EventKind.COMPANY_SETTING_CHANGED, f"admin:{by}",
                                company=target.name, detail=f"2FA for all users: {'on' if on else 'off'}")
 
-    def create_user(self, username: str, password: str, company: str | None = None,
+    def hash_password(self, username: str, password: str) -> PasswordHash:
+        """The password checked against the rule and hashed at the policy's cost: the slow part of
+        creating a user, done before any transaction (a class hashes its whole roster first)."""
+        check_password_rule(password, check_username(username))
+        return PasswordHash.create(password, self.secret_source, self.policy.kdf_log2_n)
+
+    def create_user(self, username: str, password: str | PasswordHash, company: str | None = None,
                     force_2fa: bool = False, by: str = "admin") -> BackendUser:
-        """Create a backend user; ``force_2fa`` is the "Force 2 factor auth." checkbox."""
+        """Create a backend user; ``force_2fa`` is the "Force 2 factor auth." checkbox. ``password``
+        is the password, or its hash from :meth:`hash_password` (already checked against the rule)."""
         username = check_username(username)
         if self._store.user(username.casefold()) is not None:
             raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
-        check_password_rule(password, username)
         _check_flag("force_2fa", force_2fa)
         owner = self._default_company() if company is None else self.company(company)
         # The slow hash is made before the transaction, so other processes do not wait for it.
-        password_hash = PasswordHash.create(password, self.secret_source, self.policy.kdf_log2_n)
+        password_hash = password if isinstance(password, PasswordHash) else self.hash_password(username, password)
         with self.transaction():
             if self._store.user(username.casefold()) is not None:
                 raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")

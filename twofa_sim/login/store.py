@@ -35,6 +35,10 @@ class Store(ABC):
         """One unit of work: everything in it happens, or nothing does. ``write=False`` only reads
         (a consistent view, without blocking writers where the database allows it)."""
 
+    def ensure_created(self) -> None:
+        """Create the database this store names if it holds no store yet (a class's creation does;
+        every other page only opens it). A store in memory always exists."""
+
     @property
     @abstractmethod
     def events(self) -> EventLog:

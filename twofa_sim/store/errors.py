@@ -1,4 +1,4 @@
-"""The error a SQL store raises when its database fails it: named, without SQL text or a traceback."""
+"""The errors a SQL store raises when its database fails it: named, without SQL text or a traceback."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ from ..core.errors import TwofaSimError
 
 
 class StoreError(TwofaSimError):
-    """The database cannot be used: it cannot be opened, was locked too long, or has another
-    schema version. ``where`` names the database (a file, or a server without its password)."""
+    """The database cannot be used: it cannot be opened, was locked too long, has another schema
+    version, or was deleted or replaced while in use. ``where`` names the database (a file, or a
+    server without its password)."""
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
+
+
+class MissingDatabaseError(StoreError):
+    """The database holds no store, and this store was not asked to create one: a page that only
+    opens the class's database meets a file that does not exist (yet, or any more)."""

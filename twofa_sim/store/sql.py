@@ -8,6 +8,14 @@ Many processes (one kernel per trainee) use one database. Exactly once comes fro
 * PostgreSQL: a writing transaction reads each user ``SELECT ... FOR UPDATE``; a second check of the
   same user waits for the first to commit and then sees its effect.
 
+The database is never split. A store creates its database only when asked to (``create=True``;
+class mode asks only when the trainer creates a class); otherwise it opens an existing one (an SQLite
+file through a ``file:...?mode=rw`` URI, which never creates a file) or names the problem. Each
+transaction first compares the SQLite file's identity (device and inode) with the one it opened:
+a file deleted or replaced under running processes is named on the next action, instead of
+writing on into an unlinked file while new pages open a new, empty one. PostgreSQL connections are
+checked before use (``pool_pre_ping``), so the first action after a server restart works.
+
 There is no file lock and no Python lock: threads each take their own connection from the pool.
 Inside a transaction the store keeps the objects it handed out (an identity map) and writes back
 the users and companies whose rows changed when the block ends; an error rolls everything back.
@@ -15,10 +23,12 @@ the users and companies whose rows changed when the block ends; an error rolls e
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +45,7 @@ from ..login.company import Company
 from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
-from .errors import StoreError
+from .errors import MissingDatabaseError, StoreError
 from .sql_events import SqlEventLog
 
 
@@ -59,27 +69,42 @@ class _Unit:
 
 
 class SqlStore(Store):
-    """A store on the database at ``url`` (``sqlite:///file``, ``postgresql://user@host/db``)."""
+    """A store on the database at ``url`` (``sqlite:///file``, ``postgresql://user@host/db``).
 
-    def __init__(self, url: str, busy_timeout: float = 10.0) -> None:
+    ``create`` lets this store create the database (the SQLite file, or the tables in a
+    PostgreSQL database) when it holds no store yet; without it a missing store raises
+    :class:`MissingDatabaseError`, or, with ``missing_ok``, the store opens it at the first
+    transaction after someone created it (:meth:`ensure_created`, or another process) and until
+    then every transaction raises that error.
+    """
+
+    def __init__(self, url: str, busy_timeout: float = 10.0, *, create: bool = True, missing_ok: bool = False) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError:
             raise StoreError("database URL", "is not a database URL (e.g. sqlite:///class.sqlite)") from None
         self._dialect = parsed.get_backend_name()
+        self._path = ""
+        self._identity: tuple[int, int] | None = None
         if self._dialect == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
                 raise StoreError("database URL", "name an SQLite file, e.g. sqlite:///class.sqlite "
                                  "(an in-memory store is open_store('memory'))")
             self._where = f"database file {parsed.database!r}"
-            parsed = parsed.set(drivername="sqlite+pysqlite")
-            self._engine = sa.create_engine(parsed, connect_args={"timeout": busy_timeout,
-                                                                  "check_same_thread": False})
+            self._path = os.path.abspath(parsed.database)
+            # mode=rw: a connection opens the file that exists, never creates one (only ensure_created does)
+            existing_only = f"file:{urllib.parse.quote(self._path)}?mode=rw"
+            self._engine = sa.create_engine(
+                "sqlite+pysqlite://", poolclass=sa.pool.QueuePool,
+                creator=lambda: sqlite3.connect(existing_only, uri=True, timeout=busy_timeout,
+                                                check_same_thread=False))
             _sqlite_transactions(self._engine, busy_timeout)
         elif self._dialect == "postgresql":
             self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
             parsed = parsed.set(drivername="postgresql+psycopg")
-            self._engine = sa.create_engine(parsed, connect_args={
+            # pool_pre_ping: a pooled connection is checked before use, so after a server restart
+            # the next action reconnects instead of failing with "server closed the connection"
+            self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={
                 "connect_timeout": max(1, int(busy_timeout)),
                 "options": f"-c lock_timeout={int(busy_timeout * 1000)}"})
         else:
@@ -87,16 +112,77 @@ class SqlStore(Store):
                              "use sqlite:///file or postgresql://...")
         self._local = threading.local()
         self._events = SqlEventLog(self)
-        self._prepare()
+        self._opening = threading.Lock()
+        self._opened = False
+        try:
+            self._open(create)
+        except MissingDatabaseError:
+            if not missing_ok:
+                raise
 
     # -- opening -------------------------------------------------------------------------------
 
-    def _prepare(self) -> None:
+    def ensure_created(self) -> None:
+        """Create the database if it holds no store yet (creating a class does this, and only
+        that); an existing one is opened as it is."""
+        if not self._opened:
+            self._open(create=True)
+
+    def _open(self, create: bool) -> None:
+        """Open the database (creating it if ``create``), remember the SQLite file's identity,
+        and check the schema; a store that is not there raises :class:`MissingDatabaseError`."""
+        with self._opening:
+            if self._opened:
+                return
+            if self._dialect == "sqlite":
+                if not os.path.exists(self._path):
+                    if not os.path.isdir(os.path.dirname(self._path)):
+                        raise StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+                    if not create:
+                        raise MissingDatabaseError(self._where, "does not exist")
+                    self._create_file()
+                self._identity = self._file_identity()
+            self._local.opening = True
+            try:
+                self._prepare(create)
+            except BaseException:
+                self._identity = None
+                raise
+            finally:
+                self._local.opening = False
+            self._opened = True
+
+    def _create_file(self) -> None:
+        try:
+            sqlite3.connect(self._path).close()  # mode rwc: the one place a file is created
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+
+    def _file_identity(self) -> tuple[int, int]:
+        try:
+            found = os.stat(self._path)
+        except FileNotFoundError:
+            raise StoreError(self._where, "was deleted while in use: nothing more is written to it; "
+                             "open the database anew") from None
+        except OSError as error:
+            raise StoreError(self._where, f"cannot be checked ({error.strerror})") from None
+        return found.st_dev, found.st_ino
+
+    def _check_identity(self) -> None:
+        """The file at the path is still the file this store opened (SQLite keeps writing into a
+        deleted file's inode, and a new connection to the path would open the replacement)."""
+        if self._file_identity() != self._identity:
+            raise StoreError(self._where, "was replaced by another file while in use: nothing more is written to "
+                             "it; open the database anew")
+
+    def _prepare(self, create: bool) -> None:
         """Create the tables of a new database, or check the schema version of an existing one.
         The check only reads, so opening a store does not wait for other processes' writes."""
         with self.transaction(write=False):
             if self._check_version(create=False):
                 return
+        if not create:
+            raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
         with self.transaction():
             if self._dialect == "postgresql":
                 # Kernels that open a new database at the same instant create its tables one after
@@ -142,6 +228,10 @@ class SqlStore(Store):
                 raise RuntimeError("a writing transaction cannot start inside a reading one")
             yield
             return
+        if not self._opened and not getattr(self._local, "opening", False):
+            self._open(create=False)
+        if self._identity is not None:
+            self._check_identity()
         try:
             connection = self._engine.connect()
             if self._dialect == "sqlite":
@@ -182,6 +272,20 @@ class SqlStore(Store):
             return StoreError(self._where, "is not an SQLite database")
         if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
             return StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+        code = getattr(original, "sqlite_errorname", "")  # the result code's name, not its wording
+        if code == "SQLITE_FULL":
+            return StoreError(self._where, "is full (no room left on its disk): nothing of this action was saved")
+        if code.startswith("SQLITE_READONLY"):
+            return StoreError(self._where, "cannot be written (a read-only file or folder?): nothing of this action "
+                              "was saved")
+        if code.startswith("SQLITE_IOERR"):
+            return StoreError(self._where, "cannot be read or written (a disk error): nothing of this action was saved")
+        if code.startswith("SQLITE_CORRUPT"):
+            return StoreError(self._where, "is damaged (SQLite reports a malformed file): restore a copy or use a "
+                              "new database file")
+        if _connection_lost(str(original)):
+            return StoreError(self._where, "cannot be reached (is the database server running?); "
+                              "the next action tries again")
         if "lock timeout" in str(original) or "could not obtain lock" in str(original):
             return StoreError(self._where, "is locked by another process for too long (lock timeout); try again")
         first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
@@ -338,6 +442,16 @@ class SqlStore(Store):
 
     def __repr__(self) -> str:
         return f"SqlStore({self._dialect}, {self._where})"
+
+
+def _connection_lost(message: str) -> bool:
+    """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words)."""
+    lowered = message.casefold()
+    return any(words in lowered for words in (
+        "connection failed", "connection is bad", "connection to server", "server closed the connection",
+        "terminating connection",
+        "the database system is shutting down", "the database system is starting up",
+        "consuming input failed", "connection is closed"))
 
 
 def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:

@@ -134,7 +134,7 @@ class ClassDashboard(widgets.VBox):
             refusal.add_class("tfs-class-refused")
             return refusal
         try:
-            office = open_class(db_url)
+            office = open_class(db_url, until_created=True)  # created by the first Create class
             classroom = Classroom.find(office)
         except TwofaSimError as error:  # the database named in words, never a traceback on the page
             return problem_page(Texts(language), error)
@@ -192,6 +192,11 @@ class ClassDashboard(widgets.VBox):
                 self._render()
             except TwofaSimError as error:
                 self.show(t.message(str(error)), "error")
+                self.refresh_problem = self.message.value
+            else:  # the database is back: its error goes, a message an action showed since stays
+                if getattr(self, "refresh_problem", None) == self.message.value:
+                    self.message.value = ""
+                self.refresh_problem = None
 
     def _render(self) -> None:
         t = self.texts

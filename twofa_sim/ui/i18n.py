@@ -92,6 +92,28 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
      "The database file {name} has schema version {found}; this program reads version {version}. Use a new database file."),
     (r"^(?P<where>database .+): is locked by another process for too long \(\w+ timeout\); try again$",
      "The database is locked by another process for too long ({where}). Please try again."),
+    # the class's database missing, deleted or replaced under the running class (store/sql.py)
+    (r"^database file (?P<name>'.*'): does not exist$",
+     "The class database {name} does not exist. The trainer creates it with Create class on the dashboard; "
+     "then reload this page."),
+    (r"^(?P<where>database .+): holds no twofa-sim store yet \(it was never created\)$",
+     "The class database ({where}) holds no class yet. The trainer creates it with Create class on the dashboard; "
+     "then reload this page."),
+    (r"^database file (?P<name>'.*'): was deleted while in use: .*$",
+     "The class database {name} was deleted while the class was running. Nothing more is saved here: reload the "
+     "page (if the class is gone, the trainer creates a new one)."),
+    (r"^database file (?P<name>'.*'): was replaced by another file while in use: .*$",
+     "The class database {name} was replaced by another file while the class was running. Nothing more is saved "
+     "here: reload the page to open the new file."),
+    (r"^database file (?P<name>'.*'): is full \(no room left on its disk\): nothing of this action was saved$",
+     "The class database {name} is full: its disk has no room left. Nothing of this action was saved."),
+    (r"^database file (?P<name>'.*'): cannot be written \(a read-only file or folder\?\): nothing of this action "
+     r"was saved$",
+     "The class database {name} cannot be written (is the file or its folder read-only?). Nothing of this action "
+     "was saved."),
+    (r"^(?P<where>database .+): cannot be reached \(is the database server running\?\); "
+     r"the next action tries again$",
+     "The class database cannot be reached ({where}). Is its server running? The next action tries again."),
 ]]
 
 

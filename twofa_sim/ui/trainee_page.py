@@ -30,6 +30,7 @@ class TraineePage(widgets.VBox):
     """The login mask, the real time, and (on request) the simulated app."""
 
     def __init__(self, office: BackOffice, *, live: bool = True, language: str = "en") -> None:
+        self.ticker = Ticker()  # first: close() (also from __del__) stops it even if building the page fails
         self.office = office
         self.language = language
         self.texts = t = Texts(language)
@@ -54,7 +55,6 @@ class TraineePage(widgets.VBox):
         super().__init__([style_sheet(), widgets.HBox([title, self.time]), steps, self.cards])
         self.add_class("tfs-trainee-page")
         self.add_class("tfs-root")
-        self.ticker = Ticker()
         self.ticker.add(self.refresh)
         self.refresh()
         if live:
@@ -68,11 +68,10 @@ class TraineePage(widgets.VBox):
         query = os.environ.get("QUERY_STRING", "") if query is None else query
         asked = parse_qs(query).get("lang", ["en"])[-1]
         language = asked if asked in LANGUAGES else "en"
-        try:
-            office = open_class(db_url)
-        except TwofaSimError as error:  # the database named in words, never a traceback on the page
+        try:  # the database named in words, never a traceback on the page (building it reads the store too)
+            return cls(open_class(db_url), language=language, **options)
+        except TwofaSimError as error:
             return problem_page(Texts(language), error)
-        return cls(office, language=language, **options)
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)
