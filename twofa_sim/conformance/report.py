@@ -149,11 +149,8 @@ def conform(scenario: Scenario, target: str = "django-two-factor-auth") -> Confo
 
 
 def scenario_label(scenario: Scenario) -> str:
-    """The scenario's file name without folder and suffix (``05_replay``), or its name."""
-    path = str(scenario.path)
-    if path.endswith((".yaml", ".yml")):
-        return path.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return scenario.name
+    """The scenario's file name without folder and suffix (``05_replay``)."""
+    return scenario.stem
 
 
 def summary(results: Iterable[Conformance]) -> list[dict]:
