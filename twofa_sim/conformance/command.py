@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-from typing import Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from ..spec.scenario import ScenarioError, load_scenario
 from .report import FORMATS, TARGETS, conform
@@ -19,8 +19,8 @@ from .target import NotExpressible
 EXIT_OK, EXIT_DIFFERS, EXIT_INVALID = 0, 1, 2
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """The ``conform`` subcommand on the ``twofa-sim`` command's parser."""
+def add_parser(commands: Any) -> None:
+    """The ``conform`` subcommand on the ``twofa-sim`` command's parser (``commands``: its subparsers)."""
     parser = commands.add_parser(
         "conform", help="play scenario files on another back office and show where it differs from the spec",
         description="Play each scenario on the spec (the project's back office) and on a target, and print, "

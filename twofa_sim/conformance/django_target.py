@@ -336,7 +336,8 @@ class DjangoTwoFactorTarget:
         from ..apps.otpauth import parse_key_uri
 
         parsed = parse_key_uri(html.unescape(uri.group(1)))
-        return Screen(picture.convert("RGB"), uri.group(2), parsed.account, parsed.issuer)
+        return Screen(picture.convert("RGB"), uri.group(2), parsed.account,
+                      parsed.issuer_param or parsed.label_issuer or "")
 
     def submit_code(self, user: str, tab: str, code: str) -> Observation:
         key = (user.casefold(), tab)
