@@ -17,6 +17,7 @@ from ..apps.device import Device
 from ..core.clock import Clock, iso
 from ..core.errors import ScanError, TwofaSimError, UriError, ValidationError
 from ..core.events import EventLog
+from ..core.policy import Policy
 from ..spec.files import FileRefused, confined, open_screen_image
 from ..spec.records import DEFAULT_TAB
 from ..spec.scenario_file import Scenario
@@ -86,7 +87,9 @@ class Play:
                     target.create_company(company.name, company.force_2fa_for_all)
                 except NotExpressible:
                     pass
-        knobs = {k: v for k, v in self.scenario.policy_overrides if k not in NOT_COMPARED_KNOBS}
+        default = Policy()  # a knob set to its default value changes nothing
+        knobs = {k: v for k, v in self.scenario.policy_overrides
+                 if k not in NOT_COMPARED_KNOBS and getattr(default, k) != v}
         if knobs:
             self.record(0, 0, "policy " + ", ".join(f"{k}: {v}" for k, v in knobs.items()),
                         lambda: target.change_policy(knobs))
@@ -192,6 +195,8 @@ class Play:
         return app.code(entry, device.now())
 
     def scan(self, step: ScanStep) -> Observation:
+        """What the app made of the image, in words: the app's side, the same model for every target (not
+        compared; what the back office makes of the entry shows at the next code)."""
         device = self.devices[step.device]
         if step.image in ("page", "qr"):
             screen = self.target.enrolment_screen(step.user, step.tab, step.image)
@@ -210,7 +215,7 @@ class Play:
         try:
             result = device.scan(image, rect)
         except (ScanError, UriError) as error:
-            return Observation(REFUSED, "", "", f"scan failed: {error}")
+            return Observation(DONE, "", "", f"scan failed: {error}")
         if result.needs_confirmation and step.choice is not None:
             result = device.confirm(result, step.choice)
         return Observation(DONE, "", "", result.describe())
@@ -222,7 +227,7 @@ class Play:
                 screen.account, screen.key_text, issuer=screen.issuer, algorithm=step.algorithm,
                 digits=step.digits, period=step.period)
         except ValidationError as error:
-            return Observation(REFUSED, "", "", f"entry refused: {error}")
+            return Observation(DONE, "", "", f"entry refused: {error}")
         return Observation(DONE, "", "", result.describe())
 
 
