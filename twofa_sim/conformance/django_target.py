@@ -17,8 +17,10 @@ the project's back office does.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -157,6 +159,10 @@ def configure() -> None:
 
     from .django_project.settings import SETTINGS
 
+    if _inside_an_event_loop():
+        # a Jupyter kernel runs cells inside its event loop, where Django refuses database calls; Django's
+        # documentation names this variable for that case ("Async safety": notebooks)
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if settings.configured:
         if settings.ROOT_URLCONF != SETTINGS["ROOT_URLCONF"]:
             raise RuntimeError("Django is already configured for another project in this process; "
@@ -167,6 +173,14 @@ def configure() -> None:
     call_command("migrate", verbosity=0)
     get_resolver().url_patterns  # every view module imported now, before any clock is frozen
     _configured = True
+
+
+def _inside_an_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 # -- reading a page ----------------------------------------------------------------------------------

@@ -75,6 +75,10 @@ class Row:
     def cells(self) -> tuple:
         return (self.scenario, self.step, self.line, self.action, self.spec, self.target, self.differs)
 
+    def as_dict(self) -> dict:
+        """The row as the table's columns (plain values, for a table or a file)."""
+        return dict(zip(COLUMNS, self.cells()))
+
 
 def differences(spec: Observation | None, target: Observation | None) -> list[str]:
     """The parts of two observations that differ: outcome, message, state."""
