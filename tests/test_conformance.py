@@ -122,6 +122,14 @@ def test_the_qr_django_two_factor_auth_serves_decodes_into_a_key_uri_whose_code_
         target.close()
 
 
+@needs_peers
+def test_the_installed_target_is_the_release_the_mapping_was_read_in():
+    import importlib.metadata
+
+    from twofa_sim.conformance.django_target import READ_AT
+    assert {name: importlib.metadata.version(name) for name in READ_AT} == READ_AT
+
+
 # -- the adapter's reading of the target's messages -------------------------------------------------------
 
 @pytest.mark.parametrize("message, kind", [

@@ -32,6 +32,9 @@ from ..core.clock import Clock
 from .target import ACCEPTED, DONE, REFUSED, NotExpressible, Observation, Screen
 
 NAME = "django-two-factor-auth"
+
+#: The releases the mapping below was read in (the ``peers`` extra pins them).
+READ_AT = {"django-two-factor-auth": "1.18.1", "django-otp": "1.7.5"}
 LOGIN_URL = "/account/login/?next=/backoffice/"
 BACK_OFFICE_URL = "/backoffice/"
 LOGOUT_URL = "/account/logout/"
