@@ -148,6 +148,11 @@ def test_a_message_the_adapter_does_not_know_is_an_error_not_a_guess():
         classify("Something else happened.")
 
 
+def test_without_the_extra_the_target_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "two_factor", None)  # an import of it now fails
+    assert extra_missing() == "the 'peers' extra is not installed (no two_factor): pip install -e '.[peers]'"
+
+
 def test_states_are_the_flows_state_names():
     from twofa_sim import State
     assert set(STATES) == {s.name for s in State}
