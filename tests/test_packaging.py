@@ -17,7 +17,8 @@ def names(requirements) -> set[str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = names(project["dependencies"]) | names(project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    wanted = names(project["dependencies"]) | names(extras["test"]) | names(extras["peers"])
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     from_pip = next(d["pip"] for d in conda if isinstance(d, dict))
     listed = names(d for d in conda if isinstance(d, str)) | names(p for p in from_pip if not p.startswith("-e"))

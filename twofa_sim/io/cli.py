@@ -23,6 +23,7 @@ from typing import Sequence, TextIO
 
 import qrcode
 
+from ..conformance import command as conformance_command
 from ..core.clock import iso
 from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
                        run_scenario, summary_line, timeline_header)
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the QR code, the page and the event log are saved (default: %(default)s)")
     demo.add_argument("--invert", action="store_true", help="draw the QR for a dark-on-light terminal")
     demo.add_argument("--ascii", action="store_true", help="draw the QR with '#' only")
+    conformance_command.add_parser(commands)
     return parser
 
 
@@ -303,6 +305,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     try:
         if args.command == "run":
             return command_run(args.files, args.artifacts, args.quiet, out, err)
+        if args.command == "conform":
+            return conformance_command.command_conform(args, out, err)
         return command_demo(args.seed, args.out, args.invert, args.ascii, out)
     except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
         if out is sys.stdout:

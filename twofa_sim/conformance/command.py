@@ -1,0 +1,69 @@
+"""``twofa-sim conform SCENARIO... --target django-two-factor-auth``: the report in the terminal or as CSV.
+
+Every file is read first (exit 2 naming file and line if one is invalid, nothing run); then each
+scenario is played on the spec and on the target and the steps where they differ are printed,
+with those the target cannot express. Exit 0 when every step agrees, 1 when any differs, 2 when
+a file is invalid or the target cannot run here (the reason said).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+from typing import Any, Sequence, TextIO
+
+from ..spec.scenario import ScenarioError, load_scenario
+from .report import FORMATS, TARGETS, conform
+from .target import NotExpressible
+
+EXIT_OK, EXIT_DIFFERS, EXIT_INVALID = 0, 1, 2
+
+
+def add_parser(commands: Any) -> None:
+    """The ``conform`` subcommand on the ``twofa-sim`` command's parser (``commands``: its subparsers)."""
+    parser = commands.add_parser(
+        "conform", help="play scenario files on another back office and show where it differs from the spec",
+        description="Play each scenario on the spec (the project's back office) and on a target, and print, "
+                    "step by step, where outcome, message class or state differ and which steps the target "
+                    "cannot express. Exit 0 when all agree, 1 when any step differs, 2 when a file is invalid "
+                    "or the target cannot run here.")
+    parser.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario files (a folder means its *.yaml files)")
+    parser.add_argument("--target", default="django-two-factor-auth", choices=sorted(TARGETS),
+                        help="the back office to check (default: %(default)s; twofa-sim checks the spec against itself)")
+    parser.add_argument("--format", default="text", choices=sorted(FORMATS), help="text (default) or csv")
+    parser.add_argument("--every", action="store_true", help="list the steps that agree too")
+
+
+def scenario_files(paths: Sequence[str]) -> list[pathlib.Path]:
+    """Files as given; a folder stands for its ``*.yaml`` and ``*.yml`` files, sorted."""
+    found: list[pathlib.Path] = []
+    for text in paths:
+        path = pathlib.Path(text)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def command_conform(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = scenario_files(args.files)
+    scenarios, problems = [], []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as error:
+            problems.append(error)
+    if problems or not paths:
+        for error in problems:
+            print(f"error: {error}", file=err)
+        print(f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run"
+              if paths else "twofa-sim conform: no scenario files found", file=err)
+        return EXIT_INVALID
+    try:
+        results = [conform(scenario, args.target) for scenario in scenarios]
+    except NotExpressible as reason:  # the target itself cannot run here (its extra is missing)
+        print(f"twofa-sim conform: {args.target} cannot run here: {reason}", file=err)
+        return EXIT_INVALID
+    print(FORMATS[args.format](results, every=args.every), end="", file=out)
+    return EXIT_OK if all(r.conforms for r in results) else EXIT_DIFFERS
