@@ -339,3 +339,13 @@ def test_a_database_that_cannot_be_written_is_named_on_the_trainee_page(running,
     assert type(page) is widgets.HTML and "cannot be written (is the file or its folder read-only?)" in page.value
     monkeypatch.undo()
     assert events_in(running.path) == before
+
+
+@pytest.mark.parametrize("make, kind", [(os.mkfifo, "a named pipe"), (os.mkdir, "a folder")])
+def test_a_class_database_that_is_not_a_regular_file_is_named_and_nothing_waits_on_it(tmp_path, make, kind):
+    path = tmp_path / "class.sqlite"
+    make(path)
+    page = TraineePage.for_page("", db_url=f"sqlite:///{path}", live=False)
+    assert type(page) is widgets.HTML and f"is {kind}, not a database file" in page.value
+    with pytest.raises(StoreError, match=f"is {kind}"):
+        open_store(f"sqlite:///{path}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import stat
 import threading
 import time
 import urllib.parse
@@ -41,6 +42,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemy
 
 from ..core.errors import AlreadyExistsError
 from ..core.events import Event, EventLog
+from ..core.files import file_kind
 from ..login.company import Company
 from ..login.store import Store
 from ..login.user import BackendUser
@@ -141,6 +143,9 @@ class SqlStore(Store):
                     if not create:
                         raise MissingDatabaseError(self._where, "does not exist")
                     self._create_file()
+                mode = os.stat(self._path).st_mode
+                if not stat.S_ISREG(mode):  # a named pipe would hang the page on its first read
+                    raise StoreError(self._where, f"is {file_kind(mode)}, not a database file")
                 self._identity = self._file_identity()
             self._local.opening = True
             try:
