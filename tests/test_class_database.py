@@ -115,6 +115,18 @@ def test_a_database_deleted_under_the_class_is_named_on_every_pages_next_action(
     assert events_in(kept) == before, "a page wrote on into the deleted file"
 
 
+def test_a_file_deleted_while_a_transaction_runs_gets_none_of_it(running, tmp_path):
+    """The file's identity is compared again just before COMMIT: the whole action rolls back."""
+    kept = running.keep_old_file(tmp_path)
+    before = events_in(kept)
+    office = running.board.office
+    with pytest.raises(StoreError, match="was deleted while in use"):
+        with office.transaction():
+            office.create_company("Written too late")
+            running.delete()
+    assert events_in(kept) == before and not running.path.exists()
+
+
 def test_a_database_replaced_under_the_class_is_named_and_the_new_file_is_left_alone(running, tmp_path):
     kept = running.keep_old_file(tmp_path)
     before = events_in(kept)

@@ -253,6 +253,8 @@ class SqlStore(Store):
                         yield
                         if write:
                             self._flush(unit)
+                            if self._identity is not None:  # once more just before COMMIT: a file
+                                self._check_identity()      # deleted meanwhile gets nothing, all rolls back
                     finally:
                         self._local.unit = None
         except StoreError:
