@@ -11,9 +11,10 @@ Many processes (one kernel per trainee) use one database. Exactly once comes fro
 The database is never split. A store creates its database only when asked to (``create=True``;
 class mode asks only when the trainer creates a class); otherwise it opens an existing one (an SQLite
 file through a ``file:...?mode=rw`` URI, which never creates a file) or names the problem. Each
-transaction first compares the SQLite file's identity (device and inode) with the one it opened:
-a file deleted or replaced under running processes is named on the next action, instead of
-writing on into an unlinked file while new pages open a new, empty one. PostgreSQL connections are
+transaction compares the SQLite file's identity (device and inode) with the one it opened, when it
+begins and again just before it commits (a ``stat`` each, about 2 microseconds): a file deleted or
+replaced under running processes is named on the next action, instead of writing on into an
+unlinked file while new pages open a new, empty one. PostgreSQL connections are
 checked before use (``pool_pre_ping``), so the first action after a server restart works.
 
 There is no file lock and no Python lock: threads each take their own connection from the pool.
