@@ -361,3 +361,15 @@ def test_a_class_database_that_is_not_a_regular_file_is_named_and_nothing_waits_
     assert type(page) is widgets.HTML and f"is {kind}, not a database file" in page.value
     with pytest.raises(StoreError, match=f"is {kind}"):
         open_store(f"sqlite:///{path}")
+
+
+def test_a_postgresql_server_that_refuses_is_not_called_unreachable(postgres):
+    """A database missing on a running server is named as such; a role the server refuses is its
+    own message: neither reads as a server that is down."""
+    url = postgres.new_database()
+    missing = url.replace("/class", "/no_such_class", 1)
+    with pytest.raises(StoreError, match=r"does not exist on its server \(create it first"):
+        open_class(missing)
+    with pytest.raises(StoreError) as refused:
+        open_class(url.replace("twofa@", "nobody_here@", 1))
+    assert "cannot be reached" not in str(refused.value) and "nobody_here" in str(refused.value)

@@ -14,8 +14,8 @@ file through a ``file:...?mode=rw`` URI, which never creates a file) or names th
 transaction compares the SQLite file's identity (device and inode) with the one it opened, when it
 begins and again just before it commits (a ``stat`` each, about 2 microseconds): a file deleted or
 replaced under running processes is named on the next action, instead of writing on into an
-unlinked file while new pages open a new, empty one. PostgreSQL connections are
-checked before use (``pool_pre_ping``), so the first action after a server restart works.
+unlinked file while new pages open a new, empty one. PostgreSQL connections are checked before
+use (``pool_pre_ping``), so the first action after a server restart works.
 
 There is no file lock and no Python lock: threads each take their own connection from the pool.
 Inside a transaction the store keeps the objects it handed out (an identity map) and writes back
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sqlite3
 import stat
 import threading
@@ -291,6 +292,8 @@ class SqlStore(Store):
         if code.startswith("SQLITE_CORRUPT"):
             return StoreError(self._where, "is damaged (SQLite reports a malformed file): restore a copy or use a "
                               "new database file")
+        if re.search(r'FATAL:\s+database "[^"]*" does not exist', str(original)):
+            return StoreError(self._where, "does not exist on its server (create it first, e.g. with createdb)")
         if _connection_lost(str(original)):
             return StoreError(self._where, "cannot be reached (is the database server running?); "
                               "the next action tries again")
@@ -453,13 +456,15 @@ class SqlStore(Store):
 
 
 def _connection_lost(message: str) -> bool:
-    """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words)."""
+    """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words);
+    not one that answered with a refusal (a wrong password, a database that does not exist)."""
     lowered = message.casefold()
+    going = ("terminating connection", "the database system is shutting down", "the database system is starting up")
+    if "fatal:" in lowered and not any(words in lowered for words in going):
+        return False
     return any(words in lowered for words in (
         "connection failed", "connection is bad", "connection to server", "server closed the connection",
-        "terminating connection",
-        "the database system is shutting down", "the database system is starting up",
-        "consuming input failed", "connection is closed"))
+        "consuming input failed", "connection is closed", *going))
 
 
 def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
