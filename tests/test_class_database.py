@@ -370,6 +370,8 @@ def test_a_postgresql_server_that_refuses_is_not_called_unreachable(postgres):
     missing = url.replace("/class", "/no_such_class", 1)
     with pytest.raises(StoreError, match=r"does not exist on its server \(create it first"):
         open_class(missing)
+    page = TraineePage.for_page("lang=de", db_url=missing, live=False)
+    assert "existiert auf ihrem Server nicht" in html.unescape(page.value)
     with pytest.raises(StoreError) as refused:
         open_class(url.replace("twofa@", "nobody_here@", 1))
     assert "cannot be reached" not in str(refused.value) and "nobody_here" in str(refused.value)
