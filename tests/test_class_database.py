@@ -11,13 +11,13 @@ import gc
 import html
 import multiprocessing
 import os
-import shutil
 import sqlite3
 import sys
 import threading
 
 import ipywidgets as widgets
 import pytest
+import sqlalchemy
 
 from twofa_sim import Policy, State
 from twofa_sim.classroom import Classroom, open_class
@@ -28,7 +28,7 @@ from twofa_sim.ui.class_dashboard import ClassDashboard
 from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.trainee_page import TraineePage
 
-from pg_server import PostgresServer, database, postgres  # noqa: F401 - fixtures
+from pg_server import PostgresServer, postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
 
 FAST = Policy(kdf_log2_n=4)
 DELETED = "was deleted while the class was running"
@@ -198,7 +198,11 @@ def test_a_postgresql_database_without_a_class_is_named_and_left_empty(postgres)
     assert type(page) is widgets.HTML and "holds no class yet" in html.unescape(page.value)
     with pytest.raises(MissingDatabaseError, match="holds no twofa-sim store yet"):
         open_class(url)
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    assert sqlalchemy.inspect(engine).get_table_names() == []  # opening created nothing
+    engine.dispose()
     open_store(url).close()  # creating is a deliberate act: open_store's default, or Create class
+    assert open_class(url).companies == []
 
 
 def test_a_store_error_while_the_trainee_page_is_built_is_a_message_on_the_page(running, monkeypatch):
