@@ -11,13 +11,13 @@ import gc
 import html
 import multiprocessing
 import os
-import shutil
 import sqlite3
 import sys
 import threading
 
 import ipywidgets as widgets
 import pytest
+import sqlalchemy
 
 from twofa_sim import Policy, State
 from twofa_sim.classroom import Classroom, open_class
@@ -28,7 +28,7 @@ from twofa_sim.ui.class_dashboard import ClassDashboard
 from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.trainee_page import TraineePage
 
-from pg_server import PostgresServer, database, postgres  # noqa: F401 - fixtures
+from pg_server import PostgresServer, postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
 
 FAST = Policy(kdf_log2_n=4)
 DELETED = "was deleted while the class was running"
@@ -115,6 +115,18 @@ def test_a_database_deleted_under_the_class_is_named_on_every_pages_next_action(
     assert events_in(kept) == before, "a page wrote on into the deleted file"
 
 
+def test_a_file_deleted_while_a_transaction_runs_gets_none_of_it(running, tmp_path):
+    """The file's identity is compared again just before COMMIT: the whole action rolls back."""
+    kept = running.keep_old_file(tmp_path)
+    before = events_in(kept)
+    office = running.board.office
+    with pytest.raises(StoreError, match="was deleted while in use"):
+        with office.transaction():
+            office.create_company("Written too late")
+            running.delete()
+    assert events_in(kept) == before and not running.path.exists()
+
+
 def test_a_database_replaced_under_the_class_is_named_and_the_new_file_is_left_alone(running, tmp_path):
     kept = running.keep_old_file(tmp_path)
     before = events_in(kept)
@@ -186,7 +198,11 @@ def test_a_postgresql_database_without_a_class_is_named_and_left_empty(postgres)
     assert type(page) is widgets.HTML and "holds no class yet" in html.unescape(page.value)
     with pytest.raises(MissingDatabaseError, match="holds no twofa-sim store yet"):
         open_class(url)
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    assert sqlalchemy.inspect(engine).get_table_names() == []  # opening created nothing
+    engine.dispose()
     open_store(url).close()  # creating is a deliberate act: open_store's default, or Create class
+    assert open_class(url).companies == []
 
 
 def test_a_store_error_while_the_trainee_page_is_built_is_a_message_on_the_page(running, monkeypatch):
@@ -339,3 +355,27 @@ def test_a_database_that_cannot_be_written_is_named_on_the_trainee_page(running,
     assert type(page) is widgets.HTML and "cannot be written (is the file or its folder read-only?)" in page.value
     monkeypatch.undo()
     assert events_in(running.path) == before
+
+
+@pytest.mark.parametrize("make, kind", [(os.mkfifo, "a named pipe"), (os.mkdir, "a folder")])
+def test_a_class_database_that_is_not_a_regular_file_is_named_and_nothing_waits_on_it(tmp_path, make, kind):
+    path = tmp_path / "class.sqlite"
+    make(path)
+    page = TraineePage.for_page("", db_url=f"sqlite:///{path}", live=False)
+    assert type(page) is widgets.HTML and f"is {kind}, not a database file" in page.value
+    with pytest.raises(StoreError, match=f"is {kind}"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_a_postgresql_server_that_refuses_is_not_called_unreachable(postgres):
+    """A database missing on a running server is named as such; a role the server refuses is its
+    own message: neither reads as a server that is down."""
+    url = postgres.new_database()
+    missing = url.replace("/class", "/no_such_class", 1)
+    with pytest.raises(StoreError, match=r"does not exist on its server \(create it first"):
+        open_class(missing)
+    page = TraineePage.for_page("lang=de", db_url=missing, live=False)
+    assert "existiert auf ihrem Server nicht" in html.unescape(page.value)
+    with pytest.raises(StoreError) as refused:
+        open_class(url.replace("twofa@", "nobody_here@", 1))
+    assert "cannot be reached" not in str(refused.value) and "nobody_here" in str(refused.value)

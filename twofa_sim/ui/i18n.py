@@ -111,6 +111,8 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
      r"was saved$",
      "The class database {name} cannot be written (is the file or its folder read-only?). Nothing of this action "
      "was saved."),
+    (r"^(?P<where>database .+): does not exist on its server \(create it first, e\.g\. with createdb\)$",
+     "The class database ({where}) does not exist on its server. Create it first (for example with createdb)."),
     (r"^(?P<where>database .+): cannot be reached \(is the database server running\?\); "
      r"the next action tries again$",
      "The class database cannot be reached ({where}). Is its server running? The next action tries again."),
