@@ -11,6 +11,7 @@ reach at all, from the table alone, with the reason; ``twofa-sim cover`` prints 
 from __future__ import annotations
 
 import itertools
+import json
 import pathlib
 from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
@@ -119,7 +120,8 @@ class FlowCoverage:
         """One plain row per transition: what the table says and which stories tell it."""
         return [{"#": n, "from": r.source.name, "event": r.event.value, "outcome": r.outcome.value,
                  "reason": r.reason.value if r.reason else "any", "to": r.target.name, "rule": r.rule,
-                 "told by": [str(p) for p in sorted(self.rows_taken[n])]}
+                 "told by": [str(p) for p in sorted(self.rows_taken[n])],
+                 "stories": list(dict.fromkeys(p.source for p in sorted(self.rows_taken[n])))}
                 for n, r in enumerate(self.table.rows, start=1)]
 
     def report(self, *, show_all: bool = False) -> list[str]:
@@ -189,6 +191,46 @@ def cover_scenarios(paths: Iterable[str | pathlib.Path], table: FlowTable = FLOW
     return coverage
 
 
+class NotebookListener:
+    """Listens inside a notebook's kernel: the cells say where they are (:meth:`at`), the last one
+    hands the rows and guards each cell took back as JSON (:meth:`dump`). Started with :meth:`start`
+    in the kernel's own context, which IPython keeps from one cell to the next."""
+
+    def __init__(self) -> None:
+        self.coverage = FlowCoverage(FLOW)
+        self.cell: int | None = None
+        self.taken: dict[int, tuple[list[int], list[tuple[str, int]]]] = {}
+
+    @classmethod
+    def start(cls) -> "NotebookListener":
+        listener = cls()
+        observers.listen(listener.coverage)
+        return listener
+
+    def at(self, cell: int) -> None:
+        """The cell numbered ``cell`` runs next: what ran before belongs to the previous one."""
+        self._close()
+        self.cell = cell
+
+    def _close(self) -> None:
+        rows, guards = self.coverage.take_pending()
+        if self.cell is not None and (rows or guards):
+            self.taken[self.cell] = (rows, guards)
+
+    def dump(self) -> str:
+        self._close()
+        return json.dumps({str(cell): {"rows": rows, "guards": [list(g) for g in guards]}
+                           for cell, (rows, guards) in self.taken.items()})
+
+
+def credit_notebook(coverage: FlowCoverage, source: str, dumped: str) -> None:
+    """Credit to ``source``'s cells what :meth:`NotebookListener.dump` says they took."""
+    for cell, taken in json.loads(dumped).items():
+        coverage.credit(Place(source, int(cell), in_notebook=True),
+                        (list(taken["rows"]), [(name, index) for name, index in taken["guards"]]))
+    coverage.sources.append(source)
+
+
 # ------------------------------------------------------------------------------------------------
 # the table check: rows no sequence of events can reach
 
@@ -250,5 +292,5 @@ def table_check(table: FlowTable = FLOW) -> dict[int, str]:
     return unreachable
 
 
-__all__ = ["Place", "FlowCoverage", "cover_scenarios", "run_covered", "table_check", "never_deciding",
+__all__ = ["Place", "FlowCoverage", "NotebookListener", "credit_notebook", "cover_scenarios", "run_covered", "table_check", "never_deciding",
            "decision_orders", "describe_row"]
