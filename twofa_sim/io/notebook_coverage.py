@@ -39,7 +39,8 @@ def run_notebook(path: pathlib.Path) -> str:
     """Run ``path`` instrumented in its own folder; the JSON its last cell printed."""
     notebook = instrumented(nbformat.read(path, as_version=4))
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(path.parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     client.execute()
     outputs = notebook.cells[-1].outputs
     return "".join(output.get("text", "") for output in outputs if output.output_type == "stream")

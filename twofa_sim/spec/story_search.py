@@ -380,9 +380,10 @@ def story_name(table: FlowTable, number: int) -> str:
 
 def file_name(table: FlowTable, number: int) -> str:
     row = table.rows[number - 1]
-    words = re.sub(r"[^a-z0-9]+", "_", f"{row.source.name} {row.outcome.value} {row.reason.value if row.reason else ''}"
-                   .lower()).strip("_")
-    return f"rule_{number:02d}_{words[:60].strip('_')}.yaml"
+    event = row.event.value.replace("submit ", "").replace("username and password", "password")
+    words = re.sub(r"[^a-z0-9]+", "_", f"{row.source.name} {event} {row.outcome.value} "
+                                        f"{row.reason.value if row.reason else ''}".lower()).strip("_")
+    return f"rule_{number:02d}_{words[:70].strip('_')}.yaml"
 
 
 def generate_stories(directory: str | pathlib.Path, rows: list[int] | None = None, *, policy: Policy | None = None,
