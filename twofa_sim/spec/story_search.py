@@ -275,6 +275,17 @@ class StorySearch:
         clock_back = any(self.moves[n].sets_clock_back for n in path)
         return Played(rows, situation_of(run, clock_back), run, record)
 
+    def counts(self, path: tuple[int, ...]) -> list[str]:
+        """For each step of ``path``, the failed codes after it, where that count changed ("" elsewhere)."""
+        shown, before = [], 0
+        for end in range(1, len(path) + 1):
+            played = self.play(path[:end])
+            failures = played.situation.failures if played is not None else before
+            shown.append(f" ({failures} of {self.policy.failed_code_limit} failed codes)"
+                         if failures != before and failures else "")
+            before = failures
+        return shown
+
     def search(self, targets: set[int], *, max_depth: int = MAX_DEPTH,
                max_plays: int = MAX_PLAYS) -> dict[int, tuple[tuple[int, ...], dict[str, object]]]:
         """For each row of ``targets``, the shortest path found that takes it at its last step, with
@@ -400,7 +411,7 @@ def generate_stories(directory: str | pathlib.Path, rows: list[int] | None = Non
     for number in sorted(found):
         path, expect = found[number]
         row = table.rows[number - 1]
-        notes = {i: search.moves[n].name for i, n in enumerate(path)}
+        notes = {i: search.moves[n].name + counted for i, (n, counted) in enumerate(zip(path, search.counts(path)))}
         notes[len(path) - 1] = f"{search.moves[path[-1]].name}: {row.rule}"
         description = (f"Generated: the shortest story found from a fresh back office that takes rule {number} of the "
                        f"flow, \"{row.rule}\" ({describe_row(row)}), in {len(path)} steps with the "
