@@ -19,7 +19,7 @@ from twofa_sim.core.policy import Policy
 from twofa_sim.io.cli import main
 from twofa_sim.login.flow import FLOW, FlowTable, Outcome, Reason, State
 from twofa_sim.render import told_by_markdown, told_by_table
-from twofa_sim.spec.coverage import FlowCoverage, cover_scenarios, describe_row, table_check
+from twofa_sim.spec.coverage import FlowCoverage, cover_scenarios, describe_row, never_deciding, table_check
 from twofa_sim.spec.scenario import load_scenario
 from twofa_sim.spec.story_search import StorySearch, generate_stories
 
@@ -146,6 +146,9 @@ def test_a_guard_that_never_decides_puts_its_rows_out_of_reach():
     found = table_check(copy)
     assert {FLOW.rows[n - 1].outcome for n in found} == {Outcome.NO_2FA_NEEDED, Outcome.NEEDS_CODE}
     assert all("password_order, which never gives" in why for why in found.values())
+    assert never_deciding(tuple(order)) == {4: "every case it holds for is decided by a guard before it",
+                                            5: "every case it holds for is decided by a guard before it"}
+    assert all(never_deciding(o) == {} for o in (FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order))
 
 
 # -- generated stories -------------------------------------------------------------------------------
@@ -208,6 +211,16 @@ def test_cover_on_a_copy_without_one_story_names_the_row_and_exits_1(tmp_path):
     assert main(["cover", str(tmp_path / "scenarios")], out=out, err=io.StringIO()) == 1
     untold = out.getvalue().split("Rows no story tells (1):")[1]
     assert "#19 CODE_REQUIRED" in untold and "a replay at the limit locks like a wrong code" in untold
+
+
+def test_a_scenario_types_a_recovery_code_as_long_as_the_login_mask_takes(tmp_path):
+    story = (DATA / "22_recovery_code_that_cannot_be_one.yaml").read_text()
+    pasted = "Here are your recovery codes for the back office; keep them safe, each works once: 3f2a-9c01-7be4-0d55"
+    assert 64 < len(pasted) and pasted in story
+    (tmp_path / "too_long.yaml").write_text(story.replace(pasted, "x" * 1025, 1))
+    err = io.StringIO()
+    assert main(["run", str(tmp_path / "too_long.yaml")], out=io.StringIO(), err=err) == 2
+    assert "recovery must be at most 1024 characters" in err.getvalue()
 
 
 def test_cover_refuses_an_invalid_file_and_runs_nothing(tmp_path):

@@ -17,7 +17,7 @@ import time
 from typing import Any, Sequence, TextIO
 
 from ..render.coverage_table import told_by_markdown
-from ..spec.coverage import FlowCoverage, describe_row, run_covered, table_check
+from ..spec.coverage import FlowCoverage, describe_row, never_deciding, run_covered, table_check
 from ..spec.reader import ScenarioError
 from ..spec.scenario import load_scenario
 from ..spec.story_search import generate_stories
@@ -92,6 +92,9 @@ def _print_unreachable(unreachable: dict[int, str], coverage: FlowCoverage, out:
             print(f"  #{number} {describe_row(coverage.row(number))}: {why}", file=out)
     else:
         print("Every row can be reached (table check).", file=out)
+    for name, order in coverage.orders.items():
+        for index, why in never_deciding(order).items():
+            print(f"  {name} {index} ({order[index - 1].outcome.value}) never decides: {why}", file=out)
 
 
 def _generate(coverage: FlowCoverage, unreachable: dict[int, str], folder: pathlib.Path, out: TextIO) -> int:

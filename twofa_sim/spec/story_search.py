@@ -275,6 +275,12 @@ class StorySearch:
         clock_back = any(self.moves[n].sets_clock_back for n in path)
         return Played(rows, situation_of(run, clock_back), run, record)
 
+    def numbers(self) -> str:
+        """The policy's numbers the moves use, in words."""
+        p = self.policy
+        return (f"{p.failed_code_limit} failed codes lock, a code step stays open {_duration(p.code_step_timeout)}, "
+                f"codes change every {p.period} s")
+
     def counts(self, path: tuple[int, ...]) -> list[str]:
         """For each step of ``path``, the failed codes after it, where that count changed ("" elsewhere)."""
         shown, before = [], 0
@@ -415,8 +421,8 @@ def generate_stories(directory: str | pathlib.Path, rows: list[int] | None = Non
         notes[len(path) - 1] = f"{search.moves[path[-1]].name}: {row.rule}"
         description = (f"Generated: the shortest story found from a fresh back office that takes rule {number} of the "
                        f"flow, \"{row.rule}\" ({describe_row(row)}), in {len(path)} steps with the "
-                       f"policy's numbers. Its last step checks the state, the outcome and the events the rule "
-                       f"records. Written by twofa-sim cover --generate.")
+                       f"policy's numbers ({search.numbers()}). Its last step checks the state, the outcome and "
+                       f"the events the rule records. Written by twofa-sim cover --generate.")
         text = search.text(path, name=story_name(table, number), description=description, notes=notes,
                            expect=expect)
         target = directory / file_name(table, number)
