@@ -29,6 +29,7 @@ from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, Timeline
                        run_scenario, summary_line, timeline_header)
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..render.tables import events_table
+from .cover_command import add_cover_parser, command_cover
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -291,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--invert", action="store_true", help="draw the QR for a dark-on-light terminal")
     demo.add_argument("--ascii", action="store_true", help="draw the QR with '#' only")
     conformance_command.add_parser(commands)
+    add_cover_parser(commands)
     return parser
 
 
@@ -307,6 +309,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return command_run(args.files, args.artifacts, args.quiet, out, err)
         if args.command == "conform":
             return conformance_command.command_conform(args, out, err)
+        if args.command == "cover":
+            return command_cover(args, out, err)
         return command_demo(args.seed, args.out, args.invert, args.ascii, out)
     except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
         if out is sys.stdout:

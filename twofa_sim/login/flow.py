@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+from ..core import observers
 from ..core.errors import TransitionNotAllowed
 from ..core.events import EventKind
 
@@ -293,12 +294,16 @@ class FlowTable:
             raise TransitionNotAllowed(
                 f"the flow has no row for '{event.value}' with outcome '{outcome.value}' "
                 f"in state '{state.value}'")
+        observers.row_taken(row)
         return row
 
     @staticmethod
     def decide(order: tuple[Guard, ...], facts: Facts) -> Guard | None:
         """The first guard of ``order`` that holds for ``facts``, or None."""
-        return next((guard for guard in order if guard.holds(facts)), None)
+        guard = next((guard for guard in order if guard.holds(facts)), None)
+        if guard is not None:
+            observers.guard_taken(order, guard)
+        return guard
 
     def entering(self, state: State) -> tuple[Action, ...]:
         return self.on_enter.get(state, ())

@@ -102,7 +102,7 @@ class TypeStep(Step, key="type"):
         if "recovery" in entries:
             rnode = entries["recovery"][1]
             recovery = (r.integer(rnode, "recovery", 1, 100) if r.scalar(rnode, "recovery").tag == TAG + "int"
-                        else r.text(rnode, "recovery", 64))
+                        else r.text(rnode, "recovery"))  # as long as the login mask takes
         if "user" in entries:
             user = parser.known_user(entries["user"][1])
         elif default_user is not None:
