@@ -130,6 +130,32 @@ def test_the_installed_target_is_the_release_the_mapping_was_read_in():
     assert {name: importlib.metadata.version(name) for name in READ_AT} == READ_AT
 
 
+@needs_peers
+@pytest.mark.parametrize("seconds, outcome, message, state", [
+    (599, "accepted", "accepted", "AUTHENTICATED"),   # inside TWO_FACTOR_LOGIN_TIMEOUT (600 s)
+    (601, "refused", "expired", "EXPIRED"),           # past it: the wizard sends the user back to the login form
+])
+def test_the_target_reads_the_scenarios_clock(seconds, outcome, message, state):
+    from twofa_sim import Clock, Device
+    from twofa_sim.conformance.django_target import DjangoTwoFactorTarget
+
+    clock = Clock.at("2026-01-05T09:00:00Z")
+    target = DjangoTwoFactorTarget(clock)
+    try:
+        target.create_user("alice", "correct horse 42", None, True)
+        target.submit_password("alice", "main", "alice", "correct horse 42")
+        phone = Device("alice-phone", "alice", clock, app="aegis")
+        phone.scan(target.enrolment_screen("alice", "main", "qr").image)
+        assert target.submit_code("alice", "main", phone.code()).state == "AUTHENTICATED"
+        clock.advance(3600)
+        assert target.submit_password("alice", "main", "alice", "correct horse 42").state == "CODE_REQUIRED"
+        clock.advance(seconds)
+        shown = target.submit_code("alice", "main", phone.code())
+        assert (shown.outcome, shown.message, shown.state) == (outcome, message, state)
+    finally:
+        target.close()
+
+
 # -- the adapter's reading of the target's messages -------------------------------------------------------
 
 @pytest.mark.parametrize("message, kind", [
