@@ -190,8 +190,8 @@ def test_conform_against_the_spec_itself_exits_0_and_writes_csv():
     out, err = io.StringIO(), io.StringIO()
     code = main(["conform", str(DATA_SCENARIOS[2]), "--target", "twofa-sim", "--format", "csv", "--every"], out=out, err=err)
     lines = out.getvalue().splitlines()
-    assert code == 0 and lines[0] == "scenario,step,line,action,spec,target,differs in"
-    assert len(lines) > 3 and all(line.endswith(",-") for line in lines[1:])
+    assert code == 0 and lines[0] == "scenario,step,line,action,spec,target,differs in,target says"
+    assert len(lines) > 3 and all(",-," in line for line in lines[1:])
 
 
 def test_conform_refuses_an_invalid_file_with_exit_2(tmp_path):
@@ -209,3 +209,8 @@ def test_conform_exits_1_and_names_the_differing_step():
     text = out.getvalue()
     assert code == 1
     assert "step 15 (line 28): types 000000" in text and "differs in: message, state" in text
+    out = io.StringIO()
+    assert main(["conform", str(HERE / "lock_after_five_wrong_codes.yaml"), "--format", "csv"], out=out, err=err) == 1
+    assert out.getvalue().splitlines()[1] == (
+        "lock_after_five_wrong_codes,15,28,types 000000,refused · locked · LOCKED,refused · wrong · CODE_REQUIRED,"
+        "\"message, state\",Invalid token. Please make sure you have entered it correctly.")
