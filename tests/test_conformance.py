@@ -16,6 +16,7 @@ import pytest
 from twofa_sim import load_scenario, run_scenario
 from twofa_sim.conformance import MESSAGE_CLASSES, STATES, conform, play
 from twofa_sim.conformance.django_target import classify, extra_missing
+from twofa_sim.conformance.explain import explain
 from twofa_sim.conformance.report import NOT_EXPRESSIBLE, SAME, spec_target
 from twofa_sim.io.cli import main
 
@@ -74,6 +75,7 @@ def test_a_valid_code_is_accepted_and_a_replay_refused_on_both():
     assert (replay.spec, replay.target) == ("refused · replay · CODE_REQUIRED", "refused · wrong · CODE_REQUIRED")
     assert replay.differs == "message"
     assert [r.line for r in result.differing] == [27]
+    assert explain(replay)[0] == "a replay called wrong"
 
 
 @needs_peers
@@ -89,6 +91,7 @@ def test_the_specs_lock_after_five_wrong_codes_is_reported_as_a_difference():
     later = result.row_at(33)  # the spec keeps her out; the target asks for a code as usual
     assert (later.spec, later.target) == ("refused · locked · LOCKED", "accepted · CODE_REQUIRED")
     assert not result.conforms
+    assert [explain(r)[0] for r in result.differing] == ["no lock", "no lock at the password"]
 
 
 @needs_peers
