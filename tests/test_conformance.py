@@ -16,6 +16,7 @@ import pytest
 from twofa_sim import load_scenario, run_scenario
 from twofa_sim.conformance import MESSAGE_CLASSES, STATES, conform, play
 from twofa_sim.conformance.django_target import classify, extra_missing
+from twofa_sim.conformance.explain import explain
 from twofa_sim.conformance.report import NOT_EXPRESSIBLE, SAME, spec_target
 from twofa_sim.io.cli import main
 
@@ -74,6 +75,7 @@ def test_a_valid_code_is_accepted_and_a_replay_refused_on_both():
     assert (replay.spec, replay.target) == ("refused · replay · CODE_REQUIRED", "refused · wrong · CODE_REQUIRED")
     assert replay.differs == "message"
     assert [r.line for r in result.differing] == [27]
+    assert explain(replay)[0] == "a replay called wrong"
 
 
 @needs_peers
@@ -89,6 +91,7 @@ def test_the_specs_lock_after_five_wrong_codes_is_reported_as_a_difference():
     later = result.row_at(33)  # the spec keeps her out; the target asks for a code as usual
     assert (later.spec, later.target) == ("refused · locked · LOCKED", "accepted · CODE_REQUIRED")
     assert not result.conforms
+    assert [explain(r)[0] for r in result.differing] == ["no lock", "no lock at the password"]
 
 
 @needs_peers
@@ -130,6 +133,32 @@ def test_the_installed_target_is_the_release_the_mapping_was_read_in():
     assert {name: importlib.metadata.version(name) for name in READ_AT} == READ_AT
 
 
+@needs_peers
+@pytest.mark.parametrize("seconds, outcome, message, state", [
+    (599, "accepted", "accepted", "AUTHENTICATED"),   # inside TWO_FACTOR_LOGIN_TIMEOUT (600 s)
+    (601, "refused", "expired", "EXPIRED"),           # past it: the wizard sends the user back to the login form
+])
+def test_the_target_reads_the_scenarios_clock(seconds, outcome, message, state):
+    from twofa_sim import Clock, Device
+    from twofa_sim.conformance.django_target import DjangoTwoFactorTarget
+
+    clock = Clock.at("2026-01-05T09:00:00Z")
+    target = DjangoTwoFactorTarget(clock)
+    try:
+        target.create_user("alice", "correct horse 42", None, True)
+        target.submit_password("alice", "main", "alice", "correct horse 42")
+        phone = Device("alice-phone", "alice", clock, app="aegis")
+        phone.scan(target.enrolment_screen("alice", "main", "qr").image)
+        assert target.submit_code("alice", "main", phone.code()).state == "AUTHENTICATED"
+        clock.advance(3600)
+        assert target.submit_password("alice", "main", "alice", "correct horse 42").state == "CODE_REQUIRED"
+        clock.advance(seconds)
+        shown = target.submit_code("alice", "main", phone.code())
+        assert (shown.outcome, shown.message, shown.state) == (outcome, message, state)
+    finally:
+        target.close()
+
+
 # -- the adapter's reading of the target's messages -------------------------------------------------------
 
 @pytest.mark.parametrize("message, kind", [
@@ -164,8 +193,8 @@ def test_conform_against_the_spec_itself_exits_0_and_writes_csv():
     out, err = io.StringIO(), io.StringIO()
     code = main(["conform", str(DATA_SCENARIOS[2]), "--target", "twofa-sim", "--format", "csv", "--every"], out=out, err=err)
     lines = out.getvalue().splitlines()
-    assert code == 0 and lines[0] == "scenario,step,line,action,spec,target,differs in"
-    assert len(lines) > 3 and all(line.endswith(",-") for line in lines[1:])
+    assert code == 0 and lines[0] == "scenario,step,line,action,spec,target,differs in,target says"
+    assert len(lines) > 3 and all(",-," in line for line in lines[1:])
 
 
 def test_conform_refuses_an_invalid_file_with_exit_2(tmp_path):
@@ -183,3 +212,8 @@ def test_conform_exits_1_and_names_the_differing_step():
     text = out.getvalue()
     assert code == 1
     assert "step 15 (line 28): types 000000" in text and "differs in: message, state" in text
+    out = io.StringIO()
+    assert main(["conform", str(HERE / "lock_after_five_wrong_codes.yaml"), "--format", "csv"], out=out, err=err) == 1
+    assert out.getvalue().splitlines()[1] == (
+        "lock_after_five_wrong_codes,15,28,types 000000,refused · locked · LOCKED,refused · wrong · CODE_REQUIRED,"
+        "\"message, state\",Invalid token. Please make sure you have entered it correctly.")

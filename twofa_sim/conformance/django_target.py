@@ -134,7 +134,7 @@ _configured = False
 
 
 def extra_missing() -> str | None:
-    """Why the target cannot run here ('' parts named), or None when the ``peers`` extra is installed."""
+    """Why the target cannot run here (the missing modules named), or None when the ``peers`` extra is installed."""
     missing = []
     for module in ("django", "django_otp", "two_factor", "formtools", "freezegun"):
         try:
@@ -203,7 +203,6 @@ _MESSAGES = (
     ("Entered token is not valid", "wrong"),
     ("Enter a whole number", "wrong"),
     ("Ensure this value", "wrong"),
-    ("Ensure this value has", "wrong"),
     ("Enter a valid value", "wrong"),
     ("Please enter your OTP token", "wrong"),
     ("This field is required", "wrong"),

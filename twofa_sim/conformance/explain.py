@@ -67,6 +67,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("no throttle at enrolment", lambda r: _code_step(r) and "locked" in r.spec and "ENROLMENT" in r.target,
          "In the setup wizard the target neither throttles nor counts wrong codes (no device exists yet, "
          "two_factor/forms.py TOTPDeviceForm), where the spec counts them towards the lock."),
+    Kind("a replay called wrong", lambda r: _code_step(r) and "replay" in r.spec and "refused · wrong" in r.target,
+         "The target refuses a used code with the same \"Invalid token\" as a wrong one (django_otp/forms.py "
+         "_verify_token), so the user is not told the code was already used, as the spec tells them."),
     Kind("enrolment code not remembered",
          lambda r: _code_step(r) and "replay" in r.spec and r.target.startswith("accepted"),
          "The target does not remember the code that confirmed the enrolment (the new device starts with no "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..apps.device import Device
-from ..core.clock import Clock, iso
+from ..core.clock import Clock
 from ..core.errors import ScanError, TwofaSimError, UriError, ValidationError
 from ..core.events import EventLog
 from ..core.policy import Policy
@@ -53,6 +53,11 @@ class PlayedStep:
 TargetFactory = Callable[[Scenario, Clock], Target]
 
 
+def done(action: Callable[[], object]) -> Callable[[], Observation]:
+    """An action that shows no result of its own: done when it returns."""
+    return lambda: (action(), Observation(DONE))[1]
+
+
 class Play:
     """One scenario on one target: the devices, the recovery codes issued, the steps played."""
 
@@ -81,7 +86,7 @@ class Play:
         for company in self.scenario.companies:
             if company.line:
                 self.record(0, company.line, f"creates company {company.name}",
-                            lambda c=company: target.create_company(c.name, c.force_2fa_for_all))
+                            done(lambda c=company: target.create_company(c.name, c.force_2fa_for_all)))
             else:  # the built-in company of a file without companies: no line, the file does not name it
                 try:
                     target.create_company(company.name, company.force_2fa_for_all)
@@ -92,11 +97,11 @@ class Play:
                  if k not in NOT_COMPARED_KNOBS and getattr(default, k) != v}
         if knobs:
             self.record(0, 0, "policy " + ", ".join(f"{k}: {v}" for k, v in knobs.items()),
-                        lambda: target.change_policy(knobs))
+                        done(lambda: target.change_policy(knobs)))
         for user in self.scenario.users:
             flag = "ticked" if user.force_2fa else "not ticked"
             self.record(0, user.line, f"creates user {user.name} (Force 2 factor auth. {flag})",
-                        lambda u=user: target.create_user(u.name, u.password, u.company, u.force_2fa))
+                        done(lambda u=user: target.create_user(u.name, u.password, u.company, u.force_2fa)))
         for spec in self.scenario.devices:
             if not spec.installed_by_step:
                 self.install(spec.name)
@@ -132,7 +137,7 @@ class Play:
             PolicyStep: lambda: t.change_policy(dict(step.changes)),
         }
         if type(step) in admin:
-            return lambda: (admin[type(step)](), Observation(DONE))[1]
+            return done(admin[type(step)])
         if isinstance(step, LoginStep):
             return lambda: t.submit_password(step.user, step.tab, step.user, step.password)
         if isinstance(step, TypeStep):
@@ -150,14 +155,13 @@ class Play:
         if isinstance(step, EnterKeyStep):
             return lambda: self.enter_key(step)
         if isinstance(step, InstallStep):
-            return lambda: (self.install(step.device), Observation(DONE))[1]
+            return done(lambda: self.install(step.device))
         if isinstance(step, DeviceClockStep):
-            return lambda: (self.devices[step.device].set_offset(step.offset), Observation(DONE))[1]
+            return done(lambda: self.devices[step.device].set_offset(step.offset))
         if isinstance(step, CorrectClockStep):
-            return lambda: (self.devices[step.device].correct_clock(), Observation(DONE))[1]
+            return done(self.devices[step.device].correct_clock)
         if isinstance(step, MoveEntriesStep):
-            return lambda: (self.devices[step.source].move_entries_to(self.devices[step.device]),
-                            Observation(DONE))[1]
+            return done(lambda: self.devices[step.source].move_entries_to(self.devices[step.device]))
         if isinstance(step, CheckStep):
             return lambda: None
         return None
@@ -168,7 +172,7 @@ class Play:
         states = self.target.time_passed() if poll else {}
         shown = ", ".join(f"{user}{'' if tab == DEFAULT_TAB else f' [{tab}]'}: {state}"
                           for (user, tab), state in sorted(states.items()))
-        return Observation(DONE, "", shown, f"now {iso(self.target.clock.now())[11:]}")
+        return Observation(DONE, "", shown)
 
     def type(self, step: TypeStep) -> Observation:
         if step.recovery is not None:

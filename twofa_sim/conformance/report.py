@@ -21,7 +21,7 @@ from .project_target import ProjectTarget
 from .target import Observation
 
 #: Columns of the table, in order (the CSV's header).
-COLUMNS = ("scenario", "step", "line", "action", "spec", "target", "differs in")
+COLUMNS = ("scenario", "step", "line", "action", "spec", "target", "differs in", "target says")
 
 #: Why a row is there, when it is not a difference in outcome, message or state.
 NOT_EXPRESSIBLE = "not expressible"
@@ -73,7 +73,8 @@ class Row:
         return self.differs == SAME
 
     def cells(self) -> tuple:
-        return (self.scenario, self.step, self.line, self.action, self.spec, self.target, self.differs)
+        return (self.scenario, self.step, self.line, self.action, self.spec, self.target, self.differs,
+                self.target_words)
 
     def as_dict(self) -> dict:
         """The row as the table's columns (plain values, for a table or a file)."""
