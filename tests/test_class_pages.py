@@ -20,6 +20,7 @@ from twofa_sim import BackOffice, Clock, Policy, State
 from twofa_sim.classroom.course import TRAINER_KEY_ENV
 from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.ui.class_dashboard import BANNER_SECONDS, SECRET_SECONDS, ClassDashboard
+from twofa_sim.ui.projector_view import ProjectorView
 from twofa_sim.ui.trainee_page import TraineePage
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
@@ -513,3 +514,28 @@ def test_before_the_class_exists_the_trainee_page_says_so(office):
     assert "The class has not started yet" in page.message.value
     log_in(page, "trainee01", "any password 1")
     assert "has not started yet" in page.why.value
+
+
+# -- the projector view ----------------------------------------------------------------------------
+
+def test_the_projector_view_shows_address_and_stages_and_no_name_or_secret(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[0]
+    log_in(TraineePage(office, live=False), name, password)
+    view = ProjectorView(office, live=False, trainee_url=ADDRESS)
+    held = "\n".join(everything_on(view))
+    assert ADDRESS in held and held.count(ADDRESS) >= 2, "as text and as the QR code's content"
+    assert "1 sees the QR code" not in held and re.search(r"<td>sees the QR code</td><td>1</td>", view.bars.value)
+    assert re.search(r"<td>not logged in yet</td><td>2</td>", view.bars.value)
+    assert not any(n in held for n, _ in board.classroom.roster.hand_out()), "no trainee's name"
+    assert not any(p in held for _, p in board.classroom.roster.hand_out()), "no password"
+    assert not [w for w in descendants(view) if isinstance(w, widgets.Button)], "no button"
+
+
+def descendants(widget: widgets.Widget) -> list[widgets.Widget]:
+    found, stack = [], [widget]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        stack.extend(getattr(item, "children", ()))
+    return found
