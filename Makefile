@@ -68,6 +68,11 @@ bench: install
 bench-class: install
 	$(PY) -m twofa_sim.bench.classroom
 
+# One refresh of the trainer's dashboard at 1,000 to 40,000 events, against folding the whole log (figures, not a test).
+.PHONY: bench-dashboard
+bench-dashboard: install
+	$(PY) -m twofa_sim.bench.progress
+
 demo: install
 	$(VENV)/bin/twofa-sim demo --seed 7
 

@@ -400,10 +400,10 @@ def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroo
     login = classroom.office.start_login()
     for _ in range(2):
         login.submit_password("trainee01", "not the password 1")
-    assert classroom.progress.unclaimed_wrong_passwords == (2, 1)
+    assert classroom.progress.unclaimed_wrong_passwords() == (2, 1)
     assert table(classroom).loc["trainee01", "wrong passwords"] == 0
     login.submit_password("trainee01", password_of(classroom, "trainee01"))
-    assert classroom.progress.unclaimed_wrong_passwords == (0, 0)
+    assert classroom.progress.unclaimed_wrong_passwords() == (0, 0)
     assert table(classroom).loc["trainee01", "wrong passwords"] == 2
 
 

@@ -24,7 +24,7 @@ ALLOWED = {
     "io": {"core", "apps", "login", "render", "spec"},
     "classroom": {"core", "login", "store"},
     "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io", "classroom"},
-    "bench": {"core", "apps", "login", "store", "analysis", "ui"},
+    "bench": {"core", "apps", "login", "store", "analysis", "classroom", "ui"},
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.

@@ -207,9 +207,10 @@ class Classroom:
         self.refresh()
         return self.progress.rows()
 
-    def counts(self) -> dict[str, int]:
-        """How many trainees are at each stage (for the dashboard's summary line)."""
-        statuses = self.progress.statuses()
+    def counts(self, statuses: list[TraineeStatus] | None = None) -> dict[str, int]:
+        """How many trainees are at each stage (for the dashboard's summary line), of ``statuses``
+        if given (read once per refresh), else read now."""
+        statuses = self.progress.statuses() if statuses is None else statuses
         return {"trainees": len(statuses), "logged in": sum(s.logged_in for s in statuses),
                 "sees QR": sum(s.sees_qr for s in statuses), "enrolled": sum(s.enrolled for s in statuses),
                 "signed in": sum(s.signed_in for s in statuses), "locked": sum(bool(s.locked_until) for s in statuses)}

@@ -180,15 +180,17 @@ class ClassProgress:
             self._login_owner.pop(login, None)  # logged out: the next one at this page may be someone else
         self._trails[name] = _fold(trail, event)
 
-    def has_ended(self, company: str) -> bool:
-        """Whether the trainer ended the class of that company (a "class ended" event)."""
-        self.read_events()
+    def has_ended(self, company: str, *, read: bool = True) -> bool:
+        """Whether the trainer ended the class of that company (a "class ended" event); with
+        ``read=False`` as of the last read (the dashboard reads once per refresh)."""
+        if read:
+            self.read_events()
         return company in self._ended
 
-    @property
-    def unclaimed_wrong_passwords(self) -> tuple[int, int]:
+    def unclaimed_wrong_passwords(self, *, read: bool = True) -> tuple[int, int]:
         """(wrong passwords, pages) not yet claimed by a trainee's accepted password."""
-        self.read_events()
+        if read:
+            self.read_events()
         return sum(self._unclaimed.values()), len(self._unclaimed)
 
     def statuses(self) -> list[TraineeStatus]:

@@ -434,15 +434,16 @@ class ClassDashboard(widgets.VBox):
         self.address.value = self._address_html()
         statuses = self.classroom.statuses()
         self.table.value = self._table_html(statuses)
-        counts = self.classroom.counts()
+        counts = self.classroom.counts(statuses)
         summary = t("{company}: {enrolled} of {trainees} enrolled · {signed} signed in · {qr} see the QR code · "
                     "{locked} locked", company=self.classroom.company, enrolled=counts["enrolled"],
                     trainees=counts["trainees"], signed=counts["signed in"], qr=counts["sees QR"],
                     locked=counts["locked"])
-        wrong, pages = self.classroom.progress.unclaimed_wrong_passwords
+        wrong, pages = self.classroom.progress.unclaimed_wrong_passwords(read=False)
         if wrong:
             summary += " · " + t("{wrong} wrong passwords on {pages} pages not logged in yet", wrong=wrong, pages=pages)
-        if self.classroom.ended:
+        ended = self.classroom.progress.has_ended(self.classroom.company, read=False)
+        if ended:
             summary += " · " + t("the class has ended")
         self.summary.value = html_text("tfs-message tfs-info", summary)
         names = [s.username for s in statuses]
@@ -452,7 +453,7 @@ class ClassDashboard(widgets.VBox):
             self.selected.options = options
             self.selected.value = current if current in names else None
         for button in (self.new_passwords, self.add, self.end):
-            button.disabled = self.classroom.ended
+            button.disabled = ended
 
     def _address_html(self) -> str:
         t = self.texts
