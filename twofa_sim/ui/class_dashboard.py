@@ -36,9 +36,9 @@ MANY_FAILED = 3  # failed codes (or wrong passwords) from which a row is marked
 
 DASHBOARD_STYLE = """
 <style>
-.tfs-class-table table { font-size: 14px; border-collapse: collapse; font-family: system-ui, sans-serif; }
+.tfs-class-table table { font-size: 14px; border-collapse: collapse; font-family: system-ui, sans-serif; width: auto; }
 .tfs-class-table th { font-size: 13px; color: #334155; white-space: normal; max-width: 90px; vertical-align: bottom; }
-.tfs-class-table th, .tfs-class-table td { padding: 1px 7px; line-height: 1.3; border-bottom: 1px solid #e4e7eb;
+.tfs-class-table th, .tfs-class-table td { padding: 1px 6px; line-height: 1.2; border-bottom: 1px solid #e4e7eb;
                                            text-align: left; }
 .tfs-class-table td { white-space: nowrap; }
 .tfs-class-table tr.tfs-row-locked td { background: #fde2e2; color: #7f1d1d; font-weight: 600; }
@@ -46,10 +46,14 @@ DASHBOARD_STYLE = """
 .tfs-class-table tr.tfs-row-stuck td { background: #fdf0c4; }
 .tfs-class-table tr.tfs-row-in td:nth-child(2) { color: #14532d; font-weight: 600; }
 .tfs-class-legend span { display: inline-block; padding: 0 6px; margin-right: 6px; border-radius: 4px; font-size: 13px; }
-.tfs-class-address { font-size: 18px; }
-.tfs-class-address code { font-size: 18px; font-weight: 600; color: #1e3a8a; }
-.tfs-class-main { align-items: flex-start; gap: 12px; flex-wrap: wrap; }
-.tfs-class-side { flex: 1 1 300px; max-width: 420px; min-width: 0; }
+.tfs-class-address { font-size: 15px; }
+.tfs-class-address code { font-size: 17px; font-weight: 600; color: #1e3a8a; }
+.tfs-class-main { align-items: flex-start; gap: 10px; flex-wrap: wrap; }
+.tfs-class-main > .tfs-card { flex: 1 1 640px; min-width: 0; padding: 8px 12px; }
+.tfs-class-side { flex: 0 1 340px; min-width: 0; }
+.tfs-class-side .tfs-card { padding: 8px 12px; }
+.tfs-class-top { align-items: center; gap: 4px 16px; flex-wrap: wrap; }
+.tfs-class-dashboard a { color: #1d4ed8; text-decoration: underline; }
 .tfs-class-side .tfs-card { margin-bottom: 8px; }
 .tfs-class-confirm { background: #fff7ed; border: 1px solid #f59e0b; border-radius: 6px; padding: 6px 8px; }
 .tfs-class-exports a, .tfs-class-slips a { margin-right: 12px; font-size: 14px; }
@@ -175,10 +179,11 @@ class ClassDashboard(widgets.VBox):
                                    self.exports, self.password_section])
         class_card.add_class("tfs-card")
 
-        side = widgets.VBox([help_card, class_card])
+        # the banner sits above the buttons (and under the form while there is no class yet), so the
+        # table of a class of 30 keeps the height of a projector's screen
+        side = widgets.VBox([self.message, help_card, class_card])
         side.add_class("tfs-class-side")
-        table_card = widgets.VBox([widgets.HBox([self.class_choice, self.new_class]), self.address, self.summary,
-                                   self.table, legend])
+        table_card = widgets.VBox([self.address, self.summary, self.table, legend])
         table_card.add_class("tfs-card")
         self.actions = side
         self.live_card = widgets.HBox([table_card, side])
@@ -186,8 +191,12 @@ class ClassDashboard(widgets.VBox):
         self.live_card.add_class("tfs-class-live")
 
         title = widgets.HTML(html_text("tfs-header tfs-title", t("Two-factor login · class dashboard")))
-        super().__init__([style_sheet(), widgets.HTML(DASHBOARD_STYLE), title, self.message, self.form,
-                          self.live_card, self.safe.errors])
+        self.choice_row = widgets.HBox([self.class_choice, self.new_class])
+        top = widgets.HBox([title, self.choice_row])
+        top.add_class("tfs-class-top")
+        self.form.children = [*self.form.children, self.message]
+        super().__init__([style_sheet(), widgets.HTML(DASHBOARD_STYLE), top, self.form, self.live_card,
+                          self.safe.errors])
         self.add_class("tfs-class-dashboard")
         self.add_class("tfs-root")
         self.ticker = Ticker()
@@ -420,6 +429,7 @@ class ClassDashboard(widgets.VBox):
         self.form.layout.display = None if form else "none"
         self.cancel_new.layout.display = None if self.classroom is not None else "none"
         self.live_card.layout.display = None if self.classroom is not None else "none"
+        self.choice_row.layout.display = None if self.classroom is not None else "none"
         if self.classroom is None:
             return
         classes = Classroom.names(self.office)
@@ -447,11 +457,11 @@ class ClassDashboard(widgets.VBox):
             summary += " · " + t("the class has ended")
         self.summary.value = html_text("tfs-message tfs-info", summary)
         names = [s.username for s in statuses]
-        options = [(t("choose a trainee"), None)] + [(name, name) for name in names]
+        options = [(t("choose a trainee"), "")] + [(name, name) for name in names]
         if list(self.selected.options) != options:
             current = self.selected.value
             self.selected.options = options
-            self.selected.value = current if current in names else None
+            self.selected.value = current if current in names else ""
         for button in (self.new_passwords, self.add, self.end):
             button.disabled = ended
 
