@@ -320,7 +320,7 @@ def test_a_class_of_thirty_from_first_slide_to_last(class_server, browser):
     # recovery codes: in a closed section, for the trainer's eyes
     choose(trainer, phone_user)
     trainer.locator(".tfs-class-recovery").click()
-    expect(trainer.locator(".tfs-class-message")).to_contain_text("recovery codes issued")
+    expect(trainer.locator(".tfs-class-side .tfs-class-message")).to_contain_text("recovery codes issued")
     expect(trainer.locator(".tfs-class-recovery-codes")).to_be_hidden()
     section(trainer, "tfs-class-recovery-section").click()
     codes = trainer.locator(".tfs-class-recovery-codes li").all_inner_texts()
@@ -343,7 +343,7 @@ def test_a_class_of_thirty_from_first_slide_to_last(class_server, browser):
     # a lost slip: a new password, and the trainee logs in with it
     choose(trainer, lost_slip)
     trainer.locator(".tfs-class-new-password").click()
-    expect(trainer.locator(".tfs-class-message")).to_contain_text(f"New password for {lost_slip}")
+    expect(trainer.locator(".tfs-class-side .tfs-class-message")).to_contain_text(f"New password for {lost_slip}")
     new_password = passwords_on(trainer)[lost_slip]
     assert new_password != passwords[lost_slip]
     trainee = open_page(browser, server, "trainee.ipynb", ".tfs-login-submit")

@@ -16,7 +16,7 @@ import zxingcpp
 from freezegun import freeze_time
 from PIL import Image
 
-from twofa_sim import BackOffice, Clock, Policy, State
+from twofa_sim import BackOffice, Clock, Policy, State, ValidationError
 from twofa_sim.classroom.course import TRAINER_KEY_ENV
 from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.ui.class_dashboard import BANNER_SECONDS, SECRET_SECONDS, ClassDashboard
@@ -199,6 +199,18 @@ def test_a_dashboard_opened_later_shows_the_class_without_passwords(office, dash
 def test_the_trainer_demo_can_run_on_the_real_time(query, real_time):
     demo = TrainerDemo.for_page(query, live=False)
     assert demo.office.clock.is_real_time is real_time
+
+
+@pytest.mark.parametrize("query, browser", [("", "alice's browser"), ("user=bob", "bob's browser"),
+                                            ("lang=de&user=Carla", "Carla's browser")])
+def test_the_trainer_demo_names_the_browser_after_the_user_demonstrated(query, browser):
+    demo = TrainerDemo.for_page(query, live=False)
+    assert (demo.app.device.name, demo.app.device.owner) == (browser, browser.split("'")[0])
+
+
+def test_a_bad_user_in_the_demos_address_is_named():
+    with pytest.raises(ValidationError, match="username"):
+        TrainerDemo.for_page("user=a:b", live=False)
 
 
 def test_the_real_time_button_leaves_the_story_time():

@@ -38,7 +38,7 @@ DASHBOARD_STYLE = """
 <style>
 .tfs-class-table table { font-size: 14px; border-collapse: collapse; font-family: system-ui, sans-serif; width: auto; }
 .tfs-class-table th { font-size: 13px; color: #334155; white-space: normal; max-width: 90px; vertical-align: bottom; }
-.tfs-class-table th, .tfs-class-table td { padding: 1px 6px; line-height: 1.2; border-bottom: 1px solid #e4e7eb;
+.tfs-class-table th, .tfs-class-table td { padding: 0 6px; line-height: 1.2; border-bottom: 1px solid #e4e7eb;
                                            text-align: left; }
 .tfs-class-table td { white-space: nowrap; }
 .tfs-class-table tr.tfs-row-locked td { background: #fde2e2; color: #7f1d1d; font-weight: 600; }
@@ -470,7 +470,7 @@ class ClassDashboard(widgets.VBox):
         if not self.trainee_url:
             return ""
         projector = "projector.ipynb" + ("?lang=de" if self.language == "de" else "")
-        label, view = t("Trainees open:"), t("Projector view (address, QR code and progress, no secrets)")
+        label, view = t("Trainees open:"), t("Projector view (no secrets)")
         return (f"{html.escape(label)} <code>{html.escape(self.trainee_url)}</code> · "
                 f"<a href='{projector}' target='_blank' class='tfs-class-projector-link'>{html.escape(view)}</a>")
 
