@@ -503,6 +503,7 @@ def test_the_trainee_page_says_why_a_code_was_refused_and_how_many_tries_are_lef
     assert "as the server saw your code: about 30 s behind" in page.why.value
     assert "Wait for the next code" in page.why.value
     page.login.done_button.click()
+    assert "Wait for the next code in your app" in page.why.value, "said before the same code is typed again"
     log_in(page, name, password)
     page.login.code.value = independent_totp(secret, office.clock.now() - 30)  # the same code again
     page.login.code_button.click()

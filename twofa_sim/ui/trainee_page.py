@@ -139,6 +139,9 @@ class TraineePage(widgets.VBox):
         t, policy = self.texts, self.office.policy
         if result.outcome is Outcome.BAD_CREDENTIALS:
             return self._class_closed()
+        if result.outcome is Outcome.DONE and result.state is State.CREDENTIALS:  # logged out: about to log in again
+            return [(t("Logging in again? Wait for the next code in your app: the one you used last works only "
+                       "once."), "info")]
         why = {
             Reason.WRONG_CODE: t("Why was my code refused? It is none of the codes the server accepts now (the "
                                  "current one and its neighbours). Use the newest entry in your app, and check that "
