@@ -552,3 +552,15 @@ def descendants(widget: widgets.Widget) -> list[widgets.Widget]:
         found.append(item)
         stack.extend(getattr(item, "children", ()))
     return found
+
+
+def test_the_projector_view_and_the_new_texts_in_german(office):
+    board = ClassDashboard(office, live=False, language="de", trainee_url=ADDRESS)
+    board.count.value = 2
+    board.create_button.click()
+    view = ProjectorView(office, live=False, language="de", trainee_url=ADDRESS)
+    assert "Öffnen Sie auf Laptop oder Telefon:" in "".join(everything_on(view))
+    assert "<td>noch nicht angemeldet</td><td>2</td>" in view.bars.value
+    assert "0 von 2 haben die Zwei-Faktor-Anmeldung eingerichtet" in view.summary.value
+    assert "<th>falsche Passwörter</th>" in board.table.value and "<th>Uhr des Telefons</th>" in board.table.value
+    assert board.selected.label == "Person wählen" and "Zettel zum Drucken" in board.passwords.value
