@@ -417,6 +417,9 @@ def test_secret_sections_close_and_recovery_codes_clear_by_themselves(office, bo
     board.selected.value = name
     board.recovery.click()
     assert board.recovery_section.selected_index is None, "issued into a closed section"
+    codes = re.findall(r"<li class='tfs-secret'>([^<]+)</li>", board.recovery_codes.value)
+    printable = saved_file(board.recovery_codes.value, "tfs-class-recovery-page")
+    assert re.findall(r'<li class="tfs-recovery-code">([^<]+)</li>', printable) == codes and len(codes) == 10
     board.recovery_section.selected_index = board.password_section.selected_index = 0
     board.refresh()
     assert (board.recovery_section.selected_index, board.password_section.selected_index) == (0, 0)

@@ -24,7 +24,7 @@ from ..classroom.progress import COLUMNS, Progress, TraineeStatus
 from ..core.errors import TwofaSimError
 from ..core.events import COLUMNS as EVENT_COLUMNS
 from ..login.backoffice import BackOffice
-from .class_slips import csv_text, download_link, file_stem, slips_page
+from .class_slips import csv_text, download_link, file_stem, recovery_codes_page, slips_page
 from .common import UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 
@@ -330,7 +330,9 @@ class ClassDashboard(widgets.VBox):
             codes = self.classroom.issue_recovery_codes(name)
             listed = "".join(f"<li class='tfs-secret'>{html.escape(c)}</li>" for c in codes)
             intro = t("Recovery codes for {name} (shown once, each works once):", name=name)
-            self.recovery_codes.value = f"<div class='tfs-hint'>{html.escape(intro)}</div><ol>{listed}</ol>"
+            printable = download_link(recovery_codes_page(name, codes, t), f"recovery-codes-{file_stem(name)}.html",
+                                      "text/html", t("Printable page"), "tfs-class-recovery-page")
+            self.recovery_codes.value = f"<div class='tfs-hint'>{html.escape(intro)}</div><ol>{listed}</ol>{printable}"
             self.show(t("{count} recovery codes issued for {name}: in the closed section \"Recovery codes\".",
                         count=len(codes), name=name), "ok")
         elif action == "new password":

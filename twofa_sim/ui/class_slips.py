@@ -63,6 +63,18 @@ def slips_page(company: str, hand_out: list[tuple[str, str]], address: str, text
             f'<div class="tfs-slips">{"".join(slips)}</div></body></html>')
 
 
+def recovery_codes_page(username: str, codes: list[str], texts: Texts) -> str:
+    """One trainee's recovery codes as a page of its own, to print and hand over."""
+    t = texts
+    title = t("Recovery codes for {name}", name=username)
+    hint = t("Each code works once, instead of the app's code. Keep this page where only you can reach it.")
+    listed = "".join(f'<li class="tfs-recovery-code">{html.escape(code)}</li>' for code in codes)
+    return (f'<!DOCTYPE html><html lang="{html.escape(texts.language)}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{SLIP_STYLE} li {{ font-family: ui-monospace, monospace; "
+            f"font-size: 18px; margin: 2mm 0; }}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(hint)}</p><ol>{listed}</ol></body></html>")
+
+
 def csv_text(rows: list[dict], columns: list[str]) -> str:
     return pd.DataFrame(rows, columns=columns).to_csv(index=False)
 
