@@ -300,6 +300,8 @@ def test_a_class_of_thirty_from_first_slide_to_last(class_server, browser):
     [qr] = zxingcpp.read_barcodes(Image.open(ARTIFACTS / "phone-qr.png"))
     assert link.get_attribute("href") == qr.text and qr.text.startswith("otpauth://totp/")
     assert phone.locator(".tfs-trainee-key").evaluate("k => k.scrollWidth <= k.clientWidth + 1"), "the key on one line"
+    assert phone.locator(".tfs-trainee-key").evaluate("k => k.getClientRects().length") == 1
+    no_cut_text(phone, ".tfs-trainee-phone", "the phone's link and key at 390x844")
     phone.screenshot(path=str(ARTIFACTS / "trainee-phone-qr.png"))
     # the phone's clock is 30 s behind: its code is the previous step's
     phone.locator(".tfs-login-code input").fill(independent_totp(parse_key_uri(qr.text)["secret"], time.time() - 30))
