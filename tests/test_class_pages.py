@@ -456,6 +456,7 @@ def test_ending_the_class_asks_first_then_no_one_logs_in(office, board_with_addr
     assert "No trainee can log in any more" in board.confirm.children[0].value and not board.classroom.ended
     board.confirm.children[1].children[0].click()
     assert board.classroom.ended and "has ended" in board.summary.value and board.passwords.value == ""
+    assert "the class has ended" in ProjectorView(office, live=False).summary.value
     page = TraineePage(office, live=False)
     log_in(page, name, password)
     assert page.login.attempt.state is State.CREDENTIALS

@@ -128,7 +128,10 @@ class ProjectorView(widgets.VBox):
         counts = self.classroom.stages()
         total = sum(counts.values())
         done = counts[Progress.ENROLLED] + counts[Progress.SIGNED_IN]
-        self.summary.value = html.escape(t("{done} of {total} have set up two-factor login", done=done, total=total))
+        summary = t("{done} of {total} have set up two-factor login", done=done, total=total)
+        if self.classroom.progress.has_ended(self.classroom.company, read=False):
+            summary += " · " + t("the class has ended")
+        self.summary.value = html.escape(summary)
         rows = []
         for stage, colour in BARS:
             count = counts[stage]
