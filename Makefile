@@ -27,7 +27,8 @@ lab: install
 # template in share/jupyter (no CDN) and culls the kernels of closed tabs.
 app: install
 	@JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/trainer_app.ipynb >/dev/null
-	@echo; echo "Trainer app: open http://127.0.0.1:$(or $(PORT),8866)/  (German: http://127.0.0.1:$(or $(PORT),8866)/?lang=de)"; echo
+	@echo; echo "Trainer app: open http://127.0.0.1:$(or $(PORT),8866)/  (German: http://127.0.0.1:$(or $(PORT),8866)/?lang=de)"; \
+	echo "  Demonstrating with another user than alice: ?user=bob names the browser after bob."; echo
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/trainer_app.ipynb --no-browser \
 		--port=$(or $(PORT),8866) --Voila.ip=127.0.0.1
 
@@ -67,6 +68,11 @@ bench: install
 # 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a test).
 bench-class: install
 	$(PY) -m twofa_sim.bench.classroom
+
+# One refresh of the trainer's dashboard at 1,000 to 40,000 events, against folding the whole log (figures, not a test).
+.PHONY: bench-dashboard
+bench-dashboard: install
+	$(PY) -m twofa_sim.bench.progress
 
 demo: install
 	$(VENV)/bin/twofa-sim demo --seed 7

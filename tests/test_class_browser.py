@@ -13,8 +13,10 @@ README's pictures of class mode are written there too.
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
+import re
 import secrets
 import subprocess
 import sys
@@ -26,8 +28,8 @@ from PIL import Image
 
 from helpers import independent_totp, parse_key_uri
 from pg_server import postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
-from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_port, only_local_requests, publish,
-                          running_voila)
+from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_port, no_cut_text, only_local_requests,
+                          publish, running_voila)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
@@ -46,8 +48,11 @@ def serve(database_url: str, log_name: str):
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "trainer.ipynb"),
                     str(NOTEBOOKS / "trainee.ipynb")], env=env, check=True, capture_output=True)
     log_path = ARTIFACTS / log_name
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "projector.ipynb")], env=env, check=True,
+                   capture_output=True)
     with running_voila("notebooks/class", port, env, log_path):
-        yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path}
+        yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path,
+               "db": database_url, "trainees": env["TWOFA_SIM_TRAINEE_URL"]}
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +76,10 @@ def browser(class_server):
         chromium.close()
 
 
-def open_page(browser, server, address: str, ready: str):
-    """A page at projector size that records its requests. Voila's page keeps loading while the
-    kernel runs the notebook, so wait for the response, then for the widget itself."""
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
+def open_page(browser, server, address: str, ready: str, size: tuple[int, int] = (1280, 720)):
+    """A page at projector size (or ``size``) that records its requests. Voila's page keeps
+    loading while the kernel runs the notebook, so wait for the response, then for the widget itself."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]}, accept_downloads=True)
     page.requests = []
     page.on("request", lambda request: page.requests.append(request.url))
     page.goto(server["base"] + address, wait_until="commit", timeout=60_000)
@@ -185,3 +190,193 @@ def test_the_trainee_page_in_german_has_no_cut_text(class_server, browser):
     expect(page.locator(".tfs-app-scan")).to_be_visible()
     at_every_size(page, ".tfs-trainee-page", "German trainee page with the simulated app")
     only_local_requests(page, "German trainee page")
+
+
+# -- a class of thirty, from the first slide to the last -------------------------------------------
+
+THIRTY = ["anna", "ben", "carla", "david", "emma", "felix", "greta", "hugo", "ida", "jonas", "klara", "leon", "mia",
+          "noah", "olga", "paul", "quinn", "rosa", "sam", "tara", "uwe", "vera", "wim", "xenia", "yusuf", "zoe",
+          "amir", "bea", "cem", "dora"]
+
+
+def section(page, css_class: str):
+    """The header of one of the dashboard's closed sections (click to open or close it)."""
+    return page.locator(f".{css_class} .jupyter-widget-Collapse-header, .{css_class} .lm-Widget.p-Collapse-header").first
+
+
+def passwords_on(trainer) -> dict[str, str]:
+    """The passwords the dashboard holds, read from its closed section (opened, read, closed again)."""
+    from playwright.sync_api import expect
+
+    section(trainer, "tfs-class-password-section").click()
+    rows = trainer.locator(".tfs-class-passwords table tbody tr")
+    expect(rows.first).to_be_visible()
+    found = dict(row.split("\t") for row in rows.all_inner_texts())
+    section(trainer, "tfs-class-password-section").click()
+    expect(trainer.locator(".tfs-class-passwords")).to_be_hidden()
+    return found
+
+
+def downloaded(page, link: str) -> str:
+    with page.expect_download() as saving:
+        page.locator(link).click()
+    return pathlib.Path(saving.value.path()).read_text(encoding="utf-8")
+
+
+def choose(trainer, name: str) -> None:
+    trainer.locator(".tfs-class-selected select").select_option(label=name)
+
+
+def play_the_room(db_url: str, passwords: dict[str, str]) -> None:
+    """What the rest of the room does meanwhile, in this process on the class's database (as the
+    trainees' kernels would): some enrolled and signed in, two on the QR code, one locked, one who
+    typed a wrong password three times before getting in."""
+    from twofa_sim.classroom import open_class
+
+    office = open_class(db_url)
+    for name in THIRTY[2:9]:
+        login = office.start_login()
+        screen = login.submit_password(name, passwords[name]).screen
+        login.submit_code(independent_totp(screen.secret, time.time()))
+    for name in THIRTY[9:11]:
+        office.start_login().submit_password(name, passwords[name])
+    login = office.start_login()
+    screen = login.submit_password(THIRTY[11], passwords[THIRTY[11]]).screen
+    wrong = "000000" if independent_totp(screen.secret, time.time()) != "000000" else "111111"
+    for _ in range(office.policy.failed_code_limit):
+        login.submit_code(wrong)
+    login = office.start_login()
+    for _ in range(3):
+        login.submit_password(THIRTY[12], "not the password 7")
+    login.submit_password(THIRTY[12], passwords[THIRTY[12]])
+    office.store.close()
+
+
+def test_a_class_of_thirty_from_first_slide_to_last(class_server, browser):
+    from playwright.sync_api import expect
+    import pandas as pd
+
+    server, (phone_user, lost_slip, reset_user) = class_server, THIRTY[:2] + [THIRTY[2]]
+    trainer = open_page(browser, server, f"trainer.ipynb?key={server['key']}", ".tfs-class-dashboard")
+    if trainer.locator(".tfs-class-new").is_visible():  # an earlier test's class is on the dashboard
+        trainer.locator(".tfs-class-new").click()
+    trainer.locator(".tfs-class-company input").fill("Class of 30")
+    trainer.locator(".tfs-class-names textarea").fill("\n".join(THIRTY))
+    trainer.locator(".tfs-class-create").click()
+    expect(trainer.locator(".tfs-class-summary")).to_contain_text("Class of 30: 0 of 30 enrolled", timeout=60_000)
+    chosen = trainer.locator(".tfs-class-selected select").evaluate("s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].text")
+    assert chosen.replace("\xa0", " ") == "choose a trainee", "no trainee preselected"
+    passwords = passwords_on(trainer)
+    assert sorted(passwords) == sorted(THIRTY)
+
+    # the slips: a page of their own, printable, one slip per trainee, the address as a QR code
+    section(trainer, "tfs-class-password-section").click()
+    slips_html = downloaded(trainer, ".tfs-class-slips-link")
+    section(trainer, "tfs-class-password-section").click()
+    slips = browser.new_page(viewport={"width": 1280, "height": 720})
+    slips.set_content(slips_html)
+    slips.emulate_media(media="print")
+    assert slips.locator(".tfs-slip").count() == 30
+    assert slips.locator(".tfs-slip-username").all_inner_texts() == THIRTY
+    assert dict(zip(THIRTY, slips.locator(".tfs-slip-password").all_inner_texts())) == passwords
+    slips.locator(".tfs-slip-qr").first.screenshot(path=str(ARTIFACTS / "slip-qr.png"))
+    [address] = zxingcpp.read_barcodes(Image.open(ARTIFACTS / "slip-qr.png"))
+    assert address.text == server["trainees"]
+    slips.screenshot(path=str(ARTIFACTS / "slips-print.png"), full_page=True)
+    no_cut_text(slips, ".tfs-slips", "password slips, printed")
+    slips.close()
+
+    play_the_room(server["db"], passwords)
+
+    # a trainee with only a phone: the link opens the app on the phone, its URI is the QR code's
+    phone = open_page(browser, server, "trainee.ipynb", ".tfs-login-submit", size=(390, 844))
+    phone.locator(".tfs-login-username input").fill(phone_user)
+    phone.locator(".tfs-login-password input").fill(passwords[phone_user])
+    phone.locator(".tfs-login-submit").click()
+    expect(phone.locator(".tfs-second-window .tfs-login-qr")).to_be_visible(timeout=30_000)
+    link = phone.locator(".tfs-trainee-otpauth")
+    expect(link).to_be_visible()
+    phone.locator(".tfs-second-window .tfs-login-qr").screenshot(path=str(ARTIFACTS / "phone-qr.png"))
+    [qr] = zxingcpp.read_barcodes(Image.open(ARTIFACTS / "phone-qr.png"))
+    assert link.get_attribute("href") == qr.text and qr.text.startswith("otpauth://totp/")
+    assert phone.locator(".tfs-trainee-key").evaluate("k => k.scrollWidth <= k.clientWidth + 1"), "the key on one line"
+    assert phone.locator(".tfs-trainee-key").evaluate("k => k.getClientRects().length") == 1
+    no_cut_text(phone, ".tfs-trainee-phone", "the phone's link and key at 390x844")
+    phone.screenshot(path=str(ARTIFACTS / "trainee-phone-qr.png"))
+    # the phone's clock is 30 s behind: its code is the previous step's
+    phone.locator(".tfs-login-code input").fill(independent_totp(parse_key_uri(qr.text)["secret"], time.time() - 30))
+    phone.locator(".tfs-login-verify").click()
+    expect(phone.locator(".tfs-login-message")).to_contain_text("Welcome, you are logged in.", timeout=30_000)
+    expect(phone.locator(".tfs-trainee-why")).to_contain_text("about 30 s behind")
+    phone.screenshot(path=str(ARTIFACTS / "trainee-phone-signed-in.png"))
+    expect(trainer.locator(".tfs-class-table tbody tr", has=trainer.locator(f"td:text-is('{phone_user}')"))) \
+        .to_contain_text("about 30 s behind", timeout=SEEN_WITHIN * 1000)
+
+    # the room as the trainer sees it: stages, marks, wrong passwords
+    expect(trainer.locator(".tfs-class-summary")).to_contain_text("8 of 30 enrolled", timeout=10_000)
+    assert cell(trainer, THIRTY[11], "progress") == "locked"
+    assert trainer.locator(f"tr.tfs-row-locked td:text-is('{THIRTY[11]}')").count() == 1
+    assert (cell(trainer, THIRTY[12], "wrong passwords"), cell(trainer, THIRTY[9], "progress")) == ("3",
+                                                                                                  "sees the QR code")
+
+    # recovery codes: in a closed section, for the trainer's eyes
+    choose(trainer, phone_user)
+    trainer.locator(".tfs-class-recovery").click()
+    expect(trainer.locator(".tfs-class-side .tfs-class-message")).to_contain_text("recovery codes issued")
+    expect(trainer.locator(".tfs-class-recovery-codes")).to_be_hidden()
+    section(trainer, "tfs-class-recovery-section").click()
+    codes = trainer.locator(".tfs-class-recovery-codes li").all_inner_texts()
+    assert len(codes) == 10
+    section(trainer, "tfs-class-recovery-section").click()
+
+    # Reset 2FA asks first, naming the trainee; Cancel leaves everything as it was
+    choose(trainer, reset_user)
+    trainer.locator(".tfs-class-reset").click()
+    expect(trainer.locator(".tfs-class-confirm")).to_contain_text(f"Reset 2FA of {reset_user}?")
+    trainer.wait_for_timeout(1500)
+    assert cell(trainer, reset_user, "progress") == "signed in", "nothing happens before the second click"
+    trainer.locator(".tfs-class-confirm-no").click()
+    expect(trainer.locator(".tfs-class-confirm")).to_be_hidden()
+    trainer.locator(".tfs-class-reset").click()
+    trainer.locator(".tfs-class-confirm-yes").click()
+    expect(trainer.locator(".tfs-class-table tbody tr", has=trainer.locator(f"td:text-is('{reset_user}')"))) \
+        .to_contain_text("2FA reset: log in again", timeout=SEEN_WITHIN * 1000)
+
+    # a lost slip: a new password, and the trainee logs in with it
+    choose(trainer, lost_slip)
+    trainer.locator(".tfs-class-new-password").click()
+    expect(trainer.locator(".tfs-class-side .tfs-class-message")).to_contain_text(f"New password for {lost_slip}")
+    new_password = passwords_on(trainer)[lost_slip]
+    assert new_password != passwords[lost_slip]
+    trainee = open_page(browser, server, "trainee.ipynb", ".tfs-login-submit")
+    trainee.locator(".tfs-login-username input").fill(lost_slip)
+    trainee.locator(".tfs-login-password input").fill(new_password)
+    trainee.locator(".tfs-login-submit").click()
+    expect(trainee.locator(".tfs-second-window .tfs-login-qr")).to_be_visible(timeout=30_000)
+
+    # the projector view: the address and the stages, no password, no recovery code, no button
+    projector = open_page(browser, server, "projector.ipynb", ".tfs-projector-bars table")
+    expect(projector.locator(".tfs-projector-summary")).to_contain_text("of 30 have set up two-factor login")
+    shown = projector.content()
+    assert server["trainees"] in shown
+    assert not [p for p in list(passwords.values()) + [new_password] if p in shown], "a password on the projector"
+    assert not [c for c in codes if c in shown], "a recovery code on the projector"
+    assert projector.locator("button").count() == 0 and "Reset 2FA" not in shown and "Unlock" not in shown
+    assert not [name for name in THIRTY if f">{name}<" in shown], "a trainee's name on the projector"
+    projector.screenshot(path=str(ARTIFACTS / "projector.png"))
+    publish(ARTIFACTS / "projector.png", "class-projector")
+    at_every_size(projector, ".tfs-projector", "projector view")
+
+    # what the class learned, to keep: the progress table as CSV, one row per trainee
+    trainer.locator(".tfs-class-export").click()
+    progress = pd.read_csv(io.StringIO(downloaded(trainer, ".tfs-class-progress-csv")))
+    assert progress["trainee"].tolist() == THIRTY
+    assert progress.set_index("trainee").loc[phone_user, "phone clock"] == "about 30 s behind"
+
+    trainer.locator(".tfs-class-dashboard .tfs-title").scroll_into_view_if_needed()
+    trainer.screenshot(path=str(ARTIFACTS / "dashboard-30.png"))
+    publish(ARTIFACTS / "dashboard-30.png", "class-dashboard-30")
+    at_every_size(trainer, ".tfs-class-dashboard", "class dashboard with 30 trainees")
+    for page, where in ((trainer, "dashboard"), (phone, "phone"), (projector, "projector"), (trainee, "trainee")):
+        assert "Traceback" not in page.content(), where
+        only_local_requests(page, f"class of 30, {where}")

@@ -4,19 +4,23 @@ actions work; no password and no other trainee's secret ever reaches a trainee's
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
 
 import ipywidgets as widgets
+import pandas as pd
 import pytest
 import zxingcpp
 from freezegun import freeze_time
 from PIL import Image
 
-from twofa_sim import BackOffice, Clock, Policy, State
+from twofa_sim import BackOffice, Clock, Policy, State, ValidationError
 from twofa_sim.classroom.course import TRAINER_KEY_ENV
-from twofa_sim.ui.class_dashboard import ClassDashboard
+from twofa_sim.core.otp import a_wrong_code
+from twofa_sim.ui.class_dashboard import BANNER_SECONDS, SECRET_SECONDS, ClassDashboard
+from twofa_sim.ui.projector_view import ProjectorView
 from twofa_sim.ui.trainee_page import TraineePage
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
@@ -70,7 +74,7 @@ def row(board: ClassDashboard, name: str) -> dict[str, str]:
     board.refresh()
     table = board.table.value
     heads = re.findall(r"<th>(.*?)</th>", table)
-    for cells in re.findall(r"<tr>(.*?)</tr>", table):
+    for cells in re.findall(r"<tr[^>]*>(.*?)</tr>", table):
         values = re.findall(r"<td>(.*?)</td>", cells)
         if values and values[0] == name:
             return dict(zip(heads, values))
@@ -86,7 +90,7 @@ def test_the_whole_class_story(office, dashboard):
 
     log_in(anna_page, anna, anna_password)
     assert anna_page.login.attempt.state is State.ENROLMENT
-    assert row(dashboard, anna)["progress"] == "sees the QR code" and row(dashboard, anna)["sees QR"] == "yes"
+    assert row(dashboard, anna)["progress"] == "sees the QR code" and "1 see the QR code" in dashboard.summary.value
 
     # Anna's phone: the QR read from the page's pixels, the code computed independently
     [uri_text] = [text for text in everything_on(anna_page) if text.startswith("otpauth://")]
@@ -113,7 +117,7 @@ def test_the_whole_class_story(office, dashboard):
         held = "\n".join(everything_on(page))
         assert not any(password in held for password in passwords), "a password reached a trainee's page"
     assert uri["secret"] not in "".join(everything_on(ben_page)).replace(" ", ""), "Anna's secret reached Ben's page"
-    dashboard_text = "\n".join(everything_on(dashboard.live_card.children[3]) + [dashboard.summary.value])
+    dashboard_text = "\n".join([dashboard.table.value, dashboard.summary.value, dashboard.message.value])
     assert not any(password in dashboard_text for password in passwords), "a password in the live table"
     assert all(password in dashboard.passwords.value for password in passwords), "the trainer's slips"
     assert dashboard.password_section.selected_index is None, "the slips start closed"
@@ -125,9 +129,15 @@ def test_the_whole_class_story(office, dashboard):
     ("recovery before enrolling", "recovery", "has not set up an authenticator app yet"),
 ])
 def test_the_trainers_buttons(office, dashboard, action, button, expected):
-    name = dashboard.selected.value
+    assert dashboard.selected.value == "" and dashboard.selected.label == "choose a trainee", "no one preselected"
+    name = dashboard.selected.value = "trainee02"
     before = len(office.events)
     getattr(dashboard, button).click()
+    if action == "reset":  # it asks first, naming the trainee; nothing happens before the second click
+        assert len(office.events) == before and "Reset 2FA of trainee02?" in dashboard.confirm.children[0].value
+        yes = dashboard.confirm.children[1].children[0]
+        assert yes.description == "Yes, reset trainee02"
+        yes.click()
     assert expected.format(name=name) in dashboard.message.value
     assert len(office.events) == before + (0 if action.startswith("recovery") else 1)
     assert dashboard.safe.errors.outputs == ()
@@ -180,7 +190,7 @@ def test_the_trainee_page_speaks_the_address_language(query, button):
 def test_a_dashboard_opened_later_shows_the_class_without_passwords(office, dashboard):
     later = ClassDashboard(office, classroom=type(dashboard.classroom).find(office), live=False)
     assert row(later, "trainee01")["progress"] == "not logged in yet"
-    assert later.passwords.value == "" and later.password_section.layout.display == "none"
+    assert later.passwords.value == "" and later.password_section.selected_index is None
 
 
 # -- the trainer demo's real time ------------------------------------------------------------------
@@ -189,6 +199,18 @@ def test_a_dashboard_opened_later_shows_the_class_without_passwords(office, dash
 def test_the_trainer_demo_can_run_on_the_real_time(query, real_time):
     demo = TrainerDemo.for_page(query, live=False)
     assert demo.office.clock.is_real_time is real_time
+
+
+@pytest.mark.parametrize("query, browser", [("", "alice's browser"), ("user=bob", "bob's browser"),
+                                            ("lang=de&user=Carla", "Carla's browser")])
+def test_the_trainer_demo_names_the_browser_after_the_user_demonstrated(query, browser):
+    demo = TrainerDemo.for_page(query, live=False)
+    assert (demo.app.device.name, demo.app.device.owner) == (browser, browser.split("'")[0])
+
+
+def test_a_bad_user_in_the_demos_address_is_named():
+    with pytest.raises(ValidationError, match="username"):
+        TrainerDemo.for_page("user=a:b", live=False)
 
 
 def test_the_real_time_button_leaves_the_story_time():
@@ -335,6 +357,214 @@ def test_the_dashboard_in_german(office):
     log_in(page, name, password)
     board.refresh()
     assert "angelegt: 2 Teilnehmende." in board.message.value
-    assert "0 von 2 eingerichtet · 1 sehen den QR-Code · 0 gesperrt" in board.summary.value
+    assert "0 von 2 eingerichtet · 0 angemeldet · 1 sehen den QR-Code · 0 gesperrt" in board.summary.value
     assert "<td>sieht den QR-Code</td>" in board.table.value and "<th>Stand</th>" in board.table.value
     assert "Zweites Fenster" in page.login.window_bar.value
+
+
+# -- what the trainer takes away, and what closes by itself ---------------------------------------
+
+ADDRESS = "http://192.0.2.10:8866/voila/render/trainee.ipynb"
+
+
+def saved_file(widget_html: str, css_class: str) -> str:
+    """The file a download link of the dashboard saves (a data: address, base64)."""
+    [encoded] = re.findall(rf'class="{css_class}"[^>]*href="data:[^;]+;charset=utf-8;base64,([^"]+)"', widget_html)
+    return base64.b64decode(encoded).decode("utf-8")
+
+
+@pytest.fixture
+def board_with_address(office) -> ClassDashboard:
+    board = ClassDashboard(office, live=False, trainee_url=ADDRESS)
+    board.count.value = 3
+    board.create_button.click()
+    return board
+
+
+def test_the_slips_page_has_one_slip_per_trainee_with_a_qr_of_the_address(board_with_address):
+    page = saved_file(board_with_address.passwords.value, "tfs-class-slips-link")
+    usernames = re.findall(r'class="tfs-slip-value tfs-slip-username">([^<]+)<', page)
+    passwords = re.findall(r'class="tfs-slip-value tfs-slip-password">([^<]+)<', page)
+    assert list(zip(usernames, passwords)) == board_with_address.classroom.roster.hand_out()
+    pictures = re.findall(r'<img class="tfs-slip-qr" src="data:image/png;base64,([^"]+)"', page)
+    assert len(pictures) == 3
+    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(pictures[0]))))
+    assert barcode.text == ADDRESS
+    assert "<script" not in page and "http" not in page.replace(ADDRESS, ""), "stands alone, nothing fetched"
+
+
+def test_the_csv_exports_have_one_row_per_trainee_and_the_class_events(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[0]
+    log_in(TraineePage(office, live=False), name, password)
+    board.export.click()
+    progress = pd.read_csv(io.StringIO(saved_file(board.exports.value, "tfs-class-progress-csv")))
+    assert progress["trainee"].tolist() == board.classroom.usernames
+    assert progress.set_index("trainee").loc[name, "progress"] == "sees the QR code"
+    events = pd.read_csv(io.StringIO(saved_file(board.exports.value, "tfs-class-events-csv")))
+    assert events["kind"].value_counts()["user created"] == 3 and "QR shown" in set(events["kind"])
+    passwords = saved_file(board.passwords.value, "tfs-class-passwords-csv")
+    assert pd.read_csv(io.StringIO(passwords))["username"].tolist() == board.classroom.usernames
+
+
+def test_secret_sections_close_and_recovery_codes_clear_by_themselves(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[0]
+    page = TraineePage(office, live=False)
+    log_in(page, name, password)
+    page.login.code.value = independent_totp(page.login.attempt.screen.secret, office.clock.now())
+    page.login.code_button.click()
+    board.selected.value = name
+    board.recovery.click()
+    assert board.recovery_section.selected_index is None, "issued into a closed section"
+    codes = re.findall(r"<li class='tfs-secret'>([^<]+)</li>", board.recovery_codes.value)
+    printable = saved_file(board.recovery_codes.value, "tfs-class-recovery-page")
+    assert re.findall(r'<li class="tfs-recovery-code">([^<]+)</li>', printable) == codes and len(codes) == 10
+    board.recovery_section.selected_index = board.password_section.selected_index = 0
+    board.refresh()
+    assert (board.recovery_section.selected_index, board.password_section.selected_index) == (0, 0)
+    board.recovery_section.opened_at -= SECRET_SECONDS + 1
+    board.refresh()
+    assert (board.recovery_section.selected_index, board.password_section.selected_index) == (None, None)
+    assert board.recovery_codes.value == "" and board.passwords.value != "", "codes gone, slips kept"
+
+
+def test_the_banner_clears_once_it_is_stale(board_with_address):
+    board = board_with_address
+    board.refresh()
+    assert "created" in board.message.value
+    board.message_shown_at -= BANNER_SECONDS + 1
+    board.refresh()
+    assert board.message.value == ""
+
+
+def test_a_dashboard_opened_later_makes_a_new_password_that_lets_the_trainee_in(office, dashboard):
+    later = ClassDashboard(office, classroom=type(dashboard.classroom).find(office), live=False)
+    later.selected.value = "trainee02"
+    later.new_password_button.click()
+    [password] = re.findall(r"<td>trainee02</td><td class='tfs-secret'>([^<]+)</td>", later.passwords.value)
+    assert password not in later.message.value + later.table.value + later.summary.value
+    page = TraineePage(office, live=False)
+    log_in(page, "trainee02", password)
+    assert page.login.attempt.state is State.ENROLMENT
+
+
+def test_ending_the_class_asks_first_then_no_one_logs_in(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[0]
+    board.end.click()
+    assert "No trainee can log in any more" in board.confirm.children[0].value and not board.classroom.ended
+    board.confirm.children[1].children[0].click()
+    assert board.classroom.ended and "has ended" in board.summary.value and board.passwords.value == ""
+    assert "the class has ended" in ProjectorView(office, live=False).summary.value
+    page = TraineePage(office, live=False)
+    log_in(page, name, password)
+    assert page.login.attempt.state is State.CREDENTIALS
+    assert "The class has ended" in page.why.value
+
+
+def test_the_dashboard_chooses_among_the_classes_of_the_database(office, board_with_address):
+    board = board_with_address
+    first = board.classroom.company
+    board.new_class.click()
+    assert board.form.layout.display is None
+    board.company.value, board.names.value = "Tuesday", "tia\ntom\n"
+    board.create_button.click()
+    assert board.classroom.company == "Tuesday" and board.class_choice.options == (first, "Tuesday")
+    assert "tia" in board.table.value and "trainee01" not in board.table.value
+    board.class_choice.value = first
+    assert board.classroom.company == first and "trainee01" in board.table.value and "tia" not in board.table.value
+
+
+def test_rows_that_need_the_trainer_are_marked(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[1]
+    page = TraineePage(office, live=False)
+    log_in(page, name, password)
+    for _ in range(office.policy.failed_code_limit):
+        page.login.code.value = a_wrong_code(independent_totp(page.login.attempt.screen.secret, office.clock.now()))
+        page.login.code_button.click()
+    board.refresh()
+    assert re.search(rf'<tr class="tfs-row-locked"><td>{name}</td>', board.table.value)
+    assert re.search(r'<tr><td>trainee01</td>', board.table.value), "the others unmarked"
+
+
+# -- the trainee's page explains, and serves a phone alone ------------------------------------------
+
+def test_the_trainee_page_says_why_a_code_was_refused_and_how_many_tries_are_left(office, board_with_address):
+    name, password = board_with_address.classroom.roster.hand_out()[0]
+    page = TraineePage(office, live=False)
+    log_in(page, name, password)
+    secret = page.login.attempt.screen.secret
+    page.login.code.value = a_wrong_code(independent_totp(secret, office.clock.now()))
+    page.login.code_button.click()
+    limit = office.policy.failed_code_limit
+    assert "none of the codes the server accepts now" in page.why.value
+    assert f"{limit - 1} tries left before a 15-minute lock." in page.why.value
+    page.login.code.value = independent_totp(secret, office.clock.now() - 30)  # a phone 30 s behind
+    page.login.code_button.click()
+    assert page.login.attempt.state is State.AUTHENTICATED
+    assert "as the server saw your code: about 30 s behind" in page.why.value
+    assert "Wait for the next code" in page.why.value
+    page.login.done_button.click()
+    assert "Wait for the next code in your app" in page.why.value, "said before the same code is typed again"
+    log_in(page, name, password)
+    page.login.code.value = independent_totp(secret, office.clock.now() - 30)  # the same code again
+    page.login.code_button.click()
+    assert "Each code works only once" in page.why.value and f"{limit - 1} tries left" in page.why.value
+
+
+def test_a_phone_alone_gets_a_link_whose_uri_is_the_qr_codes(office, board_with_address):
+    name, password = board_with_address.classroom.roster.hand_out()[2]
+    page = TraineePage(office, live=False)
+    assert "tfs-phone-ready" not in page.phone.get_state()["_dom_classes"]
+    log_in(page, name, password)
+    [link] = re.findall(r'class="tfs-trainee-otpauth" href="([^"]+)"', page.phone.value)
+    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(page.login.qr.value)))
+    assert html.unescape(link) == barcode.text and link.startswith("otpauth://totp/")
+    [key] = re.findall(r'class="tfs-trainee-key">([^<]+)<', page.phone.value)
+    assert key.replace(" ", "") == page.login.attempt.screen.secret and "tfs-phone-ready" in page.phone.get_state()["_dom_classes"]
+
+
+def test_before_the_class_exists_the_trainee_page_says_so(office):
+    page = TraineePage(office, live=False)
+    assert "The class has not started yet" in page.message.value
+    log_in(page, "trainee01", "any password 1")
+    assert "has not started yet" in page.why.value
+
+
+# -- the projector view ----------------------------------------------------------------------------
+
+def test_the_projector_view_shows_address_and_stages_and_no_name_or_secret(office, board_with_address):
+    board = board_with_address
+    name, password = board.classroom.roster.hand_out()[0]
+    log_in(TraineePage(office, live=False), name, password)
+    view = ProjectorView(office, live=False, trainee_url=ADDRESS)
+    held = "\n".join(everything_on(view))
+    assert ADDRESS in held and held.count(ADDRESS) >= 2, "as text and as the QR code's content"
+    assert "1 sees the QR code" not in held and re.search(r"<td>sees the QR code</td><td>1</td>", view.bars.value)
+    assert re.search(r"<td>not logged in yet</td><td>2</td>", view.bars.value)
+    assert not any(n in held for n, _ in board.classroom.roster.hand_out()), "no trainee's name"
+    assert not any(p in held for _, p in board.classroom.roster.hand_out()), "no password"
+    assert not [w for w in descendants(view) if isinstance(w, widgets.Button)], "no button"
+
+
+def descendants(widget: widgets.Widget) -> list[widgets.Widget]:
+    found, stack = [], [widget]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        stack.extend(getattr(item, "children", ()))
+    return found
+
+
+def test_the_projector_view_and_the_new_texts_in_german(office):
+    board = ClassDashboard(office, live=False, language="de", trainee_url=ADDRESS)
+    board.count.value = 2
+    board.create_button.click()
+    view = ProjectorView(office, live=False, language="de", trainee_url=ADDRESS)
+    assert "Öffnen Sie auf Laptop oder Telefon:" in "".join(everything_on(view))
+    assert "<td>noch nicht angemeldet</td><td>2</td>" in view.bars.value
+    assert "0 von 2 haben die Zwei-Faktor-Anmeldung eingerichtet" in view.summary.value
+    assert "<th>falsche Passwörter</th>" in board.table.value and "<th>Uhr des Telefons</th>" in board.table.value
+    assert board.selected.label == "Person wählen" and "Zettel zum Drucken" in board.passwords.value

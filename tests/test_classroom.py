@@ -6,13 +6,15 @@ from __future__ import annotations
 import gc
 import re
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from twofa_sim import BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
+from twofa_sim import AlreadyExistsError, BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
+from twofa_sim.core.events import EventKind
 from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, generate_password, open_class
-from twofa_sim.classroom.progress import COLUMNS
+from twofa_sim.classroom.progress import COLUMNS, ClassProgress
 from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
 from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
@@ -155,7 +157,7 @@ def test_a_dashboard_opened_later_finds_the_class_without_its_passwords(classroo
 def test_the_stages_of_one_trainee_in_order(classroom):
     """Each row: what the trainee does, then the whole live row the trainer sees."""
     office, name = classroom.office, "trainee02"
-    columns = ["progress", "logged in", "sees QR", "enrolled", "signed in", "failed codes"]
+    columns = ["progress", "enrolled", "signed in", "failed codes"]
     seen = [tuple(table(classroom).loc[name, columns])]
     login, result = first_login(classroom, name)
     seen.append(tuple(table(classroom).loc[name, columns]))
@@ -169,12 +171,12 @@ def test_the_stages_of_one_trainee_in_order(classroom):
     login.submit_password(name, password_of(classroom, name))
     seen.append(tuple(table(classroom).loc[name, columns]))
     assert seen == [
-        ("not logged in yet", False, False, False, False, 0),
-        ("sees the QR code", True, True, False, False, 0),
-        ("sees the QR code", True, True, False, False, 1),
-        ("signed in", True, False, True, True, 0),
-        ("enrolled", True, False, True, False, 0),
-        ("asked for the code", True, False, True, False, 0),
+        ("not logged in yet", False, False, 0),
+        ("sees the QR code", False, False, 0),
+        ("sees the QR code", False, False, 1),
+        ("signed in", True, True, 0),
+        ("enrolled", True, False, 0),
+        ("asked for the code", True, False, 0),
     ]
     assert table(classroom).loc["trainee01", "progress"] == "not logged in yet", "others stay where they are"
 
@@ -182,8 +184,8 @@ def test_the_stages_of_one_trainee_in_order(classroom):
 @pytest.mark.parametrize("seconds_later, expected", [
     (0, Progress.SEES_QR),
     (FAST.code_step_timeout - 1, Progress.SEES_QR),
-    (FAST.code_step_timeout, Progress.LOGGED_IN),      # the page's step closed (or its kernel was culled)
-    (FAST.code_step_timeout + 3600, Progress.LOGGED_IN),
+    (FAST.code_step_timeout, Progress.LAPSED),      # the page's step closed (or its kernel was culled)
+    (FAST.code_step_timeout + 3600, Progress.LAPSED),
 ])
 def test_sees_the_qr_only_while_the_step_is_open(classroom, seconds_later, expected):
     """The QR on a trainee's page is in that trainee's kernel only: the dashboard derives it from
@@ -214,8 +216,8 @@ def lock(classroom: Classroom, name: str) -> None:
 
 
 @pytest.mark.parametrize("action, before, after", [
-    ("unlock", Progress.LOCKED, Progress.LOGGED_IN),
-    ("reset_2fa", Progress.SEES_QR, Progress.LOGGED_IN),
+    ("unlock", Progress.LOCKED, Progress.STARTED),
+    ("reset_2fa", Progress.SEES_QR, Progress.RESET),
 ])
 def test_admin_actions_change_what_the_dashboard_shows(classroom, action, before, after):
     if action == "unlock":
@@ -333,3 +335,111 @@ def test_a_class_runs_on_the_real_time():
 def test_the_trainer_key(monkeypatch, key_set, given, accepted):
     monkeypatch.setenv(TRAINER_KEY_ENV, key_set)
     assert trainer_key_accepted(given) is accepted
+
+
+# -- a lost slip, a late trainee, the end of the class ----------------------------------------------
+
+def can_log_in(classroom: Classroom, name: str, password: str) -> bool:
+    return classroom.office.start_login().submit_password(name, password).state is not State.CREDENTIALS
+
+
+def test_a_new_password_replaces_the_old_one_and_the_log_names_no_password(classroom):
+    old = password_of(classroom, "trainee02")
+    new = classroom.new_password("trainee02")
+    assert new != old and check_password_rule(new, "trainee02") == new
+    assert (can_log_in(classroom, "trainee02", old), can_log_in(classroom, "trainee02", new)) == (False, True)
+    assert classroom.roster.password_of("trainee02") == new, "the page that made it holds it for the slips"
+    [event] = classroom.office.events.of_kind(EventKind.PASSWORD_SET)
+    assert (event.user, event.actor) == ("trainee02", "admin:trainer")
+    assert new not in str(classroom.office.events.rows()) and old not in str(classroom.office.events.rows())
+
+
+def test_new_passwords_only_for_those_not_logged_in_yet(classroom):
+    first_login(classroom, "trainee01")
+    kept = password_of(classroom, "trainee01")
+    made = dict(classroom.new_passwords_for_those_not_logged_in())
+    assert sorted(made) == ["trainee02", "trainee03"]
+    assert can_log_in(classroom, "trainee01", kept) and can_log_in(classroom, "trainee03", made["trainee03"])
+
+
+def test_a_trainee_added_to_a_running_class_needs_2fa_like_the_others(classroom):
+    password = classroom.add_trainee("late")
+    assert classroom.usernames[-1] == "late" and table(classroom).loc["late", "progress"] == "not logged in yet"
+    result = classroom.office.start_login().submit_password("late", password)
+    assert result.state is State.ENROLMENT
+    with pytest.raises(AlreadyExistsError, match="taken"):
+        classroom.add_trainee("LATE")
+
+
+def test_an_ended_class_lets_no_one_in_and_keeps_its_results(classroom):
+    login, result = first_login(classroom, "trainee01")
+    login.submit_code(right_code(classroom, result.screen.secret))
+    passwords = {name: password_of(classroom, name) for name in classroom.usernames}
+    before = table(classroom)
+    classroom.end()
+    assert classroom.ended and not any(can_log_in(classroom, n, p) for n, p in passwords.items())
+    assert table(classroom)["enrolled"].tolist() == before["enrolled"].tolist()
+    with pytest.raises(ValidationError, match="has ended"):
+        classroom.add_trainee("late")
+    assert Classroom(classroom.office, "Class 7").ended, "a dashboard opened later knows it too"
+
+
+@pytest.mark.parametrize("phone_steps, offset, words", [(-1, -1, "about 30 s behind"), (0, 0, "on time"),
+                                                        (1, 1, "about 30 s ahead")])
+def test_the_phone_clock_as_the_server_saw_the_accepted_code(classroom, phone_steps, offset, words):
+    login, result = first_login(classroom, "trainee01")
+    login.submit_code(right_code(classroom, result.screen.secret, steps=phone_steps))
+    [status] = [s for s in classroom.statuses() if s.username == "trainee01"]
+    assert (status.step_offset, status.phone_clock(30)) == (offset, words)
+    assert table(classroom).loc["trainee01", "phone clock"] == words
+
+
+def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroom):
+    """A refused password names no one in the log: it belongs to its login (the trainee's page)
+    until a password accepted there names the trainee."""
+    login = classroom.office.start_login()
+    for _ in range(2):
+        login.submit_password("trainee01", "not the password 1")
+    assert classroom.progress.unclaimed_wrong_passwords() == (2, 1)
+    assert table(classroom).loc["trainee01", "wrong passwords"] == 0
+    login.submit_password("trainee01", password_of(classroom, "trainee01"))
+    assert classroom.progress.unclaimed_wrong_passwords() == (0, 0)
+    assert table(classroom).loc["trainee01", "wrong passwords"] == 2
+
+
+def test_last_seen_is_the_trainees_own_last_action_not_a_lapse(classroom):
+    login, _ = first_login(classroom, "trainee01")
+    seen = table(classroom).loc["trainee01", "last seen"]
+    classroom.office.clock.advance(FAST.code_step_timeout + 5)
+    login.poll()  # the page's ticker closes the step: not something the trainee did
+    assert classroom.office.events[-1].kind is EventKind.EXPIRED
+    assert table(classroom).loc["trainee01", ["last seen", "progress"]].tolist() == [seen, "QR code timed out"]
+
+
+def test_folding_the_log_bit_by_bit_tells_what_folding_it_whole_tells(classroom):
+    follower = Classroom(classroom.office, "Class 7")
+    login, result = first_login(classroom, "trainee01")
+    follower.statuses()
+    login.submit_code("000000" if right_code(classroom, result.screen.secret) != "000000" else "111111")
+    follower.statuses()
+    login.submit_code(right_code(classroom, result.screen.secret, steps=-1))
+    classroom.office.start_login().submit_password("trainee02", "not the password 1")
+    classroom.reset_2fa("trainee03")
+    assert follower.statuses() == Classroom(classroom.office, "Class 7").statuses()
+
+
+def test_an_event_committed_late_with_a_lower_number_is_not_missed(classroom):
+    """On PostgreSQL a lower sequence number can commit after a higher one: the log then reads in
+    order again, and the progress folds afresh instead of skipping it."""
+    first_login(classroom, "trainee02")
+    classroom.office.start_login()  # an event after it
+    events = list(classroom.office.events)
+    late = next(e for e in events if e.kind is EventKind.PASSWORD_ACCEPTED)
+    seen = [e for e in events if e is not late]  # committed after the others were read
+    stand_in = SimpleNamespace(events=seen, clock=classroom.office.clock, policy=classroom.office.policy,
+                               user_rows=classroom.office.user_rows)
+    progress = ClassProgress(stand_in, classroom.usernames)
+    assert not progress.statuses()[1].logged_in
+    seen[:] = events  # the log read again whole, in order
+    assert progress.statuses()[1].logged_in and progress.statuses() == ClassProgress(classroom.office,
+                                                                                      classroom.usernames).statuses()

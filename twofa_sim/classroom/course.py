@@ -16,8 +16,9 @@ from ..core.errors import NotFoundError, ValidationError, check_display_name, sh
 from ..core.policy import Policy
 from ..login.backoffice import BackOffice
 from ..store import MissingDatabaseError, open_store
-from .progress import ClassProgress
-from .roster import Roster
+from ..core.events import EventKind
+from .progress import ClassProgress, Progress, TraineeStatus, stage_counts
+from .roster import Roster, Trainee, generate_password
 
 DB_ENV = "TWOFA_SIM_CLASS_DB"
 TRAINER_KEY_ENV = "TWOFA_SIM_TRAINER_KEY"
@@ -57,6 +58,12 @@ def open_class(db_url: str | None = None, *, policy: Policy | None = None, until
     database that cannot be used raises a :class:`~twofa_sim.store.StoreError` naming it."""
     store = open_store(class_db_url(db_url), create=False, missing_ok=until_created)
     return BackOffice(policy=policy or Policy(), clock=Clock.real_time(), store=store)
+
+
+def class_ended(office: BackOffice, company: str) -> bool:
+    """Whether the trainer ended the class of ``company`` (read from the log once, for a page that
+    has no :class:`ClassProgress` of its own: a trainee's page, after a refused password)."""
+    return any(event.company == company for event in office.events.of_kind(EventKind.CLASS_ENDED))
 
 
 class Classroom:
@@ -141,6 +148,55 @@ class Classroom:
         """A fresh set of single-use codes for an enrolled trainee, shown once to the trainer."""
         return self.office.issue_recovery_codes(self.trainee(username), by=by)
 
+    def new_password(self, username: str, by: str = "trainer") -> str:
+        """A lost slip: a fresh generated password for one trainee, returned once for the trainer's
+        screen (the old one stops working; the log says a password was set, never which)."""
+        name = self.trainee(username)
+        password = generate_password(name)
+        self.office.set_password(name, password, by=by)
+        self._remember(name, password)
+        return password
+
+    def new_passwords_for_those_not_logged_in(self, by: str = "trainer") -> list[tuple[str, str]]:
+        """A dashboard reloaded before the slips were handed out: fresh passwords for every trainee
+        whose password has never been accepted (those already in keep theirs); (username, password)."""
+        waiting = [s.username for s in self.progress.statuses() if not s.logged_in]
+        return [(name, self.new_password(name, by=by)) for name in waiting]
+
+    def add_trainee(self, username: str, by: str = "trainer") -> str:
+        """One more trainee in a running class, with the class's way of asking for 2FA; returns the
+        generated password, once."""
+        self._check_running()
+        [trainee] = Roster.generate([username]).trainees
+        company = self.office.company(self.company)
+        self.office.create_user(trainee.username, trainee.password, company=self.company,
+                                force_2fa=not company.force_2fa_for_all, by=by)
+        self._remember(trainee.username, trainee.password)
+        self.refresh()
+        return trainee.password
+
+    def end(self, by: str = "trainer") -> None:
+        """The end of the class: every trainee's password is replaced by one nobody is shown, so no
+        one can log in any more; the log and the trainees' progress stay for the dashboard."""
+        self._check_running()
+        for name in self.usernames:
+            self.office.set_password(name, generate_password(name), by=by)
+        self.office.events.record(self.office.clock.now(), EventKind.CLASS_ENDED, f"admin:{by}", company=self.company)
+        self.roster = None
+
+    @property
+    def ended(self) -> bool:
+        return self.progress.has_ended(self.company)
+
+    def _check_running(self) -> None:
+        if self.ended:
+            raise ValidationError("class", f"{self.company!r} has ended: create a new class")
+
+    def _remember(self, username: str, password: str) -> None:
+        """This page now holds the trainee's password (for slips), as the creating page does."""
+        kept = [t for t in (self.roster.trainees if self.roster else []) if t.username != username]
+        self.roster = Roster(kept + [Trainee(username, password)])
+
     # -- views -------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -149,17 +205,39 @@ class Classroom:
         if names != self.progress.usernames:
             self.progress = ClassProgress(self.office, names)
 
+    def statuses(self) -> list[TraineeStatus]:
+        """Each trainee's status now (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
+        self.refresh()
+        return self.progress.statuses()
+
+    def event_rows(self) -> list[dict]:
+        """The class's part of the event log as plain rows (for the CSV export): events of its
+        company or of its trainees; never a secret (the log holds none)."""
+        names = {name.casefold() for name in self.usernames}
+        return [row for row in self.office.events.rows()
+                if row["company"] == self.company or (row["user"] and row["user"].casefold() in names)]
+
     def status_rows(self) -> list[dict]:
         """The live table's rows (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
         self.refresh()
         return self.progress.rows()
 
-    def counts(self) -> dict[str, int]:
-        """How many trainees are at each stage (for the dashboard's summary line)."""
-        statuses = self.progress.statuses()
+    def counts(self, statuses: list[TraineeStatus] | None = None) -> dict[str, int]:
+        """How many trainees are at each stage (for the dashboard's summary line), of ``statuses``
+        if given (read once per refresh), else read now."""
+        statuses = self.progress.statuses() if statuses is None else statuses
         return {"trainees": len(statuses), "logged in": sum(s.logged_in for s in statuses),
                 "sees QR": sum(s.sees_qr for s in statuses), "enrolled": sum(s.enrolled for s in statuses),
-                "locked": sum(bool(s.locked_until) for s in statuses)}
+                "signed in": sum(s.signed_in for s in statuses), "locked": sum(bool(s.locked_until) for s in statuses)}
+
+    def stages(self) -> dict[Progress, int]:
+        """How many trainees are at each stage (the projector's bars)."""
+        return stage_counts(self.progress.statuses())
+
+    @classmethod
+    def names(cls, office: BackOffice) -> list[str]:
+        """Every class in the database, oldest first (the dashboard chooses among them)."""
+        return [company.name for company in office.companies]
 
     def __repr__(self) -> str:
         passwords = "passwords held" if self.roster is not None else "no passwords"

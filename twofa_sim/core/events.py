@@ -50,6 +50,8 @@ class EventKind(enum.Enum):
     CLOCK_CORRECTED = "device clock corrected"
     CLOCK_MOVED = "clock moved"
     POLICY_CHANGED = "policy changed"
+    PASSWORD_SET = "password set"
+    CLASS_ENDED = "class ended"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,15 @@ def normalise_code(text: object, digits: int) -> str | None:
     return folded
 
 
+STEP_OFFSET = re.compile(r"matched step ([+-][0-9]+)")
+
+
+def step_offset_detail(offset: int) -> str:
+    """The accepted code's step relative to the server's, as the event's detail ("matched step -1":
+    the phone's clock about one period behind); :data:`STEP_OFFSET` reads it back."""
+    return f"matched step {offset:+d}"
+
+
 @dataclass(frozen=True, repr=False)
 class Change:
     """What a check would write into the enrolment. The engine applies it only when the
@@ -228,9 +237,12 @@ class TotpCode:
                                       "beyond the server's window")
             return Reason.REPLAY
         step = fresh[0]
-        drift = step - step_of(now, policy.period) if policy.drift_tracking else enrolment.drift
+        offset = step - step_of(now, policy.period)
+        drift = offset if policy.drift_tracking else enrolment.drift
         confirm = secret if enrolment.secret is None else None
-        return Verdict(Outcome.ACCEPTED, step=step, change=Change(0, None, step, drift, confirm_secret=confirm))
+        # a code of a neighbouring step is noted: the phone's clock as the server saw it
+        return Verdict(Outcome.ACCEPTED, step=step, detail=step_offset_detail(offset) if offset else "",
+                       change=Change(0, None, step, drift, confirm_secret=confirm))
 
 
 class RecoveryCode:

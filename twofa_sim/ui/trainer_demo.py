@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 import ipywidgets as widgets
 
 from ..login.backoffice import BackOffice
+from ..login.user import check_username
 from ..core.clock import Clock
 from ..apps.device import Device
 from ..core.policy import Policy
@@ -76,13 +77,15 @@ class TrainerDemo(widgets.VBox):
     def for_page(cls, query: str | None = None, **options) -> "TrainerDemo":
         """The standard demo in the language the page address asks for (``?lang=de``); Voila
         hands the address's query to the kernel as ``QUERY_STRING``. English otherwise.
-        ``?clock=real`` runs the demo on the real time (see :meth:`standard`)."""
+        ``?clock=real`` runs the demo on the real time (see :meth:`standard`); ``?user=bob`` names
+        the browser after the user the trainer demonstrates with ("bob's browser")."""
         query = os.environ.get("QUERY_STRING", "") if query is None else query
         asked = parse_qs(query)
         language = asked.get("lang", ["en"])[-1]
         real_time = asked.get("clock", [""])[-1] == "real"
+        chosen = {"owner": check_username(asked["user"][-1])} if asked.get("user") else {}
         return cls.standard(language=language if language in LANGUAGES else "en",
-                            **({"real_time": True} if real_time else {}) | options)
+                            **({"real_time": True} if real_time else {}) | chosen | options)
 
     def go_live(self) -> None:
         """Let time run from the current instant and start the one-second ticker."""
