@@ -109,6 +109,7 @@ def test_a_database_deleted_under_the_class_is_named_on_every_pages_next_action(
     assert DELETED in shown(running.page) and running.page.login.attempt.state is State.CREDENTIALS
     running.board.refresh()
     assert DELETED in shown(running.board)
+    running.board.selected.value = running.name
     running.board.unlock.click()
     assert DELETED in shown(running.board)
     assert not running.path.exists(), "a page made a new, empty database"
