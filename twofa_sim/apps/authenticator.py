@@ -424,11 +424,8 @@ class AuthenticatorApp:
 
     def tap(self, ref: Entry | int, local: float) -> Reading:
         """The user taps the entry: an app that shows codes only after a tap (FreeOTP) shows this
-        one until it changes; a counter-based entry moves on to its next code."""
+        one until it changes."""
         entry = self.entry(ref)
-        if entry.counter_based:
-            self.next_counter_code(entry)
-            entry = self.entry(ref)
         self._shown[entry.id] = entry.step_at(self.app_seconds(local))
         return self.reading(entry, local)
 
