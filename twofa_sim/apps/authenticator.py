@@ -323,6 +323,12 @@ class AuthenticatorApp:
         """Tokens of questions waiting for the user's choice."""
         return list(self._pending)
 
+    def question(self, token: int) -> Question:
+        """What the app asks under ``token`` (a duplicate, an unsafe token, its edit screen, a link)."""
+        if token not in self._pending:
+            raise NotFoundError(f"no question waiting for a choice under {token!r}")
+        return self._pending[token].question
+
     def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
         """Answer the app's question: about a duplicate (replace, keep both, cancel: what the profile
         offers) or about an unsafe token (add anyway, cancel)."""
