@@ -365,3 +365,30 @@ def test_each_behaviour_names_its_source_and_says_it_was_read_not_seen(key):
     tag = profile(key).tag
     assert behaviour.source and (tag in behaviour.source or profile(key).app == "aegis")
     assert behaviour.evidence() == "read in the source, not seen on a device"
+
+
+# (what the user changes on Aegis's edit screen, the field refused or None)
+@pytest.mark.parametrize("edits, refused", [
+    ({"algorithm": "SHA256", "period": 60}, None),
+    ({"account": "alice at work", "digits": 8}, None),
+    ({"algorithm": "SHA224"}, "algorithm"),                      # not in the form's list
+    ({"account": "a:b"}, "account"),
+    ({"colour": "red"}, "edits"),
+])
+def test_what_the_user_changes_on_aegis_edit_screen_is_saved(edits, refused):
+    app = AuthenticatorApp("aegis")
+    shown = app.scan_uri(URI, T0, save=False)
+    if refused:
+        with pytest.raises(ValidationError, match=f"^{refused}: "):
+            app.confirm(shown, Choice.SAVE, edits=edits)
+        assert app.entries == [] and app.pending == [shown.pending]
+        return
+    entry = app.confirm(shown, Choice.SAVE, edits=edits).entry
+    assert all(getattr(entry, k) == v for k, v in edits.items())
+    assert app.code(entry, T0) == independent_totp(S, T0, entry.algorithm, entry.digits, entry.period)
+
+
+def test_a_scanned_md5_stays_on_offer_on_aegis_edit_screen():
+    app = AuthenticatorApp("aegis")
+    shown = app.scan_uri(build_key_uri(S, "alice", "plenigo", algorithm="MD5"), T0, save=False)
+    assert app.confirm(shown, Choice.SAVE, edits={"algorithm": "MD5", "digits": 7}).entry.algorithm == "MD5"

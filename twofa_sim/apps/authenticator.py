@@ -29,7 +29,7 @@ from .entry import (APP_DIGITS, APP_PERIODS, COMPUTABLE_DIGITS, COMPUTABLE_PERIO
                     Entry, PendingQuestion, Question, hotp_code)
 from .results import Correction, ImportOutcome, ImportReport, ImportResult, Reading
 from .profiles import (REFERENCE, SAVE_CHOICES, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
-                       DuplicatePolicy, TimeRounding, profile as find_profile)
+                       DuplicatePolicy, TimeRounding, describe_values, profile as find_profile)
 from .backup import Backup, Decision, ExportRefused, backup_of, check_readable, decide, import_rule
 from .behaviour import ExportFormat, LinkHandling
 from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
@@ -323,15 +323,18 @@ class AuthenticatorApp:
         """Tokens of questions waiting for the user's choice."""
         return list(self._pending)
 
-    def question(self, token: int) -> Question:
-        """What the app asks under ``token`` (a duplicate, an unsafe token, its edit screen, a link)."""
+    def waiting(self, token: int) -> PendingQuestion:
+        """What the app asks under ``token`` (a duplicate, an unsafe token, its edit screen, a link)
+        and the entry it holds back meanwhile (its repr never shows the secret)."""
         if token not in self._pending:
             raise NotFoundError(f"no question waiting for a choice under {token!r}")
-        return self._pending[token].question
+        return self._pending[token]
 
-    def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
+    def confirm(self, pending: ImportResult | int, choice: Choice | str, *, edits: dict | None = None) -> ImportResult:
         """Answer the app's question: about a duplicate (replace, keep both, cancel: what the profile
-        offers) or about an unsafe token (add anyway, cancel)."""
+        offers), an unsafe token (add anyway, cancel), an edit screen or a link (save, cancel).
+        ``edits`` are what the user changed on the edit screen before Save (issuer, account,
+        algorithm, digits, period), checked as the form checks them."""
         token = pending.pending if isinstance(pending, ImportResult) else pending
         if token not in self._pending:
             raise NotFoundError(f"no question waiting for a choice under {token!r}")
@@ -342,6 +345,10 @@ class AuthenticatorApp:
         if not isinstance(choice, Choice):
             raise ValidationError("choice", f"must be a Choice, got {type(choice).__name__}")
         item = self._pending[token]
+        if edits:
+            if item.question is not Question.EDITOR or choice is not Choice.SAVE:
+                raise ValidationError("edits", "only the edit screen's Save takes changes")
+            item = dataclasses.replace(item, candidate=self._edited(item.candidate, edits))
         offered = {Question.UNSAFE: UNSAFE_CHOICES, Question.EDITOR: SAVE_CHOICES,
                    Question.LINK: SAVE_CHOICES}.get(item.question, self.profile.duplicates.choices)
         if choice not in offered:
@@ -368,6 +375,24 @@ class AuthenticatorApp:
             candidate = self._suffixed(candidate)
         entry = self._store(candidate)
         return ImportResult(ImportOutcome.KEPT_BOTH, entry, item.existing, item.adjustments, item.warnings)
+
+    def _edited(self, candidate: Entry, edits: dict) -> Entry:
+        """The candidate with the edit screen's changes; the scanned algorithm stays on offer (MD5)."""
+        unknown = set(edits) - {"issuer", "account", "algorithm", "digits", "period"}
+        if unknown:
+            raise ValidationError("edits", f"the edit screen has no field {sorted(unknown)[0]!r}")
+        changed = {"issuer": _check_name("issuer", edits.get("issuer", candidate.issuer), required=False),
+                   "account": _check_name("account", edits.get("account", candidate.account), required=True)}
+        form = self.profile.manual
+        for name, offered in (("algorithm", form.algorithms + (candidate.algorithm,)), ("digits", form.digits),
+                              ("period", form.periods)):
+            value = edits.get(name, getattr(candidate, name))
+            if value != getattr(candidate, name) and value not in offered:
+                raise ValidationError(name, f"the edit screen of {self.profile.title} offers "
+                                            f"{describe_values(offered)} only, got {value!r}")
+            changed[name] = value
+        _check_computable(changed["digits"], changed["period"], candidate.secret, ValidationError)
+        return dataclasses.replace(candidate, **changed)
 
     def accept(self, result: ImportResult) -> ImportResult:
         """Answer yes to whatever the app asks (replace a duplicate, add an unsafe token anyway) until

@@ -147,9 +147,10 @@ class Device:
         """Tap the entry (FreeOTP shows its code only then)."""
         return self.app.tap(self.entry() if entry is None else entry, self.now())
 
-    def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
-        """Answer the app's question about a duplicate (replace, keep both, cancel)."""
-        result = self.app.confirm(pending, choice)
+    def confirm(self, pending: ImportResult | int, choice: Choice | str, *, edits: dict | None = None) -> ImportResult:
+        """Answer the app's question (a duplicate, an unsafe token, the edit screen, a link); ``edits``:
+        what the user changed on the edit screen before Save."""
+        result = self.app.confirm(pending, choice, edits=edits)
         self._note_added(result)
         return result
 

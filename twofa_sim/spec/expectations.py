@@ -219,7 +219,7 @@ def _newest(after: After):
 def _open_question(after: After) -> str:
     """What the device's app asks now (its newest question), by the name the format uses."""
     app = after.run.devices[after.expectation.device].app
-    return app.question(app.pending[-1]).name.lower() if app.pending else "none"
+    return app.waiting(app.pending[-1]).question.name.lower() if app.pending else "none"
 
 
 def _newest_entry(after: After) -> str:
