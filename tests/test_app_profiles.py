@@ -11,8 +11,8 @@ import pathlib
 import pytest
 
 from twofa_sim import NotFoundError, UriError, ValidationError
-from twofa_sim.apps.profiles import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE, VERSIONS,
-                                   DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
+from twofa_sim.apps.profiles import (AEGIS, AUTHENTICATOR_ADDON, BEHAVIOUR_COLUMNS, GOOGLE_AUTHENTICATOR, PROFILES,
+                                   REFERENCE, VERSIONS, DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
                                    Unsupported, describe_values, profile, profiles_frame, profiles_markdown,
                                    versions_of)
 from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri
@@ -291,6 +291,11 @@ def test_the_readme_app_table_is_rendered_from_the_profiles():
     table = readme[readme.index("\n", start) + 1:end]
     assert table == profiles_markdown()
     assert table.count("\n") == len(VERSIONS) + 2
+    start = readme.index("<!-- app behaviour table: rendered by twofa_sim.apps.profiles.profiles_markdown("
+                         "columns=BEHAVIOUR_COLUMNS) -->\n")
+    behaviour = readme[readme.index("\n", start) + 1:readme.index("<!-- end of app behaviour table -->")]
+    assert behaviour == profiles_markdown(columns=BEHAVIOUR_COLUMNS)
+    assert "read in the source, not seen on a device" in behaviour
 
 
 @pytest.mark.parametrize("app, versions", [

@@ -183,7 +183,9 @@ ADDON_BEHAVIOUR = Behaviour(
            "kept only when it divides 60) and src/components/Import/FileImport.vue (a JSON backup goes through "
            "the same src/models/storage.ts EntryStorage.import as a scan: type and algorithm read with parseInt, "
            "so an HOTP, SHA256 or 60 s entry comes back time-based, SHA1, 30 s; a random id per entry, no "
-           "duplicate check); _locales/en/messages.json for the wording",
+           "duplicate check); src/background.ts getTotp (a scanned otpauth-migration:// QR code is unpacked too); "
+           "manifests/ declare no protocol_handlers, so the add-on opens no otpauth:// link; _locales/en/messages.json "
+           "for the wording",
 )
 
 AEGIS_BEHAVIOUR = Behaviour(
