@@ -392,3 +392,23 @@ def test_a_scanned_md5_stays_on_offer_on_aegis_edit_screen():
     app = AuthenticatorApp("aegis")
     shown = app.scan_uri(build_key_uri(S, "alice", "plenigo", algorithm="MD5"), T0, save=False)
     assert app.confirm(shown, Choice.SAVE, edits={"algorithm": "MD5", "digits": 7}).entry.algorithm == "MD5"
+
+
+# -- the apps side by side (what notebook 6 shows) -----------------------------------------------------------
+
+def test_a_refusal_is_a_value_and_names_its_kind():
+    from twofa_sim.apps.comparisons import refusal
+    assert refusal(lambda: AuthenticatorApp("aegis").scan_uri(NO_COUNTER, T0)).startswith("UriError: counter: ")
+    assert refusal(lambda: AuthenticatorApp("2fas").scan_uri(NO_COUNTER, T0)) is None
+    with pytest.raises(ZeroDivisionError):                # only the simulation's own refusals are values
+        refusal(lambda: 1 / 0)
+
+
+def test_each_app_and_moves_give_one_row_per_app_or_pair_without_secrets():
+    from twofa_sim.apps.comparisons import each_app, entry_made_of, moves, second_scan
+    rows = each_app(entry_made_of(NO_COUNTER), ["aegis", "2fas"])
+    assert [(r["app"], r["outcome"]) for r in rows] == [("Aegis 3.4", "refused"), ("2FAS 5.3.5+", "hotp, counter 1")]
+    assert each_app(second_scan(URI), ["aegis@3.3"])[0]["outcome"] == "added (offers: -); 2 entries"
+    moved = moves([("google-authenticator", "aegis"), ("reference", "aegis")], URI, held=URI)
+    assert moved[0]["why refused"].startswith("ExportRefused: ") and moved[1]["entries afterwards"] == 1
+    assert S not in repr(rows + moved)

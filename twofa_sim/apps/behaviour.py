@@ -81,7 +81,7 @@ class LinkHandling(enum.Enum):
     """What the app does with an ``otpauth://`` link opened from another app (a mail, a web page)."""
 
     LIKE_A_SCAN = "as a scan (not read in the source)"
-    ASKS_FIRST = "asks 'Save key for ...?' first (a scan saves without asking)"
+    ASKS_FIRST = "asks 'Save key for <account>?' first (a scan saves without asking)"
     NOT_HANDLED = "does not open otpauth:// links"
 
 
