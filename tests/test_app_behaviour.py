@@ -412,3 +412,43 @@ def test_each_app_and_moves_give_one_row_per_app_or_pair_without_secrets():
     moved = moves([("google-authenticator", "aegis"), ("reference", "aegis")], URI, held=URI)
     assert moved[0]["why refused"].startswith("ExportRefused: ") and moved[1]["entries afterwards"] == 1
     assert S not in repr(rows + moved)
+
+
+# -- the add-on imports Google Authenticator's otpauth-migration:// export ---------------------------------
+
+def test_a_migration_payload_built_by_hand_from_the_message_declaration_reads_back():
+    """MigrationPayload as Aegis's google_auth.proto declares it: account 1 {secret 1, name 2, issuer 3,
+    algorithm 4 (2 = SHA256), digits 5 (2 = eight), type 6 (2 = TOTP)}, version 2."""
+    import base64
+    from urllib.parse import quote
+    from twofa_sim.apps.migration import read_migration
+
+    secret = bytes(range(1, 21))
+    account = (b"\x0a\x14" + secret + b"\x12\x05alice" + b"\x1a\x07plenigo" + b"\x20\x02" + b"\x28\x02" + b"\x30\x02")
+    payload = b"\x0a" + bytes([len(account)]) + account + b"\x10\x01"
+    uri = "otpauth-migration://offline?data=" + quote(base64.b64encode(payload).decode(), safe="")
+    expected = build_key_uri(base64.b32encode(secret).decode().rstrip("="), "alice", "plenigo", algorithm="SHA256",
+                             digits=8)
+    assert read_migration(uri) == [expected]
+
+
+def test_the_addon_imports_a_migration_export_by_its_own_rules():
+    from twofa_sim.apps.migration import build_migration
+    uri = build_migration([{"secret": S, "name": "alice", "issuer": "plenigo", "algorithm": "SHA256", "digits": 8},
+                           {"secret": S2, "name": "bob", "issuer": "Lab", "counter": 3}])
+    addon = AuthenticatorApp("authenticator-addon")
+    report = addon.import_text(uri, T0)
+    assert report.added == 2 and report.failures == ()
+    assert [(e.account, e.type, e.algorithm, e.digits) for e in addon.entries] == [
+        ("alice", "totp", "SHA1", 8), ("bob", "totp", "SHA1", 6)]        # its import drops algorithm and HOTP
+    assert profile("authenticator-addon").behaviour.imports_migration
+    assert AuthenticatorApp("aegis").import_text(uri, T0).failures[0][1].startswith(
+        "scheme: this simulation reads otpauth-migration:// exports only where")
+
+
+@pytest.mark.parametrize("data, words", [("%%%", "not base64"), ("CgIKAA==", "has no secret"),
+                                         ("Cg==", "cut off"), ("CgMSAf8=", "has no secret")])
+def test_a_damaged_migration_export_is_a_clear_error(data, words):
+    from twofa_sim.apps.migration import read_migration
+    with pytest.raises(UriError, match=words):
+        read_migration(f"otpauth-migration://offline?data={data}")

@@ -142,3 +142,12 @@ def test_aegis_stopping_on_md5_is_shown_on_the_entry():
     office.clock.set(1_767_600_000 + 30 * shown.index(False))
     view.refresh()
     assert len(code_on(card)) == 6 and card.bar.layout.visibility == "visible"
+
+
+def test_the_addon_imports_google_authenticators_export_from_the_widget():
+    from twofa_sim.apps.migration import build_migration
+    _, view = at_qr("authenticator-addon")
+    view.link.value = build_migration([{"secret": S, "name": "bob", "issuer": "Lab", "algorithm": "SHA256"}])
+    view.link_button.click()
+    assert "Imported: 1 added." in view.message.value and len(view.device.app.entries) == 1
+    assert view.device.app.entries[0].algorithm == "SHA1" and S not in view.message.value

@@ -30,7 +30,7 @@ from .entry import (APP_DIGITS, APP_PERIODS, COMPUTABLE_DIGITS, COMPUTABLE_PERIO
 from .results import Correction, ImportOutcome, ImportReport, ImportResult, Reading
 from .profiles import (REFERENCE, SAVE_CHOICES, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
                        DuplicatePolicy, TimeRounding, describe_values, profile as find_profile)
-from .backup import Backup, Decision, ExportRefused, backup_of, check_readable, decide, import_rule
+from .backup import Backup, Decision, ExportRefused, backup_of, check_readable, decide, import_lines, import_rule
 from .behaviour import ExportFormat, LinkHandling
 from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
 from .otpauth import MAX_URI, URI_ALGORITHMS, normalise_secret, parse_key_uri, secret_bytes
@@ -547,14 +547,13 @@ class AuthenticatorApp:
         self.check_unlocked("import")
         if not isinstance(text, str):
             raise ValidationError("text", f"must be text, got {type(text).__name__}")
-        results, failures = [], []
+        results = []
         outcomes = {Decision.ADD: ImportOutcome.ADDED, Decision.REPLACE: ImportOutcome.REPLACED,
                     Decision.SKIP: ImportOutcome.SKIPPED, Decision.UNTICK: ImportOutcome.UNTICKED}
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        lines, failures = import_lines(text, self.profile.title, self.profile.behaviour.imports_migration)
+        for number, line in lines:
             try:
-                candidate, settings = self._candidate(line.strip(), local, "import")
+                candidate, settings = self._candidate(line, local, "import")
             except UriError as error:
                 failures.append((number, str(error)))
                 continue

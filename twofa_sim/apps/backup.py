@@ -15,9 +15,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..core.errors import ValidationError
+from ..core.errors import UriError, ValidationError
 from .behaviour import LOCKED_EXPORT_WARNING, ExportFormat, ImportDuplicates, LockedExport
 from .entry import Entry
+from .migration import SCHEME, read_migration
 
 
 class ExportRefused(ValidationError):
@@ -75,6 +76,26 @@ def check_readable(backup: Backup, own_app: str, title: str) -> None:
                                       f"{title} cannot read it")
 
 
+def import_lines(text: str, title: str, reads_migration: bool) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The ``otpauth://`` lines of an import by their line number (blank lines skipped), and the
+    lines refused: an ``otpauth-migration://`` line is unpacked where the app's record says it reads
+    it, refused elsewhere."""
+    lines, failures = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line.startswith(f"{SCHEME}:"):
+            lines += [(number, line)] if line else []
+        elif not reads_migration:
+            failures.append((number, f"scheme: this simulation reads {SCHEME}:// exports only where the app's "
+                                     f"source was read for it, not in {title}"))
+        else:
+            try:
+                lines += [(number, uri) for uri in read_migration(line)]
+            except UriError as error:
+                failures.append((number, str(error)))
+    return lines, failures
+
+
 class Decision(enum.Enum):
     ADD = "add"
     REPLACE = "replace"
@@ -95,4 +116,5 @@ def decide(rule: ImportDuplicates, candidate: Entry, entries: list[Entry], *, ti
     return Decision.ADD, None
 
 
-__all__ = ["Backup", "ExportRefused", "Decision", "backup_of", "import_rule", "check_readable", "decide"]
+__all__ = ["Backup", "ExportRefused", "Decision", "backup_of", "import_rule", "check_readable", "decide",
+           "import_lines"]

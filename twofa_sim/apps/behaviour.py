@@ -114,6 +114,7 @@ class Behaviour:
     locked_export: LockedExport = LockedExport.REFUSED
     algorithm_case_sensitive: bool = False
     crashes_past_the_digest: bool = False
+    imports_migration: bool = False
     source: str = ""
     seen_on_device: bool = False
 
@@ -141,7 +142,8 @@ class Behaviour:
                 "code shown": "after a tap" if self.code_on_tap else "always",
                 "otpauth:// link": self.links.value,
                 "export": self.export.value + locked,
-                "import: an entry it holds": self.describe_import(),
+                "import: an entry it holds": self.describe_import() + (
+                    "; also reads Google Authenticator's otpauth-migration:// export" if self.imports_migration else ""),
                 "names": self.naming.value,
                 "warns": ("when the phone's automatic time is off" if self.warns_without_automatic_time else "-"),
                 "evidence": self.evidence()}
@@ -174,6 +176,7 @@ ADDON_BEHAVIOUR = Behaviour(
     links=LinkHandling.NOT_HANDLED,
     export=ExportFormat.OTPAUTH_TEXT, import_duplicates=ImportDuplicates.ADD_ALL,
     own_backup_duplicates=ImportDuplicates.ADD_ALL, locked_export=LockedExport.LEAVES_OUT_LOCKED,
+    imports_migration=True,
     source="Authenticator-Extension/Authenticator at tag v8.0.2: src/components/Popup/BackupPage.vue (the "
            "authenticator.txt export, shown only without Steam or Battle.net accounts, 'otp_unsupported_warn'; "
            "while locked the page still exports and warns 'phrase_incorrect_export': accounts it could not "
@@ -201,7 +204,8 @@ AEGIS_BEHAVIOUR = Behaviour(
            "ui/ImportEntriesActivity.java findDuplicates (same issuer and secret: unticked, 'Unchecked %d potential "
            "duplicates'), crypto/otp/HOTP.java (hash[offset + 3] with offset up to 15 on MD5's 16 bytes) and "
            "ui/views/EntryHolder.java (catches OtpInfoException only: the ArrayIndexOutOfBoundsException is not "
-           "caught, so the app most likely stops)",
+           "caught, so the app most likely stops); its scanner also reads Google Authenticator's otpauth-migration:// "
+           "export (MainActivity.java, GoogleAuthInfo.parseExportUri), not modelled here",
 )
 
 FREEOTP_BEHAVIOUR = Behaviour(

@@ -141,7 +141,7 @@ class AuthenticatorView(widgets.VBox):
         self.automatic_time = widgets.Checkbox(value=device.automatic_time, description=t("Phone sets its time automatically"),
                                                indent=False, layout=widgets.Layout(width="auto"))
         self.automatic_time.add_class("tfs-app-automatic-time")
-        self.link = widgets.Text(placeholder=t("otpauth:// link from a mail or a web page"),
+        self.link = widgets.Text(placeholder=t("otpauth:// link, or an otpauth-migration:// export"),
                                  layout=widgets.Layout(width="300px"))
         self.link_button = widgets.Button(description=t("Open link"), icon="link", layout=widgets.Layout(width="auto"))
         self.link_button.add_class("tfs-app-open-link")
@@ -202,11 +202,20 @@ class AuthenticatorView(widgets.VBox):
                   "period": self.edit_period.value}
         return {name: value for name, value in fields.items() if value != getattr(shown, name)}
 
-    def open_link(self) -> ImportResult:
-        """An otpauth:// link opened on the device (Google Authenticator asks before saving it)."""
+    def open_link(self) -> ImportResult | None:
+        """An otpauth:// link opened on the device (Google Authenticator asks before saving it); an
+        otpauth-migration:// export goes to the app's import (the add-on reads it)."""
         text = self.link.value.strip()
         if not text:
             raise ValidationError("link", "is empty: paste an otpauth:// link")
+        if text.startswith("otpauth-migration:"):     # Google Authenticator's export, on the app's import page
+            report = self.device.import_text(text)
+            self.link.value = ""
+            failed = [self.texts.message(message) for _, message in report.failures]
+            self.show("; ".join([self.texts("Imported: {added} added.", added=report.added), *failed]),
+                      "ok" if report.added else "error")
+            self.render()
+            return None
         result = self.device.open_link(text)
         self.link.value = ""
         self._after_import(result)

@@ -9,7 +9,8 @@ new module imported here): a subclass of :class:`Step` with ``key="..."`` and it
 from .base import STEP_TYPES, CheckStep, Step
 from .login_mask import LoginStep, LogOutStep, StartOverStep, TypeStep
 from .devices import CorrectClockStep, DeviceClockStep, DeviceStep, EnterKeyStep, InstallStep, MoveEntriesStep, ScanStep
-from .app_screens import AnswerStep, AutomaticTimeStep, OpenLinkStep, ScanOtherQrStep, ScanUnsavedStep, TapStep
+from .app_screens import (AnswerStep, AutomaticTimeStep, ImportTextStep, OpenLinkStep, ScanOtherQrStep, ScanUnsavedStep,
+                          TapStep)
 from .clock import ClockStep, WaitStep
 from .admin import (AdminStep, CompanySettingStep, CreateUserStep, IssueRecoveryCodesStep, PolicyStep, ResetStep,
                     TickStep, UnlockStep, UntickStep)
@@ -19,5 +20,5 @@ __all__ = [
     "InstallStep", "ScanStep", "EnterKeyStep", "DeviceClockStep", "CorrectClockStep", "MoveEntriesStep",
     "WaitStep", "ClockStep", "AdminStep", "TickStep", "UntickStep", "ResetStep", "UnlockStep",
     "IssueRecoveryCodesStep", "CompanySettingStep", "CreateUserStep", "PolicyStep", "ScanUnsavedStep", "OpenLinkStep",
-    "AnswerStep", "TapStep", "AutomaticTimeStep", "ScanOtherQrStep",
+    "AnswerStep", "TapStep", "AutomaticTimeStep", "ScanOtherQrStep", "ImportTextStep",
 ]

@@ -193,3 +193,33 @@ class ScanOtherQrStep(DeviceStep, key="scan_other_qr"):
             record.outcome = f"scan failed: {error}"
             return
         run.note_import(self.device, result, record)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportTextStep(DeviceStep, key="import_text"):
+    """The user loads ``text`` into the app's import page: ``otpauth://`` lines, or Google
+    Authenticator's ``otpauth-migration://`` export (the add-on reads it). The timeline shows how
+    many lines, never the text."""
+
+    text: str = field(repr=False)
+
+    @classmethod
+    def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> "ImportTextStep":
+        entries = parser.reader.mapping(node, "import_text", known=["device", "text"], required=["device", "text"])
+        device = parser.known_device(entries["device"][1])
+        text = parser.reader.text(entries["text"][1], "text")
+        if len(text) > 64 * 1024:
+            raise parser.reader.fail(entries["text"][1], "text must be at most 65,536 characters")
+        return cls(device=device.name, text=text, **common)
+
+    def describe(self) -> str:
+        lines = len([line for line in self.text.splitlines() if line.strip()])
+        return f"imports {lines} line{'s' if lines != 1 else ''} of text into {self.device}"
+
+    def run(self, run: Run, record: StepRecord) -> None:
+        record.actor = run.device_spec(self.device).owner
+        report = run.devices[self.device].import_text(self.text)
+        changed = tuple(a.field for r in report.results for a in r.adjustments)
+        run.note_scan(self.device, "added" if report.added else "not added", changed)
+        record.outcome = (f"{report.added} entries added" + "".join(f"; {r.describe()}" for r in report.results)
+                          + "".join(f"; line {n} refused: {m}" for n, m in report.failures))
