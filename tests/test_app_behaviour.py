@@ -452,3 +452,20 @@ def test_a_damaged_migration_export_is_a_clear_error(data, words):
     from twofa_sim.apps.migration import read_migration
     with pytest.raises(UriError, match=words):
         read_migration(f"otpauth-migration://offline?data={data}")
+
+
+def test_a_session_saved_while_aegis_shows_its_edit_screen_loads_with_the_question(tmp_path):
+    from conftest import PASSWORD, make_office
+    from twofa_sim import load_session, save_session
+
+    office = make_office()
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    aegis = Device.for_user(office, "alice", app="aegis")
+    google = Device.for_user(office, "alice", app="google-authenticator")
+    aegis.app.scan_uri(NO_COUNTER.replace("hotp", "totp"), aegis.now(), save=False)
+    google.open_link(URI)
+    save_session(tmp_path / "s.twofa.json", office, [aegis, google])
+    restored = load_session(tmp_path / "s.twofa.json").devices
+    questions = [d.app.waiting(d.app.pending[-1]).question for d in restored]
+    assert questions == [Question.EDITOR, Question.LINK] and all(d.app.entries == [] for d in restored)
+    assert restored[0].confirm(restored[0].app.pending[-1], Choice.SAVE).added
