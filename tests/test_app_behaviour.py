@@ -469,3 +469,22 @@ def test_a_session_saved_while_aegis_shows_its_edit_screen_loads_with_the_questi
     questions = [d.app.waiting(d.app.pending[-1]).question for d in restored]
     assert questions == [Question.EDITOR, Question.LINK] and all(d.app.entries == [] for d in restored)
     assert restored[0].confirm(restored[0].app.pending[-1], Choice.SAVE).added
+
+
+def test_any_bytes_as_a_migration_payload_read_back_or_are_a_clear_error():
+    import base64
+    from urllib.parse import quote
+    from hypothesis import given, settings, strategies as st
+    from twofa_sim.apps.migration import read_migration
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.binary(max_size=200))
+    def check(payload):
+        uri = "otpauth-migration://offline?data=" + quote(base64.b64encode(payload).decode(), safe="")
+        try:
+            lines = read_migration(uri)
+        except UriError:
+            return
+        assert all(line.startswith(("otpauth://totp/", "otpauth://hotp/")) for line in lines)
+
+    check()
