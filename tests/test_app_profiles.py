@@ -11,8 +11,8 @@ import pathlib
 import pytest
 
 from twofa_sim import NotFoundError, UriError, ValidationError
-from twofa_sim.apps.profiles import (AEGIS, AUTHENTICATOR_ADDON, GOOGLE_AUTHENTICATOR, PROFILES, REFERENCE, VERSIONS,
-                                   DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
+from twofa_sim.apps.profiles import (AEGIS, AUTHENTICATOR_ADDON, BEHAVIOUR_COLUMNS, GOOGLE_AUTHENTICATOR, PROFILES,
+                                   REFERENCE, VERSIONS, DuplicateMatch, DuplicatePolicy, IssuerSource, Support, TimeRounding,
                                    Unsupported, describe_values, profile, profiles_frame, profiles_markdown,
                                    versions_of)
 from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri
@@ -56,13 +56,16 @@ def test_the_profile_table_has_one_row_per_app_and_every_column():
     table = profiles_frame()
     assert list(table.index) == [p.title for p in PROFILES.values()]
     assert list(table.columns) == ["versions", "platform", "algorithm", "digits", "period (s)", "issuer shown",
-                                   "second scan", "hotp:// QR", "time", "clock correction", "source"]
+                                   "second scan", "hotp:// QR", "time", "clock correction", "manual form",
+                                   "hotp:// QR without counter", "after a scan", "code shown", "otpauth:// link",
+                                   "export", "import: an entry it holds", "names", "warns", "evidence", "source"]
     addon = table.loc[AUTHENTICATOR_ADDON.title]
     assert addon["algorithm"] == "ignored: always SHA1" and addon["period (s)"] == "ignored: always 30"
     assert addon["digits"] == "1 to 10; else 6"
     assert addon["clock correction"] == ("a web server's Date header, first from its menu, then at every opening, "
                                          "within ±300 s, in steps of 1 s")
-    assert table.loc[GOOGLE_AUTHENTICATOR.title, "clock correction"] == "yes, in steps of 60 s"
+    assert table.loc[GOOGLE_AUTHENTICATOR.title, "clock correction"] == (
+        'a web server\'s Date header (www.google.com) when the user starts "Sync now", in steps of 60 s')
     assert table.loc[AEGIS.title, "clock correction"] == "no"
     assert table.loc["2FAS 5.3.5+", "period (s)"] == "10, 30, 60 or 90"
     assert table.loc["2FAS 5.3.5+", "clock correction"] == "automatically: NTP time servers, in steps of 1 ms"
@@ -168,7 +171,7 @@ def test_which_issuer_each_app_shows(key):
     if key != "google-authenticator":
         assert PROFILES[key].issuer_source is ISSUER_RULE[ISSUER_SHOWN[key][0]]
     assert settings(key, "&issuer=ACME", label="alice").issuer == "ACME"
-    assert settings(key, "", label="alice").issuer == ""
+    assert settings(key, "", label="alice").issuer == ("alice" if key == "2fas" else "")    # 2FAS: the label
     assert not settings(key, "&issuer=ACME", label="ACME:alice").warnings
 
 
@@ -266,8 +269,8 @@ def test_the_engine_has_no_special_case_for_any_app():
     needles = [p.key for p in PROFILES.values() if p.key != "reference"] + \
               [p.name for p in PROFILES.values() if p.key != "reference"] + ["AUTHENTICATOR_ADDON", "AEGIS", "FREEOTP",
                                                                             "TWOFAS", "GOOGLE_AUTHENTICATOR"]
-    for module in ("apps/authenticator.py", "apps/device.py", "apps/scan.py", "apps/otpauth.py",
-                   "analysis/compatibility.py"):
+    for module in ("apps/authenticator.py", "apps/device.py", "apps/scan.py", "apps/otpauth.py", "apps/backup.py",
+                   "apps/results.py", "analysis/compatibility.py"):
         code = _code_without_docs((ROOT / "twofa_sim" / module).read_text())
         for needle in needles:
             assert needle not in code, (module, needle)
@@ -288,10 +291,16 @@ def test_the_readme_app_table_is_rendered_from_the_profiles():
     table = readme[readme.index("\n", start) + 1:end]
     assert table == profiles_markdown()
     assert table.count("\n") == len(VERSIONS) + 2
+    start = readme.index("<!-- app behaviour table: rendered by twofa_sim.apps.profiles.profiles_markdown("
+                         "columns=BEHAVIOUR_COLUMNS) -->\n")
+    behaviour = readme[readme.index("\n", start) + 1:readme.index("<!-- end of app behaviour table -->")]
+    assert behaviour == profiles_markdown(columns=BEHAVIOUR_COLUMNS)
+    assert "read in the source, not seen on a device" in behaviour
 
 
 @pytest.mark.parametrize("app, versions", [
-    ("2fas", ["2fas@5.0", "2fas@5.1", "2fas"]), ("aegis", ["aegis@3.3", "aegis"]), ("freeotp", ["freeotp"]),
+    ("2fas", ["2fas@5.0", "2fas@5.1", "2fas"]), ("aegis", ["aegis@3.3", "aegis"]),
+    ("freeotp", ["freeotp@2.0", "freeotp"]),
 ])
 def test_the_versions_of_one_app_oldest_first(app, versions):
     assert [p.key for p in versions_of(app)] == versions

@@ -85,7 +85,6 @@ def test_a_second_scan_of_the_same_qr(key, outcome, count):
 @pytest.mark.parametrize("choice, outcome, ids", [
     (Choice.REPLACE, ImportOutcome.REPLACED, "new"),
     (Choice.KEEP_BOTH, ImportOutcome.KEPT_BOTH, "both"),
-    (Choice.CANCEL, ImportOutcome.CANCELLED, "old"),
     ("keep both", ImportOutcome.KEPT_BOTH, "both"),
 ])
 def test_answering_the_apps_question(choice, outcome, ids):
@@ -227,7 +226,7 @@ def test_export_and_import_round_trip_in_the_reference_app():
     assert report.added == 2 and report.failures == ()
     key = lambda e: (e.issuer, e.account, e.secret, e.algorithm, e.digits, e.period)  # noqa: E731
     assert [key(e) for e in again.entries] == [key(e) for e in app.entries]
-    assert all(e.origin == "scan" for e in again.entries)
+    assert all(e.origin == "import" for e in again.entries)
 
 
 def test_the_addons_backup_loses_the_algorithm_on_import():
@@ -369,5 +368,5 @@ def test_nothing_secret_leaks_from_a_device_story():
     assert [e.kind.name for e in events] == [
         "DEVICE_ADDED", "QR_SCANNED", "ENTRY_ADDED", "QR_SCANNED", "ENTRY_ADDED", "ENTRY_ADDED", "SCAN_FAILED",
         "CLOCK_CORRECTED", "ENTRY_REMOVED", "SCAN_FAILED", "SCAN_FAILED"]
-    assert [r.outcome for r in report.results] == [ImportOutcome.NEEDS_CONFIRMATION] * 3   # Aegis asks each time
+    assert [r.outcome for r in report.results] == [ImportOutcome.UNTICKED] * 3   # Aegis unticks what it holds
     assert report.failures[0][0] == 1

@@ -21,18 +21,19 @@ typed again.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
-from dataclasses import dataclass
 from typing import Iterator
 
 
 from .entry import (APP_DIGITS, APP_PERIODS, COMPUTABLE_DIGITS, COMPUTABLE_PERIODS, LAST_SECOND, MIN_SECRET_BITS,
                     Entry, PendingQuestion, Question, hotp_code)
-from .profiles import (REFERENCE, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
-                          DuplicatePolicy, TimeRounding, profile as find_profile)
+from .results import Correction, ImportOutcome, ImportReport, ImportResult, Reading
+from .profiles import (REFERENCE, SAVE_CHOICES, UNSAFE_CHOICES, Adjustment, AppProfile, Choice, DuplicateMatch,
+                       DuplicatePolicy, TimeRounding, describe_values, profile as find_profile)
+from .backup import Backup, Decision, ExportRefused, backup_of, check_readable, decide, import_lines, import_rule
+from .behaviour import ExportFormat, LinkHandling
 from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
-from .otpauth import MAX_URI, normalise_secret, parse_key_uri, secret_bytes
+from .otpauth import MAX_URI, URI_ALGORITHMS, normalise_secret, parse_key_uri, secret_bytes
 from ..core.passwords import PasswordHash
 from ..core.secret_source import SystemSecretSource
 
@@ -42,6 +43,10 @@ _EARLY = {TimeRounding.TRUNCATE: 0.0, TimeRounding.NEAREST: 0.5}
 
 class AppLocked(TwofaSimError):
     """The app is protected by a password and locked: it cannot scan or import until unlocked."""
+
+
+class AppStopped(TwofaSimError):
+    """What the app's source shows would stop the app (read in the source, not run on a device)."""
 
 
 def _check_computable(digits: int, period: int, secret: str, error: type[ValidationError]) -> None:
@@ -69,90 +74,6 @@ def _check_name(field_name: str, value: object, *, required: bool) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What the app shows for one entry at one instant of the device's clock."""
-
-    entry_id: int
-    issuer: str
-    account: str
-    code: str
-    step: int
-    at: float
-    seconds_left: float
-    next_change: float
-    period: int
-
-    @property
-    def fraction_left(self) -> float:
-        """For a countdown bar: 1.0 just after the code changed, 0.0 when it is about to."""
-        return max(0.0, min(1.0, self.seconds_left / self.period))
-
-
-class ImportOutcome(enum.Enum):
-    ADDED = "added"
-    REPLACED = "replaced the existing entry"
-    KEPT_BOTH = "added next to the existing entry"
-    NEEDS_CONFIRMATION = "the app asks first: waiting for the user's choice"
-    CANCELLED = "cancelled: nothing changed"
-    UNCHANGED = "the app holds this entry already: nothing changed"
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What one scan, manual entry or backup line did. Never holds the secret in its text."""
-
-    outcome: ImportOutcome
-    entry: Entry | None = None
-    existing: Entry | None = None
-    adjustments: tuple[Adjustment, ...] = ()
-    warnings: tuple[str, ...] = ()
-    pending: int | None = None
-    question: Question | None = None
-    choices: tuple[Choice, ...] = ()
-
-    @property
-    def needs_confirmation(self) -> bool:
-        return self.outcome is ImportOutcome.NEEDS_CONFIRMATION
-
-    @property
-    def added(self) -> bool:
-        return self.outcome in (ImportOutcome.ADDED, ImportOutcome.REPLACED, ImportOutcome.KEPT_BOTH)
-
-    def describe(self) -> str:
-        """One line for a message or an event: outcome, entry, and every value the app changed."""
-        shown = self.entry or self.existing
-        parts = [self.outcome.value]
-        if self.question is not None:
-            parts.append(f"{self.question.value} ({' / '.join(c.value for c in self.choices)})")
-        if shown is not None:
-            parts.append(f"{shown.label} ({shown.settings_text()})")
-        parts += [str(a) for a in self.adjustments] + list(self.warnings)
-        return "; ".join(parts)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """The result of importing a text backup: one result per good line, the bad lines by number."""
-
-    results: tuple[ImportResult, ...]
-    failures: tuple[tuple[int, str], ...]
-
-    @property
-    def added(self) -> int:
-        return sum(r.added for r in self.results)
-
-
-@dataclass(frozen=True)
-class Correction:
-    """The outcome of a clock correction: the offset in force afterwards, and why."""
-
-    applied: bool
-    measured: float
-    offset: float
-    reason: str
-
-
 class AuthenticatorApp:
     """An authenticator app following one profile. ``AuthenticatorApp("aegis")`` works too."""
 
@@ -168,6 +89,7 @@ class AuthenticatorApp:
         self._next_id = next_id
         self._password: PasswordHash | None = password
         self._locked = locked
+        self._shown: dict[int, int] = {}    # entry id -> the step whose code a tap showed (FreeOTP)
 
     def _take_id(self) -> int:
         """The next number for an entry or a question (one sequence for both)."""
@@ -271,28 +193,60 @@ class AuthenticatorApp:
 
     # -- adding entries ---------------------------------------------------------------------------
 
-    def scan_uri(self, text: str, local: float) -> ImportResult:
-        """Import the text of a scanned QR code as the profile says; :class:`UriError` if refused,
-        :class:`AppLocked` if the app is locked."""
-        self.check_unlocked("scan")
-        uri = parse_key_uri(text, ignore=self.profile.ignored_parameters)
+    def _candidate(self, text: str, local: float, origin: str):
+        """The entry this app would make of an ``otpauth://`` text, and the settings it read."""
+        uri = parse_key_uri(text, ignore=self.profile.ignored_parameters, counter_optional=True)
         settings = self.profile.settings_for(uri)
         _check_computable(settings.digits, settings.period, uri.secret, UriError)
         candidate = Entry(0, settings.issuer, settings.account, uri.secret, settings.algorithm, settings.digits,
-                          settings.period, added_at=local, origin="scan",
+                          settings.period, added_at=local, origin=origin,
                           warnings=settings.warnings + tuple(f"unsafe: {u}" for u in settings.unsafe),
                           type=settings.type, counter=settings.counter)
+        return candidate, settings
+
+    def _ask(self, candidate: Entry, existing: Entry | None, adjustments: tuple, warnings: tuple,
+             question: Question, choices: tuple[Choice, ...]) -> ImportResult:
+        token = self._take_id()
+        self._pending[token] = PendingQuestion(candidate, existing, adjustments, warnings, question)
+        return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, existing, adjustments, warnings, pending=token,
+                            question=question, choices=choices)
+
+    def scan_uri(self, text: str, local: float, *, save: bool = True) -> ImportResult:
+        """Import the text of a scanned QR code as the profile says; :class:`UriError` if refused,
+        :class:`AppLocked` if the app is locked.
+
+        An app that opens an edit screen after a scan (Aegis) saves nothing until Save: with
+        ``save=False`` the scan stops there (a question answered with Save or Cancel); the default
+        is the user who taps Save without changing anything."""
+        self.check_unlocked("scan")
+        candidate, settings = self._candidate(text, local, "scan")
         if settings.unsafe:
-            token = self._take_id()
-            self._pending[token] = PendingQuestion(candidate, None, settings.adjustments, candidate.warnings,
-                                                   Question.UNSAFE)
-            return ImportResult(ImportOutcome.NEEDS_CONFIRMATION, None, None, settings.adjustments, candidate.warnings,
-                                pending=token, question=Question.UNSAFE, choices=UNSAFE_CHOICES)
+            return self._ask(candidate, None, settings.adjustments, candidate.warnings, Question.UNSAFE,
+                             UNSAFE_CHOICES)
+        if self.profile.behaviour.scan_opens_editor and not save:
+            return self._ask(candidate, None, settings.adjustments, settings.warnings, Question.EDITOR, SAVE_CHOICES)
         return self._add(candidate, settings.adjustments, settings.warnings)
 
-    def enter_key(self, account: str, secret: str, local: float, *, issuer: str = "", algorithm: str = "SHA1",
+    def open_link(self, text: str, local: float) -> ImportResult:
+        """An ``otpauth://`` link opened from another app (a mail, a web page): Google Authenticator
+        asks "Save key for ...?" first, where its camera saves at once."""
+        self.check_unlocked("open a link")
+        links = self.profile.behaviour.links
+        if links is LinkHandling.NOT_HANDLED:
+            raise ValidationError("link", f"{self.profile.title} does not open otpauth:// links: scan the QR code")
+        if links is LinkHandling.LIKE_A_SCAN:
+            return self.scan_uri(text, local, save=False)
+        candidate, settings = self._candidate(text, local, "link")
+        same = next((e for e in self._entries if (e.issuer, e.account) == (candidate.issuer, candidate.account)), None)
+        if same is not None and (same.secret, same.type, same.counter) == (candidate.secret, candidate.type,
+                                                                            candidate.counter):
+            return ImportResult(ImportOutcome.UNCHANGED, None, same, settings.adjustments, settings.warnings)
+        return self._ask(candidate, same, settings.adjustments, settings.warnings, Question.LINK, SAVE_CHOICES)
+
+    def enter_key(self, account: str, secret: str, local: float, *, issuer: str = "", algorithm: str | None = None,
                   digits: int = 6, period: int = 30) -> ImportResult:
-        """Add an entry from a key typed by hand (spaces allowed, as the page groups it)."""
+        """Add an entry from a key typed by hand (spaces allowed, as the page groups it); without an
+        algorithm, the one the form starts on (SHA256 in FreeOTP)."""
         self.check_unlocked("add an entry")
         account = _check_name("account", account, required=True)
         issuer = _check_name("issuer", issuer, required=False)
@@ -302,7 +256,11 @@ class AuthenticatorApp:
             secret = normalise_secret(secret, allow_spaces=True)
         except UriError as error:
             raise ValidationError("secret", error.problem) from None
+        algorithm = self.profile.manual.default_algorithm if algorithm is None else algorithm
         self.profile.manual_settings(algorithm, digits, period)
+        if algorithm not in URI_ALGORITHMS:
+            raise ValidationError("algorithm", f"{self.profile.title} offers {algorithm} by hand, but this simulation "
+                                               "computes no GOST 34.11 codes")
         _check_computable(digits, period, secret, ValidationError)
         candidate = Entry(0, issuer, account, secret, algorithm, digits, period, added_at=local, origin="manual")
         return self._add(candidate, (), ())
@@ -365,9 +323,18 @@ class AuthenticatorApp:
         """Tokens of questions waiting for the user's choice."""
         return list(self._pending)
 
-    def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
+    def waiting(self, token: int) -> PendingQuestion:
+        """What the app asks under ``token`` (a duplicate, an unsafe token, its edit screen, a link)
+        and the entry it holds back meanwhile (its repr never shows the secret)."""
+        if token not in self._pending:
+            raise NotFoundError(f"no question waiting for a choice under {token!r}")
+        return self._pending[token]
+
+    def confirm(self, pending: ImportResult | int, choice: Choice | str, *, edits: dict | None = None) -> ImportResult:
         """Answer the app's question: about a duplicate (replace, keep both, cancel: what the profile
-        offers) or about an unsafe token (add anyway, cancel)."""
+        offers), an unsafe token (add anyway, cancel), an edit screen or a link (save, cancel).
+        ``edits`` are what the user changed on the edit screen before Save (issuer, account,
+        algorithm, digits, period), checked as the form checks them."""
         token = pending.pending if isinstance(pending, ImportResult) else pending
         if token not in self._pending:
             raise NotFoundError(f"no question waiting for a choice under {token!r}")
@@ -378,14 +345,24 @@ class AuthenticatorApp:
         if not isinstance(choice, Choice):
             raise ValidationError("choice", f"must be a Choice, got {type(choice).__name__}")
         item = self._pending[token]
-        offered = UNSAFE_CHOICES if item.question is Question.UNSAFE else self.profile.duplicates.choices
+        if edits:
+            if item.question is not Question.EDITOR or choice is not Choice.SAVE:
+                raise ValidationError("edits", "only the edit screen's Save takes changes")
+            item = dataclasses.replace(item, candidate=self._edited(item.candidate, edits))
+        offered = {Question.UNSAFE: UNSAFE_CHOICES, Question.EDITOR: SAVE_CHOICES,
+                   Question.LINK: SAVE_CHOICES}.get(item.question, self.profile.duplicates.choices)
         if choice not in offered:
             raise ValidationError("choice", f"{self.profile.title} offers {' or '.join(c.value for c in offered)} "
                                             f"here, not {choice.value}")
         del self._pending[token]
+        if choice is Choice.CANCEL and item.question is Question.DUPLICATE and self.profile.behaviour.scan_opens_editor:
+            # "Cancel save" on the duplicate sheet: back to the edit screen, the entry still unsaved
+            return self._ask(item.candidate, None, item.adjustments, item.warnings, Question.EDITOR, SAVE_CHOICES)
         if choice is Choice.CANCEL:
             return ImportResult(ImportOutcome.CANCELLED, None, item.existing, item.adjustments, item.warnings)
-        if item.question is Question.UNSAFE:
+        if item.question in (Question.UNSAFE, Question.EDITOR):
+            return self._add(item.candidate, item.adjustments, item.warnings)
+        if item.question is Question.LINK:        # saved as the camera would have saved it
             return self._add(item.candidate, item.adjustments, item.warnings)
         if choice is Choice.REPLACE:
             if self.profile.duplicates is DuplicatePolicy.ASK_SUFFIX:     # removes every entry with that name
@@ -399,6 +376,24 @@ class AuthenticatorApp:
         entry = self._store(candidate)
         return ImportResult(ImportOutcome.KEPT_BOTH, entry, item.existing, item.adjustments, item.warnings)
 
+    def _edited(self, candidate: Entry, edits: dict) -> Entry:
+        """The candidate with the edit screen's changes; the scanned algorithm stays on offer (MD5)."""
+        unknown = set(edits) - {"issuer", "account", "algorithm", "digits", "period"}
+        if unknown:
+            raise ValidationError("edits", f"the edit screen has no field {sorted(unknown)[0]!r}")
+        changed = {"issuer": _check_name("issuer", edits.get("issuer", candidate.issuer), required=False),
+                   "account": _check_name("account", edits.get("account", candidate.account), required=True)}
+        form = self.profile.manual
+        for name, offered in (("algorithm", form.algorithms + (candidate.algorithm,)), ("digits", form.digits),
+                              ("period", form.periods)):
+            value = edits.get(name, getattr(candidate, name))
+            if value != getattr(candidate, name) and value not in offered:
+                raise ValidationError(name, f"the edit screen of {self.profile.title} offers "
+                                            f"{describe_values(offered)} only, got {value!r}")
+            changed[name] = value
+        _check_computable(changed["digits"], changed["period"], candidate.secret, ValidationError)
+        return dataclasses.replace(candidate, **changed)
+
     def accept(self, result: ImportResult) -> ImportResult:
         """Answer yes to whatever the app asks (replace a duplicate, add an unsafe token anyway) until
         the entry is added: what a user following the enrolment page does."""
@@ -408,8 +403,10 @@ class AuthenticatorApp:
 
     @staticmethod
     def yes_to(result: ImportResult) -> Choice:
-        """The answer that adds the entry: "add anyway" to an unsafe token, "replace" to a duplicate."""
-        return Choice.ADD_ANYWAY if result.question is Question.UNSAFE else Choice.REPLACE
+        """The answer that adds the entry: "add anyway" to an unsafe token, "save" on an edit screen or
+        to "Save key for ...?", "replace" to a duplicate."""
+        return {Question.UNSAFE: Choice.ADD_ANYWAY, Question.EDITOR: Choice.SAVE,
+                Question.LINK: Choice.SAVE}.get(result.question, Choice.REPLACE)
 
     # -- finding and removing ---------------------------------------------------------------------
 
@@ -441,9 +438,34 @@ class AuthenticatorApp:
 
     # -- codes and rotation -----------------------------------------------------------------------
 
+    def _code_of(self, entry: Entry, whole: int) -> str:
+        try:
+            return entry.code_at(whole)
+        except ValidationError as error:
+            if not self.profile.behaviour.crashes_past_the_digest:
+                raise
+            raise AppStopped(f"{self.profile.title} most likely stops here (read in its source, not run on a "
+                             f"device): at step {entry.step_at(whole)} {error.problem}, and only OtpInfoException "
+                             "is caught") from None
+
     def code(self, ref: Entry | int, local: float) -> str:
+        """The code the entry shows at ``local`` (FreeOTP shows it after a tap: :meth:`tap`)."""
         entry = self.entry(ref)
-        return entry.code_at(self.app_seconds(local))
+        return self._code_of(entry, self.app_seconds(local))
+
+    def tap(self, ref: Entry | int, local: float) -> Reading:
+        """The user taps the entry: an app that shows codes only after a tap (FreeOTP) shows this
+        one until it changes."""
+        entry = self.entry(ref)
+        self._shown[entry.id] = entry.step_at(self.app_seconds(local))
+        return self.reading(entry, local)
+
+    def code_shown(self, ref: Entry | int, local: float) -> bool:
+        """Whether the app shows the entry's code now (FreeOTP: only after a tap, until it changes)."""
+        entry = self.entry(ref)
+        if not self.profile.behaviour.code_on_tap:
+            return True
+        return self._shown.get(entry.id) == entry.step_at(self.app_seconds(local))
 
     def next_change(self, ref: Entry | int, after: float) -> float:
         """The first instant of the local clock after ``after`` at which the entry shows a new code
@@ -460,8 +482,8 @@ class AuthenticatorApp:
         entry = self.entry(ref)
         whole = self.app_seconds(local)
         change = self.next_change(entry, local)
-        return Reading(entry.id, entry.issuer, entry.account, entry.code_at(whole), entry.step_at(whole), local,
-                       change - local, change, entry.period)
+        return Reading(entry.id, entry.issuer, entry.account, self._code_of(entry, whole), entry.step_at(whole), local,
+                       change - local, change, entry.period, self.code_shown(entry, local))
 
     def next_counter_code(self, ref: Entry | int) -> str:
         """An HOTP entry's next code: the counter goes up by one, as when the user taps the entry."""
@@ -470,7 +492,7 @@ class AuthenticatorApp:
             raise ValidationError("entry", f"#{entry.id} is time-based: its code changes with the clock")
         advanced = dataclasses.replace(entry, counter=entry.counter + 1)
         self._entries[self._entries.index(entry)] = advanced
-        return advanced.code_at(0)
+        return self._code_of(advanced, 0)
 
     def readings(self, local: float) -> list[Reading]:
         return [self.reading(e, local) for e in self._entries]
@@ -491,36 +513,69 @@ class AuthenticatorApp:
         period, digits and algorithm only when they differ from 30, 6 and SHA1). Holds the secret."""
         return self.entry(ref).to_uri(omit_defaults=self.profile.export_omits_defaults)
 
-    def export_text(self) -> str:
-        """Every entry as an ``otpauth://`` line, as :meth:`export_uri` writes it. Holds the secrets."""
-        return "".join(self.export_uri(e) + "\n" for e in self._entries)
+    def export_backup(self) -> Backup:
+        """The app's export as its profile says (:class:`ExportRefused` where it has none): a locked
+        add-on leaves out what it cannot decrypt and says so. Holds the secrets."""
+        return backup_of(self.profile.app, self.profile.title, self.profile.behaviour, self._entries,
+                         locked=self._locked, omit_defaults=self.profile.export_omits_defaults)
 
-    def import_text(self, text: str, local: float) -> ImportReport:
-        """Import ``otpauth://`` lines (blank lines skipped); each line goes through the same rules as a scan."""
+    def export_text(self) -> str:
+        """Every entry as an ``otpauth://`` line, as :meth:`export_uri` writes it. Holds the secrets.
+        An app whose only backup is encrypted for itself (FreeOTP) has no such text."""
+        backup = self.export_backup()
+        if backup.format is not ExportFormat.OTPAUTH_TEXT:
+            raise ExportRefused("export", f"{self.profile.title} writes only {backup.format.value}")
+        return backup.text
+
+    def import_text(self, text: str, local: float, *, tick: bool = False) -> ImportReport:
+        """Import ``otpauth://`` lines written by another app (blank lines skipped): each line read
+        by the same rules as a scan, then the app's import rule for an entry it holds already
+        (``tick``: the user ticks what Aegis unticked)."""
+        return self._import_lines(text, local, import_rule(self.profile.behaviour, None, self.profile.app,
+                                                           self.profile.title), tick)
+
+    def import_backup(self, backup: Backup, local: float, *, tick: bool = False) -> ImportReport:
+        """Import a backup: this app's own (2FAS keeps what it holds) or another app's export."""
+        if not isinstance(backup, Backup):
+            raise ValidationError("backup", f"must be a Backup, got {type(backup).__name__}")
+        check_readable(backup, self.profile.app, self.profile.title)
+        rule = import_rule(self.profile.behaviour, backup.app, self.profile.app, self.profile.title)
+        report = self._import_lines(backup.text, local, rule, tick)
+        return dataclasses.replace(report, warnings=backup.warnings, left_out=backup.left_out)
+
+    def _import_lines(self, text: str, local: float, rule, tick: bool) -> ImportReport:
         self.check_unlocked("import")
         if not isinstance(text, str):
             raise ValidationError("text", f"must be text, got {type(text).__name__}")
-        results, failures = [], []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        results = []
+        outcomes = {Decision.ADD: ImportOutcome.ADDED, Decision.REPLACE: ImportOutcome.REPLACED,
+                    Decision.SKIP: ImportOutcome.SKIPPED, Decision.UNTICK: ImportOutcome.UNTICKED}
+        lines, failures = import_lines(text, self.profile.title, self.profile.behaviour.imports_migration)
+        for number, line in lines:
             try:
-                results.append(self.scan_uri(line.strip(), local))
+                candidate, settings = self._candidate(line, local, "import")
             except UriError as error:
                 failures.append((number, str(error)))
+                continue
+            decision, twin = decide(rule, candidate, self._entries, tick=tick)
+            entry = None
+            if decision in (Decision.ADD, Decision.REPLACE):
+                entry = self._store(candidate, replacing=twin if decision is Decision.REPLACE else None)
+            results.append(ImportResult(outcomes[decision], entry, twin, settings.adjustments, settings.warnings))
         return ImportReport(tuple(results), tuple(failures))
 
-    def move_to(self, other: "AuthenticatorApp", local: float) -> ImportReport:
+    def move_to(self, other: "AuthenticatorApp", local: float, *, tick: bool = False) -> ImportReport:
         """Move every entry into another app: this app's export, read by the other app's rules.
 
         An entry keeps what this app made of it: an entry the add-on scanned has SHA1 and 30 s
         whatever the QR said, and its export leaves both out, so the other app gets SHA1 and 30 s
-        too. Nothing is removed here (the user deletes the old entries when the new ones work).
+        too. Google Authenticator 5.00 has no export and FreeOTP's backup only FreeOTP restores
+        (:class:`ExportRefused`). Nothing is removed here (the user deletes the old entries when
+        the new ones work).
         """
         if not isinstance(other, AuthenticatorApp) or other is self:
             raise ValidationError("other", "must be another AuthenticatorApp")
-        self.check_unlocked("export")
-        return other.import_text(self.export_text(), local)
+        return other.import_backup(self.export_backup(), local, tick=tick)
 
     # -- views ------------------------------------------------------------------------------------
 
@@ -532,5 +587,5 @@ class AuthenticatorApp:
 
 
 __all__ = ["AuthenticatorApp", "Entry", "PendingQuestion", "Reading", "ImportResult", "ImportOutcome", "ImportReport",
-           "Choice", "Question", "Correction", "AppLocked", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
+           "Choice", "Question", "Correction", "AppLocked", "AppStopped", "Backup", "ExportRefused", "hotp_code", "COMPUTABLE_DIGITS", "COMPUTABLE_PERIODS",
            "MIN_SECRET_BITS", "APP_DIGITS", "APP_PERIODS", "LAST_SECOND"]

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Sequence
 from PIL import Image
 
 from .profiles import REFERENCE, AppProfile
-from .authenticator import AppLocked, AuthenticatorApp, Choice, Correction, Entry, ImportReport, ImportResult, Reading
+from .authenticator import (AppLocked, AuthenticatorApp, Backup, Choice, Correction, Entry, ImportReport, ImportResult,
+                            Reading)
+from .behaviour import AUTOMATIC_TIME_WARNING
 from ..core.clock import Clock, OffsetClock
 from ..core.errors import ScanError, UriError, ValidationError, check_display_name
 from ..core.events import EventKind, EventLog
@@ -40,6 +42,7 @@ class Device:
         self.app = AuthenticatorApp(app)
         self.events = events
         self.company = company
+        self.automatic_time = True      # the phone's "set time automatically"; Aegis warns when it is off
         self._note(EventKind.DEVICE_ADDED, detail=f"{self.app.profile.title}, clock {self.clock.offset:+g} s")
         self._sync_automatically()
 
@@ -72,6 +75,19 @@ class Device:
         if self.app.profile.corrects_automatically and self.clock.offset:
             self.correct_clock()
 
+    def set_automatic_time(self, on: bool) -> list[str]:
+        """Turn the phone's automatic time on or off; the warnings the app then shows."""
+        if not isinstance(on, bool):
+            raise ValidationError("automatic_time", f"must be true or false, got {type(on).__name__}")
+        self.automatic_time = on
+        return self.warnings()
+
+    def warnings(self) -> list[str]:
+        """What the app warns about when it opens (Aegis: the phone's automatic time is off)."""
+        if self.app.profile.behaviour.warns_without_automatic_time and not self.automatic_time:
+            return [AUTOMATIC_TIME_WARNING]
+        return []
+
     def now(self) -> float:
         """The device's own clock (without the app's correction)."""
         return self.clock.now()
@@ -85,8 +101,9 @@ class Device:
 
     # -- adding entries ---------------------------------------------------------------------------
 
-    def scan(self, image: Image.Image, rect: Sequence[int] | None = None) -> ImportResult:
-        """Scan the screen: decode the QR code in ``image`` (inside ``rect`` if given) and import it.
+    def scan(self, image: Image.Image, rect: Sequence[int] | None = None, *, save: bool = True) -> ImportResult:
+        """Scan the screen: decode the QR code in ``image`` (inside ``rect`` if given) and import it
+        (``save=False``: an app with an edit screen after a scan stops there, nothing saved).
 
         Raises :class:`ScanError` (no usable QR code), :class:`UriError` (the app refuses the URI)
         or :class:`AppLocked` (a password-protected app that is locked cannot scan) after recording
@@ -96,7 +113,7 @@ class Device:
         try:
             self.app.check_unlocked("scan")
             text = read_otpauth(image, rect)
-            result = self.app.scan_uri(text, local)
+            result = self.app.scan_uri(text, local, save=save)
         except (ScanError, UriError, AppLocked) as error:
             reason = (f"invalid {error.field}" if isinstance(error, UriError) else
                       "app locked" if isinstance(error, AppLocked) else "no usable QR code")
@@ -107,17 +124,33 @@ class Device:
         self._note_added(result)
         return result
 
-    def enter_key(self, account: str, secret: str, *, issuer: str = "", algorithm: str = "SHA1", digits: int = 6,
+    def enter_key(self, account: str, secret: str, *, issuer: str = "", algorithm: str | None = None, digits: int = 6,
                   period: int = 30) -> ImportResult:
-        """Type the key shown under the QR code (spaces allowed) into the app's manual form."""
+        """Type the key shown under the QR code (spaces allowed) into the app's manual form (without
+        an algorithm, the one the form starts on)."""
         result = self.app.enter_key(account, secret, self.now(), issuer=issuer, algorithm=algorithm,
                                     digits=digits, period=period)
         self._note_added(result)
         return result
 
-    def confirm(self, pending: ImportResult | int, choice: Choice | str) -> ImportResult:
-        """Answer the app's question about a duplicate (replace, keep both, cancel)."""
-        result = self.app.confirm(pending, choice)
+    def open_link(self, text: str) -> ImportResult:
+        """Open an ``otpauth://`` link (from a mail or a web page) in the app."""
+        try:
+            result = self.app.open_link(text, self.now())
+        except (UriError, ValidationError, AppLocked) as error:
+            self._note(EventKind.SCAN_FAILED, outcome="refused", reason="link refused", detail=str(error))
+            raise
+        self._note_added(result)
+        return result
+
+    def tap(self, entry: Entry | int | None = None) -> Reading:
+        """Tap the entry (FreeOTP shows its code only then)."""
+        return self.app.tap(self.entry() if entry is None else entry, self.now())
+
+    def confirm(self, pending: ImportResult | int, choice: Choice | str, *, edits: dict | None = None) -> ImportResult:
+        """Answer the app's question (a duplicate, an unsafe token, the edit screen, a link); ``edits``:
+        what the user changed on the edit screen before Save."""
+        result = self.app.confirm(pending, choice, edits=edits)
         self._note_added(result)
         return result
 
@@ -134,16 +167,25 @@ class Device:
 
     def export_text(self) -> str:
         """The app's text backup (``otpauth://`` lines, as the app writes them). It holds the secrets:
-        keep it safe. A locked app cannot export."""
-        self.app.check_unlocked("export")
+        keep it safe. An app without such an export says so (``ExportRefused``)."""
         return self.app.export_text()
 
-    def move_entries_to(self, other: "Device") -> ImportReport:
-        """Move every entry of this device's app into ``other``'s app: this app's export, read by the
-        other app's rules (what a user does when changing apps); the other device records what it added."""
+    def export_backup(self) -> Backup:
+        """The app's backup as it writes it (a locked add-on leaves out what it cannot decrypt)."""
+        return self.app.export_backup()
+
+    def move_entries_to(self, other: "Device", *, tick: bool = False) -> ImportReport:
+        """Move every entry of this device's app into ``other``'s app: this app's backup, read by the
+        other app's rules (what a user does when changing apps or phones); the other device records
+        what it added. ``tick``: the user ticks what Aegis's import list unticked."""
         if not isinstance(other, Device) or other is self:
             raise ValidationError("other", "must be another Device")
-        report = other.import_text(self.export_text())
+        return other.import_backup(self.app.export_backup(), tick=tick)
+
+    def import_backup(self, backup: Backup, *, tick: bool = False) -> ImportReport:
+        report = self.app.import_backup(backup, self.now(), tick=tick)
+        for result in report.results:
+            self._note_added(result)
         return report
 
     def set_app_password(self, password: str) -> None:
@@ -175,8 +217,12 @@ class Device:
         return self.app.reading(self.entry() if entry is None else entry, self.now())
 
     def code(self, account: str | None = None, issuer: str | None = None) -> str:
-        """The code the user would type now, for the newest entry of that account."""
-        return self.app.code(self.app.find(account, issuer), self.now())
+        """The code the user would type now, for the newest entry of that account (tapping it first
+        where the app shows codes only after a tap)."""
+        entry = self.app.find(account, issuer)
+        if not self.app.code_shown(entry, self.now()):
+            self.app.tap(entry, self.now())
+        return self.app.code(entry, self.now())
 
 
 

@@ -125,6 +125,8 @@ class Question(enum.Enum):
 
     DUPLICATE = "the app holds this entry already"
     UNSAFE = "Token is unsafe!"
+    EDITOR = "the new entry is shown pre-filled and editable: Save or Cancel"
+    LINK = "Save key for this account?"
 
 
 @dataclass(frozen=True)

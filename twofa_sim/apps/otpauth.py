@@ -150,6 +150,8 @@ class KeyUri:
     period: int | None = None
     counter: int | None = None
     ignored: tuple[tuple[str, str], ...] = ()
+    algorithm_text: str | None = None
+    """The algorithm as written in the URI (an app may compare it case-sensitively)."""
 
     def ignored_value(self, name: str) -> str | None:
         """The text the URI gave for a parameter the reader chose not to read (up to 8 characters)."""
@@ -219,14 +221,15 @@ def _query(query: str) -> dict[str, str]:
 
 
 def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset(),
-                  require_matching_issuer: bool = False) -> KeyUri:
+                  require_matching_issuer: bool = False, counter_optional: bool = False) -> KeyUri:
     """Read an ``otpauth://`` URI; :class:`UriError` names the field of the first problem.
 
     ``ignore`` lists parameters among ``algorithm``, ``digits``, ``period`` that the reader never
     looks at (an app that drops them): they are not checked and read as absent; their text is
     kept in ``ignored`` so a result can say what was dropped.
     ``require_matching_issuer`` refuses an issuer parameter that differs from the label prefix,
-    as pyotp does.
+    as pyotp does. ``counter_optional`` reads an hotp URI without ``counter`` (its ``counter`` is
+    then None): the format requires the counter, apps differ (the profile's behaviour decides).
     """
     unknown = set(ignore) - set(DEFAULTS)
     if unknown:
@@ -267,14 +270,16 @@ def parse_key_uri(text: object, *, ignore: frozenset[str] | set[str] = frozenset
 
     counter = None
     if kind == "hotp":
-        if not values.get("counter", "").strip():
+        if values.get("counter", "").strip():
+            counter = parse_counter(values["counter"].strip())
+        elif not counter_optional:
             raise UriError("counter", "missing: an hotp URI needs the initial counter")
-        counter = parse_counter(values["counter"].strip())
     skipped = tuple((name, text if len(text) <= 8 else f"{len(text)} characters")
                     for name in DEFAULTS if name in ignore and (text := values.get(name, "").strip()))
     return KeyUri(type=kind, account=account, label_issuer=label_issuer, issuer_param=issuer_param,
                   secret=secret, algorithm=read("algorithm", parse_algorithm), digits=read("digits", parse_digits),
-                  period=read("period", parse_period), counter=counter, ignored=skipped)
+                  period=read("period", parse_period), counter=counter, ignored=skipped,
+                  algorithm_text=None if "algorithm" in ignore else values.get("algorithm", "").strip()[:8] or None)
 
 
 def build_key_uri(secret: str, account: str, issuer: str = "", *, algorithm: str = "SHA1", digits: int = 6,

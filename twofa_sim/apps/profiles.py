@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.errors import NotFoundError, UriError, ValidationError
+from .behaviour import (ADDON_BEHAVIOUR, AEGIS_BEHAVIOUR, FREEOTP_2_0_BEHAVIOUR, FREEOTP_BEHAVIOUR,
+                        GOOGLE_AUTHENTICATOR_BEHAVIOUR, REFERENCE_BEHAVIOUR, TWOFAS_BEHAVIOUR, Behaviour, ManualForm,
+                        Naming, Values, describe_values, twofas_name)
 from .otpauth import DEFAULTS, KeyUri
 
 
@@ -37,6 +40,7 @@ class Choice(enum.Enum):
     KEEP_BOTH = "keep both"
     CANCEL = "cancel"
     ADD_ANYWAY = "add anyway"
+    SAVE = "save"
 
 
 class DuplicatePolicy(enum.Enum):
@@ -60,6 +64,8 @@ class DuplicatePolicy(enum.Enum):
 
 UNSAFE_CHOICES = (Choice.ADD_ANYWAY, Choice.CANCEL)
 """What a "Token is unsafe!" warning offers."""
+SAVE_CHOICES = (Choice.SAVE, Choice.CANCEL)
+"""What Aegis's edit screen after a scan, and Google Authenticator's "Save key for ...?", offer."""
 
 
 class DuplicateMatch(enum.Enum):
@@ -110,18 +116,8 @@ class ClockSource(enum.Enum):
 
     NONE = "no"
     DATE_HEADER = "a web server's Date header, first from its menu, then at every opening"
+    SYNC_NOW = "a web server's Date header (www.google.com) when the user starts \"Sync now\""
     NTP = "automatically: NTP time servers"
-
-
-Values = tuple | range
-
-
-def describe_values(values: Values) -> str:
-    """``1 to 10`` for a range, ``10, 30, 60 or 90`` for a tuple."""
-    if isinstance(values, range):
-        return f"{values.start:,} to {values.stop - 1:,}" if len(values) > 1 else f"{values.start:,}"
-    items = [f"{v:,}" if isinstance(v, int) else str(v) for v in values]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 @dataclass(frozen=True)
@@ -150,15 +146,6 @@ class Support:
         if self.otherwise is Unsupported.WARN:
             return f"{text}; else warns"
         return text
-
-
-@dataclass(frozen=True)
-class ManualForm:
-    """What the app's "enter a key by hand" form offers."""
-
-    algorithms: tuple[str, ...] = ("SHA1",)
-    digits: Values = (6,)
-    periods: Values = (30,)
 
 
 @dataclass(frozen=True)
@@ -220,6 +207,7 @@ class AppProfile:
     export_omits_defaults: bool = field(default=False, repr=False)
     password_lock: bool = field(default=False, repr=False)
     manual: ManualForm = field(default_factory=ManualForm, repr=False)
+    behaviour: Behaviour = field(default_factory=Behaviour, repr=False)
     versions: str = field(default="", repr=False)
     tag: str = field(default="", repr=False)
     notes: str = field(default="", repr=False)
@@ -273,6 +261,12 @@ class AppProfile:
                 adjustments.append(Adjustment("type", "hotp", "totp", f"{self.title} makes every scanned entry "
                                                                       "time-based"))
                 kind, counter = "totp", None
+            elif counter is None:
+                start = self.behaviour.hotp_start
+                if start is None:
+                    raise UriError("counter", f"missing: {self.title} refuses an hotp QR code without a counter")
+                adjustments.append(Adjustment("counter", "none", start, f"{self.title} starts at {start}"))
+                counter = start
         used: dict[str, object] = {}
         unsafe: list[str] = []
         for name in DEFAULTS:
@@ -288,6 +282,11 @@ class AppProfile:
                     adjustments.append(Adjustment(name, given_text, rule.default, f"{self.title} ignores it on scan"))
                 continue
             given = uri.setting(name)
+            if name == "algorithm" and self.behaviour.algorithm_case_sensitive and uri.algorithm_text not in (
+                    None, given):
+                unsafe.append(f"algorithm {uri.algorithm_text!r} is not written in capitals")
+                used[name] = given
+                continue
             if given in rule.values:
                 used[name] = given
             elif rule.otherwise is Unsupported.FORCE_DEFAULT:
@@ -308,6 +307,8 @@ class AppProfile:
                 account = f"{uri.label_issuer}:{uri.account}"
         else:
             issuer = uri.label_issuer or uri.issuer_param or ""
+        if self.behaviour.naming is Naming.KNOWN_SERVICE:
+            issuer, account = twofas_name(uri.issuer_param, uri.label_issuer, account)
         warnings = []
         if uri.issuer_mismatch:
             warnings.append(f"issuer parameter {uri.issuer_param!r} and label prefix {uri.label_issuer!r} differ; "
@@ -317,7 +318,7 @@ class AppProfile:
         return Settings(issuer, account, used["algorithm"], used["digits"], used["period"],
                         tuple(adjustments), tuple(warnings), tuple(unsafe), kind, counter)
 
-    def manual_settings(self, algorithm: str, digits: int, period: int) -> None:
+    def manual_settings(self, algorithm: str | None, digits: int, period: int) -> None:
         """Refuse options the manual form does not offer (a :class:`ValidationError` naming the field)."""
         for name, value, offered in (("algorithm", algorithm, self.manual.algorithms),
                                      ("digits", digits, self.manual.digits), ("period", period, self.manual.periods)):
@@ -344,6 +345,10 @@ class AppProfile:
                 "second scan": f"{self.duplicates.value} ({self.duplicate_match.value})",
                 "hotp:// QR": self.hotp.value,
                 "time": self.time_rounding.value, "clock correction": self.describe_clock_correction(),
+                "manual form": self.manual.describe(),
+                "hotp:// QR without counter": (self.hotp.value if self.hotp is not HotpHandling.KEEP
+                                               else self.behaviour.hotp_without_counter()),
+                **self.behaviour.to_row(),
                 "source": self.source}
 
     def __repr__(self) -> str:
@@ -351,6 +356,8 @@ class AppProfile:
 
 
 AEGIS_MAX_PERIOD = 2_147_483          # Integer.MAX_VALUE / 1000: the period in milliseconds fits an int
+APP_PERIOD_LIMIT = AEGIS_MAX_PERIOD   # the simulation's own limit for any period (its URI reader stops there)
+ADDON_GOST = ("GOST3411_2012_256", "GOST3411_2012_512")
 SHA_FAMILY = ("SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
 
 REFERENCE = AppProfile(
@@ -364,6 +371,7 @@ REFERENCE = AppProfile(
     time_rounding=TimeRounding.TRUNCATE,
     hotp=HotpHandling.REFUSE,
     manual=ManualForm(("SHA1", "SHA256", "SHA512"), range(6, 11), range(1, 121)),
+    behaviour=REFERENCE_BEHAVIOUR,
     versions="-", tag="-",
     notes="honours every parameter the format defines; the yardstick the real apps are measured against",
 )
@@ -389,9 +397,15 @@ AUTHENTICATOR_ADDON = AppProfile(
     duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.NEAREST,
     clock_correction_limit=300.0, clock_correction_step=1.0, clock_source=ClockSource.DATE_HEADER,
     hotp=HotpHandling.TIME_BASED, export_omits_defaults=True, password_lock=True,
-    manual=ManualForm(("SHA1", "SHA256", "SHA512"), (6, 8), range(1, 86_401)),
+    manual=ManualForm(("SHA1", "SHA256", "SHA512") + ADDON_GOST, (6, 8), range(1, APP_PERIOD_LIMIT + 1),
+                      source="src/components/Popup/AddAccountPage.vue at tag v8.0.2: SHA-1, SHA-256, SHA-512, "
+                             "GOST 34.11 256 and 512; 6 or 8 digits; the period a number field with min=\"1\" and "
+                             "no maximum (2,147,483 s is the simulation's own limit, and scenario files stop at "
+                             "86,400 s)"),
+    behaviour=ADDON_BEHAVIOUR,
     versions="8.0.0 to 8.0.2", tag="v8.0.2",
-    notes="the article's app; a manual entry keeps the chosen algorithm and period (issue #1442), a scan does not",
+    notes="the article's app; a manual entry keeps the chosen algorithm and period (issue #1442), a scan does not; "
+          "GOST entries can be made by hand but this simulation computes no GOST codes",
 )
 
 _AEGIS_SOURCE = ("beemdevelopment/Aegis at tag {tag}: app/src/main/java/com/beemdevelopment/aegis/otp/"
@@ -410,12 +424,17 @@ AEGIS = AppProfile(
     period=Support(30, range(1, AEGIS_MAX_PERIOD + 1)),
     issuer_source=IssuerSource.LABEL_PREFIX, duplicates=DuplicatePolicy.ASK_SUFFIX,
     duplicate_match=DuplicateMatch.LABEL, time_rounding=TimeRounding.TRUNCATE,
-    manual=ManualForm(("MD5", "SHA1", "SHA256", "SHA512"), range(1, 11), range(1, AEGIS_MAX_PERIOD + 1)),
+    manual=ManualForm(("SHA1", "SHA256", "SHA512"), range(1, 11), range(1, AEGIS_MAX_PERIOD + 1),
+                      source="app/src/main/res/values/arrays.xml otp_algo_array at tag v3.4.2 (SHA1, SHA256, SHA512; "
+                             "MD5 only with the mOTP type); ui/EditEntryActivity.java fills the field from a scan, so "
+                             "a scanned MD5 entry keeps MD5"),
+    behaviour=AEGIS_BEHAVIOUR,
     versions="3.4 to 3.4.2", tag="v3.4",
-    notes="with MD5 (16 bytes) the truncation in crypto/otp/HOTP.java reads past the digest when its offset is "
-          "13 to 15, so 3 of 16 time steps have no code (modelled: an error naming the step); on reloading its "
-          "vault, Aegis resets MD5 on a time-based entry to SHA1 (OtpInfo.fromJson, a workaround for an old "
-          "bug); that reload is not modelled",
+    notes="with MD5 (16 bytes) the truncation in crypto/otp/HOTP.java reads hash[offset + 3] past the digest when "
+          "the offset is 13 to 15, and ui/views/EntryHolder.java catches only OtpInfoException: at 3 of 16 time "
+          "steps the app most likely stops (modelled as the app stopping; read in the source, not run); on "
+          "reloading its vault, Aegis resets MD5 on a time-based entry to SHA1 (OtpInfo.fromJson, a workaround for "
+          "an old bug); that reload is not modelled",
 )
 
 AEGIS_3_3 = dataclasses.replace(
@@ -438,8 +457,12 @@ FREEOTP = AppProfile(
     issuer_source=IssuerSource.LABEL_PREFIX, duplicates=DuplicatePolicy.ADD_DUPLICATE,
     duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.TRUNCATE,
     weak_secret_warning_bits=128,
-    manual=ManualForm(SHA_FAMILY, range(6, 10), range(5, 86_401)),
-    versions="2.0 to 2.0.6", tag="v2.0.6",
+    manual=ManualForm(SHA_FAMILY, (6, 8), (15, 30, 60, 120, 300), default_algorithm="SHA256",
+                      source="mobile/src/main/res/values/strings.xml at tag v2.0.6 (algorithms_array, intervals_array "
+                             "15/30/60/120/300, the digit buttons 6 and 8) and ManualAdd.java (starts on SHA256 and "
+                             "30 s; the form builds an otpauth URI read like a scan)"),
+    behaviour=FREEOTP_BEHAVIOUR,
+    versions="2.0.1 to 2.0.6", tag="v2.0.6",
     notes="a period has no upper bound in FreeOTP; the simulation's URI reader stops at 2,147,483 s",
 )
 
@@ -453,6 +476,11 @@ _TWOFAS_SOURCE = ("twofas/2fas-android at tag {tag}: data/services/src/main/java
                   "data/services/.../otp/ServiceCodeGenerator.kt (milliseconds / period: rounded down); "
                   "app/.../workmanager/SyncTimeWork.kt (TrueTime against public NTP servers){extra}")
 
+FREEOTP_2_0 = dataclasses.replace(
+    FREEOTP, key="freeotp@2.0", version="2.0", behaviour=FREEOTP_2_0_BEHAVIOUR, versions="2.0", tag="v2.0",
+    source=FREEOTP.source.replace("at tag v2.0.6 (the same at v2.0)", "at tag v2.0"),
+)
+
 TWOFAS = AppProfile(
     key="2fas", name="2FAS", version="5.3.5+", platform="Android",
     source=_TWOFAS_SOURCE.format(tag="5.3.5", digits="5 to 8", periods="10, 30, 60 or 90",
@@ -465,6 +493,7 @@ TWOFAS = AppProfile(
     duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.TRUNCATE,
     clock_correction_limit=math.inf, clock_correction_step=0.001, clock_source=ClockSource.NTP,
     manual=ManualForm(SHA_FAMILY, range(5, 9), (10, 30, 60, 90)),
+    behaviour=TWOFAS_BEHAVIOUR,
     versions="5.3.5 to 5.5.3", tag="5.3.5",
 )
 
@@ -492,15 +521,17 @@ GOOGLE_AUTHENTICATOR = AppProfile(
            "without one a new 'name(1)' is added) and AccountIndex.getStrippedName (the label prefix is dropped "
            "only when it equals the issuer parameter), util/Utilities.java "
            "getCombinedTextForIssuerAndAccountName ('issuer (name)'), otp/TotpClock.java (time correction in whole "
-           "minutes). The newer closed-source versions are reported to honour SHA256/512 and 8 digits, with "
+           "minutes), timesync/SyncNowController.java and NetworkTimeProvider.java (the Date header of "
+           "https://www.google.com, when the user taps 'Sync now' under 'Time correction for codes'). The newer closed-source versions are reported to honour SHA256/512 and 8 digits, with "
            "conflicting reports and no source to read: not modelled",
     algorithm=Support.ignored("SHA1"),
     digits=Support.ignored(6),
     period=Support.ignored(30),
     issuer_source=IssuerSource.PARAMETER_ONLY, duplicates=DuplicatePolicy.BY_ISSUER,
     duplicate_match=DuplicateMatch.ISSUER_AND_NAME, time_rounding=TimeRounding.TRUNCATE,
-    clock_correction_limit=math.inf, clock_correction_step=60.0,
+    clock_correction_limit=math.inf, clock_correction_step=60.0, clock_source=ClockSource.SYNC_NOW,
     manual=ManualForm(("SHA1",), (6,), (30,)),
+    behaviour=GOOGLE_AUTHENTICATOR_BEHAVIOUR,
     versions="5.00", tag="v5.00",
 )
 
@@ -508,7 +539,8 @@ PROFILES: dict[str, AppProfile] = {p.key: p for p in (REFERENCE, AUTHENTICATOR_A
                                                        GOOGLE_AUTHENTICATOR)}
 """The newest modelled version of every app by key, the reference app first."""
 
-VERSIONS: dict[str, AppProfile] = {p.key: p for p in (REFERENCE, AUTHENTICATOR_ADDON, AEGIS_3_3, AEGIS, FREEOTP,
+VERSIONS: dict[str, AppProfile] = {p.key: p for p in (REFERENCE, AUTHENTICATOR_ADDON, AEGIS_3_3, AEGIS, FREEOTP_2_0,
+                                                       FREEOTP,
                                                        TWOFAS_5_0, TWOFAS_5_1, TWOFAS, GOOGLE_AUTHENTICATOR)}
 """Every modelled version of every app by key (older versions as ``app@version``), oldest first."""
 
@@ -539,21 +571,26 @@ def profiles_frame(profiles: "list[AppProfile | str] | None" = None) -> pd.DataF
 
 
 README_COLUMNS = ["versions", "algorithm", "digits", "period (s)", "issuer shown", "second scan", "hotp:// QR",
-                  "time", "clock correction"]
+                  "time", "clock correction", "manual form", "hotp:// QR without counter"]
+BEHAVIOUR_COLUMNS = ["after a scan", "code shown", "otpauth:// link", "names", "warns", "export",
+                     "import: an entry it holds", "evidence"]
+"""The README's second app table: what the app does around its entries (``apps/behaviour.py``)."""
 
 
-def profiles_markdown(profiles: "list[AppProfile | str] | None" = None) -> str:
-    """The README's app table, rendered from the profiles (a test keeps the README equal to it)."""
+def profiles_markdown(profiles: "list[AppProfile | str] | None" = None, columns: list[str] | None = None) -> str:
+    """The README's app tables, rendered from the profiles (a test keeps the README equal to them):
+    ``README_COLUMNS`` by default, ``BEHAVIOUR_COLUMNS`` for the second."""
     frame = profiles_frame(profiles or list(VERSIONS.values()))
-    lines = ["| app | " + " | ".join(README_COLUMNS) + " |", "|---" * (len(README_COLUMNS) + 1) + "|"]
+    columns = columns or README_COLUMNS
+    lines = ["| app | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for title, row in frame.iterrows():
-        cells = [str(title)] + [str(row[c]).replace("|", "\\|") for c in README_COLUMNS]
+        cells = [str(title)] + [str(row[c]).replace("|", "\\|") for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 __all__ = ["AppProfile", "Support", "ManualForm", "Adjustment", "Settings", "DuplicatePolicy", "DuplicateMatch",
-           "IssuerSource", "TimeRounding", "Unsupported", "HotpHandling", "ClockSource", "Choice", "UNSAFE_CHOICES",
-           "PROFILES", "VERSIONS", "REFERENCE", "AUTHENTICATOR_ADDON", "AEGIS", "AEGIS_3_3", "FREEOTP", "TWOFAS",
+           "IssuerSource", "TimeRounding", "Unsupported", "HotpHandling", "ClockSource", "Choice", "UNSAFE_CHOICES", "SAVE_CHOICES",
+           "PROFILES", "VERSIONS", "REFERENCE", "AUTHENTICATOR_ADDON", "AEGIS", "AEGIS_3_3", "FREEOTP", "FREEOTP_2_0", "TWOFAS",
            "TWOFAS_5_0", "TWOFAS_5_1", "GOOGLE_AUTHENTICATOR", "profile", "versions_of", "profiles_frame",
-           "profiles_markdown", "README_COLUMNS", "describe_values"]
+           "profiles_markdown", "README_COLUMNS", "BEHAVIOUR_COLUMNS", "describe_values"]

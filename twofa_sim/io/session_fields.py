@@ -395,8 +395,8 @@ def _check_device(value: Any, where: str) -> None:
         if token in tokens or token in ids:
             raise SessionFileError(f"{at}.token", "is already in use by another entry or question")
         tokens.append(token)
-        if q["question"] not in ("duplicate", "unsafe"):
-            raise SessionFileError(f"{at}.question", "must be 'duplicate' or 'unsafe'")
+        if q["question"] not in ("duplicate", "unsafe", "editor", "link"):
+            raise SessionFileError(f"{at}.question", "must be 'editor', 'link', 'duplicate' or 'unsafe'")
         for j, a in enumerate(_list(q["adjustments"], f"{at}.adjustments", limit=10)):
             a = _object(a, f"{at}.adjustments[{j}]", ["field", "given", "used", "why"])
             for k in ("given", "used"):

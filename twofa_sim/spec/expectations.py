@@ -37,6 +37,7 @@ EVENT_NAMES = enum_options(EventKind)
 SCAN_RESULTS = {"added": "added", "entry added": "added", "failed": "failed", "scan failed": "failed",
                 "not added": "not added"}
 PARAMETERS = {"algorithm": "algorithm", "digits": "digits", "period": "period"}
+QUESTIONS = {name: name for name in ("none", "editor", "duplicate", "unsafe", "link")}
 
 #: What a check is about: the focus it needs (a user, a device) or the run as a whole.
 USER, DEVICE, RUN = "user", "device", "run"
@@ -208,6 +209,30 @@ def _locked_for(after: After) -> float:
     return 0.0 if until is None else max(0.0, until - after.now)
 
 
+def _newest(after: After):
+    device = after.run.devices[after.expectation.device]
+    if not device.app.entries:
+        raise StepFailed(f"{device.name} holds no entry")
+    return device, device.app.entries[-1]
+
+
+def _open_question(after: After) -> str:
+    """What the device's app asks now (its newest question), by the name the format uses."""
+    app = after.run.devices[after.expectation.device].app
+    return app.waiting(app.pending[-1]).question.name.lower() if app.pending else "none"
+
+
+def _newest_entry(after: After) -> str:
+    _, entry = _newest(after)
+    counter = f", counter {entry.counter}" if entry.counter_based else ""
+    return f"{entry.label} ({entry.settings_text()}{counter})"
+
+
+def _code_shown(after: After) -> bool:
+    device, entry = _newest(after)
+    return device.app.code_shown(entry, device.now())
+
+
 def _recovery_codes_left(after: After) -> int:
     recovery = after.user.enrolment.recovery
     return recovery.remaining if recovery else 0
@@ -275,6 +300,12 @@ EXPECTATIONS: dict[str, ExpectationKey] = {
     "scan": ExpectationKey(DEVICE, one_of(SCAN_RESULTS), lambda after: after.scan_result[0]),
     "app_changed": ExpectationKey(DEVICE, read_parameters, lambda after: tuple(sorted(set(after.scan_result[1]))),
                                   show=show_parameters),
+    "question": ExpectationKey(DEVICE, one_of(QUESTIONS), _open_question),
+    "newest_entry": ExpectationKey(DEVICE, read_text, _newest_entry, show=repr, matches=contains_text),
+    "code_shown": ExpectationKey(DEVICE, read_boolean, _code_shown),
+    "app_warning": ExpectationKey(DEVICE, read_text,
+                                  lambda after: "; ".join(after.run.devices[after.expectation.device].warnings())
+                                  or "none", show=repr, matches=contains_text),
 }
 
 

@@ -9,6 +9,8 @@ new module imported here): a subclass of :class:`Step` with ``key="..."`` and it
 from .base import STEP_TYPES, CheckStep, Step
 from .login_mask import LoginStep, LogOutStep, StartOverStep, TypeStep
 from .devices import CorrectClockStep, DeviceClockStep, DeviceStep, EnterKeyStep, InstallStep, MoveEntriesStep, ScanStep
+from .app_screens import (AnswerStep, AutomaticTimeStep, ImportTextStep, OpenLinkStep, ScanOtherQrStep, ScanUnsavedStep,
+                          TapStep)
 from .clock import ClockStep, WaitStep
 from .admin import (AdminStep, CompanySettingStep, CreateUserStep, IssueRecoveryCodesStep, PolicyStep, ResetStep,
                     TickStep, UnlockStep, UntickStep)
@@ -17,5 +19,6 @@ __all__ = [
     "STEP_TYPES", "Step", "CheckStep", "LoginStep", "TypeStep", "LogOutStep", "StartOverStep", "DeviceStep",
     "InstallStep", "ScanStep", "EnterKeyStep", "DeviceClockStep", "CorrectClockStep", "MoveEntriesStep",
     "WaitStep", "ClockStep", "AdminStep", "TickStep", "UntickStep", "ResetStep", "UnlockStep",
-    "IssueRecoveryCodesStep", "CompanySettingStep", "CreateUserStep", "PolicyStep",
+    "IssueRecoveryCodesStep", "CompanySettingStep", "CreateUserStep", "PolicyStep", "ScanUnsavedStep", "OpenLinkStep",
+    "AnswerStep", "TapStep", "AutomaticTimeStep", "ScanOtherQrStep", "ImportTextStep",
 ]

@@ -138,11 +138,12 @@ class ScanStep(DeviceStep, key="scan"):
 
 @dataclass(frozen=True, kw_only=True)
 class EnterKeyStep(DeviceStep, key="enter_key"):
-    """The user types the secret shown as text into the device's app (manual entry)."""
+    """The user types the secret shown as text into the device's app (manual entry); without an
+    ``algorithm`` the form's own first choice stays (SHA256 in FreeOTP)."""
 
     user: str
     tab: str = DEFAULT_TAB
-    algorithm: str = "SHA1"
+    algorithm: str | None = None
     digits: int = 6
     period: int = 30
 
@@ -161,8 +162,9 @@ class EnterKeyStep(DeviceStep, key="enter_key"):
         return cls(device=device.name, user=user, tab=parser.tab(entries), **form, **common)
 
     def describe(self) -> str:
-        chosen = "" if (self.algorithm, self.digits, self.period) == ("SHA1", 6, 30) else \
-            f" ({self.algorithm}, {self.digits} digits, {self.period} s)"
+        algorithm = self.algorithm or "the form's own algorithm"
+        chosen = "" if (self.algorithm, self.digits, self.period) in ((None, 6, 30), ("SHA1", 6, 30)) else \
+            f" ({algorithm}, {self.digits} digits, {self.period} s)"
         return f"types the key shown as text into {self.device}{chosen}"
 
     def run(self, run: Run, record: StepRecord) -> None:
