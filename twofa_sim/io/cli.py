@@ -28,6 +28,7 @@ from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, Timeline
                        run_scenario, summary_line, timeline_header)
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..render.tables import events_table
+from . import diff_command
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the QR code, the page and the event log are saved (default: %(default)s)")
     demo.add_argument("--invert", action="store_true", help="draw the QR for a dark-on-light terminal")
     demo.add_argument("--ascii", action="store_true", help="draw the QR with '#' only")
+    diff_command.add_parser(commands)
     return parser
 
 
@@ -303,6 +305,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     try:
         if args.command == "run":
             return command_run(args.files, args.artifacts, args.quiet, out, err)
+        if args.command == "diff":
+            return diff_command.command_diff(args.files, args.policy, args.format, out, err, _expand)
         return command_demo(args.seed, args.out, args.invert, args.ascii, out)
     except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
         if out is sys.stdout:
