@@ -86,3 +86,38 @@ def test_unknown_preset_names_the_known_ones():
 
 def test_preset_rows_of_all():
     assert len(preset_rows()) == len(PRESETS) * len(KNOBS)
+
+
+# -- the attacker under each preset's own rules ---------------------------------------------------------------
+
+from twofa_sim.analysis.attacker import Schedule, guess_times  # noqa: E402
+from twofa_sim.analysis.presets_compared import attacker_odds, preset_schedule  # noqa: E402
+
+KEYCLOAK_WAIT = Schedule("keycloak-brute-force", "stepped-wait",
+                         {"failure_factor": 30, "wait_increment": 60.0, "max_wait": 900.0})
+
+
+# horizon (s), guesses Keycloak's detection checks by then: 30 one second apart (failures 1 to 29 wait
+# nothing), then 60 s after each failure from the 30th, 120 s from the 60th..., 900 s from the 450th
+@pytest.mark.parametrize("horizon, guesses", [(0, 1), (28, 29), (29, 30), (88, 30), (89, 31), (29 + 60 * 30, 60),
+                                              (29 + 60 * 30 + 120, 61)])
+def test_keycloak_waits_by_hand(horizon, guesses):
+    assert KEYCLOAK_WAIT.guesses_by(horizon) == guesses
+
+
+@pytest.mark.parametrize("horizon", [100, 3600, 86400, 30 * 86400])
+def test_keycloak_closed_form_equals_its_rules_guess_by_guess(horizon):
+    assert KEYCLOAK_WAIT.guesses_by(horizon) == len(guess_times(KEYCLOAK_WAIT, horizon))
+
+
+def test_each_preset_meets_its_own_schedule():
+    assert preset_schedule("gitlab").kind == "count-lock" and preset_schedule("gitlab").params["limit"] == 10
+    assert preset_schedule("keycloak").kind == "none" and preset_schedule("authelia").kind == "none"
+    assert preset_schedule("django-otp").kind == "doubling"
+    assert preset_schedule("default").policy == preset("default").policy   # the real back office
+
+
+def test_attacker_odds_order():
+    month = attacker_odds()["attacker in within 30 days"]
+    assert month["keycloak"] > 0.99 and month["keycloak-brute-force"] < 0.01
+    assert month.idxmin() == "django-otp" and month["default"] < month["gitlab"]

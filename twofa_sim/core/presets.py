@@ -119,9 +119,10 @@ def _knob(setting, value, documented_as, source, stand_in=False) -> SourcedKnob:
     return SourcedKnob(setting, value, documented_as, source, stand_in)
 
 
-def _sha1_6_30(what: str, source: Source) -> tuple[SourcedKnob, ...]:
-    return (_knob("algorithm", "SHA1", f"{what}: SHA1", source), _knob("digits", 6, f"{what}: 6 digits", source),
-            _knob("period", 30, f"{what}: 30 s", source))
+def _sha1_6_30(where: str, source: Source, words=("SHA1", "6 digits", "30 s")) -> tuple[SourcedKnob, ...]:
+    algorithm, digits, period = words
+    return (_knob("algorithm", "SHA1", f"{where}: {algorithm}", source),
+            _knob("digits", 6, f"{where}: {digits}", source), _knob("period", 30, f"{where}: {period}", source))
 
 
 PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
@@ -152,7 +153,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
     PolicyPreset(
         "keycloak", "Keycloak (defaults)",
         knobs=(
-            *_sha1_6_30("OTPPolicy.DEFAULT_POLICY: HmacSHA1, 6 digits, period 30", _keycloak_otp),
+            *_sha1_6_30("OTPPolicy.DEFAULT_POLICY", _keycloak_otp, ("HmacSHA1", "digits 6", "period 30")),
             _knob("window", 1, "OTPPolicy.DEFAULT_POLICY: look-around window 1", _keycloak_otp),
             _knob("replay_protection", True, "DEFAULT_IS_REUSABLE = false (it remembers used codes, not steps)",
                   _keycloak_otp),
@@ -170,7 +171,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
     PolicyPreset(
         "keycloak-brute-force", "Keycloak (brute-force detection on)",
         knobs=(
-            *_sha1_6_30("OTPPolicy.DEFAULT_POLICY: HmacSHA1, 6 digits, period 30", _keycloak_otp),
+            *_sha1_6_30("OTPPolicy.DEFAULT_POLICY", _keycloak_otp, ("HmacSHA1", "digits 6", "period 30")),
             _knob("window", 1, "OTPPolicy.DEFAULT_POLICY: look-around window 1", _keycloak_otp),
             _knob("replay_protection", True, "DEFAULT_IS_REUSABLE = false (it remembers used codes, not steps)",
                   _keycloak_otp),
@@ -190,7 +191,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
     PolicyPreset(
         "authelia", "Authelia",
         knobs=(
-            *_sha1_6_30("DefaultTOTPConfiguration: SHA1, 6 digits, period 30", _authelia_totp),
+            *_sha1_6_30("DefaultTOTPConfiguration", _authelia_totp, ("algorithm SHA1", "digits 6", "period 30")),
             _knob("window", 1, "skew: 1 (defaultTOTPSkew)", _authelia_totp),
             _knob("replay_protection", True, "disable_reuse_security_policy: false (a used code is refused)",
                   _authelia_totp),
@@ -226,10 +227,10 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
                   f"no lock: a delay doubles after each failure (OTP_TOTP_THROTTLE_FACTOR = 1); {_NO_CODE_LOCK}",
                   _django_otp_totp, stand_in=True),
         ),
-        not_modelled=("the delay of 1, 2, 4 ... s after each failure (a code typed during it is refused, not "
+        not_modelled=("the delay of 1, 2, 4, 8 s and so on after each failure (a code typed during it is refused, not "
                       "counted); the engine has no delay",),
         attacker=("doubling", (("factor", 1.0),)),
-        attacker_note="delay doubles after each failure (1, 2, 4 ... s), no lock"),
+        attacker_note="delay doubles after each failure (1, 2, 4, 8 s and so on), no lock"),
 )}
 
 

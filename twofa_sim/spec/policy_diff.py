@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..core.errors import PolicyError
 from ..core.policy import Policy
 from ..core.presets import PRESETS, preset
+from ..render.tables import DIFF_COLUMNS
 from .backoffice_file import policy_from
 from .files import read_text
 from .reader import Reader, ScenarioError
@@ -23,8 +24,7 @@ from .records import StepRecord
 from .runner import run_scenario
 from .scenario_file import Scenario
 
-COLUMNS = ["scenario", "step", "line", "action", "what differs", "outcome A", "outcome B", "message A", "message B",
-           "events A", "events B"]
+COLUMNS = DIFF_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -70,34 +70,60 @@ def _events(record: StepRecord) -> str:
     return "; ".join(e.kind.value + (f" ({e.reason})" if e.reason else "") for e in record.events)
 
 
-def step_differences(scenario: Scenario, a: Policy, b: Policy) -> list[dict]:
+def what_each_step_showed(scenario: Scenario, policy: Policy) -> list[tuple]:
+    """Per step run, in order: number, line, action, outcome, message, events (a run stops at an error)."""
+    return [(r.number, r.line, r.action, r.outcome, _message(r), _events(r))
+            for r in run_scenario(under(scenario, policy)).records if not r.is_setup]
+
+
+def step_differences(scenario: Scenario, a: Policy, b: Policy, *, seen_a: list[tuple] | None = None,
+                     seen_b: list[tuple] | None = None) -> list[dict]:
     """The steps of ``scenario`` whose outcome, message or events differ between policies ``a`` and ``b``.
 
-    A step one run never reached (the other stopped at an error) is shown as "not run".
+    A step one run never reached (the other stopped at an error) is shown as "not run". ``seen_a`` and
+    ``seen_b`` are runs already made (:func:`what_each_step_showed`), so a story is not played twice.
     """
-    records_a = [r for r in run_scenario(under(scenario, a)).records if not r.is_setup]
-    records_b = [r for r in run_scenario(under(scenario, b)).records if not r.is_setup]
+    seen_a = what_each_step_showed(scenario, a) if seen_a is None else seen_a
+    seen_b = what_each_step_showed(scenario, b) if seen_b is None else seen_b
+    not_run = ("not run", "", "")
     rows = []
-    for index, step in enumerate(scenario.steps):
-        ra = records_a[index] if index < len(records_a) else None
-        rb = records_b[index] if index < len(records_b) else None
-        if ra is None and rb is None:
-            break
-        seen_a = (ra.outcome, _message(ra), _events(ra)) if ra else ("not run", "", "")
-        seen_b = (rb.outcome, _message(rb), _events(rb)) if rb else ("not run", "", "")
-        differs = [what for what, x, y in zip(("outcome", "message", "events"), seen_a, seen_b) if x != y]
+    for index in range(max(len(seen_a), len(seen_b))):
+        ref = seen_a[index] if index < len(seen_a) else seen_b[index]
+        shown_a = seen_a[index][3:] if index < len(seen_a) else not_run
+        shown_b = seen_b[index][3:] if index < len(seen_b) else not_run
+        differs = [what for what, x, y in zip(("outcome", "message", "events"), shown_a, shown_b) if x != y]
         if differs:
-            ref = ra or rb
-            rows.append({"scenario": scenario.stem, "step": ref.number, "line": ref.line, "action": ref.action,
+            rows.append({"scenario": scenario.stem, "step": ref[0], "line": ref[1], "action": ref[2],
                          "what differs": ", ".join(differs),
-                         "outcome A": seen_a[0], "outcome B": seen_b[0], "message A": seen_a[1],
-                         "message B": seen_b[1], "events A": seen_a[2], "events B": seen_b[2]})
+                         "outcome A": shown_a[0], "outcome B": shown_b[0], "message A": shown_a[1],
+                         "message B": shown_b[1], "events A": shown_a[2], "events B": shown_b[2]})
     return rows
 
 
+class StoryRuns:
+    """Stories played under policies, each story under each policy once: comparing several policies
+    with one baseline plays the baseline's stories one time."""
+
+    def __init__(self, scenarios: list[Scenario]) -> None:
+        self.scenarios = list(scenarios)
+        self._seen: dict[tuple[int, Policy], list[tuple]] = {}
+
+    def seen(self, index: int, policy: Policy) -> list[tuple]:
+        key = (index, policy)
+        if key not in self._seen:
+            self._seen[key] = what_each_step_showed(self.scenarios[index], policy)
+        return self._seen[key]
+
+    def diff(self, a: Policy, b: Policy) -> list[dict]:
+        """:func:`step_differences` of every story, in order: one row per step that changes."""
+        return [row for index, scenario in enumerate(self.scenarios)
+                for row in step_differences(scenario, a, b, seen_a=self.seen(index, a), seen_b=self.seen(index, b))]
+
+
 def stories_diff(scenarios: list[Scenario], a: Policy, b: Policy) -> list[dict]:
-    """:func:`step_differences` of every scenario, in order: one row per step that changes."""
-    return [row for scenario in scenarios for row in step_differences(scenario, a, b)]
+    """Every scenario under ``a`` and ``b``: one row per step that changes (see :func:`step_differences`)."""
+    return StoryRuns(scenarios).diff(a, b)
 
 
-__all__ = ["COLUMNS", "NamedPolicy", "named_policy", "under", "step_differences", "stories_diff", "ScenarioError"]
+__all__ = ["COLUMNS", "NamedPolicy", "named_policy", "under", "what_each_step_showed", "step_differences", "StoryRuns",
+           "stories_diff", "ScenarioError"]
