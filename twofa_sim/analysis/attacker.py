@@ -464,6 +464,16 @@ def attack_table(policy: Policy | None = None, *, interval: float = DEFAULT_INTE
     return frame
 
 
+def lockout_odds(limits=(3, 5, 10), lock_minutes=(5, 15, 60), horizon: float = DAY, policy: Policy | None = None,
+                 interval: float = DEFAULT_INTERVAL) -> pd.DataFrame:
+    """Closed form: the attacker's chance to be in by ``horizon`` under our lockout, for each number of
+    wrong codes that locks (rows) and each lock length (columns), the other knobs from ``policy``."""
+    base = policy or Policy()
+    return pd.DataFrame({f"{minutes} min lock": {
+        f"{limit} wrong codes": Schedule.ours(base.replace(failed_code_limit=limit, lock_seconds=60 * minutes))
+        .probability_by(horizon, interval) for limit in limits} for minutes in lock_minutes})
+
+
 def time_to_probability(schedule: Schedule, probability: float, interval: float = DEFAULT_INTERVAL,
                         limit: float = 10 * 365 * DAY) -> float:
     """Closed form: the shortest time after which the attacker is in with at least ``probability``
@@ -486,6 +496,6 @@ def time_to_probability(schedule: Schedule, probability: float, interval: float 
 
 
 __all__ = ["Schedule", "REFERENCE_SCHEDULES", "HORIZONS", "success_probability", "guess_times",
-           "simulate_attack", "SimulatedAttack", "attack_table", "time_to_probability",
+           "simulate_attack", "SimulatedAttack", "attack_table", "lockout_odds", "time_to_probability",
            "NoThrottleRules", "CountLockRules", "RegulationRules", "DoublingDelayRules", "SteppedWaitRules",
            "BackendRules"]
