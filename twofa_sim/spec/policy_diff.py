@@ -71,8 +71,9 @@ def _events(record: StepRecord) -> str:
 
 
 def what_each_step_showed(scenario: Scenario, policy: Policy) -> list[tuple]:
-    """Per step run, in order: number, line, action, outcome, message, events (a run stops at an error)."""
-    return [(r.number, r.line, r.action, r.outcome, _message(r), _events(r))
+    """Per step run, in order: number, line, action, outcome, message, events (a run stops at an error:
+    its outcome says why)."""
+    return [(r.number, r.line, r.action, f"stopped: {r.error}" if r.error else r.outcome, _message(r), _events(r))
             for r in run_scenario(under(scenario, policy)).records if not r.is_setup]
 
 

@@ -78,6 +78,20 @@ class PresetsView(widgets.VBox):
         knobs = self.knobs[[self.a.value]].join(self.knobs[[self.b.value]], lsuffix=" (A)", rsuffix=" (B)")
         return knobs[[a[setting] != b[setting] for setting in knobs.index]]
 
+    def shown_steps(self) -> pd.DataFrame:
+        """The changed steps as the widget lists them: after a story stopped under one policy, its
+        remaining steps are one line ("not run from here on"), not one line each."""
+        steps = self.changed_steps().reset_index()
+        not_run = (steps["outcome A"] == "not run") | (steps["outcome B"] == "not run")
+        first = not_run & ~steps["scenario"].where(not_run).duplicated()
+        keep = steps[~not_run | first].copy()
+        for side in ("outcome A", "outcome B"):
+            last = steps[not_run].groupby("scenario")["step"].max()
+            tail = keep[side] == "not run"
+            keep.loc[tail, side] = [f"not run from here on (steps {step} to {last[name]})"
+                                    for name, step in zip(keep.loc[tail, "scenario"], keep.loc[tail, "step"])]
+        return keep[["scenario", "step", "action", "outcome A", "outcome B"]]
+
     def side_by_side(self) -> pd.DataFrame:
         rows = self.numbers.loc[[self.a.value, self.b.value], list(SHOWN)]
         return pd.DataFrame({column: rows[column].map(form.format) for column, form in SHOWN.items()},
@@ -92,8 +106,7 @@ class PresetsView(widgets.VBox):
             + _heading("The same users and the same attacker")
             + table_html(self.side_by_side(), "")
             + _heading(f"Steps of the stories that change ({len(steps)})")
-            + table_html(steps.reset_index()[["scenario", "step", "action", "outcome A", "outcome B"]],
-                         "No step of any story changes."))
+            + table_html(self.shown_steps(), "No step of any story changes."))
 
 
 __all__ = ["PresetsView"]
