@@ -5,6 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 # PORT chooses the port of `make lab` (default 8888) and `make app` (default 8866).
+# etc/jupyter (page_config.json) turns off JupyterLab's "get notified about Jupyter news?" pop-up.
 
 .PHONY: install lab app class screenshots test bench bench-class demo clean
 
@@ -14,13 +15,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,peers]'
 	touch $@
 
+# The notebooks are kept as scripts/clean-notebook writes them (.gitattributes): running one leaves git clean.
 install: $(VENV)/.installed
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then git config filter.notebook.clean 'python3 scripts/clean-notebook'; fi
 
 lab: install
 	@token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
 	port=$(or $(PORT),8888); \
 	echo; echo "JupyterLab: open http://127.0.0.1:$$port/lab?token=$$token  (start with 01_overview.ipynb)"; echo; \
-	$(VENV)/bin/jupyter lab notebooks/ --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$$port \
+	JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter $(VENV)/bin/jupyter lab notebooks/ --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$$port \
 		--ServerApp.port_retries=0 --IdentityProvider.token=$$token $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # The trainer app alone (notebooks/trainer_app.ipynb), offline: voila.json chooses the page

@@ -3,15 +3,22 @@ package (initdb + pg_ctl), or the reason why none can be started here.
 
 PostgreSQL refuses to run as root; as root the server runs as the ``postgres`` user (or ``nobody``)
 with a data folder and a socket folder that user owns. The server listens only on its socket.
+
+A test run stopped by a signal (Ctrl-C, a CI timeout, ``kill -9``) runs no fixture's finalizer: a
+watcher process, started with the server in a session of its own, holds one end of a pipe whose
+other end only the test process holds. When the test process ends, however it ends, the pipe
+closes and the watcher stops the server and removes its folder.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -41,12 +48,26 @@ class PostgresServer:
         self.user = ""
         self.port = 0
         self._databases = 0
+        self._lifeline: int | None = None
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess:
+    def _command(self, *args: str) -> list[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
         if os.geteuid() == 0:
             command = ["runuser", "-u", self.user, "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        return command
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self._command(*args), capture_output=True, text=True, timeout=120, check=False)
+
+    def _watch(self) -> None:
+        """Start the watcher that stops the server when this process ends without calling :meth:`stop`."""
+        assert self.folder is not None
+        stop = self._command("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+        read, self._lifeline = os.pipe()   # neither end is inherited by other children
+        subprocess.Popen([sys.executable, "-c", _WATCHER, str(read), json.dumps(stop), str(self.folder)],
+                         pass_fds=(read,), start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(read)
 
     def start(self) -> str | None:
         self.bindir = _bindir()
@@ -71,7 +92,10 @@ class PostgresServer:
         self._run_mkdir(sockets)
         self.port = 54000 + os.getpid() % 1000
         self.sockets = sockets
-        return self.resume()
+        why_not = self.resume()
+        if why_not is None:
+            self._watch()
+        return why_not
 
     def resume(self) -> str | None:
         """Start the server on its data folder (again): None, or why it did not start."""
@@ -110,6 +134,23 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
+        if self._lifeline is not None:
+            os.close(self._lifeline)   # the watcher finds nothing left to do and ends
+            self._lifeline = None
+
+
+_WATCHER = """
+import json, os, shutil, subprocess, sys
+lifeline, stop, folder = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+try:
+    while os.read(lifeline, 1):
+        pass
+except OSError:
+    pass
+if os.path.exists(os.path.join(folder, "data", "postmaster.pid")):
+    subprocess.run(stop, capture_output=True, timeout=60)
+shutil.rmtree(folder, ignore_errors=True)
+"""
 
 
 def _has_user(name: str) -> bool:

@@ -1,4 +1,5 @@
-"""`make lab` honours PORT and prints one clear address (with its token) that opens JupyterLab;
+"""`make lab` honours PORT and prints one clear address (with its token) that opens JupyterLab
+without the Jupyter news pop-up;
 `make app` serves the trainer app alone, with the project's Voila settings."""
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def test_make_lab_prints_an_address_that_opens_jupyterlab_on_the_chosen_port():
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(address, timeout=5) as response:
-                    assert response.status == 200 and b"JupyterLab" in response.read()
+                    page = response.read()
+                    assert response.status == 200 and b"JupyterLab" in page
+                    # no "get notified about Jupyter news?" pop-up: the plug-in that asks is off
+                    disabled = re.search(rb'"disabledExtensions": *\[([^\]]*)\]', page)
+                    assert disabled and b'"@jupyterlab/apputils-extension:announcements"' in disabled.group(1)
                     break
             except OSError:
                 time.sleep(0.5)

@@ -24,6 +24,9 @@ from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenar
 from .core.secret_source import SeededSecretSource, SystemSecretSource
 from .login.user import BackendUser
 from .store import MemoryStore, Store, StoreError, open_store
+from .render.display import show_in_notebooks
+
+show_in_notebooks()
 
 __all__ = [
     "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",

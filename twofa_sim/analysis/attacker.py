@@ -148,6 +148,36 @@ class DoublingDelayRules:
         return self.failures, None if self.last is None else _rel(self.last - t)
 
 
+class SteppedWaitRules:
+    """After the n-th failure the next check waits ``wait_increment * (n // failure_factor)`` seconds,
+    at most ``max_wait`` (Keycloak's brute-force detection, strategy MULTIPLE: 30 failures, 60 s,
+    900 s when turned on); only a success resets the count."""
+
+    def __init__(self, failure_factor: int, wait_increment: float, max_wait: float) -> None:
+        self.factor, self.increment, self.max_wait = int(failure_factor), wait_increment, max_wait
+        self.failures, self.not_before = 0, None
+        # from this many failures on the wait is max_wait for ever: the count no longer matters
+        self.saturated = self.factor * math.ceil(max_wait / wait_increment)
+
+    def wait(self, failures: int) -> float:
+        return min(self.max_wait, self.increment * (failures // self.factor))
+
+    def earliest(self, t: float) -> float:
+        if self.not_before is not None:
+            t = max(t, self.not_before)
+        return t
+
+    def fail(self, t: float) -> None:
+        self.failures += 1
+        wait = self.wait(self.failures)
+        if wait > 0:
+            self.not_before = t + wait
+
+    def snapshot(self, t: float) -> Hashable:
+        ahead = None if self.not_before is None or self.not_before <= t else _rel(self.not_before - t)
+        return min(self.failures, self.saturated), ahead
+
+
 class BackendRules:
     """Our schedule, enacted by the real back office: the attacker logs in with the password and
     types wrong codes; locks, their lapse, expired code steps and new logins are the backend's."""
@@ -251,6 +281,9 @@ class Schedule:
             return RegulationRules(self.params["max_retries"], self.params["find_time"], self.params["ban_time"])
         if self.kind == "doubling":
             return DoublingDelayRules(self.params["factor"])
+        if self.kind == "stepped-wait":
+            return SteppedWaitRules(self.params["failure_factor"], self.params["wait_increment"],
+                                    self.params["max_wait"])
         raise ValidationError("schedule.kind", f"unknown kind {self.kind!r}")
 
     def guesses_by(self, horizon: float, interval: float = DEFAULT_INTERVAL) -> int:
@@ -272,6 +305,9 @@ class Schedule:
             return _cycles(horizon, g, m, ban)
         if self.kind == "doubling":
             return _doubling(horizon, g, self.params["factor"])
+        if self.kind == "stepped-wait":
+            return _stepped(horizon, g, SteppedWaitRules(self.params["failure_factor"], self.params["wait_increment"],
+                                                         self.params["max_wait"]))
         raise ValidationError("schedule.kind", f"unknown kind {self.kind!r}")
 
     def probability_by(self, horizon: float, interval: float = DEFAULT_INTERVAL) -> float:
@@ -306,6 +342,18 @@ def _doubling(horizon: float, g: float, factor: float) -> int:
     while k - 1 > m and g * m + factor * (2 ** (k - 1) - 2 ** m) > horizon:
         k -= 1
     return k
+
+
+def _stepped(horizon: float, g: float, rules: SteppedWaitRules) -> int:
+    """Guess k+1 comes ``max(g, wait(k))`` after guess k; from ``saturated`` failures on every gap is
+    ``max(g, max_wait)``, counted at once."""
+    t, n = 0.0, 1                      # the first guess at 0
+    while n < rules.saturated:
+        t += max(g, rules.wait(n))
+        if t > horizon:
+            return n
+        n += 1
+    return n + math.floor((horizon - t) / max(g, rules.max_wait))
 
 
 REFERENCE_SCHEDULES: tuple[Schedule, ...] = (
@@ -416,6 +464,16 @@ def attack_table(policy: Policy | None = None, *, interval: float = DEFAULT_INTE
     return frame
 
 
+def lockout_odds(limits=(3, 5, 10), lock_minutes=(5, 15, 60), horizon: float = DAY, policy: Policy | None = None,
+                 interval: float = DEFAULT_INTERVAL) -> pd.DataFrame:
+    """Closed form: the attacker's chance to be in by ``horizon`` under our lockout, for each number of
+    wrong codes that locks (rows) and each lock length (columns), the other knobs from ``policy``."""
+    base = policy or Policy()
+    return pd.DataFrame({f"{minutes} min lock": {
+        f"{limit} wrong codes": Schedule.ours(base.replace(failed_code_limit=limit, lock_seconds=60 * minutes))
+        .probability_by(horizon, interval) for limit in limits} for minutes in lock_minutes})
+
+
 def time_to_probability(schedule: Schedule, probability: float, interval: float = DEFAULT_INTERVAL,
                         limit: float = 10 * 365 * DAY) -> float:
     """Closed form: the shortest time after which the attacker is in with at least ``probability``
@@ -438,5 +496,6 @@ def time_to_probability(schedule: Schedule, probability: float, interval: float 
 
 
 __all__ = ["Schedule", "REFERENCE_SCHEDULES", "HORIZONS", "success_probability", "guess_times",
-           "simulate_attack", "SimulatedAttack", "attack_table", "time_to_probability",
-           "NoThrottleRules", "CountLockRules", "RegulationRules", "DoublingDelayRules", "BackendRules"]
+           "simulate_attack", "SimulatedAttack", "attack_table", "lockout_odds", "time_to_probability",
+           "NoThrottleRules", "CountLockRules", "RegulationRules", "DoublingDelayRules", "SteppedWaitRules",
+           "BackendRules"]

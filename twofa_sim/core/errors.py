@@ -69,3 +69,17 @@ class UriError(ValidationError):
 
 class ScanError(TwofaSimError):
     """An image holds no QR code, or one the app cannot import."""
+
+
+def refusal(action) -> TwofaSimError:
+    """The error ``action()`` is refused with.
+
+    A specification says "this is refused" as an assertion, not as a ``try``/``except`` that a
+    notebook then checks by hand: an action that goes through raises an ``AssertionError`` naming
+    what it returned; an error that is not one of this package's propagates as it is.
+    """
+    try:
+        returned = action()
+    except TwofaSimError as error:
+        return error
+    raise AssertionError(f"expected a refusal, but the action went through and returned {returned!r}")

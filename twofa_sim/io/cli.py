@@ -30,6 +30,7 @@ from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, Timeline
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..render.tables import events_table
 from .cover_command import add_cover_parser, command_cover
+from . import diff_command
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -293,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--ascii", action="store_true", help="draw the QR with '#' only")
     conformance_command.add_parser(commands)
     add_cover_parser(commands)
+    diff_command.add_parser(commands)
     return parser
 
 
@@ -311,6 +313,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return conformance_command.command_conform(args, out, err)
         if args.command == "cover":
             return command_cover(args, out, err)
+        if args.command == "diff":
+            return diff_command.command_diff(args.files, args.policy, args.format, out, err, _expand)
         return command_demo(args.seed, args.out, args.invert, args.ascii, out)
     except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
         if out is sys.stdout:

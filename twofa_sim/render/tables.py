@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..core.events import COLUMNS as EVENT_COLUMNS
+from ..core.presets import PRESETS, preset
 
 if TYPE_CHECKING:
     from ..apps.authenticator import AuthenticatorApp
@@ -83,4 +84,50 @@ def device_table(device: "Device") -> pd.DataFrame:
     return app_table(device.app, device.now())
 
 
-__all__ = ["events_table", "users_table", "policy_table", "flow_table", "app_table", "device_table"]
+def presets_table(names=None) -> pd.DataFrame:
+    """Every knob (rows) under each real system's preset (columns); a value the preset does not set is
+    the project's, shown in brackets; a stand-in for a knob the system lacks is marked with an asterisk."""
+    columns = {}
+    for name in names or PRESETS:
+        values = {}
+        for row in preset(name).rows():
+            shown = str(row["value"])
+            if row["as documented"].startswith("stand-in: "):
+                shown += " *"
+            elif not row["source"] and name != "default":
+                shown = f"({shown})"
+            values[row["setting"]] = shown
+        columns[name] = values
+    return pd.DataFrame(columns).rename_axis("setting")
+
+
+def preset_sources_table(name: str) -> pd.DataFrame:
+    """One preset's knobs: value, the system's own words, and where they are written."""
+    return pd.DataFrame(preset(name).rows()).drop(columns="preset").set_index("setting")
+
+
+def preset_notes_table(names=None) -> pd.DataFrame:
+    """Per preset: what the system does that the engine does not copy, one line each."""
+    rows = [{"preset": name, "the engine does not copy": note}
+            for name in names or PRESETS for note in preset(name).not_modelled]
+    return pd.DataFrame(rows, columns=["preset", "the engine does not copy"]).set_index("preset")
+
+
+DIFF_COLUMNS = ["scenario", "step", "line", "action", "what differs", "outcome A", "outcome B", "message A",
+                "message B", "events A", "events B"]
+
+
+def diff_table(rows: list[dict]) -> pd.DataFrame:
+    """The steps that change between two policies (``twofa_sim.spec.policy_diff`` rows), one per row."""
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS).set_index(["scenario", "step"])
+
+
+def stories_changed_table(rows_by_preset: dict[str, list[dict]], scenarios: list[str]) -> pd.DataFrame:
+    """Per scenario (rows) and preset (columns): how many steps change outcome, message or events."""
+    counts = {name: {s: sum(1 for r in rows if r["scenario"] == s) for s in scenarios}
+              for name, rows in rows_by_preset.items()}
+    return pd.DataFrame(counts, index=scenarios).rename_axis("scenario")
+
+
+__all__ = ["events_table", "users_table", "policy_table", "flow_table", "app_table", "device_table", "presets_table",
+           "preset_sources_table", "preset_notes_table", "diff_table", "stories_changed_table"]
