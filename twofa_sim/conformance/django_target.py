@@ -97,7 +97,7 @@ MAPPING: tuple[Mapping, ...] = (
             "target's class is 'wrong'",
             "django_otp/oath.py TOTP.verify (min_t); django_otp/forms.py _verify_token"),
     Mapping("LOCKED and message class 'locked'",
-            "no lock state: django-otp throttles, refusing every code for 1, 2, 4 ... s after the "
+            "no lock state: django-otp throttles, refusing every code for 1, 2, 4, 8 s and so on after the "
             "n-th failure (\"Verification temporarily disabled because of n failed attempts\"); "
             "that refusal is the class 'locked', the state stays CODE_REQUIRED",
             "django_otp/models.py ThrottlingMixin.verify_is_allowed"),

@@ -55,7 +55,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("throttle, not a count",
          lambda r: _code_step(r) and "Verification temporarily disabled" in r.target_words
          and "LOCKED" not in r.spec,
-         "django-otp throttles: after a failure it refuses every code, the right one too, for 1, 2, 4 ... s "
+         "django-otp throttles: after a failure it refuses every code, the right one too, for 1, 2, 4, 8 s and so on "
          "(\"Verification temporarily disabled\"), where the spec checks each code and counts the wrong ones."),
     Kind("no lock", lambda r: _code_step(r) and "LOCKED" in r.spec and "CODE_REQUIRED" in r.target,
          "The target has no lock: where the spec locks at the limit of wrong codes, django-otp only delays "
