@@ -137,7 +137,7 @@ def edited(table: FlowTable, key: tuple, **changes) -> FlowTable:
     rows = tuple(dataclasses.replace(r, **changes) if (r.source, r.event, r.outcome, r.reason) == key else r
                  for r in table.rows)
     assert rows != table.rows, f"no row {key}"
-    return FlowTable(rows, table.on_enter, table.password_order, table.code_step_order, table.time_step_order)
+    return table.replace(rows=rows)
 
 
 def wrong_code_for(office, secret) -> str:
@@ -215,3 +215,55 @@ def test_a_malformed_code_has_its_own_row_that_writes_nothing(event):
     assert row.reason is Reason.MALFORMED and Action.APPLY_CHECK not in row.actions
     counted = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.WRONG_CODE)
     assert counted.reason is None and Action.APPLY_CHECK in counted.actions
+
+
+def failures_after_malformed(table: FlowTable, event: FlowEvent, text: str) -> tuple[int, list[EventKind]]:
+    office, _ = login_in(State.CODE_REQUIRED)
+    login = LoginAttempt(office, 99, flow=table)
+    login.submit_password("alice", PASSWORD)
+    before = len(office.events)
+    submit = login.submit_code if event is FlowEvent.SUBMIT_CODE else login.submit_recovery_code
+    result = submit(text)
+    assert result.reason is Reason.MALFORMED
+    return office.user("alice").enrolment.failures, [e.kind for e in office.events[before:]]
+
+
+@pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])
+def test_the_row_alone_decides_whether_a_malformed_code_counts(event, text):
+    """The second factor proposes a counted failure for every refusal; the package's malformed row
+    does not write it, and a copy whose malformed row takes the check's change counts the code."""
+    key = (State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED)
+    row = FLOW.lookup(*key)
+    counting = edited(FLOW, key, actions=row.actions + (Action.APPLY_CHECK,))
+    assert failures_after_malformed(FLOW, event, text)[0] == 0
+    assert failures_after_malformed(counting, event, text)[0] == 1
+
+
+def test_the_order_of_the_code_steps_guards_is_data():
+    """A locked user types the right code: the package's order refuses it as locked (the lock
+    decides first); a copy that asks "matched" before "locked" lets the code in."""
+    order = list(FLOW.code_step_order)
+    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED)
+    matched = next(i for i, g in enumerate(order) if g.outcome is Outcome.ACCEPTED)
+    order[locked], order[matched] = order[matched], order[locked]
+    copy = FLOW.replace(code_step_order=tuple(order))
+    outcomes = {}
+    for name, table in (("copy", copy), ("original", FLOW)):
+        office = make_office()
+        office.create_user("alice", PASSWORD, force_2fa=True)
+        secret = enrol(office, "alice")
+        office.clock.advance(30)
+        login = LoginAttempt(office, 98, flow=table)
+        login.submit_password("alice", PASSWORD)
+        for _ in range(office.policy.failed_code_limit - 1):
+            login.submit_code(wrong_code_for(office, secret))
+        other = LoginAttempt(office, 99, flow=FLOW)
+        other.submit_password("alice", PASSWORD)
+        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS
+        outcomes[name] = login.submit_code(current_code(office, secret)).outcome
+    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED}
+
+
+def test_a_flow_table_copy_names_the_part_it_does_not_have():
+    with pytest.raises(TypeError, match="no part 'code_order'"):
+        FLOW.replace(code_order=())

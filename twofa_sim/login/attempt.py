@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..core.clock import iso
-from .enrolment import Verdict
+from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
@@ -99,12 +99,12 @@ class LoginAttempt:
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
         return self._fire(FlowEvent.SUBMIT_CODE, lambda now: self._classify_code_step(
-            now, lambda user: user.enrolment.check_code(code, now, self._office.policy)))
+            now, TOTP_CODE, code, self._flow.code_step_order))
 
     def submit_recovery_code(self, code: str) -> StepResult:
         _check_text("recovery code", code)
         return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, lambda now: self._classify_code_step(
-            now, lambda user: user.enrolment.check_recovery_code(code, now, self._office.policy)))
+            now, RECOVERY_CODE, code, self._flow.recovery_step_order))
 
     def poll(self) -> StepResult:
         """Let time pass: closes the code step once its time is up (widgets call this each second)."""
@@ -167,18 +167,18 @@ class LoginAttempt:
         matches = matches and user is not None
         if matches:
             self.username = user.username
-        facts = Facts(password_ok=matches, locked=matches and user.enrolment.is_locked(now),
+        standing = user.enrolment.standing(now)[1] if matches else None
+        facts = Facts(password_ok=matches, user_known=known, locked=standing is not None, locked_until=standing,
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
-        decided = self._decided(self._flow.password_order, facts)
-        detail = "" if matches else "wrong password" if known else "unknown username"
-        locked_until = user.enrolment.locked_until if decided.reason is Reason.LOCKED else None
-        return Verdict(decided.outcome, decided.reason, locked_until=locked_until, detail=detail)
+        guard = self._flow.decide(self._flow.password_order, facts)
+        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts))
 
-    def _classify_code_step(self, now: float, check: Callable[["BackendUser"], Verdict]) -> Verdict:
-        """The step's own guards first (time up, second factor changed), then the factor's check."""
-        facts = Facts(timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale())
-        guard = self._flow.decide(self._flow.code_step_order, facts)
-        return Verdict(guard.outcome, guard.reason) if guard is not None else check(self._user())
+    def _classify_code_step(self, now: float, factor: SecondFactor, text: str, order: tuple[Guard, ...]) -> Verdict:
+        """The second factor finds the facts and proposes a change; the order decides the outcome."""
+        user = self._user()
+        check = user.enrolment.check(factor, text, now, self._office.policy, timed_out=self._deadline_passed(now),
+                                     factor_changed=self._step_is_stale())
+        return check.verdict(order)
 
     def _deadline_passed(self, now: float) -> bool:
         return self.deadline is not None and now >= self.deadline

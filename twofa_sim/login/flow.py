@@ -3,8 +3,10 @@
 One table of :class:`Transition` rows says, for each state, event and outcome (and, where it
 matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
 event it records and which message the user sees. States may have actions on entering them, and
-the order in which the password step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
-:data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
+the order in which each step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
+:data:`CODE_STEP_ORDER`, :data:`RECOVERY_STEP_ORDER`, :data:`TIME_STEP_ORDER`): the second factor
+only finds facts and proposes a change, a guard order picks the outcome, and the row alone decides
+whether the change is written (counted) or not. The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
 messages and events; the same table is drawn as Mermaid diagrams and shown as a table by :mod:`twofa_sim.render`.
 """
@@ -117,33 +119,61 @@ class Transition:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the engine knows about an input before the table decides (computed once per input)."""
+    """What the engine and the second factor found about an input before the table decides
+    (computed once per input, nothing written). The guards of a decision order read them."""
 
     password_ok: bool = False
+    user_known: bool = False
     locked: bool = False
+    locked_until: float | None = None     # the lock that stands now
     needs_2fa: bool = False
     enrolled: bool = False
     timed_out: bool = False
     factor_changed: bool = False
+    malformed: bool = False
+    matched: bool = False                 # the code matches a step of the window not used before
+    replay: bool = False                  # the code matches only steps already used
+    clock_behind_by: int = 0              # seconds the last accepted step lies beyond the window
+    at_limit: bool = False                # one more counted failure reaches the limit
+    lock_at_limit: float | None = None    # the lock a counted failure at the limit sets
+
+    @property
+    def clock_behind(self) -> bool:
+        return self.clock_behind_by > 0
+
+
+def _no_lock(facts: Facts) -> float | None:
+    return None
+
+
+def _no_detail(facts: Facts) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
 class Guard:
-    """One entry of a decision order: the first guard whose test holds gives the outcome."""
+    """One entry of a decision order: the first guard whose test holds gives the outcome and
+    reason, says which lock end the result shows, whether it carries the matched step, and the
+    event's detail."""
 
     outcome: Outcome
     reason: Reason
     holds: Callable[[Facts], bool]
     rule: str
+    lock: Callable[[Facts], float | None] = _no_lock
+    carries_step: bool = False
+    detail: Callable[[Facts], str] = _no_detail
 
 
 S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
 
 PASSWORD_ORDER: tuple[Guard, ...] = (
     Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
-          "a wrong password or an unknown username decides first, so nothing else is revealed"),
+          "a wrong password or an unknown username decides first, so nothing else is revealed",
+          detail=lambda f: "wrong password" if f.user_known else "unknown username"),
     Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
-          "a lock holds even when 2FA stopped being required after it was set (flag unticked)"),
+          "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
+          lock=lambda f: f.locked_until),
     Guard(O.NO_2FA_NEEDED, R.NONE, lambda f: not f.needs_2fa,
           "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
     Guard(O.NEEDS_CODE, R.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
@@ -151,12 +181,38 @@ PASSWORD_ORDER: tuple[Guard, ...] = (
 )
 """The order in which the password step's outcomes are decided."""
 
-CODE_STEP_ORDER: tuple[Guard, ...] = (
+_STEP_CLOSED = (
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
+    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
+          lock=lambda f: f.locked_until),
+    Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
+    Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
+          carries_step=True),
 )
-"""What the code step decides before the second factor checks the code (then the check decides)."""
+
+CODE_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
+    Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind,
+          "a right code refused only because the last accepted step lies beyond the server's window is the "
+          "server's clock set back, not a guess",
+          detail=lambda f: f"the last accepted code is {f.clock_behind_by} s beyond the server's window"),
+    Guard(O.LOCKS, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
+    Guard(O.LOCKS, R.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.WRONG_CODE, lambda f: True, "any other code is wrong"),
+)
+"""The order in which the code step's outcomes are decided (the app's code). The second factor only
+finds the facts and proposes a change; the row of the outcome decides whether it is written."""
+
+RECOVERY_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
+    Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
+)
+"""The same for a recovery code: no window, so no replay and no clock."""
 
 TIME_STEP_ORDER: tuple[Guard, ...] = (
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
@@ -260,11 +316,12 @@ class FlowTable:
     def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
                  code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
-                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER) -> None:
+                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
+                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER) -> None:
         self.rows = tuple(rows)
         self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
         self.password_order, self.code_step_order = password_order, code_step_order
-        self.time_step_order = time_step_order
+        self.time_step_order, self.recovery_step_order = time_step_order, recovery_step_order
         self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
@@ -299,6 +356,16 @@ class FlowTable:
     def decide(order: tuple[Guard, ...], facts: Facts) -> Guard | None:
         """The first guard of ``order`` that holds for ``facts``, or None."""
         return next((guard for guard in order if guard.holds(facts)), None)
+
+    def replace(self, **changes) -> "FlowTable":
+        """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""
+        parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
+                 "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
+                 "recovery_step_order": self.recovery_step_order}
+        unknown = sorted(set(changes) - set(parts))
+        if unknown:
+            raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")
+        return FlowTable(**{**parts, **changes})
 
     def entering(self, state: State) -> tuple[Action, ...]:
         return self.on_enter.get(state, ())
