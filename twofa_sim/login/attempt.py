@@ -19,6 +19,7 @@ from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
+from ..core.messages import render
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
 from ..apps.qr import EnrolmentScreen
 
@@ -28,30 +29,11 @@ if TYPE_CHECKING:
 
 MAX_INPUT = 1024
 
-MESSAGES = {
-    "none": "",
-    "bad_credentials": "Wrong username or password.",
-    "welcome": "Welcome, you are logged in.",
-    "scan_qr": "Scan the QR code with your authenticator app, then type the code it shows.",
-    "type_code": "Type the current code from your authenticator app.",
-    "malformed_code": "A code has {digits} digits; please type exactly {digits} digits.",
-    "wrong_code": "That code is not valid. Check your app and try again.",
-    "replay": "That code was already used. Wait for the next code in your app.",
-    "clock_behind": "The server's clock is behind the last code you used, so this code cannot be accepted yet; "
-                    "it does not count as a wrong code. Use a recovery code or ask an admin.",
-    "malformed_recovery_code": "A recovery code has four groups of four letters and digits, e.g. 3f2a-9c01-7be4-0d55.",
-    "unknown_recovery_code": "That recovery code is not valid or was already used.",
-    "locks": "Too many wrong codes: locked until {until} UTC.",
-    "is_locked": "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you.",
-    "expired": "The login took too long. Please start again.",
-    "factor_changed": "Your two-factor setup changed during this login. Please start again.",
-}
-"""What the login mask says, by the message key a transition row names."""
-
-
 @dataclass(frozen=True)
 class StepResult:
-    """What the login mask shows after one step."""
+    """What the login mask shows after one step. ``message`` is the English text of the row's
+    message; ``message_key`` and ``message_fields`` name it, for rendering in any language
+    (:func:`twofa_sim.core.messages.render`)."""
 
     state: State
     outcome: Outcome
@@ -60,6 +42,12 @@ class StepResult:
     screen: EnrolmentScreen | None = None
     locked_until: float | None = None
     step: int | None = None
+    message_key: str = "none"
+    message_fields: tuple[tuple[str, object], ...] = ()
+
+    def message_in(self, language: str) -> str:
+        """The message in ``language`` (a code of :data:`twofa_sim.ui.i18n.LANGUAGES`)."""
+        return render(self.message_key, language, **dict(self.message_fields))
 
     @property
     def qr_shown(self) -> bool:
@@ -151,9 +139,10 @@ class LoginAttempt:
         except BaseException:
             self.state, self.username, self.screen, self.deadline = saved
             raise
-        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(row, verdict),
+        fields = self._message_fields(verdict)
+        return StepResult(self.state, verdict.outcome, verdict.reason, render(row.message, **dict(fields)),
                           self.screen if self.state is State.ENROLMENT else None,
-                          verdict.locked_until, verdict.step)
+                          verdict.locked_until, verdict.step, row.message, fields)
 
     def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
         guard = self._flow.decide(order, facts)
@@ -257,9 +246,10 @@ class LoginAttempt:
                                    company=self._user().company if self.username else "",
                                    login=self.id, detail=detail)
 
-    def _message(self, row: Transition, verdict: Verdict) -> str:
-        until = iso(verdict.locked_until) if verdict.locked_until else ""
-        return MESSAGES[row.message].format(digits=self._office.policy.digits, until=until)
+    def _message_fields(self, verdict: Verdict) -> tuple[tuple[str, object], ...]:
+        """The fields a message may name: the code's length and the lock's end."""
+        return (("digits", self._office.policy.digits),
+                ("until", iso(verdict.locked_until) if verdict.locked_until else ""))
 
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""

@@ -99,7 +99,7 @@ Effect = Action
 class Transition:
     """One row: in ``source``, on ``event``, when the input was classified as ``outcome`` (and,
     if set, ``reason``), go to ``target``, run ``actions``, record ``records`` and show the
-    message ``message`` (a key of :data:`twofa_sim.login.attempt.MESSAGES`)."""
+    message ``message`` (an id of the message catalogue, :mod:`twofa_sim.core.messages`)."""
 
     source: State
     event: FlowEvent

@@ -123,7 +123,7 @@ class LoginMask(widgets.VBox):
         self.last = result
         # The second window says what to do next; the same words below it would be said twice.
         said_by_window = result.outcome in (Outcome.NEEDS_ENROLMENT, Outcome.NEEDS_CODE)
-        self.show("" if said_by_window else self.texts.message(result.message), _KIND.get(result.outcome, "error"))
+        self.show("" if said_by_window else self.texts.say(result.message_key, **dict(result.message_fields)), _KIND.get(result.outcome, "error"))
         self.render()
         return result
 
