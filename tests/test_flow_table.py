@@ -267,3 +267,25 @@ def test_the_order_of_the_code_steps_guards_is_data():
 def test_a_flow_table_copy_names_the_part_it_does_not_have():
     with pytest.raises(TypeError, match="no part 'code_order'"):
         FLOW.replace(code_order=())
+
+
+@pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])
+def test_a_flood_of_malformed_codes_from_one_login_costs_nothing(event, text):
+    """The table's guard order refuses a login's malformed codes beyond the first few without a
+    record: 40 clicks on Verify leave as many events as five; the next login records again."""
+    from twofa_sim.login.flow import MALFORMED_RECORDED
+    office, login = login_in(State.CODE_REQUIRED)
+    submit = login.submit_code if event is FlowEvent.SUBMIT_CODE else login.submit_recovery_code
+    before = len(office.events)
+    reasons = [submit(text).reason for _ in range(40)]
+    assert reasons == [Reason.MALFORMED] * MALFORMED_RECORDED + [Reason.MALFORMED_AGAIN] * (40 - MALFORMED_RECORDED)
+    assert len(office.events) - before == MALFORMED_RECORDED
+    assert login.state is State.CODE_REQUIRED and office.user("alice").enrolment.failures == 0
+    row = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED_AGAIN)
+    assert row.records is None and row.actions == ()
+    office.clock.advance(office.policy.code_step_timeout)
+    login.poll()
+    login.start_over()
+    login.submit_password("alice", PASSWORD)
+    before = len(office.events)
+    assert submit(text).reason is Reason.MALFORMED and len(office.events) == before + 1

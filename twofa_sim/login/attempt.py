@@ -69,6 +69,7 @@ class LoginAttempt:
         self.username: str | None = None
         self.screen: EnrolmentScreen | None = None
         self.deadline: float | None = None
+        self.malformed_codes = 0
         self._step_user: tuple[str, BackendUser] | None = None
 
     # -- the events -----------------------------------------------------------------------------
@@ -124,7 +125,7 @@ class LoginAttempt:
         the same code at once are served one after the other, and only the first is accepted.
         When the transaction fails, this attempt's own state is put back as well.
         """
-        saved = (self.state, self.username, self.screen, self.deadline)
+        saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes)
         try:
             with self._office.transaction(), self._one_user_per_step():
                 self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
@@ -137,7 +138,7 @@ class LoginAttempt:
                 for action in row.actions + self._flow.entering(row.target):
                     getattr(self, action.method)(now, verdict)
         except BaseException:
-            self.state, self.username, self.screen, self.deadline = saved
+            self.state, self.username, self.screen, self.deadline, self.malformed_codes = saved
             raise
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render(row.message, **dict(fields)),
@@ -166,7 +167,7 @@ class LoginAttempt:
         """The second factor finds the facts and proposes a change; the order decides the outcome."""
         user = self._user()
         check = user.enrolment.check(factor, text, now, self._office.policy, timed_out=self._deadline_passed(now),
-                                     factor_changed=self._step_is_stale())
+                                     factor_changed=self._step_is_stale(), malformed_before=self.malformed_codes)
         return check.verdict(order)
 
     def _deadline_passed(self, now: float) -> bool:
@@ -226,9 +227,12 @@ class LoginAttempt:
     def _on_close_step(self, now: float, verdict: Verdict) -> None:
         self.screen, self.deadline = None, None
 
+    def _on_note_malformed(self, now: float, verdict: Verdict) -> None:
+        self.malformed_codes += 1
+
     def _on_forget_login(self, now: float, verdict: Verdict) -> None:
         self._on_close_step(now, verdict)
-        self.username = None
+        self.username, self.malformed_codes = None, 0
 
     # -- records and messages ---------------------------------------------------------------------
 

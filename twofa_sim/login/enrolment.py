@@ -158,18 +158,19 @@ class Enrolment:
         return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_step_order)
 
     def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy, *,
-              timed_out: bool = False, factor_changed: bool = False) -> Check:
+              timed_out: bool = False, factor_changed: bool = False, malformed_before: int = 0) -> Check:
         """The throttle every second factor shares (django-otp's throttling mixin), as facts: the
         lock that stands, what the factor found, whether one more counted failure reaches the
         limit. Proposes the factor's change when it matched, else one counted failure. Changes
-        nothing; ``timed_out`` and ``factor_changed`` are the code step's own facts, passed through."""
+        nothing; ``timed_out``, ``factor_changed`` and ``malformed_before`` are the login's own
+        facts, passed through."""
         failures, locked_until = self.standing(now)
         found = factor.verify(self, text, now, policy)
         counted = failures + 1
         at_limit = counted >= policy.failed_code_limit
         lock_at_limit = now + policy.lock_seconds if at_limit else None
         facts = Facts(timed_out=timed_out, factor_changed=factor_changed, locked=locked_until is not None,
-                      locked_until=locked_until, malformed=found.malformed, matched=found.matched,
+                      locked_until=locked_until, malformed=found.malformed, malformed_before=malformed_before, matched=found.matched,
                       replay=found.replay, clock_behind_by=found.clock_behind_by, at_limit=at_limit,
                       lock_at_limit=lock_at_limit)
         change = found.change if found.matched else Change(counted, lock_at_limit, self.last_used_step, self.drift)

@@ -71,6 +71,7 @@ class Reason(enum.Enum):
     LOCKED = "locked"
     EXPIRED = "step expired"
     FACTOR_CHANGED = "step opened for an earlier second factor"
+    MALFORMED_AGAIN = "malformed code, not recorded again"
 
 
 class Action(enum.Enum):
@@ -84,6 +85,7 @@ class Action(enum.Enum):
     SIGN_IN = "close the step, log: authenticated"
     NOTE_LOCK = "close the step, log: locked until"
     CLOSE_STEP = "close the step"
+    NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
     FORGET_LOGIN = "forget the username and any open step"
 
     @property
@@ -131,6 +133,7 @@ class Facts:
     timed_out: bool = False
     factor_changed: bool = False
     malformed: bool = False
+    malformed_before: int = 0             # malformed codes this login sent since its password
     matched: bool = False                 # the code matches a step of the window not used before
     replay: bool = False                  # the code matches only steps already used
     clock_behind_by: int = 0              # seconds the last accepted step lies beyond the window
@@ -181,12 +184,18 @@ PASSWORD_ORDER: tuple[Guard, ...] = (
 )
 """The order in which the password step's outcomes are decided."""
 
+MALFORMED_RECORDED = 5
+"""How many malformed codes of one login (from its password on) are recorded; more are refused
+alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
+
 _STEP_CLOSED = (
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
     Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
           lock=lambda f: f.locked_until),
+    Guard(O.REJECTED, R.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
+          "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
     Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
     Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
           carries_step=True),
@@ -221,6 +230,7 @@ TIME_STEP_ORDER: tuple[Guard, ...] = (
 """What time passing decides at an open step."""
 
 CHECK = (A.APPLY_CHECK,)
+MALFORMED = (A.NOTE_MALFORMED,)
 LOCK = (A.APPLY_CHECK, A.NOTE_LOCK)
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -237,8 +247,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED,
                (A.APPLY_CHECK, A.NOTE_ENROLMENT, A.SIGN_IN), K.CODE_ACCEPTED, "welcome",
                "enrolment completes only with a valid code"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), K.CODE_REJECTED, "malformed_code",
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, MALFORMED, K.CODE_REJECTED, "malformed_code",
                "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), None, "malformed_code",
+               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, CHECK, K.CODE_REJECTED, "wrong_code",
                "a wrong code leaves the user in enrolment, and counts"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
@@ -256,8 +268,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "the QR step expires after the policy's time"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.CODE_ACCEPTED, "welcome", "a valid code inside the window, not used before, signs in"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.CODE_REJECTED,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED, K.CODE_REJECTED,
                "malformed_code", "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), None, "malformed_code",
+               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.REPLAY_BLOCKED, "replay",
                "a code whose step was already used is refused, and counts", R.REPLAY),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.CODE_REJECTED, "wrong_code",
@@ -277,9 +291,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                "factor_changed", "a code step whose user was reset by an admin closes instead of checking"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.RECOVERY_CODE_USED, "welcome", "an unused recovery code stands in for the code, once"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.RECOVERY_CODE_REJECTED,
-               "malformed_recovery_code", "a recovery code that cannot be one is refused and is not a guess",
-               R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED,
+               K.RECOVERY_CODE_REJECTED, "malformed_recovery_code",
+               "a recovery code that cannot be one is refused and is not a guess", R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), None,
+               "malformed_recovery_code", "more malformed recovery codes from one login are refused alike, "
+               "without a record", R.MALFORMED_AGAIN),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK,
                K.RECOVERY_CODE_REJECTED, "unknown_recovery_code", "an unknown or spent recovery code is refused"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, LOCK, K.RECOVERY_CODE_REJECTED, "locks",
