@@ -289,3 +289,26 @@ def test_a_flood_of_malformed_codes_from_one_login_costs_nothing(event, text):
     login.submit_password("alice", PASSWORD)
     before = len(office.events)
     assert submit(text).reason is Reason.MALFORMED and len(office.events) == before + 1
+
+
+ENGINE_AND_MASK = ["login/attempt.py", "login/enrolment.py", "ui/login_mask.py"]
+
+
+@pytest.mark.parametrize("module", ENGINE_AND_MASK)
+def test_no_outcome_is_decided_outside_the_table(module):
+    """The engine, the second factor and the login mask compare no state and no outcome: what a
+    state offers and shows comes from the table and its per-state facts (mappings that only draw,
+    such as a page's title by state, are no comparison)."""
+    import ast
+    import pathlib
+    import twofa_sim
+    tree = ast.parse((pathlib.Path(twofa_sim.__file__).parent / module).read_text(encoding="utf-8"))
+    names = {"State", "Outcome"}
+
+    def names_a_member(node) -> bool:
+        return any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in names
+                   for n in ast.walk(node))
+
+    compared = [ast.unparse(node) for node in ast.walk(tree)
+                if isinstance(node, ast.Compare) and names_a_member(node)]
+    assert compared == []

@@ -70,6 +70,7 @@ class LoginAttempt:
         self.screen: EnrolmentScreen | None = None
         self.deadline: float | None = None
         self.malformed_codes = 0
+        self._opened_for: tuple[str, ...] | None = None
         self._step_user: tuple[str, BackendUser] | None = None
 
     # -- the events -----------------------------------------------------------------------------
@@ -107,6 +108,11 @@ class LoginAttempt:
         return self._fire(FlowEvent.START_OVER, lambda now: Verdict(Outcome.DONE))
 
     @property
+    def flow(self) -> FlowTable:
+        """The transition table this login follows (with its per-state facts)."""
+        return self._flow
+
+    @property
     def allowed_events(self) -> list[FlowEvent]:
         return self._flow.events_from(self.state)
 
@@ -125,7 +131,7 @@ class LoginAttempt:
         the same code at once are served one after the other, and only the first is accepted.
         When the transaction fails, this attempt's own state is put back as well.
         """
-        saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes)
+        saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
             with self._office.transaction(), self._one_user_per_step():
                 self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
@@ -138,11 +144,11 @@ class LoginAttempt:
                 for action in row.actions + self._flow.entering(row.target):
                     getattr(self, action.method)(now, verdict)
         except BaseException:
-            self.state, self.username, self.screen, self.deadline, self.malformed_codes = saved
+            self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
             raise
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render(row.message, **dict(fields)),
-                          self.screen if self.state is State.ENROLMENT else None,
+                          self.screen if self._flow.facts_of(self.state).shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
 
     def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
@@ -176,10 +182,7 @@ class LoginAttempt:
     def _step_is_stale(self) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or
         another login confirmed or replaced the secret this QR step shows."""
-        enrolment = self._user().enrolment
-        if self.state is State.ENROLMENT:
-            return enrolment.is_enrolled or self.screen is None or enrolment.pending_secret != self.screen.secret
-        return not enrolment.is_enrolled
+        return self._opened_for != _second_factor_of(self._user().enrolment)
 
     def _user(self) -> "BackendUser":
         """The user this login is for, read once per step: the check and the actions of one step
@@ -208,30 +211,29 @@ class LoginAttempt:
         secret = self._user().enrolment.begin(office.policy, office.secret_source)
         self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
         self.deadline = now + office.policy.code_step_timeout
+        self._opened_for = _second_factor_of(self._user().enrolment)
         self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
 
     def _on_open_code_step(self, now: float, verdict: Verdict) -> None:
         self.deadline = now + self._office.policy.code_step_timeout
+        self._opened_for = _second_factor_of(self._user().enrolment)
 
     def _on_note_enrolment(self, now: float, verdict: Verdict) -> None:
         self._note(now, EventKind.ENROLMENT_COMPLETED)
 
     def _on_sign_in(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
         self._note(now, EventKind.AUTHENTICATED)
 
     def _on_note_lock(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
         self._note(now, EventKind.LOCKED, detail=f"until {iso(verdict.locked_until)} UTC")
 
     def _on_close_step(self, now: float, verdict: Verdict) -> None:
-        self.screen, self.deadline = None, None
+        self.screen, self.deadline, self._opened_for = None, None, None
 
     def _on_note_malformed(self, now: float, verdict: Verdict) -> None:
         self.malformed_codes += 1
 
     def _on_forget_login(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
         self.username, self.malformed_codes = None, 0
 
     # -- records and messages ---------------------------------------------------------------------
@@ -258,6 +260,11 @@ class LoginAttempt:
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""
         return f"LoginAttempt(#{self.id}, {self.state.name}{who})"
+
+
+def _second_factor_of(enrolment) -> tuple[str, ...]:
+    """Which second factor a step checks: the enrolled one, or the pending secret a QR shows."""
+    return ("enrolled",) if enrolment.is_enrolled else ("pending", enrolment.pending_secret or "")
 
 
 def _check_text(field: str, value: object) -> None:

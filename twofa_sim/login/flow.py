@@ -82,11 +82,11 @@ class Action(enum.Enum):
     SHOW_QR = "show QR and secret, open the code step"
     OPEN_CODE_STEP = "open the code step"
     NOTE_ENROLMENT = "log: enrolment completed"
-    SIGN_IN = "close the step, log: authenticated"
-    NOTE_LOCK = "close the step, log: locked until"
+    SIGN_IN = "log: authenticated"
+    NOTE_LOCK = "log: locked until"
     CLOSE_STEP = "close the step"
     NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
-    FORGET_LOGIN = "forget the username and any open step"
+    FORGET_LOGIN = "forget the username and the login's malformed codes"
 
     @property
     def method(self) -> str:
@@ -95,6 +95,18 @@ class Action(enum.Enum):
 
 Effect = Action
 """The earlier name of :class:`Action`."""
+
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What holds in a state, for the engine and for whoever draws the login: whether a code step
+    is open (its deadline runs), whether the QR and the secret are shown, and the message id of
+    the instruction the step's window shows. Which inputs a state takes is the table's
+    (:meth:`FlowTable.events_from`)."""
+
+    step_open: bool = False
+    shows_qr: bool = False
+    instruction: str = "none"
 
 
 @dataclass(frozen=True)
@@ -320,9 +332,22 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ON_ENTER: dict[State, tuple[Action, ...]] = {
-    S.CREDENTIALS: (A.FORGET_LOGIN,),
+    S.CREDENTIALS: (A.CLOSE_STEP, A.FORGET_LOGIN),
+    S.AUTHENTICATED: (A.CLOSE_STEP,),
+    S.LOCKED: (A.CLOSE_STEP,),
 }
-"""Actions run on entering a state, after the row's own."""
+"""Actions run on entering a state, after the row's own: every state without an open step closes
+it (the rows into "expired" close it themselves)."""
+
+STATE_FACTS: dict[State, StateFacts] = {
+    S.CREDENTIALS: StateFacts(),
+    S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
+    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code"),
+    S.AUTHENTICATED: StateFacts(),
+    S.LOCKED: StateFacts(),
+    S.EXPIRED: StateFacts(),
+}
+"""What holds in each state (:class:`StateFacts`)."""
 
 del S, E, O, R, A, K
 
@@ -346,8 +371,13 @@ class FlowTable:
                 raise ValueError(f"duplicate row for {key}")
             self._index[key] = row
         self.initial = State.CREDENTIALS
+        self.state_facts = STATE_FACTS
         self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
                         for state in State}
+
+    def facts_of(self, state: State) -> StateFacts:
+        """What holds in ``state``: an open step, a QR shown, the step's instruction."""
+        return self.state_facts[state]
 
     def events_from(self, state: State) -> list[FlowEvent]:
         """The events the flow accepts in ``state`` (table order)."""
