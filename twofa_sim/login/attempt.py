@@ -20,6 +20,7 @@ from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
 from ..core.messages import render
+from ..core.rules import step_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
 from ..apps.qr import EnrolmentScreen
 
@@ -177,7 +178,7 @@ class LoginAttempt:
         return check.verdict(order)
 
     def _deadline_passed(self, now: float) -> bool:
-        return self.deadline is not None and now >= self.deadline
+        return step_timed_out(now, self.deadline)
 
     def _step_is_stale(self) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or

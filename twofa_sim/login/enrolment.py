@@ -24,6 +24,7 @@ from ..core.errors import TransitionNotAllowed
 from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
+from ..core.rules import is_replay, lock_end, lock_standing, reaches_limit
 from .recovery_codes import RecoveryCodes
 from ..core.secret_source import SecretSource, new_base32_secret
 
@@ -132,9 +133,7 @@ class Enrolment:
     def standing(self, now: float) -> tuple[int, float | None]:
         """(failed codes that count, lock end) at ``now``. The one lapse rule of the package: a lock
         that has run out is gone and wipes the count with it (whether or not it was written back)."""
-        if self.locked_until is not None and now >= self.locked_until:
-            return 0, None
-        return self.failures, self.locked_until
+        return lock_standing(self.failures, self.locked_until, now)
 
     def is_locked(self, now: float) -> bool:
         return self.standing(now)[1] is not None
@@ -167,8 +166,8 @@ class Enrolment:
         failures, locked_until = self.standing(now)
         found = factor.verify(self, text, now, policy)
         counted = failures + 1
-        at_limit = counted >= policy.failed_code_limit
-        lock_at_limit = now + policy.lock_seconds if at_limit else None
+        at_limit = reaches_limit(counted, policy.failed_code_limit)
+        lock_at_limit = lock_end(now, policy.lock_seconds) if at_limit else None
         facts = Facts(timed_out=timed_out, factor_changed=factor_changed, locked=locked_until is not None,
                       locked_until=locked_until, malformed=found.malformed, malformed_before=malformed_before, matched=found.matched,
                       replay=found.replay, clock_behind_by=found.clock_behind_by, at_limit=at_limit,
@@ -255,8 +254,8 @@ class TotpCode:
                                algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
         if not steps:
             return NO_MATCH
-        last = enrolment.last_used_step if policy.replay_protection else None
-        fresh = [s for s in steps if last is None or s > last]
+        last = enrolment.last_used_step
+        fresh = [s for s in steps if not is_replay(s, last, policy.replay_protection)]
         if not fresh:
             window_end = step_of(now, policy.period) + centre + policy.window
             behind = (last - window_end) * policy.period if enrolment.secret is not None and last > window_end else 0
