@@ -11,9 +11,8 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
@@ -134,7 +133,8 @@ class LoginAttempt:
         """
         saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            with self._office.transaction(), self._one_user_per_step():
+            self._step_user = None
+            with self._office.transaction():
                 self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
                 now = self._office.clock.now()
                 verdict = classify(now)
@@ -147,6 +147,8 @@ class LoginAttempt:
         except BaseException:
             self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
             raise
+        finally:
+            self._step_user = None
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render(row.message, **dict(fields)),
                           self.screen if self._flow.facts_of(self.state).shows_qr else None,
@@ -192,14 +194,6 @@ class LoginAttempt:
         if self._step_user is None or self._step_user[0] != self.username:
             self._step_user = (self.username, self._office.user(self.username))
         return self._step_user[1]
-
-    @contextlib.contextmanager
-    def _one_user_per_step(self) -> Iterator[None]:
-        self._step_user = None
-        try:
-            yield
-        finally:
-            self._step_user = None
 
     # -- the actions a row names (Action.method) ------------------------------------------------
 

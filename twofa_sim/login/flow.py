@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 from ..core.errors import TransitionNotAllowed
@@ -90,7 +90,10 @@ class Action(enum.Enum):
 
     @property
     def method(self) -> str:
-        return "_on_" + self.name.lower()
+        return _METHODS[self]
+
+
+_METHODS = {action: "_on_" + action.name.lower() for action in Action}
 
 
 Effect = Action
@@ -131,10 +134,10 @@ class Transition:
         return "; ".join(action.value for action in self.actions) or "-"
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the engine and the second factor found about an input before the table decides
-    (computed once per input, nothing written). The guards of a decision order read them."""
+    (computed once per input, nothing written). The guards of a decision order read them. (A
+    named tuple: built once per code step, in C.)"""
 
     password_ok: bool = False
     user_known: bool = False
