@@ -19,7 +19,7 @@ from .io.persistence import Session, SessionFileError, load as load_session, sav
 from .core.policy import Policy
 from .analysis import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
-from .apps.qr import EnrolmentScreen
+from .login.screen import EnrolmentScreen
 from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
 from .core.secret_source import SeededSecretSource, SystemSecretSource
 from .login.user import BackendUser

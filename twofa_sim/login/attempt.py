@@ -12,7 +12,8 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from contextlib import AbstractContextManager
+from typing import Callable, Protocol
 
 from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
@@ -21,11 +22,35 @@ from ..core.events import EventKind
 from ..core.messages import render
 from ..core.rules import step_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
-from ..apps.qr import EnrolmentScreen
+from .screen import EnrolmentScreen
 
-if TYPE_CHECKING:
-    from .backoffice import BackOffice
-    from .user import BackendUser
+from ..core.clock import Clock
+from ..core.events import EventLog
+from ..core.policy import Policy
+from ..core.secret_source import SecretSource
+from .user import BackendUser
+
+
+class LoginDesk(Protocol):
+    """What a login needs of the back office that starts it (the back office is one; a test may
+    bring another). The engine knows the back office only through this."""
+
+    clock: Clock
+    events: EventLog
+    secret_source: SecretSource
+
+    @property
+    def policy(self) -> Policy: ...
+
+    def transaction(self, write: bool = True) -> AbstractContextManager[None]: ...
+
+    def find_user(self, username: str) -> BackendUser | None: ...
+
+    def user(self, username: str) -> BackendUser: ...
+
+    def needs_2fa(self, user: BackendUser) -> bool: ...
+
+    def password_matches(self, user: BackendUser | None, password: str, username: str = "") -> bool: ...
 
 MAX_INPUT = 1024
 
@@ -61,7 +86,7 @@ class LoginAttempt:
     unless a test or a what-if passes an edited copy).
     """
 
-    def __init__(self, backoffice: "BackOffice", login_id: int, flow: FlowTable | None = None) -> None:
+    def __init__(self, backoffice: LoginDesk, login_id: int, flow: FlowTable | None = None) -> None:
         self._office = backoffice
         self._flow = flow or FLOW
         self.id = login_id
@@ -187,7 +212,7 @@ class LoginAttempt:
         another login confirmed or replaced the secret this QR step shows."""
         return self._opened_for != _second_factor_of(self._user().enrolment)
 
-    def _user(self) -> "BackendUser":
+    def _user(self) -> BackendUser:
         """The user this login is for, read once per step: the check and the actions of one step
         (one transaction) see and change the same object."""
         assert self.username is not None, "a code step always follows an accepted password"
