@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .enrolment import Enrolment
 from ..core.errors import ValidationError
@@ -46,6 +47,19 @@ class BackendUser:
         return {"username": self.username, "company": self.company, "force_2fa": self.force_2fa,
                 "created_at": self.created_at, "password_hash": self.password_hash.snapshot(),
                 "enrolment": self.enrolment.snapshot()}
+
+    def keep(self) -> "Callable[[], None]":
+        """A function that puts this very object back as it is now (an in-memory store's rollback)."""
+        mine, enrolment = dict(vars(self)), self.enrolment
+        theirs, recovery = dict(vars(enrolment)), enrolment.recovery
+        codes = None if recovery is None else {**vars(recovery), "unused": list(recovery.unused)}
+
+        def put_back() -> None:
+            vars(self).update(mine)
+            vars(enrolment).update(theirs)
+            if recovery is not None:
+                vars(recovery).update(codes)
+        return put_back
 
     @classmethod
     def restore(cls, data: dict) -> "BackendUser":
