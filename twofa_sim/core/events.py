@@ -95,17 +95,24 @@ COLUMNS = ["seq", "time", "kind", "actor", "user", "company", "outcome", "reason
            "state_from", "state_to", "detail"]
 
 
+class _Held(threading.local):
+    """Per thread: how deep in held steps, and the events waiting for the outermost to end."""
+
+    depth = 0
+    events: "list[Event] | None" = None
+
+
 class EventLog:
     """Append-only list of events with listeners (the widgets re-render on each append)."""
 
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
-        self._held = threading.local()
+        self._held = _Held()
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
         event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
-        waiting = getattr(self._held, "events", None)
+        waiting = self._held.events
         if waiting is not None:
             waiting.append(event)
         else:
@@ -116,7 +123,7 @@ class EventLog:
         """Keep this thread's new events from the listeners until :meth:`release` (a step's
         transaction: listeners see the state after the whole step, and nothing of a step that
         failed). Holds nest; the outermost release decides."""
-        depth = getattr(self._held, "depth", 0)
+        depth = self._held.depth
         if depth == 0:
             self._held.events = []
         self._held.depth = depth + 1

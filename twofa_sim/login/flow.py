@@ -217,7 +217,7 @@ _STEP_CLOSED = (
 )
 
 CODE_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
-    Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind,
+    Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
           detail=lambda f: f"the last accepted code is {f.clock_behind_by} s beyond the server's window"),
@@ -405,7 +405,10 @@ class FlowTable:
     @staticmethod
     def decide(order: tuple[Guard, ...], facts: Facts) -> Guard | None:
         """The first guard of ``order`` that holds for ``facts``, or None."""
-        return next((guard for guard in order if guard.holds(facts)), None)
+        for guard in order:
+            if guard.holds(facts):
+                return guard
+        return None
 
     def replace(self, **changes) -> "FlowTable":
         """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""

@@ -125,6 +125,9 @@ class MemoryStore(Store):
             if self._depth == 0:
                 unit, self._unit = self._unit, None
                 if kind is not None:
+                    for kept in unit.kept.values():
+                        if kept is not None:
+                            kept[0].put_back(kept[1])
                     for undo in reversed(unit.undo):
                         undo()
                     self._events.forget_after(unit.events)
@@ -152,9 +155,8 @@ class MemoryStore(Store):
     def user(self, key: str) -> BackendUser | None:
         user = self._users.get(key)
         unit = self._unit
-        if user is not None and unit is not None and key not in unit.kept:
-            unit.kept.add(key)
-            unit.undo.append(user.keep())
+        if unit is not None and user is not None and key not in unit.kept:
+            unit.kept[key] = (user, user.keep())
         return user
 
     def users(self) -> list[BackendUser]:
@@ -164,7 +166,7 @@ class MemoryStore(Store):
         with self._lock:
             key = user.key
             if self._unit is not None:
-                self._unit.kept.add(key)
+                self._unit.kept[key] = None            # new in this transaction: nothing to put back
                 self._unit.undo.append(lambda: self._users.pop(key, None))
             self._users[key] = user
 
@@ -205,5 +207,5 @@ class _MemoryUnit:
 
     def __init__(self, events: int) -> None:
         self.undo: list = []
-        self.kept: set[str] = set()
+        self.kept: dict[str, tuple | None] = {}
         self.events = events
