@@ -12,7 +12,7 @@ from .apps.device import Device
 from .core.errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
                      TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
 from .core.events import Event, EventKind, EventLog
-from .login.flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
+from .login.flow import FLOW, Action, FlowEvent, Outcome, Reason, State, StateFacts, Transition
 from .login.attempt import LoginAttempt, StepResult
 from .apps.otpauth import KeyUri, build_key_uri, parse_key_uri
 from .io.persistence import Session, SessionFileError, load as load_session, save as save_session
@@ -27,7 +27,7 @@ from .store import MemoryStore, Store, StoreError, open_store
 
 __all__ = [
     "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",
-    "EnrolmentScreen", "FLOW", "State", "FlowEvent", "Outcome", "Reason", "Effect", "Transition",
+    "EnrolmentScreen", "FLOW", "State", "FlowEvent", "Outcome", "Reason", "Action", "StateFacts", "Transition",
     "Event", "EventKind", "EventLog", "SeededSecretSource", "SystemSecretSource",
     "TwofaSimError", "ValidationError", "PolicyError", "NotFoundError", "AlreadyExistsError",
     "TransitionNotAllowed", "ClockError", "UriError", "ScanError",

@@ -96,8 +96,6 @@ class Action(enum.Enum):
 _METHODS = {action: "_on_" + action.name.lower() for action in Action}
 
 
-Effect = Action
-"""The earlier name of :class:`Action`."""
 
 
 @dataclass(frozen=True)
