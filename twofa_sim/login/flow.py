@@ -201,7 +201,7 @@ MALFORMED_RECORDED = 5
 """How many malformed codes of one login (from its password on) are recorded; more are refused
 alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
 
-_STEP_CLOSED = (
+_EVERY_CODE_STEP = (      # what every code step asks first, whichever second factor is typed
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
@@ -214,7 +214,7 @@ _STEP_CLOSED = (
           carries_step=True),
 )
 
-CODE_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
+CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
     Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
@@ -229,7 +229,7 @@ CODE_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
 """The order in which the code step's outcomes are decided (the app's code). The second factor only
 finds the facts and proposes a change; the row of the outcome decides whether it is written."""
 
-RECOVERY_STEP_ORDER: tuple[Guard, ...] = _STEP_CLOSED + (
+RECOVERY_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
     Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
           lock=lambda f: f.lock_at_limit),
     Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
