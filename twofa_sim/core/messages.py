@@ -66,10 +66,17 @@ def say(key: str, **fields: object) -> Said:
     return Said(key, tuple(sorted(fields.items())))
 
 
+@functools.lru_cache(maxsize=4096)
+def render_fields(key: str, fields: tuple[tuple[str, object], ...], language: str = "en") -> str:
+    """:func:`render` of the package's catalogue, for fields given as pairs; remembered, since a
+    login says the same few messages again and again."""
+    return render(key, language, **dict(fields))
+
+
 def render(key: str, language: str = "en", messages: KeyedMessages | None = None, **fields: object) -> str:
     """Message ``key`` in ``language``, its ``{fields}`` filled."""
     text = (messages or keyed_messages()).text(key, language)
     return text.format(**fields) if fields else text
 
 
-__all__ = ["KeyedMessages", "render", "keyed_messages", "read_keyed_messages", "SILENT"]
+__all__ = ["KeyedMessages", "render", "render_fields", "keyed_messages", "read_keyed_messages", "SILENT"]

@@ -19,7 +19,7 @@ from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
-from ..core.messages import render
+from ..core.messages import render_fields
 from ..core.rules import step_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
 from .screen import EnrolmentScreen
@@ -72,7 +72,7 @@ class StepResult:
 
     def message_in(self, language: str) -> str:
         """The message in ``language`` (a code of :data:`twofa_sim.ui.i18n.LANGUAGES`)."""
-        return render(self.message_key, language, **dict(self.message_fields))
+        return render_fields(self.message_key, self.message_fields, language)
 
     @property
     def qr_shown(self) -> bool:
@@ -175,7 +175,7 @@ class LoginAttempt:
         finally:
             self._step_user = None
         fields = self._message_fields(verdict)
-        return StepResult(self.state, verdict.outcome, verdict.reason, render(row.message, **dict(fields)),
+        return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
                           self.screen if self._flow.facts_of(self.state).shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
 
