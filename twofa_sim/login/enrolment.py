@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..core.errors import TransitionNotAllowed
 from .flow import FLOW, Facts, Guard, Outcome, Reason
@@ -80,9 +80,9 @@ class Verdict:
     change: Change | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
-    """What a second factor found in a typed text; ``change`` is proposed when it matched."""
+class Finding(NamedTuple):
+    """What a second factor found in a typed text; ``change`` is proposed when it matched. (Named
+    tuples: made on every code step, in C.)"""
 
     malformed: bool = False
     matched: bool = False
@@ -96,8 +96,7 @@ MALFORMED = Finding(malformed=True)
 NO_MATCH = Finding()
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """A check's facts (for the guards) with the change it proposes and the step a code matched."""
 
     facts: Facts
