@@ -76,11 +76,19 @@ def process_wrong_codes(url: str, policy: Policy, code: str, tries: int, barrier
 
 
 def process_killed(url: str, policy: Policy, code: str, kill_at: str, ready) -> None:
-    """Log in, then die (SIGKILL, no clean-up) when the event ``kill_at`` is recorded: inside the
-    code check's transaction for the events of that step, after it for 'logged out'."""
+    """Log in, then die (SIGKILL, no clean-up) when the event ``kill_at`` is being recorded: inside
+    the code check's transaction for the events of that step, after it for 'logged out'. (The log's
+    listeners hear a step only after it commits, so the recording itself is where it dies.)"""
     office = class_office(url, policy, LATER)
     attempt = logged_in(office)
-    office.events.subscribe(lambda event: os.kill(os.getpid(), signal.SIGKILL) if event.kind.value == kill_at else None)
+    record = office.events.record
+
+    def record_or_die(time, kind, *args, **fields):
+        if kind.value == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return record(time, kind, *args, **fields)
+
+    office.events.record = record_or_die
     ready.set()  # an Event, not a Queue: a Queue's feeder thread may die with the process before it sends
     attempt.submit_code(code)
     attempt.log_out()

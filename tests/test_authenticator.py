@@ -340,7 +340,8 @@ def test_every_app_reads_the_backends_default_qr(key):
 
 def test_nothing_secret_leaks_from_a_device_story():
     from twofa_sim import EventLog, TwofaSimError
-    from twofa_sim.apps.qr import EnrolmentScreen, qr_image
+    from twofa_sim.apps.qr import qr_image
+    from twofa_sim.login.screen import EnrolmentScreen
     from twofa_sim.core.policy import Policy
 
     events = EventLog()

@@ -10,7 +10,7 @@ import pytest
 from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
 from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.login.flow import TRANSITIONS, Action, FlowTable
-from twofa_sim.login.attempt import MESSAGES
+from twofa_sim.core.messages import SILENT, keyed_messages
 
 from conftest import PASSWORD, make_office
 from helpers import at_code_step, current_code, enrol
@@ -137,7 +137,7 @@ def edited(table: FlowTable, key: tuple, **changes) -> FlowTable:
     rows = tuple(dataclasses.replace(r, **changes) if (r.source, r.event, r.outcome, r.reason) == key else r
                  for r in table.rows)
     assert rows != table.rows, f"no row {key}"
-    return FlowTable(rows, table.on_enter, table.password_order, table.code_step_order, table.time_step_order)
+    return table.replace(rows=rows)
 
 
 def wrong_code_for(office, secret) -> str:
@@ -205,7 +205,7 @@ def test_what_entering_a_state_does_is_data():
 
 def test_every_action_has_its_engine_method_and_every_message_key_its_text():
     assert all(callable(getattr(LoginAttempt, action.method, None)) for action in Action)
-    assert {row.message for row in TRANSITIONS} <= set(MESSAGES)
+    assert {row.message for row in TRANSITIONS} <= set(keyed_messages().english) | {SILENT}
     assert all(row.records is None or isinstance(row.records, EventKind) for row in TRANSITIONS)
 
 
@@ -215,3 +215,100 @@ def test_a_malformed_code_has_its_own_row_that_writes_nothing(event):
     assert row.reason is Reason.MALFORMED and Action.APPLY_CHECK not in row.actions
     counted = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.WRONG_CODE)
     assert counted.reason is None and Action.APPLY_CHECK in counted.actions
+
+
+def failures_after_malformed(table: FlowTable, event: FlowEvent, text: str) -> tuple[int, list[EventKind]]:
+    office, _ = login_in(State.CODE_REQUIRED)
+    login = LoginAttempt(office, 99, flow=table)
+    login.submit_password("alice", PASSWORD)
+    before = len(office.events)
+    submit = login.submit_code if event is FlowEvent.SUBMIT_CODE else login.submit_recovery_code
+    result = submit(text)
+    assert result.reason is Reason.MALFORMED
+    return office.user("alice").enrolment.failures, [e.kind for e in office.events[before:]]
+
+
+@pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])
+def test_the_row_alone_decides_whether_a_malformed_code_counts(event, text):
+    """The second factor proposes a counted failure for every refusal; the package's malformed row
+    does not write it, and a copy whose malformed row takes the check's change counts the code."""
+    key = (State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED)
+    row = FLOW.lookup(*key)
+    counting = edited(FLOW, key, actions=row.actions + (Action.APPLY_CHECK,))
+    assert failures_after_malformed(FLOW, event, text)[0] == 0
+    assert failures_after_malformed(counting, event, text)[0] == 1
+
+
+def test_the_order_of_the_code_steps_guards_is_data():
+    """A locked user types the right code: the package's order refuses it as locked (the lock
+    decides first); a copy that asks "matched" before "locked" lets the code in."""
+    order = list(FLOW.code_step_order)
+    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED)
+    matched = next(i for i, g in enumerate(order) if g.outcome is Outcome.ACCEPTED)
+    order[locked], order[matched] = order[matched], order[locked]
+    copy = FLOW.replace(code_step_order=tuple(order))
+    outcomes = {}
+    for name, table in (("copy", copy), ("original", FLOW)):
+        office = make_office()
+        office.create_user("alice", PASSWORD, force_2fa=True)
+        secret = enrol(office, "alice")
+        office.clock.advance(30)
+        login = LoginAttempt(office, 98, flow=table)
+        login.submit_password("alice", PASSWORD)
+        for _ in range(office.policy.failed_code_limit - 1):
+            login.submit_code(wrong_code_for(office, secret))
+        other = LoginAttempt(office, 99, flow=FLOW)
+        other.submit_password("alice", PASSWORD)
+        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS
+        outcomes[name] = login.submit_code(current_code(office, secret)).outcome
+    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED}
+
+
+def test_a_flow_table_copy_names_the_part_it_does_not_have():
+    with pytest.raises(TypeError, match="no part 'code_order'"):
+        FLOW.replace(code_order=())
+
+
+@pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])
+def test_a_flood_of_malformed_codes_from_one_login_costs_nothing(event, text):
+    """The table's guard order refuses a login's malformed codes beyond the first few without a
+    record: 40 clicks on Verify leave as many events as five; the next login records again."""
+    from twofa_sim.login.flow import MALFORMED_RECORDED
+    office, login = login_in(State.CODE_REQUIRED)
+    submit = login.submit_code if event is FlowEvent.SUBMIT_CODE else login.submit_recovery_code
+    before = len(office.events)
+    reasons = [submit(text).reason for _ in range(40)]
+    assert reasons == [Reason.MALFORMED] * MALFORMED_RECORDED + [Reason.MALFORMED_AGAIN] * (40 - MALFORMED_RECORDED)
+    assert len(office.events) - before == MALFORMED_RECORDED
+    assert login.state is State.CODE_REQUIRED and office.user("alice").enrolment.failures == 0
+    row = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED_AGAIN)
+    assert row.records is None and row.actions == ()
+    office.clock.advance(office.policy.code_step_timeout)
+    login.poll()
+    login.start_over()
+    login.submit_password("alice", PASSWORD)
+    before = len(office.events)
+    assert submit(text).reason is Reason.MALFORMED and len(office.events) == before + 1
+
+
+ENGINE_AND_MASK = ["login/attempt.py", "login/enrolment.py", "ui/login_mask.py"]
+
+
+@pytest.mark.parametrize("module", ENGINE_AND_MASK)
+def test_no_outcome_is_decided_outside_the_table(module):
+    """The engine, the second factor and the login mask compare no state and no outcome: what a
+    state offers and shows comes from the table and its per-state facts (mappings that only draw,
+    such as a page's title by state, are no comparison)."""
+    import ast
+    import pathlib
+    import twofa_sim
+    tree = ast.parse((pathlib.Path(twofa_sim.__file__).parent / module).read_text(encoding="utf-8"))
+    names = {"State", "Outcome"}
+
+    def names_a_member(node) -> bool:
+        return any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in names
+                   for n in ast.walk(node))
+
+    compared = [ast.unparse(node) for node in ast.walk(tree)
+                if isinstance(node, ast.Compare) and names_a_member(node)]
+    assert compared == []

@@ -9,8 +9,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from twofa_sim import EventKind, Policy, ScanError, UriError
 from twofa_sim.apps.device import Device
-from twofa_sim.apps.qr import EnrolmentScreen, qr_image
-from twofa_sim.apps.scan import crop, decode_qr_texts, decode_timings, median_decode_ms, read_otpauth, read_qr
+from twofa_sim.apps.qr import qr_image
+from twofa_sim.login.screen import EnrolmentScreen
+from twofa_sim.apps.scan import crop, decode_qr_texts, read_otpauth, read_qr
+from twofa_sim.bench.scan import decode_timings, median_decode_ms
 
 from conftest import PASSWORD, make_office
 from twofa_sim.render.tables import events_table

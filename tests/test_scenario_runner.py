@@ -9,7 +9,7 @@ from PIL import Image
 
 from twofa_sim import EventKind, FlowEvent, Outcome, Policy, SeededSecretSource, State
 from twofa_sim.core.clock import to_epoch
-from twofa_sim.apps.qr import EnrolmentScreen
+from twofa_sim.login.screen import EnrolmentScreen
 from twofa_sim.spec.scenario import StepRecord, parse_scenario, run_scenario
 
 from helpers import independent_totp, parse_key_uri

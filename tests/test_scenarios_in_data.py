@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import pathlib
-import time
 
 import pytest
 
@@ -110,8 +109,10 @@ def test_each_topic_of_the_issues_has_a_scenario(topic):
     assert shown_by, f"no scenario shows {topic}"
 
 
-def test_they_run_fast_enough_for_ci():
-    start = time.perf_counter()
-    for path in SCENARIOS:
-        assert run_scenario(load_scenario(path)).passed
-    assert time.perf_counter() - start < 20
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_a_scenario_run_again_records_the_same_events(path):
+    """Scenarios are deterministic: a second run passes and leaves the very same event log (their
+    speed is the benchmark's business, not a test's)."""
+    first, second = (run_scenario(load_scenario(path)) for _ in range(2))
+    assert first.passed and second.passed
+    assert first.office.events.snapshot() == second.office.events.snapshot()

@@ -31,6 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from twofa_sim import (FLOW, BackOffice, Clock, ClockError, EventKind, FlowEvent, LoginAttempt, Outcome, Policy,
                        Reason, SeededSecretSource, State, TransitionNotAllowed, TwofaSimError, ValidationError)
 from twofa_sim.core.clock import LATEST
+from twofa_sim.login.flow import MALFORMED_RECORDED
 from twofa_sim.io.persistence import dumps, loads
 from twofa_sim.apps.qr import group_secret
 
@@ -92,6 +93,7 @@ class LoginModel:
     needed_2fa: bool = False
     deadline: float | None = None
     shown: str | None = None
+    malformed: int = 0          # malformed codes since the password: beyond the recorded few, no event
 
 
 @dataclass
@@ -533,7 +535,7 @@ class LoginMachine(RuleBasedStateMachine):
             type(self).seen[("note", "window reaching before 1970")] += 1
         digits = model_code(code, p.digits)
         if digits is None:   # not a guess: nothing is written, not even the end of a lapsed lock
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
+            return Expected(Outcome.REJECTED, self.malformed_reason(lm), user=copy.deepcopy(self.users[lm.user]))
         secret = u.secret or u.pending
         centre = int(now) // p.period + (u.drift if p.drift_tracking else 0)
         steps = [s for s in range(centre - p.window, centre + p.window + 1)
@@ -554,6 +556,12 @@ class LoginMachine(RuleBasedStateMachine):
             u.secret, u.pending = secret, None
         return Expected(Outcome.ACCEPTED, step=step, user=u)
 
+    def malformed_reason(self, lm: LoginModel) -> Reason:
+        if lm.malformed >= MALFORMED_RECORDED:
+            type(self).seen[("note", "malformed flood")] += 1
+            return Reason.MALFORMED_AGAIN
+        return Reason.MALFORMED
+
     def expect_recovery(self, lm: LoginModel, code: str) -> Expected:
         now = self.now
         u = copy.deepcopy(self.users[lm.user])
@@ -566,7 +574,7 @@ class LoginMachine(RuleBasedStateMachine):
         if u.locked(now):
             return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
         if len(code) > 64:
-            return Expected(Outcome.REJECTED, Reason.MALFORMED, user=copy.deepcopy(self.users[lm.user]))
+            return Expected(Outcome.REJECTED, self.malformed_reason(lm), user=copy.deepcopy(self.users[lm.user]))
         match = [c for c in (u.recovery or []) if model_recovery(c) == model_recovery(code)]
         if not match:
             return self.expect_failure(u, Reason.UNKNOWN_RECOVERY_CODE)
@@ -607,8 +615,10 @@ class LoginMachine(RuleBasedStateMachine):
             lm.deadline = None
         if lm.state is not State.ENROLMENT:
             lm.shown = None
+        if result.reason is Reason.MALFORMED:
+            lm.malformed += 1
         if lm.state is State.CREDENTIALS:
-            lm.user, lm.password_ok, lm.needed_2fa = None, False, False
+            lm.user, lm.password_ok, lm.needed_2fa, lm.malformed = None, False, False, 0
         new = self.office.events[before_events:]
         if before_state is not lm.state:
             assert any(e.login == lm.attempt.id and e.state_from == before_state.name and e.state_to == lm.state.name

@@ -14,7 +14,8 @@ from babel.messages.extract import extract_from_dir
 from twofa_sim import EventKind, ValidationError
 from twofa_sim.ui import i18n
 from twofa_sim.ui.event_log_view import SHOWN_COLUMNS
-from twofa_sim.login.attempt import MESSAGES
+from twofa_sim.core.messages import SILENT, keyed_messages, read_keyed_messages, render
+from twofa_sim.login.flow import TRANSITIONS
 from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
@@ -138,7 +139,30 @@ def test_plain_words_messages_are_sentences(msgid):
     assert re.match(r"^[A-Z{(].*[.:]$", msgid), "a sentence, starting with a capital letter"
 
 
-@pytest.mark.parametrize("key", sorted(k for k, text in MESSAGES.items() if text))
+@pytest.mark.parametrize("key", sorted({row.message for row in TRANSITIONS} - {SILENT}))
 def test_every_message_of_the_login_flow_is_translated_into_german(key):
-    english = MESSAGES[key].format(digits=6, until="2026-01-05 09:15:00")
-    assert texts("de").message(english) != english, f"the login message {key!r} has no German"
+    messages = keyed_messages()
+    assert messages.translations["de"].get(key), f"the login message {key!r} has no German"
+    assert fields(messages.english[key]) == fields(messages.translations["de"][key])
+
+
+def test_rewording_a_message_in_a_copy_of_the_catalogue_is_followed_in_both_languages(tmp_path):
+    """The flow names a message by id: reword its English and its German in a copy of the
+    catalogue, and both renderings say the new words (nothing matched the old wording)."""
+    source = pathlib.Path(i18n.LOCALE_DIR / "de" / "LC_MESSAGES" / "twofa_sim.po").read_text(encoding="utf-8")
+    old_en, old_de = "That code is not valid. Check your app and try again.", keyed_messages().text("wrong_code", "de")
+    entry = f'msgctxt "wrong_code"\nmsgid "{old_en}"\nmsgstr "{old_de}"'
+    assert entry in source
+    copy = tmp_path / "twofa_sim.po"
+    copy.write_text(source.replace(entry, 'msgctxt "wrong_code"\nmsgid "Not this one, {digits} digits."\n'
+                                          'msgstr "Nicht dieser, {digits} Ziffern."'), encoding="utf-8")
+    reworded = read_keyed_messages(copy)
+    office = make_office()
+    mask = at_code_step(office, language="en")
+    type_code(mask, wrong_code(office))
+    result = mask.last
+    assert result.message == old_en and result.message_key == "wrong_code"
+    fields_ = dict(result.message_fields)
+    assert [render(result.message_key, language, reworded, **fields_) for language in ("en", "de")] == [
+        "Not this one, 6 digits.", "Nicht dieser, 6 Ziffern."]
+    assert [result.message_in(language) for language in ("en", "de")] == [old_en, old_de]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from twofa_sim.core.otp import a_wrong_code
 from twofa_sim import EventKind, State
 from twofa_sim.ui.admin_panel import AdminPanel
 from twofa_sim.ui.clock_control import ClockControl
@@ -40,7 +41,8 @@ def test_admin_panel_shows_refusals_and_changes_nothing(office):
 @pytest.mark.parametrize("button, check", [
     ("toggle_force", lambda office: office.user("alice").force_2fa is False),
     ("reset", lambda office: not office.user("alice").enrolment.is_enrolled),
-    ("unlock", lambda office: office.user("alice").enrolment.failures == 0),
+    ("unlock", lambda office: office.user("alice").enrolment.failures == 0
+     and not office.user("alice").enrolment.is_locked(office.clock.now())),
 ])
 def test_admin_panel_actions(office, button, check):
     panel = AdminPanel(office)
@@ -48,8 +50,16 @@ def test_admin_panel_actions(office, button, check):
     mask = LoginMask(office)
     mask.username.value, mask.password.value = "alice", PASSWORD
     mask.login_button.click()
-    mask.code.value = current_code(office, mask.attempt.screen.secret)
+    secret = mask.attempt.screen.secret
+    mask.code.value = current_code(office, secret)
     mask.code_button.click()
+    office.clock.advance(30)
+    login = office.start_login()                 # a second login locks her, so that each button has work
+    login.submit_password("alice", PASSWORD)
+    for _ in range(office.policy.failed_code_limit):
+        login.submit_code(a_wrong_code(current_code(office, secret)))
+    assert office.user("alice").enrolment.is_locked(office.clock.now())
+    assert not check(office), "the button's effect is not there before the click"
     getattr(panel, button).click()
     assert check(office)
 

@@ -12,14 +12,14 @@ from .apps.device import Device
 from .core.errors import (AlreadyExistsError, ClockError, NotFoundError, PolicyError, ScanError,
                      TransitionNotAllowed, TwofaSimError, UriError, ValidationError)
 from .core.events import Event, EventKind, EventLog
-from .login.flow import FLOW, Effect, FlowEvent, Outcome, Reason, State, Transition
+from .login.flow import FLOW, Action, FlowEvent, Outcome, Reason, State, StateFacts, Transition
 from .login.attempt import LoginAttempt, StepResult
 from .apps.otpauth import KeyUri, build_key_uri, parse_key_uri
 from .io.persistence import Session, SessionFileError, load as load_session, save as save_session
 from .core.policy import Policy
 from .analysis import (Population, PopulationParameters, compare_policies, draw_population, simulate,
                          simulate_exact, simulate_fast, summarise)
-from .apps.qr import EnrolmentScreen
+from .login.screen import EnrolmentScreen
 from .spec.scenario import Scenario, ScenarioError, load_backoffice, load_scenario, run_scenario
 from .core.secret_source import SeededSecretSource, SystemSecretSource
 from .login.user import BackendUser
@@ -30,7 +30,7 @@ show_in_notebooks()
 
 __all__ = [
     "BackOffice", "Clock", "OffsetClock", "Company", "BackendUser", "Policy", "LoginAttempt", "StepResult",
-    "EnrolmentScreen", "FLOW", "State", "FlowEvent", "Outcome", "Reason", "Effect", "Transition",
+    "EnrolmentScreen", "FLOW", "State", "FlowEvent", "Outcome", "Reason", "Action", "StateFacts", "Transition",
     "Event", "EventKind", "EventLog", "SeededSecretSource", "SystemSecretSource",
     "TwofaSimError", "ValidationError", "PolicyError", "NotFoundError", "AlreadyExistsError",
     "TransitionNotAllowed", "ClockError", "UriError", "ScanError",

@@ -30,7 +30,8 @@ from ..login.backoffice import BackOffice
 from ..core.clock import Clock
 from ..core.errors import ValidationError
 from ..login.flow import Outcome, State
-from ..core.otp import code_at
+from ..core.otp import a_code_outside_window, code_at
+from ..core.rules import lock_end, lock_holds, lock_standing, reaches_limit
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
 
@@ -91,13 +92,13 @@ class CountLockRules:
     def earliest(self, t: float) -> float:
         if self.locked_until is not None:
             t = max(t, self.locked_until)
-            self.failures, self.locked_until = 0, None
+            self.failures, self.locked_until = lock_standing(self.failures, self.locked_until, t)
         return t
 
     def fail(self, t: float) -> None:
         self.failures += 1
-        if self.failures >= self.limit:
-            self.locked_until = t + self.lock_seconds
+        if reaches_limit(self.failures, self.limit):
+            self.locked_until = lock_end(t, self.lock_seconds)
 
     def snapshot(self, t: float) -> Hashable:
         return self.failures, None if self.locked_until is None else _rel(self.locked_until - t)
@@ -204,16 +205,15 @@ class BackendRules:
         self.office.clock.set(self.origin + t)
 
     def earliest(self, t: float) -> float:
-        if self.locked_until is not None and t < self.locked_until:
+        if lock_holds(t, self.locked_until):
             t = self.locked_until
         return t
 
     def _wrong_code(self) -> str:
         """A code that is certainly not in the accepted window now."""
-        p, now = self.office.policy, self.office.clock.now()
-        window = {code_at(self._secret, now + i * p.period, algorithm=p.algorithm, digits=p.digits, period=p.period)
-                  for i in range(-p.window - 1, p.window + 2)}
-        return next(c for c in (str(n).zfill(p.digits) for n in range(10 ** p.digits)) if c not in window)
+        p = self.office.policy
+        return a_code_outside_window(self._secret, self.office.clock.now(), window=p.window, algorithm=p.algorithm,
+                                     digits=p.digits, period=p.period)
 
     def fail(self, t: float) -> None:
         self._at(t)

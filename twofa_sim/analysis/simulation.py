@@ -22,6 +22,7 @@ from ..apps.device import Device
 from ..core.errors import TwofaSimError, ValidationError
 from ..login.flow import Outcome, Reason
 from ..core.policy import Policy
+from ..core.rules import in_window, is_replay, lock_end, lock_holds, lock_lapsed, reaches_limit, step_timed_out
 from ..core.secret_source import SeededSecretSource
 
 from .population import (NO_STEP, OUTCOMES, OUTCOME_INDEX, PASSWORD, PHASES, CodeKind, LoginOutcome, Population,
@@ -93,7 +94,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
         users = pop.login_user[a:b]
         tpw = pop.when[a:b] if r % 2 == 0 else prev_end[users] + pop.when[a:b]
         lu = locked_until[users]
-        refused = tpw < lu                                     # NaN compares False: not locked
+        refused = lock_holds(tpw, lu)                          # NaN compares False: not locked
         out_phase[a:b] = np.where(enrolled[users], 1, 0)
         out_outcome[a:b] = np.where(refused, OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED], -1)
         out_end[a:b] = tpw
@@ -113,7 +114,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
             u = users[live]
             tr = t_read[live]
             ts = tr + pop.typing[rows, k]
-            timed = ts >= deadline[live]
+            timed = step_timed_out(ts, deadline[live])
             if timed.any():
                 out_outcome[rows[timed]] = OUTCOME_INDEX[LoginOutcome.EXPIRED]
                 out_end[rows[timed]] = ts[timed]
@@ -121,7 +122,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
                 live, rows, u, tr, ts = live[keep], rows[keep], u[keep], tr[keep], ts[keep]
             out_codes[rows] += 1
             lu = locked_until[u]
-            lapsed = ts >= lu
+            lapsed = lock_lapsed(ts, lu)
             if lapsed.any():
                 failures[u[lapsed]] = 0
                 locked_until[u[lapsed]] = np.nan
@@ -132,8 +133,8 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
             s_app = np.floor_divide(whole_seconds_vector(nearest_of[u], tr + offset[u]), period_of[u]).astype(np.int64)
             centre = drift[u] if drift_on else 0
             s_server = np.floor(ts).astype(np.int64) // P + centre
-            match = candidate & (np.abs(s_app - s_server) <= w)
-            replay = match & (s_app <= last_used[u]) if replay_on else np.zeros_like(match)
+            match = candidate & in_window(s_app, s_server, w)
+            replay = match & is_replay(s_app, last_used[u], replay_on)
             accept = match & ~replay
             failed = ~accept & ~malformed
             out_malformed[rows] += malformed
@@ -143,9 +144,9 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
             fu = u[failed]
             failures[fu] += 1
             locks = np.zeros_like(failed)
-            locks[failed] = failures[fu] >= limit
+            locks[failed] = reaches_limit(failures[fu], limit)
             if locks.any():
-                locked_until[u[locks]] = ts[locks] + lock_s
+                locked_until[u[locks]] = lock_end(ts[locks], lock_s)
                 out_outcome[rows[locks]] = OUTCOME_INDEX[LoginOutcome.LOCKED]
                 out_end[rows[locks]] = ts[locks]
             # accepted codes
@@ -285,7 +286,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                 outcome, end = LoginOutcome.EXPIRED, ts
                 break
             counts["codes"] += 1
-            if res.reason is Reason.MALFORMED:
+            if res.reason in (Reason.MALFORMED, Reason.MALFORMED_AGAIN):
                 counts["malformed"] += 1
             elif res.reason is Reason.REPLAY:
                 counts["replays"] += 1

@@ -11,7 +11,7 @@ events carry names, outcomes and what the app changed, never a secret or a code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Protocol, Sequence
 
 from PIL import Image
 
@@ -24,8 +24,15 @@ from ..core.errors import ScanError, UriError, ValidationError, check_display_na
 from ..core.events import EventKind, EventLog
 from .scan import read_otpauth
 
-if TYPE_CHECKING:
-    from ..login.backoffice import BackOffice
+
+class UserDirectory(Protocol):
+    """What :meth:`Device.for_user` needs of a back office: its clock, its event log, and a user's
+    name and company. Devices sit below the back office and know it only through this."""
+
+    clock: Clock
+    events: EventLog
+
+    def user(self, username: str) -> Any: ...
 
 
 
@@ -47,7 +54,7 @@ class Device:
         self._sync_automatically()
 
     @classmethod
-    def for_user(cls, office: "BackOffice", owner: str, *, app: AppProfile | str = REFERENCE, offset: float = 0.0,
+    def for_user(cls, office: UserDirectory, owner: str, *, app: AppProfile | str = REFERENCE, offset: float = 0.0,
                  name: str | None = None) -> "Device":
         """A device for a user of ``office``, on the office's clock and event log."""
         user = office.user(owner)

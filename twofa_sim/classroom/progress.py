@@ -20,7 +20,7 @@ from typing import Iterable
 from ..core.clock import iso
 from ..core.events import Event, EventKind
 from ..login.backoffice import BackOffice
-from ..login.enrolment import STEP_OFFSET
+from ..login.flow import STEP_OFFSET
 from ..login.flow import State
 
 

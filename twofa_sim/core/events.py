@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Callable, Iterator
 
@@ -96,21 +97,60 @@ COLUMNS = ["seq", "time", "kind", "actor", "user", "company", "outcome", "reason
            "state_from", "state_to", "detail"]
 
 
+class _Held(threading.local):
+    """Per thread: how deep in held steps, and the events waiting for the outermost to end."""
+
+    depth = 0
+    events: "list[Event] | None" = None
+
+
 class EventLog:
     """Append-only list of events with listeners (the widgets re-render on each append)."""
 
     def __init__(self) -> None:
         self._events: list[Event] = []
         self._listeners: list[Callable[[Event], None]] = []
+        self._held = _Held()
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
         event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
+        waiting = self._held.events
+        if waiting is not None:
+            waiting.append(event)
+        else:
+            self._announce(event)
+        return event
+
+    def hold(self) -> None:
+        """Keep this thread's new events from the listeners until :meth:`release` (a step's
+        transaction: listeners see the state after the whole step, and nothing of a step that
+        failed). Holds nest; the outermost release decides."""
+        depth = self._held.depth
+        if depth == 0:
+            self._held.events = []
+        self._held.depth = depth + 1
+
+    def release(self, announce: bool = True) -> None:
+        """End a :meth:`hold`: at the outermost, tell the listeners about the held events (or, for a
+        step that failed, forget them)."""
+        self._held.depth -= 1
+        if self._held.depth:
+            return
+        waiting, self._held.events = self._held.events, None
+        if announce:
+            for event in waiting:
+                self._announce(event)
+
+    def forget_after(self, count: int) -> None:
+        """Drop the events recorded after the first ``count`` (an in-memory store's rollback)."""
+        del self._events[count:]
+
+    def _announce(self, event: Event) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a failing view must not leave a login half done
                 LOG.exception("a listener of the event log failed on event #%d (%s)", event.seq, event.kind.value)
-        return event
 
     def _append(self, event: Event) -> Event:
         """Keep the event; the kept one (a log in a database numbers it itself)."""

@@ -14,6 +14,7 @@ from pyotp.utils import strings_equal
 
 from .errors import ValidationError
 from .policy import ALGORITHMS
+from .rules import window_steps
 
 
 def totp(secret: str, *, algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> pyotp.TOTP:
@@ -62,6 +63,16 @@ def a_wrong_code(right_code: str) -> str:
     return zeros if right_code != zeros else "1" * len(right_code)
 
 
+def a_code_outside_window(secret: str, t: float, *, window: int, margin: int = 1, algorithm: str = "SHA1",
+                          digits: int = 6, period: int = 30) -> str:
+    """A code that is certainly refused at ``t``: the first of 000000, 000001, ... that is none of
+    the codes of the window around ``t``, widened by ``margin`` steps either side (time moves on
+    between choosing a code and typing it). :func:`a_wrong_code` avoids only one code."""
+    generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
+    taken = {generator.at(step * period) for step in window_steps(step_of(t, period), window + margin)}
+    return next(code for code in (str(n).zfill(digits) for n in range(10 ** digits)) if code not in taken)
+
+
 def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int = 0,
                    algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> list[int]:
     """Every time step within ``window`` steps of ``t`` (shifted by ``centre`` steps) whose code is
@@ -82,7 +93,7 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
     # it (the RFC vectors run through this function).
     key, modulus = _key_of(generator), 10 ** digits
     compared = []
-    for step in range(max(0, present - window), present + window + 1):
+    for step in window_steps(present, window):
         mac = hmac.digest(key, step.to_bytes(8, "big"), generator.digest)  # one-shot, in C (OpenSSL)
         offset = mac[-1] & 0x0F
         value = (int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
@@ -98,4 +109,4 @@ def matching_step(secret: str, code: str, t: float, *, window: int, centre: int 
     return steps[0] if steps else None
 
 
-__all__ = ["totp", "step_of", "code_at", "a_wrong_code", "matching_steps", "matching_step", "strings_equal"]
+__all__ = ["totp", "step_of", "code_at", "a_wrong_code", "a_code_outside_window", "matching_steps", "matching_step", "strings_equal"]

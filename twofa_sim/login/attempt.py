@@ -11,47 +11,54 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Callable, Protocol
 
 from ..core.clock import iso
-from .enrolment import Verdict
+from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
+from ..core.messages import render_fields
+from ..core.rules import step_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
-from ..apps.qr import EnrolmentScreen
+from .screen import EnrolmentScreen
 
-if TYPE_CHECKING:
-    from .backoffice import BackOffice
-    from .user import BackendUser
+from ..core.clock import Clock
+from ..core.events import EventLog
+from ..core.policy import Policy
+from ..core.secret_source import SecretSource
+from .user import BackendUser
+
+
+class LoginDesk(Protocol):
+    """What a login needs of the back office that starts it (the back office is one; a test may
+    bring another). The engine knows the back office only through this."""
+
+    clock: Clock
+    events: EventLog
+    secret_source: SecretSource
+
+    @property
+    def policy(self) -> Policy: ...
+
+    def transaction(self, write: bool = True) -> AbstractContextManager[None]: ...
+
+    def find_user(self, username: str) -> BackendUser | None: ...
+
+    def user(self, username: str) -> BackendUser: ...
+
+    def needs_2fa(self, user: BackendUser) -> bool: ...
+
+    def password_matches(self, user: BackendUser | None, password: str, username: str = "") -> bool: ...
 
 MAX_INPUT = 1024
 
-MESSAGES = {
-    "none": "",
-    "bad_credentials": "Wrong username or password.",
-    "welcome": "Welcome, you are logged in.",
-    "scan_qr": "Scan the QR code with your authenticator app, then type the code it shows.",
-    "type_code": "Type the current code from your authenticator app.",
-    "malformed_code": "A code has {digits} digits; please type exactly {digits} digits.",
-    "wrong_code": "That code is not valid. Check your app and try again.",
-    "replay": "That code was already used. Wait for the next code in your app.",
-    "clock_behind": "The server's clock is behind the last code you used, so this code cannot be accepted yet; "
-                    "it does not count as a wrong code. Use a recovery code or ask an admin.",
-    "malformed_recovery_code": "A recovery code has four groups of four letters and digits, e.g. 3f2a-9c01-7be4-0d55.",
-    "unknown_recovery_code": "That recovery code is not valid or was already used.",
-    "locks": "Too many wrong codes: locked until {until} UTC.",
-    "is_locked": "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you.",
-    "expired": "The login took too long. Please start again.",
-    "factor_changed": "Your two-factor setup changed during this login. Please start again.",
-}
-"""What the login mask says, by the message key a transition row names."""
-
-
 @dataclass(frozen=True)
 class StepResult:
-    """What the login mask shows after one step."""
+    """What the login mask shows after one step. ``message`` is the English text of the row's
+    message; ``message_key`` and ``message_fields`` name it, for rendering in any language
+    (:func:`twofa_sim.core.messages.render`)."""
 
     state: State
     outcome: Outcome
@@ -60,6 +67,12 @@ class StepResult:
     screen: EnrolmentScreen | None = None
     locked_until: float | None = None
     step: int | None = None
+    message_key: str = "none"
+    message_fields: tuple[tuple[str, object], ...] = ()
+
+    def message_in(self, language: str) -> str:
+        """The message in ``language`` (a code of :data:`twofa_sim.ui.i18n.LANGUAGES`)."""
+        return render_fields(self.message_key, self.message_fields, language)
 
     @property
     def qr_shown(self) -> bool:
@@ -73,7 +86,7 @@ class LoginAttempt:
     unless a test or a what-if passes an edited copy).
     """
 
-    def __init__(self, backoffice: "BackOffice", login_id: int, flow: FlowTable | None = None) -> None:
+    def __init__(self, backoffice: LoginDesk, login_id: int, flow: FlowTable | None = None) -> None:
         self._office = backoffice
         self._flow = flow or FLOW
         self.id = login_id
@@ -81,6 +94,8 @@ class LoginAttempt:
         self.username: str | None = None
         self.screen: EnrolmentScreen | None = None
         self.deadline: float | None = None
+        self.malformed_codes = 0
+        self._opened_for: tuple[str, ...] | None = None
         self._step_user: tuple[str, BackendUser] | None = None
 
     # -- the events -----------------------------------------------------------------------------
@@ -99,12 +114,12 @@ class LoginAttempt:
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
         return self._fire(FlowEvent.SUBMIT_CODE, lambda now: self._classify_code_step(
-            now, lambda user: user.enrolment.check_code(code, now, self._office.policy)))
+            now, TOTP_CODE, code, self._flow.code_step_order))
 
     def submit_recovery_code(self, code: str) -> StepResult:
         _check_text("recovery code", code)
         return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, lambda now: self._classify_code_step(
-            now, lambda user: user.enrolment.check_recovery_code(code, now, self._office.policy)))
+            now, RECOVERY_CODE, code, self._flow.recovery_step_order))
 
     def poll(self) -> StepResult:
         """Let time pass: closes the code step once its time is up (widgets call this each second)."""
@@ -116,6 +131,11 @@ class LoginAttempt:
 
     def start_over(self) -> StepResult:
         return self._fire(FlowEvent.START_OVER, lambda now: Verdict(Outcome.DONE))
+
+    @property
+    def flow(self) -> FlowTable:
+        """The transition table this login follows (with its per-state facts)."""
+        return self._flow
 
     @property
     def allowed_events(self) -> list[FlowEvent]:
@@ -136,9 +156,10 @@ class LoginAttempt:
         the same code at once are served one after the other, and only the first is accepted.
         When the transaction fails, this attempt's own state is put back as well.
         """
-        saved = (self.state, self.username, self.screen, self.deadline)
+        saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            with self._office.transaction(), self._one_user_per_step():
+            self._step_user = None
+            with self._office.transaction():
                 self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
                 now = self._office.clock.now()
                 verdict = classify(now)
@@ -149,11 +170,14 @@ class LoginAttempt:
                 for action in row.actions + self._flow.entering(row.target):
                     getattr(self, action.method)(now, verdict)
         except BaseException:
-            self.state, self.username, self.screen, self.deadline = saved
+            self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
             raise
-        return StepResult(self.state, verdict.outcome, verdict.reason, self._message(row, verdict),
-                          self.screen if self.state is State.ENROLMENT else None,
-                          verdict.locked_until, verdict.step)
+        finally:
+            self._step_user = None
+        fields = self._message_fields(verdict)
+        return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
+                          self.screen if self._flow.facts_of(self.state).shows_qr else None,
+                          verdict.locked_until, verdict.step, row.message, fields)
 
     def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
         guard = self._flow.decide(order, facts)
@@ -167,45 +191,34 @@ class LoginAttempt:
         matches = matches and user is not None
         if matches:
             self.username = user.username
-        facts = Facts(password_ok=matches, locked=matches and user.enrolment.is_locked(now),
+        standing = user.enrolment.standing(now)[1] if matches else None
+        facts = Facts(password_ok=matches, user_known=known, locked=standing is not None, locked_until=standing,
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
-        decided = self._decided(self._flow.password_order, facts)
-        detail = "" if matches else "wrong password" if known else "unknown username"
-        locked_until = user.enrolment.locked_until if decided.reason is Reason.LOCKED else None
-        return Verdict(decided.outcome, decided.reason, locked_until=locked_until, detail=detail)
+        guard = self._flow.decide(self._flow.password_order, facts)
+        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts))
 
-    def _classify_code_step(self, now: float, check: Callable[["BackendUser"], Verdict]) -> Verdict:
-        """The step's own guards first (time up, second factor changed), then the factor's check."""
-        facts = Facts(timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale())
-        guard = self._flow.decide(self._flow.code_step_order, facts)
-        return Verdict(guard.outcome, guard.reason) if guard is not None else check(self._user())
+    def _classify_code_step(self, now: float, factor: SecondFactor, text: str, order: tuple[Guard, ...]) -> Verdict:
+        """The second factor finds the facts and proposes a change; the order decides the outcome."""
+        user = self._user()
+        check = user.enrolment.check(factor, text, now, self._office.policy, timed_out=self._deadline_passed(now),
+                                     factor_changed=self._step_is_stale(), malformed_before=self.malformed_codes)
+        return check.verdict(order)
 
     def _deadline_passed(self, now: float) -> bool:
-        return self.deadline is not None and now >= self.deadline
+        return step_timed_out(now, self.deadline)
 
     def _step_is_stale(self) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or
         another login confirmed or replaced the secret this QR step shows."""
-        enrolment = self._user().enrolment
-        if self.state is State.ENROLMENT:
-            return enrolment.is_enrolled or self.screen is None or enrolment.pending_secret != self.screen.secret
-        return not enrolment.is_enrolled
+        return self._opened_for != _second_factor_of(self._user().enrolment)
 
-    def _user(self) -> "BackendUser":
+    def _user(self) -> BackendUser:
         """The user this login is for, read once per step: the check and the actions of one step
         (one transaction) see and change the same object."""
         assert self.username is not None, "a code step always follows an accepted password"
         if self._step_user is None or self._step_user[0] != self.username:
             self._step_user = (self.username, self._office.user(self.username))
         return self._step_user[1]
-
-    @contextlib.contextmanager
-    def _one_user_per_step(self) -> Iterator[None]:
-        self._step_user = None
-        try:
-            yield
-        finally:
-            self._step_user = None
 
     # -- the actions a row names (Action.method) ------------------------------------------------
 
@@ -218,28 +231,30 @@ class LoginAttempt:
         secret = self._user().enrolment.begin(office.policy, office.secret_source)
         self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
         self.deadline = now + office.policy.code_step_timeout
+        self._opened_for = _second_factor_of(self._user().enrolment)
         self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
 
     def _on_open_code_step(self, now: float, verdict: Verdict) -> None:
         self.deadline = now + self._office.policy.code_step_timeout
+        self._opened_for = _second_factor_of(self._user().enrolment)
 
     def _on_note_enrolment(self, now: float, verdict: Verdict) -> None:
         self._note(now, EventKind.ENROLMENT_COMPLETED)
 
     def _on_sign_in(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
         self._note(now, EventKind.AUTHENTICATED)
 
     def _on_note_lock(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
         self._note(now, EventKind.LOCKED, detail=f"until {iso(verdict.locked_until)} UTC")
 
     def _on_close_step(self, now: float, verdict: Verdict) -> None:
-        self.screen, self.deadline = None, None
+        self.screen, self.deadline, self._opened_for = None, None, None
+
+    def _on_note_malformed(self, now: float, verdict: Verdict) -> None:
+        self.malformed_codes += 1
 
     def _on_forget_login(self, now: float, verdict: Verdict) -> None:
-        self._on_close_step(now, verdict)
-        self.username = None
+        self.username, self.malformed_codes = None, 0
 
     # -- records and messages ---------------------------------------------------------------------
 
@@ -257,13 +272,19 @@ class LoginAttempt:
                                    company=self._user().company if self.username else "",
                                    login=self.id, detail=detail)
 
-    def _message(self, row: Transition, verdict: Verdict) -> str:
-        until = iso(verdict.locked_until) if verdict.locked_until else ""
-        return MESSAGES[row.message].format(digits=self._office.policy.digits, until=until)
+    def _message_fields(self, verdict: Verdict) -> tuple[tuple[str, object], ...]:
+        """The fields a message may name: the code's length and the lock's end."""
+        return (("digits", self._office.policy.digits),
+                ("until", iso(verdict.locked_until) if verdict.locked_until else ""))
 
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""
         return f"LoginAttempt(#{self.id}, {self.state.name}{who})"
+
+
+def _second_factor_of(enrolment) -> tuple[str, ...]:
+    """Which second factor a step checks: the enrolled one, or the pending secret a QR shows."""
+    return ("enrolled",) if enrolment.is_enrolled else ("pending", enrolment.pending_secret or "")
 
 
 def _check_text(field: str, value: object) -> None:

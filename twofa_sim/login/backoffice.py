@@ -57,8 +57,9 @@ class BackOffice:
         return self._store
 
     def transaction(self, write: bool = True) -> AbstractContextManager[None]:
-        """One unit of work in the store: a login step's check and its effect run in one."""
-        return self._store.transaction(write)
+        """One unit of work in the store: a login step's check and its effect run in one. The
+        events it records reach the log's listeners once it has committed (none if it failed)."""
+        return _AnnouncedAfterCommit(self._store.transaction(write), self._store.events)
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -329,3 +330,29 @@ class BackOffice:
         with self.transaction(write=False):
             return (f"BackOffice({len(self._store.companies())} companies, {len(self._store.users())} users, "
                     f"{len(self.events)} events, {self.clock!r})")
+
+
+class _AnnouncedAfterCommit:
+    """A store transaction whose events are told to the listeners after it commits."""
+
+    __slots__ = ("_transaction", "_events")
+
+    def __init__(self, transaction: AbstractContextManager[None], events: EventLog) -> None:
+        self._transaction, self._events = transaction, events
+
+    def __enter__(self) -> None:
+        self._events.hold()
+        try:
+            self._transaction.__enter__()
+        except BaseException:
+            self._events.release(announce=False)
+            raise
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        committed = False
+        try:
+            suppressed = self._transaction.__exit__(kind, error, traceback)
+            committed = kind is None
+            return bool(suppressed)
+        finally:
+            self._events.release(announce=committed)

@@ -1,15 +1,16 @@
 """A user's second factor: the shared secret, the replay and drift memory, the throttle and the
-recovery codes, with one atomic verification in django-otp's order.
+recovery codes.
 
-Order of a check: lock first, then the window, then replay (the earliest matching step later than
-``last_used_step``: a used step is skipped and the search goes on, as in django-otp), then on
-success the drift update and throttle reset, on failure the throttle increment and maybe a lock.
-A right code refused only because the last accepted step lies beyond the server's window is the
-server's clock set back, not a guess: it is reported as such and not counted.
+A check finds facts and proposes one change; it decides nothing. The facts (locked, malformed,
+matched, replay, clock behind, at the limit) are read by the flow's guard order
+(:data:`twofa_sim.login.flow.CODE_STEP_ORDER`, in django-otp's order: lock, window, replay, throttle),
+and the row of the outcome alone decides whether the proposed change is written: a matching code
+proposes the drift update, the remembered step and the throttle reset; anything else proposes one
+more counted failure (and the lock at the limit).
 
 The app's code (:class:`TotpCode`) and recovery codes (:class:`RecoveryCode`) are two second
 factors behind one contract (:class:`SecondFactor`), and :meth:`Enrolment.check` is the throttle
-they share. The state is only changed after the verdict is known, in one place (:meth:`Enrolment.apply`).
+they share. The state is only changed in one place (:meth:`Enrolment.apply`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from .flow import Outcome, Reason
+from ..core.errors import TransitionNotAllowed
+from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
+from ..core.rules import is_replay, lock_end, lock_standing, reaches_limit
 from .recovery_codes import RecoveryCodes
 from ..core.secret_source import SecretSource, new_base32_secret
 
@@ -43,15 +46,6 @@ def normalise_code(text: object, digits: int) -> str | None:
     if len(folded) != digits or not _CODE.fullmatch(folded):
         return None
     return folded
-
-
-STEP_OFFSET = re.compile(r"matched step ([+-][0-9]+)")
-
-
-def step_offset_detail(offset: int) -> str:
-    """The accepted code's step relative to the server's, as the event's detail ("matched step -1":
-    the phone's clock about one period behind); :data:`STEP_OFFSET` reads it back."""
-    return f"matched step {offset:+d}"
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,6 +80,39 @@ class Verdict:
     change: Change | None = None
 
 
+class Finding(NamedTuple):
+    """What a second factor found in a typed text; ``change`` is proposed when it matched. (Named
+    tuples: made on every code step, in C.)"""
+
+    malformed: bool = False
+    matched: bool = False
+    replay: bool = False
+    clock_behind_by: int = 0
+    step: int | None = None
+    step_offset: int = 0
+    change: Change | None = None
+
+
+MALFORMED = Finding(malformed=True)
+NO_MATCH = Finding()
+
+
+class Check(NamedTuple):
+    """A check's facts (for the guards) with the change it proposes and the step a code matched."""
+
+    facts: Facts
+    change: Change
+    step: int | None = None
+
+    def verdict(self, order: tuple[Guard, ...]) -> Verdict:
+        """The outcome the first holding guard of ``order`` gives, with what that guard carries."""
+        guard = FLOW.decide(order, self.facts)
+        if guard is None:
+            raise TransitionNotAllowed(f"the flow's order decides no outcome for {self.facts}")
+        return Verdict(guard.outcome, guard.reason, step=self.step if guard.carries_step else None,
+                       locked_until=guard.lock(self.facts), detail=guard.detail(self.facts), change=self.change)
+
+
 @dataclass(repr=False)
 class Enrolment:
     """Second-factor state of one user. Never shows its secret in a repr."""
@@ -106,9 +133,7 @@ class Enrolment:
     def standing(self, now: float) -> tuple[int, float | None]:
         """(failed codes that count, lock end) at ``now``. The one lapse rule of the package: a lock
         that has run out is gone and wipes the count with it (whether or not it was written back)."""
-        if self.locked_until is not None and now >= self.locked_until:
-            return 0, None
-        return self.failures, self.locked_until
+        return lock_standing(self.failures, self.locked_until, now)
 
     def is_locked(self, now: float) -> bool:
         return self.standing(now)[1] is not None
@@ -124,29 +149,32 @@ class Enrolment:
         return self.pending_secret
 
     def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
-        """Check a one-time code against the enrolled (or pending) secret; nothing is changed here,
-        the verdict carries the :class:`Change` the flow applies."""
-        return self.check(TOTP_CODE, code, now, policy)
+        """The package's verdict on a one-time code (the flow's code-step order); changes nothing."""
+        return self.check(TOTP_CODE, code, now, policy).verdict(FLOW.code_step_order)
 
     def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
-        """Check a recovery code; a wrong one counts like a wrong code. Nothing is changed here."""
-        return self.check(RECOVERY_CODE, code, now, policy)
+        """The package's verdict on a recovery code; changes nothing."""
+        return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_step_order)
 
-    def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy) -> Verdict:
-        """The throttle every second factor shares (django-otp's throttling mixin): a lock refuses
-        first; then the factor verifies; a counted failure counts and may lock. Changes nothing."""
+    def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy, *,
+              timed_out: bool = False, factor_changed: bool = False, malformed_before: int = 0) -> Check:
+        """The throttle every second factor shares (django-otp's throttling mixin), as facts: the
+        lock that stands, what the factor found, whether one more counted failure reaches the
+        limit. Proposes the factor's change when it matched, else one counted failure. Changes
+        nothing; ``timed_out``, ``factor_changed`` and ``malformed_before`` are the login's own
+        facts, passed through."""
         failures, locked_until = self.standing(now)
-        if locked_until is not None:
-            return Verdict(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=locked_until)
         found = factor.verify(self, text, now, policy)
-        if not isinstance(found, Reason):
-            return found
         counted = failures + 1
-        if counted >= policy.failed_code_limit:
-            until = now + policy.lock_seconds
-            return Verdict(Outcome.LOCKS, found, locked_until=until,
-                           change=Change(counted, until, self.last_used_step, self.drift))
-        return Verdict(Outcome.REJECTED, found, change=Change(counted, None, self.last_used_step, self.drift))
+        at_limit = reaches_limit(counted, policy.failed_code_limit)
+        lock_at_limit = lock_end(now, policy.lock_seconds) if at_limit else None
+        facts = Facts(timed_out=timed_out, factor_changed=factor_changed, locked=locked_until is not None,
+                      locked_until=locked_until, malformed=found.malformed, malformed_before=malformed_before, matched=found.matched,
+                      replay=found.replay, clock_behind_by=found.clock_behind_by, step_offset=found.step_offset,
+                      at_limit=at_limit,
+                      lock_at_limit=lock_at_limit)
+        change = found.change if found.matched else Change(counted, lock_at_limit, self.last_used_step, self.drift)
+        return Check(facts, change, found.step)
 
     def apply(self, change: Change, now: float) -> None:
         """Write a check's change (the flow calls this for the rows that take it)."""
@@ -206,56 +234,53 @@ class SecondFactor(Protocol):
     contract, as django-otp puts devices behind one ``verify_token``. The throttle is not the
     factor's business: :meth:`Enrolment.check` wraps every factor in the same one."""
 
-    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
-        """A verdict when the text decides by itself (accepted with its change, or refused without
-        counting), else the reason of a failure that counts."""
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Finding:
+        """What the text is: malformed, matching (with the change acceptance would write), a
+        replay, refused by a clock set back, or none of these."""
 
 
 class TotpCode:
     """The code the authenticator app shows (RFC 6238), in django-otp's order: the window, then
     replay (the earliest matching step after the last accepted one)."""
 
-    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Finding:
         digits = normalise_code(text, policy.digits)
         if digits is None:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+            return MALFORMED
         secret = enrolment.secret or enrolment.pending_secret
         if secret is None:
-            raise RuntimeError("a code check needs a secret: the flow opens a code step only after one exists")
+            return NO_MATCH  # reset under an open step: the step's guard (factor changed) decides first
         centre = enrolment.drift if policy.drift_tracking else 0
         steps = matching_steps(secret, digits, now, window=policy.window, centre=centre,
                                algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
         if not steps:
-            return Reason.WRONG_CODE
-        last = enrolment.last_used_step if policy.replay_protection else None
-        fresh = [s for s in steps if last is None or s > last]
+            return NO_MATCH
+        last = enrolment.last_used_step
+        fresh = [s for s in steps if not is_replay(s, last, policy.replay_protection)]
         if not fresh:
             window_end = step_of(now, policy.period) + centre + policy.window
-            if enrolment.secret is not None and last > window_end:
-                return Verdict(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND,
-                               detail=f"the last accepted code is {(last - window_end) * policy.period} s "
-                                      "beyond the server's window")
-            return Reason.REPLAY
+            behind = (last - window_end) * policy.period if enrolment.secret is not None and last > window_end else 0
+            return Finding(replay=True, clock_behind_by=behind)
         step = fresh[0]
         offset = step - step_of(now, policy.period)
         drift = offset if policy.drift_tracking else enrolment.drift
         confirm = secret if enrolment.secret is None else None
-        # a code of a neighbouring step is noted: the phone's clock as the server saw it
-        return Verdict(Outcome.ACCEPTED, step=step, detail=step_offset_detail(offset) if offset else "",
+        # the step the code matched, relative to the server's: the phone's clock as the server saw it
+        return Finding(matched=True, step=step, step_offset=offset,
                        change=Change(0, None, step, drift, confirm_secret=confirm))
 
 
 class RecoveryCode:
     """A single-use recovery code; an unknown or spent one counts like a wrong code."""
 
-    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Verdict | Reason:
+    def verify(self, enrolment: Enrolment, text: object, now: float, policy: Policy) -> Finding:
         if not isinstance(text, str) or len(text) > 64:
-            return Verdict(Outcome.REJECTED, Reason.MALFORMED)
+            return MALFORMED
         index = enrolment.recovery.find(text) if enrolment.recovery else None
         if index is None:
-            return Reason.UNKNOWN_RECOVERY_CODE
-        return Verdict(Outcome.ACCEPTED, change=Change(0, None, enrolment.last_used_step, enrolment.drift,
-                                                       spend_recovery_code=index))
+            return NO_MATCH
+        return Finding(matched=True, change=Change(0, None, enrolment.last_used_step, enrolment.drift,
+                                                   spend_recovery_code=index))
 
 
 TOTP_CODE = TotpCode()

@@ -3,8 +3,10 @@
 One table of :class:`Transition` rows says, for each state, event and outcome (and, where it
 matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
 event it records and which message the user sees. States may have actions on entering them, and
-the order in which the password step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
-:data:`CODE_STEP_ORDER`). The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
+the order in which each step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
+:data:`CODE_STEP_ORDER`, :data:`RECOVERY_STEP_ORDER`, :data:`TIME_STEP_ORDER`): the second factor
+only finds facts and proposes a change, a guard order picks the outcome, and the row alone decides
+whether the change is written (counted) or not. The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
 messages and events; the same table is drawn as Mermaid diagrams and shown as a table by :mod:`twofa_sim.render`.
 """
@@ -12,8 +14,9 @@ messages and events; the same table is drawn as Mermaid diagrams and shown as a 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 from ..core import observers
@@ -70,6 +73,7 @@ class Reason(enum.Enum):
     LOCKED = "locked"
     EXPIRED = "step expired"
     FACTOR_CHANGED = "step opened for an earlier second factor"
+    MALFORMED_AGAIN = "malformed code, not recorded again"
 
 
 class Action(enum.Enum):
@@ -80,25 +84,39 @@ class Action(enum.Enum):
     SHOW_QR = "show QR and secret, open the code step"
     OPEN_CODE_STEP = "open the code step"
     NOTE_ENROLMENT = "log: enrolment completed"
-    SIGN_IN = "close the step, log: authenticated"
-    NOTE_LOCK = "close the step, log: locked until"
+    SIGN_IN = "log: authenticated"
+    NOTE_LOCK = "log: locked until"
     CLOSE_STEP = "close the step"
-    FORGET_LOGIN = "forget the username and any open step"
+    NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
+    FORGET_LOGIN = "forget the username and the login's malformed codes"
 
     @property
     def method(self) -> str:
-        return "_on_" + self.name.lower()
+        return _METHODS[self]
 
 
-Effect = Action
-"""The earlier name of :class:`Action`."""
+_METHODS = {action: "_on_" + action.name.lower() for action in Action}
+
+
+
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What holds in a state, for the engine and for whoever draws the login: whether a code step
+    is open (its deadline runs), whether the QR and the secret are shown, and the message id of
+    the instruction the step's window shows. Which inputs a state takes is the table's
+    (:meth:`FlowTable.events_from`)."""
+
+    step_open: bool = False
+    shows_qr: bool = False
+    instruction: str = "none"
 
 
 @dataclass(frozen=True)
 class Transition:
     """One row: in ``source``, on ``event``, when the input was classified as ``outcome`` (and,
     if set, ``reason``), go to ``target``, run ``actions``, record ``records`` and show the
-    message ``message`` (a key of :data:`twofa_sim.login.attempt.MESSAGES`)."""
+    message ``message`` (an id of the message catalogue, :mod:`twofa_sim.core.messages`)."""
 
     source: State
     event: FlowEvent
@@ -116,35 +134,74 @@ class Transition:
         return "; ".join(action.value for action in self.actions) or "-"
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the engine knows about an input before the table decides (computed once per input)."""
+class Facts(NamedTuple):
+    """What the engine and the second factor found about an input before the table decides
+    (computed once per input, nothing written). The guards of a decision order read them. (A
+    named tuple: built once per code step, in C.)"""
 
     password_ok: bool = False
+    user_known: bool = False
     locked: bool = False
+    locked_until: float | None = None     # the lock that stands now
     needs_2fa: bool = False
     enrolled: bool = False
     timed_out: bool = False
     factor_changed: bool = False
+    malformed: bool = False
+    malformed_before: int = 0             # malformed codes this login sent since its password
+    matched: bool = False                 # the code matches a step of the window not used before
+    replay: bool = False                  # the code matches only steps already used
+    clock_behind_by: int = 0              # seconds the last accepted step lies beyond the window
+    step_offset: int = 0                  # the matched step minus the server's step (the phone's clock)
+    at_limit: bool = False                # one more counted failure reaches the limit
+    lock_at_limit: float | None = None    # the lock a counted failure at the limit sets
+
+    @property
+    def clock_behind(self) -> bool:
+        return self.clock_behind_by > 0
+
+
+def _no_lock(facts: Facts) -> float | None:
+    return None
+
+
+def _no_detail(facts: Facts) -> str:
+    return ""
+
+
+STEP_OFFSET = re.compile(r"matched step ([+-][0-9]+)")
+
+
+def step_offset_detail(offset: int) -> str:
+    """The accepted code's step relative to the server's, as the event's detail ("matched step -1":
+    the phone's clock about one period behind); :data:`STEP_OFFSET` reads it back."""
+    return f"matched step {offset:+d}"
 
 
 @dataclass(frozen=True)
 class Guard:
-    """One entry of a decision order: the first guard whose test holds gives the outcome."""
+    """One entry of a decision order: the first guard whose test holds gives the outcome and
+    reason, says which lock end the result shows, whether it carries the matched step, and the
+    event's detail."""
 
     outcome: Outcome
     reason: Reason
     holds: Callable[[Facts], bool]
     rule: str
+    lock: Callable[[Facts], float | None] = _no_lock
+    carries_step: bool = False
+    detail: Callable[[Facts], str] = _no_detail
 
 
 S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
 
 PASSWORD_ORDER: tuple[Guard, ...] = (
     Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
-          "a wrong password or an unknown username decides first, so nothing else is revealed"),
+          "a wrong password or an unknown username decides first, so nothing else is revealed",
+          detail=lambda f: "wrong password" if f.user_known else "unknown username"),
     Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
-          "a lock holds even when 2FA stopped being required after it was set (flag unticked)"),
+          "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
+          lock=lambda f: f.locked_until),
     Guard(O.NO_2FA_NEEDED, R.NONE, lambda f: not f.needs_2fa,
           "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
     Guard(O.NEEDS_CODE, R.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
@@ -152,12 +209,44 @@ PASSWORD_ORDER: tuple[Guard, ...] = (
 )
 """The order in which the password step's outcomes are decided."""
 
-CODE_STEP_ORDER: tuple[Guard, ...] = (
+MALFORMED_RECORDED = 5
+"""How many malformed codes of one login (from its password on) are recorded; more are refused
+alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
+
+_EVERY_CODE_STEP = (      # what every code step asks first, whichever second factor is typed
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
+    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
+          lock=lambda f: f.locked_until),
+    Guard(O.REJECTED, R.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
+          "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
+    Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
+    Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
+          carries_step=True, detail=lambda f: step_offset_detail(f.step_offset) if f.step_offset else ""),
 )
-"""What the code step decides before the second factor checks the code (then the check decides)."""
+
+CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
+    Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
+          "a right code refused only because the last accepted step lies beyond the server's window is the "
+          "server's clock set back, not a guess",
+          detail=lambda f: f"the last accepted code is {f.clock_behind_by} s beyond the server's window"),
+    Guard(O.LOCKS, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
+    Guard(O.LOCKS, R.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.WRONG_CODE, lambda f: True, "any other code is wrong"),
+)
+"""The order in which the code step's outcomes are decided (the app's code). The second factor only
+finds the facts and proposes a change; the row of the outcome decides whether it is written."""
+
+RECOVERY_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
+    Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
+          lock=lambda f: f.lock_at_limit),
+    Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
+)
+"""The same for a recovery code: no window, so no replay and no clock."""
 
 TIME_STEP_ORDER: tuple[Guard, ...] = (
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
@@ -166,6 +255,7 @@ TIME_STEP_ORDER: tuple[Guard, ...] = (
 """What time passing decides at an open step."""
 
 CHECK = (A.APPLY_CHECK,)
+MALFORMED = (A.NOTE_MALFORMED,)
 LOCK = (A.APPLY_CHECK, A.NOTE_LOCK)
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -182,8 +272,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED,
                (A.APPLY_CHECK, A.NOTE_ENROLMENT, A.SIGN_IN), K.CODE_ACCEPTED, "welcome",
                "enrolment completes only with a valid code"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), K.CODE_REJECTED, "malformed_code",
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, MALFORMED, K.CODE_REJECTED, "malformed_code",
                "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), None, "malformed_code",
+               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, CHECK, K.CODE_REJECTED, "wrong_code",
                "a wrong code leaves the user in enrolment, and counts"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
@@ -201,8 +293,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "the QR step expires after the policy's time"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.CODE_ACCEPTED, "welcome", "a valid code inside the window, not used before, signs in"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.CODE_REJECTED,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED, K.CODE_REJECTED,
                "malformed_code", "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), None, "malformed_code",
+               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.REPLAY_BLOCKED, "replay",
                "a code whose step was already used is refused, and counts", R.REPLAY),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.CODE_REJECTED, "wrong_code",
@@ -222,9 +316,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                "factor_changed", "a code step whose user was reset by an admin closes instead of checking"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.RECOVERY_CODE_USED, "welcome", "an unused recovery code stands in for the code, once"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), K.RECOVERY_CODE_REJECTED,
-               "malformed_recovery_code", "a recovery code that cannot be one is refused and is not a guess",
-               R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED,
+               K.RECOVERY_CODE_REJECTED, "malformed_recovery_code",
+               "a recovery code that cannot be one is refused and is not a guess", R.MALFORMED),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), None,
+               "malformed_recovery_code", "more malformed recovery codes from one login are refused alike, "
+               "without a record", R.MALFORMED_AGAIN),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK,
                K.RECOVERY_CODE_REJECTED, "unknown_recovery_code", "an unknown or spent recovery code is refused"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, LOCK, K.RECOVERY_CODE_REJECTED, "locks",
@@ -248,9 +345,22 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ON_ENTER: dict[State, tuple[Action, ...]] = {
-    S.CREDENTIALS: (A.FORGET_LOGIN,),
+    S.CREDENTIALS: (A.CLOSE_STEP, A.FORGET_LOGIN),
+    S.AUTHENTICATED: (A.CLOSE_STEP,),
+    S.LOCKED: (A.CLOSE_STEP,),
 }
-"""Actions run on entering a state, after the row's own."""
+"""Actions run on entering a state, after the row's own: every state without an open step closes
+it (the rows into "expired" close it themselves)."""
+
+STATE_FACTS: dict[State, StateFacts] = {
+    S.CREDENTIALS: StateFacts(),
+    S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
+    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code"),
+    S.AUTHENTICATED: StateFacts(),
+    S.LOCKED: StateFacts(),
+    S.EXPIRED: StateFacts(),
+}
+"""What holds in each state (:class:`StateFacts`)."""
 
 del S, E, O, R, A, K
 
@@ -261,11 +371,12 @@ class FlowTable:
     def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
                  code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
-                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER) -> None:
+                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
+                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER) -> None:
         self.rows = tuple(rows)
         self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
         self.password_order, self.code_step_order = password_order, code_step_order
-        self.time_step_order = time_step_order
+        self.time_step_order, self.recovery_step_order = time_step_order, recovery_step_order
         self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
@@ -273,8 +384,13 @@ class FlowTable:
                 raise ValueError(f"duplicate row for {key}")
             self._index[key] = row
         self.initial = State.CREDENTIALS
+        self.state_facts = STATE_FACTS
         self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
                         for state in State}
+
+    def facts_of(self, state: State) -> StateFacts:
+        """What holds in ``state``: an open step, a QR shown, the step's instruction."""
+        return self.state_facts[state]
 
     def events_from(self, state: State) -> list[FlowEvent]:
         """The events the flow accepts in ``state`` (table order)."""
@@ -304,6 +420,16 @@ class FlowTable:
         if guard is not None:
             observers.guard_taken(order, guard)
         return guard
+
+    def replace(self, **changes) -> "FlowTable":
+        """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""
+        parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
+                 "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
+                 "recovery_step_order": self.recovery_step_order}
+        unknown = sorted(set(changes) - set(parts))
+        if unknown:
+            raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")
+        return FlowTable(**{**parts, **changes})
 
     def entering(self, state: State) -> tuple[Action, ...]:
         return self.on_enter.get(state, ())

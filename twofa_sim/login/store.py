@@ -12,7 +12,9 @@ The in-memory store is what notebooks, scenarios and benchmarks use, as fast as 
 dictionaries: an object handed out is the object kept, so there is nothing to save. Its lock is
 held for a transaction, so a code check and its effect are one step for every thread: two tabs
 (threads) of one kernel never both accept one code, and failures from many threads lock at
-exactly the limit.
+exactly the limit. A transaction that fails is rolled back here too: the users it handed out are
+put back as they were, the companies and users it added and the events it recorded are gone (a
+whole class is created, or nothing).
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ class MemoryStore(Store):
 
     def __init__(self, events: EventLog | None = None) -> None:
         self._lock = threading.RLock()
+        self._unit: _MemoryUnit | None = None       # the open transaction's undo (one at a time: the lock)
+        self._depth = 0
         self._events = events if events is not None else EventLog()
         self._companies: dict[str, Company] = {}
         self._users: dict[str, BackendUser] = {}
@@ -110,7 +114,30 @@ class MemoryStore(Store):
         self._hash_changes = 0
 
     def transaction(self, write: bool = True) -> AbstractContextManager:
-        return self._lock  # the lock is its own context manager: no generator on the hot path
+        return self  # the store is its own transaction context: no object per step on the hot path
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self._depth == 0:
+            self._unit = _MemoryUnit(len(self._events))
+        self._depth += 1
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        """End a transaction; the outermost one that fails puts back what it changed."""
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                unit, self._unit = self._unit, None
+                if kind is not None:
+                    for kept in unit.kept.values():
+                        if kept is not None:
+                            kept[0].put_back(kept[1])
+                    for undo in reversed(unit.undo):
+                        undo()
+                    self._events.forget_after(unit.events)
+        finally:
+            self._lock.release()
+        return False
 
     @property
     def events(self) -> EventLog:
@@ -124,17 +151,28 @@ class MemoryStore(Store):
 
     def add_company(self, company: Company) -> None:
         with self._lock:
-            self._companies[company.name.casefold()] = company
+            key = company.name.casefold()
+            if self._unit is not None:
+                self._unit.undo.append(lambda: self._companies.pop(key, None))
+            self._companies[key] = company
 
     def user(self, key: str) -> BackendUser | None:
-        return self._users.get(key)
+        user = self._users.get(key)
+        unit = self._unit
+        if unit is not None and user is not None and key not in unit.kept:
+            unit.kept[key] = (user, user.keep())
+        return user
 
     def users(self) -> list[BackendUser]:
         return list(self._users.values())
 
     def add_user(self, user: BackendUser) -> None:
         with self._lock:
-            self._users[user.key] = user
+            key = user.key
+            if self._unit is not None:
+                self._unit.kept[key] = None            # new in this transaction: nothing to put back
+                self._unit.undo.append(lambda: self._users.pop(key, None))
+            self._users[key] = user
 
     def password_costs(self) -> tuple[int, ...]:
         """Recounted only when users were added or a hash replaced (a population has thousands)."""
@@ -164,3 +202,14 @@ class MemoryStore(Store):
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._companies)} companies, {len(self._users)} users, {len(self._events)} events)"
+
+
+class _MemoryUnit:
+    """What to undo if the open transaction fails: a list of functions, run last first."""
+
+    __slots__ = ("undo", "kept", "events")
+
+    def __init__(self, events: int) -> None:
+        self.undo: list = []
+        self.kept: dict[str, tuple | None] = {}
+        self.events = events

@@ -47,6 +47,22 @@ class BackendUser:
                 "created_at": self.created_at, "password_hash": self.password_hash.snapshot(),
                 "enrolment": self.enrolment.snapshot()}
 
+    def keep(self) -> tuple:
+        """What :meth:`put_back` needs to put this very object back as it is now (an in-memory
+        store's rollback; plain copies, made once per transaction and user)."""
+        enrolment = self.enrolment
+        recovery = enrolment.recovery
+        codes = None if recovery is None else {**vars(recovery), "unused": list(recovery.unused)}
+        return vars(self).copy(), enrolment, vars(enrolment).copy(), recovery, codes
+
+    def put_back(self, kept: tuple) -> None:
+        """This user as it was when :meth:`keep` made ``kept``."""
+        mine, enrolment, theirs, recovery, codes = kept
+        vars(self).update(mine)
+        vars(enrolment).update(theirs)
+        if recovery is not None:
+            vars(recovery).update(codes)
+
     @classmethod
     def restore(cls, data: dict) -> "BackendUser":
         return cls(data["username"], data["company"], PasswordHash.restore(data["password_hash"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..apps.qr import EnrolmentScreen
+from ..login.screen import EnrolmentScreen
 from ..core.events import Event
 from ..login.attempt import StepResult
 from ..login.flow import FlowEvent, Outcome, State

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ..apps.authenticator import ImportResult
 from ..apps.device import Device
-from ..apps.qr import EnrolmentScreen
+from ..login.screen import EnrolmentScreen
 from ..core.clock import Clock, iso
 from ..core.errors import TwofaSimError
 from ..core.events import Event, EventKind

@@ -92,12 +92,13 @@ _step = threading.local()
 
 @contextlib.contextmanager
 def one_step():
-    """Views render from the state after the whole step.
+    """Views redraw once per step.
 
-    A domain step records several events (``code rejected`` comes before the failure is
-    counted); a view that redrew on each event would show the state in the middle of the step.
-    Inside ``one_step`` (every button callback and every tick runs in one), refreshes asked for
-    with :func:`refresh_after_step` wait until the step is over and then run once each.
+    The event log tells its listeners about a step only after the step's transaction commits,
+    so a view never sees half a step; but a step records several events, and a view that redrew
+    on each would draw the same state several times. Inside ``one_step`` (every button callback
+    and every tick runs in one), refreshes asked for with :func:`refresh_after_step` wait until
+    the step is over and then run once each.
     """
     if getattr(_step, "pending", None) is not None:  # already inside a step: the outer one flushes
         yield

@@ -4,10 +4,11 @@ Every text a class sees goes through one :class:`Texts` object. Its English is t
 other languages come from a gettext catalogue (``locale/<language>/LC_MESSAGES/twofa_sim.po``),
 read with Babel when a widget is built, so there is no compiled file to keep in step.
 
-Messages from the domain (the login flow's answers, a refused username or password) are worded
-for developers and may change wording there; :meth:`Texts.message` recognises them by pattern and
-gives the admin-facing sentence in plain words, in the chosen language. A message no pattern knows
-is shown as it came.
+The login flow's answers come as a message id with fields (:meth:`Texts.say` renders them from the
+keyed entries of the same catalogue, :mod:`twofa_sim.core.messages`). Errors a user's input
+raises (a refused username or password, a database that cannot be opened) are still worded for
+developers: :meth:`Texts.message` recognises them by pattern and gives the sentence in plain
+words, in the chosen language; a message no pattern knows is shown as it came.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from babel.messages.pofile import read_po
 
 from ..core.errors import ValidationError
+from ..core.messages import render
 
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 LOCALE_DIR = pathlib.Path(__file__).with_name("locale")
@@ -34,36 +36,12 @@ def catalogue(language: str) -> dict[str, str]:
         return {}
     with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as po:
         return {message.id: message.string for message in read_po(po, locale=language)
-                if message.id and message.string and not message.fuzzy}
+                if message.id and message.string and not message.fuzzy and not message.context}
 
 
 # Domain messages in, plain-words message ids out. The named groups fill the id's fields; a
 # group called ``until`` is a time that stays as written.
 DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) for pattern, msgid in [
-    # the login flow (login.py)
-    (r"^Wrong username or password\.$", "Wrong username or password."),
-    (r"^Welcome, you are logged in\.$", "Welcome, you are logged in."),
-    (r"^Scan the QR code with your authenticator app, then type the code it shows\.$",
-     "Scan the QR code with your authenticator app, then type the code it shows."),
-    (r"^Type the current code from your authenticator app\.$", "Type the current code from your authenticator app."),
-    (r"^A code has (?P<digits>\d+) digits; please type exactly \d+ digits\.$",
-     "A code has {digits} digits; please type exactly {digits} digits."),
-    (r"^That code is not valid\. Check your app and try again\.$", "That code is not valid. Check your app and try again."),
-    (r"^That code was already used\. Wait for the next code in your app\.$",
-     "That code was already used. Wait for the next code in your app."),
-    (r"^That recovery code is not valid or was already used\.$", "That recovery code is not valid or was already used."),
-    (r"^A recovery code has four groups of four letters and digits, e\.g\. (?P<example>\S+)\.$",
-     "A recovery code has four groups of four letters and digits, e.g. {example}."),
-    (r"^Too many wrong codes\. Try again after (?P<until>.+) UTC or ask an admin to unlock you\.$",
-     "Too many wrong codes. Try again after {until} UTC or ask an admin to unlock you."),
-    (r"^Too many wrong codes: locked until (?P<until>.+) UTC\.$", "Too many wrong codes: locked until {until} UTC."),
-    (r"^The login took too long\. Please start again\.$", "The login took too long. Please start again."),
-    (r"^The server's clock is behind the last code you used, so this code cannot be accepted yet; "
-     r"it does not count as a wrong code\. Use a recovery code or ask an admin\.$",
-     "The server's clock is behind the last code you used, so this code cannot be accepted yet; "
-     "it does not count as a wrong code. Use a recovery code or ask an admin."),
-    (r"^Your two-factor setup changed during this login\. Please start again\.$",
-     "Your two-factor setup changed during this login. Please start again."),
     # what an admin types (passwords.py, user.py, backoffice.py)
     (r"^password: must have at least (?P<minimum>\d+) characters, got (?P<got>\d+)$",
      "The password is too short: it needs at least {minimum} characters, this one has {got}."),
@@ -129,6 +107,10 @@ class Texts:
     def __call__(self, msgid: str, **fields) -> str:
         text = self._catalogue.get(msgid, msgid)
         return text.format(**fields) if fields else text
+
+    def say(self, key: str, **fields) -> str:
+        """The message ``key`` of the keyed catalogue (a step result's ``message_key``), filled."""
+        return render(key, self.language, **fields)
 
     def message(self, text: str) -> str:
         """A message from the domain, in plain words and in the chosen language."""

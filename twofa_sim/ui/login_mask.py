@@ -19,6 +19,8 @@ from ..login.attempt import LoginAttempt, StepResult
 from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 
+_DONE_EVENTS = {FlowEvent.LOG_OUT: LoginAttempt.log_out, FlowEvent.START_OVER: LoginAttempt.start_over}
+
 _KIND = {Outcome.ACCEPTED: "ok", Outcome.NO_2FA_NEEDED: "ok", Outcome.NEEDS_ENROLMENT: "info",
          Outcome.NEEDS_CODE: "info", Outcome.STILL_OPEN: "info", Outcome.DONE: "info"}
 
@@ -100,9 +102,9 @@ class LoginMask(widgets.VBox):
         return self._after(result)
 
     def restart(self) -> StepResult:
-        event = FlowEvent.LOG_OUT if self.attempt.state is State.AUTHENTICATED else FlowEvent.START_OVER
-        result = self.attempt.log_out() if event is FlowEvent.LOG_OUT else self.attempt.start_over()
-        return self._after(result)
+        """Log out or start over: whichever of the two the flow offers now."""
+        event = next(e for e in self.attempt.allowed_events if e in _DONE_EVENTS)
+        return self._after(_DONE_EVENTS[event](self.attempt))
 
     def refresh(self) -> None:
         """Called by the ticker: lets time pass for an open step, updates the countdown.
@@ -111,8 +113,9 @@ class LoginMask(widgets.VBox):
         step open and changes nothing, and on a shared database each ask is a write transaction
         (a class of 30 with the QR open would write 30 times a second for nothing)."""
         if FlowEvent.TIME_PASSES in self.attempt.allowed_events and self.attempt.seconds_left() == 0:
+            before = self.attempt.state
             result = self.attempt.poll()
-            if result.outcome is Outcome.TIMED_OUT:
+            if result.state is not before:
                 self._after(result)
                 return
         self._render_countdown()
@@ -121,9 +124,10 @@ class LoginMask(widgets.VBox):
 
     def _after(self, result: StepResult) -> StepResult:
         self.last = result
-        # The second window says what to do next; the same words below it would be said twice.
-        said_by_window = result.outcome in (Outcome.NEEDS_ENROLMENT, Outcome.NEEDS_CODE)
-        self.show("" if said_by_window else self.texts.message(result.message), _KIND.get(result.outcome, "error"))
+        # The second window's title says the step's instruction; the same words below it would be said twice.
+        said_by_window = result.message_key == self.attempt.flow.facts_of(result.state).instruction
+        self.show("" if said_by_window else self.texts.say(result.message_key, **dict(result.message_fields)),
+                  _KIND.get(result.outcome, "error"))
         self.render()
         return result
 
@@ -133,38 +137,39 @@ class LoginMask(widgets.VBox):
     @property
     def dialog_open(self) -> bool:
         """The second window is open: the QR step, or the code step of a later login."""
-        return self.attempt.state in (State.ENROLMENT, State.CODE_REQUIRED)
+        return self.attempt.flow.facts_of(self.attempt.state).step_open
 
     def render(self) -> None:
         t = self.texts
-        state = self.attempt.state
-        before_sign_in = state in (State.CREDENTIALS, State.ENROLMENT, State.CODE_REQUIRED)
-        self.credentials.layout.display = None if before_sign_in else "none"
+        state, allowed = self.attempt.state, self.attempt.allowed_events
+        facts = self.attempt.flow.facts_of(state)
+        done = [event for event in allowed if event in _DONE_EVENTS]
+        self.credentials.layout.display = "none" if done else None
         for field in (self.username, self.password, self.login_button):
-            field.disabled = state is not State.CREDENTIALS
-        self.done_button.layout.display = "none" if before_sign_in else None
-        self.done_button.description = t("Log out") if state is State.AUTHENTICATED else t("Start again")
+            field.disabled = FlowEvent.SUBMIT_PASSWORD not in allowed
+        self.done_button.layout.display = None if done else "none"
+        self.done_button.description = t("Log out") if FlowEvent.LOG_OUT in done else t("Start again")
         window = t("Second window")
-        if state is State.ENROLMENT and self.attempt.screen is not None:
+        inputs = [widgets.HBox([self.code, self.code_button])] if FlowEvent.SUBMIT_CODE in allowed else []
+        if FlowEvent.SUBMIT_RECOVERY_CODE in allowed:
+            inputs.append(widgets.HBox([self.recovery, self.recovery_button]))
+        if facts.shows_qr and self.attempt.screen is not None:
             screen = self.attempt.screen
             purpose = t("Set up two-factor authentication")
             self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
-            self.title.value = html_text("tfs-hint", t("Scan this QR code with your authenticator app, then type the code it shows."))
+            self.title.value = html_text("tfs-hint", t.say(facts.instruction))
             buffer = io.BytesIO()
             screen.qr_image(box_size=5).save(buffer, format="PNG")
             self.qr.value = buffer.getvalue()
             self.secret_text.value = (html_text("tfs-hint", t("Or enter this key by hand:"))
                                       + html_text("tfs-secret", screen.secret_for_typing))
-            self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text,
-                                           widgets.HBox([self.code, self.code_button]), self.message,
-                                           self.countdown]
-        elif state is State.CODE_REQUIRED:
+            self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text, *inputs,
+                                           self.message, self.countdown]
+        elif facts.step_open:
             purpose = t("Two-factor authentication")
             self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
-            self.title.value = html_text("tfs-hint", t("Type the current code from your authenticator app."))
-            self.second_window.children = [self.window_bar, self.title, widgets.HBox([self.code, self.code_button]),
-                                           widgets.HBox([self.recovery, self.recovery_button]), self.message,
-                                           self.countdown]
+            self.title.value = html_text("tfs-hint", t.say(facts.instruction))
+            self.second_window.children = [self.window_bar, self.title, *inputs, self.message, self.countdown]
         else:
             self.second_window.children = []
         # the message sits in the second window while it is open, under the mask otherwise
@@ -185,7 +190,7 @@ class LoginMask(widgets.VBox):
 
     def screen_image(self) -> Image.Image:
         """What the login mask shows right now, as pixels (what a browser add-on captures of the tab)."""
-        if self.attempt.state is State.ENROLMENT and self.attempt.screen is not None:
+        if self.attempt.flow.facts_of(self.attempt.state).shows_qr and self.attempt.screen is not None:
             return self.attempt.screen.page_image()
         page = Image.new("RGB", (640, 320), "#f4f5f7")
         draw = ImageDraw.Draw(page)
