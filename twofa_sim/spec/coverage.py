@@ -10,14 +10,16 @@ reach at all, from the table alone, with the reason; ``twofa-sim cover`` prints 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import pathlib
-from dataclasses import dataclass, fields
+import typing
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..core import observers
-from ..login.flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Transition
+from ..login.flow import FLOW, MALFORMED_RECORDED, Facts, FlowEvent, FlowTable, Guard, Transition
 from .scenario import ScenarioResult, load_scenario, run_scenario
 
 SHOWN_PER_ROW = 4
@@ -235,15 +237,23 @@ def credit_notebook(coverage: FlowCoverage, source: str, dumped: str) -> None:
 # the table check: rows no sequence of events can reach
 
 
-EVENT_ORDER = {FlowEvent.SUBMIT_PASSWORD: "password_order", FlowEvent.TIME_PASSES: "time_step_order"}
-"""The events whose every outcome a decision order of the table gives (the others are decided, in
-part, by the second factor's check, which the table does not hold as an order)."""
+EVENT_ORDER = {FlowEvent.SUBMIT_PASSWORD: "password_order", FlowEvent.TIME_PASSES: "time_step_order",
+               FlowEvent.SUBMIT_CODE: "code_step_order", FlowEvent.SUBMIT_RECOVERY_CODE: "recovery_step_order"}
+"""The decision order that gives every outcome of each event (the facts come from the engine and
+the second factor; the order alone decides)."""
+
+FACT_SAMPLES = {bool: (False, True), int: (0, MALFORMED_RECORDED), float | None: (None, 1.0)}
+"""The values tried for each kind of fact: both truth values; none and as many as the malformed
+codes a login records (counts, seconds and step offsets); no lock and a lock."""
 
 
-def all_facts() -> list[Facts]:
+@functools.cache
+def all_facts() -> tuple[Facts, ...]:
     """Every combination of what the engine may know about an input."""
-    names = [f.name for f in fields(Facts)]
-    return [Facts(**dict(zip(names, values))) for values in itertools.product((False, True), repeat=len(names))]
+    names = list(Facts._fields)
+    kinds = typing.get_type_hints(Facts)
+    samples = [FACT_SAMPLES[kinds[name]] for name in names]
+    return tuple(Facts(*values) for values in itertools.product(*samples))
 
 
 def never_deciding(order: Sequence[Guard]) -> dict[int, str]:
@@ -275,6 +285,7 @@ def table_check(table: FlowTable = FLOW) -> dict[int, str]:
                 reachable.add(row.target)
                 frontier.append(row.target)
     orders = decision_orders(table)
+    dead_guards = {name: never_deciding(orders[name]) for name in set(EVENT_ORDER.values()) if name in orders}
     unreachable: dict[int, str] = {}
     for number, row in enumerate(table.rows, start=1):
         if row.source not in reachable:
@@ -283,7 +294,7 @@ def table_check(table: FlowTable = FLOW) -> dict[int, str]:
         order_name = EVENT_ORDER.get(row.event)
         if order_name in orders:
             order = orders[order_name]
-            dead = never_deciding(order)
+            dead = dead_guards[order_name]
             live = {g.outcome for i, g in enumerate(order, start=1) if i not in dead}
             if row.outcome not in live:
                 unreachable[number] = (f"'{row.event.value}' is decided by {order_name}, which never gives "
