@@ -16,13 +16,15 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
 import zxingcpp
 from PIL import Image
 
 from ..core.errors import ScanError
+
+if TYPE_CHECKING:  # pandas only for the timings table: scanning a QR code does not load it
+    import pandas as pd
 
 Rect = tuple[int, int, int, int]
 """A rectangle as PIL boxes are written: ``(left, top, right, bottom)`` in pixels."""
@@ -147,6 +149,8 @@ def decode_timings(repeats: int = 25, seed: int = 7) -> pd.DataFrame:
                      "median ms": round(statistics.median(ms), 2),
                      "p90 ms": round(ms[min(len(ms) - 1, int(0.9 * len(ms)))], 2),
                      "decoded": found[name] == (name != "page without QR")})
+    import pandas as pd
+
     frame = pd.DataFrame(rows).set_index("image")
     frame.attrs["samples_ms"] = times
     return frame
