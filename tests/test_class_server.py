@@ -24,6 +24,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -38,6 +39,7 @@ from websockets.sync.client import connect
 
 from test_browser import CHROMIUM_ARGS, debian_chromium, free_port, running_voila
 from twofa_sim.classroom.course import Classroom, open_class
+from twofa_sim.server.admission import Admission
 from twofa_sim.server.handlers import V1_PROTOCOL, frame_header
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -177,6 +179,30 @@ def request_states() -> list[tuple[dict, list[bytes]]]:
             shell_message("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})]
 
 
+@pytest.mark.parametrize("class_size, spare, cap, open_pages, warm", [
+    (30, 3, 0, 0, 30),    # before the class: one warm kernel per trainee
+    (30, 3, 0, 10, 20),   # the class arriving: only what it still needs
+    (30, 3, 0, 29, 3),    # arrived: a few spare ones for reloads and late-comers
+    (30, 3, 0, 58, 2),    # the cap (twice the class) counts pages and warm kernels together
+    (30, 3, 0, 60, 0),
+    (30, 3, 40, 39, 1),   # a cap set by the trainer
+    (2, 1, 5, 1, 1),
+])
+def test_warm_kernels_follow_what_the_class_still_needs_within_the_cap(class_size, spare, cap, open_pages, warm):
+    assert Admission(class_size=class_size, spare_kernels=spare, kernel_cap=cap).pool_target(open_pages) == warm
+
+
+def test_a_full_server_refuses_once_the_cap_of_pages_is_reached():
+    assert [Admission(class_size=2, kernel_cap=5).is_full(pages) for pages in (0, 4, 5, 6)] == [False, False, True, True]
+    assert [Admission(class_size=30).is_full(pages) for pages in (59, 60)] == [False, True]
+
+
+@pytest.mark.parametrize("given, expected, refused", [
+    ("k3y", "k3y", False), ("", "k3y", True), ("K3Y", "k3y", True), ("k3y", "", True), ("", "", True)])
+def test_the_dashboard_needs_the_key_and_a_server_without_one_gives_it_to_nobody(given, expected, refused):
+    assert (Admission.dashboard_refusal(given, expected) is not None) is refused
+
+
 LEGACY_FRAME = serialize_binary_message({"header": {"msg_type": "comm_msg"}, "parent_header": {}, "metadata": {},
                                          "content": {}, "channel": "iopub", "buffers": [b"", b"png"]})
 V1_FRAME = serialize_msg_to_ws_v1([b'{"msg_type": "execute_input"}', b"{}", b"{}", b"{}"], "iopub")
@@ -310,16 +336,18 @@ def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
 def test_past_the_cap_a_trainee_page_is_refused_politely_and_pages_never_connected_are_culled(server):
     cap = CAP
     quiet(server)
-    served, refused = 0, None
-    for _ in range(cap + 2):
-        status, body = Browser(server).request(f"{TRAINEE}?lang=de")
-        if status == 503:
-            refused = body
-            break
-        served += 1
-    assert refused is not None, f"{served} pages served past a cap of {cap}"
-    assert "tfs-class-full" in refused and "Kurs ist voll" in refused and "kernelId" not in refused
-    assert served >= 1 and len(kernels_of(server.pid)) <= cap
+    answers: list[tuple[int, str]] = []  # a script of GET requests, all at once
+    requests = [threading.Thread(target=lambda: answers.append(Browser(server).request(f"{TRAINEE}?lang=de")))
+                for _ in range(cap + 3)]
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join()
+    served = [body for status, body in answers if status == 200]
+    refused = [body for status, body in answers if status == 503]
+    assert len(served) == cap and len(refused) == 3, [status for status, _ in answers]
+    assert all("tfs-class-full" in body and "Kurs ist voll" in body and "kernelId" not in body for body in refused)
+    assert len(kernels_of(server.pid)) <= cap
     status, body = Browser(server).request(TRAINEE)
     assert status == 503 and "The class is full" in body
     # none of those pages ever connected: their kernels are culled, and pages are served again
@@ -335,3 +363,16 @@ def test_the_servers_log_names_no_kernel_id_and_no_key(server):
     assert SEEN_KERNEL_IDS and "Kernel started" in log and "403 GET /voila/render/trainer.ipynb" in log
     leaked = sorted(kernel for kernel in SEEN_KERNEL_IDS if kernel in log)
     assert leaked == [] and server.key not in log
+
+
+@pytest.mark.parametrize("database, accepted", [(None, True), ("memory", True), ("sqlite:///class.sqlite", False),
+                                                ("postgresql+psycopg://trainer@db/class", False)])
+def test_without_a_trainer_key_no_page_is_the_trainers_once_a_database_is_shared(monkeypatch, database, accepted):
+    from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
+
+    monkeypatch.setenv(TRAINER_KEY_ENV, "")
+    if database is None:
+        monkeypatch.delenv(DB_ENV, raising=False)
+    else:
+        monkeypatch.setenv(DB_ENV, database)
+    assert trainer_key_accepted("") is accepted and trainer_key_accepted("anything") is accepted

@@ -48,15 +48,17 @@ class Admission:
     def pool_at_start(self) -> int:
         return min(self.class_size, self.cap)
 
-    def pool_target(self, open_pages: int, kernels: int) -> int:
-        """How many warm kernels to keep once ``open_pages`` trainee pages hold one and the server
-        holds ``kernels`` in all: what the class still needs (at least the spare ones), within the cap."""
+    def pool_target(self, open_pages: int) -> int:
+        """How many warm kernels to keep while ``open_pages`` trainee pages hold one: what the
+        class still needs (at least the spare ones), with pages and warm kernels within the cap."""
         wanted = max(self.spare_kernels, self.class_size - open_pages)
-        return max(0, min(wanted, self.cap - kernels))
+        return max(0, min(wanted, self.cap - open_pages))
 
-    def is_full(self, kernels: int, warm: int) -> bool:
-        """Whether a new trainee page must be refused: no warm kernel to hand over and the cap reached."""
-        return warm == 0 and kernels >= self.cap
+    def is_full(self, open_pages: int) -> bool:
+        """Whether a new trainee page must be refused: ``open_pages`` pages already hold a kernel or
+        are about to (counted when admitted, so that requests arriving together cannot pass the
+        cap between them); warm kernels are kept within the cap by :meth:`pool_target`."""
+        return open_pages >= self.cap
 
     @staticmethod
     def dashboard_refusal(given_key: str, expected_key: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from jupyter_server.services.kernels.handlers import KernelHandler
+from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
@@ -72,6 +73,19 @@ class ClassState:
             pass
         self.page_keys.prune(km.list_kernel_ids())
 
+    def top_up(self) -> None:
+        """Every few seconds: warm kernels for the trainee page again as far as the class needs
+        them (pages closed, kernels culled), so that a second wave (everyone reloading after a
+        break) finds them warm too."""
+        if not self.preheat:
+            return
+        notebook, km = self.admission.trainee_notebook, self.kernel_manager
+        self.page_keys.prune(km.list_kernel_ids())
+        target = self.admission.pool_target(self.page_keys.pages_of(notebook))
+        if km.get_pool_size(notebook) < target:
+            self.set_pool_size(notebook, target)
+            km.fill_if_needed(delay=0, notebook_name=notebook)
+
     def trainee_address(self, base_url: str) -> str:
         return base_url.rstrip("/") + "/voila/render/" + self.admission.trainee_notebook
 
@@ -122,6 +136,7 @@ class ClassServer(Voila):
         settings[STATE] = ClassState(self.admission, key, self.kernel_manager,
                                      self.voila_configuration.preheat_kernel, self.disconnected_grace, self.log)
         settings["log_function"] = quiet_log.log_request
+        PeriodicCallback(settings[STATE].top_up, 10_000).start()
         return settings
 
     def init_handlers(self):

@@ -105,15 +105,14 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
         alive = list(km.list_kernel_ids())
         state.page_keys.prune(alive)
         if path == admission.trainee_notebook:
-            warm = km.get_pool_size(path)
-            if admission.is_full(len(alive), warm):
+            open_pages = state.page_keys.pages_of(path)
+            if admission.is_full(open_pages):
                 self.set_header("Retry-After", "60")
                 return self.refuse(503, texts(
                     "The class is full: this server already holds as many pages as it may. "
                     "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
             if state.preheat:
-                open_pages = state.page_keys.pages_of(path) + 1
-                state.set_pool_size(path, admission.pool_target(open_pages, len(alive) + (0 if warm else 1)))
+                state.set_pool_size(path, admission.pool_target(open_pages + 1))
         for stale in state.page_keys.stale_cookies(cookies_of(self)):
             self.clear_cookie(stale, path=self.base_url)
         self.xsrf_token  # sets the _xsrf cookie that the page's "tab closed" call must send back
