@@ -36,14 +36,15 @@ app: install
 # office in DB (default: class.sqlite here; a file name or postgresql+psycopg://user:password@host/db).
 # HOST=127.0.0.1 keeps the class on this machine. TRAINEES (default 30) kernels are warmed before the
 # class arrives; CAP (default twice TRAINEES) bounds the kernels of trainees' pages.
-# The trainer's address carries a key made for this run; trainees' pages cannot act as the trainer.
+# The trainer's address carries a key made for this run (or TWOFA_SIM_TRAINER_KEY from the environment:
+# one key for several servers on one database); trainees' pages cannot act as the trainer.
 CLASS_DB = $(or $(DB),$(CURDIR)/class.sqlite)
 class: install
 	@port=$(or $(PORT),8866); host=$(or $(HOST),0.0.0.0); \
 	case "$(CLASS_DB)" in *://*) db="$(CLASS_DB)" ;; /*) db="sqlite:///$(CLASS_DB)" ;; *) db="sqlite:///$(CURDIR)/$(CLASS_DB)" ;; esac; \
 	here=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
 	if [ "$$host" = 127.0.0.1 ] || [ -z "$$here" ]; then here=127.0.0.1; fi; \
-	key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	key=$${TWOFA_SIM_TRAINER_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))')}; \
 	trainee="http://$$here:$$port/voila/render/trainee.ipynb"; \
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/class/trainer.ipynb notebooks/class/trainee.ipynb >/dev/null; \
 	echo; echo "Class mode, database: $$(echo "$$db" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')"; \
@@ -68,9 +69,11 @@ test: install
 bench: install
 	$(PY) -m twofa_sim.bench
 
-# 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a test).
+# A class of 30 opening the class server within one second (against plain Voila in the same run), then
+# 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a
+# test). ARGS passes options, e.g. ARGS="--arrivals 60 --postgres postgresql://..." or ARGS="--only store".
 bench-class: install
-	$(PY) -m twofa_sim.bench.classroom
+	$(PY) -m twofa_sim.bench.classroom $(ARGS)
 
 demo: install
 	$(VENV)/bin/twofa-sim demo --seed 7

@@ -1,5 +1,9 @@
 """The class benchmark: ``python -m twofa_sim.bench.classroom`` (``make bench-class``).
 
+First the class server (:mod:`.arrival`, ``--only arrival``): a class opening the trainee page
+within one second, against the old configuration in the same run. Then the shared store
+(``--only store``):
+
 A class of trainees (30 by default) each does the whole story at the same time against one shared
 back office: first login (password, QR shown), the QR read from its image, enrolment with the
 code, log out, then logins with password and code. A trainee pauses between steps as a person
