@@ -47,7 +47,7 @@ ARTIFACTS = ROOT / "artifacts" / "class-server"
 TRAINEE, TRAINER = "/voila/render/trainee.ipynb", "/voila/render/trainer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 KERNEL_ID_IN_COMMAND = re.compile(r"kernel-([0-9a-f-]{36})\.json")
-CLASS_SIZE, SPARE, CAP, GRACE, CULL = 2, 1, 5, 3, 8
+CLASS_SIZE, SPARE, CAP, GRACE, CULL = 2, 2, 5, 3, 8
 SEEN_KERNEL_IDS: set[str] = set()  # every kernel id a page showed: none may reach the log
 
 
@@ -125,7 +125,7 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
 
 
-def class_server(database_url: str, log_name: str, *options: str):
+def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE):
     """A class server over notebooks/class on ``database_url`` (as ``make class`` runs it, with
     a class of two), once its warm kernels are up."""
     port, key = free_port(), secrets.token_urlsafe(12)
@@ -134,9 +134,9 @@ def class_server(database_url: str, log_name: str, *options: str):
     log = ARTIFACTS / log_name
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
                     str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
-    with running_voila("notebooks/class", port, env, log, f"--class-size={CLASS_SIZE}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
+    with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
                        f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={CULL}",
-                       "--MappingKernelManager.cull_interval=1", *options, module="twofa_sim.server") as process:
+                       "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
         server = Server(port, process, log, key)
         deadline = time.monotonic() + 120
         while "Kernel pool of trainee.ipynb is filled" not in log.read_text() and time.monotonic() < deadline:

@@ -29,8 +29,7 @@ def two_servers(postgres):
     database = postgres.new_database()
     roster = Classroom.create(open_class(database), "Two servers class", count=2).roster
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(contextlib.contextmanager(class_server)(database, f"pg-server-{i}.log",
-                                                                                "--class-size=1"))
+        servers = [stack.enter_context(contextlib.contextmanager(class_server)(database, f"pg-server-{i}.log", 1))
                    for i in (1, 2)]
         yield servers, roster
 

@@ -19,12 +19,17 @@ def wait_for_request() -> None:
     variables into ``os.environ``; anywhere else returns at once (the variables are already there)."""
     if os.environ.get("VOILA_PREHEAT", "False") == "False":
         return
+    from websockets.exceptions import WebSocketException
     from websockets.sync.client import connect
 
     env = os.environ
     base = env.get("VOILA_WS_BASE_URL", env.get("VOILA_SERVER_URL", "/"))
     address = (f"{env.get('VOILA_WS_PROTOCOL', 'ws')}://{env.get('VOILA_APP_IP', '127.0.0.1')}:"
                f"{env.get('VOILA_APP_PORT', '8866')}{base}voila/query/{env['VOILA_KERNEL_ID']}")
-    with connect(address, open_timeout=5, max_size=2**20) as channel:
-        request = json.loads(channel.recv())
+    # no keepalive pings: on this machine's loopback a missed pong under load would close the channel
+    try:  # a server busy warming other kernels may take a while to answer; without it, the defaults
+        with connect(address, open_timeout=120, ping_interval=None, max_size=2**20) as channel:
+            request = json.loads(channel.recv())
+    except (OSError, TimeoutError, ValueError, WebSocketException):
+        return  # as Voila's wait_for_request: the page goes on with what the kernel has
     os.environ.update({str(name): str(value) for name, value in request.items()})
