@@ -35,26 +35,31 @@ app: install
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/trainer_app.ipynb --no-browser \
 		--port=$(or $(PORT),8866) --Voila.ip=127.0.0.1
 
-# Class mode: the trainer's dashboard and the trainees' page (notebooks/class) on ONE Voila server,
-# on the real time, sharing one back office in DB (default: class.sqlite here; a file name or
-# postgresql+psycopg://user:password@host/db). HOST=127.0.0.1 keeps the class on this machine.
-# The trainer's address carries a key made for this run; trainees' pages cannot act as the trainer.
+# Class mode: the trainer's dashboard and the trainees' page (notebooks/class) on ONE class server
+# (python -m twofa_sim.server: Voila with class_server.json), on the real time, sharing one back
+# office in DB (default: class.sqlite here; a file name or postgresql+psycopg://user:password@host/db).
+# HOST=127.0.0.1 keeps the class on this machine. TRAINEES (default 30) kernels are warmed before the
+# class arrives; CAP (default twice TRAINEES) bounds the kernels of trainees' pages.
+# The trainer's address carries a key made for this run (or TWOFA_SIM_TRAINER_KEY from the environment:
+# one key for several servers on one database); trainees' pages cannot act as the trainer.
 CLASS_DB = $(or $(DB),$(CURDIR)/class.sqlite)
 class: install
 	@port=$(or $(PORT),8866); host=$(or $(HOST),0.0.0.0); \
 	case "$(CLASS_DB)" in *://*) db="$(CLASS_DB)" ;; /*) db="sqlite:///$(CLASS_DB)" ;; *) db="sqlite:///$(CURDIR)/$(CLASS_DB)" ;; esac; \
 	here=$$(hostname -I 2>/dev/null | awk '{print $$1}'); \
 	if [ "$$host" = 127.0.0.1 ] || [ -z "$$here" ]; then here=127.0.0.1; fi; \
-	key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	key=$${TWOFA_SIM_TRAINER_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))')}; \
 	trainee="http://$$here:$$port/voila/render/trainee.ipynb"; \
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/class/trainer.ipynb notebooks/class/trainee.ipynb >/dev/null; \
 	echo; echo "Class mode, database: $$(echo "$$db" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')"; \
 	echo "  Trainer (keep this address to yourself): http://127.0.0.1:$$port/voila/render/trainer.ipynb?key=$$key"; \
 	echo "  Trainees:                                $$trainee"; \
-	echo "  German: add ?lang=de (trainer: &lang=de). Ctrl-C ends the class; the database stays."; echo; \
+	echo "  German: add ?lang=de (trainer: &lang=de). Ctrl-C ends the class; the database stays."; \
+	echo "  Warming $(or $(TRAINEES),30) kernels for the trainees: wait for 'Kernel pool of trainee.ipynb is filled'."; echo; \
 	TWOFA_SIM_CLASS_DB="$$db" TWOFA_SIM_TRAINER_KEY="$$key" TWOFA_SIM_TRAINEE_URL="$$trainee" \
-	JUPYTER_PATH=$(CURDIR)/share/jupyter exec $(VENV)/bin/voila notebooks/class --no-browser \
-		--port=$$port --Voila.ip=$$host --Voila.port_retries=0
+	JUPYTER_PATH=$(CURDIR)/share/jupyter exec $(PY) -m twofa_sim.server notebooks/class --no-browser \
+		--port=$$port --Voila.ip=$$host --Voila.port_retries=0 --class-size=$(or $(TRAINEES),30) \
+		$(if $(CAP),--kernel-cap=$(CAP),)
 
 # The README's pictures, taken by the browser test at projector size (1280x720), English and German.
 screenshots: install
@@ -68,9 +73,11 @@ test: install
 bench: install
 	$(PY) -m twofa_sim.bench
 
-# 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a test).
+# A class of 30 opening the class server within one second (against plain Voila in the same run), then
+# 30 trainees doing the whole story at once against one SQLite file, and in memory (figures, not a
+# test). ARGS passes options, e.g. ARGS="--arrivals 60 --postgres postgresql://..." or ARGS="--only store".
 bench-class: install
-	$(PY) -m twofa_sim.bench.classroom
+	$(PY) -m twofa_sim.bench.classroom $(ARGS)
 
 # One refresh of the trainer's dashboard at 1,000 to 40,000 events, against folding the whole log (figures, not a test).
 .PHONY: bench-dashboard

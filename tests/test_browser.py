@@ -108,12 +108,13 @@ def debian_chromium() -> str:
 
 
 @contextlib.contextmanager
-def running_voila(folder: str, port: int, env: dict, log_path: pathlib.Path, *options: str):
+def running_voila(folder: str, port: int, env: dict, log_path: pathlib.Path, *options: str, module: str = "voila"):
     """Voila over ``folder`` (relative to the project) on 127.0.0.1:``port``, its output in
-    ``log_path``; yields once the port answers and stops the server afterwards."""
+    ``log_path``; yields once the port answers and stops the server afterwards. ``module`` runs
+    another application built on Voila (the class server: ``twofa_sim.server``)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
-        voila = [sys.executable, "-m", "voila", folder, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        voila = [sys.executable, "-m", module, folder, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                  *options]
         process = subprocess.Popen(voila, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

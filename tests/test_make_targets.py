@@ -68,7 +68,7 @@ def serve_class(port: int, database: pathlib.Path) -> dict[str, str] | None:
     """Run `make class` on ``port``; the two pages' HTML and what make printed, or None when
     another program took the port between choosing it and Voila binding it (then try another)."""
     make = subprocess.Popen(["make", "--no-print-directory", "class", f"PORT={port}", "HOST=127.0.0.1",
-                             f"DB={database}"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                             f"DB={database}", "TRAINEES=2"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True,
                             env=dict(os.environ, VENV=str(ROOT / ".venv")))
     try:
@@ -100,7 +100,7 @@ def serve_class(port: int, database: pathlib.Path) -> dict[str, str] | None:
 
 def test_make_class_serves_both_pages_on_one_server_with_the_chosen_port_and_database(tmp_path):
     """`make class` prints the trainer's address (with this run's key) and the trainees' address,
-    and starts ONE Voila server over notebooks/class on the chosen port and database."""
+    and starts ONE class server (Voila) over notebooks/class on the chosen port and database."""
     database = tmp_path / "our class.sqlite"
     served = next(filter(None, (serve_class(free_port(), database) for _ in range(3))), None)
     assert served is not None, "three ports in a row were taken by other programs"
@@ -115,7 +115,7 @@ def test_make_class_takes_a_postgresql_url_as_it_is_and_prints_it_without_its_pa
     plan = subprocess.run(["make", "-n", "--no-print-directory", "class", "PORT=9124", f"DB={url}"], cwd=ROOT,
                           text=True, capture_output=True, check=True).stdout
     assert f'case "{url}" in *://*) db="{url}"' in plan
-    assert "voila notebooks/class" in plan and "--port=$port" in plan and "port=9124" in plan
+    assert "-m twofa_sim.server notebooks/class" in plan and "--port=$port" in plan and "port=9124" in plan
     assert "TWOFA_SIM_TRAINER_KEY" in plan and "JUPYTER_PATH=" in plan
     make = subprocess.Popen(["make", "--no-print-directory", "class", f"PORT={free_port()}", "HOST=127.0.0.1",
                              f"DB={url}"], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

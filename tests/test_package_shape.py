@@ -25,7 +25,8 @@ ALLOWED = {
     "io": {"core", "apps", "login", "render", "spec", "conformance"},
     "classroom": {"core", "login", "store"},
     "ui": {"core", "apps", "login", "store", "render", "spec", "analysis", "io", "classroom"},
-    "bench": {"core", "apps", "login", "store", "analysis", "classroom", "ui"},
+    "server": {"core", "apps", "login", "store", "classroom", "ui"},
+    "bench": {"core", "apps", "login", "store", "analysis", "ui", "classroom", "server"},
 }
 
 # Modules still over the limit; each entry must really be over it, so the list only shrinks.

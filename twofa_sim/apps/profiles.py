@@ -23,8 +23,10 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only for the table below: a kernel showing the login mask does not load it
+    import pandas as pd
 
 from ..core.errors import NotFoundError, UriError, ValidationError
 from .behaviour import (ADDON_BEHAVIOUR, AEGIS_BEHAVIOUR, FREEOTP_2_0_BEHAVIOUR, FREEOTP_BEHAVIOUR,
@@ -567,6 +569,8 @@ def versions_of(app: str) -> list[AppProfile]:
 def profiles_frame(profiles: "list[AppProfile | str] | None" = None) -> pd.DataFrame:
     """The profiles as a table, one row per app (what the README and the notebooks show)."""
     rows = [profile(p).to_row() for p in (profiles or PROFILES.values())]
+    import pandas as pd
+
     return pd.DataFrame(rows).set_index("app")
 
 

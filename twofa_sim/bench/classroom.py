@@ -1,5 +1,9 @@
 """The class benchmark: ``python -m twofa_sim.bench.classroom`` (``make bench-class``).
 
+First the class server (:mod:`.arrival`, ``--only arrival``): a class opening the trainee page
+within one second, against the old configuration in the same run. Then the shared store
+(``--only store``):
+
 A class of trainees (30 by default) each does the whole story at the same time against one shared
 back office: first login (password, QR shown), the QR read from its image, enrolment with the
 code, log out, then logins with password and code. A trainee pauses between steps as a person
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pathlib
 import random
 import statistics
 import sys
@@ -204,7 +209,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=2.0, help="seconds a trainee takes between steps (default 2)")
     parser.add_argument("--db", default=None, help="a database URL instead of a new SQLite file (e.g. PostgreSQL)")
     parser.add_argument("--quick", action="store_true", help="a smaller engine comparison")
+    parser.add_argument("--arrivals", type=int, default=30, help="trainees opening the class server at once (default 30)")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="a PostgreSQL database for the arrival on PostgreSQL and on two servers")
+    parser.add_argument("--no-browser", action="store_true", help="the arrival measured server side only")
+    parser.add_argument("--only", choices=["arrival", "store"], default=None, help="one half of the benchmark")
     args = parser.parse_args(argv)
+    if args.only != "store":
+        arrivals(args)
+    if args.only == "arrival":
+        return 0
     policy = Policy(failed_code_limit=1000)
     print(f"Class benchmark: {args.trainees} trainees, {os.cpu_count()} CPUs, load {load_average()}, "
           f"Python {sys.version.split()[0]}, scrypt N=2**{policy.kdf_log2_n}")
@@ -220,6 +234,30 @@ def main(argv: list[str] | None = None) -> int:
     print_figure("bare pyotp.TOTP.verify, same codes", f"{engine['bare'] * 1e6:.1f} us")
     print_figure("ratio", f"{engine['ratio']:.2f}", f"goal <= 3: {verdict(engine['ratio'] <= 3)}")
     return 0
+
+
+def arrivals(args) -> None:
+    """The class arriving at the class server (:mod:`.arrival`): the old configuration first (the
+    baseline, server side only: its pages start one kernel each), then the class server on an
+    SQLite file, then (``--postgres``) on PostgreSQL and with two servers sharing the class."""
+    from .arrival import measure, report
+
+    n = args.arrivals
+    print(f"Arrival: {n} trainees open the trainee page within 1 s; {os.cpu_count()} CPUs, load {load_average()}")
+    with tempfile.TemporaryDirectory(prefix="twofa-arrival-") as folder:
+        logs = pathlib.Path(folder)
+        sqlite = f"sqlite:///{logs / 'class.sqlite'}"
+        baseline = measure("A. old configuration (plain Voila, a kernel per page), SQLite", sqlite, n, warm=False,
+                           browser=False, log_dir=logs)
+        report(baseline)
+        report(measure("B. class server, SQLite", sqlite, n, browser=not args.no_browser, log_dir=logs), baseline)
+        if args.postgres:
+            report(measure("C. class server, PostgreSQL", args.postgres, n, browser=not args.no_browser, log_dir=logs),
+                   baseline)
+            report(measure(f"D. two class servers on one PostgreSQL, {2 * n} trainees split", args.postgres, 2 * n,
+                           servers=2, browser=not args.no_browser, log_dir=logs), baseline)
+        else:
+            print("\nC., D. PostgreSQL: not measured (--postgres URL names a database to use)")
 
 
 if __name__ == "__main__":

@@ -38,10 +38,14 @@ def class_db_url(url: str | None = None) -> str:
 
 def trainer_key_accepted(given: str) -> bool:
     """Whether a page may act as the trainer's: ``make class`` sets a random key for its server
-    and prints the trainer's address with it; without a key set (a notebook, the tests) any page may.
-    A trainee who opens the dashboard's address without the key gets no admin actions."""
+    and prints the trainer's address with it. Without a key set, only a class inside one kernel
+    (a notebook, the tests: no shared database named) may; with a shared database and no key,
+    no page may (it fails closed). A trainee who opens the dashboard's address without the key
+    gets no admin actions."""
     expected = os.environ.get(TRAINER_KEY_ENV, "")
-    return not expected or hmac.compare_digest(str(given).encode(), expected.encode())
+    if not expected:
+        return class_db_url() == IN_MEMORY
+    return hmac.compare_digest(str(given).encode(), expected.encode())
 
 
 def open_class(db_url: str | None = None, *, policy: Policy | None = None, until_created: bool = False) -> BackOffice:

@@ -4,15 +4,15 @@ pandas cuts a cell's text at 50 characters with "..." by default: the very rules
 product owner came to read. A matplotlib ``Figure`` made without pyplot (as the package makes them,
 so that no global figure state is kept) shows only its repr unless IPython is told to draw it.
 :func:`show_in_notebooks` sets both once, when the package is imported; it is the one display
-setting every notebook shares.
+setting every notebook shares. It names the types instead of importing them (IPython's
+``for_type_by_name``), so a kernel that shows only the login mask never loads pandas or
+matplotlib for it.
 """
 
 from __future__ import annotations
 
 import io
 import sys
-
-import pandas as pd
 
 
 def figure_png(figure) -> bytes:
@@ -22,15 +22,28 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
+def whole_text(show):
+    """``show`` (a table's own repr) with every cell's text whole, not cut at 50 characters."""
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", None):
+        return show()
+
+
 def show_in_notebooks() -> None:
     """Tables show their text whole (wrapped by the notebook), figures are stored as PNG images."""
-    pd.set_option("display.max_colwidth", None)
+    if "pandas" in sys.modules:  # already loaded: outside notebooks too (scripts, the command line)
+        sys.modules["pandas"].set_option("display.max_colwidth", None)
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
         return
-    from matplotlib.figure import Figure
-    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+    formatters = shell.display_formatter.formatters
+    formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", figure_png)
+    for module, table in (("pandas.core.frame", "DataFrame"), ("pandas.core.series", "Series")):
+        formatters["text/html"].for_type_by_name(module, table, lambda frame: whole_text(frame._repr_html_))
+        formatters["text/plain"].for_type_by_name(
+            module, table, lambda frame, printer, cycle: printer.text(whole_text(frame.__repr__)))
 
 
-__all__ = ["show_in_notebooks", "figure_png"]
+__all__ = ["show_in_notebooks", "figure_png", "whole_text"]

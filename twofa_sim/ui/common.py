@@ -16,8 +16,6 @@ import traceback
 from typing import Callable
 
 import ipywidgets as widgets
-import numpy as np
-import pandas as pd
 
 from ..core.errors import TwofaSimError
 from .i18n import Texts
@@ -246,6 +244,9 @@ def table_html(frame, empty: str, texts: Texts | None = None) -> str:
 
 
 def _cell(value, texts: Texts) -> str:
+    import numpy as np  # here, not at the top: the login mask alone never draws a table
+    import pandas as pd
+
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, (bool, np.bool_)):

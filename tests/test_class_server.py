@@ -1,0 +1,378 @@
+"""The class server (``python -m twofa_sim.server``, what ``make class`` runs) as a class meets it,
+and as an attacker sitting in the class does: one server for the module, on an SQLite file, with a
+class of two (two warm kernels, a cap of four), short culling and reconnection times so that what
+takes minutes in a class takes seconds here.
+
+What it must hold:
+- a client of the legacy websocket protocol (the one that froze Voila's whole server) is refused,
+  and the server keeps answering; frame headers are read by a bounded reader;
+- a kernel answers only the page that started it (its channels, its model, its shutdown), and the
+  dashboard's page (so its kernel) only with the trainer's key, checked before a kernel starts;
+- a reloaded page, and a closed one, give their kernel back; past the cap a page is refused with a
+  page that says so; a page that never connects is culled;
+- the server's log names no kernel id and no key.
+Two class servers on one PostgreSQL database serving one class are in ``test_class_servers_pg.py``.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import pathlib
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+from jupyter_server.services.kernels.connection.base import (deserialize_msg_from_ws_v1,
+                                                            serialize_binary_message, serialize_msg_to_ws_v1)
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from test_browser import CHROMIUM_ARGS, debian_chromium, free_port, running_voila
+from twofa_sim.classroom.course import Classroom, open_class
+from twofa_sim.server.admission import Admission
+from twofa_sim.server.handlers import V1_PROTOCOL, frame_header
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "class-server"
+TRAINEE, TRAINER = "/voila/render/trainee.ipynb", "/voila/render/trainer.ipynb"
+KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+KERNEL_ID_IN_COMMAND = re.compile(r"kernel-([0-9a-f-]{36})\.json")
+CLASS_SIZE, SPARE, CAP, GRACE, CULL = 2, 2, 5, 3, 8
+SEEN_KERNEL_IDS: set[str] = set()  # every kernel id a page showed: none may reach the log
+
+
+def kernels_of(pid: int) -> set[str]:
+    """The ids of the kernels a server runs (its children running ipykernel, by their connection file)."""
+    found = set()
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"ipykernel" in command:
+            found.update(KERNEL_ID_IN_COMMAND.findall(command.decode(errors="replace")))
+    return found
+
+
+def ended(server, kernels: set[str], within: float = 15.0) -> bool:
+    """Whether none of ``kernels`` runs any more, waiting up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while kernels & kernels_of(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not kernels & kernels_of(server.pid)
+
+
+def quiet(server) -> None:
+    """Waits until the pages of earlier tests (never connected) are culled: only warm kernels left."""
+    deadline = time.monotonic() + CULL + 30
+    while len(kernels_of(server.pid)) > CLASS_SIZE and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+class Browser:
+    """One browser's cookies over plain HTTP: what a page's JavaScript would send."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def request(self, path: str, data: bytes | None = None, timeout: float = 120) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.server.base + path, data=data, timeout=timeout) as response:
+                status, body = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read().decode()
+        SEEN_KERNEL_IDS.update(KERNEL_ID.findall(body))
+        return status, body
+
+    def page(self, path: str) -> str:
+        status, body = self.request(path)
+        assert status == 200, (path, status, body[-500:])
+        return KERNEL_ID.search(body).group(1)
+
+    def cookie(self, name: str = "") -> str:
+        if name:
+            return next(c.value for c in self.jar if c.name == name)
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+    def channels(self, kernel: str, subprotocols=(V1_PROTOCOL,)):
+        address = f"ws://127.0.0.1:{self.server.port}/api/kernels/{kernel}/channels?session_id={uuid.uuid4().hex}"
+        return connect(address, additional_headers={"Cookie": self.cookie()}, open_timeout=30,
+                       subprotocols=list(subprotocols) or None)
+
+    def shut_down(self, kernel: str) -> int:
+        form = urllib.parse.urlencode({"_xsrf": self.cookie("_xsrf")}).encode()
+        return self.request(f"/voila/api/shutdown/{kernel}", data=form)[0]
+
+
+class Server:
+    def __init__(self, port: int, process, log: pathlib.Path, key: str) -> None:
+        self.port, self.pid, self.log, self.key = port, process.pid, log, key
+        self.base = f"http://127.0.0.1:{port}"
+
+
+def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE):
+    """A class server over notebooks/class on ``database_url`` (as ``make class`` runs it, with
+    a class of two), once its warm kernels are up."""
+    port, key = free_port(), secrets.token_urlsafe(12)
+    env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"), TWOFA_SIM_CLASS_DB=database_url,
+               TWOFA_SIM_TRAINER_KEY=key, TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}{TRAINEE}")
+    log = ARTIFACTS / log_name
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
+                    str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
+    with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
+                       f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={CULL}",
+                       "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
+        server = Server(port, process, log, key)
+        deadline = time.monotonic() + 120
+        while "Kernel pool of trainee.ipynb is filled" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    database = f"sqlite:///{tmp_path_factory.mktemp('class-server') / 'class.sqlite'}"
+    Classroom.create(open_class(database), "Server class", count=CLASS_SIZE)
+    yield from class_server(database, "server.log")
+
+
+def answers_within(server, seconds: float, tries: int = 3) -> bool:
+    """Whether a static file comes back within ``seconds`` (a frozen server never answers)."""
+    for _ in range(tries):
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(server.base + "/voila/static/favicon.ico", timeout=10) as response:
+                response.read()
+        except OSError:
+            continue
+        if time.monotonic() - started <= seconds:
+            return True
+    return False
+
+
+def shell_message(kind: str, content: dict) -> tuple[dict, list[bytes]]:
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "session": "attacker", "username": "", "version": "5.3",
+              "date": ""}
+    return header, [json.dumps(part).encode() for part in (header, {}, {"version": "1.0.0"}, content)]
+
+
+def request_states() -> list[tuple[dict, list[bytes]]]:
+    """Ordinary widget traffic: open the widget manager's control channel and ask for every
+    widget's state (the reply carries binary buffers: the login mask's QR image)."""
+    comm = uuid.uuid4().hex
+    return [shell_message("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}}),
+            shell_message("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})]
+
+
+@pytest.mark.parametrize("class_size, spare, cap, open_pages, warm", [
+    (30, 3, 0, 0, 30),    # before the class: one warm kernel per trainee
+    (30, 3, 0, 10, 20),   # the class arriving: only what it still needs
+    (30, 3, 0, 29, 3),    # arrived: a few spare ones for reloads and late-comers
+    (30, 3, 0, 58, 2),    # the cap (twice the class) counts pages and warm kernels together
+    (30, 3, 0, 60, 0),
+    (30, 3, 40, 39, 1),   # a cap set by the trainer
+    (2, 1, 5, 1, 1),
+])
+def test_warm_kernels_follow_what_the_class_still_needs_within_the_cap(class_size, spare, cap, open_pages, warm):
+    assert Admission(class_size=class_size, spare_kernels=spare, kernel_cap=cap).pool_target(open_pages) == warm
+
+
+def test_a_full_server_refuses_once_the_cap_of_pages_is_reached():
+    assert [Admission(class_size=2, kernel_cap=5).is_full(pages) for pages in (0, 4, 5, 6)] == [False, False, True, True]
+    assert [Admission(class_size=30).is_full(pages) for pages in (59, 60)] == [False, True]
+
+
+@pytest.mark.parametrize("given, expected, refused", [
+    ("k3y", "k3y", False), ("", "k3y", True), ("K3Y", "k3y", True), ("k3y", "", True), ("", "", True)])
+def test_the_dashboard_needs_the_key_and_a_server_without_one_gives_it_to_nobody(given, expected, refused):
+    assert (Admission.dashboard_refusal(given, expected) is not None) is refused
+
+
+LEGACY_FRAME = serialize_binary_message({"header": {"msg_type": "comm_msg"}, "parent_header": {}, "metadata": {},
+                                         "content": {}, "channel": "iopub", "buffers": [b"", b"png"]})
+V1_FRAME = serialize_msg_to_ws_v1([b'{"msg_type": "execute_input"}', b"{}", b"{}", b"{}"], "iopub")
+
+
+@pytest.mark.parametrize("frame, header", [
+    (V1_FRAME, {"msg_type": "execute_input"}),
+    (LEGACY_FRAME, None),                          # its first 8 bytes read as a count of about 8.6e17
+    (b"\xff" * 8 + b"x" * 64, None),               # a count far beyond the frame
+    ((3).to_bytes(8, "little") + b"\x00" * 8, None),  # offsets cut off
+    (V1_FRAME[:30], None),
+    (b"", None),
+    ((3).to_bytes(8, "little") + (32).to_bytes(8, "little") + (40).to_bytes(8, "little")
+     + (10**12).to_bytes(8, "little"), None),     # an offset past the end
+])
+def test_frame_headers_are_read_without_trusting_the_counts_in_the_frame(frame, header):
+    assert int.from_bytes(LEGACY_FRAME[:8], "little") > 10**17
+    assert frame_header(frame) == header
+
+
+def test_a_client_of_the_legacy_protocol_is_refused_and_the_server_keeps_answering(server):
+    trainee = Browser(server)
+    kernel = trainee.page(TRAINEE)
+    with pytest.raises(InvalidStatus) as refused:
+        with trainee.channels(kernel, subprotocols=()) as channels:  # no subprotocol asked: the legacy protocol
+            for header, parts in request_states():
+                channels.send(json.dumps({"header": header, "parent_header": {}, "metadata": json.loads(parts[2]),
+                                          "content": json.loads(parts[3]), "channel": "shell", "buffers": []}))
+            time.sleep(2)
+    assert refused.value.response.status_code == 400
+    assert answers_within(server, 0.1)
+
+    # the same traffic in the v1 protocol: the widgets' state comes back, binary frame and all
+    with trainee.channels(kernel) as channels:
+        for _, parts in request_states():
+            channels.send(serialize_msg_to_ws_v1(parts, "shell"))
+        deadline, states = time.monotonic() + 60, None
+        while states is None and time.monotonic() < deadline:
+            frame = channels.recv(timeout=60)
+            channel, parts = deserialize_msg_from_ws_v1(frame)
+            content = json.loads(parts[3])
+            if json.loads(parts[0])["msg_type"] == "comm_msg" and content["data"].get("method") == "update_states":
+                states = content["data"]["states"]
+    assert states and any(s["model_name"] == "ImageModel" for s in states.values())
+    assert answers_within(server, 0.1)
+
+
+def test_a_kernel_answers_only_the_page_that_started_it(server):
+    alice, mallory, stranger = Browser(server), Browser(server), Browser(server)
+    kernel = alice.page(TRAINEE)
+    mallory.page(TRAINEE)  # a classmate with a page (and an _xsrf cookie) of her own
+    for other in (mallory, stranger):
+        with pytest.raises(InvalidStatus) as refused:
+            with other.channels(kernel):
+                pass
+        assert refused.value.response.status_code == 403
+        assert other.request(f"/api/kernels/{kernel}")[0] == 403
+        if other is mallory:
+            assert other.shut_down(kernel) == 403
+    assert alice.request(f"/api/kernels/{kernel}")[0] == 200
+    with alice.channels(kernel):
+        pass
+    assert kernel in kernels_of(server.pid)
+    assert alice.shut_down(kernel) == 204  # the page's own "tab closed" call, _xsrf and all
+    assert ended(server, {kernel}, within=10)
+    assert alice.request(f"/api/kernels/{kernel}")[0] == 403
+
+
+@pytest.mark.parametrize("query", ["", "?key=", "?key=guess", "?lang=de", "?KEY={key}"])
+def test_the_dashboard_without_the_trainers_key_starts_no_kernel(server, query):
+    kernels = kernels_of(server.pid)
+    status, body = Browser(server).request(TRAINER + query.format(key=server.key))
+    assert status == 403 and "tfs-class-refused" in body and "kernelId" not in body
+    assert ("für die Trainerin" if "lang=de" in query else "This page is for the trainer") in body
+    time.sleep(1)
+    assert kernels_of(server.pid) - kernels == set()  # no kernel started for it
+
+
+def test_the_dashboards_kernel_answers_only_the_trainers_page(server):
+    trainer, trainee = Browser(server), Browser(server)
+    kernel = trainer.page(f"{TRAINER}?key={server.key}")
+    trainee.page(TRAINEE)
+    with pytest.raises(InvalidStatus) as refused:
+        with trainee.channels(kernel):
+            pass
+    assert refused.value.response.status_code == 403
+    assert trainee.request(f"/api/kernels/{kernel}")[0] == 403
+    with trainer.channels(kernel):
+        pass
+    assert trainer.request(f"/api/kernels/{kernel}")[0] == 200
+    deadline = time.monotonic() + GRACE + 20  # no page came back: the kernel ends after the grace time
+    while trainer.request(f"/api/kernels/{kernel}")[0] == 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert trainer.request(f"/api/kernels/{kernel}")[0] == 403
+
+
+def test_the_root_address_leads_to_the_trainee_page(server):
+    status, body = Browser(server).request("/?lang=de")
+    assert status == 200 and "Select items to open" not in body and "cdn.jsdelivr" not in body
+    assert KERNEL_ID.search(body)
+    for folder in ("/voila/tree", "/voila/tree/", "/voila/render/../trainer.ipynb"):
+        status, body = Browser(server).request(folder)
+        assert "Select items to open" not in body and "trainer.ipynb" not in body
+
+
+def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
+    from playwright.sync_api import sync_playwright
+
+    quiet(server)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=debian_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            pages: list[str] = []
+            page.goto(server.base + TRAINEE, wait_until="commit", timeout=60_000)
+            for reload in range(11):
+                if reload:
+                    page.reload(wait_until="commit", timeout=60_000)
+                page.wait_for_selector(".tfs-login-submit", timeout=120_000)
+                pages += KERNEL_ID.findall(page.content())
+            SEEN_KERNEL_IDS.update(pages)
+            assert len(set(pages)) == 11  # each load its own kernel
+            assert ended(server, set(pages[:-1]))  # ten reloads: the ten earlier kernels gave back
+            assert pages[-1] in kernels_of(server.pid)
+            page.goto("about:blank")  # the tab leaves the page: its "tab closed" call
+            assert ended(server, {pages[-1]}, within=10)
+        finally:
+            chromium.close()
+
+
+def test_past_the_cap_a_trainee_page_is_refused_politely_and_pages_never_connected_are_culled(server):
+    cap = CAP
+    quiet(server)
+    answers: list[tuple[int, str]] = []  # a script of GET requests, all at once
+    requests = [threading.Thread(target=lambda: answers.append(Browser(server).request(f"{TRAINEE}?lang=de")))
+                for _ in range(cap + 3)]
+    for request in requests:
+        request.start()
+    for request in requests:
+        request.join()
+    served = [body for status, body in answers if status == 200]
+    refused = [body for status, body in answers if status == 503]
+    assert len(served) == cap and len(refused) == 3, [status for status, _ in answers]
+    assert all("tfs-class-full" in body and "Kurs ist voll" in body and "kernelId" not in body for body in refused)
+    assert len(kernels_of(server.pid)) <= cap
+    status, body = Browser(server).request(TRAINEE)
+    assert status == 503 and "The class is full" in body
+    # none of those pages ever connected: their kernels are culled, and pages are served again
+    deadline = time.monotonic() + CULL + 30
+    while time.monotonic() < deadline and len(kernels_of(server.pid)) >= cap:
+        time.sleep(0.5)
+    assert len(kernels_of(server.pid)) < cap
+    assert Browser(server).request(TRAINEE)[0] == 200
+
+
+def test_the_servers_log_names_no_kernel_id_and_no_key(server):
+    log = server.log.read_text()
+    assert SEEN_KERNEL_IDS and "Kernel started" in log and "403 GET /voila/render/trainer.ipynb" in log
+    leaked = sorted(kernel for kernel in SEEN_KERNEL_IDS if kernel in log)
+    assert leaked == [] and server.key not in log
+
+
+@pytest.mark.parametrize("database, accepted", [(None, True), ("memory", True), ("sqlite:///class.sqlite", False),
+                                                ("postgresql+psycopg://trainer@db/class", False)])
+def test_without_a_trainer_key_no_page_is_the_trainers_once_a_database_is_shared(monkeypatch, database, accepted):
+    from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
+
+    monkeypatch.setenv(TRAINER_KEY_ENV, "")
+    if database is None:
+        monkeypatch.delenv(DB_ENV, raising=False)
+    else:
+        monkeypatch.setenv(DB_ENV, database)
+    assert trainer_key_accepted("") is accepted and trainer_key_accepted("anything") is accepted

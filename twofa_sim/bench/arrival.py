@@ -1,0 +1,325 @@
+"""A class arriving at once at the class server (part of ``make bench-class``).
+
+The trainer puts the address on the projector and the class opens it within one second. Measured
+on this machine, against the class server (``python -m twofa_sim.server``: warm kernels, as many as
+the class) and, in the same run, against the old configuration (plain Voila with ``voila.json``:
+one kernel started per page), on an SQLite file and on PostgreSQL (``--postgres URL``), and with
+two class servers on one PostgreSQL database, the class split between them:
+
+- login mask, server side: N concurrent GETs of the trainee page, each read to its end (every cell
+  of the page executed in its kernel), started within one second: p50/p95 seconds;
+- login mask in Chromium: N headless pages opened within one second, until the login mask is
+  there to type in; then each trainee logs in: "QR after password" (click to QR code shown) and
+  "code accepted" (the QR code read from the page's pixels, the code computed and typed, click to
+  "Welcome"), p50/p95;
+- kernels alive and their memory (proportional set size, so libraries shared between kernels
+  count once) after the rush and 10 s after every tab was closed; one idle trainee kernel's memory.
+
+Figures, not a test: the machine's load average is printed beside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import pathlib
+import random
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+import pyotp
+
+from ..apps.otpauth import parse_key_uri
+from ..apps.scan import read_otpauth
+from ..classroom.course import Classroom, open_class
+from .engines import load_average, print_figure
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TRAINEE = "/voila/render/trainee.ipynb"
+KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kernel_processes(server_pid: int) -> list[int]:
+    """The kernels a server started: its child processes running ipykernel."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat, command = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid and b"ipykernel" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def memory_mb(pid: int, field_name: str = "Pss") -> float:
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def kernels_and_memory(server_pids: list[int]) -> tuple[int, float]:
+    pids = [pid for server in server_pids for pid in kernel_processes(server)]
+    return len(pids), sum(memory_mb(pid) for pid in pids)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+@dataclass
+class Server:
+    """A class server (or the old configuration) running on a port of this machine."""
+
+    label: str
+    process: subprocess.Popen
+    port: int
+    log: pathlib.Path
+    warm: bool
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def serving(database_url: str, trainees: int, *, warm: bool, key: str, log_dir: pathlib.Path):
+    """A server over notebooks/class on ``database_url``: the class server sized for ``trainees``
+    (``warm``) or plain Voila with the project's voila.json (the old configuration)."""
+    port = free_port()
+    env = dict(os.environ, JUPYTER_PATH=str(ROOT / "share" / "jupyter"), TWOFA_SIM_CLASS_DB=database_url,
+               TWOFA_SIM_TRAINER_KEY=key, TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}{TRAINEE}")
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", "notebooks/class/trainee.ipynb",
+                    "notebooks/class/trainer.ipynb"], cwd=ROOT, env=env, capture_output=True, check=False)
+    module = ["-m", "twofa_sim.server"] if warm else ["-m", "voila"]
+    sizes = [f"--class-size={trainees}"] if warm else []
+    log = log_dir / f"{'class-server' if warm else 'voila'}-{port}.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, *module, "notebooks/class", "--no-browser", f"--port={port}",
+                                    "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", *sizes],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and process.poll() is None:
+            text = log.read_text(errors="replace")
+            if (warm and "Kernel pool of trainee.ipynb is filled" in text) or (not warm and "is running at" in text):
+                break
+            time.sleep(0.5)
+        if process.poll() is not None:
+            raise RuntimeError(f"the server did not start:\n{log.read_text(errors='replace')[-2000:]}")
+        if warm:  # every warm kernel has run the page up to its request
+            while len(kernel_processes(process.pid)) < trainees and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(3)
+        yield Server("class server" if warm else "plain Voila (no pool)", process, port, log, warm)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class Tab:
+    """One trainee's page over plain HTTP (its cookies kept, as a browser would)."""
+
+    def __init__(self, server: Server) -> None:
+        import http.cookiejar
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.kernel = ""
+
+    def open(self) -> float:
+        started = time.monotonic()
+        with self.opener.open(self.server.base + TRAINEE, timeout=600) as response:
+            page = response.read().decode()
+        found = KERNEL_ID.search(page)
+        self.kernel = found.group(1) if found else ""
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        """The page's "tab closed" call, as Voila's page sends it."""
+        xsrf = next((c.value for c in self.jar if c.name == "_xsrf"), "")
+        data = urllib.parse.urlencode({"_xsrf": xsrf}).encode()
+        try:
+            self.opener.open(f"{self.server.base}/voila/api/shutdown/{self.kernel}", data=data, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass  # refused: the old configuration's pages keep their kernels
+
+
+def at_once(count: int, spread: float, action) -> list:
+    """``action(i)`` for ``count`` trainees, each starting at a random instant within ``spread`` seconds."""
+    results: list = [None] * count
+    starts = sorted(random.uniform(0, spread) for _ in range(count))
+    begin = time.monotonic() + 0.2
+
+    def run(i: int) -> None:
+        time.sleep(max(0.0, begin + starts[i] - time.monotonic()))
+        results[i] = action(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@dataclass
+class Figures:
+    label: str
+    trainees: int
+    mask_server: list[float] = field(default_factory=list)
+    mask_browser: list[float] = field(default_factory=list)
+    qr: list[float] = field(default_factory=list)
+    code: list[float] = field(default_factory=list)
+    server_after_rush: tuple[int, float] = (0, 0.0)  # kernels, MB
+    server_after_close: tuple[int, float] = (0, 0.0)
+    browser_after_rush: tuple[int, float] = (0, 0.0)
+    browser_after_close: tuple[int, float] = (0, 0.0)
+    idle_kernel_mb: float = 0.0
+    load: str = ""
+
+
+def server_side(servers: list[Server], trainees: int, spread: float, figures: Figures) -> None:
+    tabs = [Tab(servers[i % len(servers)]) for i in range(trainees)]
+    figures.mask_server = at_once(trainees, spread, lambda i: tabs[i].open())
+    pids = [s.process.pid for s in servers]
+    figures.server_after_rush = kernels_and_memory(pids)
+    kernels = [pid for s in servers for pid in kernel_processes(s.process.pid)]
+    figures.idle_kernel_mb = statistics.median(memory_mb(pid) for pid in kernels) if kernels else 0.0
+    for tab in tabs:
+        tab.close()
+    time.sleep(10)
+    figures.server_after_close = kernels_and_memory(pids)
+
+
+async def _trainee_in_chromium(browser, server: Server, delay: float, username: str, password: str,
+                               figures: Figures) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 720})
+    await asyncio.sleep(delay)
+    started = time.monotonic()
+    await page.goto(server.base + TRAINEE, wait_until="commit", timeout=600_000)
+    await page.wait_for_selector(".tfs-login-submit", timeout=600_000)
+    figures.mask_browser.append(time.monotonic() - started)
+    await page.locator(".tfs-login-username input").fill(username)
+    await page.locator(".tfs-login-password input").fill(password)
+    started = time.monotonic()
+    await page.locator(".tfs-login-submit").click()
+    qr = page.locator(".tfs-second-window .tfs-login-qr")
+    await qr.wait_for(state="visible", timeout=600_000)
+    figures.qr.append(time.monotonic() - started)
+    from PIL import Image
+    image = Image.open(io.BytesIO(await qr.screenshot()))
+    uri = parse_key_uri(read_otpauth(image))
+    code = pyotp.TOTP(uri.secret, digits=uri.digits or 6, interval=uri.period or 30).now()
+    await page.locator(".tfs-login-code input").fill(code)
+    started = time.monotonic()
+    await page.locator(".tfs-login-verify").click()
+    await page.locator(".tfs-login-message", has_text="Welcome").wait_for(timeout=600_000)
+    figures.code.append(time.monotonic() - started)
+    return page
+
+
+async def _in_chromium(servers: list[Server], roster: list[tuple[str, str]], spread: float, figures: Figures) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            delays = [random.uniform(0, spread) for _ in roster]
+            pages = await asyncio.gather(*(
+                _trainee_in_chromium(browser, servers[i % len(servers)], delays[i], name, password, figures)
+                for i, (name, password) in enumerate(roster)), return_exceptions=True)
+            failed = [p for p in pages if isinstance(p, BaseException)]
+            if failed:
+                print(f"  {len(failed)} browser pages failed, the first: {failed[0]!r}")
+            pids = [s.process.pid for s in servers]
+            figures.browser_after_rush = kernels_and_memory(pids)
+            for page in pages:
+                if not isinstance(page, BaseException):
+                    await page.goto("about:blank")  # the tab leaves the page: its "tab closed" call
+                    await page.close()
+            await asyncio.sleep(10)
+            figures.browser_after_close = kernels_and_memory(pids)
+        finally:
+            await browser.close()
+
+
+def measure(label: str, database_url: str, trainees: int, *, servers: int = 1, warm: bool = True,
+            browser: bool = True, spread: float = 1.0, log_dir: pathlib.Path) -> Figures:
+    """One configuration: the class created in ``database_url``, then the rush served side and in Chromium."""
+    key = secrets.token_urlsafe(12)
+    office = open_class(database_url)
+    tag = secrets.token_hex(3)  # runs can share one database (--postgres)
+    classroom = Classroom.create(office, f"Bench class {tag}", names=[f"t{tag}-{i:02d}" for i in range(1, trainees + 1)])
+    roster = classroom.roster.hand_out()
+    figures = Figures(label, trainees)
+    with contextlib.ExitStack() as stack:
+        running = [stack.enter_context(serving(database_url, max(1, trainees // servers), warm=warm, key=key,
+                                               log_dir=log_dir)) for _ in range(servers)]
+        figures.load = load_average()
+        server_side(running, trainees, spread, figures)
+        if browser:
+            if warm:  # the pool warms up again after the closed tabs (the server tops it up every 10 s)
+                deadline = time.monotonic() + 300
+                while (sum(len(kernel_processes(s.process.pid)) for s in running) < trainees
+                       and time.monotonic() < deadline):
+                    time.sleep(1)
+                time.sleep(3)
+            asyncio.run(_in_chromium(running, roster, spread, figures))
+    return figures
+
+
+def report(figures: Figures, baseline: Figures | None = None) -> None:
+    print(f"\n{figures.label}: {figures.trainees} trainees within 1 s (load average {figures.load})")
+
+    def line(label: str, values: list[float], base: list[float] | None, goal: str = "") -> None:
+        if not values:
+            return
+        text = f"{percentile(values, 0.5):.2f} / {percentile(values, 0.95):.2f} s"
+        if base:
+            text += f"  ({percentile(base, 0.95) / percentile(values, 0.95):.1f}x faster at p95)"
+        print_figure(label, text, goal)
+
+    line("login mask, server side (p50 / p95)", figures.mask_server, baseline.mask_server if baseline else None)
+    line("login mask in Chromium (p50 / p95)", figures.mask_browser, baseline.mask_browser if baseline else None,
+         "goal p95 <= 5 s")
+    line("QR after password in Chromium (p50 / p95)", figures.qr, None, "goal p95 <= 1 s")
+    line("code accepted in Chromium (p50 / p95)", figures.code, None, "goal p95 <= 1 s")
+    for label, (kernels, mb) in (("kernels, memory after the rush (server side)", figures.server_after_rush),
+                                 ("... 10 s after every page closed", figures.server_after_close),
+                                 ("kernels, memory after the rush (Chromium)", figures.browser_after_rush),
+                                 ("... 10 s after every tab closed", figures.browser_after_close)):
+        if kernels or "server side" in label or figures.mask_browser:
+            print_figure(label, f"{kernels}, {mb:.0f} MB")
+    print_figure("one idle trainee kernel (proportional set size)", f"{figures.idle_kernel_mb:.0f} MB",
+                 "goal <= 100 MB")

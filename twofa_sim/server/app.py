@@ -1,0 +1,155 @@
+"""The class server: Voila over ``notebooks/class`` with the class's rules (``make class``).
+
+It is Voila itself (its pages, its preheated kernels, its culling), started by this application
+so that the class's handlers (:mod:`.handlers`) stand in front of Voila's, the log is redacted
+(:mod:`.quiet_log`), and the settings of class mode come from ``class_server.json`` beside
+``voila.json`` (command-line options win, as for Voila).
+"""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_server.services.kernels.handlers import KernelHandler
+from tornado.ioloop import PeriodicCallback
+from traitlets import Float, Int, Unicode
+from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
+from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
+from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+from ..classroom.course import TRAINER_KEY_ENV
+from . import quiet_log
+from .admission import Admission
+from .handlers import (STATE, ClassPage, KernelChannels, KernelModel, PageShutdown, RequestInfo,
+                       ToTraineePage)
+from .page_keys import PageKeys
+
+CONFIG_FILE = "class_server"  # class_server.json, read after voila.json
+
+# Voila's handler -> the class's (None: not served at all)
+REPLACED = {
+    TornadoVoilaHandler: ClassPage,
+    VoilaKernelWebsocketHandler: KernelChannels,
+    KernelHandler: KernelModel,
+    VoilaShutdownKernelHandler: PageShutdown,
+    RequestInfoSocketHandler: RequestInfo,
+    TornadoVoilaTreeHandler: ToTraineePage,
+    VoilaContentsHandler: None,
+}
+
+
+class ClassState:
+    """What the handlers share: the admission rules, the pages' keys, the trainer's key."""
+
+    def __init__(self, admission: Admission, trainer_key: str, kernel_manager, preheat: bool,
+                 disconnected_grace: float, log) -> None:
+        self.admission = admission
+        self.disconnected_grace = disconnected_grace
+        self.log = log
+        self.trainer_key = trainer_key
+        self.kernel_manager = kernel_manager
+        self.preheat = preheat
+        self.page_keys = PageKeys()
+
+    def set_pool_size(self, notebook: str, size: int) -> None:
+        """How many warm kernels Voila keeps for ``notebook`` from its next refill on."""
+        pools = dict(self.kernel_manager.kernel_pools_config)
+        pools[notebook] = {**pools.get(notebook, {}), "pool_size": size}
+        self.kernel_manager.kernel_pools_config = pools
+
+    async def end_if_disconnected(self, kernel_id: str) -> None:
+        """Ends ``kernel_id`` if no page is connected to it (see :class:`.handlers.KernelChannels`)."""
+        km = self.kernel_manager
+        if kernel_id not in km or km.kernel_model(kernel_id).get("connections", 0) > 0:
+            return
+        self.log.info("No page came back to %s within %.0f s: ending it", kernel_id, self.disconnected_grace)
+        try:
+            await km.shutdown_kernel(kernel_id)
+        except Exception:  # ended meanwhile (its page's "tab closed" call, the culler)
+            pass
+        self.page_keys.prune(km.list_kernel_ids())
+
+    def top_up(self) -> None:
+        """Every few seconds: warm kernels for the trainee page again as far as the class needs
+        them (pages closed, kernels culled), so that a second wave (everyone reloading after a
+        break) finds them warm too."""
+        if not self.preheat:
+            return
+        notebook, km = self.admission.trainee_notebook, self.kernel_manager
+        self.page_keys.prune(km.list_kernel_ids())
+        target = self.admission.pool_target(self.page_keys.pages_of(notebook))
+        if km.get_pool_size(notebook) < target:
+            self.set_pool_size(notebook, target)
+            km.fill_if_needed(delay=0, notebook_name=notebook)
+
+    def trainee_address(self, base_url: str) -> str:
+        return base_url.rstrip("/") + "/voila/render/" + self.admission.trainee_notebook
+
+    def __repr__(self) -> str:  # never the key
+        return f"ClassState({self.admission!r}, {self.page_keys!r})"
+
+
+class ClassServer(Voila):
+    """Voila for class mode (see the module)."""
+
+    name = "twofa-sim-class"
+    description = "The class server of twofa-sim: the trainer's dashboard and the trainees' page."
+
+    class_size = Int(30, config=True, help="Trainees expected: the warm kernels at start and the default cap.")
+    kernel_cap = Int(0, config=True, help="Kernels the server may hold for trainees' pages (0: twice class_size).")
+    spare_kernels = Int(3, config=True, help="Warm kernels kept once the class has arrived, for reloads.")
+    disconnected_grace = Float(60.0, config=True,
+                               help="Seconds a page's kernel waits for its page to reconnect before it ends.")
+    trainee_notebook = Unicode("trainee.ipynb", config=True, help="The trainees' page, relative to the folder.")
+    trainer_notebook = Unicode("trainer.ipynb", config=True, help="The trainer's dashboard, relative to the folder.")
+
+    aliases = {**Voila.aliases, "class-size": "ClassServer.class_size", "kernel-cap": "ClassServer.kernel_cap",
+               "spare-kernels": "ClassServer.spare_kernels"}
+
+    def load_config_file(self, filename, path=None):
+        super().load_config_file(filename, path=path)
+        if filename == "voila":  # class mode's own settings over the app's (and the command line over both)
+            super().load_config_file(CONFIG_FILE, path=path)
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        self.admission = Admission(trainee_notebook=self.trainee_notebook, trainer_notebook=self.trainer_notebook,
+                                   class_size=self.class_size, kernel_cap=self.kernel_cap,
+                                   spare_kernels=self.spare_kernels)
+        if self.voila_configuration.preheat_kernel:  # warm kernels for the trainee page only, as many as the class
+            pools = {"default": {"pool_size": 0},
+                     self.trainee_notebook: {"pool_size": self.admission.pool_at_start()}}
+            self.config.VoilaKernelManager.kernel_pools_config = pools
+        self.redaction = quiet_log.Redaction()
+        quiet_log.install(self.redaction, self.log)
+
+    def init_settings(self):
+        settings = super().init_settings()
+        key = os.environ.get(TRAINER_KEY_ENV, "")
+        if not key:
+            self.log.warning("%s is not set: the trainer's dashboard stays closed (make class sets it).",
+                             TRAINER_KEY_ENV)
+        settings[STATE] = ClassState(self.admission, key, self.kernel_manager,
+                                     self.voila_configuration.preheat_kernel, self.disconnected_grace, self.log)
+        settings["log_function"] = quiet_log.log_request
+        PeriodicCallback(settings[STATE].top_up, 10_000).start()
+        return settings
+
+    def init_handlers(self):
+        handlers = []
+        for pattern, handler, *options in super().init_handlers():
+            handler = REPLACED.get(handler, handler)
+            if handler is not None:
+                handlers.append((pattern, handler, *options))
+        return handlers
+
+    def start(self):
+        quiet_log.install(self.redaction, self.log)  # handlers added since initialize
+        super().start()
+
+
+main = ClassServer.launch_instance
