@@ -147,7 +147,7 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     database = f"sqlite:///{tmp_path_factory.mktemp('class-server') / 'class.sqlite'}"
-    Classroom.create(open_class(database), "Server class", count=CLASS_SIZE)
+    Classroom.create(open_class(database, until_created=True), "Server class", count=CLASS_SIZE)
     yield from class_server(database, "server.log")
 
 

@@ -27,7 +27,7 @@ from twofa_sim.classroom.course import Classroom, open_class
 @pytest.fixture(scope="module")
 def two_servers(postgres):
     database = postgres.new_database()
-    roster = Classroom.create(open_class(database), "Two servers class", count=2).roster
+    roster = Classroom.create(open_class(database, until_created=True), "Two servers class", count=2).roster
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(contextlib.contextmanager(class_server)(database, f"pg-server-{i}.log", 1))
                    for i in (1, 2)]

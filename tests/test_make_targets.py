@@ -106,8 +106,10 @@ def test_make_class_serves_both_pages_on_one_server_with_the_chosen_port_and_dat
     assert served is not None, "three ports in a row were taken by other programs"
     assert f"sqlite:///{database}" in served["printed"], served["printed"]
     assert "ClassDashboard(no class yet)" in served.get("trainer", ""), "the trainer's address shows the dashboard"
-    assert "TraineePage(login CREDENTIALS)" in served.get("trainee", ""), "the trainees' address shows the login mask"
-    assert database.is_file(), "the class's database is the file DB named"
+    # before the trainer's Create class there is no database: the trainee's page says so in words,
+    # and no page creates one (only creating the class does, on the database DB names)
+    assert "ProblemPage(" in served.get("trainee", "") and "The class database" in served.get("trainee", ""), "the trainees' address names the missing class database"
+    assert not database.exists(), "a page created the class's database before the class"
 
 
 def test_make_class_takes_a_postgresql_url_as_it_is_and_prints_it_without_its_password():

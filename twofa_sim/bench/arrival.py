@@ -278,7 +278,7 @@ def measure(label: str, database_url: str, trainees: int, *, servers: int = 1, w
             browser: bool = True, spread: float = 1.0, log_dir: pathlib.Path) -> Figures:
     """One configuration: the class created in ``database_url``, then the rush served side and in Chromium."""
     key = secrets.token_urlsafe(12)
-    office = open_class(database_url)
+    office = open_class(database_url, until_created=True)
     tag = secrets.token_hex(3)  # runs can share one database (--postgres)
     classroom = Classroom.create(office, f"Bench class {tag}", names=[f"t{tag}-{i:02d}" for i in range(1, trainees + 1)])
     roster = classroom.roster.hand_out()

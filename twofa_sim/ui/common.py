@@ -135,12 +135,23 @@ def message_html(text: str, kind: str = "info") -> str:
     return f'<div class="tfs-message tfs-{kind}">{html.escape(text)}</div>'
 
 
-def problem_page(texts: Texts, error: TwofaSimError) -> widgets.HTML:
+class ProblemPage(widgets.HTML):
     """What a page shows instead of its widgets when it cannot start (its database cannot be
-    used, say): the problem in words, naming what failed, and no traceback."""
-    page = widgets.HTML(style_sheet().value + message_html(texts.message(str(error)), "error"))
-    page.add_class("tfs-problem")
-    return page
+    used, say): the problem in words, naming what failed, and no traceback. Its repr is the
+    problem too, so a served page's text says what went wrong, not the style sheet's start."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(style_sheet().value + message_html(problem, "error"))
+        self.problem = problem
+        self.add_class("tfs-problem")
+
+    def __repr__(self) -> str:
+        return f"ProblemPage({self.problem!r})"
+
+
+def problem_page(texts: Texts, error: TwofaSimError) -> ProblemPage:
+    """The page for ``error``, in the reader's language."""
+    return ProblemPage(texts.message(str(error)))
 
 
 class SafeCallbacks:
