@@ -19,7 +19,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "twofa_sim"
 KNOWN_OFFENDERS: set[tuple[str, str]] = set()
 
 
+# Names with a leading underscore that are documented public protocol, not private state: a named
+# tuple's API (its underscore only keeps it apart from the field names) and IPython's display
+# methods (``_repr_html_`` and its kin, "sunder" names).
+PUBLIC_PROTOCOL = {"_fields", "_field_defaults", "_replace", "_asdict", "_make"}
+
+
 def _private(name: str) -> bool:
+    if name in PUBLIC_PROTOCOL or (name.startswith("_repr_") and name.endswith("_")):
+        return False
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
