@@ -28,7 +28,7 @@ from ..core.clock import Clock, iso
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
 from ..login.backoffice import BackOffice
-from ..login.flow import FLOW, FlowTable, Reason, Transition
+from ..login.flow import FLOW, MALFORMED_RECORDED, FlowTable, Reason, Transition
 from .coverage import FlowCoverage, describe_row, table_check
 from .records import StepRecord
 from .runner import Run
@@ -78,11 +78,11 @@ class Situation:
     clock_set_back: bool
 
     def login(self, user: str, tab: str) -> str | None:
-        return next((state for u, t, state, _ in self.logins if (u, t) == (user, tab)), None)
+        return next((state for u, t, state, *_ in self.logins if (u, t) == (user, tab)), None)
 
     @property
     def open_step(self) -> bool:
-        return any(state in ("ENROLMENT", "CODE_REQUIRED") for _, _, state, _ in self.logins)
+        return any(state in ("ENROLMENT", "CODE_REQUIRED") for _, _, state, *_ in self.logins)
 
 
 FRESH = Situation((), False, False, 0, False, None, None, "none", False)
@@ -331,7 +331,8 @@ def situation_of(run: Run, clock_set_back: bool) -> Situation:
         if user != USER:  # the other user's logins change nothing for alice's
             continue
         left = login.seconds_left()
-        logins.append((user, tab, login.state.name, "closed" if left is None else "due" if left == 0 else "open"))
+        logins.append((user, tab, login.state.name, "closed" if left is None else "due" if left == 0 else "open",
+                       min(login.malformed_codes, MALFORMED_RECORDED)))  # the flood rule counts them per login
     enrolment = office.user(USER).enrolment
     step = int(now // office.policy.period)
     last = enrolment.last_used_step
