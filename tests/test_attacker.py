@@ -26,8 +26,8 @@ def test_one_guess_hits_one_of_the_window_codes(window, digits, p):
     ("ours", 20, 480, 14_340),
     # django-otp: the k-th guess at 2**(k-1) - 1 s
     ("django-otp", 12, 17, 22),
-    # Authelia: 3 guesses, then 300 s banned: a cycle of 302 s
-    ("Authelia", 36, 861, 25_749),
+    # Authelia: its regulation bans after password failures only, so wrong codes go on one a second
+    ("Authelia", 3601, 86_401, 2_592_001),
     # GitLab: 10 guesses, then 600 s locked: a cycle of 609 s
     ("GitLab", 60, 1420, 42_570),
     # Keycloak by default: one a second
@@ -83,9 +83,10 @@ def test_attack_table_puts_both_side_by_side():
     for label in HORIZONS:
         assert (table[(label, "z")].abs() < 4).all()
         assert (table[(label, "closed form")] <= 1).all()
-    # no lockout at all is far the weakest; doubling delays the strongest
+    # no lockout at all (Keycloak's default, and Authelia, whose regulation counts passwords only)
+    # is far the weakest; doubling delays the strongest
     month = table[("30 days", "closed form")]
-    assert month.idxmax() == "Keycloak (default)" and month["Keycloak (default)"] > 0.99
+    assert month.max() == month["Keycloak (default)"] == month["Authelia"] and month["Authelia"] > 0.99
     assert month.idxmin() == "django-otp"
     assert month["ours"] == pytest.approx(-math.expm1(14_340 * math.log1p(-3e-6)))
 
@@ -98,9 +99,12 @@ def test_policy_knobs_move_the_attackers_odds():
     assert Schedule.ours(Policy(lock_seconds=3600)).guesses_by(DAY) < base.guesses_by(DAY)
 
 
-def test_a_slow_attacker_never_trips_authelias_regulation():
-    authelia = REFERENCE_SCHEDULES[1]
-    assert authelia.guesses_by(DAY, 61.0) == math.floor(DAY / 61.0) + 1
+def test_a_slow_attacker_never_trips_a_regulation_of_3_failures_in_2_minutes():
+    """A regulation like Authelia's for passwords (3 failures in 2 min ban for 5 min), applied to codes."""
+    regulation = Schedule("regulation", "regulation", {"max_retries": 3, "find_time": 120.0, "ban_time": 300.0}, 1, 6,
+                          "ban 5 min after 3 failures in 2 min")
+    assert regulation.guesses_by(DAY, 61.0) == math.floor(DAY / 61.0) + 1
+    assert regulation.guesses_by(DAY) < math.floor(DAY / 1.0) + 1
 
 
 def test_time_to_probability_is_the_first_time_the_odds_are_reached():

@@ -359,8 +359,9 @@ def _stepped(horizon: float, g: float, rules: SteppedWaitRules) -> int:
 REFERENCE_SCHEDULES: tuple[Schedule, ...] = (
     Schedule("django-otp", "doubling", {"factor": 1.0}, 1, 6,
              "delay doubles after each failure (1, 2, 4, 8 s and so on); tolerance 1 step"),
-    Schedule("Authelia", "regulation", {"max_retries": 3, "find_time": 120.0, "ban_time": 300.0}, 1, 6,
-             "ban 5 min after 3 failures in 2 min; skew 1 step"),
+    Schedule("Authelia", "none", {}, 1, 6,
+             "no ban for codes: its regulation (3 failures in 2 min ban for 5 min) counts password failures "
+             "only (internal/regulation/regulator.go, v4.39.20); skew 1 step"),
     Schedule("GitLab", "count-lock", {"limit": 10, "lock_seconds": 600.0}, 1, 6,
              "lock 10 min after 10 failed attempts; 30 s drift either side"),
     Schedule("Keycloak (default)", "none", {}, 1, 6,

@@ -37,7 +37,7 @@ class Policy:
     period: int = _knob(30, "RFC 6238 recommends 30 s; the add-on, Google Authenticator and most apps force it")
     window: int = _knob(1, "RFC 6238 allows one step of look-back; Keycloak, django-otp, Authelia and GitLab accept one step either side")
     replay_protection: bool = _knob(True, "RFC 6238 section 5.2: a verifier must not accept the same code twice")
-    failed_code_limit: int = _knob(5, "five wrong codes in a row lock the account (between Authelia's 3 and GitLab's 10); counts across logins (RFC 4226 section 7.3)")
+    failed_code_limit: int = _knob(5, "five wrong codes in a row lock the account (GitLab locks after 10; Keycloak's detection, when on, after 30; django-otp only slows guesses down); counts across logins (RFC 4226 section 7.3)")
     lock_seconds: int = _knob(900, "a 15 min lock keeps an attacker with the password under 500 guesses a day; an admin can unlock sooner")
     code_step_timeout: int = _knob(300, "the QR or code step stays open 5 min, long enough to install an app and scan")
     renew_unconfirmed_secret: bool = _knob(False, "a started but unconfirmed enrolment keeps its secret, so an entry already scanned into an app stays valid")
