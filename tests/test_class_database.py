@@ -24,6 +24,7 @@ from twofa_sim.classroom import Classroom, open_class
 from twofa_sim.core.passwords import PasswordHash
 from twofa_sim.store import MissingDatabaseError, StoreError, open_store
 from twofa_sim.ui import trainee_page
+from twofa_sim.ui.common import ProblemPage
 from twofa_sim.ui.class_dashboard import ClassDashboard
 from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.trainee_page import TraineePage
@@ -144,7 +145,7 @@ def test_a_database_replaced_under_the_class_is_named_and_the_new_file_is_left_a
 def test_a_page_opened_after_the_database_was_deleted_names_it_and_creates_nothing(running):
     running.delete()
     later = TraineePage.for_page("", db_url=running.url, live=False)
-    assert type(later) is widgets.HTML and MISSING in html.unescape(later.value)
+    assert isinstance(later, ProblemPage) and MISSING in html.unescape(later.value)
     german = TraineePage.for_page("lang=de", db_url=running.url, live=False)
     assert "existiert nicht" in german.value
     board = ClassDashboard.for_page("", db_url=running.url, live=False)
@@ -180,7 +181,7 @@ def test_a_trainee_kernel_in_another_process_meets_the_deleted_database(running)
     finally:
         kernel.join(timeout=60)
     assert (state, DELETED in message) == ("CREDENTIALS", True)
-    assert (later_kind, MISSING in later_text) == ("HTML", True)
+    assert (later_kind, MISSING in later_text) == ("ProblemPage", True)
     assert not running.path.exists()
 
 
@@ -189,14 +190,14 @@ def test_a_trainee_kernel_in_another_process_meets_the_deleted_database(running)
 def test_a_trainee_page_on_a_database_that_was_never_created_names_it(tmp_path):
     path = tmp_path / "class.sqlite"
     page = TraineePage.for_page("", db_url=f"sqlite:///{path}", live=False)
-    assert type(page) is widgets.HTML and MISSING in html.unescape(page.value) and "class.sqlite" in page.value
+    assert isinstance(page, ProblemPage) and MISSING in html.unescape(page.value) and "class.sqlite" in page.value
     assert not path.exists()
 
 
 def test_a_postgresql_database_without_a_class_is_named_and_left_empty(postgres):
     url = postgres.new_database()
     page = TraineePage.for_page("", db_url=url, live=False)
-    assert type(page) is widgets.HTML and "holds no class yet" in html.unescape(page.value)
+    assert isinstance(page, ProblemPage) and "holds no class yet" in html.unescape(page.value)
     with pytest.raises(MissingDatabaseError, match="holds no twofa-sim store yet"):
         open_class(url)
     engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -219,7 +220,7 @@ def test_a_store_error_while_the_trainee_page_is_built_is_a_message_on_the_page(
     monkeypatch.setattr(sys, "unraisablehook", lambda report: raised.append(report.exc_value))
     page = TraineePage.for_page("", db_url=running.url, live=False)
     gc.collect()
-    assert type(page) is widgets.HTML and DELETED in html.unescape(page.value)
+    assert isinstance(page, ProblemPage) and DELETED in html.unescape(page.value)
     assert raised == []
 
 
@@ -353,7 +354,7 @@ def test_a_database_that_cannot_be_written_is_named_on_the_trainee_page(running,
     before = events_in(running.path)
     with_every_connection(monkeypatch, "PRAGMA query_only = 1")
     page = TraineePage.for_page("", db_url=running.url, live=False)
-    assert type(page) is widgets.HTML and "cannot be written (is the file or its folder read-only?)" in page.value
+    assert isinstance(page, ProblemPage) and "cannot be written (is the file or its folder read-only?)" in page.value
     monkeypatch.undo()
     assert events_in(running.path) == before
 
@@ -363,7 +364,7 @@ def test_a_class_database_that_is_not_a_regular_file_is_named_and_nothing_waits_
     path = tmp_path / "class.sqlite"
     make(path)
     page = TraineePage.for_page("", db_url=f"sqlite:///{path}", live=False)
-    assert type(page) is widgets.HTML and f"is {kind}, not a database file" in page.value
+    assert isinstance(page, ProblemPage) and f"is {kind}, not a database file" in page.value
     with pytest.raises(StoreError, match=f"is {kind}"):
         open_store(f"sqlite:///{path}")
 

@@ -19,6 +19,7 @@ from PIL import Image
 from twofa_sim import BackOffice, Clock, Policy, State, ValidationError
 from twofa_sim.classroom.course import TRAINER_KEY_ENV
 from twofa_sim.core.otp import a_wrong_code
+from twofa_sim.ui.common import ProblemPage
 from twofa_sim.ui.class_dashboard import BANNER_SECONDS, SECRET_SECONDS, ClassDashboard
 from twofa_sim.ui.projector_view import ProjectorView
 from twofa_sim.ui.trainee_page import TraineePage
@@ -291,7 +292,7 @@ def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypat
                                                              german, language, page):
     monkeypatch.delenv(TRAINER_KEY_ENV, raising=False)
     shown = page.for_page(f"lang={language}", db_url=make_database(tmp_path), live=False)
-    assert type(shown) is widgets.HTML and "tfs-error" in shown.value
+    assert isinstance(shown, ProblemPage) and "tfs-error" in shown.value
     text = html.unescape(shown.value)
     assert named in text and (english if language == "en" else german) in text and "Traceback" not in text
 

@@ -40,8 +40,11 @@ def show_in_notebooks() -> None:
         return
     formatters = shell.display_formatter.formatters
     formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", figure_png)
-    for module, table in (("pandas.core.frame", "DataFrame"), ("pandas.core.series", "Series")):
+    # pandas 3 names its classes' module "pandas", earlier releases "pandas.core.frame" / ".series"
+    for module, table in (("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame")):
         formatters["text/html"].for_type_by_name(module, table, lambda frame: whole_text(frame._repr_html_))
+    for module, table in (("pandas", "DataFrame"), ("pandas", "Series"),
+                          ("pandas.core.frame", "DataFrame"), ("pandas.core.series", "Series")):
         formatters["text/plain"].for_type_by_name(
             module, table, lambda frame, printer, cycle: printer.text(whole_text(frame.__repr__)))
 
