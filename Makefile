@@ -50,10 +50,11 @@ class: install
 	if [ "$$host" = 127.0.0.1 ] || [ -z "$$here" ]; then here=127.0.0.1; fi; \
 	key=$${TWOFA_SIM_TRAINER_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(12))')}; \
 	trainee="http://$$here:$$port/voila/render/trainee.ipynb"; \
-	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/class/trainer.ipynb notebooks/class/trainee.ipynb >/dev/null; \
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/jupyter trust notebooks/class/trainer.ipynb notebooks/class/trainee.ipynb notebooks/class/projector.ipynb >/dev/null; \
 	echo; echo "Class mode, database: $$(echo "$$db" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#')"; \
 	echo "  Trainer (keep this address to yourself): http://127.0.0.1:$$port/voila/render/trainer.ipynb?key=$$key"; \
 	echo "  Trainees:                                $$trainee"; \
+	echo "  Projector (no names, no secrets):        http://$$here:$$port/voila/render/projector.ipynb"; \
 	echo "  German: add ?lang=de (trainer: &lang=de). Ctrl-C ends the class; the database stays."; \
 	echo "  Warming $(or $(TRAINEES),30) kernels for the trainees: wait for 'Kernel pool of trainee.ipynb is filled'."; echo; \
 	TWOFA_SIM_CLASS_DB="$$db" TWOFA_SIM_TRAINER_KEY="$$key" TWOFA_SIM_TRAINEE_URL="$$trainee" \
