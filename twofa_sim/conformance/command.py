@@ -9,10 +9,9 @@ a file is invalid or the target cannot run here (the reason said).
 from __future__ import annotations
 
 import argparse
-import pathlib
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
-from ..spec.scenario import ScenarioError, load_scenario
+from ..spec.scenario import load_scenario_files
 from .report import FORMATS, TARGETS, conform
 from .target import NotExpressible
 
@@ -34,31 +33,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--every", action="store_true", help="list the steps that agree too")
 
 
-def scenario_files(paths: Sequence[str]) -> list[pathlib.Path]:
-    """Files as given; a folder stands for its ``*.yaml`` and ``*.yml`` files, sorted."""
-    found: list[pathlib.Path] = []
-    for text in paths:
-        path = pathlib.Path(text)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
-        else:
-            found.append(path)
-    return found
-
-
 def command_conform(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = scenario_files(args.files)
-    scenarios, problems = [], []
-    for path in paths:
-        try:
-            scenarios.append(load_scenario(path))
-        except ScenarioError as error:
-            problems.append(error)
-    if problems or not paths:
-        for error in problems:
-            print(f"error: {error}", file=err)
-        print(f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run"
-              if paths else "twofa-sim conform: no scenario files found", file=err)
+    scenarios, why_not = load_scenario_files(args.files, "conform")
+    if why_not:
+        print("\n".join(why_not), file=err)
         return EXIT_INVALID
     try:
         results = [conform(scenario, args.target) for scenario in scenarios]

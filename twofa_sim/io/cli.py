@@ -25,7 +25,7 @@ import qrcode
 
 from ..conformance import command as conformance_command
 from ..core.clock import iso
-from ..spec.scenario import (ScenarioError, ScenarioResult, StepRecord, TimelineWriter, load_scenario, parse_scenario,
+from ..spec.scenario import (ScenarioResult, StepRecord, TimelineWriter, load_scenario_files, parse_scenario,
                        run_scenario, summary_line, timeline_header)
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..render.tables import events_table
@@ -84,22 +84,6 @@ def can_print(text: str, stream: TextIO) -> bool:
 # run
 
 
-def _expand(paths: Sequence[str]) -> list[pathlib.Path]:
-    """Files as given; a directory stands for its ``*.yaml`` and ``*.yml`` files, sorted."""
-    found: list[pathlib.Path] = []
-    for text in paths:
-        path = pathlib.Path(text)
-        try:
-            is_dir = path.is_dir()
-        except (OSError, ValueError):  # a name too long, or one holding NUL: reading it says why
-            is_dir = False
-        if is_dir:
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
-        else:
-            found.append(path)
-    return found
-
-
 _NOT_IN_FOLDER_NAMES = re.compile(r"[^\w.-]+")
 
 
@@ -126,20 +110,9 @@ def _artifact_dirs(results: list[ScenarioResult], root: pathlib.Path) -> list[pa
 
 
 def command_run(files: Sequence[str], artifacts: str | None, quiet: bool, out: TextIO, err: TextIO) -> int:
-    paths = _expand(files)
-    if not paths:
-        print("twofa-sim run: no scenario files found", file=err)
-        return EXIT_INVALID
-    scenarios, problems = [], []
-    for path in paths:
-        try:
-            scenarios.append(load_scenario(path))
-        except ScenarioError as error:
-            problems.append(error)
-    if problems:
-        for error in problems:
-            print(f"error: {error}", file=err)
-        print(f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run", file=err)
+    scenarios, why_not = load_scenario_files(files, "run")
+    if why_not:
+        print("\n".join(why_not), file=err)
         return EXIT_INVALID
 
     results = []
@@ -314,7 +287,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         if args.command == "cover":
             return command_cover(args, out, err)
         if args.command == "diff":
-            return diff_command.command_diff(args.files, args.policy, args.format, out, err, _expand)
+            return diff_command.command_diff(args.files, args.policy, args.format, out, err)
         return command_demo(args.seed, args.out, args.invert, args.ascii, out)
     except BrokenPipeError:  # the reader went away (``twofa-sim run ... | head``): stop quietly
         if out is sys.stdout:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import pathlib
 import time
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from ..render.coverage_table import told_by_markdown
 from ..spec.coverage import FlowCoverage, describe_row, never_deciding, run_covered, table_check
-from ..spec.reader import ScenarioError
-from ..spec.scenario import load_scenario
+from ..spec.scenario import load_scenario_files, scenario_paths
 from ..spec.story_search import generate_stories
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -42,32 +41,13 @@ def add_cover_parser(commands: Any) -> None:
     cover.add_argument("--markdown", action="store_true", help="print the table with its 'told by' column in Markdown")
 
 
-def _expand(paths: Sequence[str]) -> list[pathlib.Path]:
-    found: list[pathlib.Path] = []
-    for text in paths:
-        path = pathlib.Path(text)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
-        else:
-            found.append(path)
-    return found
-
-
 def command_cover(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = _expand(args.files)
-    problems = []
-    for path in paths:
-        try:
-            load_scenario(path)
-        except ScenarioError as error:
-            problems.append(error)
-    if problems:
-        for error in problems:
-            print(f"error: {error}", file=err)
-        print(f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run", file=err)
+    _, why_not = load_scenario_files(args.files, "cover", none_is_fine=True)  # --generate starts from none
+    if why_not:
+        print("\n".join(why_not), file=err)
         return EXIT_INVALID
     coverage = FlowCoverage()
-    for path in paths:
+    for path in scenario_paths(args.files):
         run_covered(path, coverage)
     if args.notebooks is not None:
         from .notebook_coverage import cover_notebooks  # starts kernels: only when asked

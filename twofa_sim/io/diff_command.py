@@ -14,7 +14,7 @@ from typing import Sequence, TextIO
 
 from ..core.errors import PolicyError
 from ..spec.policy_diff import COLUMNS, named_policy, stories_diff
-from ..spec.scenario import ScenarioError, load_scenario
+from ..spec.scenario import ScenarioError, load_scenario_files
 
 EXIT_OK, EXIT_INVALID = 0, 2
 
@@ -46,8 +46,7 @@ def _block(row: dict) -> list[str]:
     return lines
 
 
-def command_diff(files: Sequence[str], policies: Sequence[str], form: str, out: TextIO, err: TextIO,
-                 expand) -> int:
+def command_diff(files: Sequence[str], policies: Sequence[str], form: str, out: TextIO, err: TextIO) -> int:
     if len(policies) != 2:
         print(f"twofa-sim diff: give --policy exactly twice (A and B), got {len(policies)}", file=err)
         return EXIT_INVALID
@@ -59,18 +58,9 @@ def command_diff(files: Sequence[str], policies: Sequence[str], form: str, out: 
     except ScenarioError as error:
         print(f"error: policy file {error}", file=err)
         return EXIT_INVALID
-    paths = expand(files)
-    scenarios, problems = [], []
-    for path in paths:
-        try:
-            scenarios.append(load_scenario(path))
-        except ScenarioError as error:
-            problems.append(error)
-    if not paths or problems:
-        for error in problems:
-            print(f"error: {error}", file=err)
-        print("twofa-sim diff: no valid scenario files; nothing was run" if not paths else
-              f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run", file=err)
+    scenarios, why_not = load_scenario_files(files, "diff")
+    if why_not:
+        print("\n".join(why_not), file=err)
         return EXIT_INVALID
     rows = stories_diff(scenarios, a.policy, b.policy)
     if form == "csv":

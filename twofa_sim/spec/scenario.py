@@ -29,7 +29,8 @@ from .files import MAX_FILE_BYTES, MAX_IMAGE_BYTES
 from .reader import MAX_WHOLE, MAX_YAML_VALUES, ScenarioError, format_duration, parse_duration
 from .records import DEFAULT_TAB, Check, QrShown, StepRecord
 from .runner import ScenarioResult, run_scenario
-from .scenario_file import SCENARIO_KDF_LOG2_N, SCENARIO_KEYS, DeviceSpec, Scenario, load_scenario, parse_scenario
+from .scenario_file import (SCENARIO_KDF_LOG2_N, SCENARIO_KEYS, DeviceSpec, Scenario, load_scenario, load_scenario_files,
+                            parse_scenario, scenario_paths)
 from .steps import (STEP_TYPES, AdminStep, CheckStep, ClockStep, CompanySettingStep, CorrectClockStep, CreateUserStep,
                     DeviceClockStep, EnterKeyStep, InstallStep, IssueRecoveryCodesStep, LoginStep, LogOutStep,
                     MoveEntriesStep, PolicyStep, ResetStep, ScanStep, StartOverStep, Step, TickStep, TypeStep,
@@ -44,7 +45,7 @@ EXPECT_KEYS = expect_keys()
 
 __all__ = [
     "Scenario", "ScenarioError", "ScenarioResult", "StepRecord", "Check", "QrShown", "BackOfficeSpec",
-    "parse_scenario", "load_scenario", "run_scenario", "parse_backoffice", "read_backoffice", "load_backoffice",
+    "parse_scenario", "load_scenario", "load_scenario_files", "scenario_paths", "run_scenario", "parse_backoffice", "read_backoffice", "load_backoffice",
     "format_timeline", "TimelineWriter", "parse_duration", "format_duration", "DEFAULT_BACKOFFICE_YAML",
     "SCENARIO_KDF_LOG2_N", "EXPECTATIONS", "ExpectationKey", "Expectation", "STEP_TYPES", "Step",
 ]

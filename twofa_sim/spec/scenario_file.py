@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -316,3 +316,39 @@ def load_scenario(path: str | pathlib.Path) -> Scenario:
     """Read and validate a scenario file."""
     shown_as = printable(str(path))
     return parse_scenario(read_text(pathlib.Path(path), shown_as), shown_as)
+
+
+def scenario_paths(given: Sequence[str]) -> list[pathlib.Path]:
+    """Files as given; a directory stands for its ``*.yaml`` and ``*.yml`` files, sorted."""
+    found: list[pathlib.Path] = []
+    for text in given:
+        path = pathlib.Path(text)
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError):  # a name too long, or one holding NUL: reading it says why
+            is_dir = False
+        if is_dir:
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+def load_scenario_files(given: Sequence[str], command: str, *,
+                        none_is_fine: bool = False) -> tuple[list[Scenario], list[str]]:
+    """Every scenario the paths name, read before any is run (the commands run all or nothing), and
+    the lines that say why nothing can run: each invalid file, then a summary; none when all are
+    valid (and there is at least one, unless ``none_is_fine``)."""
+    paths = scenario_paths(given)
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioError as error:
+            problems.append(f"error: {error}")
+    if problems:
+        return scenarios, problems + [f"{len(problems)} of {len(paths)} scenario files are invalid; nothing was run"]
+    if not paths and not none_is_fine:
+        return scenarios, [f"twofa-sim {command}: no scenario files found"]
+    return scenarios, []
