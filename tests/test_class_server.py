@@ -16,6 +16,7 @@ Two class servers on one PostgreSQL database serving one class are in ``test_cla
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import os
@@ -306,6 +307,14 @@ def test_the_root_address_leads_to_the_trainee_page(server):
     for folder in ("/voila/tree", "/voila/tree/", "/voila/render/../trainer.ipynb"):
         status, body = Browser(server).request(folder)
         assert "Select items to open" not in body and "trainer.ipynb" not in body
+    address = urllib.parse.urlsplit(server.base)
+    for folder in ("/voila/tree", "/voila/tree/"):  # the folder listing leads to the trainee page too
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        connection.request("GET", folder)
+        response = connection.getresponse()
+        assert (response.status, response.getheader("Location", "")[-len("/voila/render/trainee.ipynb"):]) == (
+            302, "/voila/render/trainee.ipynb"), folder
+        connection.close()
 
 
 def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):

@@ -226,7 +226,7 @@ class ToTraineePage(tornado.web.RequestHandler):
     def initialize(self, **_options) -> None:  # Voila's options for the handler it replaces
         pass
 
-    def get(self, *args):
+    def get(self, *args, **kwargs):  # Voila's tree route passes the folder as ``path=``
         target = self.settings[STATE].trainee_address(self.settings.get("base_url", "/"))
         query = self.request.query
         self.redirect(target + (f"?{query}" if query else ""))
