@@ -8,13 +8,14 @@ import re
 import pytest
 
 from twofa_sim import FLOW, Outcome, State
-from twofa_sim.render.diagram import PHASES, SHORT_LABELS, edge_label, to_markdown, to_mermaid
-from twofa_sim.login.flow import TRANSITIONS
+from twofa_sim.login.flow import OUTCOME_FACTS, TRANSITIONS
+from twofa_sim.render.diagram import PHASES, edge_label, to_markdown, to_mermaid
 
 
-def test_every_outcome_but_done_has_a_short_label():
-    assert set(SHORT_LABELS) == set(Outcome) - {Outcome.DONE}
-    assert max(len(label) for label in SHORT_LABELS.values()) <= 16
+def test_every_outcome_has_a_short_label_and_a_tone():
+    assert set(OUTCOME_FACTS) == set(Outcome)
+    assert max(len(facts.label) for facts in OUTCOME_FACTS.values()) <= 16
+    assert {facts.tone for facts in OUTCOME_FACTS.values()} <= {"ok", "info", "error"}
 
 
 def test_every_state_belongs_to_exactly_one_phase():

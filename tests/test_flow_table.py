@@ -291,14 +291,14 @@ def test_a_flood_of_malformed_codes_from_one_login_costs_nothing(event, text):
     assert submit(text).reason is Reason.MALFORMED and len(office.events) == before + 1
 
 
-ENGINE_AND_MASK = ["login/attempt.py", "login/enrolment.py", "ui/login_mask.py"]
+ENGINE_AND_MASK = ["login/attempt.py", "login/enrolment.py", "ui/login_mask.py", "render/diagram.py"]
 
 
 @pytest.mark.parametrize("module", ENGINE_AND_MASK)
 def test_no_outcome_is_decided_outside_the_table(module):
-    """The engine, the second factor and the login mask compare no state and no outcome: what a
-    state offers and shows comes from the table and its per-state facts (mappings that only draw,
-    such as a page's title by state, are no comparison)."""
+    """The engine, the second factor, the login mask and the diagrams compare no state and no
+    outcome, and keep no table of their own keyed by them: what a state offers and shows (its page
+    title included) and how an outcome reads (its label, its tone) come from the flow's facts."""
     import ast
     import pathlib
     import twofa_sim
@@ -311,4 +311,6 @@ def test_no_outcome_is_decided_outside_the_table(module):
 
     compared = [ast.unparse(node) for node in ast.walk(tree)
                 if isinstance(node, ast.Compare) and names_a_member(node)]
-    assert compared == []
+    side_tables = [ast.unparse(node)[:60] for node in ast.walk(tree)
+                   if isinstance(node, ast.Dict) and any(key is not None and names_a_member(key) for key in node.keys)]
+    assert compared == [] and side_tables == []

@@ -104,12 +104,22 @@ _METHODS = {action: "_on_" + action.name.lower() for action in Action}
 class StateFacts:
     """What holds in a state, for the engine and for whoever draws the login: whether a code step
     is open (its deadline runs), whether the QR and the secret are shown, and the message id of
-    the instruction the step's window shows. Which inputs a state takes is the table's
-    (:meth:`FlowTable.events_from`)."""
+    the instruction the step's window shows, and the title of the page (what a browser add-on
+    reads from the tab). Which inputs a state takes is the table's (:meth:`FlowTable.events_from`)."""
 
     step_open: bool = False
     shows_qr: bool = False
     instruction: str = "none"
+    page_title: str = "Login"
+
+
+@dataclass(frozen=True)
+class OutcomeFacts:
+    """How an outcome reads wherever the login is drawn: a short label for the flow's diagrams and
+    the tone of the message the login shows with it (good news, guidance, or a refusal)."""
+
+    label: str
+    tone: str  # "ok", "info" or "error": the colour of the message
 
 
 @dataclass(frozen=True)
@@ -355,12 +365,30 @@ it (the rows into "expired" close it themselves)."""
 STATE_FACTS: dict[State, StateFacts] = {
     S.CREDENTIALS: StateFacts(),
     S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
-    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code"),
-    S.AUTHENTICATED: StateFacts(),
+    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
+                                page_title="Two-factor authentication: type the code"),
+    S.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
     S.LOCKED: StateFacts(),
     S.EXPIRED: StateFacts(),
 }
 """What holds in each state (:class:`StateFacts`)."""
+
+OUTCOME_FACTS: dict[Outcome, OutcomeFacts] = {
+    O.BAD_CREDENTIALS: OutcomeFacts("bad credentials", "error"),
+    O.NO_2FA_NEEDED: OutcomeFacts("no 2FA needed", "ok"),
+    O.NEEDS_ENROLMENT: OutcomeFacts("not enrolled", "info"),
+    O.NEEDS_CODE: OutcomeFacts("enrolled", "info"),
+    O.ACCEPTED: OutcomeFacts("code accepted", "ok"),
+    O.REJECTED: OutcomeFacts("rejected", "error"),
+    O.LOCKS: OutcomeFacts("limit reached", "error"),
+    O.IS_LOCKED: OutcomeFacts("locked", "error"),
+    O.CLOCK_BEHIND: OutcomeFacts("clock behind", "error"),
+    O.TIMED_OUT: OutcomeFacts("timed out", "error"),
+    O.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),
+    O.STILL_OPEN: OutcomeFacts("still open", "info"),
+    O.DONE: OutcomeFacts("", "info"),  # no label: a finished login's rows are named by their event
+}
+"""How each outcome reads (:class:`OutcomeFacts`): the diagrams' labels and the messages' tone."""
 
 del S, E, O, R, A, K
 
@@ -384,9 +412,15 @@ class FlowTable:
                 raise ValueError(f"duplicate row for {key}")
             self._index[key] = row
         self.initial = State.CREDENTIALS
+        self.final = State.AUTHENTICATED  # where a login ends well (the diagrams' end marker)
         self.state_facts = STATE_FACTS
         self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
                         for state in State}
+
+    @staticmethod
+    def outcome_facts(outcome: Outcome) -> OutcomeFacts:
+        """How ``outcome`` reads: its diagram label and its message's tone."""
+        return OUTCOME_FACTS[outcome]
 
     def facts_of(self, state: State) -> StateFacts:
         """What holds in ``state``: an open step, a QR shown, the step's instruction."""

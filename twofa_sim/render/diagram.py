@@ -11,25 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from ..login.flow import Outcome, State
+from ..login.flow import OUTCOME_FACTS, State
 
 if TYPE_CHECKING:
     from ..login.flow import FlowTable
 
-SHORT_LABELS: dict[Outcome, str] = {
-    Outcome.BAD_CREDENTIALS: "bad credentials",
-    Outcome.NO_2FA_NEEDED: "no 2FA needed",
-    Outcome.NEEDS_ENROLMENT: "not enrolled",
-    Outcome.NEEDS_CODE: "enrolled",
-    Outcome.ACCEPTED: "code accepted",
-    Outcome.REJECTED: "rejected",
-    Outcome.LOCKS: "limit reached",
-    Outcome.IS_LOCKED: "locked",
-    Outcome.CLOCK_BEHIND: "clock behind",
-    Outcome.TIMED_OUT: "timed out",
-    Outcome.FACTOR_CHANGED: "factor reset",
-    Outcome.STILL_OPEN: "still open",
-}
 
 PHASES: dict[str, tuple[State, ...]] = {
     "1 · username and password": (State.CREDENTIALS,),
@@ -41,7 +27,7 @@ PHASES: dict[str, tuple[State, ...]] = {
 
 def edge_label(row) -> str:
     """Short words for one row: its outcome, or for a finished login the event (log out, start over)."""
-    return row.event.value if row.outcome is Outcome.DONE else SHORT_LABELS[row.outcome]
+    return OUTCOME_FACTS[row.outcome].label or row.event.value
 
 
 def to_mermaid(table: "FlowTable", sources: Iterable[State] | None = None, *, loops_as_notes: bool = False) -> str:
@@ -66,8 +52,8 @@ def to_mermaid(table: "FlowTable", sources: Iterable[State] | None = None, *, lo
             lines.append(f"    note left of {source.name}: stays here when {' / '.join(labels)}")
         else:
             lines.append(f"    {source.name} --> {target.name}: {' / '.join(labels)}")
-    if State.AUTHENTICATED in wanted:
-        lines.append(f"    {State.AUTHENTICATED.name} --> [*]")
+    if table.final in wanted:
+        lines.append(f"    {table.final.name} --> [*]")
     return "\n".join(lines)
 
 
@@ -95,4 +81,4 @@ def flow_diagrams(table: "FlowTable") -> FlowDiagrams:
     return FlowDiagrams(table)
 
 
-__all__ = ["to_mermaid", "to_markdown", "flow_diagrams", "FlowDiagrams", "edge_label", "SHORT_LABELS", "PHASES"]
+__all__ = ["to_mermaid", "to_markdown", "flow_diagrams", "FlowDiagrams", "edge_label", "PHASES"]

@@ -14,15 +14,12 @@ import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
 from ..login.backoffice import BackOffice
-from ..login.flow import FlowEvent, Outcome, State
+from ..login.flow import FlowEvent
 from ..login.attempt import LoginAttempt, StepResult
 from .common import SafeCallbacks, html_text, message_html, style_sheet
 from .i18n import Texts
 
 _DONE_EVENTS = {FlowEvent.LOG_OUT: LoginAttempt.log_out, FlowEvent.START_OVER: LoginAttempt.start_over}
-
-_KIND = {Outcome.ACCEPTED: "ok", Outcome.NO_2FA_NEEDED: "ok", Outcome.NEEDS_ENROLMENT: "info",
-         Outcome.NEEDS_CODE: "info", Outcome.STILL_OPEN: "info", Outcome.DONE: "info"}
 
 
 class LoginMask(widgets.VBox):
@@ -127,7 +124,7 @@ class LoginMask(widgets.VBox):
         # The second window's title says the step's instruction; the same words below it would be said twice.
         said_by_window = result.message_key == self.attempt.flow.facts_of(result.state).instruction
         self.show("" if said_by_window else self.texts.say(result.message_key, **dict(result.message_fields)),
-                  _KIND.get(result.outcome, "error"))
+                  self.attempt.flow.outcome_facts(result.outcome).tone)
         self.render()
         return result
 
@@ -195,8 +192,7 @@ class LoginMask(widgets.VBox):
         page = Image.new("RGB", (640, 320), "#f4f5f7")
         draw = ImageDraw.Draw(page)
         draw.rectangle([20, 20, 620, 300], fill="white", outline="#c9ccd1")
-        title = {State.CODE_REQUIRED: "Two-factor authentication: type the code",
-                 State.AUTHENTICATED: "Welcome to the back office"}.get(self.attempt.state, "Login")
+        title = self.attempt.flow.facts_of(self.attempt.state).page_title
         draw.text((40, 40), f"{self.office.policy.issuer} backend · {title}", fill="#1f2933",
                   font=ImageFont.load_default(size=18))
         return page
