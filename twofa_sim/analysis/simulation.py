@@ -2,7 +2,7 @@
 
 The **exact** engine (:func:`simulate_exact`) drives the real back office, login attempts and apps;
 the **fast** engine (:func:`simulate_fast`) computes the same outcomes with numpy on time steps. Both
-return a :class:`Run`: one row per login (:data:`LOGIN_COLUMNS`). The module docstring of
+return a :class:`SimulationRun`: one row per login (:data:`LOGIN_COLUMNS`). The module docstring of
 :mod:`twofa_sim.analysis.population` says how the users behave in both.
 """
 
@@ -37,7 +37,7 @@ LOGIN_COLUMNS = ["user", "day", "slot", "phase", "outcome", "codes", "wrong", "r
 
 
 @dataclass
-class Run:
+class SimulationRun:
     """One engine's play of a population under a policy."""
 
     engine: str
@@ -50,10 +50,10 @@ class Run:
     office: BackOffice | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
-        return f"Run({self.engine}, {len(self.logins)} logins, {self.population.n_users} users)"
+        return f"SimulationRun({self.engine}, {len(self.logins)} logins, {self.population.n_users} users)"
 
 
-def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
+def simulate_fast(population: Population, policy: Policy | None = None) -> SimulationRun:
     """All logins of ``population`` under ``policy`` with numpy: one pass per round and attempt."""
     started = time.perf_counter()
     policy = policy or Policy()
@@ -177,7 +177,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Run:
 
     frame = _frame(pop, out_phase, out_outcome, out_codes, out_wrong, out_replays, out_malformed, out_step,
                    out_seconds, out_end)
-    return Run("fast", policy, pop, frame, time.perf_counter() - started)
+    return SimulationRun("fast", policy, pop, frame, time.perf_counter() - started)
 
 
 def _frame(pop, phase, outcome, codes, wrong, replays, malformed, step, seconds, end) -> pd.DataFrame:
@@ -205,7 +205,7 @@ def _typed(code: str, typo: int, pos: int, shift: int) -> str:
 
 def simulate_exact(population: Population, policy: Policy | None = None, *, scan: str = "text",
                    progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
-                   trace: list | None = None) -> Run:
+                   trace: list | None = None) -> SimulationRun:
     """All logins of ``population`` through the real back office and the users' devices.
 
     Every user is created with "Force 2 factor auth." ticked and gets a
@@ -216,7 +216,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
 
     ``progress(done, total)`` is called every ``progress_every`` logins and at the end. The time
     spent inside :meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code` is measured on its own
-    (``Run.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
+    (``SimulationRun.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
     which large runs lower. ``trace``, when a list, receives ``(username, typed code, instant)``
     for every code submitted (for benchmarks).
     """
@@ -324,10 +324,10 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                    np.array(cols["replays"], dtype=np.int16), np.array(cols["malformed"], dtype=np.int16),
                    np.array(cols["step"], dtype=np.int64), np.array(cols["seconds"], dtype=float),
                    np.array(cols["end"], dtype=float))
-    return Run("exact", policy, pop, frame, time.perf_counter() - started, code_steps, code_time, office)
+    return SimulationRun("exact", policy, pop, frame, time.perf_counter() - started, code_steps, code_time, office)
 
 
-def simulate(population: Population, policy: Policy | None = None, engine: str = "fast", **options) -> Run:
+def simulate(population: Population, policy: Policy | None = None, engine: str = "fast", **options) -> SimulationRun:
     """Play ``population`` under ``policy`` with the ``"fast"`` or the ``"exact"`` engine."""
     if engine == "fast":
         return simulate_fast(population, policy)

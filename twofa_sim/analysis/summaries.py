@@ -1,4 +1,4 @@
-"""What a product owner asks of a :class:`~twofa_sim.analysis.simulation.Run`: first-try success,
+"""What a product owner asks of a :class:`~twofa_sim.analysis.simulation.SimulationRun`: first-try success,
 retries, lockouts, replays, time to get in; by clock offset, by app, side by side for policies, and
 how far the two engines agree."""
 
@@ -14,13 +14,13 @@ from ..core.errors import ValidationError
 from ..core.policy import Policy
 
 from .population import OUTCOME_INDEX, OUTCOMES, LoginOutcome, Population, PopulationParameters, default_parameters
-from .simulation import LOGIN_COLUMNS, Run, simulate
+from .simulation import LOGIN_COLUMNS, SimulationRun, simulate
 
 
 # -- summaries --------------------------------------------------------------------------------
 
 
-def summarise(run: Run) -> pd.Series:
+def summarise(run: SimulationRun) -> pd.Series:
     """The numbers a product owner asks for, for one run.
 
     ``first code accepted`` is the share of logins that reached the code step whose first code
@@ -74,7 +74,7 @@ def compare_policies(population: Population, policies: dict[str, Policy], engine
 OFFSET_BINS = (-math.inf, -120, -60, -45, -30, -15, -5, 5, 15, 30, 45, 60, 120, math.inf)
 
 
-def first_code_by_offset(run: Run, bins=OFFSET_BINS) -> pd.DataFrame:
+def first_code_by_offset(run: SimulationRun, bins=OFFSET_BINS) -> pd.DataFrame:
     """Share of first codes accepted, by the device's clock offset (logins that reached the code step)."""
     f = run.logins
     tried = f["codes"].to_numpy() > 0
@@ -94,7 +94,7 @@ def _bin_label(lo: float, hi: float) -> str:
     return f"{lo:g} to {hi:g}"
 
 
-def by_app(run: Run) -> pd.DataFrame:
+def by_app(run: SimulationRun) -> pd.DataFrame:
     """Per authenticator app: users, first codes accepted, sign-ins, users who never enrolled."""
     f = run.logins
     users = run.population.users_frame()
@@ -129,7 +129,7 @@ def enrolment_reach(matrix: pd.DataFrame, params: PopulationParameters | None = 
     return reach.round(12).rename("users whose app enrols")     # shares of 1 sum to 0.9999999999999999
 
 
-def agreement(fast: Run, exact: Run) -> pd.DataFrame:
+def agreement(fast: SimulationRun, exact: SimulationRun) -> pd.DataFrame:
     """Logins on which the two engines differ (empty when they agree on every login)."""
     a, b = fast.logins, exact.logins
     if len(a) != len(b):

@@ -27,7 +27,7 @@ from .records import DEFAULT_TAB, StepFailed, StepRecord, tab_suffix
 if TYPE_CHECKING:
     from ..login.backoffice import BackOffice
     from ..login.user import BackendUser
-    from .runner import Run
+    from .runner import ScenarioRun
     from .scenario_file import StepParser
 
 STATE_NAMES = enum_options(State)
@@ -145,7 +145,7 @@ class After:
     record and the value expected. Its properties raise :class:`StepFailed` when there is nothing
     to look at (no login in that tab, no scan yet); the check then fails with that reason."""
 
-    run: Run
+    run: ScenarioRun
     expectation: Expectation
     record: StepRecord
     expected: Any

@@ -2,7 +2,7 @@
 
 :func:`run_scenario` plays a :class:`~twofa_sim.spec.scenario_file.Scenario` on a back office
 with a pinned clock and seeded secrets, so a run is deterministic. Each step carries itself out
-(:meth:`Step.run <twofa_sim.spec.steps.Step.run>`) on the :class:`Run`, which holds what the story
+(:meth:`Step.run <twofa_sim.spec.steps.Step.run>`) on the :class:`ScenarioRun`, which holds what the story
 has opened so far (logins by user and tab, devices, recovery codes issued, what each device last
 scanned); each expectation is checked by its entry in the expectation table. The result is a
 :class:`ScenarioResult`: the records of every step, the QR codes shown and the back office.
@@ -100,7 +100,7 @@ def describe_result(result: StepResult) -> str:
     return text
 
 
-class Run:
+class ScenarioRun:
     """The state of one scenario while it runs: what the steps act on and the expectations look at."""
 
     def __init__(self, scenario: Scenario, office: BackOffice,
@@ -311,7 +311,7 @@ def run_scenario(scenario: Scenario, *, start: float | None = None, secret_sourc
     """
     office = BackOffice(policy=scenario.policy, clock=Clock.at(scenario.start if start is None else start),
                         secret_source=secret_source or SeededSecretSource(scenario.seed))
-    run = Run(scenario, office, on_record)
+    run = ScenarioRun(scenario, office, on_record)
     run.setup()
     not_run = 0
     for index, step in enumerate(scenario.steps):

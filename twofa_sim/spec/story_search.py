@@ -31,7 +31,7 @@ from ..login.backoffice import BackOffice
 from ..login.flow import FLOW, MALFORMED_RECORDED, FlowTable, Reason, Transition
 from .coverage import FlowCoverage, describe_row, table_check
 from .records import StepRecord
-from .runner import Run
+from .runner import ScenarioRun
 from .scenario_file import Scenario, parse_scenario
 from .steps import Step
 
@@ -172,7 +172,7 @@ class Played:
 
     rows: list[int]
     situation: Situation
-    run: Run
+    run: ScenarioRun
     record: StepRecord
 
 
@@ -261,7 +261,7 @@ class StorySearch:
         scenario = self.scenario(path)
         office = BackOffice(policy=scenario.policy, clock=Clock.at(scenario.start),
                             secret_source=SeededSecretSource(scenario.seed))
-        run = Run(scenario, office, None)
+        run = ScenarioRun(scenario, office, None)
         run.setup()
         coverage = FlowCoverage(self.table)
         rows: list[int] = []
@@ -323,7 +323,7 @@ class StorySearch:
         return found
 
 
-def situation_of(run: Run, clock_set_back: bool) -> Situation:
+def situation_of(run: ScenarioRun, clock_set_back: bool) -> Situation:
     office = run.office
     now = office.clock.now()
     logins = []
@@ -346,7 +346,7 @@ def situation_of(run: Run, clock_set_back: bool) -> Situation:
                      None if last is None else max(-2, min(2, step - last)), phone, clock_set_back)
 
 
-def expectations(run: Run, record: StepRecord, move: Move, row: Transition) -> dict[str, object]:
+def expectations(run: ScenarioRun, record: StepRecord, move: Move, row: Transition) -> dict[str, object]:
     """What holds after the step that takes ``row``: whose login, its state, outcome, reason, events."""
     taking = [key for key, login in run.logins.items() if login.state is row.target
               and key in run.last and run.last[key].outcome is row.outcome]

@@ -25,7 +25,7 @@ from matplotlib.ticker import NullLocator
 from ..analysis.attacker import DEFAULT_INTERVAL, HORIZONS, REFERENCE_SCHEDULES, Schedule, attack_table
 from ..core.errors import ValidationError
 from ..core.policy import Policy
-from ..analysis import (Population, Run, agreement, draw_population, first_code_by_offset, simulate_exact,
+from ..analysis import (Population, SimulationRun, agreement, draw_population, first_code_by_offset, simulate_exact,
                           simulate_fast, summarise)
 from .common import SafeCallbacks, message_html, style_sheet, table_html
 
@@ -98,7 +98,7 @@ class WhatIfFigure:
     BINS = 48
     HORIZON = np.geomspace(60.0, 90 * 86400.0, 60)
 
-    def __init__(self, run: Run, attack: pd.DataFrame | None = None, *, interval: float = DEFAULT_INTERVAL,
+    def __init__(self, run: SimulationRun, attack: pd.DataFrame | None = None, *, interval: float = DEFAULT_INTERVAL,
                  width: float = 13.0) -> None:
         self.interval = interval
         self.fig = fig = Figure(figsize=(width, 3.8))
@@ -147,7 +147,7 @@ class WhatIfFigure:
     def _odds(self, schedule: Schedule) -> np.ndarray:
         return 100 * np.asarray([schedule.probability_by(t, self.interval) for t in self.HORIZON])
 
-    def update(self, run: Run, attack: pd.DataFrame | None = None) -> "WhatIfFigure":
+    def update(self, run: SimulationRun, attack: pd.DataFrame | None = None) -> "WhatIfFigure":
         shares = first_code_by_offset(run)["first code accepted"].fillna(0).to_numpy()
         for bar, share in zip(self.offset_bars, shares):
             bar.set_height(100 * share)
@@ -168,7 +168,7 @@ class WhatIfFigure:
         return buffer.getvalue()
 
 
-def what_if_figure(run: Run, attack: pd.DataFrame | None = None, **options) -> Figure:
+def what_if_figure(run: SimulationRun, attack: pd.DataFrame | None = None, **options) -> Figure:
     """The what-if figure for one run (see :class:`WhatIfFigure`), for showing in a notebook."""
     return WhatIfFigure(run, attack, **options).fig
 
@@ -184,8 +184,8 @@ class WhatIf(widgets.VBox):
         self.attackers, self.seed, self.plots = attackers, seed, plots
         self.exact_users, self.exact_days = exact_users, exact_days
         self.timings: dict[str, float] = {}
-        self.run: Run | None = None
-        self.baseline: Run | None = None
+        self.run: SimulationRun | None = None
+        self.baseline: SimulationRun | None = None
         self.summary: pd.DataFrame | None = None
         self.attack: pd.DataFrame | None = None
         self.exact_check: pd.DataFrame | None = None

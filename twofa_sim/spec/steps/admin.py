@@ -18,7 +18,7 @@ from ..records import StepRecord
 from .base import Step
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 
@@ -32,11 +32,11 @@ class AdminStep(Step):
     def parse(cls, node: yaml.Node, parser: StepParser, common: dict[str, Any]) -> Step:
         return cls(user=parser.known_user(node, cls.key), **common)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "admin"
         record.outcome = self.act(run)
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         """Carry the action out on the back office; the outcome the timeline shows."""
         raise NotImplementedError
 
@@ -48,7 +48,7 @@ class TickStep(AdminStep, key="tick"):
     def describe(self) -> str:
         return f"ticks \"Force 2 factor auth.\" for {self.user}"
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         run.office.set_force_2fa(self.user, True)
         return "done"
 
@@ -60,7 +60,7 @@ class UntickStep(AdminStep, key="untick"):
     def describe(self) -> str:
         return f"unticks \"Force 2 factor auth.\" for {self.user}"
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         run.office.set_force_2fa(self.user, False)
         return "done"
 
@@ -72,7 +72,7 @@ class ResetStep(AdminStep, key="reset"):
     def describe(self) -> str:
         return f"resets 2FA of {self.user} (lost phone)"
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         run.office.reset_2fa(self.user)
         return "done"
 
@@ -84,7 +84,7 @@ class UnlockStep(AdminStep, key="unlock"):
     def describe(self) -> str:
         return f"unlocks {self.user}"
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         run.office.unlock(self.user)
         return "done"
 
@@ -96,7 +96,7 @@ class IssueRecoveryCodesStep(AdminStep, key="issue_recovery_codes"):
     def describe(self) -> str:
         return f"issues recovery codes to {self.user}"
 
-    def act(self, run: Run) -> str:
+    def act(self, run: ScenarioRun) -> str:
         codes = run.office.issue_recovery_codes(self.user)
         run.remember_recovery_codes(self.user, codes)
         return f"{len(codes)} codes issued (shown once to {self.user})"
@@ -130,7 +130,7 @@ class CompanySettingStep(Step, key="company_setting"):
     def describe(self) -> str:
         return f"turns 2FA for all users of {self.company} {'on' if self.on else 'off'}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "admin"
         run.office.set_company_force_2fa(self.company, self.on)
         record.outcome = "done"
@@ -165,7 +165,7 @@ class CreateUserStep(Step, key="create_user"):
         flag = "ticked" if self.spec.force_2fa else "not ticked"
         return f"creates user {self.spec.name} (Force 2 factor auth. {flag})"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "admin"
         spec = self.spec
         run.office.create_user(spec.name, spec.password, company=spec.company, force_2fa=spec.force_2fa)
@@ -189,7 +189,7 @@ class PolicyStep(Step, key="policy"):
     def describe(self) -> str:
         return "changes the policy: " + ", ".join(f"{k}={v!r}" for k, v in self.changes)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "admin"
         run.office.set_policy(run.office.policy.replace(**dict(self.changes)))
         record.outcome = "done"

@@ -22,7 +22,7 @@ from ..records import DEFAULT_TAB, StepFailed, StepRecord
 from .devices import CHOICES, DeviceStep
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 
@@ -46,7 +46,7 @@ class ScanUnsavedStep(DeviceStep, key="scan_unsaved"):
     def describe(self) -> str:
         return f"scans {'the QR alone' if self.image == 'qr' else 'the page'} with {self.device}, nothing saved yet"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = self.user
         screen = run.shown_screen(self.user, self.tab)
         image = screen.page_image() if self.image == "page" else screen.qr_image()
@@ -75,7 +75,7 @@ class OpenLinkStep(DeviceStep, key="open_link"):
     def describe(self) -> str:
         return f"opens the QR code's otpauth:// link on {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = self.user
         screen = run.shown_screen(self.user, self.tab)
         try:
@@ -104,7 +104,7 @@ class AnswerStep(DeviceStep, key="answer"):
     def describe(self) -> str:
         return f"answers '{self.choice}' on {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         device = run.devices[self.device]
         if not device.app.pending:
@@ -130,7 +130,7 @@ class TapStep(DeviceStep, key="tap"):
         which = "the newest entry" if self.entry is None else f"entry {self.entry}"
         return f"taps {which} on {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         device = run.devices[self.device]
         entries = device.app.entries
@@ -155,7 +155,7 @@ class AutomaticTimeStep(DeviceStep, key="automatic_time"):
     def describe(self) -> str:
         return f"{self.device}'s automatic time is switched {'on' if self.on else 'off'}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         warnings = run.devices[self.device].set_automatic_time(self.on)
         record.outcome = "; ".join(f"the app warns: {w}" for w in warnings) or "done"
@@ -184,7 +184,7 @@ class ScanOtherQrStep(DeviceStep, key="scan_other_qr"):
         parts = urlsplit(self.uri)
         return f"scans another service's QR code ({parts.netloc}, {unquote(parts.path[1:])[:40]}) with {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         try:
             result = run.devices[self.device].scan(qr_image(self.uri))
@@ -216,7 +216,7 @@ class ImportTextStep(DeviceStep, key="import_text"):
         lines = len([line for line in self.text.splitlines() if line.strip()])
         return f"imports {lines} line{'s' if lines != 1 else ''} of text into {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         report = run.devices[self.device].import_text(self.text)
         changed = tuple(a.field for r in report.results for a in r.adjustments)

@@ -4,7 +4,7 @@ A step type is a frozen dataclass that subclasses :class:`Step` with ``key="..."
 key in the file). That one class knows everything about its action: ``parse`` reads it from YAML
 (through the :class:`~twofa_sim.spec.scenario_file.StepParser`, which knows the users and devices
 declared so far), ``describe`` writes the timeline's action column, and ``run`` carries it out on
-the running scenario (:class:`~twofa_sim.spec.runner.Run`) and fills in the step's record.
+the running scenario (:class:`~twofa_sim.spec.runner.ScenarioRun`) and fills in the step's record.
 Subclassing registers it in :data:`STEP_TYPES`; the parser and the runner look nowhere else.
 """
 
@@ -20,7 +20,7 @@ from ..reader import TAG, format_duration
 if TYPE_CHECKING:
     from ..expectations import Expectation
     from ..records import StepRecord
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 #: Every step type by its YAML key, in the order the types were defined.
@@ -66,7 +66,7 @@ class Step:
         """The action as the timeline shows it."""
         raise NotImplementedError
 
-    def run(self, run: Run, record: "StepRecord") -> None:
+    def run(self, run: ScenarioRun, record: "StepRecord") -> None:
         """Carry the step out on the running scenario, filling in ``record`` (its actor and outcome)."""
         raise NotImplementedError
 
@@ -80,7 +80,7 @@ class CheckStep(Step):
     def describe(self) -> str:
         return "checks" if self.expect else "note"
 
-    def run(self, run: Run, record: "StepRecord") -> None:
+    def run(self, run: ScenarioRun, record: "StepRecord") -> None:
         record.actor = "check" if self.expect else "note"
         record.outcome = "-"
 

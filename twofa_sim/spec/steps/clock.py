@@ -17,7 +17,7 @@ from ..records import StepRecord
 from .base import Step
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 
@@ -41,7 +41,7 @@ class WaitStep(Step, key="wait"):
         quiet = " (screens do not look at the clock)" if not self.poll else ""
         return f"{format_duration(self.seconds)} pass{quiet}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "clock"
         run.office.clock.advance(self.seconds)
         run.note_clock(f"{format_duration(self.seconds)} passed")
@@ -62,7 +62,7 @@ class ClockStep(Step, key="clock"):
     def describe(self) -> str:
         return f"the clock is set to {iso(self.at)} UTC"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "clock"
         before = run.office.clock.now()
         run.office.clock.set(self.at)

@@ -21,7 +21,7 @@ from ..records import DEFAULT_TAB, StepFailed, StepRecord
 from .base import Step, ahead, signed
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 #: The answers a scan step may give an app that asks (about a duplicate or an unsafe token).
@@ -56,7 +56,7 @@ class InstallStep(DeviceStep, key="install"):
     def describe(self) -> str:
         return f"installs the app on {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.action = run.install(run.device_spec(self.device))
         record.outcome = "done"
 
@@ -110,7 +110,7 @@ class ScanStep(DeviceStep, key="scan"):
         answer = f", answers '{self.choice}'" if self.choice else ""
         return f"scans {what} with {self.device}{where}{answer}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = self.user
         device = run.devices[self.device]
         if self.image in ("page", "qr"):
@@ -167,7 +167,7 @@ class EnterKeyStep(DeviceStep, key="enter_key"):
             f" ({algorithm}, {self.digits} digits, {self.period} s)"
         return f"types the key shown as text into {self.device}{chosen}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = self.user
         device = run.devices[self.device]
         screen = run.shown_screen(self.user, self.tab)
@@ -199,7 +199,7 @@ class DeviceClockStep(DeviceStep, key="device_clock"):
             return f"{self.device}'s clock is set right"
         return f"{self.device}'s clock is set {signed(self.offset)} off ({ahead(self.offset)})"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         run.devices[self.device].set_offset(self.offset)
         record.outcome = "done"
@@ -216,7 +216,7 @@ class CorrectClockStep(DeviceStep, key="correct_clock"):
     def describe(self) -> str:
         return f"{self.device} corrects its clock from the server's time"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         record.outcome = run.devices[self.device].correct_clock().reason
 
@@ -239,7 +239,7 @@ class MoveEntriesStep(DeviceStep, key="move"):
     def describe(self) -> str:
         return f"moves every entry from {self.source} into {self.device}"
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = run.device_spec(self.device).owner
         report = run.devices[self.source].move_entries_to(run.devices[self.device])
         changed = tuple(a.field for r in report.results for a in r.adjustments)

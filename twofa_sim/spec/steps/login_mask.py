@@ -17,7 +17,7 @@ from ..records import DEFAULT_TAB, StepFailed, StepRecord, tab_suffix
 from .base import Step, is_scalar
 
 if TYPE_CHECKING:
-    from ..runner import Run
+    from ..runner import ScenarioRun
     from ..scenario_file import StepParser
 
 
@@ -55,7 +55,7 @@ class LoginStep(Step, key="login"):
         how = "the password given in the step" if self.password_given else "username and password"
         return f"logs in with {how}" + tab_suffix(self.tab)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         login = run.open_login(self.user, self.tab)
         result = run.fire(login, FlowEvent.SUBMIT_PASSWORD,
                           lambda: login.submit_password(self.user, self.password), record)
@@ -121,7 +121,7 @@ class TypeStep(Step, key="type"):
             return f"types recovery code {which}" + tab_suffix(self.tab)
         return f"types {self.code}" + tab_suffix(self.tab)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         if self.recovery is not None:
             text = self.recovery_code(run)
@@ -140,7 +140,7 @@ class TypeStep(Step, key="type"):
         record.events = run.step_events()
         run.note_result(self.user, self.tab, result, record, self.number)
 
-    def recovery_code(self, run: Run) -> str:
+    def recovery_code(self, run: ScenarioRun) -> str:
         """The recovery code typed: the N-th issued to the user in this scenario, or the text given."""
         if not isinstance(self.recovery, int):
             return self.recovery
@@ -150,7 +150,7 @@ class TypeStep(Step, key="type"):
                              f"so there is no #{self.recovery}: add an 'issue_recovery_codes' step")
         return codes[self.recovery - 1]
 
-    def device_code(self, run: Run) -> tuple[str, int]:
+    def device_code(self, run: ScenarioRun) -> tuple[str, int]:
         """The code the device shows for the user's entry, and the whole second its app computed it for."""
         device = run.devices[self.device]
         app = device.app
@@ -182,7 +182,7 @@ class LogOutStep(Step, key="log_out"):
     def describe(self) -> str:
         return "logs out" + tab_suffix(self.tab)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         result = run.fire(login, FlowEvent.LOG_OUT, login.log_out, record)
         run.note_result(self.user, self.tab, result, record, self.number)
@@ -203,7 +203,7 @@ class StartOverStep(Step, key="start_over"):
     def describe(self) -> str:
         return "starts over at the login mask" + tab_suffix(self.tab)
 
-    def run(self, run: Run, record: StepRecord) -> None:
+    def run(self, run: ScenarioRun, record: StepRecord) -> None:
         login = run.login_of(self.user, self.tab)
         result = run.fire(login, FlowEvent.START_OVER, login.start_over, record)
         run.note_result(self.user, self.tab, result, record, self.number)
