@@ -294,13 +294,14 @@ class BackOffice:
     @classmethod
     def restore(cls, data: dict) -> "BackOffice":
         """The back office of a :meth:`snapshot`; restoring adds no event."""
+        policy = Policy.restore(data["policy"])
         store = MemoryStore(EventLog.restore(data["events"]))
         for company in data["companies"]:
             store.add_company(Company.restore(company))
-        for user in data["users"]:
-            store.add_user(BackendUser.restore(user))
+        for index, user in enumerate(data["users"]):
+            store.add_user(BackendUser.restore(user, f"users[{index}]", policy.period))
         store.set_next_login_id(data["next_login_id"])
-        return cls(policy=Policy.restore(data["policy"]), clock=Clock.restore(data["clock"]),
+        return cls(policy=policy, clock=Clock.restore(data["clock"]),
                    secret_source=restore_secret_source(data["secret_source"]), store=store)
 
     # -- views ----------------------------------------------------------------------------------

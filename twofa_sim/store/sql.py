@@ -42,7 +42,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
-from ..core.errors import AlreadyExistsError
+from ..core.errors import AlreadyExistsError, ValidationError
 from ..core.events import Event, EventLog
 from ..core.files import file_kind
 from ..login.company import Company
@@ -183,38 +183,61 @@ class SqlStore(Store):
                              "it; open the database anew")
 
     def _prepare(self, create: bool) -> None:
-        """Create the tables of a new database, or check the schema version of an existing one.
-        The check only reads, so opening a store does not wait for other processes' writes."""
+        """Create the tables of a new database, bring an older schema version up to date, or check
+        the schema version of an existing one. The check only reads, so opening a store does not
+        wait for other processes' writes."""
         with self.transaction(write=False):
-            if self._check_version(create=False):
-                return
-        if not create:
+            found = self._found_version()
+        if found == schema.SCHEMA_VERSION:
+            return
+        if found is None and not create:
             raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
         with self.transaction():
             if self._dialect == "postgresql":
                 # Kernels that open a new database at the same instant create its tables one after
                 # the other (SQLite's BEGIN IMMEDIATE already does that): a lock of the database's own.
                 self._connection().execute(sa.text("SELECT pg_advisory_xact_lock(20261)"))
-            self._check_version(create=True)
+            found = self._found_version()  # again, under the write lock: another process may have done it
+            if found is None:
+                self._create_tables()
+            elif found != schema.SCHEMA_VERSION:
+                self._migrate(found)
 
-    def _check_version(self, create: bool) -> bool:
+    def _found_version(self) -> int | None:
+        """The database's schema version (None if it holds no store yet); one this twofa-sim can
+        neither read nor bring up to date is refused by name."""
         connection = self._connection()
         tables = set(sa.inspect(connection).get_table_names())
         if "schema_version" not in tables:
             if tables - {t.name for t in schema.metadata.sorted_tables}:
                 raise StoreError(self._where, "holds other tables: it is not a twofa-sim store")
-            if not create:
-                return False
-            schema.metadata.create_all(connection)
-            connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
-            connection.execute(schema.counters.insert().values(name="login", value=1))
-            return True
+            return None
         versions = connection.execute(sa.select(schema.schema_version.c.version)).scalars().all()
-        if versions != [schema.SCHEMA_VERSION]:
+        if len(versions) != 1 or versions[0] not in (schema.SCHEMA_VERSION, *schema.MIGRATED_VERSIONS):
             found = ", ".join(map(str, versions)) or "none"
             raise StoreError(self._where, f"has schema version {found}; this twofa-sim reads version "
                              f"{schema.SCHEMA_VERSION} (use a new database file)")
-        return True
+        return versions[0]
+
+    def _create_tables(self) -> None:
+        connection = self._connection()
+        schema.metadata.create_all(connection)
+        connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
+        connection.execute(schema.counters.insert().values(name="login", value=1))
+
+    def _migrate(self, found: int) -> None:
+        """Bring a database of an older schema version up to date, in the open write transaction
+        (all or nothing). Version 1 held recovery codes in hex in the factor column."""
+        connection = self._connection()
+        if found == 1:
+            for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
+                try:
+                    factor = schema.factor_json_from_version_1(factor)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
+                                     "column is not a version 1 second factor); nothing was changed") from None
+                connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        connection.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     @property
     def where(self) -> str:
@@ -379,9 +402,14 @@ class SqlStore(Store):
                 unit.users[key] = None if row is None else self._user_from(unit, row)
             return unit.users[key]
 
-    @staticmethod
-    def _user_from(unit: _Unit, row: Any) -> BackendUser:
-        user = schema.user_from_row(row)
+    def _user_from(self, unit: _Unit, row: Any) -> BackendUser:
+        try:
+            user = schema.user_from_row(row)
+        except ValidationError as problem:  # names the place, never a value (the row holds secrets)
+            raise StoreError(self._where, f"holds a damaged user row ({problem})") from None
+        except (ValueError, TypeError):
+            raise StoreError(self._where, f"holds a damaged user row (users row {row.key[:64]!r}: its factor "
+                             "column is not a second factor's JSON)") from None
         unit.user_rows[user.key] = schema.user_row(user)
         return user
 
