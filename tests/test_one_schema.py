@@ -19,6 +19,7 @@ import typing
 import pytest
 import sqlalchemy as sa
 
+from twofa_sim.core.clock import iso
 from twofa_sim.core.errors import ValidationError
 from twofa_sim.core.events import Event
 from twofa_sim.core.passwords import PasswordHash
@@ -198,3 +199,53 @@ def test_a_version_1_database_is_brought_up_to_date_when_opened_and_reads_the_sa
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
         assert json.loads(db.execute("SELECT factor FROM users").fetchone()[0]) == office.user("alice").enrolment.snapshot()
     assert (story == "recovery codes") == (json.loads(old_factor) != office.user("alice").enrolment.snapshot())
+
+
+# -- the typed user view: labels only where a table is drawn ---------------------------------------------
+
+RENDERINGS = ("render", "ui")
+
+
+def label_reads(label_set: set[str]) -> list[str]:
+    """Places in the package outside the renderings that read a row by one of these labels
+    (``row["failed codes"]``, ``row.get("locked until")``)."""
+    import ast
+    import pathlib
+
+    import twofa_sim
+    root = pathlib.Path(twofa_sim.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).parts[0] in RENDERINGS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            key = None
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                key = node.slice.value
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                key = node.args[0].value
+            if key in label_set:
+                found.append(f"{path.relative_to(root)}:{node.lineno} reads {key!r}")
+    return found
+
+
+def test_the_back_office_hands_out_typed_views_and_only_renderings_use_labels():
+    from twofa_sim.login.user import UserView
+    from twofa_sim.render.tables import USER_LABELS, users_table
+
+    office = story_office("enrolled")
+    lock_end = office.clock.now() + 600
+    office.user("alice").enrolment.failures, office.user("alice").enrolment.locked_until = 5, lock_end
+    views = office.user_views()
+    assert [type(v) for v in views] == [UserView] and dataclasses.is_dataclass(views[0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        views[0].failed_codes = 0
+    assert (views[0].failed_codes, views[0].locked_until, views[0].enrolled) == (5, lock_end, True)
+    assert list(USER_LABELS) == [f.name for f in dataclasses.fields(UserView)]
+    assert users_table(office).loc["alice", "locked until"] == iso(lock_end)
+    office.clock.advance(600)
+    assert (office.user_views()[0].failed_codes, office.user_views()[0].locked_until) == (0, None)
+    assert users_table(office).loc["alice", "locked until"] == ""
+    spoken = {label for label in USER_LABELS.values() if label not in USER_LABELS}  # the labels that are not field names
+    assert label_reads(spoken) == []

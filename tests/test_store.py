@@ -60,7 +60,7 @@ def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(database)
     memory, sql = office_on(None), office_on(database)
     story(memory)
     story(sql)
-    assert sql.user_rows() == memory.user_rows()
+    assert sql.user_views() == memory.user_views()
     assert sql.events.rows() == memory.events.rows()
     assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sql.companies] == \
            [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
@@ -74,7 +74,7 @@ def test_a_new_back_office_on_the_same_database_sees_everything(database):
     first = office_on(url)
     story(first)
     again = office_on(url)
-    assert again.user_rows() == first.user_rows()
+    assert again.user_views() == first.user_views()
     assert list(again.events) == list(first.events)
     bob = again.user("bob")
     assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
@@ -100,7 +100,7 @@ def test_two_processes_see_each_others_users_factors_and_events(tmp_path):
     assert done.get(timeout=60) == "AUTHENTICATED"
     child.join(60)
     assert office.user("dave").enrolment.is_enrolled
-    assert [r["enrolled"] for r in office.user_rows()] == [True]
+    assert [v.enrolled for v in office.user_views()] == [True]
     assert office.events.count(EventKind.ENROLMENT_COMPLETED, "dave") == 1
     assert office.store.peek_login_id() == 2
 
@@ -187,14 +187,14 @@ def test_a_failed_action_leaves_the_database_as_it_was(database):
     office = office_on(database)
     office.create_company("ACME")
     office.create_user("alice", PASSWORD)
-    before = (office.user_rows(), office.events.rows())
+    before = (office.user_views(), office.events.rows())
     with pytest.raises(Exception, match="boom"):
         with office.transaction():
             office.user("alice").enrolment.failures = 3
             office.events.record(office.clock.now(), EventKind.UNLOCKED, "admin:test", user="alice")
             raise RuntimeError("boom")
     again = office_on(database)
-    assert (again.user_rows(), again.events.rows()) == before
+    assert (again.user_views(), again.events.rows()) == before
 
 
 def test_two_processes_creating_one_username_at_once_get_one_user_and_a_clear_error(postgres):
@@ -219,7 +219,7 @@ def test_a_back_office_on_a_database_saves_what_its_twin_in_memory_saves(tmp_pat
     story(memory)
     story(sql)
     assert sql.snapshot() == memory.snapshot()
-    assert BackOffice.restore(sql.snapshot()).user_rows() == sql.user_rows()
+    assert BackOffice.restore(sql.snapshot()).user_views() == sql.user_views()
 
 
 class CountingStore(MemoryStore):
@@ -285,7 +285,7 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
     attempt = office.start_login()
     secret = attempt.submit_password("alice", PASSWORD).screen.secret
     code = pyotp.TOTP(secret).at(office.clock.now())
-    before = (attempt.state, len(office.events), office.user_rows())
+    before = (attempt.state, len(office.events), office.user_views())
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -294,7 +294,7 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
         assert attempt.state is State.ENROLMENT
     finally:
         holder.execute("ROLLBACK")
-    assert (attempt.state, len(office.events), office.user_rows()) == before
+    assert (attempt.state, len(office.events), office.user_views()) == before
     assert attempt.submit_code(code).state is State.AUTHENTICATED
 
 
@@ -306,7 +306,7 @@ def test_nothing_the_sql_store_shows_holds_a_secret_or_hash(tmp_path):
     with office.transaction():
         office.user("bob")
         shown = [repr(office.store), repr(office.events), repr(office), repr(office.user("bob")),
-                 str(list(office.events)), str(office.user_rows())]
+                 str(list(office.events)), str(office.user_views())]
     assert secrets and not [s for s in secrets + hashes for text in shown if s in text]
 
 

@@ -85,3 +85,22 @@ class BackendUser:
     def __repr__(self) -> str:
         return (f"BackendUser({self.username!r}, company={self.company!r}, force_2fa={self.force_2fa}, "
                 f"{self.enrolment!r})")
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What the admin sees of one user, typed: no hash, no secret. The back office hands these out
+    (:meth:`~twofa_sim.login.backoffice.BackOffice.user_views`); the words a table shows for each
+    field belong to the renderings (:func:`twofa_sim.render.tables.users_table`)."""
+
+    username: str
+    company: str
+    force_2fa: bool
+    company_2fa: bool
+    needs_2fa: bool
+    enrolled: bool
+    enrolment_pending: bool
+    failed_codes: int
+    locked_until: float | None
+    """When the lock ends, or None when the user is not locked (a lock that ran out is none)."""
+    recovery_codes_left: int
