@@ -354,3 +354,37 @@ def test_kernels_opening_a_new_database_at_once_all_get_it(database):
     for child in children:
         child.join(60)
     office_on(database).create_company("ACME")
+
+
+@contextlib.contextmanager
+def statements() -> list[str]:
+    """Every SQL statement any engine runs inside the block."""
+    import sqlalchemy
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001 - SQLAlchemy's signature
+        seen.append(" ".join(statement.split()).lower())
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", note)
+
+
+@pytest.mark.parametrize("new_events, counts, reads", [
+    (0, 1, 0),      # nothing new: one count, no row read
+    (1, 1, 1),      # one new event: one count, then the rows after the last one seen, in the same read
+    (3, 1, 1),
+])
+def test_a_refresh_of_the_event_log_counts_the_events_table_once(tmp_path, new_events, counts, reads):
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    writer, reader = office_on(url), office_on(url)
+    writer.create_company("ACME")
+    before = len(reader.events)
+    for _ in range(new_events):
+        writer.events.record(writer.clock.now(), EventKind.UNLOCKED, "admin")
+    with statements() as seen:
+        assert len(reader.events) == before + new_events
+    events_reads = [s for s in seen if "from events" in s]
+    assert [s for s in events_reads if "count(" in s] == events_reads[:counts] and len(events_reads) == counts + reads

@@ -463,10 +463,13 @@ class SqlStore(Store):
             result = self._connection().execute(schema.INSERT_EVENT, schema.event_row(event))
             return int(result.inserted_primary_key[0])
 
-    def event_rows(self, after: int) -> tuple[int, int, list[Any]]:
-        """(rows in the log, highest sequence number, rows after ``after``) in one consistent read."""
+    def event_rows(self, after: int, seen: tuple[int, int] | None = None) -> tuple[int, int, list[Any]]:
+        """(rows in the log, highest sequence number, rows after ``after``) in one consistent read,
+        counting the table once; when the count and number are ``seen`` (nothing new), no row is read."""
         with self._reading() as unit:
             count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
+            if (count, top) == seen:
+                return int(count), int(top), []
             rows = unit.connection.execute(schema.EVENTS_AFTER, {"after": after}).all()
             return int(count), int(top), rows
 
