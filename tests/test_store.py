@@ -388,3 +388,51 @@ def test_a_refresh_of_the_event_log_counts_the_events_table_once(tmp_path, new_e
         assert len(reader.events) == before + new_events
     events_reads = [s for s in seen if "from events" in s]
     assert [s for s in events_reads if "count(" in s] == events_reads[:counts] and len(events_reads) == counts + reads
+
+
+class _Rows:
+    """A flow listener that keeps the rows the engine reports."""
+
+    def __init__(self) -> None:
+        self.rows = []
+
+    def row_taken(self, row) -> None:
+        self.rows.append(row)
+
+    def guard_taken(self, order, guard) -> None:
+        pass
+
+
+def test_a_flood_of_malformed_codes_never_takes_the_write_lock_and_each_step_is_reported_once(tmp_path):
+    """After the first few malformed codes of a login (recorded), the rest write nothing: they are
+    decided in a reading transaction, so they go on while another process holds the write lock."""
+    from twofa_sim.core.observers import observing
+    from twofa_sim.login.flow import MALFORMED_RECORDED, Reason
+
+    from helpers import at_code_step, current_code, enrol
+
+    path = tmp_path / "class.sqlite"
+    office = office_on(f"sqlite:///{path}")
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD, company="ACME", force_2fa=True)
+    secret = enrol(office, "alice")
+    office.clock.advance(office.policy.period)
+    quick = BackOffice(policy=FAST, clock=office.clock, secret_source=SeededSecretSource(1),
+                       store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
+    login = at_code_step(quick, "alice")
+    before = len(quick.events)
+    with observing(_Rows()) as listener:
+        reasons = [login.submit_code("abc").reason for _ in range(MALFORMED_RECORDED + 1)]
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")               # another process holds the write lock
+        try:
+            reasons += [login.submit_code("abc").reason for _ in range(20)]
+            with pytest.raises(StoreError, match="locked"):
+                login.submit_code(current_code(quick, secret))   # a code that counts must write: it waits
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert login.submit_code(current_code(quick, secret)).state is State.AUTHENTICATED
+    assert reasons == [Reason.MALFORMED] * MALFORMED_RECORDED + [Reason.MALFORMED_AGAIN] * 21
+    assert len(quick.events) - before == MALFORMED_RECORDED + 2    # the recorded ones, the code and the sign-in
+    assert len(listener.rows) == len(reasons) + 1                  # each step reported once, the retried one too
