@@ -103,6 +103,15 @@ class SqlStore(Store):
                 creator=lambda: sqlite3.connect(existing_only, uri=True, timeout=busy_timeout,
                                                 check_same_thread=False))
             _sqlite_transactions(self._engine, busy_timeout)
+            # The -wal and -shm files hold what is committed but not yet copied into the file; SQLite
+            # deletes them only with the last connection, so while this store keeps one open they
+            # must stay the files it saw (pool events count its open connections).
+            self._companions: tuple[tuple[int, int], ...] | None = None
+            self._connections = 0
+            self._counting = threading.Lock()
+            sa_event.listen(self._engine.pool, "connect", self._connection_opened)
+            sa_event.listen(self._engine.pool, "close", self._connection_closed)
+            sa_event.listen(self._engine.pool, "close_detached", self._connection_closed)
         elif self._dialect == "postgresql":
             self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -175,12 +184,44 @@ class SqlStore(Store):
             raise StoreError(self._where, f"cannot be checked ({error.strerror})") from None
         return found.st_dev, found.st_ino
 
-    def _check_identity(self) -> None:
+    def _check_identity(self, record: bool = False) -> None:
         """The file at the path is still the file this store opened (SQLite keeps writing into a
-        deleted file's inode, and a new connection to the path would open the replacement)."""
+        deleted file's inode, and a new connection to the path would open the replacement), and
+        its -wal and -shm files are still those this store's open connections use (``record``:
+        remember them if nothing is remembered yet; call it inside a transaction, when they exist)."""
         if self._file_identity() != self._identity:
             raise StoreError(self._where, "was replaced by another file while in use: nothing more is written to "
                              "it; open the database anew")
+        kept = self._companions
+        if kept is None:
+            if record and self._connections:
+                self._companions = self._companion_identities()
+        elif self._companion_identities() != kept:
+            raise StoreError(self._where, "lost its write-ahead log (its -wal or -shm file was deleted or replaced "
+                             "while in use): nothing more is written to it; open the database anew")
+
+    def _companion_identities(self) -> tuple[tuple[int, int], ...] | None:
+        """(device, inode) of the -wal and -shm files; None if either is missing."""
+        found = []
+        for suffix in ("-wal", "-shm"):
+            try:
+                info = os.stat(self._path + suffix)
+            except OSError:
+                return None
+            found.append((info.st_dev, info.st_ino))
+        return tuple(found)
+
+    def _connection_opened(self, *_: Any) -> None:
+        with self._counting:
+            self._connections += 1
+
+    def _connection_closed(self, *_: Any) -> None:
+        """With this store's last connection SQLite may delete the -wal and -shm files: from then
+        on they are not compared until a transaction remembers them again."""
+        with self._counting:
+            self._connections = max(self._connections - 1, 0)
+            if not self._connections:
+                self._companions = None
 
     def _prepare(self, create: bool) -> None:
         """Create the tables of a new database, bring an older schema version up to date, or check
@@ -278,8 +319,8 @@ class SqlStore(Store):
                         yield
                         if write:
                             self._flush(unit)
-                            if self._identity is not None:  # once more just before COMMIT: a file
-                                self._check_identity()      # deleted meanwhile gets nothing, all rolls back
+                        if self._identity is not None:      # once more just before COMMIT: a file deleted
+                            self._check_identity(record=True)  # meanwhile gets nothing, all rolls back
                     finally:
                         self._local.unit = None
         except StoreError:
