@@ -142,6 +142,46 @@ def test_a_database_replaced_under_the_class_is_named_and_the_new_file_is_left_a
     assert (events_in(kept), events_in(running.path)) == (before, in_new_file)
 
 
+LOST_LOG = "lost its write-ahead log: its -wal or -shm file was deleted while the class was running"
+
+
+@pytest.mark.parametrize("suffixes", [("-wal",), ("-shm",), ("-wal", "-shm")])
+def test_a_database_whose_wal_or_shm_file_was_deleted_is_named_and_nothing_more_is_written(running, tmp_path,
+                                                                                            suffixes):
+    """The -wal and -shm files hold what is committed and not yet in the file itself: pages that
+    went on with the deleted ones while new pages made new ones would split the class."""
+    running.keep_old_file(tmp_path)  # everything committed so far copied into the file itself
+    main_file = os.stat(running.path)
+    for suffix in suffixes:
+        os.remove(f"{running.path}{suffix}")
+
+    log_in(running.page, running.name, running.password)
+    assert LOST_LOG in shown(running.page) and running.page.login.attempt.state is State.CREDENTIALS
+    running.board.refresh()
+    assert LOST_LOG in shown(running.board)
+    running.board.selected.value = running.name
+    running.board.unlock.click()
+    assert LOST_LOG in shown(running.board)
+    assert [os.path.exists(f"{running.path}{suffix}") for suffix in suffixes] == [False] * len(suffixes)
+    assert (os.stat(running.path).st_size, os.stat(running.path).st_mtime_ns) == (main_file.st_size,
+                                                                                  main_file.st_mtime_ns)
+
+
+def test_the_wal_and_shm_files_may_go_with_the_last_connection_and_come_back(tmp_path):
+    """SQLite deletes them when the last connection closes: a store whose connections all closed
+    opens them anew without a word."""
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    store = open_store(url, create=True)
+    store.close()  # the last connection: SQLite removes the -wal and -shm files
+    assert not os.path.exists(tmp_path / "class.sqlite-wal")
+    with store.transaction(write=False):
+        store.companies()
+    with store.transaction():
+        store.next_login_id()
+    assert os.path.exists(tmp_path / "class.sqlite-wal")
+    store.close()
+
+
 def test_a_page_opened_after_the_database_was_deleted_names_it_and_creates_nothing(running):
     running.delete()
     later = TraineePage.for_page("", db_url=running.url, live=False)

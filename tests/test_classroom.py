@@ -439,7 +439,7 @@ def test_an_event_committed_late_with_a_lower_number_is_not_missed(classroom):
     late = next(e for e in events if e.kind is EventKind.PASSWORD_ACCEPTED)
     seen = [e for e in events if e is not late]  # committed after the others were read
     stand_in = SimpleNamespace(events=seen, clock=classroom.office.clock, policy=classroom.office.policy,
-                               user_rows=classroom.office.user_rows)
+                               user_views=classroom.office.user_views)
     progress = ClassProgress(stand_in, classroom.usernames)
     assert not progress.statuses()[1].logged_in
     seen[:] = events  # the log read again whole, in order

@@ -77,7 +77,7 @@ def whole_state(office: BackOffice, devices: list[Device]) -> tuple:
 def story(office: BackOffice, devices: list[Device]) -> list:
     """What a trainer does next with the session: every answer the simulation gives."""
     aegis, freeotp, addon = devices
-    out = [office.start_login().id, office.user_rows()]
+    out = [office.start_login().id, office.user_views()]
     answer = aegis.app.confirm(aegis.app.pending[0], "keep both")
     out.append((answer.outcome, answer.entry))
     out.append(freeotp.app.confirm(freeotp.app.pending[0], "add anyway").entry)

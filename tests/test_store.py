@@ -60,7 +60,7 @@ def test_sql_store_gives_the_same_users_and_events_as_the_memory_store(database)
     memory, sql = office_on(None), office_on(database)
     story(memory)
     story(sql)
-    assert sql.user_rows() == memory.user_rows()
+    assert sql.user_views() == memory.user_views()
     assert sql.events.rows() == memory.events.rows()
     assert [(c.name, c.force_2fa_for_all, c.usernames) for c in sql.companies] == \
            [(c.name, c.force_2fa_for_all, c.usernames) for c in memory.companies]
@@ -74,7 +74,7 @@ def test_a_new_back_office_on_the_same_database_sees_everything(database):
     first = office_on(url)
     story(first)
     again = office_on(url)
-    assert again.user_rows() == first.user_rows()
+    assert again.user_views() == first.user_views()
     assert list(again.events) == list(first.events)
     bob = again.user("bob")
     assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
@@ -100,7 +100,7 @@ def test_two_processes_see_each_others_users_factors_and_events(tmp_path):
     assert done.get(timeout=60) == "AUTHENTICATED"
     child.join(60)
     assert office.user("dave").enrolment.is_enrolled
-    assert [r["enrolled"] for r in office.user_rows()] == [True]
+    assert [v.enrolled for v in office.user_views()] == [True]
     assert office.events.count(EventKind.ENROLMENT_COMPLETED, "dave") == 1
     assert office.store.peek_login_id() == 2
 
@@ -187,14 +187,14 @@ def test_a_failed_action_leaves_the_database_as_it_was(database):
     office = office_on(database)
     office.create_company("ACME")
     office.create_user("alice", PASSWORD)
-    before = (office.user_rows(), office.events.rows())
+    before = (office.user_views(), office.events.rows())
     with pytest.raises(Exception, match="boom"):
         with office.transaction():
             office.user("alice").enrolment.failures = 3
             office.events.record(office.clock.now(), EventKind.UNLOCKED, "admin:test", user="alice")
             raise RuntimeError("boom")
     again = office_on(database)
-    assert (again.user_rows(), again.events.rows()) == before
+    assert (again.user_views(), again.events.rows()) == before
 
 
 def test_two_processes_creating_one_username_at_once_get_one_user_and_a_clear_error(postgres):
@@ -219,7 +219,7 @@ def test_a_back_office_on_a_database_saves_what_its_twin_in_memory_saves(tmp_pat
     story(memory)
     story(sql)
     assert sql.snapshot() == memory.snapshot()
-    assert BackOffice.restore(sql.snapshot()).user_rows() == sql.user_rows()
+    assert BackOffice.restore(sql.snapshot()).user_views() == sql.user_views()
 
 
 class CountingStore(MemoryStore):
@@ -285,7 +285,7 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
     attempt = office.start_login()
     secret = attempt.submit_password("alice", PASSWORD).screen.secret
     code = pyotp.TOTP(secret).at(office.clock.now())
-    before = (attempt.state, len(office.events), office.user_rows())
+    before = (attempt.state, len(office.events), office.user_views())
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -294,7 +294,7 @@ def test_a_code_check_refused_by_a_locked_database_changes_nothing_and_can_be_re
         assert attempt.state is State.ENROLMENT
     finally:
         holder.execute("ROLLBACK")
-    assert (attempt.state, len(office.events), office.user_rows()) == before
+    assert (attempt.state, len(office.events), office.user_views()) == before
     assert attempt.submit_code(code).state is State.AUTHENTICATED
 
 
@@ -306,7 +306,7 @@ def test_nothing_the_sql_store_shows_holds_a_secret_or_hash(tmp_path):
     with office.transaction():
         office.user("bob")
         shown = [repr(office.store), repr(office.events), repr(office), repr(office.user("bob")),
-                 str(list(office.events)), str(office.user_rows())]
+                 str(list(office.events)), str(office.user_views())]
     assert secrets and not [s for s in secrets + hashes for text in shown if s in text]
 
 
@@ -354,3 +354,85 @@ def test_kernels_opening_a_new_database_at_once_all_get_it(database):
     for child in children:
         child.join(60)
     office_on(database).create_company("ACME")
+
+
+@contextlib.contextmanager
+def statements() -> list[str]:
+    """Every SQL statement any engine runs inside the block."""
+    import sqlalchemy
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001 - SQLAlchemy's signature
+        seen.append(" ".join(statement.split()).lower())
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", note)
+
+
+@pytest.mark.parametrize("new_events, counts, reads", [
+    (0, 1, 0),      # nothing new: one count, no row read
+    (1, 1, 1),      # one new event: one count, then the rows after the last one seen, in the same read
+    (3, 1, 1),
+])
+def test_a_refresh_of_the_event_log_counts_the_events_table_once(tmp_path, new_events, counts, reads):
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    writer, reader = office_on(url), office_on(url)
+    writer.create_company("ACME")
+    before = len(reader.events)
+    for _ in range(new_events):
+        writer.events.record(writer.clock.now(), EventKind.UNLOCKED, "admin")
+    with statements() as seen:
+        assert len(reader.events) == before + new_events
+    events_reads = [s for s in seen if "from events" in s]
+    assert [s for s in events_reads if "count(" in s] == events_reads[:counts] and len(events_reads) == counts + reads
+
+
+class _Rows:
+    """A flow listener that keeps the rows the engine reports."""
+
+    def __init__(self) -> None:
+        self.rows = []
+
+    def row_taken(self, row) -> None:
+        self.rows.append(row)
+
+    def guard_taken(self, order, guard) -> None:
+        pass
+
+
+def test_a_flood_of_malformed_codes_never_takes_the_write_lock_and_each_step_is_reported_once(tmp_path):
+    """After the first few malformed codes of a login (recorded), the rest write nothing: they are
+    decided in a reading transaction, so they go on while another process holds the write lock."""
+    from twofa_sim.core.observers import observing
+    from twofa_sim.login.flow import MALFORMED_RECORDED, Reason
+
+    from helpers import at_code_step, current_code, enrol
+
+    path = tmp_path / "class.sqlite"
+    office = office_on(f"sqlite:///{path}")
+    office.create_company("ACME")
+    office.create_user("alice", PASSWORD, company="ACME", force_2fa=True)
+    secret = enrol(office, "alice")
+    office.clock.advance(office.policy.period)
+    quick = BackOffice(policy=FAST, clock=office.clock, secret_source=SeededSecretSource(1),
+                       store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
+    login = at_code_step(quick, "alice")
+    before = len(quick.events)
+    with observing(_Rows()) as listener:
+        reasons = [login.submit_code("abc").reason for _ in range(MALFORMED_RECORDED + 1)]
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")               # another process holds the write lock
+        try:
+            reasons += [login.submit_code("abc").reason for _ in range(20)]
+            with pytest.raises(StoreError, match="locked"):
+                login.submit_code(current_code(quick, secret))   # a code that counts must write: it waits
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert login.submit_code(current_code(quick, secret)).state is State.AUTHENTICATED
+    assert reasons == [Reason.MALFORMED] * MALFORMED_RECORDED + [Reason.MALFORMED_AGAIN] * 21
+    assert len(quick.events) - before == MALFORMED_RECORDED + 2    # the recorded ones, the code and the sign-in
+    assert len(listener.rows) == len(reasons) + 1                  # each step reported once, the retried one too

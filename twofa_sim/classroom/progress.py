@@ -197,14 +197,14 @@ class ClassProgress:
         self.read_events()
         now = self.office.clock.now()
         timeout = self.office.policy.code_step_timeout
-        users = {row["username"]: row for row in self.office.user_rows()}
+        users = {view.username: view for view in self.office.user_views()}
         rows = []
         for name in self.usernames:
             trail = self._trails[name]
-            user = users.get(name, {})
-            enrolled = bool(user.get("enrolled", False))
-            failures = int(user.get("failed codes", 0))
-            locked_until = str(user.get("locked until", ""))
+            user = users.get(name)
+            enrolled = user is not None and user.enrolled
+            failures = 0 if user is None else user.failed_codes
+            locked_until = "" if user is None or user.locked_until is None else iso(user.locked_until)
             step_open = trail.step_opened is not None and now < trail.step_opened + timeout
             open_step = OPEN_STEPS.get(trail.last_state) if step_open else None
             lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not step_open)) and not enrolled

@@ -48,6 +48,40 @@ def stop_listening(token: contextvars.Token) -> None:
     _LISTENERS.reset(token)
 
 
+class _Held:
+    """Stands in for the listeners while reports are held: keeps each report for :func:`tell`."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, tuple[Any, ...]]] = []
+
+    def row_taken(self, row: Any) -> None:
+        self.reports.append(("row_taken", (row,)))
+
+    def guard_taken(self, order: tuple[Any, ...], guard: Any) -> None:
+        self.reports.append(("guard_taken", (order, guard)))
+
+
+@contextlib.contextmanager
+def held() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Reports made inside the block are kept, not told: a step the engine only tries (and may
+    take again another way) is reported once, by :func:`tell`, when it is taken."""
+    if not _LISTENERS.get():
+        yield []  # nobody listens: nothing to hold
+        return
+    stand_in = _Held()
+    token = _LISTENERS.set((stand_in,))
+    try:
+        yield stand_in.reports
+    finally:
+        _LISTENERS.reset(token)
+
+
+def tell(reports: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """Tell the listeners the reports :func:`held` kept, in their order."""
+    for name, args in reports:
+        {"row_taken": row_taken, "guard_taken": guard_taken}[name](*args)
+
+
 @contextlib.contextmanager
 def observing(observer: FlowObserver) -> Iterator[FlowObserver]:
     """Tell ``observer`` every row and guard the engine takes inside the block."""
@@ -58,4 +92,4 @@ def observing(observer: FlowObserver) -> Iterator[FlowObserver]:
         stop_listening(token)
 
 
-__all__ = ["FlowObserver", "row_taken", "guard_taken", "observing", "listen", "stop_listening"]
+__all__ = ["FlowObserver", "row_taken", "guard_taken", "observing", "listen", "stop_listening", "held", "tell"]

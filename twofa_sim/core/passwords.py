@@ -8,19 +8,22 @@ policy still check; the back office upgrades them at the next correct password.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
 from .errors import ValidationError
+from .fields import encode_bytes, read_bytes, read_object, read_whole
 from .secret_source import SecretSource, SystemSecretSource
 
 R, P = 8, 1
 MAX_STORED_LOG2_N = 20
 """The highest cost a stored hash may have: scrypt then needs 1 GiB, and OpenSSL refuses any memory
 bound of 2 GiB or more, so 2**21 could never be checked."""
+
+SNAPSHOT_FIELDS = ("scheme", "salt", "digest", "log2_n", "r", "p")
+"""What a hash's snapshot holds: its scheme and every cost parameter beside its own fields."""
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -74,13 +77,21 @@ class PasswordHash:
 
     def snapshot(self) -> dict:
         """Scheme, salt and digest (base64) and every cost parameter: a reader knows how to check it."""
-        return {"scheme": "scrypt", "salt": base64.b64encode(self.salt).decode("ascii"),
-                "digest": base64.b64encode(self.digest).decode("ascii"), "log2_n": self.log2_n, "r": R, "p": P}
+        return {"scheme": "scrypt", "salt": encode_bytes(self.salt), "digest": encode_bytes(self.digest),
+                "log2_n": self.log2_n, "r": R, "p": P}
 
     @classmethod
-    def restore(cls, data: dict) -> "PasswordHash":
-        return cls(base64.b64decode(data["salt"], validate=True), base64.b64decode(data["digest"], validate=True),
-                   data["log2_n"])
+    def restore(cls, data: dict, where: str = "password_hash") -> "PasswordHash":
+        """The hash of a :meth:`snapshot`, every value checked first (a :class:`ValidationError`
+        names the place, e.g. ``password_hash.salt``, never a value)."""
+        data = read_object(data, where, SNAPSHOT_FIELDS)
+        if data["scheme"] != "scrypt":
+            raise ValidationError(f"{where}.scheme", "must be 'scrypt'")
+        read_whole(data["r"], f"{where}.r", R, R)
+        read_whole(data["p"], f"{where}.p", P, P)
+        salt = read_bytes(data["salt"], f"{where}.salt", 8, 64)
+        digest = read_bytes(data["digest"], f"{where}.digest", 32, 32)
+        return cls(salt, digest, read_whole(data["log2_n"], f"{where}.log2_n", 1, MAX_STORED_LOG2_N))
 
     def __repr__(self) -> str:
         return f"PasswordHash(scrypt, N=2**{self.log2_n})"

@@ -4,15 +4,13 @@ A session file is JSON that anyone can edit, so before anything is restored ever
 checked for its kind and for the range the domain can use (:func:`check_session`). Each check
 takes the value and its place in the file (``session.users[3].enrolment.drift``) and raises
 :class:`SessionFileError` naming that place; no message repeats a value from the file, which
-holds secrets. The shape checked is the one the classes' ``snapshot()`` methods write.
+holds secrets. The shape checked is the one the classes' ``snapshot()`` methods write; a user, its
+password hash and its second factor are checked by their own ``restore()`` (the same checks the
+SQL store's rows pass), the file's own rules (names unique, users in their companies) here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
-import re
 import struct
 from dataclasses import fields
 from typing import Any, Iterable
@@ -20,25 +18,19 @@ from typing import Any, Iterable
 from ..apps.entry import APP_DIGITS, APP_PERIODS, MIN_SECRET_BITS
 from ..apps.otpauth import MAX_URI, URI_ALGORITHMS, normalise_secret, secret_bytes
 from ..apps.profiles import PROFILES
-from ..core.clock import LATEST, Clock, to_epoch
+from ..core.clock import LATEST, Clock
 from ..core.errors import ValidationError, check_display_name
+from ..core.fields import (kind_of, read_between, read_bytes, read_flag, read_list, read_number, read_object,
+                           read_optional, read_text, read_time, read_whole)
 from ..core.events import Event, EventKind
-from ..core.passwords import MAX_STORED_LOG2_N
+from ..core.passwords import PasswordHash
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
-from ..login.user import check_username
+from ..login.user import BackendUser
 
-MAX_TEXT = 65536
-_BASE32 = re.compile(r"[A-Z2-7]+")
 # The ranges the domain can use, so that a file that loads also works (a lock until the year
 # 11476 loaded once and then crashed the time formatting of the next login).
 DAY = 86400
-#: How far past the clock's last instant (the start of 9999) a lock may end: a lock set at the
-#: clock's very end; the time formatting stops at the end of 9999.
-LOCK_MARGIN = 180 * DAY
-#: How far the tracked drift may centre the window off the server's time (the accepted window
-#: then stays inside the years the code arithmetic can compute).
-MAX_DRIFT_SECONDS = 180 * DAY
 #: How far a device's clock may be off, or its app's correction (as in scenario files: 10 years).
 MAX_DEVICE_SECONDS = 10 * 365 * DAY
 #: The highest HOTP counter an entry may hold (it goes up by one at each code; 8 bytes in RFC 4226).
@@ -60,147 +52,78 @@ def refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a session file may hold")
 
 
-def _object(value: Any, where: str, required: Iterable[str]) -> dict:
-    if not isinstance(value, dict):
-        raise SessionFileError(where, f"must be an object, got {_kind(value)}")
-    required = list(required)
-    missing = [k for k in required if k not in value]
-    if missing:
-        raise SessionFileError(f"{where}.{missing[0]}" if where else missing[0], "is missing")
-    extra = sorted(set(value) - set(required))
-    if extra:
-        raise SessionFileError(where or "file", f"has an unknown entry {extra[0][:40]!r}")
-    return value
 
 
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null",
-            int: "a whole number", float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _list(value: Any, where: str, limit: int = 10_000_000) -> list:
-    if not isinstance(value, list):
-        raise SessionFileError(where, f"must be a list, got {_kind(value)}")
-    if len(value) > limit:
-        raise SessionFileError(where, f"has more than {limit} items")
-    return value
 
 
-def _text(value: Any, where: str, limit: int = MAX_TEXT, allow_empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise SessionFileError(where, f"must be text, got {_kind(value)}")
-    if len(value) > limit:
-        raise SessionFileError(where, f"must be at most {limit} characters")
-    if not allow_empty and not value:
-        raise SessionFileError(where, "must not be empty")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise SessionFileError(where, "is not valid Unicode text") from None
-    return value
 
 
-def _flag(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise SessionFileError(where, f"must be true or false, got {_kind(value)}")
-    return value
 
 
-def _whole(value: Any, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SessionFileError(where, f"must be a whole number, got {_kind(value)}")
-    if not low <= value <= high:
-        raise SessionFileError(where, f"must be between {low} and {high}")
-    return value
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SessionFileError(where, f"must be a finite number, got {_kind(value)}")
-    return value
 
 
-def _time(value: Any, where: str) -> float:
-    number = _number(value, where)
-    try:
-        to_epoch(number, field=where)
-    except ValidationError as problem:
-        raise SessionFileError(where, problem.problem) from None
-    return number
 
 
-def _between(value: Any, where: str, low: float, high: float, unit: str = "seconds") -> float:
-    number = _number(value, where)
-    if not low <= number <= high:
-        raise SessionFileError(where, f"must be between {low:g} and {high:g} {unit}")
-    return number
 
 
-def _lock_end(value: Any, where: str) -> float:
-    number = _number(value, where)
-    if not 0 <= number <= LATEST + LOCK_MARGIN:
-        raise SessionFileError(where, "must be a time from 1970 to the end of 9998 (and a lock at most 180 days after)")
-    return number
 
 
-def _optional(value: Any, read, *args) -> Any:
-    return None if value is None else read(value, *args)
 
 
-def _bytes(value: Any, where: str, low: int, high: int) -> bytes:
-    text = _text(value, where, limit=4 * high)
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise SessionFileError(where, "must be base64") from None
-    if not low <= len(raw) <= high:
-        raise SessionFileError(where, f"must hold {low} to {high} bytes, holds {len(raw)}")
-    return raw
 
 
-def _base32_secret(value: Any, where: str) -> str:
-    text = _text(value, where, limit=200)
-    if not _BASE32.fullmatch(text):
-        raise SessionFileError(where, "must be base32 (A-Z, 2-7, no padding)")
-    try:
-        raw = base64.b32decode(text + "=" * (-len(text) % 8))
-    except (binascii.Error, ValueError):
-        raise SessionFileError(where, "must be base32 (A-Z, 2-7, no padding)") from None
-    if not 14 <= len(raw) <= 64:
-        raise SessionFileError(where, f"must hold 112 to 512 bits, holds {len(raw) * 8}")
-    return text
 
 
 def _plain(value: Any, where: str) -> str | int:
     if isinstance(value, str):
-        return _text(value, where, limit=64)
-    return _whole(value, where, -(2 ** 62), 2 ** 62)
+        return read_text(value, where, limit=64)
+    return read_whole(value, where, -(2 ** 62), 2 ** 62)
 
 
 def _texts(value: Any, where: str) -> tuple[str, ...]:
-    return tuple(_text(t, f"{where}[{i}]") for i, t in enumerate(_list(value, where, limit=100)))
+    return tuple(read_text(t, f"{where}[{i}]") for i, t in enumerate(read_list(value, where, limit=100)))
 
 
+def _as_file_error(check):
+    """``check`` with every :class:`ValidationError` of the readers (which name a place in the
+    file) raised as a :class:`SessionFileError` naming the same place."""
+    def checked(*args: Any) -> Any:
+        try:
+            return check(*args)
+        except SessionFileError:
+            raise
+        except ValidationError as problem:
+            raise SessionFileError(problem.field, problem.problem) from None
+    checked.__name__, checked.__doc__ = check.__name__, check.__doc__
+    return checked
+
+
+@_as_file_error
 def check_document(document: Any, format_name: str, newest: int) -> tuple[int, dict, str | None]:
     """The schema version, the ``session`` object and the ``sha256`` text (None if left out) of a
     parsed session file, each checked for its kind."""
     if not isinstance(document, dict):
-        raise SessionFileError("file", f"must hold a JSON object, holds {_kind(document)}: not a session file")
-    top = _object(document, "", ["format", "schema_version", "session"] + (["sha256"] if "sha256" in document else []))
+        raise SessionFileError("file", f"must hold a JSON object, holds {kind_of(document)}: not a session file")
+    top = read_object(document, "", ["format", "schema_version", "session"] + (["sha256"] if "sha256" in document else []))
     if top["format"] != format_name:
         raise SessionFileError("format", f"must be {format_name!r}: this is not a twofa-sim session file")
     version = top["schema_version"]
     if isinstance(version, bool) or not isinstance(version, int):
-        raise SessionFileError("schema_version", f"must be a whole number, got {_kind(version)}")
+        raise SessionFileError("schema_version", f"must be a whole number, got {kind_of(version)}")
     if version > newest:
         raise SessionFileError("schema_version", f"is {version}: the file was written by a newer twofa-sim "
                                f"(this one reads version {newest})")
     if version < 1:
         raise SessionFileError("schema_version", f"is {version}: no such version")
-    session = _object(top["session"], "session", _SESSION_FIELDS)
-    return version, session, _text(top["sha256"], "sha256", limit=64) if "sha256" in top else None
+    session = read_object(top["session"], "session", _SESSION_FIELDS)
+    return version, session, read_text(top["sha256"], "sha256", limit=64) if "sha256" in top else None
 
 
+@_as_file_error
 def check_session(session: dict) -> None:
     """Check every value of a session (in the current version's shape) against the range the domain
     can use; a :class:`SessionFileError` names the first place that is not."""
@@ -210,10 +133,10 @@ def check_session(session: dict) -> None:
     companies = _check_companies(session["companies"])
     _check_users(session["users"], companies, policy)
     last_login = _check_events(session["events"])
-    next_login = _whole(session["next_login_id"], "session.next_login_id", 1, 2 ** 62)
+    next_login = read_whole(session["next_login_id"], "session.next_login_id", 1, 2 ** 62)
     if next_login <= last_login:
         raise SessionFileError("session.next_login_id", "must be after every login number in the event log")
-    items = _list(session["devices"], "session.devices", limit=10_000)
+    items = read_list(session["devices"], "session.devices", limit=10_000)
     for index, item in enumerate(items):
         _check_device(item, f"session.devices[{index}]")
     names = [item["name"] for item in items]
@@ -222,7 +145,7 @@ def check_session(session: dict) -> None:
 
 
 def _check_policy(value: Any) -> Policy:
-    data = _object(value, "session.policy", [f.name for f in fields(Policy)])
+    data = read_object(value, "session.policy", [f.name for f in fields(Policy)])
     try:
         return Policy.restore(data)
     except TypeError:
@@ -233,37 +156,37 @@ def _check_policy(value: Any) -> Policy:
 
 def _check_clock(value: Any) -> None:
     if isinstance(value, dict) and value.get("mode") == "following":
-        data = _object(value, "session.clock", ["mode", "offset"])
-        _number(data["offset"], "session.clock.offset")
+        data = read_object(value, "session.clock", ["mode", "offset"])
+        read_number(data["offset"], "session.clock.offset")
         try:
             Clock.restore(data)
         except ValidationError as problem:
             raise SessionFileError("session.clock.offset", problem.problem) from None
         return
-    data = _object(value, "session.clock", ["mode", "at"])
+    data = read_object(value, "session.clock", ["mode", "at"])
     if data["mode"] != "pinned":
         raise SessionFileError("session.clock.mode", "must be 'pinned' or 'following'")
-    _time(data["at"], "session.clock.at")
+    read_time(data["at"], "session.clock.at")
 
 
 def _check_source(value: Any) -> None:
     if isinstance(value, dict) and value.get("kind") == "system":
-        _object(value, "session.secret_source", ["kind"])
+        read_object(value, "session.secret_source", ["kind"])
         return
-    data = _object(value, "session.secret_source", ["kind", "seed", "state"])
+    data = read_object(value, "session.secret_source", ["kind", "seed", "state"])
     if data["kind"] != "seeded":
         raise SessionFileError("session.secret_source.kind", "must be 'system' or 'seeded'")
     if isinstance(data["seed"], str):
-        _text(data["seed"], "session.secret_source.seed")
+        read_text(data["seed"], "session.secret_source.seed")
     else:
-        _whole(data["seed"], "session.secret_source.seed", -(2 ** 256), 2 ** 256)
+        read_whole(data["seed"], "session.secret_source.seed", -(2 ** 256), 2 ** 256)
     where = "session.secret_source.state"
-    state = _object(data["state"], where, ["version", "internal", "gauss_next"])
-    _whole(state["version"], f"{where}.version", 3, 3)
-    internal = struct.unpack(">625I", _bytes(state["internal"], f"{where}.internal", 2500, 2500))
+    state = read_object(data["state"], where, ["version", "internal", "gauss_next"])
+    read_whole(state["version"], f"{where}.version", 3, 3)
+    internal = struct.unpack(">625I", read_bytes(state["internal"], f"{where}.internal", 2500, 2500))
     if internal[624] > 624:
         raise SessionFileError(f"{where}.internal", "is not a state of Python's random generator")
-    _optional(state["gauss_next"], _number, f"{where}.gauss_next")
+    read_optional(state["gauss_next"], read_number, f"{where}.gauss_next")
     try:
         SeededSecretSource.restore(data)
     except (ValueError, TypeError):
@@ -273,10 +196,10 @@ def _check_source(value: Any) -> None:
 def _check_companies(value: Any) -> list[dict]:
     companies: list[dict] = []
     seen: set[str] = set()
-    for index, item in enumerate(_list(value, "session.companies", limit=100_000)):
+    for index, item in enumerate(read_list(value, "session.companies", limit=100_000)):
         where = f"session.companies[{index}]"
-        data = _object(item, where, ["name", "force_2fa_for_all", "usernames"])
-        name = _text(data["name"], f"{where}.name", limit=64)
+        data = read_object(item, where, ["name", "force_2fa_for_all", "usernames"])
+        name = read_text(data["name"], f"{where}.name", limit=64)
         try:
             if check_display_name("company", name) != name:
                 raise ValidationError("company", "must not start or end with white space")
@@ -285,9 +208,9 @@ def _check_companies(value: Any) -> list[dict]:
         if name.casefold() in seen:
             raise SessionFileError(f"{where}.name", "names a company that is already in the file")
         seen.add(name.casefold())
-        for i, username in enumerate(_list(data["usernames"], f"{where}.usernames", limit=1_000_000)):
-            _text(username, f"{where}.usernames[{i}]", limit=64)
-        _flag(data["force_2fa_for_all"], f"{where}.force_2fa_for_all")
+        for i, username in enumerate(read_list(data["usernames"], f"{where}.usernames", limit=1_000_000)):
+            read_text(username, f"{where}.usernames[{i}]", limit=64)
+        read_flag(data["force_2fa_for_all"], f"{where}.force_2fa_for_all")
         companies.append(data)
     return companies
 
@@ -295,133 +218,91 @@ def _check_companies(value: Any) -> list[dict]:
 def _check_users(value: Any, companies: list[dict], policy: Policy) -> None:
     belonging: dict[str, list[str]] = {c["name"]: [] for c in companies}
     seen: set[str] = set()
-    for index, item in enumerate(_list(value, "session.users", limit=1_000_000)):
+    for index, item in enumerate(read_list(value, "session.users", limit=1_000_000)):
         where = f"session.users[{index}]"
-        data = _object(item, where, ["username", "company", "force_2fa", "created_at", "password_hash",
-                                         "enrolment"])
-        username = _text(data["username"], f"{where}.username", limit=64)
-        try:
-            check_username(username)
-        except ValidationError as problem:
-            raise SessionFileError(f"{where}.username", problem.problem) from None
-        if username.casefold() in seen:
+        user = BackendUser.restore(item, where, policy.period)  # each value checked beside restore()
+        if user.key in seen:
             raise SessionFileError(f"{where}.username", "names a user who is already in the file")
-        seen.add(username.casefold())
-        company = _text(data["company"], f"{where}.company", limit=64)
-        if company not in belonging:
+        seen.add(user.key)
+        if user.company not in belonging:
             raise SessionFileError(f"{where}.company", "names no company in the file")
-        belonging[company].append(username)
-        _check_hash(data["password_hash"], f"{where}.password_hash")
-        _flag(data["force_2fa"], f"{where}.force_2fa")
-        _time(data["created_at"], f"{where}.created_at")
-        _check_enrolment(data["enrolment"], f"{where}.enrolment", policy)
+        belonging[user.company].append(user.username)
     for index, company in enumerate(companies):
         if sorted(company["usernames"]) != sorted(belonging[company["name"]]):
             raise SessionFileError(f"session.companies[{index}].usernames", "must list exactly the users of that company")
 
 
-def _check_hash(value: Any, where: str) -> None:
-    data = _object(value, where, ["scheme", "salt", "digest", "log2_n", "r", "p"])
-    if data["scheme"] != "scrypt":
-        raise SessionFileError(f"{where}.scheme", "must be 'scrypt'")
-    _whole(data["r"], f"{where}.r", 8, 8)
-    _whole(data["p"], f"{where}.p", 1, 1)
-    _bytes(data["salt"], f"{where}.salt", 8, 64)
-    _bytes(data["digest"], f"{where}.digest", 32, 32)
-    _whole(data["log2_n"], f"{where}.log2_n", 1, MAX_STORED_LOG2_N)
-
-
-def _check_enrolment(value: Any, where: str, policy: Policy) -> None:
-    data = _object(value, where, ["secret", "pending_secret", "enrolled_at", "last_used_step", "drift",
-                                      "failures", "locked_until", "recovery"])
-    if data["recovery"] is not None:
-        r = _object(data["recovery"], f"{where}.recovery", ["salt", "unused", "used"])
-        for i, digest in enumerate(_list(r["unused"], f"{where}.recovery.unused", limit=1000)):
-            _bytes(digest, f"{where}.recovery.unused[{i}]", 32, 32)
-        _bytes(r["salt"], f"{where}.recovery.salt", 8, 64)
-        _whole(r["used"], f"{where}.recovery.used", 0, 10 ** 9)
-    _optional(data["secret"], _base32_secret, f"{where}.secret")
-    _optional(data["pending_secret"], _base32_secret, f"{where}.pending_secret")
-    _optional(data["enrolled_at"], _time, f"{where}.enrolled_at")
-    # a time step of the policy's period, so the step's time is a time the clock can show
-    _optional(data["last_used_step"], _whole, f"{where}.last_used_step", 0, int(LATEST // policy.period))
-    most = MAX_DRIFT_SECONDS // policy.period
-    _whole(data["drift"], f"{where}.drift", -most, most)
-    _whole(data["failures"], f"{where}.failures", 0, 10 ** 9)
-    _optional(data["locked_until"], _lock_end, f"{where}.locked_until")
-
-
 def _check_events(value: Any) -> int:
     """Check the event log; the highest login number in it (0 if none)."""
     last_login = 0
-    for index, item in enumerate(_list(value, "session.events")):
+    for index, item in enumerate(read_list(value, "session.events")):
         where = f"session.events[{index}]"
-        data = _object(item, where, _EVENT_FIELDS)
-        if _whole(data["seq"], f"{where}.seq", 1, 2 ** 62) != index + 1:
+        data = read_object(item, where, _EVENT_FIELDS)
+        if read_whole(data["seq"], f"{where}.seq", 1, 2 ** 62) != index + 1:
             raise SessionFileError(f"{where}.seq", "must number the events 1, 2, 3 ... in order")
-        kind = _text(data["kind"], f"{where}.kind", limit=64)
+        kind = read_text(data["kind"], f"{where}.kind", limit=64)
         if kind not in EventKind.__members__:
             raise SessionFileError(f"{where}.kind", "is not a kind of event")
         for name in ("actor", "user", "company", "outcome", "reason", "state_from", "state_to", "detail"):
-            _text(data[name], f"{where}.{name}")
-        _time(data["time"], f"{where}.time")
-        last_login = max(last_login, _optional(data["login"], _whole, f"{where}.login", 1, 2 ** 62) or 0)
+            read_text(data[name], f"{where}.{name}")
+        read_time(data["time"], f"{where}.time")
+        last_login = max(last_login, read_optional(data["login"], read_whole, f"{where}.login", 1, 2 ** 62) or 0)
     return last_login
 
 
 def _check_device(value: Any, where: str) -> None:
-    data = _object(value, where, ["name", "owner", "company", "offset", "logs_events", "app", "correction",
+    data = read_object(value, where, ["name", "owner", "company", "offset", "logs_events", "app", "correction",
                                       "entries", "waiting_for_choice", "next_id", "password_hash", "locked"])
-    if _text(data["app"], f"{where}.app", limit=64) not in PROFILES:
+    if read_text(data["app"], f"{where}.app", limit=64) not in PROFILES:
         raise SessionFileError(f"{where}.app", f"is not one of the app profiles ({', '.join(PROFILES)})")
     for name in ("name", "owner", "company"):
-        _text(data[name], f"{where}.{name}", limit=64)
-    _between(data["offset"], f"{where}.offset", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
-    _flag(data["logs_events"], f"{where}.logs_events")
-    _between(data["correction"], f"{where}.correction", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
+        read_text(data[name], f"{where}.{name}", limit=64)
+    read_between(data["offset"], f"{where}.offset", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
+    read_flag(data["logs_events"], f"{where}.logs_events")
+    read_between(data["correction"], f"{where}.correction", -MAX_DEVICE_SECONDS, MAX_DEVICE_SECONDS)
     if data["password_hash"] is not None:
-        _check_hash(data["password_hash"], f"{where}.password_hash")
-    if _flag(data["locked"], f"{where}.locked") and data["password_hash"] is None:
+        PasswordHash.restore(data["password_hash"], f"{where}.password_hash")
+    if read_flag(data["locked"], f"{where}.locked") and data["password_hash"] is None:
         raise SessionFileError(f"{where}.locked", "an app without a password cannot be locked")
-    entries = _list(data["entries"], f"{where}.entries", limit=100_000)
+    entries = read_list(data["entries"], f"{where}.entries", limit=100_000)
     ids = [_check_entry(e, f"{where}.entries[{i}]", id_required=True) for i, e in enumerate(entries)]
     if len(set(ids)) != len(ids):
         raise SessionFileError(f"{where}.entries", "holds two entries with the same id")
     tokens: list[int] = []
-    for i, item in enumerate(_list(data["waiting_for_choice"], f"{where}.waiting_for_choice", limit=1000)):
+    for i, item in enumerate(read_list(data["waiting_for_choice"], f"{where}.waiting_for_choice", limit=1000)):
         at = f"{where}.waiting_for_choice[{i}]"
-        q = _object(item, at, ["token", "question", "candidate", "existing", "adjustments", "warnings"])
-        token = _whole(q["token"], f"{at}.token", 1, 2 ** 62)
+        q = read_object(item, at, ["token", "question", "candidate", "existing", "adjustments", "warnings"])
+        token = read_whole(q["token"], f"{at}.token", 1, 2 ** 62)
         if token in tokens or token in ids:
             raise SessionFileError(f"{at}.token", "is already in use by another entry or question")
         tokens.append(token)
         if q["question"] not in ("duplicate", "unsafe", "editor", "link"):
             raise SessionFileError(f"{at}.question", "must be 'editor', 'link', 'duplicate' or 'unsafe'")
-        for j, a in enumerate(_list(q["adjustments"], f"{at}.adjustments", limit=10)):
-            a = _object(a, f"{at}.adjustments[{j}]", ["field", "given", "used", "why"])
+        for j, a in enumerate(read_list(q["adjustments"], f"{at}.adjustments", limit=10)):
+            a = read_object(a, f"{at}.adjustments[{j}]", ["field", "given", "used", "why"])
             for k in ("given", "used"):
                 _plain(a[k], f"{at}.adjustments[{j}].{k}")
-            _text(a["field"], f"{at}.adjustments[{j}].field", limit=64)
-            _text(a["why"], f"{at}.adjustments[{j}].why")
+            read_text(a["field"], f"{at}.adjustments[{j}].field", limit=64)
+            read_text(a["why"], f"{at}.adjustments[{j}].why")
         _check_entry(q["candidate"], f"{at}.candidate", id_required=False)
         if q["existing"] is not None or q["question"] == "duplicate":
             _check_entry(q["existing"], f"{at}.existing", id_required=True)
         _texts(q["warnings"], f"{at}.warnings")
-    if _whole(data["next_id"], f"{where}.next_id", 1, 2 ** 62) <= max(ids + tokens, default=0):
+    if read_whole(data["next_id"], f"{where}.next_id", 1, 2 ** 62) <= max(ids + tokens, default=0):
         raise SessionFileError(f"{where}.next_id", "must be after every entry id and question number")
 
 
 def _check_entry(value: Any, where: str, *, id_required: bool) -> int:
     """Check an app's entry (as that app can hold it: MD5 to SHA512, 1 to 10 digits, periods up to
     the longest an app takes, TOTP or HOTP); its id."""
-    data = _object(value, where, _ENTRY_FIELDS)
-    entry_id = _whole(data["id"], f"{where}.id", 1 if id_required else 0, 2 ** 62)
+    data = read_object(value, where, _ENTRY_FIELDS)
+    entry_id = read_whole(data["id"], f"{where}.id", 1 if id_required else 0, 2 ** 62)
     for name in ("issuer", "account"):           # a scanned label can be as long as the URI it came in
-        text = _text(data[name], f"{where}.{name}", limit=MAX_URI)
+        text = read_text(data[name], f"{where}.{name}", limit=MAX_URI)
         if ":" in text or (text and not text.isprintable()) or (name == "account" and not text.strip()):
             raise SessionFileError(f"{where}.{name}", "must be printable text without ':'"
                                    + (", not empty" if name == "account" else ""))
-    secret_text = _text(data["secret"], f"{where}.secret", limit=MAX_URI)
+    secret_text = read_text(data["secret"], f"{where}.secret", limit=MAX_URI)
     try:
         secret = normalise_secret(secret_text)
     except ValidationError as problem:
@@ -429,17 +310,17 @@ def _check_entry(value: Any, where: str, *, id_required: bool) -> int:
     if secret != secret_text or len(secret_bytes(secret)) * 8 < MIN_SECRET_BITS:
         raise SessionFileError(f"{where}.secret", f"must be upper-case base32 of at least {MIN_SECRET_BITS} bits, "
                                "unpadded")
-    if _text(data["algorithm"], f"{where}.algorithm", limit=16) not in URI_ALGORITHMS:
+    if read_text(data["algorithm"], f"{where}.algorithm", limit=16) not in URI_ALGORITHMS:
         raise SessionFileError(f"{where}.algorithm", f"must be one of {', '.join(URI_ALGORITHMS)}")
-    _whole(data["digits"], f"{where}.digits", APP_DIGITS.start, APP_DIGITS.stop - 1)
-    _whole(data["period"], f"{where}.period", APP_PERIODS.start, APP_PERIODS.stop - 1)
-    _between(data["added_at"], f"{where}.added_at", -MAX_DEVICE_SECONDS, LATEST + MAX_DEVICE_SECONDS)
-    _text(data["origin"], f"{where}.origin", limit=64)
+    read_whole(data["digits"], f"{where}.digits", APP_DIGITS.start, APP_DIGITS.stop - 1)
+    read_whole(data["period"], f"{where}.period", APP_PERIODS.start, APP_PERIODS.stop - 1)
+    read_between(data["added_at"], f"{where}.added_at", -MAX_DEVICE_SECONDS, LATEST + MAX_DEVICE_SECONDS)
+    read_text(data["origin"], f"{where}.origin", limit=64)
     _texts(data["warnings"], f"{where}.warnings")
     if data["type"] not in ("totp", "hotp"):
         raise SessionFileError(f"{where}.type", "must be 'totp' or 'hotp'")
     if data["type"] == "hotp" or data["counter"] is not None:
-        _whole(data["counter"], f"{where}.counter", 0, MAX_COUNTER)
+        read_whole(data["counter"], f"{where}.counter", 0, MAX_COUNTER)
     return entry_id
 
 

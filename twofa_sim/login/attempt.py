@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from contextlib import AbstractContextManager
 from typing import Callable, Protocol
 
+from ..core import observers
 from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
@@ -97,6 +98,7 @@ class LoginAttempt:
         self.malformed_codes = 0
         self._opened_for: tuple[str, ...] | None = None
         self._step_user: tuple[str, BackendUser] | None = None
+        self._silent_event: FlowEvent | None = None  # the last step's event, if its row wrote nothing
 
     # -- the events -----------------------------------------------------------------------------
 
@@ -155,29 +157,59 @@ class LoginAttempt:
         All of it is one transaction of the back office's store: two tabs or processes that submit
         the same code at once are served one after the other, and only the first is accepted.
         When the transaction fails, this attempt's own state is put back as well.
+
+        After a step whose row wrote nothing, the same event is first tried in a reading
+        transaction, and taken there if its row writes nothing again: a flood of malformed codes
+        or the page's polls then never take the database's write lock. A row that would write is
+        taken again in a writing transaction, from the start.
         """
         saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            self._step_user = None
-            with self._office.transaction():
-                self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
-                now = self._office.clock.now()
-                verdict = classify(now)
-                row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
-                source = self.state
-                self.state = row.target
-                self._record_step(now, row, verdict, source)
-                for action in row.actions + self._flow.entering(row.target):
-                    getattr(self, action.method)(now, verdict)
+            taken = self._try_without_writing(event, classify) if event is self._silent_event else None
+            if taken is None:
+                self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
+                self._step_user = None
+                with self._office.transaction():
+                    taken = self._step(event, classify)
         except BaseException:
             self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
             raise
         finally:
             self._step_user = None
+        row, verdict = taken
+        self._silent_event = event if self._flow.writes_nothing(row) else None
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
                           self.screen if self._flow.facts_of(self.state).shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
+
+    def _step(self, event: FlowEvent, classify: Callable[[float], Verdict]) -> tuple[Transition, Verdict]:
+        """Decide the event's row in the open transaction and take it: its event, its actions."""
+        self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
+        now = self._office.clock.now()
+        verdict = classify(now)
+        row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
+        source = self.state
+        self.state = row.target
+        self._record_step(now, row, verdict, source)
+        for action in row.actions + self._flow.entering(row.target):
+            getattr(self, action.method)(now, verdict)
+        return row, verdict
+
+    def _try_without_writing(self, event: FlowEvent, classify: Callable[[float], Verdict]
+                             ) -> tuple[Transition, Verdict] | None:
+        """The event decided in a reading transaction and taken if its row writes nothing; None
+        (nothing taken, nothing reported) if the row would write."""
+        self._step_user = None
+        with observers.held() as reports, self._office.transaction(write=False):
+            self._flow.require_event(self.state, event)
+            verdict = classify(self._office.clock.now())
+            row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
+            if not self._flow.writes_nothing(row):
+                return None
+            self.state = row.target
+        observers.tell(reports)
+        return row, verdict
 
     def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
         guard = self._flow.decide(order, facts)

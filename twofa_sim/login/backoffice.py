@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from ..core.clock import Clock, iso
+from ..core.clock import Clock
 from .company import Company
 from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
 from ..core.events import EventKind, EventLog
@@ -20,7 +20,7 @@ from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
 from ..core.secret_source import SecretSource, SystemSecretSource, restore_secret_source
-from .user import USERNAME, BackendUser, check_username
+from .user import USERNAME, BackendUser, UserView, check_username
 from .store import MemoryStore, Store
 
 
@@ -294,37 +294,33 @@ class BackOffice:
     @classmethod
     def restore(cls, data: dict) -> "BackOffice":
         """The back office of a :meth:`snapshot`; restoring adds no event."""
+        policy = Policy.restore(data["policy"])
         store = MemoryStore(EventLog.restore(data["events"]))
         for company in data["companies"]:
             store.add_company(Company.restore(company))
-        for user in data["users"]:
-            store.add_user(BackendUser.restore(user))
+        for index, user in enumerate(data["users"]):
+            store.add_user(BackendUser.restore(user, f"users[{index}]", policy.period))
         store.set_next_login_id(data["next_login_id"])
-        return cls(policy=Policy.restore(data["policy"]), clock=Clock.restore(data["clock"]),
+        return cls(policy=policy, clock=Clock.restore(data["clock"]),
                    secret_source=restore_secret_source(data["secret_source"]), store=store)
 
     # -- views ----------------------------------------------------------------------------------
 
-    def user_rows(self) -> list[dict]:
-        """One row per user: what the admin sees, no hashes, no secrets
-        (:func:`twofa_sim.render.tables.users_table` shows them)."""
+    def user_views(self) -> list[UserView]:
+        """One typed view per user, read in one consistent transaction: what the admin sees, no
+        hashes, no secrets (:func:`twofa_sim.render.tables.users_table` shows them)."""
         now = self.clock.now()
-        rows = []
         with self.transaction(write=False):  # one consistent view of every user
-            for user in self._store.users():
-                rows.append(self._user_row(user, now))
-        return rows
+            return [self._user_view(user, now) for user in self._store.users()]
 
-    def _user_row(self, user: BackendUser, now: float) -> dict:
+    def _user_view(self, user: BackendUser, now: float) -> UserView:
         e = user.enrolment
-        return {
-            "username": user.username, "company": user.company, "force 2FA": user.force_2fa,
-            "company 2FA": self.company(user.company).force_2fa_for_all, "needs 2FA": self.needs_2fa(user),
-            "enrolled": e.is_enrolled, "enrolment pending": e.pending_secret is not None,
-            "failed codes": e.failures_at(now),
-            "locked until": iso(e.locked_until) if e.is_locked(now) else "",
-            "recovery codes left": e.recovery.remaining if e.recovery else 0,
-        }
+        failures, locked_until = e.standing(now)
+        return UserView(username=user.username, company=user.company, force_2fa=user.force_2fa,
+                        company_2fa=self.company(user.company).force_2fa_for_all, needs_2fa=self.needs_2fa(user),
+                        enrolled=e.is_enrolled, enrolment_pending=e.pending_secret is not None,
+                        failed_codes=failures, locked_until=locked_until,
+                        recovery_codes_left=e.recovery.remaining if e.recovery else 0)
 
     def __repr__(self) -> str:
         with self.transaction(write=False):

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple, Protocol
 
-from ..core.errors import TransitionNotAllowed
+from ..core.clock import LATEST
+from ..core.errors import TransitionNotAllowed, ValidationError
+from ..core.fields import read_base32_secret, read_number, read_object, read_optional, read_time, read_whole
 from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
@@ -29,6 +31,20 @@ from .recovery_codes import RecoveryCodes
 from ..core.secret_source import SecretSource, new_base32_secret
 
 _CODE = re.compile(r"[0-9]+")
+DAY = 86400
+#: How far past the clock's last instant (the start of 9999) a lock may end: a lock set at the
+#: clock's very end; the time formatting stops at the end of 9999.
+LOCK_MARGIN = 180 * DAY
+#: How far the tracked drift may centre the window off the server's time (the accepted window
+#: then stays inside the years the code arithmetic can compute).
+MAX_DRIFT_SECONDS = 180 * DAY
+
+
+def _read_lock_end(value: object, where: str) -> float:
+    number = read_number(value, where)
+    if not 0 <= number <= LATEST + LOCK_MARGIN:
+        raise ValidationError(where, "must be a time from 1970 to the end of 9998 (and a lock at most 180 days after)")
+    return number
 
 
 def normalise_code(text: object, digits: int) -> str | None:
@@ -213,16 +229,34 @@ class Enrolment:
         self.unlock()
 
     def snapshot(self) -> dict:
-        """The whole second-factor state as plain data (it holds the shared secret)."""
+        """The whole second-factor state as plain data (it holds the shared secret): one entry per
+        field, bytes in base64. The one schema of a second factor: a session file holds it, and so
+        does the SQL store's factor column."""
         return {"secret": self.secret, "pending_secret": self.pending_secret, "enrolled_at": self.enrolled_at,
                 "last_used_step": self.last_used_step, "drift": self.drift, "failures": self.failures,
                 "locked_until": self.locked_until,
                 "recovery": None if self.recovery is None else self.recovery.snapshot()}
 
     @classmethod
-    def restore(cls, data: dict) -> "Enrolment":
-        recovery = data["recovery"]
-        return cls(**{**data, "recovery": None if recovery is None else RecoveryCodes.restore(recovery)})
+    def restore(cls, data: dict, where: str = "enrolment", period: int = 1) -> "Enrolment":
+        """The second factor of a :meth:`snapshot`, every value checked first for its kind and for
+        the range the domain can use (a :class:`ValidationError` names the place, never a value).
+        ``period`` is the policy's: the remembered step is a step of it (1, the widest, when the
+        reader does not know the policy)."""
+        data = read_object(data, where, SNAPSHOT_FIELDS)
+        recovery = read_optional(data["recovery"], RecoveryCodes.restore, f"{where}.recovery")
+        most = MAX_DRIFT_SECONDS // period
+        return cls(
+            secret=read_optional(data["secret"], read_base32_secret, f"{where}.secret"),
+            pending_secret=read_optional(data["pending_secret"], read_base32_secret, f"{where}.pending_secret"),
+            enrolled_at=read_optional(data["enrolled_at"], read_time, f"{where}.enrolled_at"),
+            # a time step of the policy's period, so the step's time is a time the clock can show
+            last_used_step=read_optional(data["last_used_step"], read_whole, f"{where}.last_used_step", 0,
+                                         int(LATEST // period)),
+            drift=read_whole(data["drift"], f"{where}.drift", -most, most),
+            failures=read_whole(data["failures"], f"{where}.failures", 0, 10 ** 9),
+            locked_until=read_optional(data["locked_until"], _read_lock_end, f"{where}.locked_until"),
+            recovery=recovery)
 
     def __repr__(self) -> str:
         status = "enrolled" if self.is_enrolled else ("pending" if self.pending_secret else "not enrolled")
@@ -282,6 +316,9 @@ class RecoveryCode:
         return Finding(matched=True, change=Change(0, None, enrolment.last_used_step, enrolment.drift,
                                                    spend_recovery_code=index))
 
+
+SNAPSHOT_FIELDS = tuple(f.name for f in fields(Enrolment))
+"""What a second factor's snapshot holds: one entry per field of :class:`Enrolment`."""
 
 TOTP_CODE = TotpCode()
 RECOVERY_CODE = RecoveryCode()

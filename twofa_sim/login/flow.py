@@ -468,6 +468,11 @@ class FlowTable:
     def entering(self, state: State) -> tuple[Action, ...]:
         return self.on_enter.get(state, ())
 
+    def writes_nothing(self, row: Transition) -> bool:
+        """Taking ``row`` writes nothing into the store: no action of its own or on entering its
+        target, no event (a flood of malformed codes, a poll while the step is still open)."""
+        return not row.actions and row.records is None and not self.entering(row.target)
+
     def __repr__(self) -> str:
         return f"FlowTable({len(self.rows)} transitions, {len(State)} states)"
 

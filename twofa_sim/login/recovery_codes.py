@@ -6,13 +6,15 @@ them out of storage (a slow KDF protects low-entropy passwords, not these).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..core.fields import encode_bytes, read_bytes, read_list, read_object, read_whole
 from ..core.secret_source import SecretSource, new_recovery_code
+
+MAX_CODES = 1000
 
 
 def normalise_recovery_code(text: str) -> str:
@@ -23,10 +25,6 @@ def normalise_recovery_code(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in folded if ch != "-" and not ch.isspace())
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(repr=False)
@@ -66,13 +64,19 @@ class RecoveryCodes:
         return len(self.unused)
 
     def snapshot(self) -> dict:
-        """The salt and the hashes of the unused codes (base64), and how many were used: never a code."""
-        return {"salt": _b64(self.salt), "unused": [_b64(h) for h in self.unused], "used": self.used}
+        """The salt and the hashes of the unused codes (base64), and how many were used: never a code.
+        The one plain form, in a session file and in the SQL store's factor column alike."""
+        return {"salt": encode_bytes(self.salt), "unused": [encode_bytes(h) for h in self.unused], "used": self.used}
 
     @classmethod
-    def restore(cls, data: dict) -> "RecoveryCodes":
-        return cls(base64.b64decode(data["salt"], validate=True),
-                   [base64.b64decode(h, validate=True) for h in data["unused"]], data["used"])
+    def restore(cls, data: dict, where: str = "recovery") -> "RecoveryCodes":
+        """The codes of a :meth:`snapshot`, every value checked first (a :class:`ValidationError`
+        names the place, never a value)."""
+        data = read_object(data, where, ["salt", "unused", "used"])
+        unused = [read_bytes(digest, f"{where}.unused[{i}]", 32, 32)
+                  for i, digest in enumerate(read_list(data["unused"], f"{where}.unused", limit=MAX_CODES))]
+        salt = read_bytes(data["salt"], f"{where}.salt", 8, 64)
+        return cls(salt, unused, read_whole(data["used"], f"{where}.used", 0, 10 ** 9))
 
     def __repr__(self) -> str:
         return f"RecoveryCodes(remaining={self.remaining}, used={self.used})"

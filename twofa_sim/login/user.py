@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 
 from .enrolment import Enrolment
 from ..core.errors import ValidationError
+from ..core.fields import read_flag, read_object, read_text, read_time
 from ..core.passwords import PasswordHash
 
+SNAPSHOT_FIELDS = ("username", "company", "force_2fa", "created_at", "password_hash", "enrolment")
+"""What a user's snapshot holds, in its order: one entry per field of :class:`BackendUser`."""
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}")
 
 
@@ -64,11 +67,40 @@ class BackendUser:
             vars(recovery).update(codes)
 
     @classmethod
-    def restore(cls, data: dict) -> "BackendUser":
-        return cls(data["username"], data["company"], PasswordHash.restore(data["password_hash"]),
-                   force_2fa=data["force_2fa"], created_at=data["created_at"],
-                   enrolment=Enrolment.restore(data["enrolment"]))
+    def restore(cls, data: dict, where: str = "user", period: int = 1) -> "BackendUser":
+        """The user of a :meth:`snapshot`, every value checked first (a :class:`ValidationError`
+        names the place, never a value); ``period`` as for :meth:`Enrolment.restore`."""
+        data = read_object(data, where, SNAPSHOT_FIELDS)
+        username = read_text(data["username"], f"{where}.username", limit=64)
+        try:
+            check_username(username)
+        except ValidationError as problem:
+            raise ValidationError(f"{where}.username", problem.problem) from None
+        company = read_text(data["company"], f"{where}.company", limit=64)
+        password_hash = PasswordHash.restore(data["password_hash"], f"{where}.password_hash")
+        return cls(username, company, password_hash, force_2fa=read_flag(data["force_2fa"], f"{where}.force_2fa"),
+                   created_at=read_time(data["created_at"], f"{where}.created_at"),
+                   enrolment=Enrolment.restore(data["enrolment"], f"{where}.enrolment", period))
 
     def __repr__(self) -> str:
         return (f"BackendUser({self.username!r}, company={self.company!r}, force_2fa={self.force_2fa}, "
                 f"{self.enrolment!r})")
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What the admin sees of one user, typed: no hash, no secret. The back office hands these out
+    (:meth:`~twofa_sim.login.backoffice.BackOffice.user_views`); the words a table shows for each
+    field belong to the renderings (:func:`twofa_sim.render.tables.users_table`)."""
+
+    username: str
+    company: str
+    force_2fa: bool
+    company_2fa: bool
+    needs_2fa: bool
+    enrolled: bool
+    enrolment_pending: bool
+    failed_codes: int
+    locked_until: float | None
+    """When the lock ends, or None when the user is not locked (a lock that ran out is none)."""
+    recovery_codes_left: int

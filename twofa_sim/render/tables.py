@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..core.clock import iso
 from ..core.events import COLUMNS as EVENT_COLUMNS
 from ..core.presets import PRESETS, preset
 
@@ -24,8 +25,12 @@ if TYPE_CHECKING:
     from ..login.backoffice import BackOffice
     from ..login.flow import FlowTable
 
-USER_COLUMNS = ["username", "company", "force 2FA", "company 2FA", "needs 2FA", "enrolled", "enrolment pending",
-                "failed codes", "locked until", "recovery codes left"]
+USER_LABELS = {"username": "username", "company": "company", "force_2fa": "force 2FA", "company_2fa": "company 2FA",
+               "needs_2fa": "needs 2FA", "enrolled": "enrolled", "enrolment_pending": "enrolment pending",
+               "failed_codes": "failed codes", "locked_until": "locked until",
+               "recovery_codes_left": "recovery codes left"}
+"""The users table's column label for each field of a :class:`~twofa_sim.login.user.UserView`."""
+USER_COLUMNS = list(USER_LABELS.values())
 
 
 def events_table(log: "EventLog", last: int | None = None) -> pd.DataFrame:
@@ -37,8 +42,11 @@ def events_table(log: "EventLog", last: int | None = None) -> pd.DataFrame:
 
 
 def users_table(office: "BackOffice") -> pd.DataFrame:
-    """One row per user: what the admin sees (no hashes, no secrets)."""
-    return pd.DataFrame(office.user_rows(), columns=USER_COLUMNS).set_index("username")
+    """One row per user: what the admin sees (no hashes, no secrets); a lock's end in UTC, empty
+    when the user is not locked."""
+    rows = [{**{USER_LABELS[f]: getattr(v, f) for f in USER_LABELS},
+             "locked until": "" if v.locked_until is None else iso(v.locked_until)} for v in office.user_views()]
+    return pd.DataFrame(rows, columns=USER_COLUMNS).set_index("username")
 
 
 def policy_table(policy: "Policy") -> pd.DataFrame:

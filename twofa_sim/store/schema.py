@@ -1,8 +1,10 @@
 """The SQL tables of the shared store, and how a user and a second factor become a row and back.
 
 One row per company, per user and per event. A user's second factor (secret, pending secret,
-replay and drift memory, failures, lock, recovery-code hashes) is one JSON column: it is read and
-written whole, under the user's row lock, so it never needs a join. ``schema_version`` holds
+replay and drift memory, failures, lock, recovery-code hashes) is one JSON column holding its
+snapshot, the very plain data a session file holds (one schema, one encoding): it is read and
+written whole, under the user's row lock, so it never needs a join, and read back through
+:meth:`Enrolment.restore`, which checks every value. ``schema_version`` holds
 :data:`SCHEMA_VERSION`; a database with another version is refused, never guessed at.
 """
 
@@ -17,14 +19,19 @@ from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary
                         Text)
 
 from ..core.events import Event, EventKind
+from ..core.fields import encode_bytes
 from ..core.passwords import PasswordHash
 from ..login.company import Company
 from ..login.enrolment import Enrolment
-from ..login.recovery_codes import RecoveryCodes
 from ..login.user import BackendUser
 
-SCHEMA_VERSION = 1
-"""Raised whenever a table or a column changes meaning; older files are then refused by name."""
+SCHEMA_VERSION = 2
+"""Raised whenever a table or a column changes meaning; a database of another version is refused by
+name, except one this module can bring up to date (:data:`MIGRATED_VERSIONS`)."""
+
+MIGRATED_VERSIONS = (1,)
+"""Older versions brought up to date when opened: version 1 held recovery codes in hex in the factor
+column (the snapshot's base64 since version 2)."""
 
 metadata = MetaData()
 
@@ -90,27 +97,34 @@ def company_from_row(row: Any, usernames: list[str]) -> Company:
 
 # -- users and their second factor ----------------------------------------------------------------
 
+USER_COLUMNS = {"username": ("username",), "company": ("company",), "force_2fa": ("force_2fa",),
+                "created_at": ("created_at",), "password_hash": ("password_salt", "password_digest", "password_log2_n"),
+                "enrolment": ("factor",)}
+"""Where each entry of a user's snapshot (:data:`twofa_sim.login.user.SNAPSHOT_FIELDS`) lives in the
+users table; the row's own ``id`` and ``key`` come beside them. ``tests/test_one_schema.py`` checks
+it field by field, with each column's type against the field's."""
+
+
 def factor_json(enrolment: Enrolment) -> str:
-    """The second factor's whole state as JSON (sorted keys, so equal states give equal text)."""
-    recovery = enrolment.recovery
-    return json.dumps({
-        "secret": enrolment.secret, "pending_secret": enrolment.pending_secret,
-        "enrolled_at": enrolment.enrolled_at, "last_used_step": enrolment.last_used_step,
-        "drift": enrolment.drift, "failures": enrolment.failures, "locked_until": enrolment.locked_until,
-        "recovery": None if recovery is None else {
-            "salt": recovery.salt.hex(), "unused": [h.hex() for h in recovery.unused], "used": recovery.used},
-    }, sort_keys=True)
+    """The second factor's snapshot as JSON (sorted keys, so equal states give equal text): the
+    very plain data a session file holds, bytes in base64."""
+    return json.dumps(enrolment.snapshot(), sort_keys=True)
 
 
-def enrolment_from_json(text: str) -> Enrolment:
+def enrolment_from_json(text: str, where: str = "factor") -> Enrolment:
+    """The second factor of a factor column, each value checked by :meth:`Enrolment.restore`
+    (a :class:`ValidationError` names the place in the column)."""
+    return Enrolment.restore(json.loads(text), where)
+
+
+def factor_json_from_version_1(text: str) -> str:
+    """A version 1 factor column (recovery-code salt and hashes in hex) in today's encoding (base64)."""
     state = json.loads(text)
-    recovery = state["recovery"]
-    return Enrolment(
-        secret=state["secret"], pending_secret=state["pending_secret"], enrolled_at=state["enrolled_at"],
-        last_used_step=state["last_used_step"], drift=state["drift"], failures=state["failures"],
-        locked_until=state["locked_until"],
-        recovery=None if recovery is None else RecoveryCodes(
-            bytes.fromhex(recovery["salt"]), [bytes.fromhex(h) for h in recovery["unused"]], recovery["used"]))
+    recovery = state.get("recovery")
+    if recovery is not None:
+        recovery["salt"] = encode_bytes(bytes.fromhex(recovery["salt"]))
+        recovery["unused"] = [encode_bytes(bytes.fromhex(h)) for h in recovery["unused"]]
+    return json.dumps(state, sort_keys=True)
 
 
 def user_row(user: BackendUser) -> dict[str, Any]:
@@ -122,10 +136,11 @@ def user_row(user: BackendUser) -> dict[str, Any]:
 
 
 def user_from_row(row: Any) -> BackendUser:
+    """The user of a row; a damaged factor column is a :class:`ValidationError` naming its place."""
     return BackendUser(row.username, row.company,
                        PasswordHash(bytes(row.password_salt), bytes(row.password_digest), row.password_log2_n),
                        force_2fa=bool(row.force_2fa), created_at=row.created_at,
-                       enrolment=enrolment_from_json(row.factor))
+                       enrolment=enrolment_from_json(row.factor, f"users row {row.key[:64]!r}, factor"))
 
 
 # -- events ----------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
-from ..core.errors import AlreadyExistsError
+from ..core.errors import AlreadyExistsError, ValidationError
 from ..core.events import Event, EventLog
 from ..core.files import file_kind
 from ..login.company import Company
@@ -103,6 +103,15 @@ class SqlStore(Store):
                 creator=lambda: sqlite3.connect(existing_only, uri=True, timeout=busy_timeout,
                                                 check_same_thread=False))
             _sqlite_transactions(self._engine, busy_timeout)
+            # The -wal and -shm files hold what is committed but not yet copied into the file; SQLite
+            # deletes them only with the last connection, so while this store keeps one open they
+            # must stay the files it saw (pool events count its open connections).
+            self._companions: tuple[tuple[int, int], ...] | None = None
+            self._connections = 0
+            self._counting = threading.Lock()
+            sa_event.listen(self._engine.pool, "connect", self._connection_opened)
+            sa_event.listen(self._engine.pool, "close", self._connection_closed)
+            sa_event.listen(self._engine.pool, "close_detached", self._connection_closed)
         elif self._dialect == "postgresql":
             self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -175,46 +184,101 @@ class SqlStore(Store):
             raise StoreError(self._where, f"cannot be checked ({error.strerror})") from None
         return found.st_dev, found.st_ino
 
-    def _check_identity(self) -> None:
+    def _check_identity(self, record: bool = False) -> None:
         """The file at the path is still the file this store opened (SQLite keeps writing into a
-        deleted file's inode, and a new connection to the path would open the replacement)."""
+        deleted file's inode, and a new connection to the path would open the replacement), and
+        its -wal and -shm files are still those this store's open connections use (``record``:
+        remember them if nothing is remembered yet; call it inside a transaction, when they exist)."""
         if self._file_identity() != self._identity:
             raise StoreError(self._where, "was replaced by another file while in use: nothing more is written to "
                              "it; open the database anew")
+        kept = self._companions
+        if kept is None:
+            if record and self._connections:
+                self._companions = self._companion_identities()
+        elif self._companion_identities() != kept:
+            raise StoreError(self._where, "lost its write-ahead log (its -wal or -shm file was deleted or replaced "
+                             "while in use): nothing more is written to it; open the database anew")
+
+    def _companion_identities(self) -> tuple[tuple[int, int], ...] | None:
+        """(device, inode) of the -wal and -shm files; None if either is missing."""
+        found = []
+        for suffix in ("-wal", "-shm"):
+            try:
+                info = os.stat(self._path + suffix)
+            except OSError:
+                return None
+            found.append((info.st_dev, info.st_ino))
+        return tuple(found)
+
+    def _connection_opened(self, *_: Any) -> None:
+        with self._counting:
+            self._connections += 1
+
+    def _connection_closed(self, *_: Any) -> None:
+        """With this store's last connection SQLite may delete the -wal and -shm files: from then
+        on they are not compared until a transaction remembers them again."""
+        with self._counting:
+            self._connections = max(self._connections - 1, 0)
+            if not self._connections:
+                self._companions = None
 
     def _prepare(self, create: bool) -> None:
-        """Create the tables of a new database, or check the schema version of an existing one.
-        The check only reads, so opening a store does not wait for other processes' writes."""
+        """Create the tables of a new database, bring an older schema version up to date, or check
+        the schema version of an existing one. The check only reads, so opening a store does not
+        wait for other processes' writes."""
         with self.transaction(write=False):
-            if self._check_version(create=False):
-                return
-        if not create:
+            found = self._found_version()
+        if found == schema.SCHEMA_VERSION:
+            return
+        if found is None and not create:
             raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
         with self.transaction():
             if self._dialect == "postgresql":
                 # Kernels that open a new database at the same instant create its tables one after
                 # the other (SQLite's BEGIN IMMEDIATE already does that): a lock of the database's own.
                 self._connection().execute(sa.text("SELECT pg_advisory_xact_lock(20261)"))
-            self._check_version(create=True)
+            found = self._found_version()  # again, under the write lock: another process may have done it
+            if found is None:
+                self._create_tables()
+            elif found != schema.SCHEMA_VERSION:
+                self._migrate(found)
 
-    def _check_version(self, create: bool) -> bool:
+    def _found_version(self) -> int | None:
+        """The database's schema version (None if it holds no store yet); one this twofa-sim can
+        neither read nor bring up to date is refused by name."""
         connection = self._connection()
         tables = set(sa.inspect(connection).get_table_names())
         if "schema_version" not in tables:
             if tables - {t.name for t in schema.metadata.sorted_tables}:
                 raise StoreError(self._where, "holds other tables: it is not a twofa-sim store")
-            if not create:
-                return False
-            schema.metadata.create_all(connection)
-            connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
-            connection.execute(schema.counters.insert().values(name="login", value=1))
-            return True
+            return None
         versions = connection.execute(sa.select(schema.schema_version.c.version)).scalars().all()
-        if versions != [schema.SCHEMA_VERSION]:
+        if len(versions) != 1 or versions[0] not in (schema.SCHEMA_VERSION, *schema.MIGRATED_VERSIONS):
             found = ", ".join(map(str, versions)) or "none"
             raise StoreError(self._where, f"has schema version {found}; this twofa-sim reads version "
                              f"{schema.SCHEMA_VERSION} (use a new database file)")
-        return True
+        return versions[0]
+
+    def _create_tables(self) -> None:
+        connection = self._connection()
+        schema.metadata.create_all(connection)
+        connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
+        connection.execute(schema.counters.insert().values(name="login", value=1))
+
+    def _migrate(self, found: int) -> None:
+        """Bring a database of an older schema version up to date, in the open write transaction
+        (all or nothing). Version 1 held recovery codes in hex in the factor column."""
+        connection = self._connection()
+        if found == 1:
+            for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
+                try:
+                    factor = schema.factor_json_from_version_1(factor)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
+                                     "column is not a version 1 second factor); nothing was changed") from None
+                connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        connection.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
 
     @property
     def where(self) -> str:
@@ -255,8 +319,8 @@ class SqlStore(Store):
                         yield
                         if write:
                             self._flush(unit)
-                            if self._identity is not None:  # once more just before COMMIT: a file
-                                self._check_identity()      # deleted meanwhile gets nothing, all rolls back
+                        if self._identity is not None:      # once more just before COMMIT: a file deleted
+                            self._check_identity(record=True)  # meanwhile gets nothing, all rolls back
                     finally:
                         self._local.unit = None
         except StoreError:
@@ -379,9 +443,14 @@ class SqlStore(Store):
                 unit.users[key] = None if row is None else self._user_from(unit, row)
             return unit.users[key]
 
-    @staticmethod
-    def _user_from(unit: _Unit, row: Any) -> BackendUser:
-        user = schema.user_from_row(row)
+    def _user_from(self, unit: _Unit, row: Any) -> BackendUser:
+        try:
+            user = schema.user_from_row(row)
+        except ValidationError as problem:  # names the place, never a value (the row holds secrets)
+            raise StoreError(self._where, f"holds a damaged user row ({problem})") from None
+        except (ValueError, TypeError):
+            raise StoreError(self._where, f"holds a damaged user row (users row {row.key[:64]!r}: its factor "
+                             "column is not a second factor's JSON)") from None
         unit.user_rows[user.key] = schema.user_row(user)
         return user
 
@@ -435,10 +504,13 @@ class SqlStore(Store):
             result = self._connection().execute(schema.INSERT_EVENT, schema.event_row(event))
             return int(result.inserted_primary_key[0])
 
-    def event_rows(self, after: int) -> tuple[int, int, list[Any]]:
-        """(rows in the log, highest sequence number, rows after ``after``) in one consistent read."""
+    def event_rows(self, after: int, seen: tuple[int, int] | None = None) -> tuple[int, int, list[Any]]:
+        """(rows in the log, highest sequence number, rows after ``after``) in one consistent read,
+        counting the table once; when the count and number are ``seen`` (nothing new), no row is read."""
         with self._reading() as unit:
             count, top = unit.connection.execute(schema.EVENT_SUMMARY).one()
+            if (count, top) == seen:
+                return int(count), int(top), []
             rows = unit.connection.execute(schema.EVENTS_AFTER, {"after": after}).all()
             return int(count), int(top), rows
 

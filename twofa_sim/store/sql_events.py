@@ -30,16 +30,17 @@ class SqlEventLog(EventLog):
         return replace(event, seq=self._store.insert_event(event))
 
     def refresh(self) -> None:
-        """Bring the local copy up to date with the database (cheap when nothing is new).
+        """Bring the local copy up to date with the database: one read that counts the table once
+        and reads only the rows after the last one seen (none when nothing is new).
 
         Sequence numbers are handed out when a row is inserted, and on PostgreSQL transactions can
         commit in another order: when the rows after the last one seen do not add up to the count,
         the copy is read again whole, so no event is ever missed.
         """
-        count, top = self._store.event_summary()
-        if count == len(self._events) and top == self._top:
+        seen = (len(self._events), self._top)
+        count, top, rows = self._store.event_rows(self._top, seen)  # one count of the table, in one read
+        if (count, top) == seen:
             return
-        count, top, rows = self._store.event_rows(self._top)
         if len(self._events) + len(rows) != count:
             count, top, rows = self._store.event_rows(0)
             self._events = []

@@ -83,6 +83,13 @@ DOMAIN_MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(pattern), msgid) fo
     (r"^database file (?P<name>'.*'): was replaced by another file while in use: .*$",
      "The class database {name} was replaced by another file while the class was running. Nothing more is saved "
      "here: reload the page to open the new file."),
+    (r"^database file (?P<name>'.*'): lost its write-ahead log \(its -wal or -shm file was deleted or replaced "
+     r"while in use\): .*$",
+     "The class database {name} lost its write-ahead log: its -wal or -shm file was deleted while the class was "
+     "running. Nothing more is saved here: reload the page."),
+    (r"^(?P<where>database .+): was dropped and created anew while in use: .*$",
+     "The class database ({where}) was dropped and created anew while the class was running. Nothing more is saved "
+     "here: reload the page."),
     (r"^database file (?P<name>'.*'): is full \(no room left on its disk\): nothing of this action was saved$",
      "The class database {name} is full: its disk has no room left. Nothing of this action was saved."),
     (r"^database file (?P<name>'.*'): cannot be written \(a read-only file or folder\?\): nothing of this action "
