@@ -20,8 +20,30 @@ USER_COLUMNS_OF = {"password_hash": {"password_salt", "password_digest", "passwo
 ROW_KEYS = {"id", "key"}      # the row's own identity: the surrogate key and the casefolded username
 
 
+EVENT_WORDS = "detail"       # the detail in English beside its id and fields: for whoever reads the table itself
+
+
 def test_the_events_table_has_one_column_per_field_of_an_event():
-    assert [c.name for c in schema.events.columns] == [f.name for f in dataclasses.fields(Event)]
+    names = [c.name for c in schema.events.columns]
+    assert [n for n in names if n != EVENT_WORDS] == [f.name for f in dataclasses.fields(Event)]
+    assert EVENT_WORDS in names
+
+
+def test_an_event_read_back_from_its_row_is_the_same_event():
+    office = make_office()
+    office.create_user("alice", PASSWORD, force_2fa=True)
+    for event in office.events:
+        row = types.SimpleNamespace(seq=event.seq, **schema.event_row(event))
+        assert schema.event_from_row(row) == event
+        assert row.detail == event.detail
+
+
+def test_a_row_written_before_details_had_ids_keeps_its_words():
+    event = make_office().events[-1]
+    row = types.SimpleNamespace(seq=event.seq, **schema.event_row(event) | {
+        "detail": "2FA for all users: off", "detail_key": "", "detail_fields": "{}"})
+    old = schema.event_from_row(row)
+    assert old.detail == old.detail_in("de") == "2FA for all users: off"
 
 
 def test_the_users_table_has_the_columns_of_a_users_snapshot():

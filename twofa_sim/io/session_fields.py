@@ -23,6 +23,7 @@ from ..apps.profiles import PROFILES
 from ..core.clock import LATEST, Clock, to_epoch
 from ..core.errors import ValidationError, check_display_name
 from ..core.events import Event, EventKind
+from ..core.messages import keyed_messages
 from ..core.passwords import MAX_STORED_LOG2_N
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
@@ -362,11 +363,36 @@ def _check_events(value: Any) -> int:
         kind = _text(data["kind"], f"{where}.kind", limit=64)
         if kind not in EventKind.__members__:
             raise SessionFileError(f"{where}.kind", "is not a kind of event")
-        for name in ("actor", "user", "company", "outcome", "reason", "state_from", "state_to", "detail"):
+        for name in ("actor", "user", "company", "outcome", "reason", "state_from", "state_to"):
             _text(data[name], f"{where}.{name}")
+        _check_detail(data["detail_key"], data["detail_fields"], where)
         _time(data["time"], f"{where}.time")
         last_login = max(last_login, _optional(data["login"], _whole, f"{where}.login", 1, 2 ** 62) or 0)
     return last_login
+
+
+def _check_detail(key: Any, values: Any, where: str) -> None:
+    """An event's detail: a message id of the catalogue (or none) and the fields its words name."""
+    key = _text(key, f"{where}.detail_key", limit=64)
+    values = _object(values, f"{where}.detail_fields", values.keys() if isinstance(values, dict) else ())
+    if len(values) > 10:
+        raise SessionFileError(f"{where}.detail_fields", "must hold at most 10 fields")
+    for name, value in values.items():
+        if isinstance(value, str):
+            _text(value, f"{where}.detail_fields.{name[:40]}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SessionFileError(f"{where}.detail_fields.{name[:40]}", f"must be text or a number, got {_kind(value)}")
+    if not key:
+        if values:
+            raise SessionFileError(f"{where}.detail_fields", "must be empty for an event without a detail")
+        return
+    messages = keyed_messages()
+    if key not in messages.english:
+        raise SessionFileError(f"{where}.detail_key", "is not a message id of the catalogue")
+    try:
+        messages.text(key).format(**values)
+    except (KeyError, IndexError, ValueError) as problem:
+        raise SessionFileError(f"{where}.detail_fields", f"do not fill the message {key!r} ({type(problem).__name__})") from None
 
 
 def _check_device(value: Any, where: str) -> None:

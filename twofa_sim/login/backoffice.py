@@ -16,6 +16,7 @@ from ..core.clock import Clock, iso
 from .company import Company
 from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
 from ..core.events import EventKind, EventLog
+from ..core.messages import say
 from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
@@ -85,7 +86,7 @@ class BackOffice:
             self._policy, self._decoys = policy, decoys
             if changed:
                 self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}",
-                                   detail=", ".join(changed))
+                                   detail=say("policy_changed", changes=", ".join(changed)))
 
     # -- companies and users --------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class BackOffice:
             company = Company(name, force_2fa_for_all)
             self._store.add_company(company)
             self.events.record(self.clock.now(), EventKind.COMPANY_CREATED, f"admin:{by}", company=name,
-                               detail=f"2FA for all users: {'on' if force_2fa_for_all else 'off'}")
+                               detail=say("company_2fa_on" if force_2fa_for_all else "company_2fa_off"))
         return company
 
     def company(self, name: str) -> Company:
@@ -118,7 +119,7 @@ class BackOffice:
             _check_flag("on", on)
             target.force_2fa_for_all = on
             self.events.record(self.clock.now(), EventKind.COMPANY_SETTING_CHANGED, f"admin:{by}",
-                               company=target.name, detail=f"2FA for all users: {'on' if on else 'off'}")
+                               company=target.name, detail=say("company_2fa_on" if on else "company_2fa_off"))
 
     def hash_password(self, username: str, password: str) -> PasswordHash:
         """The password checked against the rule and hashed at the policy's cost: the slow part of
@@ -147,7 +148,7 @@ class BackOffice:
             if username not in owner.usernames:
                 owner.usernames.append(username)
             self.events.record(now, EventKind.USER_CREATED, f"admin:{by}", user=username, company=owner.name,
-                               detail=f"force 2 factor auth.: {'ticked' if force_2fa else 'not ticked'}")
+                               detail=say("created_forced" if force_2fa else "created_not_forced"))
         return user
 
     def _default_company(self) -> Company:
@@ -216,7 +217,7 @@ class BackOffice:
             current.password_hash = user.password_hash = new
             self._store.note_hash_change()
             self.events.record(self.clock.now(), EventKind.PASSWORD_HASH_UPGRADED, "system", user=user.username,
-                               company=user.company, detail=f"scrypt N=2**{old.log2_n} -> 2**{new.log2_n}")
+                               company=user.company, detail=say("hash_upgraded", old=old.log2_n, new=new.log2_n))
 
     # -- admin actions --------------------------------------------------------------------------
 
@@ -227,7 +228,7 @@ class BackOffice:
             _check_flag("on", on)
             user.force_2fa = on
             self.events.record(self.clock.now(), EventKind.FORCE_FLAG_CHANGED, f"admin:{by}", user=user.username,
-                               company=user.company, detail="ticked" if on else "unticked")
+                               company=user.company, detail=say("flag_ticked" if on else "flag_unticked"))
 
     def reset_2fa(self, username: str, by: str = "admin") -> None:
         """Lost phone: back to "not enrolled". The next login shows a fresh QR; old codes stop working."""
@@ -266,7 +267,7 @@ class BackOffice:
                                       "recovery codes back up an enrolled app")
             codes = user.enrolment.issue_recovery_codes(self.policy, self.secret_source)
             self.events.record(self.clock.now(), EventKind.RECOVERY_CODES_ISSUED, f"admin:{by}",
-                               user=user.username, company=user.company, detail=f"{len(codes)} codes")
+                               user=user.username, company=user.company, detail=say("codes_issued", count=len(codes)))
         return codes
 
     # -- logins ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from ..core.errors import TransitionNotAllowed
+from ..core.messages import NOTHING, Said
 from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
@@ -76,7 +77,7 @@ class Verdict:
     reason: Reason = Reason.NONE
     step: int | None = None
     locked_until: float | None = None
-    detail: str = ""
+    detail: Said = NOTHING
     change: Change | None = None
 
 

@@ -186,9 +186,10 @@ class SqlStore(Store):
         """Create the tables of a new database, or check the schema version of an existing one.
         The check only reads, so opening a store does not wait for other processes' writes."""
         with self.transaction(write=False):
-            if self._check_version(create=False):
+            found = self._check_version(create=False)
+            if found and not self._missing_event_columns():
                 return
-        if not create:
+        if not found and not create:
             raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
         with self.transaction():
             if self._dialect == "postgresql":
@@ -196,6 +197,19 @@ class SqlStore(Store):
                 # the other (SQLite's BEGIN IMMEDIATE already does that): a lock of the database's own.
                 self._connection().execute(sa.text("SELECT pg_advisory_xact_lock(20261)"))
             self._check_version(create=True)
+            self._add_event_columns()
+
+    def _missing_event_columns(self) -> list[str]:
+        """The event columns a database made before them lacks (:data:`schema.EVENT_COLUMNS_ADDED`)."""
+        present = {c["name"] for c in sa.inspect(self._connection()).get_columns(schema.events.name)}
+        return [name for name in schema.EVENT_COLUMNS_ADDED if name not in present]
+
+    def _add_event_columns(self) -> None:
+        """Add the missing event columns, with their defaults (the older rows keep their detail's words)."""
+        connection = self._connection()
+        for name in self._missing_event_columns():
+            column = sa.schema.CreateColumn(schema.events.c[name]).compile(dialect=connection.dialect)
+            connection.execute(sa.text(f"ALTER TABLE {schema.events.name} ADD COLUMN {column}"))
 
     def _check_version(self, create: bool) -> bool:
         connection = self._connection()

@@ -257,7 +257,7 @@ class AuthenticatorView(widgets.VBox):
 
     def sync_clock(self) -> None:
         correction = self.device.correct_clock()
-        self.show(self.texts.message(correction.reason), "ok" if correction.applied else "error")
+        self.show(correction.said.render(self.texts.language), "ok" if correction.applied else "error")
         self.render()
 
     def install(self, key: str) -> None:
