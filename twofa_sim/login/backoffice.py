@@ -133,14 +133,16 @@ class BackOffice:
         is the password, or its hash from :meth:`hash_password` (already checked against the rule)."""
         username = check_username(username)
         if self._store.user(username.casefold()) is not None:
-            raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
+            raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)",
+                                     said=say("username_taken", name=repr(username)))
         _check_flag("force_2fa", force_2fa)
         owner = self._default_company() if company is None else self.company(company)
         # The slow hash is made before the transaction, so other processes do not wait for it.
         password_hash = password if isinstance(password, PasswordHash) else self.hash_password(username, password)
         with self.transaction():
             if self._store.user(username.casefold()) is not None:
-                raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
+                raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)",
+                                     said=say("username_taken", name=repr(username)))
             owner = self.company(owner.name)
             now = self.clock.now()
             user = BackendUser(username, owner.name, password_hash, force_2fa=force_2fa, created_at=now)
@@ -156,7 +158,7 @@ class BackOffice:
         if len(companies) == 1:
             return companies[0]
         if not companies:
-            raise NotFoundError("create a company first: every backend user belongs to one")
+            raise NotFoundError("create a company first: every backend user belongs to one", said=say("no_company_yet"))
         raise ValidationError("company", "name the company: the back office has more than one")
 
     def find_user(self, username: str) -> BackendUser | None:
@@ -168,7 +170,7 @@ class BackOffice:
     def user(self, username: str) -> BackendUser:
         found = self.find_user(username)
         if found is None:
-            raise NotFoundError(f"no user named {str(username)[:64]!r}")
+            raise NotFoundError(f"no user named {str(username)[:64]!r}", said=say("no_user", name=repr(str(username)[:64])))
         return found
 
     @property
@@ -264,7 +266,8 @@ class BackOffice:
             user = self.user(username)
             if not user.enrolment.is_enrolled:
                 raise ValidationError("username", f"{user.username!r} has not enrolled: "
-                                      "recovery codes back up an enrolled app")
+                                      "recovery codes back up an enrolled app",
+                                      said=say("not_enrolled", name=repr(user.username)))
             codes = user.enrolment.issue_recovery_codes(self.policy, self.secret_source)
             self.events.record(self.clock.now(), EventKind.RECOVERY_CODES_ISSUED, f"admin:{by}",
                                user=user.username, company=user.company, detail=say("codes_issued", count=len(codes)))

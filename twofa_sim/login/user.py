@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .enrolment import Enrolment
 from ..core.errors import ValidationError
+from ..core.messages import say
 from ..core.passwords import PasswordHash
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{2,63}")
@@ -21,7 +22,7 @@ def check_username(name: object) -> str:
         bad = next((i for i, ch in enumerate(name) if not (ch.isascii() and (ch.isalnum() or ch in "._@+-"))), None)
         where = f"character {bad + 1} is not allowed" if bad is not None else f"got {len(name)} characters"
         raise ValidationError("username", "must be 3 to 64 characters of letters, digits and . _ @ + -, "
-                              f"starting with a letter or digit ({where})")
+                              f"starting with a letter or digit ({where})", said=say("username_invalid"))
     return name
 
 

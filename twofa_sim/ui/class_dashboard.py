@@ -423,7 +423,7 @@ class ClassDashboard(widgets.VBox):
             try:
                 self._render()
             except TwofaSimError as error:
-                self.show(t.message(str(error)), "error")
+                self.show(t.error(error), "error")
                 self.refresh_problem = self.message.value
             else:  # the database is back: its error goes, a message an action showed since stays
                 if getattr(self, "refresh_problem", None) == self.message.value:
