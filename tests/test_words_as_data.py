@@ -5,15 +5,21 @@ expression of the package holds words of the package's own messages (those would
 from __future__ import annotations
 
 import ast
+import enum
+import functools
+import importlib
 import pathlib
+import pkgutil
 import re
 import re._parser as sre_parse
+import string
 
 import pytest
 
 import twofa_sim
 from twofa_sim.core.errors import refusal
-from twofa_sim.core.messages import keyed_messages, read_keyed_messages
+from twofa_sim.core.messages import AS_WRITTEN, SILENT, keyed_messages, read_keyed_messages
+from twofa_sim.login.flow import MATCHED_STEP, STATE_FACTS, TRANSITIONS
 from twofa_sim.ui import i18n
 from twofa_sim.ui.i18n import Texts, catalogue
 
@@ -166,3 +172,72 @@ def test_an_error_without_plain_words_is_shown_as_it_came():
     assert Texts("de").error(error) == "Es gibt keinen Benutzer 'nobody-here'."
     bare = refusal(lambda: make_office().create_company(""))
     assert bare.said is None and Texts("de").error(bare) == str(bare)
+
+
+# -- the catalogue holds what the code says, and nothing else -------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def package_trees() -> tuple[ast.Module, ...]:
+    return tuple(ast.parse(path.read_text(encoding="utf-8")) for path in sorted(PACKAGE.rglob("*.py")))
+
+
+def package_strings() -> set[str]:
+    """Every string written in the package's code (a text passed to ``t(...)``, a key passed to ``say``)."""
+    return {node.value for tree in package_trees() for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def package_enum_values() -> set[str]:
+    """The values of the package's enums (event kinds, reasons, stages: the widgets translate them by value)."""
+    values = set()
+    for module in pkgutil.walk_packages(twofa_sim.__path__, "twofa_sim."):
+        if ".django_project" in module.name or module.name.endswith("__main__"):
+            continue
+        loaded = importlib.import_module(module.name)
+        for value in vars(loaded).values():
+            if isinstance(value, type) and issubclass(value, enum.Enum) and value.__module__ == loaded.__name__:
+                values |= {str(member.value) for member in value}
+    return values
+
+
+def keys_the_code_names() -> set[str]:
+    """The message ids the code names: the first text of each ``say(...)``/``self._said(...)``, the
+    flow's rows and per-state instructions, and the ids kept as constants."""
+    named = {row.message for row in TRANSITIONS} | {facts.instruction for facts in STATE_FACTS.values()}
+    for tree in package_trees():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and node.args
+                    and (getattr(node.func, "id", None) == "say" or getattr(node.func, "attr", None) == "_said")):
+                first = node.args[0]     # an id, or one of two ids ("company_2fa_on" if on else "company_2fa_off")
+                named |= {n.value for n in ((first.body, first.orelse) if isinstance(first, ast.IfExp) else (first,))
+                          if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return (named | {MATCHED_STEP, AS_WRITTEN}) - {SILENT}
+
+
+def test_every_entry_of_the_catalogue_is_used():
+    strings, values = package_strings(), package_enum_values()
+    unused_plain = sorted(msgid for msgid in catalogue("de") if msgid not in strings and msgid not in values)
+    unused_keyed = sorted(key for key in keyed_messages().english if key not in strings)
+    assert (unused_plain, unused_keyed) == ([], [])
+
+
+def test_the_use_check_finds_an_entry_no_code_uses(tmp_path):
+    copy = tmp_path / "twofa_sim.po"
+    copy.write_text(CATALOGUE.read_text(encoding="utf-8") + '\nmsgctxt "said_by_no_one"\nmsgid "Nobody says this."\n'
+                    'msgstr "Niemand sagt das."\n', encoding="utf-8")
+    strings = package_strings()
+    assert [key for key in read_keyed_messages(copy).english if key not in strings] == ["said_by_no_one"]
+
+
+def test_every_id_the_code_names_has_english_and_german_with_the_same_fields():
+    messages = keyed_messages()
+    named = keys_the_code_names()
+    assert {"password_too_short", "db_full", "company_2fa_off", "welcome", MATCHED_STEP} <= named
+    missing = sorted(key for key in named if key not in messages.english or not messages.translations["de"].get(key))
+    assert missing == []
+    differ = sorted(key for key in named if placeholders(messages.english[key]) != placeholders(messages.translations["de"][key]))
+    assert differ == []
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
