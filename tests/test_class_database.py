@@ -383,8 +383,8 @@ def test_a_full_database_is_named_and_the_refused_class_leaves_nothing_behind(ru
     office = open_class(running.url, policy=FAST)
     with pytest.raises(StoreError, match=r"is full \(no room left on its disk\)") as refused:
         Classroom.create(office, "Second class", count=200)
-    assert ("its disk has no room left" in Texts("en").message(str(refused.value))
-            and "kein Platz mehr" in Texts("de").message(str(refused.value)))
+    assert ("its disk has no room left" in Texts("en").error(refused.value)
+            and "kein Platz mehr" in Texts("de").error(refused.value))
     monkeypatch.undo()
     assert (events_in(running.path), len(open_class(running.url, policy=FAST).users)) == before
     assert [c.name for c in open_class(running.url, policy=FAST).companies] == [running.board.classroom.company]

@@ -396,6 +396,22 @@ def test_the_phone_clock_as_the_server_saw_the_accepted_code(classroom, phone_st
     assert table(classroom).loc["trainee01", "phone clock"] == words
 
 
+def test_the_phone_clock_is_read_from_the_events_field_not_its_words(classroom, monkeypatch):
+    """Rewording the accepted code's detail changes nothing: the offset is the event's field."""
+    from twofa_sim.core import messages
+    english = dict(messages.keyed_messages().english, matched_step="the phone's step: {offset}")
+    monkeypatch.setattr(messages, "keyed_messages", lambda: messages.KeyedMessages(english, {}))
+    messages.render_fields.cache_clear()
+    try:
+        login, result = first_login(classroom, "trainee01")
+        login.submit_code(right_code(classroom, result.screen.secret, steps=-1))
+        assert classroom.office.events.of_kind(EventKind.CODE_ACCEPTED)[-1].detail == "the phone's step: -1"
+        [status] = [s for s in classroom.statuses() if s.username == "trainee01"]
+        assert status.step_offset == -1
+    finally:
+        messages.render_fields.cache_clear()
+
+
 def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroom):
     """A refused password names no one in the log: it belongs to its login (the trainee's page)
     until a password accepted there names the trainee."""

@@ -21,6 +21,7 @@ from twofa_sim.apps.entry import PendingQuestion
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.core.clock import Clock
 from twofa_sim.core.events import EventLog
+from twofa_sim.core.messages import AS_WRITTEN, render
 from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource, restore_secret_source
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
@@ -125,7 +126,7 @@ def test_a_busy_session_loads_as_it_was_saved(tmp_path):
     office, devices, _ = busy_session()
     path = save(tmp_path / "s.json", office, devices)
     session = load(path)
-    assert session.schema_version == SCHEMA_VERSION == 2
+    assert session.schema_version == SCHEMA_VERSION == 3
     assert session.snapshot() == Session(office, tuple(devices)).snapshot()
     assert [state_of_device(d) for d in session.devices] == [state_of_device(d) for d in devices]
     assert story(session.office, list(session.devices)) == story(office, devices)
@@ -249,8 +250,52 @@ def test_a_version_1_file_loads_and_works():
     office = session.office
     secret = office.user("alice").enrolment.secret
     assert aegis.app.code(aegis.app.find("alice"), office.clock.now()) == current_code(office, secret)
-    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as version 2"
-    assert json.loads(dumps(office, session.devices))["schema_version"] == 2
+    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as version 3"
+    assert json.loads(dumps(office, session.devices))["schema_version"] == SCHEMA_VERSION
+
+
+def as_version_2(document: dict) -> dict:
+    """The document as the version 2 writer wrote it: each event's detail as English text."""
+    document.pop("sha256")
+    document["schema_version"] = 2
+    for event in document["session"]["events"]:
+        key, values = event.pop("detail_key"), event.pop("detail_fields")
+        event["detail"] = render(key, **values) if key else ""
+    return document
+
+
+def test_a_version_2_file_keeps_each_detail_as_written():
+    office, devices, _ = busy_session()
+    written = [e.detail for e in office.events]
+    old = loads(json.dumps(as_version_2(json.loads(dumps(office, devices)))))
+    assert old.schema_version == 2
+    assert [e.detail for e in old.office.events] == [e.detail_in("de") for e in old.office.events] == written
+    assert {e.detail_key for e in old.office.events} <= {"", AS_WRITTEN}
+    again = loads(dumps(old.office, old.devices))
+    assert again.schema_version == SCHEMA_VERSION and [e.detail for e in again.office.events] == written
+
+
+def test_a_saved_event_keeps_its_detail_id_and_fields():
+    office, devices, _ = busy_session()
+    again = loads(dumps(office, devices)).office.events
+    assert [(e.detail_key, e.detail_fields) for e in again] == [(e.detail_key, e.detail_fields) for e in office.events]
+    assert [e.detail_in("de") for e in again] == [e.detail_in("de") for e in office.events]
+    assert any(e.detail_in("de") != e.detail for e in again), "some detail has German words"
+
+
+@pytest.mark.parametrize("key, values, where", [
+    ("no_such_message", {}, "detail_key"),
+    ("matched_step", {}, "detail_fields"),
+    ("matched_step", {"offset": "-1"}, "detail_fields"),
+    ("matched_step", {"offset": [1]}, "detail_fields.offset"),
+    ("", {"offset": 1}, "detail_fields"),
+])
+def test_an_event_detail_that_the_catalogue_cannot_word_is_refused(key, values, where):
+    document = json.loads(dumps(*busy_session()[:2]))
+    document.pop("sha256")
+    document["session"]["events"][0].update(detail_key=key, detail_fields=values)
+    with pytest.raises(SessionFileError, match=rf"session\.events\[0\]\.{where}"):
+        loads(json.dumps(document))
 
 
 def test_a_version_1_file_may_not_hold_what_only_version_2_can_mean():

@@ -11,6 +11,7 @@ import threading
 
 import pyotp
 import pytest
+import sqlalchemy
 
 from twofa_sim import AlreadyExistsError, BackOffice, Clock, EventKind, SeededSecretSource, State
 from twofa_sim.store import MemoryStore, StoreError, open_store
@@ -78,6 +79,22 @@ def test_a_new_back_office_on_the_same_database_sees_everything(database):
     assert list(again.events) == list(first.events)
     bob = again.user("bob")
     assert bob.enrolment.is_enrolled and bob.enrolment.secret == first.user("bob").enrolment.secret
+
+
+def test_a_database_made_before_details_had_ids_gets_their_columns_and_keeps_its_words(database):
+    older = office_on(database)
+    story(older)
+    words = [e.detail for e in older.events]
+    with older.store.transaction():   # the events table as it was before detail_key and detail_fields
+        for column in ("detail_fields", "detail_key"):
+            older.store._connection().execute(sqlalchemy.text(f"ALTER TABLE events DROP COLUMN {column}"))
+    older.store.close()
+    again = office_on(database)
+    assert [e.detail for e in again.events] == [e.detail_in("de") for e in again.events] == words
+    again.set_force_2fa("carol", False)
+    newest = again.events[-1]
+    assert (newest.detail_key, newest.detail, newest.detail_in("de")) == ("flag_unticked", "unticked", "nicht mehr angehakt")
+    assert office_on(database).events[-1] == newest
 
 
 def _child_enrols(url: str, done) -> None:

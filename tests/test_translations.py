@@ -13,10 +13,10 @@ from babel.messages.extract import extract_from_dir
 
 from twofa_sim import EventKind, ValidationError
 from twofa_sim.ui import i18n
-from twofa_sim.ui.event_log_view import SHOWN_COLUMNS
+from twofa_sim.ui.event_log_view import ACTOR_WORDS, REASON_WORDS, SHOWN_COLUMNS, EventLogView
 from twofa_sim.core.messages import SILENT, keyed_messages, read_keyed_messages, render
 from twofa_sim.login.flow import TRANSITIONS
-from twofa_sim.ui.i18n import DOMAIN_MESSAGES, Texts, catalogue, texts
+from twofa_sim.ui.i18n import Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
 from twofa_sim.core.otp import a_wrong_code
@@ -35,8 +35,8 @@ def ui_message_ids() -> set[str]:
                                                              keywords={"t": None, "texts": None})}
     columns = set(users_table(make_office()).reset_index().columns)
     shown = {"from" if c == "state_from" else "to" if c == "state_to" else c for c in SHOWN_COLUMNS}
-    return (extracted | {msgid for _, msgid in DOMAIN_MESSAGES} | {kind.value for kind in EventKind}
-            | columns | shown | {"yes", "no"})
+    return (extracted | {kind.value for kind in EventKind}
+            | columns | shown | {"yes", "no"} | set(ACTOR_WORDS) | REASON_WORDS)
 
 
 def fields(text: str) -> set[str]:
@@ -134,9 +134,16 @@ def test_the_login_flows_answers_in_german(act, german):
     assert german in mask.message.value
 
 
-@pytest.mark.parametrize("msgid", [msgid for _, msgid in DOMAIN_MESSAGES])
-def test_plain_words_messages_are_sentences(msgid):
-    assert re.match(r"^[A-Z{(].*[.:]$", msgid), "a sentence, starting with a capital letter"
+ERROR_KEYS = sorted(key for key in keyed_messages().english if key.startswith(("password_", "username_", "db_"))
+                    or key in ("not_enrolled", "no_user", "no_company_yet"))
+
+
+@pytest.mark.parametrize("key", ERROR_KEYS)
+def test_plain_words_errors_are_sentences_in_both_languages(key):
+    messages = keyed_messages()
+    for text in (messages.english[key], messages.translations["de"][key]):
+        assert text[:1].isupper() or text[:1] in "{(", f"{key}: a sentence, starting with a capital letter"
+        assert text.endswith((".", ":")), f"{key}: a sentence"
 
 
 @pytest.mark.parametrize("key", sorted({row.message for row in TRANSITIONS} - {SILENT}))
@@ -166,3 +173,77 @@ def test_rewording_a_message_in_a_copy_of_the_catalogue_is_followed_in_both_lang
     assert [render(result.message_key, language, reworded, **fields_) for language in ("en", "de")] == [
         "Not this one, 6 digits.", "Nicht dieser, 6 Ziffern."]
     assert [result.message_in(language) for language in ("en", "de")] == [old_en, old_de]
+
+
+# -- the event log's details: a message id and fields, worded by the reader's language --------------------
+
+def story_of_events(office) -> None:
+    """Every kind of detail the back office, a login, a device and the clock give."""
+    from twofa_sim.apps.device import Device
+    from twofa_sim.ui.clock_control import ClockControl
+    office.set_company_force_2fa("ACME", False)
+    mask = at_code_step(office, language="en")
+    wrong_password(office, mask)
+    office.issue_recovery_codes("alice")
+    office.set_force_2fa("alice", False)
+    Device.for_user(office, "alice", app="aegis", offset=-3).correct_clock()
+    ClockControl(office.clock, period=lambda: office.policy.period, events=office.events).advance(30)
+
+
+GERMAN_DETAILS = [
+    ("company_2fa_off", "2FA for all users: off", "2FA für alle Benutzer: aus"),
+    ("created_forced", "force 2 factor auth.: ticked", "2-Faktor-Auth. erzwingen: angehakt"),
+    ("qr_issuer", "issuer=plenigo", "Aussteller=plenigo"),
+    ("wrong_password", "wrong password", "falsches Passwort"),
+    ("codes_issued", "10 codes", "10 Codes"),
+    ("flag_unticked", "unticked", "nicht mehr angehakt"),
+    ("device_added", "Aegis 3.4, clock -3 s", "Aegis 3.4, Uhr -3 s"),
+    ("clock_forward", "forward 30 s", "30 s vor"),
+]
+
+
+@pytest.mark.parametrize("key, english, german", GERMAN_DETAILS)
+def test_an_events_detail_is_worded_in_the_readers_language(key, english, german):
+    office = make_office()
+    story_of_events(office)
+    found = [e for e in office.events if e.detail_key == key]
+    assert found, f"no event with the detail {key!r}"
+    assert (found[0].detail, found[0].detail_in("de")) == (english, german)
+
+
+def test_every_event_detail_has_german_and_the_english_of_its_words():
+    office = make_office()
+    story_of_events(office)
+    messages = keyed_messages()
+    for event in office.events:
+        if event.detail_key:
+            assert messages.translations["de"].get(event.detail_key), f"no German for {event.detail_key!r}"
+            assert event.detail == messages.english[event.detail_key].format(**dict(event.detail_fields))
+
+
+def test_the_event_log_in_german_says_details_actors_and_reasons_in_german():
+    office = make_office()
+    story_of_events(office)
+    view = EventLogView(office.events, rows=len(office.events), language="de")
+    shown = view.table.value
+    for english, german in [("wrong password", "falsches Passwort"), ("anonymous", "anonym"),
+                            ("bad credentials", "falsche Anmeldedaten"), ("forward 30 s", "30 s vor")]:
+        assert german in shown and english not in shown
+    assert "falsches Passwort" not in EventLogView(office.events, rows=len(office.events)).table.value
+
+
+def test_rewording_an_events_detail_in_a_copy_of_the_catalogue_is_followed_in_both_languages(tmp_path):
+    source = pathlib.Path(i18n.LOCALE_DIR / "de" / "LC_MESSAGES" / "twofa_sim.po").read_text(encoding="utf-8")
+    entry = 'msgctxt "matched_step"\nmsgid "matched step {offset:+d}"\nmsgstr "passt zu Schritt {offset:+d}"'
+    assert entry in source
+    copy = tmp_path / "twofa_sim.po"
+    copy.write_text(source.replace(entry, 'msgctxt "matched_step"\nmsgid "step {offset} of the window"\n'
+                                          'msgstr "Schritt {offset} des Fensters"'), encoding="utf-8")
+    reworded = read_keyed_messages(copy)
+    from twofa_sim.core.events import Event
+    from twofa_sim.login.flow import step_offset_detail
+    event = Event(1, 0.0, EventKind.CODE_ACCEPTED, "user:alice", detail_key=step_offset_detail(-1).key,
+                  detail_fields=step_offset_detail(-1).fields)
+    assert [event.said.render(language, reworded) for language in ("en", "de")] == [
+        "step -1 of the window", "Schritt -1 des Fensters"]
+    assert (event.detail, event.detail_in("de")) == ("matched step -1", "passt zu Schritt -1")

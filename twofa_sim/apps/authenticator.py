@@ -34,6 +34,7 @@ from .backup import Backup, Decision, ExportRefused, backup_of, check_readable, 
 from .behaviour import ExportFormat, LinkHandling
 from ..core.errors import ClockError, NotFoundError, TwofaSimError, UriError, ValidationError
 from .otpauth import MAX_URI, URI_ALGORITHMS, normalise_secret, parse_key_uri, secret_bytes
+from ..core.messages import say
 from ..core.passwords import PasswordHash
 from ..core.secret_source import SystemSecretSource
 
@@ -181,15 +182,14 @@ class AuthenticatorApp:
         from_date_header = p.clock_correction_step >= 1
         measured = (math.floor(reference) if from_date_header else reference) - local
         if not p.corrects_clock:
-            return Correction(False, measured, self.correction, f"{p.title} has no clock correction")
+            return Correction(False, measured, self.correction, say("no_clock_correction", app=p.title))
         offset = math.floor(measured / p.clock_correction_step + 0.5) * p.clock_correction_step
         offset = int(offset) if from_date_header else round(offset, 3)
         if abs(offset) > p.clock_correction_limit:
-            return Correction(False, measured, self.correction,
-                              f"clock too far off: {offset:+g} s, {p.title} corrects at most "
-                              f"±{p.clock_correction_limit:g} s")
+            return Correction(False, measured, self.correction, say(
+                "clock_too_far_off", offset=offset, app=p.title, limit=p.clock_correction_limit))
         self.correction = offset
-        return Correction(True, measured, offset, f"clock corrected by {offset:+g} s")
+        return Correction(True, measured, offset, say("clock_corrected", offset=offset))
 
     # -- adding entries ---------------------------------------------------------------------------
 

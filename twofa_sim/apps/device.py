@@ -22,6 +22,7 @@ from .behaviour import AUTOMATIC_TIME_WARNING
 from ..core.clock import Clock, OffsetClock
 from ..core.errors import ScanError, UriError, ValidationError, check_display_name
 from ..core.events import EventKind, EventLog
+from ..core.messages import as_written, say
 from .scan import read_otpauth
 
 
@@ -50,7 +51,7 @@ class Device:
         self.events = events
         self.company = company
         self.automatic_time = True      # the phone's "set time automatically"; Aegis warns when it is off
-        self._note(EventKind.DEVICE_ADDED, detail=f"{self.app.profile.title}, clock {self.clock.offset:+g} s")
+        self._note(EventKind.DEVICE_ADDED, detail=say("device_added", app=self.app.profile.title, offset=self.clock.offset))
         self._sync_automatically()
 
     @classmethod
@@ -103,7 +104,7 @@ class Device:
         """Let the app correct its clock against the reference (the add-on's "sync clock")."""
         result = self.app.correct_clock(self.now(), self.reference.now())
         self._note(EventKind.CLOCK_CORRECTED, outcome="corrected" if result.applied else "not corrected",
-                   reason="" if result.applied else result.reason, detail=result.reason)
+                   reason="" if result.applied else str(result.said), detail=result.said)
         return result
 
     # -- adding entries ---------------------------------------------------------------------------
@@ -124,10 +125,10 @@ class Device:
         except (ScanError, UriError, AppLocked) as error:
             reason = (f"invalid {error.field}" if isinstance(error, UriError) else
                       "app locked" if isinstance(error, AppLocked) else "no usable QR code")
-            self._note(EventKind.SCAN_FAILED, outcome="refused", reason=reason, detail=str(error))
+            self._note(EventKind.SCAN_FAILED, outcome="refused", reason=reason, detail=as_written(str(error)))
             raise
         self._note(EventKind.QR_SCANNED, outcome=result.outcome.value,
-                   detail=result.describe() if not result.added else "otpauth URI read from the QR code")
+                   detail=as_written(result.describe()) if not result.added else say("uri_read"))
         self._note_added(result)
         return result
 
@@ -145,7 +146,7 @@ class Device:
         try:
             result = self.app.open_link(text, self.now())
         except (UriError, ValidationError, AppLocked) as error:
-            self._note(EventKind.SCAN_FAILED, outcome="refused", reason="link refused", detail=str(error))
+            self._note(EventKind.SCAN_FAILED, outcome="refused", reason="link refused", detail=as_written(str(error)))
             raise
         self._note_added(result)
         return result
@@ -169,7 +170,7 @@ class Device:
 
     def remove(self, entry: Entry | int) -> Entry:
         removed = self.app.remove(entry)
-        self._note(EventKind.ENTRY_REMOVED, detail=removed.label)
+        self._note(EventKind.ENTRY_REMOVED, detail=say("entry_removed", label=removed.label))
         return removed
 
     def export_text(self) -> str:
@@ -211,7 +212,7 @@ class Device:
             self._note_added(result)
         for number, message in report.failures:
             self._note(EventKind.SCAN_FAILED, outcome="refused", reason="invalid backup line",
-                       detail=f"line {number}: {message}")
+                       detail=say("backup_line", number=number, message=message))
         return report
 
     # -- codes ------------------------------------------------------------------------------------
@@ -255,7 +256,7 @@ class Device:
 
     def _note_added(self, result: ImportResult) -> None:
         if result.added:
-            self._note(EventKind.ENTRY_ADDED, outcome=result.outcome.value, detail=result.describe())
+            self._note(EventKind.ENTRY_ADDED, outcome=result.outcome.value, detail=as_written(result.describe()))
 
     def _note(self, kind: EventKind, **fields) -> None:
         if self.events is not None:

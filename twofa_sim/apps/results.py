@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ..core.messages import Said
 from .entry import Entry, Question
 from .profiles import Adjustment, Choice
 
@@ -100,7 +101,12 @@ class Correction:
     applied: bool
     measured: float
     offset: float
-    reason: str
+    said: Said
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (:attr:`said` in any language)."""
+        return str(self.said)
 
 
 __all__ = ["Reading", "ImportOutcome", "ImportResult", "ImportReport", "Correction"]

@@ -214,11 +214,11 @@ class Classroom:
         self.refresh()
         return self.progress.statuses()
 
-    def event_rows(self) -> list[dict]:
-        """The class's part of the event log as plain rows (for the CSV export): events of its
-        company or of its trainees; never a secret (the log holds none)."""
+    def event_rows(self, language: str = "en") -> list[dict]:
+        """The class's part of the event log as plain rows (for the CSV export), details in
+        ``language``: events of its company or of its trainees; never a secret (the log holds none)."""
         names = {name.casefold() for name in self.usernames}
-        return [row for row in self.office.events.rows()
+        return [row for row in self.office.events.rows(language=language)
                 if row["company"] == self.company or (row["user"] and row["user"].casefold() in names)]
 
     def status_rows(self) -> list[dict]:

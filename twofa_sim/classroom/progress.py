@@ -20,7 +20,7 @@ from typing import Iterable
 from ..core.clock import iso
 from ..core.events import Event, EventKind
 from ..login.backoffice import BackOffice
-from ..login.flow import STEP_OFFSET
+from ..login.flow import MATCHED_STEP
 from ..login.flow import State
 
 
@@ -96,8 +96,8 @@ def _fold(trail: _Trail, event: Event) -> _Trail:
     if event.kind is EventKind.PASSWORD_ACCEPTED:
         trail = replace(trail, logged_in=True, reset=False, lapsed=False)
     if event.kind is EventKind.CODE_ACCEPTED:
-        found = STEP_OFFSET.fullmatch(event.detail)
-        trail = replace(trail, step_offset=int(found.group(1)) if found else 0)
+        offset = event.field("offset", 0) if event.detail_key == MATCHED_STEP else 0
+        trail = replace(trail, step_offset=int(offset))
     if event.kind is EventKind.TWOFA_RESET:
         # an admin reset closes any open step of that user (the next code is refused as "changed")
         return replace(trail, last_state="", step_opened=None, signed_in=False, reset=True, lapsed=False,

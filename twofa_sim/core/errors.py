@@ -9,6 +9,8 @@ asked for (cut at 64 characters), as SECURITY.md documents.
 
 from __future__ import annotations
 
+from .messages import Said
+
 
 def check_display_name(field: str, value: object) -> str:
     """A company or device name: 1 to 64 printable characters, surrounding spaces dropped."""
@@ -31,16 +33,23 @@ def shown(value: object) -> str:
 
 
 class TwofaSimError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose. Its text is for developers; ``said``,
+    where the error can reach a page, is the same in plain words for whoever uses the program: a
+    message id with fields, worded in the reader's language by the catalogue (None: the text is
+    all there is)."""
+
+    def __init__(self, *args: object, said: Said | None = None) -> None:
+        super().__init__(*args)
+        self.said = said
 
 
 class ValidationError(TwofaSimError, ValueError):
     """An input value is malformed; ``field`` names where."""
 
-    def __init__(self, field: str, problem: str) -> None:
+    def __init__(self, field: str, problem: str, *, said: Said | None = None) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        super().__init__(f"{field}: {problem}", said=said)
 
 
 class PolicyError(ValidationError):

@@ -3,6 +3,10 @@
 Domain objects append immutable :class:`Event` records; the log hands them out as plain rows
 (:mod:`twofa_sim.render.tables` shows them). Events hold names, states, outcomes and reasons only: never a secret, password,
 recovery code or one-time code (their constructors take no such field).
+
+An event's detail is a message id with fields (``detail_key``, ``detail_fields``), worded by the
+catalogue (:mod:`twofa_sim.core.messages`): a table shows it in its reader's language, and whoever
+needs a value of it (the step an accepted code matched) reads the field, never the words.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Callable, Iterator
 
 from .clock import iso
+from .messages import Said, as_written, render_fields
 
 LOG = logging.getLogger(__name__)
 
@@ -70,15 +75,40 @@ class Event:
     login: int | None = None
     state_from: str = ""
     state_to: str = ""
-    detail: str = ""
+    detail_key: str = ""
+    detail_fields: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def said(self) -> Said:
+        """The detail as a message id with its fields."""
+        return Said(self.detail_key, self.detail_fields)
+
+    @property
+    def detail(self) -> str:
+        """The detail in English."""
+        return render_fields(self.detail_key, self.detail_fields) if self.detail_key else ""
+
+    def detail_in(self, language: str) -> str:
+        """The detail in ``language`` (English where the catalogue has no translation)."""
+        return render_fields(self.detail_key, self.detail_fields, language) if self.detail_key else ""
+
+    def field(self, name: str, default: object = None) -> object:
+        """One field of the detail (``default`` if it has none of that name)."""
+        return dict(self.detail_fields).get(name, default)
 
     def snapshot(self) -> dict:
-        """Every field; the kind by its name."""
-        return {f.name: (self.kind.name if f.name == "kind" else getattr(self, f.name)) for f in fields(self)}
+        """Every field; the kind by its name, the detail's fields as an object."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return data | {"kind": self.kind.name, "detail_fields": dict(self.detail_fields)}
 
     @classmethod
     def restore(cls, data: dict) -> "Event":
-        return cls(**{**data, "kind": EventKind[data["kind"]]})
+        """The event of a :meth:`snapshot`; one written before details had ids (a ``detail`` text)
+        keeps its text as written."""
+        data = dict(data)
+        said = as_written(data.pop("detail")) if "detail" in data else Said(
+            data.pop("detail_key", ""), tuple(sorted(data.pop("detail_fields", {}).items())))
+        return cls(**data | {"kind": EventKind[data["kind"]], "detail_key": said.key, "detail_fields": said.fields})
 
     def __str__(self) -> str:
         parts = [iso(self.time), self.actor, self.kind.value]
@@ -95,6 +125,15 @@ class Event:
 
 COLUMNS = ["seq", "time", "kind", "actor", "user", "company", "outcome", "reason", "login",
            "state_from", "state_to", "detail"]
+"""The columns of a plain row of the log: the detail as words (its id and fields stay with the event)."""
+
+
+def event_row(event: Event, language: str = "en") -> dict:
+    """One event as a plain row (:data:`COLUMNS`): the kind by its value, the detail in ``language``."""
+    return {"seq": event.seq, "time": event.time, "kind": event.kind.value, "actor": event.actor,
+            "user": event.user, "company": event.company, "outcome": event.outcome, "reason": event.reason,
+            "login": event.login, "state_from": event.state_from, "state_to": event.state_to,
+            "detail": event.detail_in(language)}
 
 
 class _Held(threading.local):
@@ -113,6 +152,11 @@ class EventLog:
         self._held = _Held()
 
     def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
+        """Append an event; ``detail`` (a :class:`~twofa_sim.core.messages.Said`) gives its
+        ``detail_key`` and ``detail_fields``."""
+        if "detail" in fields:
+            said = fields.pop("detail")
+            fields["detail_key"], fields["detail_fields"] = said.key, said.fields
         event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
         waiting = self._held.events
         if waiting is not None:
@@ -177,11 +221,12 @@ class EventLog:
     def count(self, kind: EventKind, user: str | None = None) -> int:
         return len(self.of_kind(kind, user))
 
-    def rows(self, last: int | None = None) -> list[dict]:
-        """The whole log (or its ``last`` events) as plain rows, one dict per event (:data:`COLUMNS`);
-        :func:`twofa_sim.render.tables.events_table` shows them as a table."""
+    def rows(self, last: int | None = None, language: str = "en") -> list[dict]:
+        """The whole log (or its ``last`` events) as plain rows, one dict per event (:data:`COLUMNS`),
+        the detail worded in ``language``; :func:`twofa_sim.render.tables.events_table` shows them
+        as a table."""
         events = self._events if last is None else self._events[-last:] if last > 0 else []
-        return [asdict(e) | {"kind": e.kind.value} for e in events]
+        return [event_row(e, language) for e in events]
 
     def snapshot(self) -> list[dict]:
         """Every event in order, as plain data (listeners are the views' business, not the log's)."""
@@ -192,8 +237,9 @@ class EventLog:
         """A log holding the events of a :meth:`snapshot`, numbered 1, 2, 3 ... as recorded."""
         log = cls()
         for item in data:
-            log.record(item["time"], EventKind[item["kind"]],
-                       **{k: v for k, v in item.items() if k not in ("seq", "time", "kind")})
+            event = Event.restore(item)
+            log.record(event.time, event.kind, **{f.name: getattr(event, f.name) for f in fields(event)
+                                                 if f.name not in ("seq", "time", "kind")})
         return log
 
     def __repr__(self) -> str:

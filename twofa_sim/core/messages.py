@@ -35,7 +35,7 @@ class KeyedMessages:
 
     def text(self, key: str, language: str = "en") -> str:
         """The unfilled text of ``key`` in ``language`` (English where a translation is missing)."""
-        if key == SILENT:
+        if key == SILENT or not key:
             return ""
         try:
             source = self.english[key]
@@ -58,12 +58,40 @@ def keyed_messages() -> KeyedMessages:
     return read_keyed_messages()
 
 
-def render(self, language: str = "en", messages: KeyedMessages | None = None) -> str:
-        return render(self.key, language, messages, **dict(self.fields))
+AS_WRITTEN = "as_written"
+"""The id of a text kept as it was written (an event recorded before events carried a message id:
+its English is all there is, and it is shown as it is in every language)."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message by id with its fields, in no language yet: what an event's detail or an error
+    says; whoever shows it renders it in the reader's language."""
+
+    key: str
+    fields: tuple[tuple[str, object], ...] = ()
+
+    def render(self, language: str = "en", messages: KeyedMessages | None = None) -> str:
+        if messages is not None:
+            return render(self.key, language, messages, **dict(self.fields))
+        return render_fields(self.key, self.fields, language)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+NOTHING = Said("")
+"""Nothing said (an event without a detail: its id is empty)."""
 
 
 def say(key: str, **fields: object) -> Said:
+    """``key`` with its fields (in name order, so equal messages are equal)."""
     return Said(key, tuple(sorted(fields.items())))
+
+
+def as_written(text: str) -> Said:
+    """A text kept as written (see :data:`AS_WRITTEN`); nothing to say for an empty one."""
+    return Said(AS_WRITTEN, (("text", text),)) if text else NOTHING
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,4 +107,5 @@ def render(key: str, language: str = "en", messages: KeyedMessages | None = None
     return text.format(**fields) if fields else text
 
 
-__all__ = ["KeyedMessages", "render", "render_fields", "keyed_messages", "read_keyed_messages", "SILENT"]
+__all__ = ["KeyedMessages", "Said", "say", "as_written", "render", "render_fields", "keyed_messages",
+           "read_keyed_messages", "SILENT", "NOTHING", "AS_WRITTEN"]

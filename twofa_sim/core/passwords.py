@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .errors import ValidationError
 from .fields import encode_bytes, read_bytes, read_object, read_whole
+from .messages import say
 from .secret_source import SecretSource, SystemSecretSource
 
 R, P = 8, 1
@@ -42,15 +43,17 @@ def check_password_rule(password: object, username: str) -> str:
     except UnicodeEncodeError:
         raise ValidationError("password", "must be valid Unicode text (it holds a lone surrogate)") from None
     if len(password) < MIN_LENGTH:
-        raise ValidationError("password", f"must have at least {MIN_LENGTH} characters, got {len(password)}")
+        raise ValidationError("password", f"must have at least {MIN_LENGTH} characters, got {len(password)}",
+                              said=say("password_too_short", minimum=MIN_LENGTH, got=len(password)))
     if len(password) > MAX_LENGTH:
-        raise ValidationError("password", f"must have at most {MAX_LENGTH} characters, got {len(password)}")
+        raise ValidationError("password", f"must have at most {MAX_LENGTH} characters, got {len(password)}",
+                              said=say("password_too_long", maximum=MAX_LENGTH, got=len(password)))
     if password.strip() != password:
-        raise ValidationError("password", "must not start or end with white space")
+        raise ValidationError("password", "must not start or end with white space", said=say("password_spaces"))
     if username.casefold() in password.casefold():
-        raise ValidationError("password", "must not contain the username")
+        raise ValidationError("password", "must not contain the username", said=say("password_has_username"))
     if password.casefold() in COMMON_PASSWORDS:
-        raise ValidationError("password", "is on the list of common passwords")
+        raise ValidationError("password", "is on the list of common passwords", said=say("password_common"))
     return password
 
 

@@ -3,7 +3,7 @@
 A trainer prepares a session (companies, users, enrolments, a lock or two, the clock at the right
 moment, the phones with their apps) and reloads it in front of the class. The file is JSON:
 
-``{"format": "twofa-sim session", "schema_version": 2, "sha256": ..., "session": {...}}``
+``{"format": "twofa-sim session", "schema_version": 3, "sha256": ..., "session": {...}}``
 
 ``session`` is the back office's ``snapshot()`` (policy, clock, secret source with the state of
 its generator, companies, users with password hashes and enrolments, the event log, the next
@@ -14,7 +14,9 @@ password). Each class says what it is as plain data and is restored from it; thi
 orchestrates: it writes and reads the file format, checks every value of a file against the
 range the domain can use (:mod:`twofa_sim.io.session_fields`) and writes atomically. Saving reads
 snapshots only: it changes nothing, not even a counter. Version 1 files (before HOTP entries,
-FreeOTP's question and the app's password lock were kept) load with those at their defaults.
+FreeOTP's question and the app's password lock were kept) load with those at their defaults;
+version 1 and 2 files (before an event's detail was a message id with fields) keep each detail's
+text as written.
 
 Bytes are base64; shared secrets are base32 text, as in the QR. ``sha256`` is the hash of the
 canonical text of ``session``: a file damaged in any byte fails to load with a clear error. After
@@ -46,12 +48,13 @@ from ..apps.profiles import PROFILES
 from ..core.clock import Clock
 from ..core.errors import TwofaSimError, ValidationError
 from ..core.files import file_kind
+from ..core.messages import AS_WRITTEN
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..login.backoffice import BackOffice
 from .session_fields import SessionFileError, check_document, check_session, refuse_constant
 
 FORMAT = "twofa-sim session"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: What version 2 added, and its value for a version 1 file (which could not hold anything else).
 _NEW_IN_2 = {"device": {"password_hash": None, "locked": False}, "entry": {"type": "totp", "counter": None},
@@ -290,6 +293,8 @@ def _document_to_session(document: Any) -> Session:
                                "(after a deliberate edit, delete the sha256 line)")
     if version == 1:
         _upgrade_from_1(session)
+    if version <= 2:
+        _upgrade_from_2(session)
     check_session(session)
     office = BackOffice.restore(session)
     devices = []
@@ -322,6 +327,15 @@ def _upgrade_from_1(session: dict) -> None:
             question = fill(question, "question")
             fill(question.get("candidate"), "entry")
             fill(question.get("existing"), "entry")
+
+
+def _upgrade_from_2(session: dict) -> None:
+    """A version 2 file as version 3: each event's ``detail`` text becomes a detail kept as written
+    (its words are all a version 2 file holds; nothing reads them back into fields)."""
+    for event in session["events"] if isinstance(session["events"], list) else []:
+        if isinstance(event, dict) and "detail" in event:
+            detail = event.pop("detail")
+            event["detail_key"], event["detail_fields"] = (AS_WRITTEN, {"text": detail}) if detail else ("", {})
 
 
 __all__ = ["Session", "SessionFileError", "save", "load", "dumps", "loads", "FORMAT", "SCHEMA_VERSION"]

@@ -11,6 +11,7 @@ SQL store's rows pass), the file's own rules (names unique, users in their compa
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import fields
 from typing import Any, Iterable
@@ -23,6 +24,7 @@ from ..core.errors import ValidationError, check_display_name
 from ..core.fields import (kind_of, read_between, read_bytes, read_flag, read_list, read_number, read_object,
                            read_optional, read_text, read_time, read_whole)
 from ..core.events import Event, EventKind
+from ..core.messages import keyed_messages
 from ..core.passwords import PasswordHash
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
@@ -243,11 +245,36 @@ def _check_events(value: Any) -> int:
         kind = read_text(data["kind"], f"{where}.kind", limit=64)
         if kind not in EventKind.__members__:
             raise SessionFileError(f"{where}.kind", "is not a kind of event")
-        for name in ("actor", "user", "company", "outcome", "reason", "state_from", "state_to", "detail"):
+        for name in ("actor", "user", "company", "outcome", "reason", "state_from", "state_to"):
             read_text(data[name], f"{where}.{name}")
+        _check_detail(data["detail_key"], data["detail_fields"], where)
         read_time(data["time"], f"{where}.time")
         last_login = max(last_login, read_optional(data["login"], read_whole, f"{where}.login", 1, 2 ** 62) or 0)
     return last_login
+
+
+def _check_detail(key: Any, values: Any, where: str) -> None:
+    """An event's detail: a message id of the catalogue (or none) and the fields its words name."""
+    key = read_text(key, f"{where}.detail_key", limit=64)
+    values = read_object(values, f"{where}.detail_fields", values.keys() if isinstance(values, dict) else ())
+    if len(values) > 10:
+        raise SessionFileError(f"{where}.detail_fields", "must hold at most 10 fields")
+    for name, value in values.items():
+        if isinstance(value, str):
+            read_text(value, f"{where}.detail_fields.{name[:40]}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SessionFileError(f"{where}.detail_fields.{name[:40]}", f"must be text or a number, got {kind_of(value)}")
+    if not key:
+        if values:
+            raise SessionFileError(f"{where}.detail_fields", "must be empty for an event without a detail")
+        return
+    messages = keyed_messages()
+    if key not in messages.english:
+        raise SessionFileError(f"{where}.detail_key", "is not a message id of the catalogue")
+    try:
+        messages.text(key).format(**values)
+    except (KeyError, IndexError, ValueError) as problem:
+        raise SessionFileError(f"{where}.detail_fields", f"do not fill the message {key!r} ({type(problem).__name__})") from None
 
 
 def _check_device(value: Any, where: str) -> None:

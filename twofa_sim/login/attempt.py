@@ -20,7 +20,7 @@ from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.events import EventKind
-from ..core.messages import render_fields
+from ..core.messages import NOTHING, Said, render_fields, say
 from ..core.rules import step_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
 from .screen import EnrolmentScreen
@@ -264,7 +264,7 @@ class LoginAttempt:
         self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
         self.deadline = now + office.policy.code_step_timeout
         self._opened_for = _second_factor_of(self._user().enrolment)
-        self._note(now, EventKind.QR_SHOWN, detail=f"issuer={office.policy.issuer}")
+        self._note(now, EventKind.QR_SHOWN, detail=say("qr_issuer", issuer=office.policy.issuer))
 
     def _on_open_code_step(self, now: float, verdict: Verdict) -> None:
         self.deadline = now + self._office.policy.code_step_timeout
@@ -277,7 +277,7 @@ class LoginAttempt:
         self._note(now, EventKind.AUTHENTICATED)
 
     def _on_note_lock(self, now: float, verdict: Verdict) -> None:
-        self._note(now, EventKind.LOCKED, detail=f"until {iso(verdict.locked_until)} UTC")
+        self._note(now, EventKind.LOCKED, detail=say("locked_until", until=iso(verdict.locked_until)))
 
     def _on_close_step(self, now: float, verdict: Verdict) -> None:
         self.screen, self.deadline, self._opened_for = None, None, None
@@ -299,7 +299,7 @@ class LoginAttempt:
             outcome=verdict.outcome.value, reason=verdict.reason.value, login=self.id,
             state_from=source.name, state_to=row.target.name, detail=verdict.detail)
 
-    def _note(self, now: float, kind: EventKind, detail: str = "") -> None:
+    def _note(self, now: float, kind: EventKind, detail: Said = NOTHING) -> None:
         self._office.events.record(now, kind, actor="system", user=self.username or "",
                                    company=self._user().company if self.username else "",
                                    login=self.id, detail=detail)

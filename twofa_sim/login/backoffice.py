@@ -16,6 +16,7 @@ from ..core.clock import Clock
 from .company import Company
 from ..core.errors import AlreadyExistsError, NotFoundError, ValidationError, check_display_name, shown
 from ..core.events import EventKind, EventLog
+from ..core.messages import say
 from .attempt import LoginAttempt
 from ..core.passwords import Decoys, PasswordHash, check_password_rule
 from ..core.policy import Policy
@@ -85,7 +86,7 @@ class BackOffice:
             self._policy, self._decoys = policy, decoys
             if changed:
                 self.events.record(self.clock.now(), EventKind.POLICY_CHANGED, f"admin:{by}",
-                                   detail=", ".join(changed))
+                                   detail=say("policy_changed", changes=", ".join(changed)))
 
     # -- companies and users --------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class BackOffice:
             company = Company(name, force_2fa_for_all)
             self._store.add_company(company)
             self.events.record(self.clock.now(), EventKind.COMPANY_CREATED, f"admin:{by}", company=name,
-                               detail=f"2FA for all users: {'on' if force_2fa_for_all else 'off'}")
+                               detail=say("company_2fa_on" if force_2fa_for_all else "company_2fa_off"))
         return company
 
     def company(self, name: str) -> Company:
@@ -118,7 +119,7 @@ class BackOffice:
             _check_flag("on", on)
             target.force_2fa_for_all = on
             self.events.record(self.clock.now(), EventKind.COMPANY_SETTING_CHANGED, f"admin:{by}",
-                               company=target.name, detail=f"2FA for all users: {'on' if on else 'off'}")
+                               company=target.name, detail=say("company_2fa_on" if on else "company_2fa_off"))
 
     def hash_password(self, username: str, password: str) -> PasswordHash:
         """The password checked against the rule and hashed at the policy's cost: the slow part of
@@ -132,14 +133,16 @@ class BackOffice:
         is the password, or its hash from :meth:`hash_password` (already checked against the rule)."""
         username = check_username(username)
         if self._store.user(username.casefold()) is not None:
-            raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
+            raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)",
+                                     said=say("username_taken", name=repr(username)))
         _check_flag("force_2fa", force_2fa)
         owner = self._default_company() if company is None else self.company(company)
         # The slow hash is made before the transaction, so other processes do not wait for it.
         password_hash = password if isinstance(password, PasswordHash) else self.hash_password(username, password)
         with self.transaction():
             if self._store.user(username.casefold()) is not None:
-                raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)")
+                raise AlreadyExistsError(f"username {username!r} is taken (usernames ignore case)",
+                                     said=say("username_taken", name=repr(username)))
             owner = self.company(owner.name)
             now = self.clock.now()
             user = BackendUser(username, owner.name, password_hash, force_2fa=force_2fa, created_at=now)
@@ -147,7 +150,7 @@ class BackOffice:
             if username not in owner.usernames:
                 owner.usernames.append(username)
             self.events.record(now, EventKind.USER_CREATED, f"admin:{by}", user=username, company=owner.name,
-                               detail=f"force 2 factor auth.: {'ticked' if force_2fa else 'not ticked'}")
+                               detail=say("created_forced" if force_2fa else "created_not_forced"))
         return user
 
     def _default_company(self) -> Company:
@@ -155,7 +158,7 @@ class BackOffice:
         if len(companies) == 1:
             return companies[0]
         if not companies:
-            raise NotFoundError("create a company first: every backend user belongs to one")
+            raise NotFoundError("create a company first: every backend user belongs to one", said=say("no_company_yet"))
         raise ValidationError("company", "name the company: the back office has more than one")
 
     def find_user(self, username: str) -> BackendUser | None:
@@ -167,7 +170,7 @@ class BackOffice:
     def user(self, username: str) -> BackendUser:
         found = self.find_user(username)
         if found is None:
-            raise NotFoundError(f"no user named {str(username)[:64]!r}")
+            raise NotFoundError(f"no user named {str(username)[:64]!r}", said=say("no_user", name=repr(str(username)[:64])))
         return found
 
     @property
@@ -216,7 +219,7 @@ class BackOffice:
             current.password_hash = user.password_hash = new
             self._store.note_hash_change()
             self.events.record(self.clock.now(), EventKind.PASSWORD_HASH_UPGRADED, "system", user=user.username,
-                               company=user.company, detail=f"scrypt N=2**{old.log2_n} -> 2**{new.log2_n}")
+                               company=user.company, detail=say("hash_upgraded", old=old.log2_n, new=new.log2_n))
 
     # -- admin actions --------------------------------------------------------------------------
 
@@ -227,7 +230,7 @@ class BackOffice:
             _check_flag("on", on)
             user.force_2fa = on
             self.events.record(self.clock.now(), EventKind.FORCE_FLAG_CHANGED, f"admin:{by}", user=user.username,
-                               company=user.company, detail="ticked" if on else "unticked")
+                               company=user.company, detail=say("flag_ticked" if on else "flag_unticked"))
 
     def reset_2fa(self, username: str, by: str = "admin") -> None:
         """Lost phone: back to "not enrolled". The next login shows a fresh QR; old codes stop working."""
@@ -263,10 +266,11 @@ class BackOffice:
             user = self.user(username)
             if not user.enrolment.is_enrolled:
                 raise ValidationError("username", f"{user.username!r} has not enrolled: "
-                                      "recovery codes back up an enrolled app")
+                                      "recovery codes back up an enrolled app",
+                                      said=say("not_enrolled", name=repr(user.username)))
             codes = user.enrolment.issue_recovery_codes(self.policy, self.secret_source)
             self.events.record(self.clock.now(), EventKind.RECOVERY_CODES_ISSUED, f"admin:{by}",
-                               user=user.username, company=user.company, detail=f"{len(codes)} codes")
+                               user=user.username, company=user.company, detail=say("codes_issued", count=len(codes)))
         return codes
 
     # -- logins ---------------------------------------------------------------------------------

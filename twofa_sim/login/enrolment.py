@@ -23,6 +23,7 @@ from typing import NamedTuple, Protocol
 from ..core.clock import LATEST
 from ..core.errors import TransitionNotAllowed, ValidationError
 from ..core.fields import read_base32_secret, read_number, read_object, read_optional, read_time, read_whole
+from ..core.messages import NOTHING, Said
 from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
@@ -92,7 +93,7 @@ class Verdict:
     reason: Reason = Reason.NONE
     step: int | None = None
     locked_until: float | None = None
-    detail: str = ""
+    detail: Said = NOTHING
     change: Change | None = None
 
 

@@ -14,7 +14,6 @@ messages and events; the same table is drawn as Mermaid diagrams and shown as a 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -22,6 +21,7 @@ from typing import Callable, NamedTuple
 from ..core import observers
 from ..core.errors import TransitionNotAllowed
 from ..core.events import EventKind
+from ..core.messages import NOTHING, Said, say
 
 
 class State(enum.Enum):
@@ -175,17 +175,18 @@ def _no_lock(facts: Facts) -> float | None:
     return None
 
 
-def _no_detail(facts: Facts) -> str:
-    return ""
+def _no_detail(facts: Facts) -> Said:
+    return NOTHING
 
 
-STEP_OFFSET = re.compile(r"matched step ([+-][0-9]+)")
+MATCHED_STEP = "matched_step"
+"""The id of an accepted code's detail; its field ``offset`` is the step it matched, relative to the
+server's ("matched step -1": the phone's clock about one period behind)."""
 
 
-def step_offset_detail(offset: int) -> str:
-    """The accepted code's step relative to the server's, as the event's detail ("matched step -1":
-    the phone's clock about one period behind); :data:`STEP_OFFSET` reads it back."""
-    return f"matched step {offset:+d}"
+def step_offset_detail(offset: int) -> Said:
+    """The accepted code's step relative to the server's, as the event's detail (nothing when on time)."""
+    return say(MATCHED_STEP, offset=offset) if offset else NOTHING
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class Guard:
     rule: str
     lock: Callable[[Facts], float | None] = _no_lock
     carries_step: bool = False
-    detail: Callable[[Facts], str] = _no_detail
+    detail: Callable[[Facts], Said] = _no_detail
 
 
 S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
@@ -208,7 +209,7 @@ S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
 PASSWORD_ORDER: tuple[Guard, ...] = (
     Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
           "a wrong password or an unknown username decides first, so nothing else is revealed",
-          detail=lambda f: "wrong password" if f.user_known else "unknown username"),
+          detail=lambda f: say("wrong_password") if f.user_known else say("unknown_username")),
     Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
           "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
           lock=lambda f: f.locked_until),
@@ -233,14 +234,14 @@ _EVERY_CODE_STEP = (      # what every code step asks first, whichever second fa
           "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
     Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
     Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
-          carries_step=True, detail=lambda f: step_offset_detail(f.step_offset) if f.step_offset else ""),
+          carries_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
 )
 
 CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
     Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
-          detail=lambda f: f"the last accepted code is {f.clock_behind_by} s beyond the server's window"),
+          detail=lambda f: say("clock_behind_by", seconds=f.clock_behind_by)),
     Guard(O.LOCKS, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
           lock=lambda f: f.lock_at_limit),
     Guard(O.REJECTED, R.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),

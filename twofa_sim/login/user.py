@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .enrolment import Enrolment
 from ..core.errors import ValidationError
 from ..core.fields import read_flag, read_object, read_text, read_time
+from ..core.messages import say
 from ..core.passwords import PasswordHash
 
 SNAPSHOT_FIELDS = ("username", "company", "force_2fa", "created_at", "password_hash", "enrolment")
@@ -24,7 +25,7 @@ def check_username(name: object) -> str:
         bad = next((i for i, ch in enumerate(name) if not (ch.isascii() and (ch.isalnum() or ch in "._@+-"))), None)
         where = f"character {bad + 1} is not allowed" if bad is not None else f"got {len(name)} characters"
         raise ValidationError("username", "must be 3 to 64 characters of letters, digits and . _ @ + -, "
-                              f"starting with a letter or digit ({where})")
+                              f"starting with a letter or digit ({where})", said=say("username_invalid"))
     return name
 
 

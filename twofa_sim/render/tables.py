@@ -33,9 +33,10 @@ USER_LABELS = {"username": "username", "company": "company", "force_2fa": "force
 USER_COLUMNS = list(USER_LABELS.values())
 
 
-def events_table(log: "EventLog", last: int | None = None) -> pd.DataFrame:
-    """The whole log (or its ``last`` events), one row per event, time in UTC, indexed by ``seq``."""
-    frame = pd.DataFrame(log.rows(last), columns=EVENT_COLUMNS)
+def events_table(log: "EventLog", last: int | None = None, language: str = "en") -> pd.DataFrame:
+    """The whole log (or its ``last`` events), one row per event, time in UTC, indexed by ``seq``;
+    the details in ``language``."""
+    frame = pd.DataFrame(log.rows(last, language), columns=EVENT_COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
     frame["login"] = frame["login"].astype("Int64")
     return frame.set_index("seq")

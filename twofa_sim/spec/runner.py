@@ -21,6 +21,7 @@ from ..login.screen import EnrolmentScreen
 from ..core.clock import Clock, iso
 from ..core.errors import TwofaSimError
 from ..core.events import Event, EventKind
+from ..core.messages import Said
 from ..core.secret_source import SecretSource, SeededSecretSource
 from ..login.attempt import LoginAttempt, StepResult
 from ..login.backoffice import BackOffice
@@ -205,7 +206,7 @@ class ScenarioRun:
         self.note_scan(device, "added" if result.added else "not added", tuple(a.field for a in result.adjustments))
         record.outcome = ("entry " if result.added else "") + result.describe()
 
-    def note_clock(self, detail: str) -> None:
+    def note_clock(self, detail: Said) -> None:
         self.office.events.record(self.office.clock.now(), EventKind.CLOCK_MOVED, "scenario", detail=detail)
 
     def after_time_moved(self, record: StepRecord) -> str:

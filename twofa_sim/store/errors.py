@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import TwofaSimError
+from ..core.messages import Said
 
 
 class StoreError(TwofaSimError):
@@ -10,8 +11,8 @@ class StoreError(TwofaSimError):
     version, or was deleted or replaced while in use. ``where`` names the database (a file, or a
     server without its password)."""
 
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"{where}: {problem}")
+    def __init__(self, where: str, problem: str, *, said: Said | None = None) -> None:
+        super().__init__(f"{where}: {problem}", said=said)
         self.where = where
         self.problem = problem
 

@@ -11,7 +11,6 @@ written whole, under the user's row lock, so it never needs a join, and read bac
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary
 
 from ..core.events import Event, EventKind
 from ..core.fields import encode_bytes
+from ..core.messages import Said, as_written
 from ..core.passwords import PasswordHash
 from ..login.company import Company
 from ..login.enrolment import Enrolment
@@ -82,7 +82,13 @@ events = Table(
     Column("state_from", String(32), nullable=False),
     Column("state_to", String(32), nullable=False),
     Column("detail", Text, nullable=False),
+    Column("detail_key", String(64), nullable=False, server_default=""),
+    Column("detail_fields", Text, nullable=False, server_default="{}"),
 )
+
+EVENT_COLUMNS_ADDED = ("detail_key", "detail_fields")
+"""Columns of ``events`` that a database created before them lacks: opening it adds them (its
+older rows keep their ``detail`` text as written, under an empty ``detail_key``)."""
 
 
 # -- companies -----------------------------------------------------------------------------------
@@ -146,17 +152,22 @@ def user_from_row(row: Any) -> BackendUser:
 # -- events ----------------------------------------------------------------------------------------
 
 def event_row(event: Event) -> dict[str, Any]:
-    """The event's columns; the database numbers it (``seq``)."""
-    row = asdict(event)
-    del row["seq"]
-    row["kind"] = event.kind.value
-    return row
+    """The event's columns; the database numbers it (``seq``). The detail is kept as its message id
+    and fields (JSON), and in English words for whoever reads the table itself."""
+    return {"time": event.time, "kind": event.kind.value, "actor": event.actor, "user": event.user,
+            "company": event.company, "outcome": event.outcome, "reason": event.reason, "login": event.login,
+            "state_from": event.state_from, "state_to": event.state_to, "detail": event.detail,
+            "detail_key": event.detail_key,
+            "detail_fields": json.dumps(dict(event.detail_fields), sort_keys=True, ensure_ascii=False)}
 
 
 def event_from_row(row: Any) -> Event:
+    """The event of a row; a row written before details had ids keeps its ``detail`` text as written."""
+    said = (Said(row.detail_key, tuple(sorted(json.loads(row.detail_fields).items()))) if row.detail_key
+            else as_written(row.detail))
     return Event(seq=row.seq, time=row.time, kind=EventKind(row.kind), actor=row.actor, user=row.user,
                  company=row.company, outcome=row.outcome, reason=row.reason, login=row.login,
-                 state_from=row.state_from, state_to=row.state_to, detail=row.detail)
+                 state_from=row.state_from, state_to=row.state_to, detail_key=said.key, detail_fields=said.fields)
 
 
 # -- statements, built once (SQLAlchemy caches their compiled form; building one costs more than running it) --

@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 
 from ..core.errors import AlreadyExistsError, ValidationError
+from ..core.messages import Said, say
 from ..core.events import Event, EventLog
 from ..core.files import file_kind
 from ..login.company import Company
@@ -95,6 +96,7 @@ class SqlStore(Store):
                 raise StoreError("database URL", "name an SQLite file, e.g. sqlite:///class.sqlite "
                                  "(an in-memory store is open_store('memory'))")
             self._where = f"database file {parsed.database!r}"
+            self._name = repr(parsed.database)
             self._path = os.path.abspath(parsed.database)
             # mode=rw: a connection opens the file that exists, never creates one (only ensure_created does)
             existing_only = f"file:{urllib.parse.quote(self._path)}?mode=rw"
@@ -114,6 +116,7 @@ class SqlStore(Store):
             sa_event.listen(self._engine.pool, "close_detached", self._connection_closed)
         elif self._dialect == "postgresql":
             self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
+            self._name = repr(parsed.database)
             parsed = parsed.set(drivername="postgresql+psycopg")
             # pool_pre_ping: a pooled connection is checked before use, so after a server restart
             # the next action reconnects instead of failing with "server closed the connection"
@@ -150,9 +153,10 @@ class SqlStore(Store):
             if self._dialect == "sqlite":
                 if not os.path.exists(self._path):
                     if not os.path.isdir(os.path.dirname(self._path)):
-                        raise StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+                        raise StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)",
+                                         said=self._said("db_cannot_open"))
                     if not create:
-                        raise MissingDatabaseError(self._where, "does not exist")
+                        raise MissingDatabaseError(self._where, "does not exist", said=self._said("db_missing"))
                     self._create_file()
                 mode = os.stat(self._path).st_mode
                 if not stat.S_ISREG(mode):  # a named pipe would hang the page on its first read
@@ -179,7 +183,7 @@ class SqlStore(Store):
             found = os.stat(self._path)
         except FileNotFoundError:
             raise StoreError(self._where, "was deleted while in use: nothing more is written to it; "
-                             "open the database anew") from None
+                             "open the database anew", said=self._said("db_deleted")) from None
         except OSError as error:
             raise StoreError(self._where, f"cannot be checked ({error.strerror})") from None
         return found.st_dev, found.st_ino
@@ -191,14 +195,15 @@ class SqlStore(Store):
         remember them if nothing is remembered yet; call it inside a transaction, when they exist)."""
         if self._file_identity() != self._identity:
             raise StoreError(self._where, "was replaced by another file while in use: nothing more is written to "
-                             "it; open the database anew")
+                             "it; open the database anew", said=self._said("db_replaced"))
         kept = self._companions
         if kept is None:
             if record and self._connections:
                 self._companions = self._companion_identities()
         elif self._companion_identities() != kept:
             raise StoreError(self._where, "lost its write-ahead log (its -wal or -shm file was deleted or replaced "
-                             "while in use): nothing more is written to it; open the database anew")
+                             "while in use): nothing more is written to it; open the database anew",
+                             said=self._said("db_wal_lost"))
 
     def _companion_identities(self) -> tuple[tuple[int, int], ...] | None:
         """(device, inode) of the -wal and -shm files; None if either is missing."""
@@ -229,10 +234,11 @@ class SqlStore(Store):
         wait for other processes' writes."""
         with self.transaction(write=False):
             found = self._found_version()
-        if found == schema.SCHEMA_VERSION:
-            return
+            if found == schema.SCHEMA_VERSION and not self._missing_event_columns():
+                return
         if found is None and not create:
-            raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
+            raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)",
+                                       said=self._said("db_never_created"))
         with self.transaction():
             if self._dialect == "postgresql":
                 # Kernels that open a new database at the same instant create its tables one after
@@ -243,6 +249,19 @@ class SqlStore(Store):
                 self._create_tables()
             elif found != schema.SCHEMA_VERSION:
                 self._migrate(found)
+            self._add_event_columns()
+
+    def _missing_event_columns(self) -> list[str]:
+        """The event columns a database made before them lacks (:data:`schema.EVENT_COLUMNS_ADDED`)."""
+        present = {c["name"] for c in sa.inspect(self._connection()).get_columns(schema.events.name)}
+        return [name for name in schema.EVENT_COLUMNS_ADDED if name not in present]
+
+    def _add_event_columns(self) -> None:
+        """Add the missing event columns, with their defaults (the older rows keep their detail's words)."""
+        connection = self._connection()
+        for name in self._missing_event_columns():
+            column = sa.schema.CreateColumn(schema.events.c[name]).compile(dialect=connection.dialect)
+            connection.execute(sa.text(f"ALTER TABLE {schema.events.name} ADD COLUMN {column}"))
 
     def _found_version(self) -> int | None:
         """The database's schema version (None if it holds no store yet); one this twofa-sim can
@@ -251,13 +270,15 @@ class SqlStore(Store):
         tables = set(sa.inspect(connection).get_table_names())
         if "schema_version" not in tables:
             if tables - {t.name for t in schema.metadata.sorted_tables}:
-                raise StoreError(self._where, "holds other tables: it is not a twofa-sim store")
+                raise StoreError(self._where, "holds other tables: it is not a twofa-sim store",
+                                 said=self._said("db_foreign_tables"))
             return None
         versions = connection.execute(sa.select(schema.schema_version.c.version)).scalars().all()
         if len(versions) != 1 or versions[0] not in (schema.SCHEMA_VERSION, *schema.MIGRATED_VERSIONS):
             found = ", ".join(map(str, versions)) or "none"
             raise StoreError(self._where, f"has schema version {found}; this twofa-sim reads version "
-                             f"{schema.SCHEMA_VERSION} (use a new database file)")
+                             f"{schema.SCHEMA_VERSION} (use a new database file)",
+                             said=self._said("db_schema_version", found=found, version=schema.SCHEMA_VERSION))
         return versions[0]
 
     def _create_tables(self) -> None:
@@ -337,32 +358,41 @@ class SqlStore(Store):
         except SQLAlchemyError as error:
             raise StoreError(self._where, f"cannot be used ({type(error).__name__})") from None
 
+    def _said(self, key: str, **fields: object) -> Said:
+        """An error of this database in plain words: the message ``key``, naming the database."""
+        return say(key, name=self._name, where=self._where, **fields)
+
     def _error(self, original: BaseException) -> StoreError:
         """The database's failure as a message naming it, without SQL text or parameters."""
         if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
-            return StoreError(self._where, "is locked by another process for too long (busy timeout); try again")
+            return StoreError(self._where, "is locked by another process for too long (busy timeout); try again",
+                              said=self._said("db_locked"))
         if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
-            return StoreError(self._where, "is not an SQLite database")
+            return StoreError(self._where, "is not an SQLite database", said=self._said("db_not_sqlite"))
         if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
-            return StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)")
+            return StoreError(self._where, "cannot be opened (does its folder exist, may it be written?)",
+                              said=self._said("db_cannot_open"))
         code = getattr(original, "sqlite_errorname", "")  # the result code's name, not its wording
         if code == "SQLITE_FULL":
-            return StoreError(self._where, "is full (no room left on its disk): nothing of this action was saved")
+            return StoreError(self._where, "is full (no room left on its disk): nothing of this action was saved",
+                              said=self._said("db_full"))
         if code.startswith("SQLITE_READONLY"):
             return StoreError(self._where, "cannot be written (a read-only file or folder?): nothing of this action "
-                              "was saved")
+                              "was saved", said=self._said("db_read_only"))
         if code.startswith("SQLITE_IOERR"):
             return StoreError(self._where, "cannot be read or written (a disk error): nothing of this action was saved")
         if code.startswith("SQLITE_CORRUPT"):
             return StoreError(self._where, "is damaged (SQLite reports a malformed file): restore a copy or use a "
                               "new database file")
         if re.search(r'FATAL:\s+database "[^"]*" does not exist', str(original)):
-            return StoreError(self._where, "does not exist on its server (create it first, e.g. with createdb)")
+            return StoreError(self._where, "does not exist on its server (create it first, e.g. with createdb)",
+                              said=self._said("db_missing_on_server"))
         if _connection_lost(str(original)):
             return StoreError(self._where, "cannot be reached (is the database server running?); "
-                              "the next action tries again")
+                              "the next action tries again", said=self._said("db_unreachable"))
         if "lock timeout" in str(original) or "could not obtain lock" in str(original):
-            return StoreError(self._where, "is locked by another process for too long (lock timeout); try again")
+            return StoreError(self._where, "is locked by another process for too long (lock timeout); try again",
+                              said=self._said("db_locked"))
         first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
         return StoreError(self._where, f"cannot be used: {first_line[:200]}")
 

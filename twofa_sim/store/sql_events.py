@@ -63,9 +63,9 @@ class SqlEventLog(EventLog):
         self.refresh()
         return super().of_kind(kind, user)
 
-    def rows(self, last: int | None = None) -> list[dict]:
+    def rows(self, last: int | None = None, language: str = "en") -> list[dict]:
         self.refresh()
-        return super().rows(last)
+        return super().rows(last, language)
 
     def snapshot(self) -> list[dict]:
         self.refresh()

@@ -211,7 +211,7 @@ class AuthenticatorView(widgets.VBox):
         if text.startswith("otpauth-migration:"):     # Google Authenticator's export, on the app's import page
             report = self.device.import_text(text)
             self.link.value = ""
-            failed = [self.texts.message(message) for _, message in report.failures]
+            failed = [message for _, message in report.failures]
             self.show("; ".join([self.texts("Imported: {added} added.", added=report.added), *failed]),
                       "ok" if report.added else "error")
             self.render()
@@ -257,7 +257,7 @@ class AuthenticatorView(widgets.VBox):
 
     def sync_clock(self) -> None:
         correction = self.device.correct_clock()
-        self.show(self.texts.message(correction.reason), "ok" if correction.applied else "error")
+        self.show(correction.said.render(self.texts.language), "ok" if correction.applied else "error")
         self.render()
 
     def install(self, key: str) -> None:
@@ -314,7 +314,7 @@ class AuthenticatorView(widgets.VBox):
         shown = result.entry or result.existing
         details = [] if shown is None else [t("{label} ({algorithm}, {digits} digits, {period} s)", label=shown.label,
                                               algorithm=shown.algorithm, digits=shown.digits, period=shown.period)]
-        details += [t.message(str(note)) for note in (*result.adjustments, *result.warnings)]
+        details += [str(note) for note in (*result.adjustments, *result.warnings)]
         return said + (": " + "; ".join(details) if details else "")
 
     def _tap(self, entry_id: int) -> None:
@@ -332,7 +332,7 @@ class AuthenticatorView(widgets.VBox):
                            f' · {html.escape(clock)}</div>')
         self.sync.disabled = not app.profile.corrects_clock
         self.automatic_time.value = self.device.automatic_time
-        self.warning.value = "".join(message_html(self.texts.message(w), "error") for w in self.device.warnings())
+        self.warning.value = "".join(message_html(w, "error") for w in self.device.warnings())
         ids = [entry.id for entry in app.entries]
         self.cards = {i: self.cards.get(i) or EntryCard(i, self._remove, self.texts, self._tap) for i in ids}
         self.entries.children = ([self.cards[i] for i in ids] if ids else

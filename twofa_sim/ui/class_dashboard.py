@@ -403,7 +403,7 @@ class ClassDashboard(widgets.VBox):
         stem = file_stem(classroom.company)
         progress = download_link(csv_text(classroom.status_rows(), COLUMNS), f"{stem}-progress.csv", "text/csv",
                                  t("Progress (CSV)"), "tfs-class-progress-csv")
-        events = download_link(csv_text(classroom.event_rows(), EVENT_COLUMNS), f"{stem}-events.csv", "text/csv",
+        events = download_link(csv_text(classroom.event_rows(t.language), EVENT_COLUMNS), f"{stem}-events.csv", "text/csv",
                                t("Event log (CSV)"), "tfs-class-events-csv")
         self.exports.value = progress + events
 
@@ -423,7 +423,7 @@ class ClassDashboard(widgets.VBox):
             try:
                 self._render()
             except TwofaSimError as error:
-                self.show(t.message(str(error)), "error")
+                self.show(t.error(error), "error")
                 self.refresh_problem = self.message.value
             else:  # the database is back: its error goes, a message an action showed since stays
                 if getattr(self, "refresh_problem", None) == self.message.value:

@@ -8,6 +8,7 @@ import ipywidgets as widgets
 
 from ..core.clock import Clock, iso
 from ..core.events import EventKind, EventLog
+from ..core.messages import Said, say
 from .common import SafeCallbacks, message_html, style_sheet
 from .i18n import Texts
 
@@ -74,11 +75,11 @@ class ClockControl(widgets.VBox):
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
-        self._note(f"forward {seconds:g} s")
+        self._note(say("clock_forward", seconds=seconds))
         self._show("", "info")
         self._changed()
 
-    def _note(self, detail: str) -> None:
+    def _note(self, detail: Said) -> None:
         if self.events is not None:
             self.events.record(self.clock.now(), EventKind.CLOCK_MOVED, "trainer", detail=detail)
 
@@ -91,14 +92,14 @@ class ClockControl(widgets.VBox):
         """Leave the story's time for the real time (UTC, no offset), running: a real app's code
         on a correctly set phone then signs in."""
         self.clock.follow_real_time()
-        self._note("real time")
+        self._note(say("clock_real_time"))
         self.live.value = True
         self._show("", "info")
         self._changed()
 
     def set_time(self, text: str) -> None:
         self.clock.set(text)
-        self._note(f"set to {iso(self.clock.now())} UTC")
+        self._note(say("clock_set_to", at=iso(self.clock.now())))
         self.live.value = False
         self._show("", "info")
         self._changed()

@@ -151,7 +151,7 @@ class ProblemPage(widgets.HTML):
 
 def problem_page(texts: Texts, error: TwofaSimError) -> ProblemPage:
     """The page for ``error``, in the reader's language."""
-    return ProblemPage(texts.message(str(error)))
+    return ProblemPage(texts.error(error))
 
 
 class SafeCallbacks:
@@ -170,7 +170,7 @@ class SafeCallbacks:
                 with UI_LOCK, one_step():
                     return handler(*args, **kwargs)
             except TwofaSimError as error:
-                self.show_message(self.texts.message(str(error)), "error")
+                self.show_message(self.texts.error(error), "error")
             except Exception:  # noqa: BLE001 - shown, never lost, never crashes the demo
                 self.show_message(self.texts("Something went wrong; details below."), "error")
                 self.errors.append_stdout(traceback.format_exc())

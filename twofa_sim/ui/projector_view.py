@@ -110,7 +110,7 @@ class ProjectorView(widgets.VBox):
             try:
                 self._render()
             except TwofaSimError as error:
-                self.summary.value = message_html(t.message(str(error)), "error")
+                self.summary.value = message_html(t.error(error), "error")
 
     def _render(self) -> None:
         t = self.texts

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ...core.clock import iso
+from ...core.messages import say
 from ..reader import format_duration
 from ..records import StepRecord
 from .base import Step
@@ -44,7 +45,7 @@ class WaitStep(Step, key="wait"):
     def run(self, run: ScenarioRun, record: StepRecord) -> None:
         record.actor = "clock"
         run.office.clock.advance(self.seconds)
-        run.note_clock(f"{format_duration(self.seconds)} passed")
+        run.note_clock(say("time_passed", duration=format_duration(self.seconds)))
         record.outcome = run.after_time_moved(record) if self.poll else f"now {iso(run.office.clock.now())[11:]}"
 
 
@@ -66,7 +67,7 @@ class ClockStep(Step, key="clock"):
         record.actor = "clock"
         before = run.office.clock.now()
         run.office.clock.set(self.at)
-        run.note_clock(f"set to {iso(self.at)} UTC")
+        run.note_clock(say("clock_set_to", at=iso(self.at)))
         record.outcome = run.after_time_moved(record)
         if self.at < before:
             record.outcome += f" (the clock went back {format_duration(round(before - self.at, 3))})"
