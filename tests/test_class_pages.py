@@ -531,6 +531,18 @@ def test_a_phone_alone_gets_a_link_whose_uri_is_the_qr_codes(office, board_with_
     assert key.replace(" ", "") == page.login.attempt.screen.secret and "tfs-phone-ready" in page.phone.get_state()["_dom_classes"]
 
 
+@pytest.mark.parametrize("language, named", [
+    ("en", "takes otpauth:// links (Aegis, FreeOTP, 2FAS and Google Authenticator do)"),
+    ("de", "otpauth://-Links annimmt (Aegis, FreeOTP, 2FAS und Google Authenticator tun das)"),
+])
+def test_the_phone_hint_names_the_apps_a_tapped_link_opens_from_their_profiles(office, board_with_address, language,
+                                                                               named):
+    name, password = board_with_address.classroom.roster.hand_out()[2]
+    page = TraineePage(office, live=False, language=language)
+    log_in(page, name, password)
+    assert named in html.unescape(page.phone.value) and "add-on" not in page.phone.value
+
+
 def test_before_the_class_exists_the_trainee_page_says_so(office):
     page = TraineePage(office, live=False)
     assert "The class has not started yet" in page.message.value

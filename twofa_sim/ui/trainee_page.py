@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import ipywidgets as widgets
 
 from ..apps.device import Device
+from ..apps.comparisons import apps_opening_links
 from ..apps.qr import group_secret
 from ..classroom.course import class_ended, open_class
 from ..core.clock import iso
@@ -200,10 +201,17 @@ class TraineePage(widgets.VBox):
         self.phone.value = (
             f'<a class="tfs-trainee-otpauth" href="{html.escape(screen.uri)}">'
             f'{html.escape(t("Only this phone? Tap to add the account to your authenticator app"))}</a>'
-            + html_text("tfs-hint", t("It opens in an authenticator app that takes otpauth:// links; if nothing "
-                                      "opens, type this key into your app by hand:"))
+            + html_text("tfs-hint", self.link_hint())
             + html_text("tfs-trainee-key", group_secret(screen.secret)))
         self.phone.add_class("tfs-phone-ready")
+
+    def link_hint(self) -> str:
+        """Which apps a tapped link opens, named from the app profiles (their manifests register
+        ``otpauth``), and what to do when none of them is on the phone."""
+        t, apps = self.texts, apps_opening_links()
+        listed = apps[0] if len(apps) == 1 else t("{some} and {last}", some=", ".join(apps[:-1]), last=apps[-1])
+        return t("It opens in an authenticator app that takes otpauth:// links ({apps} do); if nothing opens, type "
+                 "this key into your app by hand:", apps=listed)
 
     def refresh(self) -> None:
         """Once a second: the login mask's open step and the time, so a trainee can compare it
