@@ -80,10 +80,13 @@ def postgres_class_server(postgres):
 
 
 @pytest.fixture(scope="module")
-def browser(class_server):
+def browser():
+    """Set up before the servers (the first test asks for it first), so it is closed after them: a
+    server stopped with its pages still open ends their kernels, where pages closed first would
+    have the server start warm kernels again just before it stops."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=class_server["chromium"], args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=debian_chromium(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
