@@ -13,6 +13,7 @@ from twofa_sim.apps.behaviour import (AUTOMATIC_TIME_WARNING, ExportFormat, Impo
                                       LockedExport, Naming)
 from twofa_sim.apps.device import Device
 from twofa_sim.apps.otpauth import build_key_uri
+from twofa_sim.apps.comparisons import apps_opening_links
 from twofa_sim.apps.profiles import ClockSource, profile
 from twofa_sim.core.clock import Clock
 
@@ -300,10 +301,53 @@ def test_google_authenticator_asks_before_saving_a_links_key(choice, added):
     assert app.open_link(URI, T0).outcome is (ImportOutcome.UNCHANGED if added else ImportOutcome.NEEDS_CONFIRMATION)
 
 
-def test_how_each_app_opens_a_link():
-    assert profile("google-authenticator").behaviour.links is LinkHandling.ASKS_FIRST
-    assert AuthenticatorApp("aegis").open_link(URI, T0).question is Question.EDITOR
-    assert AuthenticatorApp("2fas").open_link(URI, T0).added
+@pytest.mark.parametrize("key, opens, handling, manifest", [
+    ("aegis@3.3", True, LinkHandling.LIKE_A_SCAN, "at tag v3.3.4 (the same at v3.0): app/src/main/AndroidManifest.xml"),
+    ("aegis", True, LinkHandling.LIKE_A_SCAN, "at tag v3.4 (the same at v3.4.2): app/src/main/AndroidManifest.xml"),
+    ("freeotp@2.0", True, LinkHandling.LIKE_A_SCAN, "at tag v2.0: mobile/src/main/AndroidManifest.xml"),
+    ("freeotp", True, LinkHandling.LIKE_A_SCAN, "at tag v2.0.6: mobile/src/main/AndroidManifest.xml"),
+    ("2fas@5.0", True, LinkHandling.ADDS_AT_ONCE, "at tag 5.0.0: app/src/main/AndroidManifest.xml"),
+    ("2fas@5.1", True, LinkHandling.ADDS_AT_ONCE, "at tag 5.3.0: app/src/main/AndroidManifest.xml"),
+    ("2fas", True, LinkHandling.ADDS_AT_ONCE, "at tag 5.3.5 (the same at 5.5.3): app/src/main/AndroidManifest.xml"),
+    ("google-authenticator", True, LinkHandling.ASKS_FIRST,
+     "at tag v5.00 (the open-source tree): java/com/google/android/apps/authenticator/AndroidManifest.xml"),
+    ("authenticator-addon", False, LinkHandling.NOT_HANDLED, "at tag v8.0.2: manifests/ declare no protocol_handlers"),
+    ("reference", None, LinkHandling.LIKE_A_SCAN, "installed on no phone"),
+])
+def test_which_apps_a_tapped_link_opens_and_where_the_source_says_so(key, opens, handling, manifest):
+    app = profile(key)
+    assert (app.otpauth_links.registered, app.behaviour.links) == (opens, handling)
+    assert manifest in app.otpauth_links.source
+    if opens:
+        assert "android.intent.action.VIEW" in app.otpauth_links.source and "scheme otpauth" in app.otpauth_links.source
+
+
+def test_the_apps_a_link_opens_are_named_from_the_profiles():
+    assert apps_opening_links() == ["Aegis", "FreeOTP", "2FAS", "Google Authenticator"]
+    assert apps_opening_links(["authenticator-addon", "reference"]) == []
+
+
+@pytest.mark.parametrize("key, first, second", [
+    ("aegis", Question.EDITOR, Question.EDITOR),            # the edit screen of a scan, each time
+    ("freeotp", ImportOutcome.ADDED, ImportOutcome.ADDED),  # a new token per link, as per scan
+    ("2fas", ImportOutcome.ADDED, ImportOutcome.REPLACED),  # no question: the same secret is replaced
+    ("google-authenticator", Question.LINK, Question.LINK),
+])
+def test_how_each_app_takes_a_link_opened_twice(key, first, second):
+    app = AuthenticatorApp(key)
+    results = [app.open_link(URI, T0) for _ in range(2)]
+    assert [r.question or r.outcome for r in results] == [first, second]
+    if key == "2fas":
+        assert len(app.entries) == 1 and results[1].existing == results[0].entry
+
+
+def test_2fas_scans_ask_where_its_links_do_not():
+    app = AuthenticatorApp("2fas")
+    app.scan_uri(URI, T0)
+    assert app.scan_uri(URI, T0).needs_confirmation and not app.open_link(URI, T0).needs_confirmation
+
+
+def test_the_addon_opens_no_link():
     with pytest.raises(ValidationError, match="does not open otpauth:// links"):
         AuthenticatorApp("authenticator-addon").open_link(URI, T0)
 

@@ -1,6 +1,7 @@
-"""Class mode in a real browser: one Voila server over ``notebooks/class`` (as ``make class`` runs
-it, on one SQLite file, then on a throw-away PostgreSQL server where one can be started), two
-Chromium pages, the trainer's and a trainee's, each with its own kernel.
+"""Class mode in a real browser: one class server over ``notebooks/class`` (``python -m
+twofa_sim.server``, as ``make class`` runs it, with its warm kernels, on one SQLite file, then on a
+throw-away PostgreSQL server where one can be started), two Chromium pages, the trainer's and a
+trainee's, each with its own kernel.
 
 The trainer creates the class and reads a trainee's password from the closed section of the
 dashboard; the trainee logs in on the trainee page; the QR code is read from the screenshot's
@@ -35,11 +36,21 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
 NOTEBOOKS = ROOT / "notebooks" / "class"
 SEEN_WITHIN = 2.0  # seconds from the trainee's "Welcome" to "enrolled" on the trainer's dashboard
+WARM, SPARE, CAP = 2, 1, 10  # the class server's warm kernels at start, kept once pages hold them, and its cap
+PHONE = (390, 844)
+# Boxes that clip or scroll must hold what they contain: the app chooser at 390 px once stuck out of
+# its card's settings box, which then scrolled sideways (cut, though no text of it overflowed itself).
+CLIPPED_JS = """
+(root) => [...document.querySelectorAll(root + ', ' + root + ' *')]
+  .filter(e => e.clientWidth > 0 && getComputedStyle(e).overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1)
+  .map(e => `${e.className.toString().split(' ').slice(-1)[0] || e.tagName}: ${e.scrollWidth} > ${e.clientWidth}`)
+"""
 
 
 def serve(database_url: str, log_name: str):
-    """One Voila server with the root at notebooks/class, the project's voila.json (offline
-    template, culling) and the environment ``make class`` gives it; yields what the tests need."""
+    """One class server with the root at notebooks/class, the project's voila.json and
+    class_server.json (offline template, warm kernels, culling) and the environment ``make class``
+    gives it, sized for the pages these tests open; yields what the tests need."""
     chromium = debian_chromium()
     port, key = free_port(), secrets.token_urlsafe(12)
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"),
@@ -50,7 +61,8 @@ def serve(database_url: str, log_name: str):
     log_path = ARTIFACTS / log_name
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "projector.ipynb")], env=env, check=True,
                    capture_output=True)
-    with running_voila("notebooks/class", port, env, log_path):
+    with running_voila("notebooks/class", port, env, log_path, f"--class-size={WARM}", f"--spare-kernels={SPARE}",
+                       f"--kernel-cap={CAP}", module="twofa_sim.server"):
         yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path,
                "db": database_url, "trainees": env["TWOFA_SIM_TRAINEE_URL"]}
 
@@ -68,10 +80,13 @@ def postgres_class_server(postgres):
 
 
 @pytest.fixture(scope="module")
-def browser(class_server):
+def browser():
+    """Set up before the servers (the first test asks for it first), so it is closed after them: a
+    server stopped with its pages still open ends their kernels, where pages closed first would
+    have the server start warm kernels again just before it stops."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=class_server["chromium"], args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=debian_chromium(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -189,6 +204,15 @@ def test_the_trainee_page_in_german_has_no_cut_text(class_server, browser):
     page.locator(".tfs-trainee-no-app").click()
     expect(page.locator(".tfs-app-scan")).to_be_visible()
     at_every_size(page, ".tfs-trainee-page", "German trainee page with the simulated app")
+    # on a phone: the simulated app under the mask, its app chooser and move target inside the card
+    page.set_viewport_size(dict(zip(("width", "height"), PHONE)))
+    page.wait_for_timeout(300)
+    no_cut_text(page, ".tfs-trainee-page", "German trainee page with the simulated app at 390x844")
+    assert page.evaluate(CLIPPED_JS, ".tfs-trainee-page") == [], "a box of the page cuts what it holds at 390x844"
+    card, chooser = page.locator(".tfs-app").bounding_box(), page.locator(".tfs-app-profile select").bounding_box()
+    assert card["x"] <= chooser["x"] and chooser["x"] + chooser["width"] <= card["x"] + card["width"]
+    page.locator(".tfs-app").screenshot(path=str(ARTIFACTS / "trainee-simulated-app-390-de.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
     only_local_requests(page, "German trainee page")
 
 

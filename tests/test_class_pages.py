@@ -298,7 +298,8 @@ def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypat
 
 
 def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
-    """Each trainee page ticks once a second; while the QR step is open that must not write."""
+    """Each trainee page ticks once a second; while the QR step is open that must not write (it
+    reads its trainee's row, to notice the end of the class)."""
     from twofa_sim.classroom import open_class
 
     office = open_class(f"sqlite:///{tmp_path / 'class.sqlite'}", policy=FAST, until_created=True)
@@ -320,10 +321,11 @@ def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
     for _ in range(5):
         clock.advance(FAST.code_step_timeout / 6)
         page.refresh()
-    assert (opened, page.login.attempt.state, transactions) == (State.ENROLMENT, State.ENROLMENT, [])
+    assert (opened, page.login.attempt.state, [w for w in transactions if w]) == (State.ENROLMENT, State.ENROLMENT, [])
+    assert len(transactions) <= 5, "one read a tick at most"
     clock.advance(FAST.code_step_timeout / 6)
     page.refresh()
-    assert page.login.attempt.state is State.EXPIRED and transactions and all(transactions)
+    assert page.login.attempt.state is State.EXPIRED and any(transactions[5:]), "the lapse is written"
 
 
 @pytest.mark.parametrize("app", ["reference", "authenticator-addon", "aegis", "freeotp", "2fas",
@@ -468,6 +470,58 @@ def test_ending_the_class_asks_first_then_no_one_logs_in(office, board_with_addr
     assert "The class has ended" in page.why.value
 
 
+def end_the_class(board: ClassDashboard) -> None:
+    board.end.click()
+    board.confirm.children[1].children[0].click()
+
+
+def signed_in(office, board, index: int, language: str = "en") -> TraineePage:
+    """A trainee page whose trainee has enrolled and is signed in."""
+    name, password = board.classroom.roster.hand_out()[index]
+    page = TraineePage(office, live=False, language=language)
+    log_in(page, name, password)
+    page.login.code.value = independent_totp(page.login.attempt.screen.secret, office.clock.now())
+    page.login.code_button.click()
+    assert page.login.attempt.state is State.AUTHENTICATED
+    return page
+
+
+@pytest.mark.parametrize("language, closed", [("en", "The class has ended: logins are closed."),
+                                              ("de", "Der Kurs ist beendet: Anmeldungen sind geschlossen.")])
+def test_ending_the_class_signs_out_a_trainee_already_signed_in_on_the_pages_next_tick(office, board_with_address,
+                                                                                       language, closed):
+    page, name = signed_in(office, board_with_address, 0, language), board_with_address.classroom.roster.hand_out()[0][0]
+    page.refresh()
+    assert page.login.attempt.state is State.AUTHENTICATED, "nothing changes while the class runs"
+    end_the_class(board_with_address)
+    page.refresh()  # what the ticker does each second
+    assert page.login.attempt.state is State.CREDENTIALS and closed in page.login.message.value
+    assert row(board_with_address, name)["signed in"] == "no"
+
+
+def test_after_the_end_a_trainee_s_next_action_signs_out_instead_of_stepping(office, board_with_address):
+    name, password = board_with_address.classroom.roster.hand_out()[1]
+    page = TraineePage(office, live=False)
+    log_in(page, name, password)
+    code = independent_totp(page.login.attempt.screen.secret, office.clock.now())
+    end_the_class(board_with_address)
+    page.login.code.value = code  # the right code, typed after the end: it is not even checked
+    page.login.code_button.click()
+    assert page.login.attempt.state is State.CREDENTIALS
+    assert "logins are closed" in page.login.message.value and "Welcome" not in page.login.message.value
+    assert row(board_with_address, name)["enrolled"] == "no" and page.phone.value == "" and page.login.qr.value == b""
+
+
+def test_a_new_password_alone_signs_no_one_out(office, board_with_address):
+    page = signed_in(office, board_with_address, 2)
+    board_with_address.selected.value = "trainee03"
+    board_with_address.new_password_button.click()
+    page.refresh()
+    assert page.login.attempt.state is State.AUTHENTICATED
+    page.login.done_button.click()  # the trainee's own log out, as always
+    assert "logins are closed" not in page.login.message.value and page.login.attempt.state is State.CREDENTIALS
+
+
 def test_the_dashboard_chooses_among_the_classes_of_the_database(office, board_with_address):
     board = board_with_address
     first = board.classroom.company
@@ -529,6 +583,18 @@ def test_a_phone_alone_gets_a_link_whose_uri_is_the_qr_codes(office, board_with_
     assert html.unescape(link) == barcode.text and link.startswith("otpauth://totp/")
     [key] = re.findall(r'class="tfs-trainee-key">([^<]+)<', page.phone.value)
     assert key.replace(" ", "") == page.login.attempt.screen.secret and "tfs-phone-ready" in page.phone.get_state()["_dom_classes"]
+
+
+@pytest.mark.parametrize("language, named", [
+    ("en", "takes otpauth:// links (Aegis, FreeOTP, 2FAS and Google Authenticator do)"),
+    ("de", "otpauth://-Links annimmt (Aegis, FreeOTP, 2FAS und Google Authenticator tun das)"),
+])
+def test_the_phone_hint_names_the_apps_a_tapped_link_opens_from_their_profiles(office, board_with_address, language,
+                                                                               named):
+    name, password = board_with_address.classroom.roster.hand_out()[2]
+    page = TraineePage(office, live=False, language=language)
+    log_in(page, name, password)
+    assert named in html.unescape(page.phone.value) and "add-on" not in page.phone.value
 
 
 def test_before_the_class_exists_the_trainee_page_says_so(office):

@@ -126,9 +126,10 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
 
 
-def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE):
+def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE, cull: float = CULL):
     """A class server over notebooks/class on ``database_url`` (as ``make class`` runs it, with
-    a class of two), once its warm kernels are up."""
+    a class of two), once its warm kernels are up. ``cull``: seconds before a page that never
+    connects loses its kernel (short here; a page whose notebook takes longer to run is culled too)."""
     port, key = free_port(), secrets.token_urlsafe(12)
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"), TWOFA_SIM_CLASS_DB=database_url,
                TWOFA_SIM_TRAINER_KEY=key, TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}{TRAINEE}")
@@ -136,7 +137,7 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE)
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
                     str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
     with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
-                       f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={CULL}",
+                       f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={cull}",
                        "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
         server = Server(port, process, log, key)
         deadline = time.monotonic() + 120

@@ -229,7 +229,9 @@ class AuthenticatorApp:
 
     def open_link(self, text: str, local: float) -> ImportResult:
         """An ``otpauth://`` link opened from another app (a mail, a web page): Google Authenticator
-        asks "Save key for ...?" first, where its camera saves at once."""
+        asks "Save key for ...?" first, where its camera saves at once; 2FAS adds it without the
+        question its scan asks, replacing an entry with the same secret (a link it refuses, which
+        the app drops without a word, is a :class:`UriError` here, so the simulation says why)."""
         self.check_unlocked("open a link")
         links = self.profile.behaviour.links
         if links is LinkHandling.NOT_HANDLED:
@@ -237,6 +239,11 @@ class AuthenticatorApp:
         if links is LinkHandling.LIKE_A_SCAN:
             return self.scan_uri(text, local, save=False)
         candidate, settings = self._candidate(text, local, "link")
+        if links is LinkHandling.ADDS_AT_ONCE:
+            same = next((e for e in self._entries if e.same_as(candidate, DuplicateMatch.SECRET)), None)
+            outcome = ImportOutcome.ADDED if same is None else ImportOutcome.REPLACED
+            return ImportResult(outcome, self._store(candidate, replacing=same), same, settings.adjustments,
+                                settings.warnings)
         same = next((e for e in self._entries if (e.issuer, e.account) == (candidate.issuer, candidate.account)), None)
         if same is not None and (same.secret, same.type, same.counter) == (candidate.secret, candidate.type,
                                                                             candidate.counter):

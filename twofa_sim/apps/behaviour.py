@@ -80,9 +80,28 @@ class Naming(enum.Enum):
 class LinkHandling(enum.Enum):
     """What the app does with an ``otpauth://`` link opened from another app (a mail, a web page)."""
 
-    LIKE_A_SCAN = "as a scan (not read in the source)"
+    LIKE_A_SCAN = "as a scan"
     ASKS_FIRST = "asks 'Save key for <account>?' first (a scan saves without asking)"
+    ADDS_AT_ONCE = ("adds it at once, without the question a scan asks: an entry with the same secret is replaced; "
+                    "a link it refuses is dropped without a word")
     NOT_HANDLED = "does not open otpauth:// links"
+
+
+@dataclass(frozen=True)
+class LinkScheme:
+    """Whether a tapped ``otpauth://`` link opens the app: its manifest registers the scheme (an
+    intent filter for ``android.intent.action.VIEW``), as read at a tag. ``registered`` is None
+    where no source says (the trainee page then names the app neither way)."""
+
+    registered: bool | None
+    source: str
+
+    def describe(self, handling: "LinkHandling") -> str:
+        """Whether a tapped link opens the app, and what the app then does with it."""
+        if self.registered is False:
+            return LinkHandling.NOT_HANDLED.value
+        opens = "a tapped link opens it" if self.registered else "not known whether a tapped link opens it"
+        return f"{opens}: {handling.value}"
 
 
 LINK_QUESTION = "Save key for"
@@ -224,7 +243,7 @@ FREEOTP_2_0_BEHAVIOUR = dataclasses.replace(
 )
 
 TWOFAS_BEHAVIOUR = Behaviour(
-    hotp_start=1, naming=Naming.KNOWN_SERVICE, export=ExportFormat.OTPAUTH_TEXT,
+    hotp_start=1, naming=Naming.KNOWN_SERVICE, links=LinkHandling.ADDS_AT_ONCE, export=ExportFormat.OTPAUTH_TEXT,
     import_duplicates=ImportDuplicates.REPLACE_SAME_SECRET, own_backup_duplicates=ImportDuplicates.SKIP_SAME_SECRET,
     source="twofas/2fas-android at tag 5.3.5 (the same at 5.0.0 and 5.5.3): data/services/.../otp/ServiceParser.kt "
            "(SupportedServices matched on the issuer; name.take(30), account take(50); a label prefix with '@' is "
@@ -232,7 +251,10 @@ TWOFAS_BEHAVIOUR = Behaviour(
            "(its own backup: services whose secret is already there are filtered out), ServicesRepositoryImpl.kt "
            "addService (another app's export through feature/externalimport: the service with the same secret is "
            "deleted first). The external import reads Aegis, Google Authenticator, andOTP, Raivo, LastPass and "
-           "Authenticator Pro files; the simulation hands it otpauth lines",
+           "Authenticator Pro files; the simulation hands it otpauth lines. A link: app/.../ui/main/StartActivity.kt "
+           "queues the link (onAuthenticated), feature/home/.../ui/services/ServicesViewModel.kt handleIncomingData "
+           "returns without a word when isServiceValid refuses it and otherwise calls addService, which deletes the "
+           "service with the same secret first (no question, unlike AddServiceScanViewModel's)",
 )
 
 GOOGLE_AUTHENTICATOR_BEHAVIOUR = Behaviour(
@@ -246,7 +268,52 @@ GOOGLE_AUTHENTICATOR_BEHAVIOUR = Behaviour(
 )
 
 
+# -- a tapped otpauth:// link: which manifests register the scheme -------------------------------------
+
+_AEGIS_LINKS = ("beemdevelopment/Aegis at tag {tag}: app/src/main/AndroidManifest.xml (ui.MainActivity: an "
+                "intent-filter for android.intent.action.VIEW, categories DEFAULT and BROWSABLE, scheme otpauth); "
+                "app/src/main/java/com/beemdevelopment/aegis/ui/MainActivity.java handleIncomingIntent (ACTION_VIEW: "
+                "GoogleAuthInfo.parseUri, then startEditEntryActivityForNew, the edit screen a scan opens)")
+
+_FREEOTP_LINKS = ("freeotp/freeotp-android at tag {tag}: mobile/src/main/AndroidManifest.xml (.main.Activity: an "
+                  "intent-filter for android.intent.action.VIEW, categories DEFAULT and BROWSABLE, scheme otpauth with "
+                  "host totp or hotp); mobile/src/main/java/org/fedorahosted/freeotp/main/Activity.java onNewIntent "
+                  "(the link's URI goes to addToken(uri, true), as a scan from ScanDialogFragment does)")
+
+_TWOFAS_LINKS = ("twofas/2fas-android at tag {tag}: app/src/main/AndroidManifest.xml (.ui.main.StartActivity: an "
+                 "intent-filter for android.intent.action.VIEW, categories DEFAULT and BROWSABLE, scheme otpauth); "
+                 "app/src/main/java/com/twofasapp/ui/main/StartActivity.kt onAuthenticated (the link is queued) and "
+                 "feature/home/src/main/java/com/twofasapp/feature/home/ui/services/ServicesViewModel.kt "
+                 "handleIncomingData (added at once through ServicesRepositoryImpl.addService)")
+
+
+def aegis_links(tag: str) -> LinkScheme:
+    """The manifest and the link handler at ``tag``."""
+    return LinkScheme(True, _AEGIS_LINKS.format(tag=tag))
+
+
+def freeotp_links(tag: str) -> LinkScheme:
+    """The manifest and the link handler at ``tag``."""
+    return LinkScheme(True, _FREEOTP_LINKS.format(tag=tag))
+
+
+def twofas_links(tag: str) -> LinkScheme:
+    """The manifest and the link handler at ``tag``."""
+    return LinkScheme(True, _TWOFAS_LINKS.format(tag=tag))
+
+
+REFERENCE_LINKS = LinkScheme(None, "the Key URI format says nothing of links, and the reference app is installed on "
+                                   "no phone")
+ADDON_LINKS = LinkScheme(False, "Authenticator-Extension/Authenticator at tag v8.0.2: manifests/ declare no "
+                               "protocol_handlers")
+GOOGLE_AUTHENTICATOR_LINKS = LinkScheme(True, (
+    "google/google-authenticator-android at tag v5.00 (the open-source tree): java/com/google/android/apps/"
+    "authenticator/AndroidManifest.xml (AuthenticatorActivity: an intent-filter for android.intent.action.VIEW, "
+    "categories DEFAULT and BROWSABLE, scheme otpauth); AuthenticatorActivity.java handleIntent"))
+
+
 __all__ = ["Behaviour", "REFERENCE_BEHAVIOUR", "ADDON_BEHAVIOUR", "AEGIS_BEHAVIOUR", "FREEOTP_BEHAVIOUR",
            "FREEOTP_2_0_BEHAVIOUR", "TWOFAS_BEHAVIOUR", "GOOGLE_AUTHENTICATOR_BEHAVIOUR", "ExportFormat", "ImportDuplicates", "LockedExport", "Naming", "LinkHandling",
            "LINK_QUESTION", "EDITOR_QUESTION", "AUTOMATIC_TIME_WARNING", "LOCKED_EXPORT_WARNING",
-           "TWOFAS_KNOWN_SERVICES", "twofas_name", "ManualForm", "Values", "describe_values"]
+           "TWOFAS_KNOWN_SERVICES", "twofas_name", "ManualForm", "Values", "describe_values", "LinkScheme",
+           "ADDON_LINKS", "REFERENCE_LINKS", "GOOGLE_AUTHENTICATOR_LINKS", "aegis_links", "freeotp_links", "twofas_links"]

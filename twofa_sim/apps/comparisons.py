@@ -12,7 +12,15 @@ from typing import Callable, Iterable
 
 from ..core.errors import TwofaSimError
 from .authenticator import AuthenticatorApp
-from .profiles import VERSIONS, AppProfile
+from .profiles import PROFILES, VERSIONS, AppProfile, profile
+
+
+def apps_opening_links(apps: Iterable[AppProfile | str] | None = None) -> list[str]:
+    """The names of the apps a tapped ``otpauth://`` link opens, as their manifests show (the
+    newest version of each unless ``apps`` names others): what the trainee page tells a trainee
+    who has only a phone."""
+    return list(dict.fromkeys(profile(p).name for p in (apps or PROFILES.values())
+                              if profile(p).otpauth_links.registered))
 
 
 def refusal(action: Callable[[], object]) -> str | None:

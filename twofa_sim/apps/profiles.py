@@ -29,9 +29,10 @@ if TYPE_CHECKING:  # pandas only for the table below: a kernel showing the login
     import pandas as pd
 
 from ..core.errors import NotFoundError, UriError, ValidationError
-from .behaviour import (ADDON_BEHAVIOUR, AEGIS_BEHAVIOUR, FREEOTP_2_0_BEHAVIOUR, FREEOTP_BEHAVIOUR,
-                        GOOGLE_AUTHENTICATOR_BEHAVIOUR, REFERENCE_BEHAVIOUR, TWOFAS_BEHAVIOUR, Behaviour, ManualForm,
-                        Naming, Values, describe_values, twofas_name)
+from .behaviour import (ADDON_BEHAVIOUR, ADDON_LINKS, AEGIS_BEHAVIOUR, FREEOTP_2_0_BEHAVIOUR, FREEOTP_BEHAVIOUR,
+                        GOOGLE_AUTHENTICATOR_BEHAVIOUR, GOOGLE_AUTHENTICATOR_LINKS, REFERENCE_BEHAVIOUR,
+                        REFERENCE_LINKS, TWOFAS_BEHAVIOUR, Behaviour, LinkScheme, ManualForm, Naming, Values,
+                        aegis_links, describe_values, freeotp_links, twofas_name, twofas_links)
 from .otpauth import DEFAULTS, KeyUri
 
 
@@ -210,6 +211,7 @@ class AppProfile:
     password_lock: bool = field(default=False, repr=False)
     manual: ManualForm = field(default_factory=ManualForm, repr=False)
     behaviour: Behaviour = field(default_factory=Behaviour, repr=False)
+    otpauth_links: LinkScheme = field(default=LinkScheme(None, ""), repr=False)
     versions: str = field(default="", repr=False)
     tag: str = field(default="", repr=False)
     notes: str = field(default="", repr=False)
@@ -351,6 +353,7 @@ class AppProfile:
                 "hotp:// QR without counter": (self.hotp.value if self.hotp is not HotpHandling.KEEP
                                                else self.behaviour.hotp_without_counter()),
                 **self.behaviour.to_row(),
+                "otpauth:// link": self.otpauth_links.describe(self.behaviour.links),
                 "source": self.source}
 
     def __repr__(self) -> str:
@@ -373,7 +376,7 @@ REFERENCE = AppProfile(
     time_rounding=TimeRounding.TRUNCATE,
     hotp=HotpHandling.REFUSE,
     manual=ManualForm(("SHA1", "SHA256", "SHA512"), range(6, 11), range(1, 121)),
-    behaviour=REFERENCE_BEHAVIOUR,
+    behaviour=REFERENCE_BEHAVIOUR, otpauth_links=REFERENCE_LINKS,
     versions="-", tag="-",
     notes="honours every parameter the format defines; the yardstick the real apps are measured against",
 )
@@ -404,7 +407,7 @@ AUTHENTICATOR_ADDON = AppProfile(
                              "GOST 34.11 256 and 512; 6 or 8 digits; the period a number field with min=\"1\" and "
                              "no maximum (2,147,483 s is the simulation's own limit, and scenario files stop at "
                              "86,400 s)"),
-    behaviour=ADDON_BEHAVIOUR,
+    behaviour=ADDON_BEHAVIOUR, otpauth_links=ADDON_LINKS,
     versions="8.0.0 to 8.0.2", tag="v8.0.2",
     notes="the article's app; a manual entry keeps the chosen algorithm and period (issue #1442), a scan does not; "
           "GOST entries can be made by hand but this simulation computes no GOST codes",
@@ -430,7 +433,7 @@ AEGIS = AppProfile(
                       source="app/src/main/res/values/arrays.xml otp_algo_array at tag v3.4.2 (SHA1, SHA256, SHA512; "
                              "MD5 only with the mOTP type); ui/EditEntryActivity.java fills the field from a scan, so "
                              "a scanned MD5 entry keeps MD5"),
-    behaviour=AEGIS_BEHAVIOUR,
+    behaviour=AEGIS_BEHAVIOUR, otpauth_links=aegis_links(tag="v3.4 (the same at v3.4.2)"),
     versions="3.4 to 3.4.2", tag="v3.4",
     notes="with MD5 (16 bytes) the truncation in crypto/otp/HOTP.java reads hash[offset + 3] past the digest when "
           "the offset is 13 to 15, and ui/views/EntryHolder.java catches only OtpInfoException: at 3 of 16 time "
@@ -440,7 +443,7 @@ AEGIS = AppProfile(
 )
 
 AEGIS_3_3 = dataclasses.replace(
-    AEGIS, key="aegis@3.3", version="3.0 to 3.3",
+    AEGIS, key="aegis@3.3", version="3.0 to 3.3", otpauth_links=aegis_links(tag="v3.3.4 (the same at v3.0)"),
     source=_AEGIS_SOURCE.format(tag="v3.3.4", dup="(no duplicate check: a second scan adds a second entry; "
                                                   "the same at v3.0)"),
     duplicates=DuplicatePolicy.ADD_DUPLICATE, versions="3.0 to 3.3.4", tag="v3.3.4",
@@ -457,13 +460,12 @@ FREEOTP = AppProfile(
     digits=Support(6, range(6, 10), Unsupported.WARN),
     period=Support(30, range(5, AEGIS_MAX_PERIOD + 1)),
     issuer_source=IssuerSource.LABEL_PREFIX, duplicates=DuplicatePolicy.ADD_DUPLICATE,
-    duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.TRUNCATE,
-    weak_secret_warning_bits=128,
+    duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.TRUNCATE, weak_secret_warning_bits=128,
     manual=ManualForm(SHA_FAMILY, (6, 8), (15, 30, 60, 120, 300), default_algorithm="SHA256",
                       source="mobile/src/main/res/values/strings.xml at tag v2.0.6 (algorithms_array, intervals_array "
                              "15/30/60/120/300, the digit buttons 6 and 8) and ManualAdd.java (starts on SHA256 and "
                              "30 s; the form builds an otpauth URI read like a scan)"),
-    behaviour=FREEOTP_BEHAVIOUR,
+    behaviour=FREEOTP_BEHAVIOUR, otpauth_links=freeotp_links(tag="v2.0.6"),
     versions="2.0.1 to 2.0.6", tag="v2.0.6",
     notes="a period has no upper bound in FreeOTP; the simulation's URI reader stops at 2,147,483 s",
 )
@@ -479,8 +481,8 @@ _TWOFAS_SOURCE = ("twofas/2fas-android at tag {tag}: data/services/src/main/java
                   "app/.../workmanager/SyncTimeWork.kt (TrueTime against public NTP servers){extra}")
 
 FREEOTP_2_0 = dataclasses.replace(
-    FREEOTP, key="freeotp@2.0", version="2.0", behaviour=FREEOTP_2_0_BEHAVIOUR, versions="2.0", tag="v2.0",
-    source=FREEOTP.source.replace("at tag v2.0.6 (the same at v2.0)", "at tag v2.0"),
+    FREEOTP, key="freeotp@2.0", version="2.0", versions="2.0", tag="v2.0", otpauth_links=freeotp_links("v2.0"),
+    behaviour=FREEOTP_2_0_BEHAVIOUR, source=FREEOTP.source.replace("at tag v2.0.6 (the same at v2.0)", "at tag v2.0"),
 )
 
 TWOFAS = AppProfile(
@@ -495,7 +497,7 @@ TWOFAS = AppProfile(
     duplicate_match=DuplicateMatch.SECRET, time_rounding=TimeRounding.TRUNCATE,
     clock_correction_limit=math.inf, clock_correction_step=0.001, clock_source=ClockSource.NTP,
     manual=ManualForm(SHA_FAMILY, range(5, 9), (10, 30, 60, 90)),
-    behaviour=TWOFAS_BEHAVIOUR,
+    behaviour=TWOFAS_BEHAVIOUR, otpauth_links=twofas_links(tag="5.3.5 (the same at 5.5.3)"),
     versions="5.3.5 to 5.5.3", tag="5.3.5",
 )
 
@@ -503,7 +505,7 @@ TWOFAS_5_1 = dataclasses.replace(
     TWOFAS, key="2fas@5.1", version="5.1 to 5.3.0",
     source=_TWOFAS_SOURCE.format(tag="5.3.0", digits="5 to 8 (from 5.1.0)", periods="30, 60 or 90", extra=""),
     period=Support(30, (30, 60, 90)), manual=ManualForm(SHA_FAMILY, range(5, 9), (30, 60, 90)),
-    versions="5.1.0 to 5.3.0", tag="5.3.0",
+    versions="5.1.0 to 5.3.0", tag="5.3.0", otpauth_links=twofas_links(tag="5.3.0"),
 )
 
 TWOFAS_5_0 = dataclasses.replace(
@@ -511,7 +513,7 @@ TWOFAS_5_0 = dataclasses.replace(
     source=_TWOFAS_SOURCE.format(tag="5.0.0", digits="6 to 8", periods="30, 60 or 90", extra=""),
     digits=Support(6, range(6, 9)), period=Support(30, (30, 60, 90)),
     manual=ManualForm(SHA_FAMILY, range(6, 9), (30, 60, 90)),
-    versions="5.0.0 to 5.0.4", tag="5.0.0",
+    versions="5.0.0 to 5.0.4", tag="5.0.0", otpauth_links=twofas_links(tag="5.0.0"),
 )
 
 GOOGLE_AUTHENTICATOR = AppProfile(
@@ -533,7 +535,7 @@ GOOGLE_AUTHENTICATOR = AppProfile(
     duplicate_match=DuplicateMatch.ISSUER_AND_NAME, time_rounding=TimeRounding.TRUNCATE,
     clock_correction_limit=math.inf, clock_correction_step=60.0, clock_source=ClockSource.SYNC_NOW,
     manual=ManualForm(("SHA1",), (6,), (30,)),
-    behaviour=GOOGLE_AUTHENTICATOR_BEHAVIOUR,
+    behaviour=GOOGLE_AUTHENTICATOR_BEHAVIOUR, otpauth_links=GOOGLE_AUTHENTICATOR_LINKS,
     versions="5.00", tag="v5.00",
 )
 
@@ -542,8 +544,7 @@ PROFILES: dict[str, AppProfile] = {p.key: p for p in (REFERENCE, AUTHENTICATOR_A
 """The newest modelled version of every app by key, the reference app first."""
 
 VERSIONS: dict[str, AppProfile] = {p.key: p for p in (REFERENCE, AUTHENTICATOR_ADDON, AEGIS_3_3, AEGIS, FREEOTP_2_0,
-                                                       FREEOTP,
-                                                       TWOFAS_5_0, TWOFAS_5_1, TWOFAS, GOOGLE_AUTHENTICATOR)}
+                                                       FREEOTP, TWOFAS_5_0, TWOFAS_5_1, TWOFAS, GOOGLE_AUTHENTICATOR)}
 """Every modelled version of every app by key (older versions as ``app@version``), oldest first."""
 
 
@@ -570,7 +571,6 @@ def profiles_frame(profiles: "list[AppProfile | str] | None" = None) -> pd.DataF
     """The profiles as a table, one row per app (what the README and the notebooks show)."""
     rows = [profile(p).to_row() for p in (profiles or PROFILES.values())]
     import pandas as pd
-
     return pd.DataFrame(rows).set_index("app")
 
 

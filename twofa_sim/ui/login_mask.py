@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+from typing import Callable
 
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
@@ -68,10 +69,12 @@ class LoginMask(widgets.VBox):
         self.done_button = widgets.Button(description=t("Log out"), icon="sign-out", layout=widgets.Layout(width="auto"))
         self.done_button.add_class("tfs-login-restart")
 
-        self.login_button.on_click(self.safe(lambda _: self.submit_password()))
-        self.code_button.on_click(self.safe(lambda _: self.submit_code()))
-        self.recovery_button.on_click(self.safe(lambda _: self.submit_recovery_code()))
-        self.done_button.on_click(self.safe(lambda _: self.restart()))
+        # asked before each button's step: the trainee page signs its trainee out instead once the class has ended
+        self.may_step: Callable[[], bool] = lambda: True
+        self.login_button.on_click(self.safe(lambda _: self.may_step() and self.submit_password()))
+        self.code_button.on_click(self.safe(lambda _: self.may_step() and self.submit_code()))
+        self.recovery_button.on_click(self.safe(lambda _: self.may_step() and self.submit_recovery_code()))
+        self.done_button.on_click(self.safe(lambda _: self.may_step() and self.restart()))
 
         brand = t("{issuer} backend · Login", issuer=office.policy.issuer)
         header = widgets.HTML(f'<div class="tfs-brand">{html.escape(brand)}</div>')
@@ -102,6 +105,17 @@ class LoginMask(widgets.VBox):
         """Log out or start over: whichever of the two the flow offers now."""
         event = next(e for e in self.attempt.allowed_events if e in _DONE_EVENTS)
         return self._after(_DONE_EVENTS[event](self.attempt))
+
+    def leave(self) -> StepResult | None:
+        """Log out or start over; in the middle of a step, which offers neither, a new attempt
+        instead (nothing of the old one stays on the page; its open step lapses by itself)."""
+        if any(event in _DONE_EVENTS for event in self.attempt.allowed_events):
+            return self.restart()
+        self.attempt, self.last = self.office.start_login(), None
+        self.qr.value, self.secret_text.value, self.code.value, self.recovery.value = b"", "", "", ""
+        self.show("")
+        self.render()
+        return None
 
     def refresh(self) -> None:
         """Called by the ticker: lets time pass for an open step, updates the countdown.

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import ipywidgets as widgets
 
 from ..apps.device import Device
+from ..apps.comparisons import apps_opening_links
 from ..apps.qr import group_secret
 from ..classroom.course import class_ended, open_class
 from ..core.clock import iso
@@ -65,6 +66,8 @@ class TraineePage(widgets.VBox):
         self.phone = widgets.HTML()
         self.phone.add_class("tfs-trainee-phone")
         self.safe = SafeCallbacks(self.show, t)
+        self._password_seen: tuple[str, object] | None = None  # (username, password hash) once past the password
+        self.login.may_step = self.still_open
         self.time = widgets.HTML()
         self.time.add_class("tfs-trainee-time")
         self.no_app = widgets.Button(description=t("No app on your phone? Use the simulated app"), icon="mobile",
@@ -127,6 +130,8 @@ class TraineePage(widgets.VBox):
     def explain(self, result: StepResult | None) -> None:
         """Beside the login's own message: why a code was refused, how many tries are left before
         the lock, how the server saw the phone's clock once a code was accepted."""
+        if not self.still_open():
+            return
         self.render_phone()
         if result is None:
             self.why.value = ""
@@ -176,6 +181,32 @@ class TraineePage(widgets.VBox):
             return [(t("The class has ended: logins are closed."), "info")]
         return [(t("Type the password exactly as on your slip, dashes included."), "info")]
 
+    def still_open(self) -> bool:
+        """Before each step, after it and once a second: a trainee past the password whose class has
+        ended is signed out with the words that logins are closed. Ending the class replaces every
+        password, so the page watches its own trainee's password hash (one row) and reads the log
+        only once it changed; a new password from the trainer alone signs no one out."""
+        attempt = self.login.attempt
+        if attempt.state is State.CREDENTIALS or attempt.username is None:
+            self._password_seen = None
+            return True
+        user = self.office.find_user(attempt.username)
+        seen = (attempt.username, None if user is None else user.password_hash)
+        if self._password_seen is None or self._password_seen[0] != seen[0]:
+            self._password_seen = seen  # just past the password: the hash it was checked against
+            return True
+        if seen == self._password_seen:
+            return True
+        self._password_seen = seen
+        if user is not None and not class_ended(self.office, user.company):
+            return True
+        self.login.leave()
+        self.login.last = None
+        self.login.show(self.texts("The class has ended: logins are closed."), "info")
+        self.why.value = ""
+        self.render_phone()
+        return False
+
     def _failures(self) -> int:
         user = self.office.find_user(self.login.attempt.username or "")
         return user.enrolment.failures_at(self.office.clock.now()) if user is not None else 0
@@ -200,14 +231,22 @@ class TraineePage(widgets.VBox):
         self.phone.value = (
             f'<a class="tfs-trainee-otpauth" href="{html.escape(screen.uri)}">'
             f'{html.escape(t("Only this phone? Tap to add the account to your authenticator app"))}</a>'
-            + html_text("tfs-hint", t("It opens in an authenticator app that takes otpauth:// links; if nothing "
-                                      "opens, type this key into your app by hand:"))
+            + html_text("tfs-hint", self.link_hint())
             + html_text("tfs-trainee-key", group_secret(screen.secret)))
         self.phone.add_class("tfs-phone-ready")
+
+    def link_hint(self) -> str:
+        """Which apps a tapped link opens, named from the app profiles (their manifests register
+        ``otpauth``), and what to do when none of them is on the phone."""
+        t, apps = self.texts, apps_opening_links()
+        listed = apps[0] if len(apps) == 1 else t("{some} and {last}", some=", ".join(apps[:-1]), last=apps[-1])
+        return t("It opens in an authenticator app that takes otpauth:// links ({apps} do); if nothing opens, type "
+                 "this key into your app by hand:", apps=listed)
 
     def refresh(self) -> None:
         """Once a second: the login mask's open step and the time, so a trainee can compare it
         with the phone's clock (a phone more than a step off shows codes the server refuses)."""
+        self.still_open()
         self.login.refresh()
         if self.login.attempt.state is not State.ENROLMENT and self.phone.value:
             self.render_phone()  # the step closed by itself
