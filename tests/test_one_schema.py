@@ -168,7 +168,8 @@ def test_a_session_file_and_the_sql_store_refuse_the_same_damaged_second_factor(
 
 
 def as_version_1(path) -> None:
-    """Turn a database of today into one version 1 wrote: recovery-code salt and hashes in hex."""
+    """Turn a database of today into one version 1 wrote: recovery-code salt and hashes in hex, no
+    class-database id."""
     with sqlite3.connect(path) as db:
         for key, text in db.execute("SELECT key, factor FROM users").fetchall():
             factor = json.loads(text)
@@ -178,6 +179,7 @@ def as_version_1(path) -> None:
                                       "used": restored.used}
             db.execute("UPDATE users SET factor = ? WHERE key = ?", (json.dumps(factor, sort_keys=True), key))
         db.execute("UPDATE schema_version SET version = 1")
+        db.execute("DROP TABLE database_identity")
 
 
 @pytest.mark.parametrize("story", ["new", "recovery codes"])
@@ -197,6 +199,7 @@ def test_a_version_1_database_is_brought_up_to_date_when_opened_and_reads_the_sa
     store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
+        assert db.execute("SELECT count(*) FROM database_identity").fetchall() == [(1,)]
         assert json.loads(db.execute("SELECT factor FROM users").fetchone()[0]) == office.user("alice").enrolment.snapshot()
     assert (story == "recovery codes") == (json.loads(old_factor) != office.user("alice").enrolment.snapshot())
 

@@ -31,7 +31,7 @@ name, except one this module can bring up to date (:data:`MIGRATED_VERSIONS`).""
 
 MIGRATED_VERSIONS = (1,)
 """Older versions brought up to date when opened: version 1 held recovery codes in hex in the factor
-column (the snapshot's base64 since version 2)."""
+column (the snapshot's base64 since version 2) and had no ``database_identity``."""
 
 metadata = MetaData()
 
@@ -39,6 +39,14 @@ schema_version = Table(
     "schema_version", metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
 )
+
+database_identity = Table(
+    "database_identity", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+)
+"""One row: a random number drawn when the database was created. A store compares it on each new
+connection, so a database dropped and created anew under running servers (the same name, another
+database) is noticed, as an SQLite file's device and inode are."""
 
 counters = Table(
     "counters", metadata,
@@ -161,6 +169,7 @@ def event_from_row(row: Any) -> Event:
 
 # -- statements, built once (SQLAlchemy caches their compiled form; building one costs more than running it) --
 
+SELECT_DATABASE_ID = sa.select(database_identity.c.id)
 SELECT_USER = sa.select(users).where(users.c.key == sa.bindparam("match_key"))
 SELECT_USER_FOR_UPDATE = SELECT_USER.with_for_update()
 SELECT_USERS = sa.select(users).order_by(users.c.id)

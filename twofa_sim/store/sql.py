@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import secrets
 import sqlite3
 import stat
 import threading
@@ -90,6 +91,7 @@ class SqlStore(Store):
         self._dialect = parsed.get_backend_name()
         self._path = ""
         self._identity: tuple[int, int] | None = None
+        self._database_id: int | None = None
         if self._dialect == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
                 raise StoreError("database URL", "name an SQLite file, e.g. sqlite:///class.sqlite "
@@ -229,8 +231,9 @@ class SqlStore(Store):
         wait for other processes' writes."""
         with self.transaction(write=False):
             found = self._found_version()
-        if found == schema.SCHEMA_VERSION:
-            return
+            if found == schema.SCHEMA_VERSION:
+                self._database_id = self._read_database_id()
+                return
         if found is None and not create:
             raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)")
         with self.transaction():
@@ -243,6 +246,7 @@ class SqlStore(Store):
                 self._create_tables()
             elif found != schema.SCHEMA_VERSION:
                 self._migrate(found)
+            self._database_id = self._read_database_id()
 
     def _found_version(self) -> int | None:
         """The database's schema version (None if it holds no store yet); one this twofa-sim can
@@ -265,12 +269,39 @@ class SqlStore(Store):
         schema.metadata.create_all(connection)
         connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
         connection.execute(schema.counters.insert().values(name="login", value=1))
+        connection.execute(schema.database_identity.insert().values(id=secrets.randbits(62)))
+
+    def _read_database_id(self) -> int:
+        ids = self._connection().execute(schema.SELECT_DATABASE_ID).scalars().all()
+        if len(ids) != 1:
+            raise StoreError(self._where, "holds no class-database id: it is damaged (restore a copy or use a new "
+                             "database)")
+        return int(ids[0])
+
+    def _check_database_id(self, connection: Connection) -> None:
+        """The database this connection reached is the one this store opened: a database dropped
+        and created anew under the same name has another id, or none. Once per connection (a
+        connection stays in the database it reached), remembered in its ``info``."""
+        if connection.info.get("twofa_database_id") == self._database_id:
+            return
+        try:
+            found = connection.execute(schema.SELECT_DATABASE_ID).scalars().all()
+        except DBAPIError as error:
+            if _connection_lost(str(error.orig)):
+                raise
+            found = []  # no such table: a database without a class
+        if found != [self._database_id]:
+            raise StoreError(self._where, "was dropped and created anew while in use: nothing more is written to it; "
+                             "open the database anew")
+        connection.info["twofa_database_id"] = self._database_id
 
     def _migrate(self, found: int) -> None:
         """Bring a database of an older schema version up to date, in the open write transaction
         (all or nothing). Version 1 held recovery codes in hex in the factor column."""
         connection = self._connection()
         if found == 1:
+            schema.database_identity.create(connection)
+            connection.execute(schema.database_identity.insert().values(id=secrets.randbits(62)))
             for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
                 try:
                     factor = schema.factor_json_from_version_1(factor)
@@ -314,6 +345,8 @@ class SqlStore(Store):
             unit = _Unit(connection, write)
             with connection:
                 with connection.begin():
+                    if self._database_id is not None:
+                        self._check_database_id(connection)
                     self._local.unit = unit
                     try:
                         yield
