@@ -14,8 +14,12 @@ file through a ``file:...?mode=rw`` URI, which never creates a file) or names th
 transaction compares the SQLite file's identity (device and inode) with the one it opened, when it
 begins and again just before it commits (a ``stat`` each, about 2 microseconds): a file deleted or
 replaced under running processes is named on the next action, instead of writing on into an
-unlinked file while new pages open a new, empty one. PostgreSQL connections are checked before
-use (``pool_pre_ping``), so the first action after a server restart works.
+unlinked file while new pages open a new, empty one. Its ``-wal`` and ``-shm`` files (what is
+committed but not yet copied into the file) are compared the same way while the store keeps a
+connection open. Each database holds a random id drawn when it was created, compared once per new
+connection: a PostgreSQL database dropped and created anew under the same name is named too.
+PostgreSQL connections are checked before use (``pool_pre_ping``), so the first action after a
+server restart works.
 
 There is no file lock and no Python lock: threads each take their own connection from the pool.
 Inside a transaction the store keeps the objects it handed out (an identity map) and writes back
