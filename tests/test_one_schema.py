@@ -252,3 +252,15 @@ def test_the_back_office_hands_out_typed_views_and_only_renderings_use_labels():
     assert users_table(office).loc["alice", "locked until"] == ""
     spoken = {label for label in USER_LABELS.values() if label not in USER_LABELS}  # the labels that are not field names
     assert label_reads(spoken) == []
+
+
+def test_each_read_of_a_factor_column_is_a_copy_of_its_own():
+    """A column's text is checked once per process; what a read hands out is never shared."""
+    user = story_office("recovery codes").user("alice")
+    text = schema.factor_json(user.enrolment)
+    first, second = schema.enrolment_from_json(text, "factor"), schema.enrolment_from_json(text, "factor")
+    assert first is not second and first.recovery is not second.recovery
+    first.failures, first.secret = 3, None
+    first.recovery.consume(0)
+    again = schema.enrolment_from_json(text, "factor")
+    assert again.snapshot() == user.enrolment.snapshot() != first.snapshot()

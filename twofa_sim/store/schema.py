@@ -10,8 +10,9 @@ written whole, under the user's row lock, so it never needs a join, and read bac
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,8 +122,26 @@ def factor_json(enrolment: Enrolment) -> str:
 
 def enrolment_from_json(text: str, where: str = "factor") -> Enrolment:
     """The second factor of a factor column, each value checked by :meth:`Enrolment.restore`
-    (a :class:`ValidationError` names the place in the column)."""
+    (a :class:`ValidationError` names the place in the column). Every transaction reads its users'
+    rows again and most are unchanged, so a column's text is checked once per process: each read
+    gets its own copy of the checked factor."""
+    checked = _checked_factor(text, where)
+    recovery = checked.recovery
+    return replace(checked, recovery=None if recovery is None else replace(recovery, unused=list(recovery.unused)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_factor(text: str, where: str) -> Enrolment:
+    """Never handed out: :func:`enrolment_from_json` copies it (a failed check is not kept)."""
     return Enrolment.restore(json.loads(text), where)
+
+
+def user_row_as_read(row: Any) -> dict[str, Any]:
+    """A row's column values as :func:`user_row` gives them, read from the row itself (what a
+    transaction compares its users with before writing them back)."""
+    return {"key": row.key, "username": row.username, "company": row.company, "password_salt": bytes(row.password_salt),
+            "password_digest": bytes(row.password_digest), "password_log2_n": row.password_log2_n,
+            "force_2fa": bool(row.force_2fa), "created_at": row.created_at, "factor": row.factor}
 
 
 def factor_json_from_version_1(text: str) -> str:

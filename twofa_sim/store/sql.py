@@ -412,7 +412,7 @@ class SqlStore(Store):
         except (ValueError, TypeError):
             raise StoreError(self._where, f"holds a damaged user row (users row {row.key[:64]!r}: its factor "
                              "column is not a second factor's JSON)") from None
-        unit.user_rows[user.key] = schema.user_row(user)
+        unit.user_rows[user.key] = schema.user_row_as_read(row)
         return user
 
     def users(self) -> list[BackendUser]:
