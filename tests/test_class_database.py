@@ -247,6 +247,56 @@ def test_a_postgresql_database_without_a_class_is_named_and_left_empty(postgres)
     assert open_class(url).companies == []
 
 
+DROPPED = "was dropped and created anew while the class was running"
+
+
+def drop_and_create_anew(url: str) -> None:
+    """What a trainer's ``dropdb --force`` and ``createdb`` do under the running servers."""
+    parsed = sqlalchemy.engine.make_url(url)
+    admin = parsed.set(drivername="postgresql+psycopg", database="postgres")
+    engine = sqlalchemy.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{parsed.database}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    engine.dispose()
+
+
+def tables_and_users(url: str) -> tuple[set[str], list[str]]:
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        tables = set(sqlalchemy.inspect(connection).get_table_names())
+        users = [] if "users" not in tables else list(connection.exec_driver_sql("SELECT key FROM users").scalars())
+    engine.dispose()
+    return tables, users
+
+
+@pytest.mark.parametrize("new_class", [False, True], ids=["left empty", "a new class in it"])
+def test_a_postgresql_database_dropped_and_created_anew_under_the_class_is_named_and_left_alone(postgres, new_class):
+    url = postgres.new_database()
+    board = ClassDashboard(open_class(url, policy=FAST, until_created=True), live=False)
+    board.count.value = 2
+    board.create_button.click()
+    (name, password), _ = board.classroom.roster.hand_out()
+    page = TraineePage(open_class(url, policy=FAST), live=False)
+
+    drop_and_create_anew(url)
+    if new_class:
+        other = ClassDashboard(open_class(url, policy=FAST, until_created=True), live=False)
+        other.count.value = 1
+        other.create_button.click()
+    before = tables_and_users(url)
+
+    log_in(page, name, password)
+    assert DROPPED in shown(page) and page.login.attempt.state is State.CREDENTIALS, shown(page)
+    board.refresh()
+    assert DROPPED in shown(board)
+    board.selected.value = name
+    board.unlock.click()
+    assert DROPPED in shown(board)
+    assert tables_and_users(url) == before
+    assert before == (set(), []) or before[1] == ["trainee01"]
+
+
 def test_a_store_error_while_the_trainee_page_is_built_is_a_message_on_the_page(running, monkeypatch):
     """The database deleted between opening the class and building the page: the page's guard
     shows it, and the half-built page's clean-up raises nothing either."""

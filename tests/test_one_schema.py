@@ -190,7 +190,8 @@ def test_a_session_file_and_the_sql_store_refuse_the_same_damaged_second_factor(
 
 
 def as_version_1(path) -> None:
-    """Turn a database of today into one version 1 wrote: recovery-code salt and hashes in hex."""
+    """Turn a database of today into one version 1 wrote: recovery-code salt and hashes in hex, no
+    class-database id."""
     with sqlite3.connect(path) as db:
         for key, text in db.execute("SELECT key, factor FROM users").fetchall():
             factor = json.loads(text)
@@ -200,6 +201,7 @@ def as_version_1(path) -> None:
                                       "used": restored.used}
             db.execute("UPDATE users SET factor = ? WHERE key = ?", (json.dumps(factor, sort_keys=True), key))
         db.execute("UPDATE schema_version SET version = 1")
+        db.execute("DROP TABLE database_identity")
 
 
 @pytest.mark.parametrize("story", ["new", "recovery codes"])
@@ -219,6 +221,7 @@ def test_a_version_1_database_is_brought_up_to_date_when_opened_and_reads_the_sa
     store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
+        assert db.execute("SELECT count(*) FROM database_identity").fetchall() == [(1,)]
         assert json.loads(db.execute("SELECT factor FROM users").fetchone()[0]) == office.user("alice").enrolment.snapshot()
     assert (story == "recovery codes") == (json.loads(old_factor) != office.user("alice").enrolment.snapshot())
 
@@ -271,3 +274,15 @@ def test_the_back_office_hands_out_typed_views_and_only_renderings_use_labels():
     assert users_table(office).loc["alice", "locked until"] == ""
     spoken = {label for label in USER_LABELS.values() if label not in USER_LABELS}  # the labels that are not field names
     assert label_reads(spoken) == []
+
+
+def test_each_read_of_a_factor_column_is_a_copy_of_its_own():
+    """A column's text is checked once per process; what a read hands out is never shared."""
+    user = story_office("recovery codes").user("alice")
+    text = schema.factor_json(user.enrolment)
+    first, second = schema.enrolment_from_json(text, "factor"), schema.enrolment_from_json(text, "factor")
+    assert first is not second and first.recovery is not second.recovery
+    first.failures, first.secret = 3, None
+    first.recovery.consume(0)
+    again = schema.enrolment_from_json(text, "factor")
+    assert again.snapshot() == user.enrolment.snapshot() != first.snapshot()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import fields
-from typing import Any, Iterable
+from typing import Any
 
 from ..apps.entry import APP_DIGITS, APP_PERIODS, MIN_SECRET_BITS
 from ..apps.otpauth import MAX_URI, URI_ALGORITHMS, normalise_secret, secret_bytes
@@ -52,32 +52,6 @@ class SessionFileError(ValidationError):
 
 def refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a session file may hold")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _plain(value: Any, where: str) -> str | int:

@@ -20,3 +20,15 @@ class StoreError(TwofaSimError):
 class MissingDatabaseError(StoreError):
     """The database holds no store, and this store was not asked to create one: a page that only
     opens the class's database meets a file that does not exist (yet, or any more)."""
+
+
+def connection_lost(message: str) -> bool:
+    """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words);
+    not one that answered with a refusal (a wrong password, a database that does not exist)."""
+    lowered = message.casefold()
+    going = ("terminating connection", "the database system is shutting down", "the database system is starting up")
+    if "fatal:" in lowered and not any(words in lowered for words in going):
+        return False
+    return any(words in lowered for words in (
+        "connection failed", "connection is bad", "connection to server", "server closed the connection",
+        "consuming input failed", "connection is closed", *going))

@@ -10,7 +10,9 @@ written whole, under the user's row lock, so it never needs a join, and read bac
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import asdict, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +33,7 @@ name, except one this module can bring up to date (:data:`MIGRATED_VERSIONS`).""
 
 MIGRATED_VERSIONS = (1,)
 """Older versions brought up to date when opened: version 1 held recovery codes in hex in the factor
-column (the snapshot's base64 since version 2)."""
+column (the snapshot's base64 since version 2) and had no ``database_identity``."""
 
 metadata = MetaData()
 
@@ -39,6 +41,14 @@ schema_version = Table(
     "schema_version", metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
 )
+
+database_identity = Table(
+    "database_identity", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+)
+"""One row: a random number drawn when the database was created. A store compares it on each new
+connection, so a database dropped and created anew under running servers (the same name, another
+database) is noticed, as an SQLite file's device and inode are."""
 
 counters = Table(
     "counters", metadata,
@@ -119,8 +129,26 @@ def factor_json(enrolment: Enrolment) -> str:
 
 def enrolment_from_json(text: str, where: str = "factor") -> Enrolment:
     """The second factor of a factor column, each value checked by :meth:`Enrolment.restore`
-    (a :class:`ValidationError` names the place in the column)."""
+    (a :class:`ValidationError` names the place in the column). Every transaction reads its users'
+    rows again and most are unchanged, so a column's text is checked once per process: each read
+    gets its own copy of the checked factor."""
+    checked = _checked_factor(text, where)
+    recovery = checked.recovery
+    return replace(checked, recovery=None if recovery is None else replace(recovery, unused=list(recovery.unused)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_factor(text: str, where: str) -> Enrolment:
+    """Never handed out: :func:`enrolment_from_json` copies it (a failed check is not kept)."""
     return Enrolment.restore(json.loads(text), where)
+
+
+def user_row_as_read(row: Any) -> dict[str, Any]:
+    """A row's column values as :func:`user_row` gives them, read from the row itself (what a
+    transaction compares its users with before writing them back)."""
+    return {"key": row.key, "username": row.username, "company": row.company, "password_salt": bytes(row.password_salt),
+            "password_digest": bytes(row.password_digest), "password_log2_n": row.password_log2_n,
+            "force_2fa": bool(row.force_2fa), "created_at": row.created_at, "factor": row.factor}
 
 
 def factor_json_from_version_1(text: str) -> str:
@@ -172,6 +200,7 @@ def event_from_row(row: Any) -> Event:
 
 # -- statements, built once (SQLAlchemy caches their compiled form; building one costs more than running it) --
 
+SELECT_DATABASE_ID = sa.select(database_identity.c.id)
 SELECT_USER = sa.select(users).where(users.c.key == sa.bindparam("match_key"))
 SELECT_USER_FOR_UPDATE = SELECT_USER.with_for_update()
 SELECT_USERS = sa.select(users).order_by(users.c.id)

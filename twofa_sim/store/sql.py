@@ -14,8 +14,12 @@ file through a ``file:...?mode=rw`` URI, which never creates a file) or names th
 transaction compares the SQLite file's identity (device and inode) with the one it opened, when it
 begins and again just before it commits (a ``stat`` each, about 2 microseconds): a file deleted or
 replaced under running processes is named on the next action, instead of writing on into an
-unlinked file while new pages open a new, empty one. PostgreSQL connections are checked before
-use (``pool_pre_ping``), so the first action after a server restart works.
+unlinked file while new pages open a new, empty one. Its ``-wal`` and ``-shm`` files (what is
+committed but not yet copied into the file) are compared the same way while the store keeps a
+connection open. Each database holds a random id drawn when it was created, compared once per new
+connection: a PostgreSQL database dropped and created anew under the same name is named too.
+PostgreSQL connections are checked before use (``pool_pre_ping``), so the first action after a
+server restart works.
 
 There is no file lock and no Python lock: threads each take their own connection from the pool.
 Inside a transaction the store keeps the objects it handed out (an identity map) and writes back
@@ -50,7 +54,8 @@ from ..login.company import Company
 from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
-from .errors import MissingDatabaseError, StoreError
+from .errors import MissingDatabaseError, StoreError, connection_lost
+from .identity import SqliteFiles, check_database_id, new_database_id, read_database_id
 from .sql_events import SqlEventLog
 
 
@@ -90,7 +95,8 @@ class SqlStore(Store):
             raise StoreError("database URL", "is not a database URL (e.g. sqlite:///class.sqlite)") from None
         self._dialect = parsed.get_backend_name()
         self._path = ""
-        self._identity: tuple[int, int] | None = None
+        self._files: SqliteFiles | None = None   # the SQLite file and its -wal and -shm files
+        self._database_id: int | None = None      # the class-database id, read when the database is opened
         if self._dialect == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
                 raise StoreError("database URL", "name an SQLite file, e.g. sqlite:///class.sqlite "
@@ -105,15 +111,10 @@ class SqlStore(Store):
                 creator=lambda: sqlite3.connect(existing_only, uri=True, timeout=busy_timeout,
                                                 check_same_thread=False))
             _sqlite_transactions(self._engine, busy_timeout)
-            # The -wal and -shm files hold what is committed but not yet copied into the file; SQLite
-            # deletes them only with the last connection, so while this store keeps one open they
-            # must stay the files it saw (pool events count its open connections).
-            self._companions: tuple[tuple[int, int], ...] | None = None
-            self._connections = 0
-            self._counting = threading.Lock()
-            sa_event.listen(self._engine.pool, "connect", self._connection_opened)
-            sa_event.listen(self._engine.pool, "close", self._connection_closed)
-            sa_event.listen(self._engine.pool, "close_detached", self._connection_closed)
+            self._files = SqliteFiles(self._path, self._where, self._name)
+            sa_event.listen(self._engine.pool, "connect", self._files.connection_opened)
+            sa_event.listen(self._engine.pool, "close", self._files.connection_closed)
+            sa_event.listen(self._engine.pool, "close_detached", self._files.connection_closed)
         elif self._dialect == "postgresql":
             self._where = f"database {parsed.database!r} on {parsed.host or 'the local socket'}"
             self._name = repr(parsed.database)
@@ -161,12 +162,13 @@ class SqlStore(Store):
                 mode = os.stat(self._path).st_mode
                 if not stat.S_ISREG(mode):  # a named pipe would hang the page on its first read
                     raise StoreError(self._where, f"is {file_kind(mode)}, not a database file")
-                self._identity = self._file_identity()
+                self._files.remember()
             self._local.opening = True
             try:
                 self._prepare(create)
             except BaseException:
-                self._identity = None
+                if self._files is not None:
+                    self._files.forget()
                 raise
             finally:
                 self._local.opening = False
@@ -178,56 +180,6 @@ class SqlStore(Store):
         except sqlite3.Error as error:
             raise self._error(error) from None
 
-    def _file_identity(self) -> tuple[int, int]:
-        try:
-            found = os.stat(self._path)
-        except FileNotFoundError:
-            raise StoreError(self._where, "was deleted while in use: nothing more is written to it; "
-                             "open the database anew", said=self._said("db_deleted")) from None
-        except OSError as error:
-            raise StoreError(self._where, f"cannot be checked ({error.strerror})") from None
-        return found.st_dev, found.st_ino
-
-    def _check_identity(self, record: bool = False) -> None:
-        """The file at the path is still the file this store opened (SQLite keeps writing into a
-        deleted file's inode, and a new connection to the path would open the replacement), and
-        its -wal and -shm files are still those this store's open connections use (``record``:
-        remember them if nothing is remembered yet; call it inside a transaction, when they exist)."""
-        if self._file_identity() != self._identity:
-            raise StoreError(self._where, "was replaced by another file while in use: nothing more is written to "
-                             "it; open the database anew", said=self._said("db_replaced"))
-        kept = self._companions
-        if kept is None:
-            if record and self._connections:
-                self._companions = self._companion_identities()
-        elif self._companion_identities() != kept:
-            raise StoreError(self._where, "lost its write-ahead log (its -wal or -shm file was deleted or replaced "
-                             "while in use): nothing more is written to it; open the database anew",
-                             said=self._said("db_wal_lost"))
-
-    def _companion_identities(self) -> tuple[tuple[int, int], ...] | None:
-        """(device, inode) of the -wal and -shm files; None if either is missing."""
-        found = []
-        for suffix in ("-wal", "-shm"):
-            try:
-                info = os.stat(self._path + suffix)
-            except OSError:
-                return None
-            found.append((info.st_dev, info.st_ino))
-        return tuple(found)
-
-    def _connection_opened(self, *_: Any) -> None:
-        with self._counting:
-            self._connections += 1
-
-    def _connection_closed(self, *_: Any) -> None:
-        """With this store's last connection SQLite may delete the -wal and -shm files: from then
-        on they are not compared until a transaction remembers them again."""
-        with self._counting:
-            self._connections = max(self._connections - 1, 0)
-            if not self._connections:
-                self._companions = None
-
     def _prepare(self, create: bool) -> None:
         """Create the tables of a new database, bring an older schema version up to date, or check
         the schema version of an existing one. The check only reads, so opening a store does not
@@ -235,6 +187,7 @@ class SqlStore(Store):
         with self.transaction(write=False):
             found = self._found_version()
             if found == schema.SCHEMA_VERSION and not self._missing_event_columns():
+                self._database_id = read_database_id(self._connection(), self._where)
                 return
         if found is None and not create:
             raise MissingDatabaseError(self._where, "holds no twofa-sim store yet (it was never created)",
@@ -250,6 +203,7 @@ class SqlStore(Store):
             elif found != schema.SCHEMA_VERSION:
                 self._migrate(found)
             self._add_event_columns()
+            self._database_id = read_database_id(self._connection(), self._where)
 
     def _missing_event_columns(self) -> list[str]:
         """The event columns a database made before them lacks (:data:`schema.EVENT_COLUMNS_ADDED`)."""
@@ -286,12 +240,15 @@ class SqlStore(Store):
         schema.metadata.create_all(connection)
         connection.execute(schema.schema_version.insert().values(version=schema.SCHEMA_VERSION))
         connection.execute(schema.counters.insert().values(name="login", value=1))
+        connection.execute(schema.database_identity.insert().values(id=new_database_id()))
 
     def _migrate(self, found: int) -> None:
         """Bring a database of an older schema version up to date, in the open write transaction
         (all or nothing). Version 1 held recovery codes in hex in the factor column."""
         connection = self._connection()
         if found == 1:
+            schema.database_identity.create(connection)
+            connection.execute(schema.database_identity.insert().values(id=new_database_id()))
             for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
                 try:
                     factor = schema.factor_json_from_version_1(factor)
@@ -322,8 +279,9 @@ class SqlStore(Store):
             return
         if not self._opened and not getattr(self._local, "opening", False):
             self._open(create=False)
-        if self._identity is not None:
-            self._check_identity()
+        files = self._files if self._files is not None and self._files.remembered else None
+        if files is not None:
+            files.check()
         try:
             connection = self._engine.connect()
             if self._dialect == "sqlite":
@@ -335,13 +293,15 @@ class SqlStore(Store):
             unit = _Unit(connection, write)
             with connection:
                 with connection.begin():
+                    if self._database_id is not None:
+                        check_database_id(connection, self._database_id, self._where)
                     self._local.unit = unit
                     try:
                         yield
                         if write:
                             self._flush(unit)
-                        if self._identity is not None:      # once more just before COMMIT: a file deleted
-                            self._check_identity(record=True)  # meanwhile gets nothing, all rolls back
+                        if files is not None:           # once more just before COMMIT: a file deleted
+                            files.check(record=True)    # meanwhile gets nothing, all rolls back
                     finally:
                         self._local.unit = None
         except StoreError:
@@ -387,7 +347,7 @@ class SqlStore(Store):
         if re.search(r'FATAL:\s+database "[^"]*" does not exist', str(original)):
             return StoreError(self._where, "does not exist on its server (create it first, e.g. with createdb)",
                               said=self._said("db_missing_on_server"))
-        if _connection_lost(str(original)):
+        if connection_lost(str(original)):
             return StoreError(self._where, "cannot be reached (is the database server running?); "
                               "the next action tries again", said=self._said("db_unreachable"))
         if "lock timeout" in str(original) or "could not obtain lock" in str(original):
@@ -481,7 +441,7 @@ class SqlStore(Store):
         except (ValueError, TypeError):
             raise StoreError(self._where, f"holds a damaged user row (users row {row.key[:64]!r}: its factor "
                              "column is not a second factor's JSON)") from None
-        unit.user_rows[user.key] = schema.user_row(user)
+        unit.user_rows[user.key] = schema.user_row_as_read(row)
         return user
 
     def users(self) -> list[BackendUser]:
@@ -555,18 +515,6 @@ class SqlStore(Store):
 
     def __repr__(self) -> str:
         return f"SqlStore({self._dialect}, {self._where})"
-
-
-def _connection_lost(message: str) -> bool:
-    """A PostgreSQL server that is down, restarting or closed the connection (psycopg's words);
-    not one that answered with a refusal (a wrong password, a database that does not exist)."""
-    lowered = message.casefold()
-    going = ("terminating connection", "the database system is shutting down", "the database system is starting up")
-    if "fatal:" in lowered and not any(words in lowered for words in going):
-        return False
-    return any(words in lowered for words in (
-        "connection failed", "connection is bad", "connection to server", "server closed the connection",
-        "consuming input failed", "connection is closed", *going))
 
 
 def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
