@@ -33,6 +33,7 @@ from twofa_sim.store import schema
 
 from conftest import PASSWORD, make_office
 from helpers import enrol
+from pg_server import database, postgres  # noqa: F401 - fixtures: an SQLite file or a throw-away PostgreSQL database
 
 ROW_KEYS = {"id", "key"}      # the row's own identity: the surrogate key and the casefolded username
 SQL_TYPE_OF = {str: sa.String, bool: sa.Boolean, float: sa.Float, int: sa.Integer, bytes: sa.LargeBinary}
@@ -189,40 +190,57 @@ def test_a_session_file_and_the_sql_store_refuse_the_same_damaged_second_factor(
     store.close()
 
 
-def as_version_1(path) -> None:
+def sql_engine(url: str) -> sa.engine.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def as_version_1(url: str) -> None:
     """Turn a database of today into one version 1 wrote: recovery-code salt and hashes in hex, no
     class-database id."""
-    with sqlite3.connect(path) as db:
-        for key, text in db.execute("SELECT key, factor FROM users").fetchall():
+    engine = sql_engine(url)
+    with engine.begin() as db:
+        for key, text in db.execute(sa.text("SELECT key, factor FROM users")).all():
             factor = json.loads(text)
             if factor["recovery"] is not None:
                 restored = RecoveryCodes.restore(factor["recovery"])
                 factor["recovery"] = {"salt": restored.salt.hex(), "unused": [h.hex() for h in restored.unused],
                                       "used": restored.used}
-            db.execute("UPDATE users SET factor = ? WHERE key = ?", (json.dumps(factor, sort_keys=True), key))
-        db.execute("UPDATE schema_version SET version = 1")
-        db.execute("DROP TABLE database_identity")
+            db.execute(sa.text("UPDATE users SET factor = :factor WHERE key = :key"),
+                       {"factor": json.dumps(factor, sort_keys=True), "key": key})
+        db.execute(sa.text("UPDATE schema_version SET version = 1"))
+        db.execute(sa.text("DROP TABLE database_identity"))
+    engine.dispose()
+
+
+def stored(url: str) -> tuple[list, list, str]:
+    """The schema version, the class-database ids and alice's factor column, as stored."""
+    engine = sql_engine(url)
+    with engine.connect() as db:
+        found = (db.execute(sa.text("SELECT version FROM schema_version")).scalars().all(),
+                 db.execute(sa.text("SELECT id FROM database_identity")).scalars().all()
+                 if "database_identity" in sa.inspect(db).get_table_names() else [],
+                 db.execute(sa.text("SELECT factor FROM users")).scalar_one())
+    engine.dispose()
+    return found
 
 
 @pytest.mark.parametrize("story", ["new", "recovery codes"])
-def test_a_version_1_database_is_brought_up_to_date_when_opened_and_reads_the_same(tmp_path, story):
+def test_a_version_1_database_is_brought_up_to_date_when_opened_and_reads_the_same(database, story):
     office = story_office(story)
-    path = tmp_path / "old.sqlite"
-    store = open_store(f"sqlite:///{path}", create=True)
+    store = open_store(database, create=True)
     with store.transaction():
         store.add_user(office.user("alice"))
     store.close()
-    as_version_1(path)
-    with sqlite3.connect(path) as db:
-        old_factor = db.execute("SELECT factor FROM users").fetchone()[0]
-    store = open_store(f"sqlite:///{path}")
+    as_version_1(database)
+    versions, ids, old_factor = stored(database)
+    assert (versions, ids) == ([1], [])
+    store = open_store(database)
     with store.transaction(write=False):
         assert store.user("alice").snapshot() == office.user("alice").snapshot()
     store.close()
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
-        assert db.execute("SELECT count(*) FROM database_identity").fetchall() == [(1,)]
-        assert json.loads(db.execute("SELECT factor FROM users").fetchone()[0]) == office.user("alice").enrolment.snapshot()
+    versions, ids, factor = stored(database)
+    assert (versions, len(ids)) == ([schema.SCHEMA_VERSION], 1)
+    assert json.loads(factor) == office.user("alice").enrolment.snapshot()
     assert (story == "recovery codes") == (json.loads(old_factor) != office.user("alice").enrolment.snapshot())
 
 
