@@ -412,6 +412,15 @@ def test_the_phone_clock_is_read_from_the_events_field_not_its_words(classroom, 
         messages.render_fields.cache_clear()
 
 
+def test_the_class_event_log_for_csv_says_its_details_in_the_dashboards_language(classroom):
+    login, result = first_login(classroom, "trainee01")
+    login.submit_code(right_code(classroom, result.screen.secret, steps=-1))
+    english, german = classroom.event_rows("en"), classroom.event_rows("de")
+    assert [row | {"detail": ""} for row in english] == [row | {"detail": ""} for row in german]
+    accepted = [i for i, row in enumerate(english) if row["kind"] == EventKind.CODE_ACCEPTED.value]
+    assert [(english[i]["detail"], german[i]["detail"]) for i in accepted] == [("matched step -1", "passt zu Schritt -1")]
+
+
 def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroom):
     """A refused password names no one in the log: it belongs to its login (the trainee's page)
     until a password accepted there names the trainee."""

@@ -17,7 +17,10 @@ import string
 import pytest
 
 import twofa_sim
-from twofa_sim.core.errors import refusal
+from twofa_sim.apps.device import Device
+from twofa_sim.apps.profiles import PROFILES
+from twofa_sim.core.clock import Clock
+from twofa_sim.core.errors import TwofaSimError, refusal
 from twofa_sim.core.messages import AS_WRITTEN, SILENT, keyed_messages, read_keyed_messages
 from twofa_sim.login.flow import MATCHED_STEP, STATE_FACTS, TRANSITIONS
 from twofa_sim.ui import i18n
@@ -241,3 +244,35 @@ def test_every_id_the_code_names_has_english_and_german_with_the_same_fields():
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+# -- what an app did with an entry: keyed where the catalogue has its words, the app's words otherwise ---------
+
+URIS = ["otpauth://totp/Lab:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Lab",
+        "otpauth://totp/Lab:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Lab",
+        "otpauth://totp/Lab:bob?secret=KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF&issuer=Lab&algorithm=SHA256&digits=8&period=60",
+        "otpauth://hotp/Lab:carol?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Lab&counter=3"]
+
+
+@pytest.mark.parametrize("app", sorted(PROFILES))
+def test_an_import_result_says_in_english_what_it_describes(app):
+    device = Device("phone", "owner", Clock.at("2026-01-05T09:00:00Z"), app=app)
+    results = []
+    for uri in URIS:
+        try:
+            result = device.app.scan_uri(uri, device.now())
+        except TwofaSimError:
+            continue
+        results.append(result)
+        for choice in result.choices[:2]:
+            if result.needs_confirmation:
+                try:
+                    results.append(device.app.confirm(result, choice))
+                except TwofaSimError:
+                    pass
+                break
+    assert results
+    assert [str(r.said()) for r in results] == [r.describe() for r in results]
+    first = results[0].said()
+    assert first.key == "entry_added", "every app adds the first entry as it came"
+    assert first.render("de") == "hinzugefügt; Lab: alice (SHA1, 6 Ziffern, 30 s)"

@@ -256,7 +256,7 @@ class Device:
 
     def _note_added(self, result: ImportResult) -> None:
         if result.added:
-            self._note(EventKind.ENTRY_ADDED, outcome=result.outcome.value, detail=as_written(result.describe()))
+            self._note(EventKind.ENTRY_ADDED, outcome=result.outcome.value, detail=result.said())
 
     def _note(self, kind: EventKind, **fields) -> None:
         if self.events is not None:

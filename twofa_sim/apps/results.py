@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ..core.messages import Said
+from ..core.messages import Said, as_written, say
 from .entry import Entry, Question
 from .profiles import Adjustment, Choice
 
@@ -75,6 +75,20 @@ class ImportResult:
             parts.append(f"{shown.label} ({shown.settings_text()})")
         parts += [str(a) for a in self.adjustments] + list(self.warnings)
         return "; ".join(parts)
+
+    def said(self) -> Said:
+        """:meth:`describe` as a message id with fields, for an event: an entry added, replaced or
+        kept beside another as it came (no question, nothing the app changed or warned about) has
+        words in the catalogue; anything else keeps the app's English words as written."""
+        key = _ADDED_KEYS.get(self.outcome)
+        shown = self.entry
+        if key is None or shown is None or shown.counter_based or self.question or self.adjustments or self.warnings:
+            return as_written(self.describe())
+        return say(key, label=shown.label, algorithm=shown.algorithm, digits=shown.digits, period=shown.period)
+
+
+_ADDED_KEYS = {ImportOutcome.ADDED: "entry_added", ImportOutcome.REPLACED: "entry_replaced",
+               ImportOutcome.KEPT_BOTH: "entry_kept_both"}
 
 
 @dataclass(frozen=True)
