@@ -7,7 +7,7 @@ vectors exercise the same path the login flow uses.
 from __future__ import annotations
 
 import functools
-from hmac import compare_digest
+import hmac
 
 import pyotp
 from pyotp.utils import strings_equal
@@ -119,7 +119,7 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
     # it (the RFC vectors run through this function). A code of ASCII characters is compared with
     # hmac.compare_digest as it is (NFKC leaves ASCII unchanged: what strings_equal would compare);
     # any other text goes through pyotp's strings_equal, which folds it first.
-    equal = compare_digest if code.isascii() else strings_equal
+    equal = hmac.compare_digest if code.isascii() else strings_equal
     modulus, matched = 10 ** digits, []
     for step in window_steps(present, window):
         code_mac = mac(step.to_bytes(8, "big"))
