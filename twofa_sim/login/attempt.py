@@ -11,9 +11,8 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from contextlib import AbstractContextManager
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
@@ -54,11 +53,10 @@ class LoginDesk(Protocol):
 
 MAX_INPUT = 1024
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(NamedTuple):
     """What the login mask shows after one step. ``message`` is the English text of the row's
     message; ``message_key`` and ``message_fields`` name it, for rendering in any language
-    (:func:`twofa_sim.core.messages.render`)."""
+    (:func:`twofa_sim.core.messages.render`). (A named tuple: made on every step, in C.)"""
 
     state: State
     outcome: Outcome
