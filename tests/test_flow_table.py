@@ -8,12 +8,11 @@ import itertools
 import pytest
 
 from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
-from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.login.flow import TRANSITIONS, Action, FlowTable
 from twofa_sim.core.messages import SILENT, keyed_messages
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol
+from helpers import at_code_step, current_code, enrol, refused_code
 from twofa_sim.render.tables import flow_table
 from twofa_sim.render.diagram import to_markdown, to_mermaid
 
@@ -47,7 +46,7 @@ def login_in(state: State):
         login.poll()
     elif state is State.LOCKED:
         for _ in range(office.policy.failed_code_limit):
-            login.submit_code(a_wrong_code(current_code(office, result.screen.secret)))
+            login.submit_code(refused_code(office, result.screen.secret))
     assert login.state is state
     return office, login
 
@@ -144,7 +143,7 @@ def edited(table: FlowTable, key: tuple, **changes) -> FlowTable:
 
 
 def wrong_code_for(office, secret) -> str:
-    return a_wrong_code(current_code(office, secret))
+    return refused_code(office, secret)
 
 
 def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_the_event():

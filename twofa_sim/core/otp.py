@@ -75,24 +75,12 @@ def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, 
     return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
 
 
-def a_wrong_code(right_code: str) -> str:
-    """A code of the same length that is certainly not ``right_code``: all zeros, or all ones when
-    the right code happens to be all zeros (about once in a million steps).
-
-    Notebooks and tests type a wrong code to show a rule; a fixed "000000" would be
-    the right code once in a million runs and the rule would then look broken.
-    """
-    if not isinstance(right_code, str) or not right_code.isascii() or not right_code.isdigit():
-        raise ValidationError("right_code", "must be the digits of a code, such as '123456' (not shown here)")
-    zeros = "0" * len(right_code)
-    return zeros if right_code != zeros else "1" * len(right_code)
-
-
 def a_code_outside_window(secret: str, t: float, *, window: int, margin: int = 1, algorithm: str = "SHA1",
                           digits: int = 6, period: int = 30) -> str:
     """A code that is certainly refused at ``t``: the first of 000000, 000001, ... that is none of
     the codes of the window around ``t``, widened by ``margin`` steps either side (time moves on
-    between choosing a code and typing it). :func:`a_wrong_code` avoids only one code."""
+    between choosing a code and typing it). Notebooks and tests type it to show a refusal: a fixed
+    "000000", or any code that only differs from the current one, could be a code of the window."""
     generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
     taken = {generator.at(step * period) for step in window_steps(step_of(t, period), window + margin)}
     return next(code for code in (str(n).zfill(digits) for n in range(10 ** digits)) if code not in taken)
@@ -138,4 +126,4 @@ def matching_step(secret: str, code: str, t: float, *, window: int, centre: int 
     return steps[0] if steps else None
 
 
-__all__ = ["totp", "step_of", "code_at", "a_wrong_code", "a_code_outside_window", "matching_steps", "matching_step", "strings_equal"]
+__all__ = ["totp", "step_of", "code_at", "a_code_outside_window", "matching_steps", "matching_step", "strings_equal"]
