@@ -10,7 +10,7 @@ import struct
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from twofa_sim import BackOffice, State
-from twofa_sim.core.otp import code_at
+from twofa_sim.core.otp import a_code_outside_window, code_at
 
 from conftest import PASSWORD
 
@@ -49,6 +49,11 @@ def _params(office: BackOffice) -> dict:
 
 def current_code(office: BackOffice, secret: str, offset_steps: int = 0) -> str:
     return code_at(secret, office.clock.now() + offset_steps * office.policy.period, **_params(office))
+
+
+def refused_code(office: BackOffice, secret: str) -> str:
+    """A code the back office certainly refuses now: none of the window's codes (and a step more)."""
+    return a_code_outside_window(secret, office.clock.now(), window=office.policy.window, **_params(office))
 
 
 def at_code_step(office: BackOffice, username: str, password: str = PASSWORD):

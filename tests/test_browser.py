@@ -29,7 +29,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from twofa_sim.core.otp import a_wrong_code
+from twofa_sim import Policy
+from twofa_sim.core.otp import a_code_outside_window
 
 from helpers import independent_totp, parse_key_uri
 
@@ -358,7 +359,7 @@ def test_article_story_offline_at_projector_size(server, browser):
     page.locator(".tfs-login-restart").click()
     log_in(page)
     right = app_code(page)
-    wrong = a_wrong_code(right)
+    wrong = a_code_outside_window(uri["secret"], demo_time(page), window=Policy().window, margin=2)
     for typed in range(1, 6):
         page.locator(".tfs-login-code input").fill(wrong)
         page.locator(".tfs-login-verify").click()

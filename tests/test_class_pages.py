@@ -18,14 +18,13 @@ from PIL import Image
 
 from twofa_sim import BackOffice, Clock, Policy, State, ValidationError
 from twofa_sim.classroom.course import TRAINER_KEY_ENV
-from twofa_sim.core.otp import a_wrong_code
 from twofa_sim.ui.common import ProblemPage
 from twofa_sim.ui.class_dashboard import BANNER_SECONDS, SECRET_SECONDS, ClassDashboard
 from twofa_sim.ui.projector_view import ProjectorView
 from twofa_sim.ui.trainee_page import TraineePage
 from twofa_sim.ui.trainer_demo import TrainerDemo
 
-from helpers import independent_totp, parse_key_uri
+from helpers import independent_totp, parse_key_uri, refused_code
 from pg_server import database, postgres  # noqa: F401 - fixtures: an SQLite file or a throw-away PostgreSQL database
 
 FAST = Policy(kdf_log2_n=4)
@@ -541,7 +540,7 @@ def test_rows_that_need_the_trainer_are_marked(office, board_with_address):
     page = TraineePage(office, live=False)
     log_in(page, name, password)
     for _ in range(office.policy.failed_code_limit):
-        page.login.code.value = a_wrong_code(independent_totp(page.login.attempt.screen.secret, office.clock.now()))
+        page.login.code.value = refused_code(office, page.login.attempt.screen.secret)
         page.login.code_button.click()
     board.refresh()
     assert re.search(rf'<tr class="tfs-row-locked"><td>{name}</td>', board.table.value)
@@ -555,7 +554,7 @@ def test_the_trainee_page_says_why_a_code_was_refused_and_how_many_tries_are_lef
     page = TraineePage(office, live=False)
     log_in(page, name, password)
     secret = page.login.attempt.screen.secret
-    page.login.code.value = a_wrong_code(independent_totp(secret, office.clock.now()))
+    page.login.code.value = refused_code(office, secret)
     page.login.code_button.click()
     limit = office.policy.failed_code_limit
     assert "none of the codes the server accepts now" in page.why.value

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import EventKind, Outcome, Reason, State, ValidationError
-from twofa_sim.core.otp import a_wrong_code, code_at, matching_step, matching_steps
+from twofa_sim.core.otp import code_at, matching_step, matching_steps
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol, independent_totp
+from helpers import at_code_step, current_code, enrol, independent_totp, refused_code
 from twofa_sim.render.tables import users_table
 
 
@@ -166,7 +166,7 @@ def test_a_clock_set_back_no_longer_locks_users_out(office):
         result = at_code_step(office, "alice").submit_code(current_code(office, secret))
         assert result.outcome is Outcome.CLOCK_BEHIND
     assert not office.user("alice").enrolment.is_locked(office.clock.now())
-    wrong = at_code_step(office, "alice").submit_code(a_wrong_code(current_code(office, secret)))
+    wrong = at_code_step(office, "alice").submit_code(refused_code(office, secret))
     assert wrong.reason is Reason.WRONG_CODE and office.user("alice").enrolment.failures == 1, "guesses still count"
     office.clock.advance(3600 + 30)
     assert at_code_step(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
@@ -189,7 +189,7 @@ def test_failed_codes_count_across_logins_and_lock(office):
     outcomes = []
     for attempt in range(limit):
         login = at_code_step(office, "alice")  # a new login each time
-        outcomes.append(login.submit_code(a_wrong_code(current_code(office, secret))).outcome)
+        outcomes.append(login.submit_code(refused_code(office, secret)).outcome)
     assert outcomes == [Outcome.REJECTED] * (limit - 1) + [Outcome.LOCKS]
     locked_until = office.user("alice").enrolment.locked_until
     assert locked_until == office.clock.now() + office.policy.lock_seconds
@@ -220,7 +220,7 @@ def test_admin_unlock_ends_the_lock_at_once(office):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     for _ in range(office.policy.failed_code_limit):
-        at_code_step(office, "alice").submit_code(a_wrong_code(current_code(office, secret)))
+        at_code_step(office, "alice").submit_code(refused_code(office, secret))
     assert office.start_login().submit_password("alice", PASSWORD).state is State.LOCKED
     office.unlock("alice")
     assert at_code_step(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
@@ -265,7 +265,7 @@ def test_a_wrong_code_leaves_the_user_in_enrolment(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     login = office.start_login()
     secret = login.submit_password("alice", PASSWORD).screen.secret
-    wrong = a_wrong_code(current_code(office, secret))
+    wrong = refused_code(office, secret)
     result = login.submit_code(wrong)
     assert result.state is State.ENROLMENT and result.qr_shown
     assert not office.user("alice").enrolment.is_enrolled
@@ -368,7 +368,7 @@ def test_a_lapsed_lock_shows_no_failed_codes(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     for _ in range(office.policy.failed_code_limit):
-        at_code_step(office, "alice").submit_code(a_wrong_code(current_code(office, secret)))
+        at_code_step(office, "alice").submit_code(refused_code(office, secret))
     assert users_table(office).loc["alice", "failed codes"] == office.policy.failed_code_limit
     office.clock.advance(office.policy.lock_seconds)
     assert users_table(office).loc["alice", "failed codes"] == 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from twofa_sim import EventKind
-from twofa_sim.core.otp import a_wrong_code
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol
+from helpers import at_code_step, current_code, enrol, refused_code
 
 
 class Boom(Exception):
@@ -60,7 +59,7 @@ def test_listeners_hear_a_step_after_it_is_whole():
     login = at_code_step(office, "alice")
     seen = []
     office.events.subscribe(lambda event: seen.append((event.kind, office.user("alice").enrolment.failures)))
-    login.submit_code(a_wrong_code(current_code(office, secret)))
+    login.submit_code(refused_code(office, secret))
     assert seen == [(EventKind.CODE_REJECTED, 1)]
 
 
@@ -74,6 +73,6 @@ def test_a_step_that_fails_is_not_heard():
     office.events.subscribe(heard.append)
     with pytest.raises(Boom):
         with office.transaction():
-            login.submit_code(a_wrong_code(current_code(office, secret)))
+            login.submit_code(refused_code(office, secret))
             raise Boom
     assert heard == [] and len(office.events) == count and office.user("alice").enrolment.failures == 0

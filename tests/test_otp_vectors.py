@@ -62,3 +62,18 @@ def test_rfc4226_appendix_d(counter, expected):
 def test_a_vector_is_refused_one_step_outside_a_zero_window():
     secret = b32(SEEDS["SHA1"])
     assert not backend_accepts(secret, RFC4226[1], 0, Policy(window=0))
+
+
+@pytest.mark.parametrize("algorithm, key_bytes", [("SHA1", 16), ("SHA1", 64), ("SHA1", 65), ("SHA1", 100),
+                                                  ("SHA256", 65), ("SHA512", 128), ("SHA512", 129)])
+def test_the_backend_agrees_with_pyotp_on_keys_longer_than_the_hash_block(algorithm, key_bytes):
+    """The backend computes HMAC from the key's hashed pads (RFC 2104): a key longer than the hash's
+    block is hashed first. pyotp's own code at each instant is accepted, its neighbour's is not."""
+    import pyotp
+    from twofa_sim.core.policy import ALGORITHMS
+    secret = b32(bytes((7 * i + 3) % 256 for i in range(key_bytes)))
+    reference = pyotp.TOTP(secret, digits=8, digest=ALGORITHMS[algorithm])
+    policy = Policy(algorithm=algorithm, digits=8, window=0)
+    for t in (59, 1111111109, 2000000000):
+        assert backend_accepts(secret, reference.at(t), t, policy)
+        assert reference.at(t + 30) == reference.at(t) or not backend_accepts(secret, reference.at(t + 30), t, policy)

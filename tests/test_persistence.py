@@ -21,12 +21,12 @@ from twofa_sim import BackOffice, Clock, EventLog, Policy, SeededSecretSource, S
 from twofa_sim.io import persistence
 from twofa_sim.apps.profiles import AEGIS
 from twofa_sim.apps.device import Device
-from twofa_sim.core.otp import a_wrong_code, code_at
+from twofa_sim.core.otp import code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol
+from helpers import at_code_step, current_code, enrol, refused_code
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -65,10 +65,6 @@ def state_of_device(device: Device) -> tuple:
             app.correction, app.entries, pending, app._next_id, app._password, app.locked)
 
 
-def wrong(code: str) -> str:
-    return a_wrong_code(code)
-
-
 def prepared_office() -> BackOffice:
     """A trainer's prepared session: enrolled, pending, locked, recovery codes, a second company."""
     office = make_office()
@@ -82,11 +78,11 @@ def prepared_office() -> BackOffice:
     office.clock.advance(45)
     at_code_step(office, "alice").submit_recovery_code(office.issue_recovery_codes("alice")[2])
     office.start_login().submit_password("carol", PASSWORD)          # pending enrolment
-    enrol(office, "dave")
+    dave = enrol(office, "dave")
     login = at_code_step(office, "dave")
     login.submit_code("12345x")                                       # malformed: not a guess
     for _ in range(office.policy.failed_code_limit):                 # dave locked
-        at_code_step(office, "dave").submit_code(wrong(current_code(office, secret)))
+        at_code_step(office, "dave").submit_code(refused_code(office, dave))
     office.start_login().submit_password("nobody", PASSWORD)
     office.clock.advance(31)
     return office
@@ -349,7 +345,7 @@ def _act(office: BackOffice, action, memory: dict):
     code = code_at(secret, office.clock.now(), period=office.policy.period)
     if how == "recovery" and first.state is State.CODE_REQUIRED and memory.get(name):
         return login.submit_recovery_code(memory[name].pop()).state
-    typed = {"right": code, "wrong": wrong(code), "skewed": code_at(secret, office.clock.now() + 95),
+    typed = {"right": code, "wrong": refused_code(office, secret), "skewed": code_at(secret, office.clock.now() + 95),
              "garbage": "１２３ ４５６\u200b"}.get(how, code)
     return login.submit_code(typed).state
 

@@ -17,10 +17,9 @@ from twofa_sim.ui.common import Ticker, table_html
 from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
-from twofa_sim.core.otp import a_wrong_code
 
 from conftest import PASSWORD
-from helpers import current_code
+from helpers import current_code, refused_code
 
 
 class _Table(HTMLParser):
@@ -77,10 +76,9 @@ def test_failed_codes_shown_equal_the_domains_after_each_step_of_a_lock_demo():
     office, limit = demo.office, demo.office.policy.failed_code_limit
     demo.login.username.value, demo.login.password.value = "alice", PASSWORD
     demo.login.login_button.click()
-    right = demo.app.device.code()
     seen = []
     for _ in range(limit):
-        demo.login.code.value = a_wrong_code(right)
+        demo.login.code.value = refused_code(office, office.user("alice").enrolment.secret)
         demo.login.code_button.click()
         domain = office.user("alice").enrolment.failures_at(office.clock.now())
         seen.append((shown_failures(demo.admin, "alice"), domain))

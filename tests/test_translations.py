@@ -19,10 +19,9 @@ from twofa_sim.login.flow import TRANSITIONS
 from twofa_sim.ui.i18n import Texts, catalogue, texts
 from twofa_sim.ui.login_mask import LoginMask
 from twofa_sim.ui.trainer_demo import TrainerDemo
-from twofa_sim.core.otp import a_wrong_code
 
 from conftest import PASSWORD, make_office
-from helpers import current_code
+from helpers import current_code, refused_code
 from twofa_sim.render.tables import users_table
 
 UI = pathlib.Path(i18n.__file__).parent
@@ -93,7 +92,8 @@ def right_code(office) -> str:
 
 
 def wrong_code(office) -> str:
-    return a_wrong_code(right_code(office))
+    enrolment = office.user("alice").enrolment
+    return refused_code(office, enrolment.secret or enrolment.pending_secret)
 
 
 def wrong_password(office, mask):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from twofa_sim.core.otp import a_wrong_code
 from twofa_sim import EventKind, State
 from twofa_sim.ui.admin_panel import AdminPanel
 from twofa_sim.ui.clock_control import ClockControl
@@ -14,7 +13,7 @@ from twofa_sim.ui.event_log_view import EventLogView
 from twofa_sim.ui.login_mask import LoginMask
 
 from conftest import PASSWORD
-from helpers import current_code
+from helpers import current_code, refused_code
 
 
 def create_with_panel(panel: AdminPanel, name: str, force: bool = True) -> None:
@@ -57,7 +56,7 @@ def test_admin_panel_actions(office, button, check):
     login = office.start_login()                 # a second login locks her, so that each button has work
     login.submit_password("alice", PASSWORD)
     for _ in range(office.policy.failed_code_limit):
-        login.submit_code(a_wrong_code(current_code(office, secret)))
+        login.submit_code(refused_code(office, secret))
     assert office.user("alice").enrolment.is_locked(office.clock.now())
     assert not check(office), "the button's effect is not there before the click"
     getattr(panel, button).click()

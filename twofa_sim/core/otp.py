@@ -24,11 +24,40 @@ def totp(secret: str, *, algorithm: str = "SHA1", digits: int = 6, period: int =
     return _cached_totp(secret, algorithm, digits, period)
 
 
+_XOR_36 = bytes(x ^ 0x36 for x in range(256))   # RFC 2104's inner and outer pads, byte by byte (as hmac does)
+_XOR_5C = bytes(x ^ 0x5C for x in range(256))
+
+
+class _Keyed:
+    """HMAC (RFC 2104) under one key, its inner and outer pads hashed once: each code then costs two
+    copies of a hash state and two short updates, in C, instead of OpenSSL's one-shot HMAC, which
+    sets its key up again on every call (about three times slower)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes, digest) -> None:
+        inner, outer = digest(), digest()
+        if len(key) > inner.block_size:
+            key = digest(key).digest()
+        key = key.ljust(inner.block_size, b"\0")
+        inner.update(key.translate(_XOR_36))
+        outer.update(key.translate(_XOR_5C))
+        self._inner, self._outer = inner, outer
+
+    def mac(self, message: bytes) -> bytes:
+        inner, outer = self._inner.copy(), self._outer.copy()
+        inner.update(message)
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 @functools.lru_cache(maxsize=4096)
-def _key_of(generator: pyotp.TOTP) -> bytes:
-    # pyotp's byte_secret() decodes the base32 text on every call; the generators are cached and
-    # never change, so their key is decoded once.
-    return generator.byte_secret()
+def _keyed(secret: str, algorithm: str, digits: int, period: int) -> _Keyed:
+    # pyotp's byte_secret() decodes the base32 text on every call: a factor's key is decoded and
+    # its pads hashed once per (secret, parameters) and reused, as its generator is. Building it
+    # through totp() checks the algorithm and the secret as every other path does.
+    generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
+    return _Keyed(generator.byte_secret(), generator.digest)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -50,24 +79,12 @@ def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, 
     return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
 
 
-def a_wrong_code(right_code: str) -> str:
-    """A code of the same length that is certainly not ``right_code``: all zeros, or all ones when
-    the right code happens to be all zeros (about once in a million steps).
-
-    Notebooks and tests type a wrong code to show a rule; a fixed "000000" would be
-    the right code once in a million runs and the rule would then look broken.
-    """
-    if not isinstance(right_code, str) or not right_code.isascii() or not right_code.isdigit():
-        raise ValidationError("right_code", "must be the digits of a code, such as '123456' (not shown here)")
-    zeros = "0" * len(right_code)
-    return zeros if right_code != zeros else "1" * len(right_code)
-
-
 def a_code_outside_window(secret: str, t: float, *, window: int, margin: int = 1, algorithm: str = "SHA1",
                           digits: int = 6, period: int = 30) -> str:
     """A code that is certainly refused at ``t``: the first of 000000, 000001, ... that is none of
     the codes of the window around ``t``, widened by ``margin`` steps either side (time moves on
-    between choosing a code and typing it). :func:`a_wrong_code` avoids only one code."""
+    between choosing a code and typing it). Notebooks and tests type it to show a refusal: a fixed
+    "000000", or any code that only differs from the current one, could be a code of the window."""
     generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
     taken = {generator.at(step * period) for step in window_steps(step_of(t, period), window + margin)}
     return next(code for code in (str(n).zfill(digits) for n in range(10 ** digits)) if code not in taken)
@@ -80,25 +97,29 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
 
     All of them, not the first: two adjacent steps have the same code about once in a million, and
     replay protection must then skip the step already used and take the later one (django-otp).
-    Every step of the window is compared, in constant time (pyotp's ``strings_equal``), none
-    skipped; near 1970 the window starts at step 0.
+    Every step of the window is compared, in constant time (``hmac.compare_digest``, or pyotp's
+    ``strings_equal`` for a text that is not ASCII), none skipped; near 1970 the window starts at
+    step 0.
     """
-    generator = totp(secret, algorithm=algorithm, digits=digits, period=period)
+    mac = _keyed(secret, algorithm, digits, period).mac
     instant = int(t) + centre * period
     if instant < 0:
         return []
-    present = step_of(instant, period)
+    present = instant // period
     # pyotp decodes the base32 secret again for every code it generates (most of a code's cost):
     # the window's codes are computed from one decoding, with RFC 4226's truncation as pyotp does
-    # it (the RFC vectors run through this function).
-    key, modulus = _key_of(generator), 10 ** digits
-    compared = []
+    # it (the RFC vectors run through this function). A code of ASCII characters is compared with
+    # hmac.compare_digest as it is (NFKC leaves ASCII unchanged: what strings_equal would compare);
+    # any other text goes through pyotp's strings_equal, which folds it first.
+    equal = hmac.compare_digest if code.isascii() else strings_equal
+    modulus, matched = 10 ** digits, []
     for step in window_steps(present, window):
-        mac = hmac.digest(key, step.to_bytes(8, "big"), generator.digest)  # one-shot, in C (OpenSSL)
-        offset = mac[-1] & 0x0F
-        value = (int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
-        compared.append((step, strings_equal(code, str(value).zfill(digits))))
-    return [step for step, equal in compared if equal]
+        code_mac = mac(step.to_bytes(8, "big"))
+        offset = code_mac[-1] & 0x0F
+        value = (int.from_bytes(code_mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
+        if equal(code, str(value).zfill(digits)):               # every step is compared, none skipped
+            matched.append(step)
+    return matched
 
 
 def matching_step(secret: str, code: str, t: float, *, window: int, centre: int = 0,
@@ -109,4 +130,4 @@ def matching_step(secret: str, code: str, t: float, *, window: int, centre: int 
     return steps[0] if steps else None
 
 
-__all__ = ["totp", "step_of", "code_at", "a_wrong_code", "a_code_outside_window", "matching_steps", "matching_step", "strings_equal"]
+__all__ = ["totp", "step_of", "code_at", "a_code_outside_window", "matching_steps", "matching_step", "strings_equal"]

@@ -11,18 +11,17 @@ Expected refusals come back as a :class:`StepResult`; a call the table does not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from contextlib import AbstractContextManager
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 from ..core import observers
 from ..core.clock import iso
 from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
-from ..core.errors import TransitionNotAllowed, ValidationError
+from ..core.errors import ValidationError
 from ..core.events import EventKind
 from ..core.messages import NOTHING, Said, render_fields, say
 from ..core.rules import step_timed_out
-from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Transition
+from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken, Transition
 from .screen import EnrolmentScreen
 
 from ..core.clock import Clock
@@ -55,11 +54,10 @@ class LoginDesk(Protocol):
 
 MAX_INPUT = 1024
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(NamedTuple):
     """What the login mask shows after one step. ``message`` is the English text of the row's
     message; ``message_key`` and ``message_fields`` name it, for rendering in any language
-    (:func:`twofa_sim.core.messages.render`)."""
+    (:func:`twofa_sim.core.messages.render`). (A named tuple: made on every step, in C.)"""
 
     state: State
     outcome: Outcome
@@ -110,29 +108,26 @@ class LoginAttempt:
         self._flow.require_event(self.state, FlowEvent.SUBMIT_PASSWORD)
         user = self._office.find_user(username)
         matches = self._office.password_matches(user, password, username)
-        return self._fire(FlowEvent.SUBMIT_PASSWORD,
-                          lambda now: self._classify_password(username, user is not None, matches, now))
+        return self._fire(FlowEvent.SUBMIT_PASSWORD, self._classify_password, username, user is not None, matches)
 
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
-        return self._fire(FlowEvent.SUBMIT_CODE, lambda now: self._classify_code_step(
-            now, TOTP_CODE, code, self._flow.code_step_order))
+        return self._fire(FlowEvent.SUBMIT_CODE, self._classify_code_step, TOTP_CODE, code, self._flow.code_step_order)
 
     def submit_recovery_code(self, code: str) -> StepResult:
         _check_text("recovery code", code)
-        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, lambda now: self._classify_code_step(
-            now, RECOVERY_CODE, code, self._flow.recovery_step_order))
+        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, self._classify_code_step, RECOVERY_CODE, code,
+                          self._flow.recovery_step_order)
 
     def poll(self) -> StepResult:
         """Let time pass: closes the code step once its time is up (widgets call this each second)."""
-        return self._fire(FlowEvent.TIME_PASSES, lambda now: self._decided(
-            self._flow.time_step_order, Facts(timed_out=self._deadline_passed(now))))
+        return self._fire(FlowEvent.TIME_PASSES, self._classify_time)
 
     def log_out(self) -> StepResult:
-        return self._fire(FlowEvent.LOG_OUT, lambda now: Verdict(Outcome.DONE))
+        return self._fire(FlowEvent.LOG_OUT, self._classify_done)
 
     def start_over(self) -> StepResult:
-        return self._fire(FlowEvent.START_OVER, lambda now: Verdict(Outcome.DONE))
+        return self._fire(FlowEvent.START_OVER, self._classify_done)
 
     @property
     def flow(self) -> FlowTable:
@@ -149,14 +144,15 @@ class LoginAttempt:
 
     # -- the engine -----------------------------------------------------------------------------
 
-    def _fire(self, event: FlowEvent, classify: Callable[[float], Verdict]) -> StepResult:
+    def _fire(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]], *given: object) -> StepResult:
         """Take one event: the one place where an input is checked and its consequences applied.
 
-        The clock is read once; the check (``classify``) reads the user's second factor and changes
-        nothing; the row's actions then write the check's change and the row's event is recorded.
-        All of it is one transaction of the back office's store: two tabs or processes that submit
-        the same code at once are served one after the other, and only the first is accepted.
-        When the transaction fails, this attempt's own state is put back as well.
+        The clock is read once; the check (``classify``, with what the event was ``given``) reads the
+        user's second factor, changes nothing and finds the table's row; the row's actions then
+        write the check's change and the row's event is recorded. All of it is one transaction of
+        the back office's store: two tabs or processes that submit the same code at once are served
+        one after the other, and only the first is accepted. When the transaction fails, this
+        attempt's own state is put back as well.
 
         After a step whose row wrote nothing, the same event is first tried in a reading
         transaction, and taken there if its row writes nothing again: a flood of malformed codes
@@ -165,59 +161,63 @@ class LoginAttempt:
         """
         saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            taken = self._try_without_writing(event, classify) if event is self._silent_event else None
-            if taken is None:
+            decided = self._try_without_writing(event, classify, given) if event is self._silent_event else None
+            if decided is None:
                 self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
                 self._step_user = None
                 with self._office.transaction():
-                    taken = self._step(event, classify)
+                    decided = self._step(event, classify, given)
         except BaseException:
             self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
             raise
         finally:
             self._step_user = None
-        row, verdict = taken
+        verdict, taken = decided
+        row = taken.row
         self._silent_event = event if self._flow.writes_nothing(row) else None
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
-                          self.screen if self._flow.facts_of(self.state).shows_qr else None,
+                          self.screen if taken.shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
 
-    def _step(self, event: FlowEvent, classify: Callable[[float], Verdict]) -> tuple[Transition, Verdict]:
+    def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
+              given: tuple[object, ...]) -> tuple[Verdict, Taken]:
         """Decide the event's row in the open transaction and take it: its event, its actions."""
         self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
         now = self._office.clock.now()
-        verdict = classify(now)
-        row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
-        source = self.state
+        verdict, taken = classify(event, now, *given)
+        row, source = taken.row, self.state
         self.state = row.target
         self._record_step(now, row, verdict, source)
-        for action in row.actions + self._flow.entering(row.target):
-            getattr(self, action.method)(now, verdict)
-        return row, verdict
+        for method in taken.methods:
+            getattr(self, method)(now, verdict)
+        return verdict, taken
 
-    def _try_without_writing(self, event: FlowEvent, classify: Callable[[float], Verdict]
-                             ) -> tuple[Transition, Verdict] | None:
+    def _try_without_writing(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
+                             given: tuple[object, ...]) -> tuple[Verdict, Taken] | None:
         """The event decided in a reading transaction and taken if its row writes nothing; None
         (nothing taken, nothing reported) if the row would write."""
         self._step_user = None
         with observers.held() as reports, self._office.transaction(write=False):
             self._flow.require_event(self.state, event)
-            verdict = classify(self._office.clock.now())
-            row = self._flow.lookup(self.state, event, verdict.outcome, verdict.reason)
-            if not self._flow.writes_nothing(row):
+            verdict, taken = classify(event, self._office.clock.now(), *given)
+            if not self._flow.writes_nothing(taken.row):
                 return None
-            self.state = row.target
+            self.state = taken.row.target
         observers.tell(reports)
-        return row, verdict
+        return verdict, taken
 
-    def _decided(self, order: tuple[Guard, ...], facts: Facts) -> Verdict:
-        guard = self._flow.decide(order, facts)
-        if guard is None:
-            raise TransitionNotAllowed(f"the flow decides no outcome in state '{self.state.value}' for {facts}")
-        return Verdict(guard.outcome, guard.reason)
+    def _classify_done(self, event: FlowEvent, now: float) -> tuple[Verdict, Taken]:
+        verdict = Verdict(Outcome.DONE)
+        return verdict, self._flow.taken(self._flow.lookup(self.state, event, verdict.outcome, verdict.reason))
 
-    def _classify_password(self, username: str, known: bool, matches: bool, now: float) -> Verdict:
+    def _classify_time(self, event: FlowEvent, now: float) -> tuple[Verdict, Taken]:
+        guard, taken = self._flow.decide_in(self.state, event, self._flow.time_step_order,
+                                            Facts(timed_out=self._deadline_passed(now)))
+        return Verdict(guard.outcome, guard.reason), taken
+
+    def _classify_password(self, event: FlowEvent, now: float, username: str, known: bool,
+                           matches: bool) -> tuple[Verdict, Taken]:
         """Decide with the password's result (checked before the transaction) and the user as it is now."""
         user = self._office.find_user(username)
         matches = matches and user is not None
@@ -226,15 +226,17 @@ class LoginAttempt:
         standing = user.enrolment.standing(now)[1] if matches else None
         facts = Facts(password_ok=matches, user_known=known, locked=standing is not None, locked_until=standing,
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
-        guard = self._flow.decide(self._flow.password_order, facts)
-        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts))
+        guard, taken = self._flow.decide_in(self.state, event, self._flow.password_order, facts)
+        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts)), taken
 
-    def _classify_code_step(self, now: float, factor: SecondFactor, text: str, order: tuple[Guard, ...]) -> Verdict:
+    def _classify_code_step(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
+                            order: tuple[Guard, ...]) -> tuple[Verdict, Taken]:
         """The second factor finds the facts and proposes a change; the order decides the outcome."""
-        user = self._user()
-        check = user.enrolment.check(factor, text, now, self._office.policy, timed_out=self._deadline_passed(now),
-                                     factor_changed=self._step_is_stale(), malformed_before=self.malformed_codes)
-        return check.verdict(order)
+        check = self._user().enrolment.check(factor, text, now, self._office.policy,
+                                             timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale(),
+                                             malformed_before=self.malformed_codes)
+        guard, taken = self._flow.decide_in(self.state, event, order, check.facts)
+        return check.verdict_of(guard), taken
 
     def _deadline_passed(self, now: float) -> bool:
         return step_timed_out(now, self.deadline)

@@ -65,11 +65,10 @@ def normalise_code(text: object, digits: int) -> str | None:
     return folded
 
 
-@dataclass(frozen=True, repr=False)
-class Change:
+class Change(NamedTuple):
     """What a check would write into the enrolment. The engine applies it only when the
     transition table's row says so, so a check itself changes nothing. Its repr says whether it
-    confirms a secret, never which."""
+    confirms a secret, never which. (A named tuple: made on every code step, in C.)"""
 
     failures: int
     locked_until: float | None
@@ -85,9 +84,9 @@ class Change:
                 f"last_used_step={self.last_used_step}, drift={self.drift}{confirm}{spend})")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The result of one check; ``step`` is the matched time step on success."""
+class Verdict(NamedTuple):
+    """The result of one check; ``step`` is the matched time step on success. (A named tuple: made
+    on every step, in C.)"""
 
     outcome: Outcome
     reason: Reason = Reason.NONE
@@ -126,8 +125,13 @@ class Check(NamedTuple):
         guard = FLOW.decide(order, self.facts)
         if guard is None:
             raise TransitionNotAllowed(f"the flow's order decides no outcome for {self.facts}")
-        return Verdict(guard.outcome, guard.reason, step=self.step if guard.carries_step else None,
-                       locked_until=guard.lock(self.facts), detail=guard.detail(self.facts), change=self.change)
+        return self.verdict_of(guard)
+
+    def verdict_of(self, guard: Guard) -> Verdict:
+        """The verdict of ``guard``, the guard that decided: its outcome and what it carries."""
+        facts = self.facts
+        return Verdict(guard.outcome, guard.reason, self.step if guard.carries_step else None, guard.lock(facts),
+                       guard.detail(facts), self.change)
 
 
 @dataclass(repr=False)

@@ -144,6 +144,16 @@ class Transition:
         return "; ".join(action.value for action in self.actions) or "-"
 
 
+class Taken(NamedTuple):
+    """A row as the engine takes it, worked out once per table: the row, the names of the engine's
+    methods for its actions and then for its target's on-enter actions, and whether the target
+    shows the QR (:attr:`StateFacts.shows_qr`)."""
+
+    row: Transition
+    methods: tuple[str, ...]
+    shows_qr: bool
+
+
 class Facts(NamedTuple):
     """What the engine and the second factor found about an input before the table decides
     (computed once per input, nothing written). The guards of a decision order read them. (A
@@ -417,6 +427,11 @@ class FlowTable:
         self.state_facts = STATE_FACTS
         self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
                         for state in State}
+        # What the engine runs for each row, by the row's identity (the table holds its rows), and
+        # each decision order joined to the rows its guards lead to, per state and event (on first use).
+        self._taken = {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
+                                      self.facts_of(row.target).shows_qr) for row in self.rows}
+        self._joined: dict[tuple[State, FlowEvent], tuple[tuple[Guard, ...], tuple[tuple, ...]]] = {}
 
     @staticmethod
     def outcome_facts(outcome: Outcome) -> OutcomeFacts:
@@ -439,14 +454,37 @@ class FlowTable:
 
     def lookup(self, state: State, event: FlowEvent, outcome: Outcome, reason: Reason | None = None) -> Transition:
         """The row for the exact reason if there is one, else the row for any reason."""
-        row = self._index.get((state, event, outcome, reason)) if reason is not None else None
-        row = row or self._index.get((state, event, outcome, None))
+        row = self._find(state, event, outcome, reason)
         if row is None:
-            raise TransitionNotAllowed(
-                f"the flow has no row for '{event.value}' with outcome '{outcome.value}' "
-                f"in state '{state.value}'")
+            raise _no_row(state, event, outcome)
         observers.row_taken(row)
         return row
+
+    def _find(self, state: State, event: FlowEvent, outcome: Outcome, reason: Reason | None) -> Transition | None:
+        row = self._index.get((state, event, outcome, reason)) if reason is not None else None
+        return row or self._index.get((state, event, outcome, None))
+
+    def taken(self, row: Transition) -> Taken:
+        """What the engine runs for ``row``, a row of this table."""
+        return self._taken[id(row)]
+
+    def decide_in(self, state: State, event: FlowEvent, order: tuple[Guard, ...], facts: Facts) -> tuple[Guard, Taken]:
+        """:meth:`decide` and :meth:`lookup` in one: the first guard of ``order`` that holds for
+        ``facts``, and the row its outcome and reason lead to in ``state`` on ``event``. Each guard's
+        row is looked up once per state, event and order (a step then only tests guards);
+        observers hear of the guard and the row as from :meth:`decide` and :meth:`lookup`."""
+        joined = self._joined.get((state, event))
+        if joined is None or joined[0] is not order:
+            joined = self._joined[(state, event)] = (order, tuple(
+                (guard.holds, guard, self._find(state, event, guard.outcome, guard.reason)) for guard in order))
+        for holds, guard, row in joined[1]:
+            if holds(facts):
+                observers.guard_taken(order, guard)
+                if row is None:
+                    raise _no_row(state, event, guard.outcome)
+                observers.row_taken(row)
+                return guard, self._taken[id(row)]
+        raise TransitionNotAllowed(f"the flow decides no outcome in state '{state.value}' for {facts}")
 
     @staticmethod
     def decide(order: tuple[Guard, ...], facts: Facts) -> Guard | None:
@@ -476,6 +514,11 @@ class FlowTable:
 
     def __repr__(self) -> str:
         return f"FlowTable({len(self.rows)} transitions, {len(State)} states)"
+
+
+def _no_row(state: State, event: FlowEvent, outcome: Outcome) -> TransitionNotAllowed:
+    return TransitionNotAllowed(f"the flow has no row for '{event.value}' with outcome '{outcome.value}' "
+                                f"in state '{state.value}'")
 
 
 FLOW = FlowTable(TRANSITIONS)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..core.clock import iso
 from ..core.errors import TwofaSimError, ValidationError
-from ..core.otp import a_wrong_code, code_at
+from ..core.otp import a_code_outside_window, code_at
 from ..login.attempt import LoginAttempt
 from ..login.backoffice import BackOffice
 from ..login.flow import State
@@ -49,6 +49,17 @@ class StartingPoint:
         policy = self.office.policy
         return code_at(self.secret, self.office.clock.now() + steps_ahead * policy.period,
                        algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
+
+    def refused_code(self, secret: str | None = None) -> str:
+        """A code the back office certainly refuses now: none of its window's codes (and a step
+        either side) for the user's secret, or for ``secret`` (one read from a QR code)."""
+        secret = secret or self.secret
+        if secret is None:
+            raise ValidationError("refused_code", f"{self.username} has not enrolled at the starting point "
+                                                  f"{self.name!r}: name the secret the code must miss")
+        policy = self.office.policy
+        return a_code_outside_window(secret, self.office.clock.now(), window=policy.window,
+                                     algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
 
     def login_at_code_step(self) -> LoginAttempt:
         """A new login with the user's right password, now waiting for a code."""
@@ -125,7 +136,7 @@ def alice_locked_out() -> StartingPoint:
     """Alice enrolled at 09:00:10; at 09:00:40 wrong codes, one per login, locked her at the limit."""
     start = alice_enrolled()
     for _ in range(start.office.policy.failed_code_limit):
-        start.login_at_code_step().submit_code(a_wrong_code(start.app_code()))
+        start.login_at_code_step().submit_code(start.refused_code())
     _reached(start.office.user(USER).enrolment.is_locked(start.office.clock.now()), "alice locked out",
              "the wrong codes did not lock alice")
     return StartingPoint("alice locked out", _said(alice_locked_out), start.office, secret=start.secret)
