@@ -36,7 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
 NOTEBOOKS = ROOT / "notebooks" / "class"
 SEEN_WITHIN = 2.0  # seconds from the trainee's "Welcome" to "enrolled" on the trainer's dashboard
-WARM, SPARE, CAP = 2, 1, 10  # the class server's warm kernels at start, kept once pages hold them, and its cap
+WARM, SPARE, CAP = 1, 1, 10  # the class server's warm kernels at start, kept once pages hold them, and its cap
 PHONE = (390, 844)
 # Boxes that clip or scroll must hold what they contain: the app chooser at 390 px once stuck out of
 # its card's settings box, which then scrolled sideways (cut, though no text of it overflowed itself).
