@@ -47,8 +47,9 @@ CULL_SECONDS = 4
 FIGURES: dict[str, object] = {}  # printed at the end of the module: what was checked, how much
 
 # Every element inside the roots that shows text of its own, or a drop-down's chosen option, is
-# checked: its text must fit its box (no scrollWidth beyond clientWidth, no ellipsis) and must not
-# stick out of an ancestor that clips or scrolls. The page itself must not scroll sideways.
+# checked: its text must fit its box (no scrollWidth beyond clientWidth, no ellipsis) and it must not
+# stick out of an ancestor that clips or scrolls (a drop-down included: the simulated app's chooser
+# once stuck out of its card at 390 px while its own text fitted). The page itself must not scroll sideways.
 CUT_TEXT_JS = """
 (roots) => {
   const cut = []; let checked = 0;
@@ -66,14 +67,14 @@ CUT_TEXT_JS = """
       if (el.tagName === 'SELECT') {
         canvas.font = style.font;
         const text = el.options[el.selectedIndex]?.text || '';
-        if (canvas.measureText(text).width + 28 > el.clientWidth) cut.push(label(el) + ' (drop-down)');
-        continue;
-      }
-      if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1 && style.display !== 'inline') {
+        if (canvas.measureText(text).width + 28 > el.clientWidth) {
+          cut.push(label(el) + ' (drop-down)');
+          continue;
+        }
+      } else if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1 && style.display !== 'inline') {
         cut.push(label(el) + ` (${el.scrollWidth} > ${el.clientWidth})`);
         continue;
-      }
-      if (style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1) {
+      } else if (style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1) {
         cut.push(label(el) + ' (ellipsis)');
         continue;
       }

@@ -64,13 +64,11 @@ STYLE = """
 .tfs-card .widget-checkbox label span { white-space: normal; }
 .tfs-card .widget-text, .tfs-card .widget-password, .tfs-card .widget-dropdown,
 .tfs-card .widget-inline-hbox { max-width: 100%; }
-.tfs-card .widget-dropdown select { min-width: max-content; }
-/* A phone: a drop-down of long names (the app chooser) goes below its label, never past the card. */
-@media (max-width: 600px) {
-  .tfs-card .widget-dropdown { flex-wrap: wrap; height: auto; row-gap: 2px; }
-  .tfs-card .widget-dropdown select { flex: 1 1 auto; min-width: 0; max-width: 100%;
-                                      height: var(--jp-widgets-inline-height, 28px); }
-}
+/* A drop-down of long names (the app chooser) keeps its whole text: beside its label where the card
+   has room, below it where it has not (a phone, a narrow card, a longer German label), never past the card. */
+.tfs-card .widget-dropdown { flex-wrap: wrap; height: auto; row-gap: 2px; }
+.tfs-card .widget-dropdown select { flex: 1 1 auto; min-width: 0; max-width: 100%;
+                                    height: var(--jp-widgets-inline-height, 28px); }
 .tfs-card .widget-html, .tfs-card .widget-html-content { max-width: 100%; }
 .tfs-card .widget-html-content { white-space: normal; line-height: 1.35; }
 /* The trainer's screen: three cards side by side that stack when the window is narrow. */
