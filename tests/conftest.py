@@ -7,12 +7,24 @@ import os
 import pytest
 from hypothesis import settings
 
-# CI must give the same verdict on every run of the same commit: there the property tests draw
-# their examples from a fixed seed (set HYPOTHESIS_EXPLORE=1 to explore anyway). Elsewhere they
-# explore freshly each run, and hypothesis prints a blob to reproduce any failure.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.register_profile("explore", print_blob=True)
-settings.load_profile("ci" if os.environ.get("CI") and not os.environ.get("HYPOTHESIS_EXPLORE") else "explore")
+# Hypothesis profiles size every property test. "ci" (where CI is set): a fixed seed, so that CI gives
+# the same verdict on every run of the same commit, and each test's full count of examples. "dev"
+# (make test elsewhere): fresh draws each run, a quarter of the counts, so that feedback comes in
+# minutes while run after run explores further; hypothesis prints a blob to reproduce any failure.
+# "explore": the full counts, fresh draws (HYPOTHESIS_EXPLORE=1 on CI). HYPOTHESIS_PROFILE names one.
+CI_EXAMPLES = 100
+settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=CI_EXAMPLES)
+settings.register_profile("explore", print_blob=True, max_examples=CI_EXAMPLES)
+settings.register_profile("dev", print_blob=True, max_examples=CI_EXAMPLES // 4)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or (
+    ("explore" if os.environ.get("HYPOTHESIS_EXPLORE") else "ci") if os.environ.get("CI") else "dev"))
+
+
+def examples(on_ci: int) -> int:
+    """The examples a property test draws under the loaded profile: ``on_ci`` under "ci" (and
+    "explore"), scaled like the profile's ``max_examples`` elsewhere, never fewer than 10."""
+    return max(10, round(on_ci * settings.default.max_examples / CI_EXAMPLES))
+
 
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource
 

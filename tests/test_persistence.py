@@ -25,7 +25,7 @@ from twofa_sim.core.otp import a_wrong_code, code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
-from conftest import PASSWORD, make_office
+from conftest import PASSWORD, examples, make_office
 from helpers import at_code_step, current_code, enrol
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -354,7 +354,7 @@ def _act(office: BackOffice, action, memory: dict):
     return login.submit_code(typed).state
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.lists(ACTIONS, min_size=3, max_size=25), after=st.lists(ACTIONS, min_size=1, max_size=8))
 def test_any_simulation_round_trips_and_goes_on_identically(tmp_path, before, after):
     office = BackOffice(policy=Policy(kdf_log2_n=1, failed_code_limit=3, recovery_code_count=2),
