@@ -26,6 +26,7 @@ def examples(on_ci: int) -> int:
     return max(10, round(on_ci * settings.default.max_examples / CI_EXAMPLES))
 
 
+from notebook_rerun import replace_nbclient_reruns
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource
 
 START = "2026-01-05T09:00:10Z"
@@ -43,3 +44,9 @@ def make_office(**policy_changes) -> BackOffice:
 @pytest.fixture
 def office() -> BackOffice:
     return make_office()
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config, items):
+    """A notebook nbval runs whole is checked for "a run changes nothing git keeps" on that run."""
+    replace_nbclient_reruns(config, items)
