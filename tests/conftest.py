@@ -22,8 +22,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or (
 
 def examples(on_ci: int) -> int:
     """The examples a property test draws under the loaded profile: ``on_ci`` under "ci" (and
-    "explore"), scaled like the profile's ``max_examples`` elsewhere, never fewer than 10."""
-    return max(10, round(on_ci * settings.default.max_examples / CI_EXAMPLES))
+    "explore"), scaled like the profile's ``max_examples`` elsewhere, never fewer than 10 (nor more than ``on_ci``)."""
+    return min(on_ci, max(10, round(on_ci * settings.default.max_examples / CI_EXAMPLES)))
 
 
 from notebook_rerun import replace_nbclient_reruns

@@ -48,7 +48,9 @@ PASSWORDS = {"alice": "tangerine-Kite-41", "bob": "velvet Harbor 927", "carol": 
 OFFSETS = [0, 0, 0, 1, -1, 15, -15, 29, -29, 31, -31, 61, -61, 95, -95, 300, -300, 3600]
 HUGE = "1" * 1_000_000
 
-EXAMPLES = examples(500)
+# Under every profile: with fewer fresh draws (250 or 125) a run missed a path of MUST_REACH in one
+# run of three, and a warning on every other make test teaches people to ignore it.
+EXAMPLES = 500
 STEPS = 30
 SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
