@@ -18,6 +18,7 @@ from twofa_sim.apps.profiles import ClockSource, profile
 from twofa_sim.core.clock import Clock
 
 from helpers import independent_totp
+from conftest import examples
 
 S = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 S2 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -521,7 +522,7 @@ def test_any_bytes_as_a_migration_payload_read_back_or_are_a_clear_error():
     from hypothesis import given, settings, strategies as st
     from twofa_sim.apps.migration import read_migration
 
-    @settings(max_examples=300, deadline=None, database=None)
+    @settings(max_examples=examples(300), deadline=None, database=None)
     @given(st.binary(max_size=200))
     def check(payload):
         uri = "otpauth-migration://offline?data=" + quote(base64.b64encode(payload).decode(), safe="")

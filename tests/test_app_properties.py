@@ -14,8 +14,9 @@ from twofa_sim.apps.otpauth import build_key_uri, parse_key_uri, secret_bytes
 from twofa_sim.core.secret_source import SeededSecretSource, new_base32_secret
 
 from helpers import independent_totp
+from conftest import examples
 
-PROFILE = settings(max_examples=1000, deadline=None, database=None,
+PROFILE = settings(max_examples=examples(1000), deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow])
 
 secrets_ = st.binary(min_size=14, max_size=64).map(lambda b: new_base32_secret(_Fixed(b), len(b) * 8))
@@ -57,7 +58,7 @@ def test_addon_codes_agree_with_an_independent_totp_at_the_nearest_second(secret
     assert app.code(entry, t) == independent_totp(secret, math.floor(t + 0.5), "SHA1", digits, 30)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(secret=secrets_, issuer=names, account=names, algorithm=algorithms, digits=st.integers(1, 10),
        period=st.integers(1, 86_400))
 def test_a_built_uri_reads_back_what_was_written(secret, issuer, account, algorithm, digits, period):
@@ -68,7 +69,7 @@ def test_a_built_uri_reads_back_what_was_written(secret, issuer, account, algori
         algorithm, digits, period)
 
 
-@settings(max_examples=200, deadline=None, database=None)
+@settings(max_examples=examples(200), deadline=None, database=None)
 @given(secret=secrets_, start=later_times, period=st.sampled_from([15, 30, 60]), correction=st.integers(-300, 300),
        key=st.sampled_from(["reference", "authenticator-addon", "aegis"]))
 def test_the_code_changes_exactly_at_the_announced_instants(secret, start, period, correction, key):
@@ -87,7 +88,7 @@ def test_the_seeded_source_gives_reproducible_secrets():
     assert new_base32_secret(SeededSecretSource(1)) == new_base32_secret(SeededSecretSource(1))
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(secret=secrets_, counter=st.integers(0, 2 ** 40),
        algorithm=st.sampled_from(["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"]), digits=st.integers(6, 10))
 def test_the_apps_own_rfc_4226_agrees_with_pyotp_wherever_both_compute(secret, counter, algorithm, digits):
@@ -100,7 +101,7 @@ def test_the_apps_own_rfc_4226_agrees_with_pyotp_wherever_both_compute(secret, c
     assert hotp_code(secret, counter, algorithm=algorithm, digits=digits) == expected
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(secret=secrets_, t=times, algorithm=st.sampled_from(["MD5", "SHA224", "SHA384"]), digits=st.integers(1, 10),
        period=st.integers(1, 2_147_483))
 def test_aegis_and_2fas_codes_beyond_pyotp_agree_with_an_independent_totp(secret, t, algorithm, digits, period):

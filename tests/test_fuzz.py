@@ -1,6 +1,7 @@
 """Fuzzing the readers of outside text: otpauth URIs, scenario files and session files.
 
-Each reader gets at least 10,000 generated inputs (the session-file reader 4,500): random text,
+Each reader gets at least 10,000 generated inputs on CI (the session-file reader 4,500; the "dev"
+hypothesis profile of tests/conftest.py draws a quarter of that): random text,
 inputs built from the format's own parts with hostile pieces mixed in (unicode tricks, wrong
 types, huge numbers, deep nesting, aliases and merge keys, escapes that make lone surrogates),
 and random damage to valid inputs. The only exceptions allowed are the project's own, with a
@@ -33,6 +34,8 @@ from twofa_sim.io.persistence import SessionFileError, dumps, loads
 from twofa_sim.apps.qr import provisioning_uri
 from twofa_sim.spec.scenario import ScenarioError, parse_backoffice, parse_scenario, run_scenario
 from twofa_sim.render.tables import app_table, users_table
+
+from conftest import examples
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
@@ -190,12 +193,12 @@ def check_uri(text, outcomes: Counter, input_class: str) -> None:
 def test_uri_parser_fuzz():
     outcomes: Counter = Counter()
 
-    @settings(max_examples=500, **FUZZ)
+    @settings(max_examples=examples(500), **FUZZ)
     @given(st.one_of(st.text(max_size=300), tricky_text))
     def hypothesis_text(text):
         check_uri(text, outcomes, "random text")
 
-    @settings(max_examples=250, **FUZZ)
+    @settings(max_examples=examples(250), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def random_texts(seed):
         rng = random.Random(seed)
@@ -203,26 +206,26 @@ def test_uri_parser_fuzz():
             text = random_text(rng)
             check_uri(rng.choice(["", "otpauth://totp/", "otpauth://"]) + text, outcomes, "random text")
 
-    @settings(max_examples=1000, **FUZZ)
+    @settings(max_examples=examples(1000), **FUZZ)
     @given(uri_parts)
     def built_from_parts(text):
         check_uri(text, outcomes, "built from the format's parts")
 
-    @settings(max_examples=200, **FUZZ)
+    @settings(max_examples=examples(200), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def built_from_parts_batch(seed):
         rng = random.Random(seed)
         for _ in range(BATCH):
             check_uri(random_uri(rng), outcomes, "built from the format's parts")
 
-    @settings(max_examples=400, **FUZZ)
+    @settings(max_examples=examples(400), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def damaged_valid(seed):
         rng = random.Random(seed)
         for _ in range(BATCH):
             check_uri(damaged(rng.choice(VALID_URIS), rng, rng.randrange(1, 7)), outcomes, "valid URI, damaged")
 
-    @settings(max_examples=200, **FUZZ)
+    @settings(max_examples=examples(200), **FUZZ)
     @given(st.one_of(st.none(), st.integers(), st.floats(), st.binary(), st.lists(st.text()), st.just("x" * 1_000_000)))
     def wrong_types_and_sizes(value):
         check_uri(value, outcomes, "wrong type or 1 MB")
@@ -230,7 +233,7 @@ def test_uri_parser_fuzz():
     for run in (hypothesis_text, random_texts, built_from_parts, built_from_parts_batch, damaged_valid,
                 wrong_types_and_sizes):
         run()
-    assert sum(outcomes.values()) >= 10_000
+    assert sum(outcomes.values()) >= examples(10_000)
     assert any(k[1].startswith("parsed") and k[0] == "built from the format's parts" for k in outcomes), \
         "the generator reaches URIs that parse"
     assert any(k[1].startswith("parsed") and k[0] == "valid URI, damaged" for k in outcomes)
@@ -398,12 +401,12 @@ def test_scenario_loader_fuzz():
     outcomes: Counter = Counter()
     runs: Counter = Counter()
 
-    @settings(max_examples=500, **FUZZ)
+    @settings(max_examples=examples(500), **FUZZ)
     @given(st.one_of(st.text(max_size=300), tricky_text))
     def hypothesis_text(text):
         check_scenario(text, outcomes, "random text")
 
-    @settings(max_examples=300, **FUZZ)
+    @settings(max_examples=examples(300), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def random_texts(seed):
         rng = random.Random(seed)
@@ -417,14 +420,14 @@ def test_scenario_loader_fuzz():
         except (yaml.YAMLError, UnicodeEncodeError):
             return None
 
-    @settings(max_examples=200, **FUZZ)
+    @settings(max_examples=examples(200), **FUZZ)
     @given(DOCUMENTS, st.booleans())
     def built_from_parts(document, flow_style):
         text = as_yaml(document, flow_style)
         if text is not None:
             check_scenario(text, outcomes, "YAML built from the format's keys", runs)
 
-    @settings(max_examples=220, **FUZZ)
+    @settings(max_examples=examples(220), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def built_from_parts_batch(seed):
         rng = random.Random(seed)
@@ -433,7 +436,7 @@ def test_scenario_loader_fuzz():
             if text is not None:
                 check_scenario(text, outcomes, "YAML built from the format's keys", runs)
 
-    @settings(max_examples=420, **FUZZ)
+    @settings(max_examples=examples(420), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def damaged_real(seed):
         rng = random.Random(seed)
@@ -455,7 +458,7 @@ def test_scenario_loader_fuzz():
                      "\ufeffname: x\nsteps: [{wait: 1s}]", "name: x\r\nsteps: [{wait: 1s}]\r\n"]:
             check_scenario(text, outcomes, "nesting, 1 MB, huge numbers, tags, far times", runs, run_limit=100)
 
-    @settings(max_examples=50, **FUZZ)
+    @settings(max_examples=examples(50), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def backoffice_files(seed):
         rng = random.Random(seed)
@@ -471,7 +474,7 @@ def test_scenario_loader_fuzz():
             except ScenarioError:
                 outcomes[("back-office file", "ScenarioError (file and line)")] += 1
 
-    @settings(max_examples=150, **FUZZ)
+    @settings(max_examples=examples(150), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def hostile_pieces(seed):
         rng = random.Random(seed)
@@ -482,11 +485,11 @@ def test_scenario_loader_fuzz():
     for run in (hypothesis_text, random_texts, built_from_parts, built_from_parts_batch, damaged_real, extremes,
                 backoffice_files, hostile_pieces):
         run()
-    assert sum(n for (cls, outcome), n in outcomes.items() if not outcome.startswith("ran")) >= 10_000
+    assert sum(n for (cls, outcome), n in outcomes.items() if not outcome.startswith("ran")) >= examples(10_000)
     assert outcomes[("data/scenarios file, damaged", "parsed")] > 0, "damage that still parses is run too"
     assert runs["YAML built from the format's keys"] and runs["data/scenarios file, damaged"], \
         "some fuzzed scenarios were played"
-    assert outcomes[("aliases, merge keys, huge numbers, surrogate escapes", "ScenarioError (file and line)")] >= 1000
+    assert outcomes[("aliases, merge keys, huge numbers, surrogate escapes", "ScenarioError (file and line)")] >= examples(1000)
     test_scenario_loader_fuzz.outcomes = outcomes
 
 
@@ -559,12 +562,12 @@ def test_session_file_reader_fuzz():
             assert "cannot be restored" not in str(error), "every damage has its own check"
             outcomes[(input_class, "SessionFileError")] += 1
 
-    @settings(max_examples=1000, **FUZZ)
+    @settings(max_examples=examples(1000), **FUZZ)
     @given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
     def random_bytes(data):
         check(data, "random bytes")
 
-    @settings(max_examples=200, **FUZZ)
+    @settings(max_examples=examples(200), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def damaged_file(seed):
         rng = random.Random(seed)
@@ -602,7 +605,7 @@ def test_session_file_reader_fuzz():
                                           digits=office.policy.digits, period=office.policy.period))
         users_table(office)
 
-    @settings(max_examples=150, **FUZZ)
+    @settings(max_examples=examples(150), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def wild_numbers(seed):
         rng = random.Random(seed)
@@ -628,9 +631,9 @@ def test_session_file_reader_fuzz():
     random_bytes()
     damaged_file()
     wild_numbers()
-    assert outcomes[("numbers edited by hand", "loaded and worked")] >= 50
-    assert outcomes[("numbers edited by hand", "SessionFileError")] >= 500
-    assert sum(outcomes.values()) >= 4500
+    assert outcomes[("numbers edited by hand", "loaded and worked")] >= examples(50)
+    assert outcomes[("numbers edited by hand", "SessionFileError")] >= examples(500)
+    assert sum(outcomes.values()) >= examples(4500)
     test_session_file_reader_fuzz.outcomes = outcomes
 
 
@@ -679,7 +682,7 @@ def test_files_a_scenario_names_fuzz(tmp_path):
                 assert (folder / ref).resolve().is_relative_to(base)
             outcomes[(key, "read")] += 1
 
-    @settings(max_examples=300, **FUZZ)
+    @settings(max_examples=examples(300), **FUZZ)
     @given(st.integers(0, 2 ** 64))
     def generated(seed):
         rng = random.Random(seed)
@@ -694,5 +697,5 @@ def test_files_a_scenario_names_fuzz(tmp_path):
         check(ref)
     assert len(outside_answers) == 2, outside_answers          # one answer per key, whatever the name
     assert outcomes[("backoffice", "read")] and outcomes[("image", "read")]
-    assert sum(outcomes.values()) >= 2000
+    assert sum(outcomes.values()) >= examples(2000)
     test_files_a_scenario_names_fuzz.outcomes = outcomes

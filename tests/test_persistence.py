@@ -8,9 +8,7 @@ import os
 import pathlib
 import random
 import stat
-import subprocess
-import sys
-import textwrap
+import traceback
 
 import pytest
 from freezegun import freeze_time
@@ -25,7 +23,7 @@ from twofa_sim.core.otp import code_at
 from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
-from conftest import PASSWORD, make_office
+from conftest import PASSWORD, examples, make_office
 from helpers import at_code_step, current_code, enrol, refused_code
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -350,7 +348,7 @@ def _act(office: BackOffice, action, memory: dict):
     return login.submit_code(typed).state
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.lists(ACTIONS, min_size=3, max_size=25), after=st.lists(ACTIONS, min_size=1, max_size=8))
 def test_any_simulation_round_trips_and_goes_on_identically(tmp_path, before, after):
     office = BackOffice(policy=Policy(kdf_log2_n=1, failed_code_limit=3, recovery_code_count=2),
@@ -452,43 +450,47 @@ def test_a_crash_at_each_later_stage_leaves_one_whole_file(tmp_path, monkeypatch
     assert isinstance(load(target), Session)
 
 
-KILL = textwrap.dedent("""
-    import os, sys
-    sys.path[:0] = [{root!r}, {tests!r}]
-    from twofa_sim.io import persistence
-    from test_persistence import small_sessions, with_device
-    old, new = small_sessions()
-    devices = with_device(new)
-    budget, stage = int(sys.argv[1]), sys.argv[2]
-    left = [budget]
-    def write(handle, data):
-        if left[0] <= 0:
-            os._exit(9)                       # killed: no clean-up runs
-        n = min(len(data), 5, left[0])
-        left[0] -= os.write(handle, bytes(data[:n]))
-        return n
-    if stage == "write":
-        persistence._os_write = write
-    else:
-        persistence._sync_folder = lambda folder: os._exit(9)
-    persistence.save(sys.argv[3], new, devices)
-    os._exit(0)
-""")
+def killed_save(target: pathlib.Path, session, devices, budget: int, stage: str) -> int:
+    """Saves ``session`` in a forked process that dies after writing ``budget`` bytes (stage "write")
+    or right after the rename (stage "after rename"), by os._exit: no clean-up, no flush, as a kill
+    leaves it. Returns the process's exit code (9: killed, 0: the save finished). A fork, not a new
+    interpreter: the child has everything imported already, so each case costs milliseconds."""
+    pid = os.fork()
+    if pid == 0:  # the child never returns into the test run
+        try:
+            left = [budget]
+
+            def write(handle, data):
+                if left[0] <= 0:
+                    os._exit(9)                       # killed: no clean-up runs
+                n = min(len(data), 5, left[0])
+                left[0] -= os.write(handle, bytes(data[:n]))
+                return n
+
+            if stage == "write":
+                persistence._os_write = write
+            else:
+                persistence._sync_folder = lambda folder: os._exit(9)
+            persistence.save(target, session, devices)
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - shown by the test's failure, then the child ends
+            traceback.print_exc()
+            os._exit(3)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 def test_a_process_killed_mid_save_leaves_a_loadable_file(tmp_path):
     old, new = small_sessions()
     target = save(tmp_path / "class.json", old)
-    old_bytes, new_bytes = target.read_bytes(), dumps(new, with_device(new))
-    script = KILL.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    devices = with_device(new)
+    old_bytes, new_bytes = target.read_bytes(), dumps(new, devices)
     cases = [(b, "write") for b in (0, 1, len(new_bytes) // 2, len(new_bytes) - 1, len(new_bytes))]
     cases.append((0, "after rename"))
     for budget, stage in cases:
         target.write_bytes(old_bytes)
-        done = subprocess.run([sys.executable, "-c", script, str(budget), stage, str(target)], timeout=120,
-                              capture_output=True, text=True)
+        exit_code = killed_save(target, new, devices, budget, stage)
         completed = stage == "write" and budget == len(new_bytes)   # every byte written: the save finishes
-        assert done.returncode == (0 if completed else 9), done.stderr
+        assert exit_code == (0 if completed else 9), (budget, stage)
         expected = new_bytes if completed or stage == "after rename" else old_bytes
         assert target.read_bytes() == expected, (budget, stage)
         assert isinstance(load(target), Session)

@@ -25,7 +25,7 @@ from twofa_sim.core.messages import AS_WRITTEN, render
 from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource, restore_secret_source
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
-from conftest import PASSWORD, make_office
+from conftest import PASSWORD, examples, make_office
 from helpers import at_code_step, current_code
 from test_persistence import prepared_office, state_of, state_of_device
 
@@ -355,7 +355,7 @@ def play(actions: list[str]) -> tuple[BackOffice, list[Device]]:
     return office, [phone, tab, browser]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ACTIONS)
 def test_load_of_save_is_the_session_and_saving_changes_nothing(actions):
     office, devices = play(actions)

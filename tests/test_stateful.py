@@ -37,6 +37,7 @@ from twofa_sim.apps.qr import group_secret
 
 from helpers import independent_totp
 from twofa_sim.render.tables import events_table, policy_table, users_table
+from conftest import examples
 
 START = 1_767_603_610.0                      # 2026-01-05 09:00:10 UTC
 PASSWORD = "correct horse 42"
@@ -47,6 +48,8 @@ PASSWORDS = {"alice": "tangerine-Kite-41", "bob": "velvet Harbor 927", "carol": 
 OFFSETS = [0, 0, 0, 1, -1, 15, -15, 29, -29, 31, -31, 61, -61, 95, -95, 300, -300, 3600]
 HUGE = "1" * 1_000_000
 
+# Under every profile: with fewer fresh draws (250 or 125) a run missed a path of MUST_REACH in one
+# run of three, and a warning on every other make test teaches people to ignore it.
 EXAMPLES = 500
 STEPS = 30
 SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
@@ -813,7 +816,7 @@ def test_invariants_hold_under_any_sequence():
 
 # -- period changes: replay memory counts in seconds, not in steps of one length --------------------------------
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(moves=st.lists(st.tuples(st.sampled_from([10, 15, 30, 60, 90, 120]), st.integers(0, 400),
                                 st.sampled_from([0, 0, -1, 1])), min_size=1, max_size=6))
 def test_no_instant_is_accepted_twice_across_period_changes(moves):

@@ -13,9 +13,10 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, open_store
 
+from conftest import examples
 from test_stateful import START, STEPS, LoginMachine, SETTINGS
 
-EXAMPLES = 40
+EXAMPLES = examples(40)
 
 
 class SqliteLoginMachine(LoginMachine):
