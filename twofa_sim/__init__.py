@@ -2,7 +2,7 @@
 users of a web back office."""
 
 
-import importlib
+from .core.lazy import import_name
 
 _PUBLIC = {  # public name -> (module, name there); imported on first use (PEP 562), so that a
     # kernel that needs the login mask does not load pandas and the analysis engines
@@ -100,13 +100,14 @@ def __getattr__(name: str):
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module, attribute = _PUBLIC[name]
-    value = getattr(importlib.import_module(module, __name__), attribute)
+    value = import_name(module, __name__, attribute)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    """What is loaded (``__all__`` names everything): see :mod:`twofa_sim.core.lazy`."""
+    return sorted(globals())
 
 
 from .render.display import show_in_notebooks as _show_in_notebooks  # noqa: E402  (imports neither pandas nor matplotlib)

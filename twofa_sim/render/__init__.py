@@ -4,7 +4,7 @@ tables (pandas) drawn from the rows the domain classes hand out. The domain itse
 The names are imported on first use (PEP 562): importing the package for its display setting
 (``render.display``, applied by ``import twofa_sim``) loads no pandas."""
 
-import importlib
+from ..core.lazy import import_name
 
 _PUBLIC = {
     "told_by_markdown": ".coverage_table", "told_by_table": ".coverage_table",
@@ -20,10 +20,11 @@ __all__ = ["flow_diagrams", "to_markdown", "to_mermaid", "app_table", "device_ta
 def __getattr__(name: str):
     if name not in _PUBLIC:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    value = import_name(_PUBLIC[name], __name__, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    """What is loaded (``__all__`` names everything): see :mod:`twofa_sim.core.lazy`."""
+    return sorted(globals())
