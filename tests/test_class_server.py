@@ -48,7 +48,7 @@ ARTIFACTS = ROOT / "artifacts" / "class-server"
 TRAINEE, TRAINER = "/voila/render/trainee.ipynb", "/voila/render/trainer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 KERNEL_ID_IN_COMMAND = re.compile(r"kernel-([0-9a-f-]{36})\.json")
-CLASS_SIZE, SPARE, CAP, GRACE, CULL = 2, 2, 5, 3, 8
+CLASS_SIZE, SPARE, CAP, GRACE, CULL, REFILL = 2, 2, 5, 3, 8, 1
 SEEN_KERNEL_IDS: set[str] = set()  # every kernel id a page showed: none may reach the log
 
 
@@ -81,6 +81,18 @@ def quiet(server) -> None:
     deadline = time.monotonic() + CULL + 30
     while len(kernels_of(server.pid)) > CLASS_SIZE and time.monotonic() < deadline:
         time.sleep(0.5)
+
+
+def steady(server, seconds: float = 2 * REFILL) -> set[str]:
+    """The server's kernels once they stay the same for ``seconds`` (the pool refilled after earlier tests)."""
+    deadline, kernels = time.monotonic() + 60, kernels_of(server.pid)
+    since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < seconds:
+        time.sleep(0.3)
+        now = kernels_of(server.pid)
+        if now != kernels:
+            kernels, since = now, time.monotonic()
+    return kernels
 
 
 class Browser:
@@ -136,7 +148,8 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE)
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
                     str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
     with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
-                       f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={CULL}",
+                       f"--ClassServer.disconnected_grace={GRACE}", f"--ClassServer.refill_interval={REFILL}",
+                       f"--MappingKernelManager.cull_idle_timeout={CULL}",
                        "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
         server = Server(port, process, log, key)
         deadline = time.monotonic() + 120
@@ -191,6 +204,57 @@ def request_states() -> list[tuple[dict, list[bytes]]]:
 ])
 def test_warm_kernels_follow_what_the_class_still_needs_within_the_cap(class_size, spare, cap, open_pages, warm):
     assert Admission(class_size=class_size, spare_kernels=spare, kernel_cap=cap).pool_target(open_pages) == warm
+
+
+class PoolOfKernels:
+    """Voila's kernel manager as far as the class server's refill uses it: a pool filled up to its
+    configured size at once, each warm kernel an id."""
+
+    def __init__(self, notebook: str, warm: int) -> None:
+        self.kernel_pools_config = {notebook: {"pool_size": warm}}
+        self.pool = [f"warm-{i}" for i in range(warm)]
+        self.started = 0
+
+    def get_pool_size(self, notebook: str) -> int:
+        return len(self.pool)
+
+    def fill_if_needed(self, delay=None, notebook_name=None) -> None:
+        for _ in range(self.kernel_pools_config[notebook_name]["pool_size"] - len(self.pool)):
+            self.started += 1
+            self.pool.append(f"new-{self.started}")
+
+    def take(self, notebook: str) -> str:
+        """A page takes a warm kernel (Voila pops it, then fills the pool to its size)."""
+        kernel = self.pool.pop(0)
+        self.fill_if_needed(notebook_name=notebook)
+        return kernel
+
+    def list_kernel_ids(self) -> list[str]:
+        return list(self.pool)
+
+
+@pytest.mark.parametrize("seconds_after_last_page, started_per_top_up", [
+    (1, [0, 0, 0]),  # a class still arriving: no kernel warms while pages are served
+    (5, [2, 2, 2]),  # once arrivals pause: two at a time, never the class's thirty at once
+])
+def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(seconds_after_last_page, started_per_top_up):
+    from twofa_sim.server.app import ClassState
+    now = [0.0]
+    admission = Admission(class_size=30, spare_kernels=3)
+    km = PoolOfKernels(admission.trainee_notebook, 30)
+    state = ClassState(admission, "key", km, True, 60.0, None, refill_step=2, quiet_seconds=5.0,
+                       clock=lambda: now[0])
+    for _ in range(30):  # the class arrives at once; then every tab is closed
+        state.arriving(admission.trainee_notebook)
+        km.take(admission.trainee_notebook)
+    assert km.started == 0 and km.pool == []
+    now[0] += seconds_after_last_page
+    started = []
+    for _ in range(3):
+        before = km.started
+        state.top_up()
+        started.append(km.started - before)
+    assert started == started_per_top_up
 
 
 def test_a_full_server_refuses_once_the_cap_of_pages_is_reached():
@@ -274,7 +338,7 @@ def test_a_kernel_answers_only_the_page_that_started_it(server):
 
 @pytest.mark.parametrize("query", ["", "?key=", "?key=guess", "?lang=de", "?KEY={key}"])
 def test_the_dashboard_without_the_trainers_key_starts_no_kernel(server, query):
-    kernels = kernels_of(server.pid)
+    kernels = steady(server)
     status, body = Browser(server).request(TRAINER + query.format(key=server.key))
     assert status == 403 and "tfs-class-refused" in body and "kernelId" not in body
     assert ("für die Trainerin" if "lang=de" in query else "This page is for the trainer") in body

@@ -50,6 +50,7 @@ from .engines import load_average, print_figure
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAINEE = "/voila/render/trainee.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+KERNEL_FILE = re.compile(r"kernel-([0-9a-f-]{36})\.json")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -71,6 +72,17 @@ def kernel_processes(server_pid: int) -> list[int]:
                 continue
             if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid and b"ipykernel" in command:
                 found.append(int(entry.name))
+    return found
+
+
+def kernel_ids(server_pid: int) -> set[str]:
+    """The ids of the kernels a server runs (from their connection files' names)."""
+    found = set()
+    for pid in kernel_processes(server_pid):
+        try:
+            found.update(KERNEL_FILE.findall(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")))
+        except OSError:
+            continue
     return found
 
 
@@ -237,6 +249,8 @@ class Figures:
     code: list[float] = field(default_factory=list)
     server_after_rush: tuple[int, float] = (0, 0.0)  # kernels, MB
     server_after_close: tuple[int, float] = (0, 0.0)
+    pages_kernels_after_rush: int = 0  # kernels the pages named, running after the rush
+    pages_kernels_after_close: int = 0  # the same kernels still running 10 s after the pages closed
     browser_after_rush: tuple[int, float] = (0, 0.0)
     browser_after_close: tuple[int, float] = (0, 0.0)
     idle_kernel_mb: float = 0.0
@@ -244,6 +258,11 @@ class Figures:
     kernel_cpu_per_page: float = 0.0  # CPU seconds of the warm kernels that served the pages, per page
     other_cpu: float = 0.0  # CPU seconds of kernels started or ended during the rush (the new spare ones)
     load: str = ""
+
+
+def pages_kernels(tabs: list[Tab], server_pids: list[int]) -> set[str]:
+    """The kernels the tabs' pages named that still run."""
+    return {tab.kernel for tab in tabs if tab.kernel} & {k for pid in server_pids for k in kernel_ids(pid)}
 
 
 def server_side(servers: list[Server], trainees: int, spread: float, figures: Figures) -> None:
@@ -258,12 +277,14 @@ def server_side(servers: list[Server], trainees: int, spread: float, figures: Fi
     figures.other_cpu = (server_cpu_after - server_cpu - figures.server_cpu_per_page * trainees
                          + sum(cpu for pid, cpu in kernels.items() if pid not in warm))
     figures.server_after_rush = kernels_and_memory(pids)
+    figures.pages_kernels_after_rush = len(pages_kernels(tabs, pids))
     kernels = [pid for s in servers for pid in kernel_processes(s.process.pid)]
     figures.idle_kernel_mb = statistics.median(memory_mb(pid) for pid in kernels) if kernels else 0.0
     for tab in tabs:
         tab.close()
     time.sleep(10)
     figures.server_after_close = kernels_and_memory(pids)
+    figures.pages_kernels_after_close = len(pages_kernels(tabs, pids))
 
 
 async def _trainee_in_chromium(browser, server: Server, delay: float, username: str, password: str,

@@ -113,7 +113,7 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
                     "The class is full: this server already holds as many pages as it may. "
                     "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
             if state.preheat and path == admission.trainee_notebook:
-                state.set_pool_size(path, admission.pool_target(state.page_keys.pages_of(path) + 1))
+                state.arriving(path)
         for stale in state.page_keys.stale_cookies(cookies_of(self)):
             self.clear_cookie(stale, path=self.base_url)
         self.xsrf_token  # sets the _xsrf cookie that the page's "tab closed" call must send back
