@@ -48,7 +48,7 @@ ARTIFACTS = ROOT / "artifacts" / "class-server"
 TRAINEE, TRAINER = "/voila/render/trainee.ipynb", "/voila/render/trainer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 KERNEL_ID_IN_COMMAND = re.compile(r"kernel-([0-9a-f-]{36})\.json")
-CLASS_SIZE, SPARE, CAP, GRACE, CULL, REFILL = 2, 2, 5, 3, 8, 1
+CLASS_SIZE, SPARE, CAP, GRACE, CONNECT, CULL, REFILL = 2, 2, 5, 3, 10, 30, 1
 SEEN_KERNEL_IDS: set[str] = set()  # every kernel id a page showed: none may reach the log
 
 
@@ -148,7 +148,8 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE)
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
                     str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
     with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
-                       f"--ClassServer.disconnected_grace={GRACE}", f"--ClassServer.refill_interval={REFILL}",
+                       f"--ClassServer.disconnected_grace={GRACE}",
+                       f"--ClassServer.refill_interval={REFILL}", f"--ClassServer.connect_grace={CONNECT}",
                        f"--MappingKernelManager.cull_idle_timeout={CULL}",
                        "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
         server = Server(port, process, log, key)
@@ -409,26 +410,38 @@ def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
 def test_past_the_cap_a_trainee_page_is_refused_politely_and_pages_never_connected_are_culled(server):
     cap = CAP
     quiet(server)
-    answers: list[tuple[int, str]] = []  # a script of GET requests, all at once
-    requests = [threading.Thread(target=lambda: answers.append(Browser(server).request(f"{TRAINEE}?lang=de")))
-                for _ in range(cap + 3)]
-    for request in requests:
-        request.start()
-    for request in requests:
-        request.join()
-    served = [body for status, body in answers if status == 200]
-    refused = [body for status, body in answers if status == 503]
-    assert len(served) == cap and len(refused) == 3, [status for status, _ in answers]
-    assert all("tfs-class-full" in body and "Kurs ist voll" in body and "kernelId" not in body for body in refused)
+    answers: list[tuple[str, int, str]] = []  # a script of GET requests, all at once
+    languages = ["de", "en"] * cap
+
+    def request(language: str) -> None:
+        answers.append((language, *Browser(server).request(f"{TRAINEE}?lang={language}")))
+    requests = [threading.Thread(target=request, args=(language,)) for language in languages[:cap + 3]]
+    for one in requests:
+        one.start()
+    for one in requests:
+        one.join()
+    served = [body for _, status, body in answers if status == 200]
+    refused = [(language, body) for language, status, body in answers if status == 503]
+    assert len(served) == cap and len(refused) == 3, [status for _, status, _ in answers]
+    assert all("tfs-class-full" in body and "kernelId" not in body for _, body in refused)
+    assert all(("Kurs ist voll" if language == "de" else "The class is full") in body for language, body in refused)
     assert len(kernels_of(server.pid)) <= cap
-    status, body = Browser(server).request(TRAINEE)
-    assert status == 503 and "The class is full" in body
-    # none of those pages ever connected: their kernels are culled, and pages are served again
+    # none of those pages ever connected: their kernels end, and pages are served again
     deadline = time.monotonic() + CULL + 30
     while time.monotonic() < deadline and len(kernels_of(server.pid)) >= cap:
         time.sleep(0.5)
     assert len(kernels_of(server.pid)) < cap
     assert Browser(server).request(TRAINEE)[0] == 200
+
+
+def test_a_page_whose_script_never_connects_gives_its_kernel_back_before_the_idle_cull(server):
+    """A page reloaded before its script loaded never connects to its kernel: that kernel ends
+    after the connect grace, sooner than the idle cull would end it."""
+    started = time.monotonic()
+    kernel = Browser(server).page(TRAINEE)
+    assert ended(server, {kernel}, within=CONNECT + CULL)
+    assert time.monotonic() - started < CULL
+    assert "No page is connected to kernel#" in server.log.read_text()
 
 
 def test_the_servers_log_names_no_kernel_id_and_no_key(server):

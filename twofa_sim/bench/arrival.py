@@ -384,6 +384,9 @@ def report(figures: Figures, baseline: Figures | None = None) -> None:
          "goal p95 <= 5 s")
     line("QR after password in Chromium (p50 / p95)", figures.qr, None, "goal p95 <= 1 s")
     line("code accepted in Chromium (p50 / p95)", figures.code, None, "goal p95 <= 1 s")
+    if figures.mask_server:
+        print_figure("the pages' own kernels: after the rush, 10 s after closing",
+                     f"{figures.pages_kernels_after_rush}, {figures.pages_kernels_after_close}")
     for label, (kernels, mb) in (("kernels, memory after the rush (server side)", figures.server_after_rush),
                                  ("... 10 s after every page closed", figures.server_after_close),
                                  ("kernels, memory after the rush (Chromium)", figures.browser_after_rush),

@@ -119,21 +119,26 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
         self.xsrf_token  # sets the _xsrf cookie that the page's "tab closed" call must send back
         cookie, key = state.page_keys.issue(path)
         self.set_cookie(cookie, key, path=self.base_url, httponly=True, samesite="Strict")
-        bound = False
+        kernel_id = None
         try:
             async for snippet in self.get_generator(path=path):
-                if not bound:
+                if kernel_id is None:
                     found = KERNEL_ID_IN_PAGE.search(snippet)
                     if found:
-                        state.page_keys.bind(key, found.group(1))
-                        bound = True
+                        kernel_id = found.group(1)
+                        state.page_keys.bind(key, kernel_id)
                         # a warm kernel idled in the pool: its idle time starts now, not at warm-up
-                        km.get_kernel(found.group(1)).last_activity = datetime.now(timezone.utc)
+                        km.get_kernel(kernel_id).last_activity = datetime.now(timezone.utc)
                 self.write(snippet)
                 self.flush()
         finally:
-            if not bound:
+            if kernel_id is None:
                 state.page_keys.forget(key)
+        # A page whose script never connects (reloaded before it loaded, a script that fetched it)
+        # gives its kernel back after a grace of its own (60 s), not after the idle cull (2 min).
+        if kernel_id is not None:
+            IOLoop.current().call_later(state.connect_grace, state.end_if_disconnected, kernel_id,
+                                        state.connect_grace)
 
     def refuse(self, status: int, message: str, css_class: str) -> None:
         """A small page of its own (no kernel, nothing from outside the machine) that says why."""
@@ -168,7 +173,8 @@ class KernelChannels(PlainErrors, VoilaKernelWebsocketHandler):
         page that reconnects within it (a network blip) keeps it."""
         super().on_close()
         state, kernel_id = self.settings[STATE], self.kernel_id
-        IOLoop.current().call_later(state.disconnected_grace, state.end_if_disconnected, kernel_id)
+        if kernel_id is not None:
+            IOLoop.current().call_later(state.disconnected_grace, state.end_if_disconnected, kernel_id)
 
     def write_message(self, message, binary=False):
         if isinstance(message, bytes):
