@@ -258,8 +258,22 @@ def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(seconds_after
     assert started == started_per_top_up
 
 
-def test_a_full_server_refuses_once_the_cap_of_pages_is_reached():
-    assert [Admission(class_size=2, kernel_cap=5).is_full(pages) for pages in (0, 4, 5, 6)] == [False, False, True, True]
+@pytest.mark.parametrize("trainee_pages, all_pages, warm", [
+    (0, 2, 30),    # two dashboards before the class: room enough
+    (29, 31, 3),   # the class arrived, the projector and a dashboard open
+    (29, 58, 2),   # the other pages leave less room under the cap
+    (29, 60, 0),
+])
+def test_every_page_counts_against_the_cap_of_warm_kernels(trainee_pages, all_pages, warm):
+    assert Admission(class_size=30, spare_kernels=3).pool_target(trainee_pages, all_pages) == warm
+
+
+@pytest.mark.parametrize("open_pages, trainer, full", [
+    (0, False, False), (4, False, False), (5, False, True), (6, False, True),  # a trainee's or the projector's page
+    (5, True, False), (6, True, False), (7, True, True),  # the trainer's dashboard: two more
+])
+def test_a_full_server_refuses_once_the_cap_of_pages_is_reached(open_pages, trainer, full):
+    assert Admission(class_size=2, kernel_cap=5).is_full(open_pages, trainer=trainer) is full
     assert [Admission(class_size=30).is_full(pages) for pages in (59, 60)] == [False, True]
 
 

@@ -98,7 +98,7 @@ class ClassState:
             return
         notebook, km = self.admission.trainee_notebook, self.kernel_manager
         self.page_keys.prune(km.list_kernel_ids())
-        target = self.admission.pool_target(self.page_keys.pages_of(notebook))
+        target = self.admission.pool_target(self.page_keys.pages_of(notebook), self.page_keys.pages())
         pooled = km.get_pool_size(notebook)
         if pooled < target:
             self.set_pool_size(notebook, min(target, pooled + self.refill_step))

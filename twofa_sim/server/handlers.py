@@ -1,8 +1,9 @@
 """The class server's request handlers: Voila's own, each with the class's rules in front.
 
 - :class:`ClassPage` serves the pages of the class and nothing else: the dashboard only with
-  the trainer's key, a trainee page (and the projector view, which holds no secret) only while
-  the kernel cap allows. It gives each page its key
+  the trainer's key, every page only while the kernel cap allows (the trainee page, the projector
+  view, which holds no secret, and the dashboards all count; the dashboard is served a little past
+  it). It gives each page its key
   (:mod:`.page_keys`) and the ``_xsrf`` cookie that Voila's "tab closed" call sends back (without
   it that call was refused with 403 and every closed tab kept its kernel).
 - :class:`KernelChannels`, :class:`KernelModel` and :class:`PageShutdown` answer only the page
@@ -105,15 +106,13 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
             raise tornado.web.HTTPError(404)
         alive = list(km.list_kernel_ids())
         state.page_keys.prune(alive)
-        if path in admission.open_notebooks:
-            open_pages = sum(state.page_keys.pages_of(page) for page in admission.open_notebooks)
-            if admission.is_full(open_pages):
-                self.set_header("Retry-After", "60")
-                return self.refuse(503, texts(
-                    "The class is full: this server already holds as many pages as it may. "
-                    "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
-            if state.preheat and path == admission.trainee_notebook:
-                state.arriving(path)
+        if admission.is_full(state.page_keys.pages(), trainer=path == admission.trainer_notebook):
+            self.set_header("Retry-After", "60")
+            return self.refuse(503, texts(
+                "The class is full: this server already holds as many pages as it may. "
+                "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
+        if state.preheat and path == admission.trainee_notebook:
+            state.arriving(path)
         for stale in state.page_keys.stale_cookies(cookies_of(self)):
             self.clear_cookie(stale, path=self.base_url)
         self.xsrf_token  # sets the _xsrf cookie that the page's "tab closed" call must send back

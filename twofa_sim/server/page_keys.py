@@ -58,6 +58,10 @@ class PageKeys:
             if kernel_id is not None and kernel_id not in alive:
                 self.forget(key)
 
+    def pages(self) -> int:
+        """Pages of any notebook holding a kernel or about to (call :meth:`prune` first)."""
+        return len(self.notebook_of)
+
     def pages_of(self, notebook: str) -> int:
         """Pages of ``notebook`` holding a kernel or about to (call :meth:`prune` first)."""
         return sum(1 for key, name in self.notebook_of.items() if name == notebook)
