@@ -274,8 +274,8 @@ def server_side(servers: list[Server], trainees: int, spread: float, figures: Fi
     server_cpu_after, kernels = cpu_of(pids)
     figures.server_cpu_per_page = (sum(cpu_seconds(pid) for pid in pids) - servers_own) / trainees
     figures.kernel_cpu_per_page = sum(kernels[pid] - warm[pid] for pid in warm if pid in kernels) / trainees
-    figures.other_cpu = (server_cpu_after - server_cpu - figures.server_cpu_per_page * trainees
-                         + sum(cpu for pid, cpu in kernels.items() if pid not in warm))
+    figures.other_cpu = max(0.0, server_cpu_after - server_cpu - figures.server_cpu_per_page * trainees
+                                 + sum(cpu for pid, cpu in kernels.items() if pid not in warm))
     figures.server_after_rush = kernels_and_memory(pids)
     figures.pages_kernels_after_rush = len(pages_kernels(tabs, pids))
     kernels = [pid for s in servers for pid in kernel_processes(s.process.pid)]

@@ -12,9 +12,9 @@ after the rush the laptop does not start thirty more.
 Every kernel counts against a cap (twice the class size unless set), the trainer's dashboards
 included: past it a trainee's page is refused with a page that says so, instead of the laptop
 running out of memory under a script of GET requests. The trainer's dashboard is still served a
-little past the cap (``trainer_reserve`` pages), so that a full class never locks the trainer out. The trainer's dashboard is served only with the trainer's key, checked before its
-kernel is started, and never when the server has no key (with a shared database that would give
-the dashboard to anyone).
+little past the cap (``trainer_reserve`` pages), so that a full class never locks the trainer
+out. It is served only with the trainer's key, checked before its kernel is started, and never
+when the server has no key (with a shared database that would give the dashboard to anyone).
 """
 
 from __future__ import annotations

@@ -172,8 +172,7 @@ class KernelChannels(PlainErrors, VoilaKernelWebsocketHandler):
         page that reconnects within it (a network blip) keeps it."""
         super().on_close()
         state, kernel_id = self.settings[STATE], self.kernel_id
-        if kernel_id is not None:
-            IOLoop.current().call_later(state.disconnected_grace, state.end_if_disconnected, kernel_id)
+        IOLoop.current().call_later(state.disconnected_grace, state.end_if_disconnected, kernel_id)
 
     def write_message(self, message, binary=False):
         if isinstance(message, bytes):
