@@ -12,7 +12,7 @@ import os
 import time
 
 from jupyter_server.services.kernels.handlers import KernelHandler
-from tornado.ioloop import PeriodicCallback
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Int, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
@@ -47,10 +47,9 @@ class ClassState:
     """What the handlers share: the admission rules, the pages' keys, the trainer's key."""
 
     def __init__(self, admission: Admission, trainer_key: str, kernel_manager, preheat: bool,
-                 disconnected_grace: float, log, *, connect_grace: float = 60.0, refill_step: int = 2,
-                 quiet_seconds: float = 5.0, clock=time.monotonic) -> None:
+                 disconnected_grace: float, log, *, refill_step: int = 2, quiet_seconds: float = 5.0,
+                 clock=time.monotonic) -> None:
         self.admission = admission
-        self.connect_grace = connect_grace
         self.refill_step = refill_step
         self.quiet_seconds = quiet_seconds
         self.clock = clock
@@ -68,19 +67,35 @@ class ClassState:
         pools[notebook] = {**pools.get(notebook, {}), "pool_size": size}
         self.kernel_manager.kernel_pools_config = pools
 
-    async def end_if_disconnected(self, kernel_id: str, waited: float | None = None) -> None:
-        """Ends ``kernel_id`` if no page is connected to it (see :class:`.handlers.KernelChannels`
-        and :class:`.handlers.ClassPage`), after ``waited`` seconds (the disconnected grace)."""
-        km = self.kernel_manager
-        if kernel_id not in km or km.kernel_model(kernel_id).get("connections", 0) > 0:
+    def connected(self, kernel_id: str) -> bool:
+        return self.kernel_manager.kernel_model(kernel_id).get("connections", 0) > 0
+
+    async def end_if_disconnected(self, kernel_id: str) -> None:
+        """Ends ``kernel_id`` if no page is connected to it (see :class:`.handlers.KernelChannels`)."""
+        if kernel_id not in self.kernel_manager or self.connected(kernel_id):
             return
-        self.log.info("No page is connected to %s after %.0f s: ending it", kernel_id,
-                      self.disconnected_grace if waited is None else waited)
+        self.log.info("No page came back to %s within %.0f s: ending it", kernel_id, self.disconnected_grace)
+        await self.end(kernel_id)
+
+    def replace_unconnected(self, cookies, notebook: str) -> None:
+        """A browser asks for ``notebook`` again: its earlier pages of it whose script never
+        connected to their kernel (reloaded before the script loaded) will never connect; their
+        kernels end now instead of waiting for the idle cull (2 minutes). A page still loading in
+        another tab of the same browser is one of them too (the browser sends the same cookies),
+        which is rare, and that tab only needs a reload."""
+        km = self.kernel_manager
+        for key, kernel_id in self.page_keys.pages_in(cookies, notebook):
+            if kernel_id in km and not self.connected(kernel_id):
+                self.page_keys.forget(key)
+                self.log.info("The browser of %s asked for its page again before it connected: ending it", kernel_id)
+                IOLoop.current().spawn_callback(self.end, kernel_id)
+
+    async def end(self, kernel_id: str) -> None:
         try:
-            await km.shutdown_kernel(kernel_id)
+            await self.kernel_manager.shutdown_kernel(kernel_id)
         except Exception:  # ended meanwhile (its page's "tab closed" call, the culler)
             pass
-        self.page_keys.prune(km.list_kernel_ids())
+        self.page_keys.prune(self.kernel_manager.list_kernel_ids())
 
     def arriving(self, notebook: str) -> None:
         """A trainee page is about to take a warm kernel: no new one is started for it now. A
@@ -122,9 +137,6 @@ class ClassServer(Voila):
     spare_kernels = Int(3, config=True, help="Warm kernels kept once the class has arrived, for reloads.")
     disconnected_grace = Float(60.0, config=True,
                                help="Seconds a page's kernel waits for its page to reconnect before it ends.")
-    connect_grace = Float(60.0, config=True,
-                          help="Seconds a served page's kernel waits for the page's script to connect before it "
-                               "ends (a page reloaded before it loaded, a script that only fetched it).")
     refill_step = Int(2, config=True, help="Warm kernels started at a time when the pool is refilled.")
     refill_interval = Float(5.0, config=True,
                             help="Seconds between refills of the pool; none while trainee pages keep arriving.")
@@ -159,8 +171,7 @@ class ClassServer(Voila):
                              TRAINER_KEY_ENV)
         settings[STATE] = ClassState(self.admission, key, self.kernel_manager,
                                      self.voila_configuration.preheat_kernel, self.disconnected_grace, self.log,
-                                     connect_grace=self.connect_grace, refill_step=self.refill_step,
-                                     quiet_seconds=self.refill_interval)
+                                     refill_step=self.refill_step, quiet_seconds=self.refill_interval)
         settings["log_function"] = quiet_log.log_request
         PeriodicCallback(settings[STATE].top_up, 1000 * self.refill_interval).start()
         return settings

@@ -106,6 +106,7 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
             raise tornado.web.HTTPError(404)
         alive = list(km.list_kernel_ids())
         state.page_keys.prune(alive)
+        state.replace_unconnected(cookies_of(self), path)  # F5 before the page's script loaded
         if admission.is_full(state.page_keys.pages(), trainer=path == admission.trainer_notebook):
             self.set_header("Retry-After", "60")
             return self.refuse(503, texts(
@@ -133,11 +134,6 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
         finally:
             if kernel_id is None:
                 state.page_keys.forget(key)
-        # A page whose script never connects (reloaded before it loaded, a script that fetched it)
-        # gives its kernel back after a grace of its own (60 s), not after the idle cull (2 min).
-        if kernel_id is not None:
-            IOLoop.current().call_later(state.connect_grace, state.end_if_disconnected, kernel_id,
-                                        state.connect_grace)
 
     def refuse(self, status: int, message: str, css_class: str) -> None:
         """A small page of its own (no kernel, nothing from outside the machine) that says why."""

@@ -46,6 +46,12 @@ class PageKeys:
                 return value
         return None
 
+    def pages_in(self, cookies: Mapping[str, str], notebook: str) -> list[tuple[str, str]]:
+        """The (key, kernel id) of each page of ``notebook`` bound to a kernel among a request's cookies."""
+        return [(value, self.kernel_of[value]) for name, value in cookies.items()
+                if name.startswith(COOKIE_PREFIX) and self.kernel_of.get(value) is not None
+                and self.notebook_of.get(value) == notebook]
+
     def stale_cookies(self, cookies: Mapping[str, str]) -> list[str]:
         """Names of page cookies whose page is gone (their kernel ended): the browser may drop them."""
         return [name for name, value in cookies.items()
