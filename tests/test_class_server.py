@@ -234,11 +234,13 @@ class PoolOfKernels:
         return list(self.pool)
 
 
-@pytest.mark.parametrize("seconds_after_last_page, started_per_top_up", [
-    (1, [0, 0, 0]),  # a class still arriving: no kernel warms while pages are served
-    (5, [2, 2, 2]),  # once arrivals pause: two at a time, never the class's thirty at once
+@pytest.mark.parametrize("pages_keep_arriving, seconds_between_top_ups, started_per_top_up", [
+    (True, 1, [0, 0, 0]),    # a class still arriving: no kernel warms while pages are served
+    (False, 5, [2, 2, 2]),   # once arrivals pause: two at a time, never the class's thirty at once
+    (True, 15, [0, 2, 0]),   # a class coming in over minutes: two every 30 s all the same
 ])
-def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(seconds_after_last_page, started_per_top_up):
+def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(pages_keep_arriving, seconds_between_top_ups,
+                                                                    started_per_top_up):
     from twofa_sim.server.app import ClassState
     now = [0.0]
     admission = Admission(class_size=30, spare_kernels=3)
@@ -249,9 +251,11 @@ def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(seconds_after
         state.arriving(admission.trainee_notebook)
         km.take(admission.trainee_notebook)
     assert km.started == 0 and km.pool == []
-    now[0] += seconds_after_last_page
     started = []
     for _ in range(3):
+        now[0] += seconds_between_top_ups
+        if pages_keep_arriving:
+            state.last_arrival = now[0]
         before = km.started
         state.top_up()
         started.append(km.started - before)

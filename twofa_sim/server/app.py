@@ -54,6 +54,7 @@ class ClassState:
         self.quiet_seconds = quiet_seconds
         self.clock = clock
         self.last_arrival = float("-inf")
+        self.last_refill = clock()  # the pool is filled at start
         self.disconnected_grace = disconnected_grace
         self.log = log
         self.trainer_key = trainer_key
@@ -105,16 +106,20 @@ class ClassState:
         self.set_pool_size(notebook, max(0, self.kernel_manager.get_pool_size(notebook) - 1))
 
     def top_up(self) -> None:
-        """Every few seconds, once no trainee page has arrived for ``quiet_seconds``: warm kernels
-        for the trainee page again as far as the class needs them (pages closed, kernels culled),
+        """Every few seconds, once no trainee page has arrived for ``quiet_seconds`` (or pages have
+        kept arriving for six times that, a class coming in over minutes): warm kernels for the
+        trainee page again as far as the class needs them (pages closed, kernels culled),
         ``refill_step`` at a time, so that a second wave (everyone reloading after a break) finds
         them warm too, and thirty tabs closed at once do not start thirty kernels at once."""
-        if not self.preheat or self.clock() - self.last_arrival < self.quiet_seconds:
+        now = self.clock()
+        if not self.preheat or (now - self.last_arrival < self.quiet_seconds
+                                and now - self.last_refill < 6 * self.quiet_seconds):
             return
         notebook, km = self.admission.trainee_notebook, self.kernel_manager
         self.page_keys.prune(km.list_kernel_ids())
         target = self.admission.pool_target(self.page_keys.pages_of(notebook), self.page_keys.pages())
         pooled = km.get_pool_size(notebook)
+        self.last_refill = now
         if pooled < target:
             self.set_pool_size(notebook, min(target, pooled + self.refill_step))
             km.fill_if_needed(delay=0, notebook_name=notebook)
