@@ -29,4 +29,4 @@ def test_the_arrival_benchmark_measures_every_page_and_sees_closed_pages_give_th
     assert len(found.mask_server) == 2 and all(0 < seconds < 600 for seconds in found.mask_server)
     kernels_after_rush, memory_after_rush = found.server_after_rush
     assert kernels_after_rush >= 2 and memory_after_rush > 0 and 0 < found.idle_kernel_mb < memory_after_rush
-    assert found.server_after_close[0] < kernels_after_rush  # the pages' kernels ended
+    assert found.pages_kernels_after_rush == 2 and found.pages_kernels_after_close == 0  # the pages' kernels ended (warm ones may have started since)

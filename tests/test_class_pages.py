@@ -187,6 +187,47 @@ def test_the_trainee_page_speaks_the_address_language(query, button):
     assert page.login.login_button.description == button and page.office.clock.is_real_time
 
 
+def open_widget_ids() -> set[str]:
+    from ipywidgets.widgets.widget import _instances
+    return set(_instances)
+
+
+@pytest.mark.parametrize("query, button, same_page", [
+    ("", "Log in", True),
+    ("lang=xx", "Log in", True),
+    ("lang=de", "Anmelden", False),
+])
+def test_a_warm_page_serves_its_request_and_is_rebuilt_only_for_another_language(query, button, same_page):
+    """The class server's warm kernel builds the page before its request (in English, not ticking);
+    the request only picks the language: another one builds the page anew on the same back office
+    and closes every widget of the warm one, so no state of it reaches the browser."""
+    before = open_widget_ids()
+    warm = TraineePage.for_page("", live=False)
+    warm_widgets = open_widget_ids() - before
+    assert not warm.ticker.running
+    page = TraineePage.for_request(warm, query)
+    try:
+        assert (page is warm) is same_page and page.office is warm.office
+        assert page.login.login_button.description == button and page.ticker.running
+        assert warm_widgets.isdisjoint(open_widget_ids()) is not same_page
+    finally:
+        page.close()
+
+
+def test_a_page_warmed_before_the_class_existed_is_built_at_its_request(tmp_path, monkeypatch):
+    from twofa_sim.classroom.course import Classroom, open_class
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    warm = TraineePage.for_page("", db_url=url, live=False)
+    assert isinstance(warm, ProblemPage) and "does not exist" in warm.problem
+    Classroom.create(open_class(url, policy=FAST, until_created=True), "Class", count=2)
+    page = TraineePage.for_request(warm, "lang=de", db_url=url)
+    try:
+        assert isinstance(page, TraineePage) and page.login.login_button.description == "Anmelden"
+        assert warm.comm is None and page.message.value == ""  # the problem page closed; the class has started
+    finally:
+        page.close()
+
+
 def test_a_dashboard_opened_later_shows_the_class_without_passwords(office, dashboard):
     later = ClassDashboard(office, classroom=type(dashboard.classroom).find(office), live=False)
     assert row(later, "trainee01")["progress"] == "not logged in yet"

@@ -48,7 +48,7 @@ ARTIFACTS = ROOT / "artifacts" / "class-server"
 TRAINEE, TRAINER = "/voila/render/trainee.ipynb", "/voila/render/trainer.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 KERNEL_ID_IN_COMMAND = re.compile(r"kernel-([0-9a-f-]{36})\.json")
-CLASS_SIZE, SPARE, CAP, GRACE, CULL = 2, 2, 5, 3, 8
+CLASS_SIZE, SPARE, CAP, GRACE, CULL, REFILL = 2, 2, 5, 3, 8, 1
 SEEN_KERNEL_IDS: set[str] = set()  # every kernel id a page showed: none may reach the log
 
 
@@ -81,6 +81,18 @@ def quiet(server) -> None:
     deadline = time.monotonic() + CULL + 30
     while len(kernels_of(server.pid)) > CLASS_SIZE and time.monotonic() < deadline:
         time.sleep(0.5)
+
+
+def steady(server, seconds: float = 2 * REFILL) -> set[str]:
+    """The server's kernels once they stay the same for ``seconds`` (the pool refilled after earlier tests)."""
+    deadline, kernels = time.monotonic() + 60, kernels_of(server.pid)
+    since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < seconds:
+        time.sleep(0.3)
+        now = kernels_of(server.pid)
+        if now != kernels:
+            kernels, since = now, time.monotonic()
+    return kernels
 
 
 class Browser:
@@ -137,7 +149,9 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE,
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
                     str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
     with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
-                       f"--ClassServer.disconnected_grace={GRACE}", f"--MappingKernelManager.cull_idle_timeout={cull}",
+                       f"--ClassServer.disconnected_grace={GRACE}",
+                       f"--ClassServer.refill_interval={REFILL}",
+                       f"--MappingKernelManager.cull_idle_timeout={cull}",
                        "--MappingKernelManager.cull_interval=1", module="twofa_sim.server") as process:
         server = Server(port, process, log, key)
         deadline = time.monotonic() + 120
@@ -194,8 +208,77 @@ def test_warm_kernels_follow_what_the_class_still_needs_within_the_cap(class_siz
     assert Admission(class_size=class_size, spare_kernels=spare, kernel_cap=cap).pool_target(open_pages) == warm
 
 
-def test_a_full_server_refuses_once_the_cap_of_pages_is_reached():
-    assert [Admission(class_size=2, kernel_cap=5).is_full(pages) for pages in (0, 4, 5, 6)] == [False, False, True, True]
+class PoolOfKernels:
+    """Voila's kernel manager as far as the class server's refill uses it: a pool filled up to its
+    configured size at once, each warm kernel an id."""
+
+    def __init__(self, notebook: str, warm: int) -> None:
+        self.kernel_pools_config = {notebook: {"pool_size": warm}}
+        self.pool = [f"warm-{i}" for i in range(warm)]
+        self.started = 0
+
+    def get_pool_size(self, notebook: str) -> int:
+        return len(self.pool)
+
+    def fill_if_needed(self, delay=None, notebook_name=None) -> None:
+        for _ in range(self.kernel_pools_config[notebook_name]["pool_size"] - len(self.pool)):
+            self.started += 1
+            self.pool.append(f"new-{self.started}")
+
+    def take(self, notebook: str) -> str:
+        """A page takes a warm kernel (Voila pops it, then fills the pool to its size)."""
+        kernel = self.pool.pop(0)
+        self.fill_if_needed(notebook_name=notebook)
+        return kernel
+
+    def list_kernel_ids(self) -> list[str]:
+        return list(self.pool)
+
+
+@pytest.mark.parametrize("pages_keep_arriving, seconds_between_top_ups, started_per_top_up", [
+    (True, 1, [0, 0, 0]),    # a class still arriving: no kernel warms while pages are served
+    (False, 5, [2, 2, 2]),   # once arrivals pause: two at a time, never the class's thirty at once
+    (True, 15, [0, 2, 0]),   # a class coming in over minutes: two every 30 s all the same
+])
+def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(pages_keep_arriving, seconds_between_top_ups,
+                                                                    started_per_top_up):
+    from twofa_sim.server.app import ClassState
+    now = [0.0]
+    admission = Admission(class_size=30, spare_kernels=3)
+    km = PoolOfKernels(admission.trainee_notebook, 30)
+    state = ClassState(admission, "key", km, True, 60.0, None, refill_step=2, quiet_seconds=5.0,
+                       clock=lambda: now[0])
+    for _ in range(30):  # the class arrives at once; then every tab is closed
+        state.arriving(admission.trainee_notebook)
+        km.take(admission.trainee_notebook)
+    assert km.started == 0 and km.pool == []
+    started = []
+    for _ in range(3):
+        now[0] += seconds_between_top_ups
+        if pages_keep_arriving:
+            state.last_arrival = now[0]
+        before = km.started
+        state.top_up()
+        started.append(km.started - before)
+    assert started == started_per_top_up
+
+
+@pytest.mark.parametrize("trainee_pages, all_pages, warm", [
+    (0, 2, 30),    # two dashboards before the class: room enough
+    (29, 31, 3),   # the class arrived, the projector and a dashboard open
+    (29, 58, 2),   # the other pages leave less room under the cap
+    (29, 60, 0),
+])
+def test_every_page_counts_against_the_cap_of_warm_kernels(trainee_pages, all_pages, warm):
+    assert Admission(class_size=30, spare_kernels=3).pool_target(trainee_pages, all_pages) == warm
+
+
+@pytest.mark.parametrize("open_pages, trainer, full", [
+    (0, False, False), (4, False, False), (5, False, True), (6, False, True),  # a trainee's or the projector's page
+    (5, True, False), (6, True, False), (7, True, True),  # the trainer's dashboard: two more
+])
+def test_a_full_server_refuses_once_the_cap_of_pages_is_reached(open_pages, trainer, full):
+    assert Admission(class_size=2, kernel_cap=5).is_full(open_pages, trainer=trainer) is full
     assert [Admission(class_size=30).is_full(pages) for pages in (59, 60)] == [False, True]
 
 
@@ -275,7 +358,7 @@ def test_a_kernel_answers_only_the_page_that_started_it(server):
 
 @pytest.mark.parametrize("query", ["", "?key=", "?key=guess", "?lang=de", "?KEY={key}"])
 def test_the_dashboard_without_the_trainers_key_starts_no_kernel(server, query):
-    kernels = kernels_of(server.pid)
+    kernels = steady(server)
     status, body = Browser(server).request(TRAINER + query.format(key=server.key))
     assert status == 403 and "tfs-class-refused" in body and "kernelId" not in body
     assert ("für die Trainerin" if "lang=de" in query else "This page is for the trainer") in body
@@ -346,26 +429,45 @@ def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
 def test_past_the_cap_a_trainee_page_is_refused_politely_and_pages_never_connected_are_culled(server):
     cap = CAP
     quiet(server)
-    answers: list[tuple[int, str]] = []  # a script of GET requests, all at once
-    requests = [threading.Thread(target=lambda: answers.append(Browser(server).request(f"{TRAINEE}?lang=de")))
-                for _ in range(cap + 3)]
-    for request in requests:
-        request.start()
-    for request in requests:
-        request.join()
-    served = [body for status, body in answers if status == 200]
-    refused = [body for status, body in answers if status == 503]
-    assert len(served) == cap and len(refused) == 3, [status for status, _ in answers]
-    assert all("tfs-class-full" in body and "Kurs ist voll" in body and "kernelId" not in body for body in refused)
+    answers: list[tuple[str, int, str]] = []  # a script of GET requests, all at once
+    languages = ["de", "en"] * cap
+
+    def request(language: str) -> None:
+        answers.append((language, *Browser(server).request(f"{TRAINEE}?lang={language}")))
+    requests = [threading.Thread(target=request, args=(language,)) for language in languages[:cap + 3]]
+    for one in requests:
+        one.start()
+    for one in requests:
+        one.join()
+    served = [body for _, status, body in answers if status == 200]
+    refused = [(language, body) for language, status, body in answers if status == 503]
+    assert len(served) == cap and len(refused) == 3, [status for _, status, _ in answers]
+    assert all("tfs-class-full" in body and "kernelId" not in body for _, body in refused)
+    assert all(("Kurs ist voll" if language == "de" else "The class is full") in body for language, body in refused)
     assert len(kernels_of(server.pid)) <= cap
-    status, body = Browser(server).request(TRAINEE)
-    assert status == 503 and "The class is full" in body
     # none of those pages ever connected: their kernels are culled, and pages are served again
     deadline = time.monotonic() + CULL + 30
     while time.monotonic() < deadline and len(kernels_of(server.pid)) >= cap:
         time.sleep(0.5)
     assert len(kernels_of(server.pid)) < cap
-    assert Browser(server).request(TRAINEE)[0] == 200
+    served_again = False  # the server counts a culled kernel's page until its shutdown is done
+    while time.monotonic() < deadline and not served_again:
+        served_again = Browser(server).request(TRAINEE)[0] == 200
+        time.sleep(0 if served_again else 0.5)
+    assert served_again
+
+
+def test_a_page_reloaded_before_its_script_connected_gives_its_kernel_back_at_once(server):
+    """F5 before the page's script loaded: the browser asks again with the first page's cookie.
+    That page never connected and never will, so its kernel ends now, not at the idle cull; a
+    classmate's page that has not connected yet keeps its kernel."""
+    trainee, classmate = Browser(server), Browser(server)
+    waiting = classmate.page(TRAINEE)
+    first = trainee.page(TRAINEE)
+    again = trainee.page(TRAINEE)
+    assert ended(server, {first}, within=CULL)
+    assert {waiting, again} <= kernels_of(server.pid)
+    assert "asked for its page again before it connected" in server.log.read_text()
 
 
 def test_the_servers_log_names_no_kernel_id_and_no_key(server):

@@ -50,6 +50,7 @@ from .engines import load_average, print_figure
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAINEE = "/voila/render/trainee.ipynb"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+KERNEL_FILE = re.compile(r"kernel-([0-9a-f-]{36})\.json")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -74,6 +75,17 @@ def kernel_processes(server_pid: int) -> list[int]:
     return found
 
 
+def kernel_ids(server_pid: int) -> set[str]:
+    """The ids of the kernels a server runs (from their connection files' names)."""
+    found = set()
+    for pid in kernel_processes(server_pid):
+        try:
+            found.update(KERNEL_FILE.findall(pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")))
+        except OSError:
+            continue
+    return found
+
+
 def memory_mb(pid: int, field_name: str = "Pss") -> float:
     try:
         for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -82,6 +94,28 @@ def memory_mb(pid: int, field_name: str = "Pss") -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User and system CPU time of ``pid`` (with ``children``: also of its ended, reaped children)."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(server_pids: list[int]) -> tuple[float, dict[int, float]]:
+    """CPU seconds so far of the servers' own processes and their ended (reaped) kernels, and of
+    each kernel alive."""
+    own = sum(cpu_seconds(pid, children=True) for pid in server_pids)
+    return own, {pid: cpu_seconds(pid) for server in server_pids for pid in kernel_processes(server)}
+
+
+def cpu_total(server_pids: list[int]) -> float:
+    own, kernels = cpu_of(server_pids)
+    return own + sum(kernels.values())
 
 
 def kernels_and_memory(server_pids: list[int]) -> tuple[int, float]:
@@ -137,7 +171,7 @@ def serving(database_url: str, trainees: int, *, warm: bool, key: str, log_dir: 
         if warm:  # every warm kernel has run the page up to its request
             while len(kernel_processes(process.pid)) < trainees and time.monotonic() < deadline:
                 time.sleep(0.5)
-            time.sleep(3)
+            settle([process.pid], deadline)
         yield Server("class server" if warm else "plain Voila (no pool)", process, port, log, warm)
     finally:
         process.terminate()
@@ -145,6 +179,18 @@ def serving(database_url: str, trainees: int, *, warm: bool, key: str, log_dir: 
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def settle(server_pids: list[int], deadline: float, window: float = 2.0) -> None:
+    """Waits until the servers and their kernels are idle (under 5 % of a CPU over ``window``
+    seconds): warm kernels that still run the page would otherwise be measured as the rush."""
+    before = cpu_total(server_pids)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = cpu_total(server_pids)
+        if now - before < 0.05 * window:
+            return
+        before = now
 
 
 class Tab:
@@ -203,23 +249,42 @@ class Figures:
     code: list[float] = field(default_factory=list)
     server_after_rush: tuple[int, float] = (0, 0.0)  # kernels, MB
     server_after_close: tuple[int, float] = (0, 0.0)
+    pages_kernels_after_rush: int = 0  # kernels the pages named, running after the rush
+    pages_kernels_after_close: int = 0  # the same kernels still running 10 s after the pages closed
     browser_after_rush: tuple[int, float] = (0, 0.0)
     browser_after_close: tuple[int, float] = (0, 0.0)
     idle_kernel_mb: float = 0.0
+    server_cpu_per_page: float = 0.0  # CPU seconds of the server process(es) during the rush, per page
+    kernel_cpu_per_page: float = 0.0  # CPU seconds of the warm kernels that served the pages, per page
+    other_cpu: float = 0.0  # CPU seconds of kernels started or ended during the rush (the new spare ones)
     load: str = ""
+
+
+def pages_kernels(tabs: list[Tab], server_pids: list[int]) -> set[str]:
+    """The kernels the tabs' pages named that still run."""
+    return {tab.kernel for tab in tabs if tab.kernel} & {k for pid in server_pids for k in kernel_ids(pid)}
 
 
 def server_side(servers: list[Server], trainees: int, spread: float, figures: Figures) -> None:
     tabs = [Tab(servers[i % len(servers)]) for i in range(trainees)]
-    figures.mask_server = at_once(trainees, spread, lambda i: tabs[i].open())
     pids = [s.process.pid for s in servers]
+    server_cpu, warm = cpu_of(pids)
+    servers_own = sum(cpu_seconds(pid) for pid in pids)
+    figures.mask_server = at_once(trainees, spread, lambda i: tabs[i].open())
+    server_cpu_after, kernels = cpu_of(pids)
+    figures.server_cpu_per_page = (sum(cpu_seconds(pid) for pid in pids) - servers_own) / trainees
+    figures.kernel_cpu_per_page = sum(kernels[pid] - warm[pid] for pid in warm if pid in kernels) / trainees
+    figures.other_cpu = max(0.0, server_cpu_after - server_cpu - figures.server_cpu_per_page * trainees
+                                 + sum(cpu for pid, cpu in kernels.items() if pid not in warm))
     figures.server_after_rush = kernels_and_memory(pids)
+    figures.pages_kernels_after_rush = len(pages_kernels(tabs, pids))
     kernels = [pid for s in servers for pid in kernel_processes(s.process.pid)]
     figures.idle_kernel_mb = statistics.median(memory_mb(pid) for pid in kernels) if kernels else 0.0
     for tab in tabs:
         tab.close()
     time.sleep(10)
     figures.server_after_close = kernels_and_memory(pids)
+    figures.pages_kernels_after_close = len(pages_kernels(tabs, pids))
 
 
 async def _trainee_in_chromium(browser, server: Server, delay: float, username: str, password: str,
@@ -294,7 +359,7 @@ def measure(label: str, database_url: str, trainees: int, *, servers: int = 1, w
                 while (sum(len(kernel_processes(s.process.pid)) for s in running) < trainees
                        and time.monotonic() < deadline):
                     time.sleep(1)
-                time.sleep(3)
+                settle([s.process.pid for s in running], deadline)
             asyncio.run(_in_chromium(running, roster, spread, figures))
     return figures
 
@@ -311,10 +376,17 @@ def report(figures: Figures, baseline: Figures | None = None) -> None:
         print_figure(label, text, goal)
 
     line("login mask, server side (p50 / p95)", figures.mask_server, baseline.mask_server if baseline else None)
+    if figures.mask_server:
+        print_figure("CPU per page during the rush: server, its kernel",
+                     f"{figures.server_cpu_per_page:.2f} s, {figures.kernel_cpu_per_page:.2f} s")
+        print_figure("CPU of kernels started during the rush", f"{figures.other_cpu:.1f} s")
     line("login mask in Chromium (p50 / p95)", figures.mask_browser, baseline.mask_browser if baseline else None,
          "goal p95 <= 5 s")
     line("QR after password in Chromium (p50 / p95)", figures.qr, None, "goal p95 <= 1 s")
     line("code accepted in Chromium (p50 / p95)", figures.code, None, "goal p95 <= 1 s")
+    if figures.mask_server:
+        print_figure("the pages' own kernels: after the rush, 10 s after closing",
+                     f"{figures.pages_kernels_after_rush}, {figures.pages_kernels_after_close}")
     for label, (kernels, mb) in (("kernels, memory after the rush (server side)", figures.server_after_rush),
                                  ("... 10 s after every page closed", figures.server_after_close),
                                  ("kernels, memory after the rush (Chromium)", figures.browser_after_rush),

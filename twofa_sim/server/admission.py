@@ -9,11 +9,12 @@ and only renders. The pool is not refilled past what the class still needs (the 
 the pages already open, never fewer than a few spare kernels for reloads and late-comers), so
 after the rush the laptop does not start thirty more.
 
-Every kernel counts against a cap (twice the class size unless set): past it a trainee's page is
-refused with a page that says so, instead of the laptop running out of memory under a script of
-GET requests. The trainer's dashboard is served only with the trainer's key, checked before its
-kernel is started, and never when the server has no key (with a shared database that would give
-the dashboard to anyone).
+Every kernel counts against a cap (twice the class size unless set), the trainer's dashboards
+included: past it a trainee's page is refused with a page that says so, instead of the laptop
+running out of memory under a script of GET requests. The trainer's dashboard is still served a
+little past the cap (``trainer_reserve`` pages), so that a full class never locks the trainer
+out. It is served only with the trainer's key, checked before its kernel is started, and never
+when the server has no key (with a shared database that would give the dashboard to anyone).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class Admission:
     class_size: int = 30
     kernel_cap: int = 0  # 0: twice the class size
     spare_kernels: int = 3
+    trainer_reserve: int = 2  # dashboards served past the cap
 
     def __post_init__(self) -> None:
-        for name in ("class_size", "spare_kernels", "kernel_cap"):
+        for name in ("class_size", "spare_kernels", "kernel_cap", "trainer_reserve"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name}: must be a whole number of 0 or more, got {value!r}")
@@ -54,17 +56,19 @@ class Admission:
     def pool_at_start(self) -> int:
         return min(self.class_size, self.cap)
 
-    def pool_target(self, open_pages: int) -> int:
-        """How many warm kernels to keep while ``open_pages`` trainee pages hold one: what the
-        class still needs (at least the spare ones), with pages and warm kernels within the cap."""
-        wanted = max(self.spare_kernels, self.class_size - open_pages)
-        return max(0, min(wanted, self.cap - open_pages))
+    def pool_target(self, trainee_pages: int, all_pages: int | None = None) -> int:
+        """How many warm kernels to keep while ``trainee_pages`` trainee pages hold one: what the
+        class still needs (at least the spare ones), with every page (``all_pages``: the trainee
+        pages, the projector's, the dashboards) and the warm kernels within the cap."""
+        wanted = max(self.spare_kernels, self.class_size - trainee_pages)
+        return max(0, min(wanted, self.cap - max(trainee_pages, all_pages or 0)))
 
-    def is_full(self, open_pages: int) -> bool:
-        """Whether a new trainee page must be refused: ``open_pages`` pages already hold a kernel or
-        are about to (counted when admitted, so that requests arriving together cannot pass the
-        cap between them); warm kernels are kept within the cap by :meth:`pool_target`."""
-        return open_pages >= self.cap
+    def is_full(self, open_pages: int, *, trainer: bool = False) -> bool:
+        """Whether a new page must be refused: ``open_pages`` pages of any kind already hold a
+        kernel or are about to (counted when admitted, so that requests arriving together cannot
+        pass the cap between them); warm kernels are kept within the cap by :meth:`pool_target`.
+        The trainer's dashboard (``trainer``) is refused only ``trainer_reserve`` pages later."""
+        return open_pages >= self.cap + (self.trainer_reserve if trainer else 0)
 
     @staticmethod
     def dashboard_refusal(given_key: str, expected_key: str) -> str | None:

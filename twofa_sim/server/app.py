@@ -9,9 +9,10 @@ so that the class's handlers (:mod:`.handlers`) stand in front of Voila's, the l
 from __future__ import annotations
 
 import os
+import time
 
 from jupyter_server.services.kernels.handlers import KernelHandler
-from tornado.ioloop import PeriodicCallback
+from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Int, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
@@ -46,8 +47,14 @@ class ClassState:
     """What the handlers share: the admission rules, the pages' keys, the trainer's key."""
 
     def __init__(self, admission: Admission, trainer_key: str, kernel_manager, preheat: bool,
-                 disconnected_grace: float, log) -> None:
+                 disconnected_grace: float, log, *, refill_step: int = 2, quiet_seconds: float = 5.0,
+                 clock=time.monotonic) -> None:
         self.admission = admission
+        self.refill_step = refill_step
+        self.quiet_seconds = quiet_seconds
+        self.clock = clock
+        self.last_arrival = float("-inf")
+        self.last_refill = clock()  # the pool is filled at start
         self.disconnected_grace = disconnected_grace
         self.log = log
         self.trainer_key = trainer_key
@@ -61,29 +68,60 @@ class ClassState:
         pools[notebook] = {**pools.get(notebook, {}), "pool_size": size}
         self.kernel_manager.kernel_pools_config = pools
 
+    def connected(self, kernel_id: str) -> bool:
+        return self.kernel_manager.kernel_model(kernel_id).get("connections", 0) > 0
+
     async def end_if_disconnected(self, kernel_id: str) -> None:
         """Ends ``kernel_id`` if no page is connected to it (see :class:`.handlers.KernelChannels`)."""
-        km = self.kernel_manager
-        if kernel_id not in km or km.kernel_model(kernel_id).get("connections", 0) > 0:
+        if kernel_id not in self.kernel_manager or self.connected(kernel_id):
             return
         self.log.info("No page came back to %s within %.0f s: ending it", kernel_id, self.disconnected_grace)
+        await self.end(kernel_id)
+
+    def replace_unconnected(self, cookies, notebook: str) -> None:
+        """A browser asks for ``notebook`` again: its earlier pages of it whose script never
+        connected to their kernel (reloaded before the script loaded) will never connect; their
+        kernels end now instead of waiting for the idle cull (2 minutes). A page still loading in
+        another tab of the same browser is one of them too (the browser sends the same cookies),
+        which is rare, and that tab only needs a reload."""
+        km = self.kernel_manager
+        for key, kernel_id in self.page_keys.pages_in(cookies, notebook):
+            if kernel_id in km and not self.connected(kernel_id):
+                self.page_keys.forget(key)
+                self.log.info("The browser of %s asked for its page again before it connected: ending it", kernel_id)
+                IOLoop.current().spawn_callback(self.end, kernel_id)
+
+    async def end(self, kernel_id: str) -> None:
         try:
-            await km.shutdown_kernel(kernel_id)
+            await self.kernel_manager.shutdown_kernel(kernel_id)
         except Exception:  # ended meanwhile (its page's "tab closed" call, the culler)
             pass
-        self.page_keys.prune(km.list_kernel_ids())
+        self.page_keys.prune(self.kernel_manager.list_kernel_ids())
+
+    def arriving(self, notebook: str) -> None:
+        """A trainee page is about to take a warm kernel: no new one is started for it now. A
+        kernel warming takes a CPU for a second or two, which the rest of a class arriving at
+        once needs to be served; :meth:`top_up` warms the pool again once arrivals pause."""
+        self.last_arrival = self.clock()
+        self.set_pool_size(notebook, max(0, self.kernel_manager.get_pool_size(notebook) - 1))
 
     def top_up(self) -> None:
-        """Every few seconds: warm kernels for the trainee page again as far as the class needs
-        them (pages closed, kernels culled), so that a second wave (everyone reloading after a
-        break) finds them warm too."""
-        if not self.preheat:
+        """Every few seconds, once no trainee page has arrived for ``quiet_seconds`` (or pages have
+        kept arriving for six times that, a class coming in over minutes): warm kernels for the
+        trainee page again as far as the class needs them (pages closed, kernels culled),
+        ``refill_step`` at a time, so that a second wave (everyone reloading after a break) finds
+        them warm too, and thirty tabs closed at once do not start thirty kernels at once."""
+        now = self.clock()
+        if not self.preheat or (now - self.last_arrival < self.quiet_seconds
+                                and now - self.last_refill < 6 * self.quiet_seconds):
             return
         notebook, km = self.admission.trainee_notebook, self.kernel_manager
         self.page_keys.prune(km.list_kernel_ids())
-        target = self.admission.pool_target(self.page_keys.pages_of(notebook))
-        if km.get_pool_size(notebook) < target:
-            self.set_pool_size(notebook, target)
+        target = self.admission.pool_target(self.page_keys.pages_of(notebook), self.page_keys.pages())
+        pooled = km.get_pool_size(notebook)
+        self.last_refill = now
+        if pooled < target:
+            self.set_pool_size(notebook, min(target, pooled + self.refill_step))
             km.fill_if_needed(delay=0, notebook_name=notebook)
 
     def trainee_address(self, base_url: str) -> str:
@@ -104,6 +142,9 @@ class ClassServer(Voila):
     spare_kernels = Int(3, config=True, help="Warm kernels kept once the class has arrived, for reloads.")
     disconnected_grace = Float(60.0, config=True,
                                help="Seconds a page's kernel waits for its page to reconnect before it ends.")
+    refill_step = Int(2, config=True, help="Warm kernels started at a time when the pool is refilled.")
+    refill_interval = Float(5.0, config=True,
+                            help="Seconds between refills of the pool; none while trainee pages keep arriving.")
     trainee_notebook = Unicode("trainee.ipynb", config=True, help="The trainees' page, relative to the folder.")
     trainer_notebook = Unicode("trainer.ipynb", config=True, help="The trainer's dashboard, relative to the folder.")
 
@@ -134,9 +175,10 @@ class ClassServer(Voila):
             self.log.warning("%s is not set: the trainer's dashboard stays closed (make class sets it).",
                              TRAINER_KEY_ENV)
         settings[STATE] = ClassState(self.admission, key, self.kernel_manager,
-                                     self.voila_configuration.preheat_kernel, self.disconnected_grace, self.log)
+                                     self.voila_configuration.preheat_kernel, self.disconnected_grace, self.log,
+                                     refill_step=self.refill_step, quiet_seconds=self.refill_interval)
         settings["log_function"] = quiet_log.log_request
-        PeriodicCallback(settings[STATE].top_up, 10_000).start()
+        PeriodicCallback(settings[STATE].top_up, 1000 * self.refill_interval).start()
         return settings
 
     def init_handlers(self):

@@ -1,8 +1,9 @@
 """The class server's request handlers: Voila's own, each with the class's rules in front.
 
 - :class:`ClassPage` serves the pages of the class and nothing else: the dashboard only with
-  the trainer's key, a trainee page (and the projector view, which holds no secret) only while
-  the kernel cap allows. It gives each page its key
+  the trainer's key, every page only while the kernel cap allows (the trainee page, the projector
+  view, which holds no secret, and the dashboards all count; the dashboard is served a little past
+  it). It gives each page its key
   (:mod:`.page_keys`) and the ``_xsrf`` cookie that Voila's "tab closed" call sends back (without
   it that call was refused with 403 and every closed tab kept its kernel).
 - :class:`KernelChannels`, :class:`KernelModel` and :class:`PageShutdown` answer only the page
@@ -105,34 +106,33 @@ class ClassPage(PlainErrors, TornadoVoilaHandler):
             raise tornado.web.HTTPError(404)
         alive = list(km.list_kernel_ids())
         state.page_keys.prune(alive)
-        if path in admission.open_notebooks:
-            open_pages = sum(state.page_keys.pages_of(page) for page in admission.open_notebooks)
-            if admission.is_full(open_pages):
-                self.set_header("Retry-After", "60")
-                return self.refuse(503, texts(
-                    "The class is full: this server already holds as many pages as it may. "
-                    "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
-            if state.preheat and path == admission.trainee_notebook:
-                state.set_pool_size(path, admission.pool_target(state.page_keys.pages_of(path) + 1))
+        state.replace_unconnected(cookies_of(self), path)  # F5 before the page's script loaded
+        if admission.is_full(state.page_keys.pages(), trainer=path == admission.trainer_notebook):
+            self.set_header("Retry-After", "60")
+            return self.refuse(503, texts(
+                "The class is full: this server already holds as many pages as it may. "
+                "Close a tab you no longer need, or ask your trainer."), "tfs-class-full")
+        if state.preheat and path == admission.trainee_notebook:
+            state.arriving(path)
         for stale in state.page_keys.stale_cookies(cookies_of(self)):
             self.clear_cookie(stale, path=self.base_url)
         self.xsrf_token  # sets the _xsrf cookie that the page's "tab closed" call must send back
         cookie, key = state.page_keys.issue(path)
         self.set_cookie(cookie, key, path=self.base_url, httponly=True, samesite="Strict")
-        bound = False
+        kernel_id = None
         try:
             async for snippet in self.get_generator(path=path):
-                if not bound:
+                if kernel_id is None:
                     found = KERNEL_ID_IN_PAGE.search(snippet)
                     if found:
-                        state.page_keys.bind(key, found.group(1))
-                        bound = True
+                        kernel_id = found.group(1)
+                        state.page_keys.bind(key, kernel_id)
                         # a warm kernel idled in the pool: its idle time starts now, not at warm-up
-                        km.get_kernel(found.group(1)).last_activity = datetime.now(timezone.utc)
+                        km.get_kernel(kernel_id).last_activity = datetime.now(timezone.utc)
                 self.write(snippet)
                 self.flush()
         finally:
-            if not bound:
+            if kernel_id is None:
                 state.page_keys.forget(key)
 
     def refuse(self, status: int, message: str, css_class: str) -> None:

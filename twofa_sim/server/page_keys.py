@@ -46,6 +46,12 @@ class PageKeys:
                 return value
         return None
 
+    def pages_in(self, cookies: Mapping[str, str], notebook: str) -> list[tuple[str, str]]:
+        """The (key, kernel id) of each page of ``notebook`` bound to a kernel among a request's cookies."""
+        return [(value, self.kernel_of[value]) for name, value in cookies.items()
+                if name.startswith(COOKIE_PREFIX) and self.kernel_of.get(value) is not None
+                and self.notebook_of.get(value) == notebook]
+
     def stale_cookies(self, cookies: Mapping[str, str]) -> list[str]:
         """Names of page cookies whose page is gone (their kernel ended): the browser may drop them."""
         return [name for name, value in cookies.items()
@@ -57,6 +63,10 @@ class PageKeys:
         for key, kernel_id in list(self.kernel_of.items()):
             if kernel_id is not None and kernel_id not in alive:
                 self.forget(key)
+
+    def pages(self) -> int:
+        """Pages of any notebook holding a kernel or about to (call :meth:`prune` first)."""
+        return len(self.notebook_of)
 
     def pages_of(self, notebook: str) -> int:
         """Pages of ``notebook`` holding a kernel or about to (call :meth:`prune` first)."""

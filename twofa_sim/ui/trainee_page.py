@@ -49,6 +49,33 @@ PAGE_STYLE = """
 """
 
 
+def language_asked(query: str | None = None) -> str:
+    """The language the page's address asks for (``?lang=de``; the request's ``QUERY_STRING``
+    when no query is given), English when it asks for none we have."""
+    query = os.environ.get("QUERY_STRING", "") if query is None else query
+    asked = parse_qs(query).get("lang", ["en"])[-1]
+    return asked if asked in LANGUAGES else "en"
+
+
+def close_tree(page: widgets.Widget) -> None:
+    """Closes ``page`` and every widget it holds (its children, their layouts and styles, and the
+    widgets its attributes keep that are not shown yet), so that no state of it reaches a browser."""
+    if isinstance(page, TraineePage):
+        page.ticker.stop()
+    stack, seen = [page], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        values = [getattr(item, name, None) for name in item.keys] + list(vars(item).values())
+        for value in values:
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(one, widgets.Widget):
+                    stack.append(one)
+        item.close()
+
+
 class TraineePage(widgets.VBox):
     """The login mask, the real time, what the last step meant, and (on request) the simulated app."""
 
@@ -91,26 +118,55 @@ class TraineePage(widgets.VBox):
                           self.phone, self.cards])
         self.add_class("tfs-trainee-page")
         self.add_class("tfs-root")
-        if not office.companies:  # a cheap look: no log is read for it
-            self.show(t("The class has not started yet: wait until your trainer has created it, then reload this "
-                        "page."), "info")
+        self.say_if_not_started()
         self.ticker.add(self.refresh)
         self.refresh()
         if live:
             self.ticker.start()
+
+    def say_if_not_started(self) -> None:
+        if not self.office.companies:  # a cheap look: no log is read for it
+            self.show(self.texts("The class has not started yet: wait until your trainer has created it, then "
+                                 "reload this page."), "info")
+        else:
+            self.message.value = ""
 
     @classmethod
     def for_page(cls, query: str | None = None, *, db_url: str | None = None,
                  **options) -> "TraineePage | widgets.HTML":
         """The page as Voila serves it: the class's back office (:func:`open_class`) and the
         language the address asks for (``?lang=de``)."""
-        query = os.environ.get("QUERY_STRING", "") if query is None else query
-        asked = parse_qs(query).get("lang", ["en"])[-1]
-        language = asked if asked in LANGUAGES else "en"
+        language = language_asked(query)
         try:  # the database named in words, never a traceback on the page (building it reads the store too)
             return cls(open_class(db_url), language=language, **options)
         except TwofaSimError as error:
             return problem_page(Texts(language), error)
+
+    @classmethod
+    def for_request(cls, warm: "TraineePage | widgets.HTML", query: str | None = None, *,
+                    db_url: str | None = None) -> "TraineePage | widgets.HTML":
+        """The page for a request, from ``warm``, the page a warm kernel of the class server built
+        (:meth:`for_page` without a query, ``live=False``) before its request came: a class
+        arriving at once then costs each kernel only this. ``warm`` itself when it is in the
+        language the address asks for; otherwise a page in that language on ``warm``'s back office
+        (no second opening of the database), ``warm``'s widgets closed; a page that could not be
+        built (the class's database not created yet) is built again now. It starts ticking."""
+        language = language_asked(query)
+        if isinstance(warm, TraineePage) and warm.language == language:
+            page = warm
+        else:
+            office = warm.office if isinstance(warm, TraineePage) else None
+            close_tree(warm)
+            try:
+                page = cls(office, language=language, live=False) if office else cls.for_page(query, db_url=db_url,
+                                                                                                live=False)
+            except TwofaSimError as error:
+                page = problem_page(Texts(language), error)
+        if isinstance(page, TraineePage):
+            page.safe(lambda: page.say_if_not_started())()  # the class may have started while the kernel waited
+            page.refresh()
+            page.ticker.start()
+        return page
 
     def show(self, text: str, kind: str = "info") -> None:
         self.message.value = message_html(text, kind)
