@@ -39,7 +39,8 @@ app: install
 # (python -m twofa_sim.server: Voila with class_server.json), on the real time, sharing one back
 # office in DB (default: class.sqlite here; a file name or postgresql+psycopg://user:password@host/db).
 # HOST=127.0.0.1 keeps the class on this machine. TRAINEES (default 30) kernels are warmed before the
-# class arrives; CAP (default twice TRAINEES) bounds the kernels of trainees' pages.
+# class arrives. CAP (default twice TRAINEES) bounds the kernels of all pages, dashboards included (the
+# trainer's dashboard is still served two pages past it, so a full class never locks the trainer out).
 # The trainer's address carries a key made for this run (or TWOFA_SIM_TRAINER_KEY from the environment:
 # one key for several servers on one database); trainees' pages cannot act as the trainer.
 CLASS_DB = $(or $(DB),$(CURDIR)/class.sqlite)
