@@ -70,9 +70,10 @@ class TrainerDemo(widgets.VBox):
         secrets_from = SystemSecretSource() if real_time else SeededSecretSource(seed)
         office = BackOffice(policy=Policy(), clock=clock, secret_source=secrets_from)
         office.create_company("ACME Publishing")
-        device = Device(f"{owner}'s browser", owner, office.clock, app=app, events=office.events,
-                        company="ACME Publishing")
+        device = Device(Texts(language)("{owner}'s browser", owner=owner), owner, office.clock, app=app,
+                        events=office.events, company="ACME Publishing")
         return cls(office, device, live=live, language=language)
+
     @classmethod
     def for_page(cls, query: str | None = None, **options) -> "TrainerDemo":
         """The standard demo in the language the page address asks for (``?lang=de``); Voila
