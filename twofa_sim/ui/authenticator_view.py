@@ -141,7 +141,7 @@ class AuthenticatorView(widgets.VBox):
         self.automatic_time = widgets.Checkbox(value=device.automatic_time, description=t("Phone sets its time automatically"),
                                                indent=False, layout=widgets.Layout(width="auto"))
         self.automatic_time.add_class("tfs-app-automatic-time")
-        self.link = widgets.Text(placeholder=t("otpauth:// link, or an otpauth-migration:// export"),
+        self.link = widgets.Text(placeholder=t("otpauth:// or otpauth-migration://"),
                                  layout=widgets.Layout(width="300px"))
         self.link_button = widgets.Button(description=t("Open link"), icon="link", layout=widgets.Layout(width="auto"))
         self.link_button.add_class("tfs-app-open-link")
