@@ -471,10 +471,16 @@ def test_a_page_reloaded_before_its_script_connected_gives_its_kernel_back_at_on
 
 
 def test_the_servers_log_names_no_kernel_id_and_no_key(server):
+    """Checked on what this test does itself (a page served, the dashboard refused for a wrong key,
+    the dashboard served with the key) and on every kernel id any earlier test of the file saw."""
+    visitor = Browser(server)
+    own = {visitor.page(TRAINEE)}
+    assert visitor.request(f"{TRAINER}?key=not-the-key")[0] == 403
+    own.add(Browser(server).page(f"{TRAINER}?key={server.key}"))
     log = server.log.read_text()
-    assert SEEN_KERNEL_IDS and "Kernel started" in log and "403 GET /voila/render/trainer.ipynb" in log
-    leaked = sorted(kernel for kernel in SEEN_KERNEL_IDS if kernel in log)
-    assert leaked == [] and server.key not in log
+    assert "Kernel started" in log and "403 GET /voila/render/trainer.ipynb" in log
+    leaked = sorted(kernel for kernel in own | SEEN_KERNEL_IDS if kernel in log)
+    assert leaked == [] and server.key not in log and "not-the-key" not in log
 
 
 @pytest.mark.parametrize("database, accepted", [(None, True), ("memory", True), ("sqlite:///class.sqlite", False),
