@@ -164,12 +164,18 @@ def test_a_guard_that_never_decides_puts_its_rows_out_of_reach():
 # -- generated stories -------------------------------------------------------------------------------
 
 
+# The search replays about 18,000 paths from the start: about 30 s of CPU, so several minutes of a
+# machine whose CPUs are shared; its tests get longer than the run's 300 s default.
+SEARCH_TIMEOUT = pytest.mark.timeout(900)
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     folder = tmp_path_factory.mktemp("generated")
     return folder, generate_stories(folder)
 
 
+@SEARCH_TIMEOUT
 def test_generated_stories_on_an_empty_set_tell_every_row_and_all_pass(generated):
     folder, result = generated
     assert result.unreachable == {} and result.not_found == []
@@ -182,6 +188,7 @@ def test_generated_stories_on_an_empty_set_tell_every_row_and_all_pass(generated
         assert places and places[-1].step == len(load_scenario(path).steps), path.name
 
 
+@SEARCH_TIMEOUT
 def test_a_generated_story_names_its_rule_and_checks_it_where_it_is_taken(generated):
     folder, result = generated
     path = result.written[REPLAY_AT_LIMIT]
