@@ -161,14 +161,20 @@ def _has_user(name: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A throw-away PostgreSQL server for the whole test run; skipped, with the reason, where none starts."""
+def started_or_skip() -> "PostgresServer":
+    """A throw-away PostgreSQL server, started; the test is skipped, with the reason, where none starts."""
     server = PostgresServer()
     reason = server.start()
     if reason is not None:
         server.stop()
         pytest.skip(f"no throw-away PostgreSQL server: {reason}")
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the whole test run; skipped, with the reason, where none starts."""
+    server = started_or_skip()
     yield server
     server.stop()
 

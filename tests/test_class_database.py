@@ -29,7 +29,7 @@ from twofa_sim.ui.class_dashboard import ClassDashboard
 from twofa_sim.ui.i18n import Texts
 from twofa_sim.ui.trainee_page import TraineePage
 
-from pg_server import PostgresServer, postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
+from pg_server import postgres, started_or_skip  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
 
 FAST = Policy(kdf_log2_n=4)
 DELETED = "was deleted while the class was running"
@@ -99,6 +99,18 @@ def running(tmp_path) -> RunningClass:
     return RunningClass(tmp_path)
 
 
+def assert_named_on_every_page(page, board, name: str, password: str, words: str) -> None:
+    """The trainee's next login, the dashboard's refresh and its Unlock each name the problem in
+    ``words``, and the login stays at the password."""
+    log_in(page, name, password)
+    assert words in shown(page) and page.login.attempt.state is State.CREDENTIALS, shown(page)
+    board.refresh()
+    assert words in shown(board)
+    board.selected.value = name
+    board.unlock.click()
+    assert words in shown(board)
+
+
 # -- a database deleted or replaced under the running class --------------------------------------
 
 def test_a_database_deleted_under_the_class_is_named_on_every_pages_next_action(running, tmp_path):
@@ -106,13 +118,7 @@ def test_a_database_deleted_under_the_class_is_named_on_every_pages_next_action(
     before = events_in(kept)
     running.delete()
 
-    log_in(running.page, running.name, running.password)
-    assert DELETED in shown(running.page) and running.page.login.attempt.state is State.CREDENTIALS
-    running.board.refresh()
-    assert DELETED in shown(running.board)
-    running.board.selected.value = running.name
-    running.board.unlock.click()
-    assert DELETED in shown(running.board)
+    assert_named_on_every_page(running.page, running.board, running.name, running.password, DELETED)
     assert not running.path.exists(), "a page made a new, empty database"
     assert events_in(kept) == before, "a page wrote on into the deleted file"
 
@@ -155,13 +161,7 @@ def test_a_database_whose_wal_or_shm_file_was_deleted_is_named_and_nothing_more_
     for suffix in suffixes:
         os.remove(f"{running.path}{suffix}")
 
-    log_in(running.page, running.name, running.password)
-    assert LOST_LOG in shown(running.page) and running.page.login.attempt.state is State.CREDENTIALS
-    running.board.refresh()
-    assert LOST_LOG in shown(running.board)
-    running.board.selected.value = running.name
-    running.board.unlock.click()
-    assert LOST_LOG in shown(running.board)
+    assert_named_on_every_page(running.page, running.board, running.name, running.password, LOST_LOG)
     assert [os.path.exists(f"{running.path}{suffix}") for suffix in suffixes] == [False] * len(suffixes)
     assert (os.stat(running.path).st_size, os.stat(running.path).st_mtime_ns) == (main_file.st_size,
                                                                                   main_file.st_mtime_ns)
@@ -286,13 +286,7 @@ def test_a_postgresql_database_dropped_and_created_anew_under_the_class_is_named
         other.create_button.click()
     before = tables_and_users(url)
 
-    log_in(page, name, password)
-    assert DROPPED in shown(page) and page.login.attempt.state is State.CREDENTIALS, shown(page)
-    board.refresh()
-    assert DROPPED in shown(board)
-    board.selected.value = name
-    board.unlock.click()
-    assert DROPPED in shown(board)
+    assert_named_on_every_page(page, board, name, password, DROPPED)
     assert tables_and_users(url) == before
     assert before == (set(), []) or before[1] == ["trainee01"]
 
@@ -319,11 +313,7 @@ def test_a_store_error_while_the_trainee_page_is_built_is_a_message_on_the_page(
 @pytest.fixture(scope="module")
 def own_postgres():
     """A server of this module's own, which the test stops and starts again."""
-    server = PostgresServer()
-    reason = server.start()
-    if reason is not None:
-        server.stop()
-        pytest.skip(f"no throw-away PostgreSQL server: {reason}")
+    server = started_or_skip()
     yield server
     server.stop()
 

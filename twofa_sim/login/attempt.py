@@ -174,7 +174,7 @@ class LoginAttempt:
             self._step_user = None
         verdict, taken = decided
         row = taken.row
-        self._silent_event = event if self._flow.writes_nothing(row) else None
+        self._silent_event = event if taken.writes_nothing else None
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
                           self.screen if taken.shows_qr else None,
@@ -201,7 +201,7 @@ class LoginAttempt:
         with observers.held() as reports, self._office.transaction(write=False):
             self._flow.require_event(self.state, event)
             verdict, taken = classify(event, self._office.clock.now(), *given)
-            if not self._flow.writes_nothing(taken.row):
+            if not taken.writes_nothing:
                 return None
             self.state = taken.row.target
         observers.tell(reports)

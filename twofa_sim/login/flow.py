@@ -146,12 +146,14 @@ class Transition:
 
 class Taken(NamedTuple):
     """A row as the engine takes it, worked out once per table: the row, the names of the engine's
-    methods for its actions and then for its target's on-enter actions, and whether the target
-    shows the QR (:attr:`StateFacts.shows_qr`)."""
+    methods for its actions and then for its target's on-enter actions, whether the target shows
+    the QR (:attr:`StateFacts.shows_qr`), and whether taking it writes nothing
+    (:meth:`FlowTable.writes_nothing`)."""
 
     row: Transition
     methods: tuple[str, ...]
     shows_qr: bool
+    writes_nothing: bool
 
 
 class Facts(NamedTuple):
@@ -430,7 +432,8 @@ class FlowTable:
         # What the engine runs for each row, by the row's identity (the table holds its rows), and
         # each decision order joined to the rows its guards lead to, per state and event (on first use).
         self._taken = {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
-                                      self.facts_of(row.target).shows_qr) for row in self.rows}
+                                      self.facts_of(row.target).shows_qr, self.writes_nothing(row))
+                       for row in self.rows}
         self._joined: dict[tuple[State, FlowEvent], tuple[tuple[Guard, ...], tuple[tuple, ...]]] = {}
 
     @staticmethod
