@@ -4,10 +4,13 @@ A breadth-first search over the things people do at the login mask and in the ad
 in, scan, type the phone's code, a wrong code, a malformed one, a recovery code, wait, log out,
 start over, an admin's reset or unlock, the server's clock set back), each written as a step of
 the scenario format with the policy's own numbers (the code step's time-out, the period). Every
-candidate is played as a real scenario on a fresh back office, so what the search finds is what
+candidate is played as a real scenario by the scenario runner, so what the search finds is what
 ``twofa-sim run`` will see; the engine tells which rows each step takes (:mod:`.coverage`). States
 the search has already been in (the logins' states, the user's second factor, the phone's entry)
-are not explored again, so five wrong codes to the lock is a path of five steps, not a tree.
+are not explored again, so five wrong codes to the lock is a path of five steps, not a tree. A
+candidate is not replayed from a fresh back office: its last step is played on a copy of the run
+that played the rest (:func:`copy_of`), which goes on exactly as a replay from the start would
+(``tests/test_flow_coverage.py`` plays both and compares), at a tenth of the cost.
 
 :func:`generate_stories` writes one file per row: named steps, the rule in the name and the
 description, and at the step that takes the row, expectations on the state, the outcome and the
@@ -16,9 +19,16 @@ events it records, so the file fails if the rule ever changes.
 
 from __future__ import annotations
 
+import collections
+import copy
+import enum
+import itertools
 import json
 import pathlib
+import random
 import re
+import threading
+import types
 import dataclasses
 from dataclasses import dataclass, fields
 from typing import Callable
@@ -32,7 +42,7 @@ from ..login.flow import FLOW, MALFORMED_RECORDED, FlowTable, Reason, Transition
 from .coverage import FlowCoverage, describe_row, table_check
 from .records import StepRecord
 from .runner import ScenarioRun
-from .scenario_file import Scenario, parse_scenario
+from .scenario_file import parse_scenario
 from .steps import Step
 
 START = "2026-01-05T09:00:00Z"
@@ -168,12 +178,14 @@ def _duration(seconds: int) -> str:
 
 @dataclass
 class Played:
-    """A candidate story played: the rows its last step took, where it ended, and the run itself."""
+    """A candidate story played: the rows its last step took, where it ended, the run itself, and
+    the story's time after its last step (where the next step's text starts)."""
 
     rows: list[int]
     situation: Situation
     run: ScenarioRun
-    record: StepRecord
+    record: StepRecord | None
+    now: float
 
 
 def header(policy_lines: list[str], users: set[str], name: str, description: str) -> str:
@@ -218,6 +230,7 @@ class StorySearch:
         self.plays = 0
         self._policy = _policy_lines(self.policy)
         self._steps: dict[str, Step] = {}
+        self._coverage = FlowCoverage(table)  # one listener for every step the search plays
         self._world = parse_scenario(header(self._policy, {OTHER_USER}, "search", "the search's world")
                                      + "  - log_out: alice\n", "generated story")
 
@@ -228,14 +241,6 @@ class StorySearch:
                                  "generated story")
             self._steps[text] = one.steps[0]
         return dataclasses.replace(self._steps[text], number=number)
-
-    def scenario(self, path: tuple[int, ...]) -> Scenario:
-        """The story ``path`` (move numbers) as a scenario, in the search's world (both users)."""
-        now, steps = Clock.at(START).now(), []
-        for index, number in enumerate(path):
-            text, now = self.moves[number].step(now)
-            steps.append(self._step(text, index + 1))
-        return dataclasses.replace(self._world, steps=tuple(steps))
 
     def text(self, path: tuple[int, ...], *, name: str = "search", description: str = "candidate",
              notes: dict[int, str] | None = None, expect: dict[str, object] | None = None) -> str:
@@ -255,25 +260,47 @@ class StorySearch:
         users = {self.moves[n].user for n in path}
         return header(self._policy, users, name, description) + "\n".join(steps) + "\n"
 
+    def _fresh(self) -> ScenarioRun:
+        """The search's world set up on a fresh back office, before any step."""
+        world = self._world
+        office = BackOffice(policy=world.policy, clock=Clock.at(world.start),
+                            secret_source=SeededSecretSource(world.seed))
+        run = ScenarioRun(world, office, None)
+        run.setup()
+        return run
+
+    def _take(self, run: ScenarioRun, number: int, index: int, now: float) -> tuple[StepRecord, list[int], float]:
+        """Move ``number`` played on ``run`` as the story's step ``index`` (from 0) at the story's
+        time ``now``: its record, the rows it took, and the story's time after it."""
+        text, now = self.moves[number].step(now)
+        self._coverage.take_pending()  # nothing of an earlier step that failed half way
+        with observers.observing(self._coverage):
+            record = run.run_step(self._step(text, index + 1))
+        return record, self._coverage.take_pending()[0], now
+
     def play(self, path: tuple[int, ...]) -> Played | None:
         """Play ``path`` on a fresh back office; None when a step cannot be carried out."""
         self.plays += 1
-        scenario = self.scenario(path)
-        office = BackOffice(policy=scenario.policy, clock=Clock.at(scenario.start),
-                            secret_source=SeededSecretSource(scenario.seed))
-        run = ScenarioRun(scenario, office, None)
-        run.setup()
-        coverage = FlowCoverage(self.table)
+        run, now = self._fresh(), Clock.at(START).now()
         rows: list[int] = []
         record = None
-        with observers.observing(coverage):
-            for step in scenario.steps:
-                record = run.run_step(step)
-                if record.error is not None:
-                    return None
-                rows = coverage.take_pending()[0]
+        for index, number in enumerate(path):
+            record, rows, now = self._take(run, number, index, now)
+            if record.error is not None:
+                return None
         clock_back = any(self.moves[n].sets_clock_back for n in path)
-        return Played(rows, situation_of(run, clock_back), run, record)
+        return Played(rows, situation_of(run, clock_back), run, record, now)
+
+    def play_after(self, played: Played, path: tuple[int, ...], number: int, *, reuse: bool = False) -> Played | None:
+        """Play ``path`` (which ``played`` played) and then move ``number``, as :meth:`play` would,
+        from a copy of ``played``'s run (from the run itself with ``reuse``: ``played`` is spent)."""
+        self.plays += 1
+        run = played.run if reuse else copy_of(played.run, self.table)
+        record, rows, now = self._take(run, number, len(path), played.now)
+        if record.error is not None:
+            return None
+        clock_back = played.situation.clock_set_back or self.moves[number].sets_clock_back
+        return Played(rows, situation_of(run, clock_back), run, record, now)
 
     def numbers(self) -> str:
         """The policy's numbers the moves use, in words."""
@@ -282,11 +309,16 @@ class StorySearch:
                 f"codes change every {p.period} s")
 
     def counts(self, path: tuple[int, ...]) -> list[str]:
-        """For each step of ``path``, the failed codes after it, where that count changed ("" elsewhere)."""
+        """For each step of ``path``, the failed codes after it, where that count changed ("" elsewhere).
+        Each step's count is that of the story cut after it, played step by step on one run."""
         shown, before = [], 0
-        for end in range(1, len(path) + 1):
-            played = self.play(path[:end])
-            failures = played.situation.failures if played is not None else before
+        run, now, failed = self._fresh(), Clock.at(START).now(), False
+        for index, number in enumerate(path):
+            self.plays += 1  # the story up to this step, as a candidate of its own
+            if not failed:
+                record, _, now = self._take(run, number, index, now)
+                failed = record.error is not None
+            failures = before if failed else situation_of(run, False).failures
             shown.append(f" ({failures} of {self.policy.failed_code_limit} failed codes)"
                          if failures != before and failures else "")
             before = failures
@@ -295,17 +327,24 @@ class StorySearch:
     def search(self, targets: set[int], *, max_depth: int = MAX_DEPTH,
                max_plays: int = MAX_PLAYS) -> dict[int, tuple[tuple[int, ...], dict[str, object]]]:
         """For each row of ``targets``, the shortest path found that takes it at its last step, with
-        the expectations there."""
+        the expectations there.
+
+        Breadth first, level by level: each situation not seen before keeps its played run, and
+        each move from it is played on a copy of that run (:func:`copy_of`), one step, instead of
+        replaying the whole path from a fresh back office; the last move takes the run itself."""
         found: dict[int, tuple[tuple[int, ...], dict[str, object]]] = {}
-        frontier: list[tuple[tuple[int, ...], Situation]] = [((), FRESH)]
+        root = Played([], FRESH, self._fresh(), None, Clock.at(START).now())
+        frontier: list[tuple[tuple[int, ...], Situation, Played]] = [((), FRESH, root)]
         seen = {FRESH}
         for _ in range(max_depth):
             following = []
-            for path, situation in frontier:
-                for number, move in enumerate(self.moves):
-                    if not move.when(situation) or self.plays >= max_plays:
+            for path, situation, before in frontier:
+                possible = [number for number, move in enumerate(self.moves) if move.when(situation)]
+                for number in possible:
+                    if self.plays >= max_plays:
                         continue
-                    played = self.play(path + (number,))
+                    move = self.moves[number]
+                    played = self.play_after(before, path, number, reuse=number == possible[-1])
                     if played is None:
                         continue
                     for row in played.rows:
@@ -314,13 +353,127 @@ class StorySearch:
                                 played.run, played.record, move, self.table.rows[row - 1]))
                     if played.situation not in seen:
                         seen.add(played.situation)
-                        following.append((path + (number,), played.situation))
+                        following.append((path + (number,), played.situation, played))
                 if targets <= set(found):
                     return found
             frontier = following
             if not frontier:
                 break
         return found
+
+
+def _twin(generator: random.Random) -> random.Random:
+    twin = type(generator).__new__(type(generator))  # not seeded: the state comes next
+    twin.setstate(generator.getstate())
+    return twin
+
+
+def _counter_at(counter: itertools.count) -> itertools.count:
+    """A counter that goes on where ``counter`` stands (read from its repr: taking a number would
+    move it, and counters cannot be copied from Python 3.14 on)."""
+    standing = re.fullmatch(r"count\((-?\d+)\)", repr(counter))
+    if standing is None:
+        raise TypeError(f"the story search copies counters by ones from an integer, not {counter!r}")
+    return itertools.count(int(standing[1]))
+
+
+_MADE_AFRESH: dict[type, Callable] = {
+    type(threading.Lock()): lambda lock: threading.Lock(),
+    type(threading.RLock()): lambda lock: threading.RLock(),
+    threading.local: lambda local: type(local)(),
+    itertools.count: _counter_at,
+    random.Random: _twin,
+}
+"""What a copy of a run gets a new one of: locks (no step holds one between steps, and a lock
+cannot be copied), per-thread holds, counters and generators (where the original stands)."""
+
+
+def copy_of(run: ScenarioRun, table: FlowTable = FLOW) -> ScenarioRun:
+    """A copy of ``run``, between two steps, that goes on apart from it: a deep copy, except that
+    what no step changes is shared (the scenario, the policy, the flow table, the apps' profiles,
+    the events already logged, the setup's records), and that the back office's locks, per-thread
+    holds, counters and generators are new ones (:data:`_MADE_AFRESH`)."""
+    office = run.office
+    memo: dict[int, object] = {id(shared): shared for shared in (run.scenario, office.policy, FLOW, table)}
+    memo.update((id(event), event) for event in office.events)
+    memo.update((id(record), record) for record in run.records)
+    memo.update((id(device.app.profile), device.app.profile) for device in run.devices.values())
+    kinds = tuple(_MADE_AFRESH)
+    for holder in (office, office.store, office.events, office.secret_source):
+        for value in vars(holder).values():
+            if isinstance(value, kinds):
+                make = next(make for kind, make in _MADE_AFRESH.items() if isinstance(value, kind))
+                memo[id(value)] = make(value)
+    return _deep(run, memo)
+
+
+# A deep copy as copy.deepcopy makes it, cheaper for what a run is made of (about 200 values per
+# copy, a copy per candidate story): values that are their own copy (in _ITSELF, enums added as met)
+# are not even visited; dicts, lists, tuples, named tuples and objects whose state is their __dict__
+# are copied here; anything else (slots, its own way of copying or pickling) by copy.deepcopy.
+
+_ITSELF = {type(None), bool, int, float, complex, str, bytes, range, type, types.FunctionType,
+           types.BuiltinFunctionType}
+_HOW: dict[type, str] = {}
+
+
+def _how(kind: type) -> str:
+    """How values of ``kind`` are copied (worked out once per type)."""
+    if issubclass(kind, enum.Enum):
+        _ITSELF.add(kind)
+        return "itself"
+    if kind in (dict, list, tuple):
+        return kind.__name__
+    if kind is collections.Counter:
+        return "dict"
+    own_copying = any(name in vars(kind) for name in ("__reduce__", "__reduce_ex__", "__deepcopy__"))
+    if issubclass(kind, tuple) and hasattr(kind, "_make") and not own_copying:
+        return "named tuple"
+    plain = (kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__
+             and getattr(kind, "__getstate__", object.__getstate__) is object.__getstate__
+             and not any(hasattr(kind, name) for name in ("__setstate__", "__deepcopy__", "__getnewargs__",
+                                                          "__getnewargs_ex__"))
+             and kind.__dictoffset__ != 0 and not any(vars(k).get("__slots__") for k in kind.__mro__))
+    return "object" if plain else "deepcopy"
+
+
+def _deep(value, memo: dict[int, object]):
+    """``value`` copied deeply; ``memo`` maps the id of each value met to its copy."""
+    kind = type(value)
+    if kind in _ITSELF:
+        return value
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    how = _HOW.get(kind) or _HOW.setdefault(kind, _how(kind))
+    itself = _ITSELF
+    if how == "object":
+        copied = kind.__new__(kind)
+        memo[key] = copied
+        copied.__dict__.update({name: item if type(item) in itself else _deep(item, memo)
+                                for name, item in value.__dict__.items()})
+    elif how == "dict":
+        copied = kind()
+        memo[key] = copied
+        for name, item in value.items():
+            copied[name if type(name) in itself else _deep(name, memo)] = \
+                item if type(item) in itself else _deep(item, memo)
+    elif how == "list":
+        copied = []
+        memo[key] = copied
+        copied.extend(item if type(item) in itself else _deep(item, memo) for item in value)
+    elif how in ("tuple", "named tuple"):
+        items = [item if type(item) in itself else _deep(item, memo) for item in value]
+        if key in memo:  # the tuple was reached again through its own items
+            return memo[key]
+        same = all(new is old for new, old in zip(items, value))
+        copied = value if same else tuple(items) if how == "tuple" else kind._make(items)
+        memo[key] = copied
+    elif how == "itself":
+        return value
+    else:
+        copied = copy.deepcopy(value, memo)
+    return copied
 
 
 def situation_of(run: ScenarioRun, clock_set_back: bool) -> Situation:
