@@ -55,19 +55,23 @@ class LoginDesk(Protocol):
 MAX_INPUT = 1024
 
 class StepResult(NamedTuple):
-    """What the login mask shows after one step. ``message`` is the English text of the row's
-    message; ``message_key`` and ``message_fields`` name it, for rendering in any language
-    (:func:`twofa_sim.core.messages.render`). (A named tuple: made on every step, in C.)"""
+    """What the login mask shows after one step. ``message_key`` and ``message_fields`` name the
+    row's message, for rendering in any language (:func:`twofa_sim.core.messages.render`);
+    ``message`` is its English text. (A named tuple: made on every step, in C.)"""
 
     state: State
     outcome: Outcome
     reason: Reason
-    message: str
     screen: EnrolmentScreen | None = None
     locked_until: float | None = None
     step: int | None = None
     message_key: str = "none"
     message_fields: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The message in English (worded when asked: a simulation's steps never are)."""
+        return render_fields(self.message_key, self.message_fields)
 
     def message_in(self, language: str) -> str:
         """The message in ``language`` (a code of :data:`twofa_sim.ui.i18n.LANGUAGES`)."""
@@ -161,10 +165,13 @@ class LoginAttempt:
         """
         saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            decided = self._try_without_writing(event, classify, given) if event is self._silent_event else None
+            decided = None
+            if event is self._silent_event:
+                decided = self._try_without_writing(event, classify, given)
+                if decided is None:
+                    self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
+                    self._step_user = None
             if decided is None:
-                self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
-                self._step_user = None
                 with self._office.transaction():
                     decided = self._step(event, classify, given)
         except BaseException:
@@ -176,8 +183,7 @@ class LoginAttempt:
         row = taken.row
         self._silent_event = event if taken.writes_nothing else None
         fields = self._message_fields(verdict)
-        return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
-                          self.screen if taken.shows_qr else None,
+        return StepResult(self.state, verdict.outcome, verdict.reason, self.screen if taken.shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
 
     def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
@@ -295,11 +301,13 @@ class LoginAttempt:
     def _record_step(self, now: float, row: Transition, verdict: Verdict, source: State) -> None:
         if row.records is None:
             return
+        # an enum member's _value_ and _name_ are its value and name, read without the descriptor
+        # that .value and .name go through (two Python calls each, four times a step)
+        username = self.username
         self._office.events.record(
-            now, row.records, actor=f"user:{self.username}" if self.username else "anonymous",
-            user=self.username or "", company=self._user().company if self.username else "",
-            outcome=verdict.outcome.value, reason=verdict.reason.value, login=self.id,
-            state_from=source.name, state_to=row.target.name, detail=verdict.detail)
+            now, row.records, f"user:{username}" if username else "anonymous", username or "",
+            self._user().company if username else "", verdict.outcome._value_, verdict.reason._value_, self.id,
+            source._name_, row.target._name_, verdict.detail)
 
     def _note(self, now: float, kind: EventKind, detail: Said = NOTHING) -> None:
         self._office.events.record(now, kind, actor="system", user=self.username or "",

@@ -60,7 +60,10 @@ class BackOffice:
     def transaction(self, write: bool = True) -> AbstractContextManager[None]:
         """One unit of work in the store: a login step's check and its effect run in one. The
         events it records reach the log's listeners once it has committed (none if it failed)."""
-        return _AnnouncedAfterCommit(self._store.transaction(write), self._store.events)
+        store = self._store
+        if store.announces_events:
+            return store.transaction(write)
+        return _AnnouncedAfterCommit(store.transaction(write), store.events)
 
     # -- policy ---------------------------------------------------------------------------------
 
