@@ -14,8 +14,10 @@ messages and events; the same table is drawn as Mermaid diagrams and shown as a 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from types import MappingProxyType
+from typing import Callable, Mapping, NamedTuple
 
 
 from ..core import observers
@@ -367,15 +369,15 @@ TRANSITIONS: tuple[Transition, ...] = (
                "an expired login starts again at the login mask"),
 )
 
-ON_ENTER: dict[State, tuple[Action, ...]] = {
+ON_ENTER: Mapping[State, tuple[Action, ...]] = MappingProxyType({
     S.CREDENTIALS: (A.CLOSE_STEP, A.FORGET_LOGIN),
     S.AUTHENTICATED: (A.CLOSE_STEP,),
     S.LOCKED: (A.CLOSE_STEP,),
-}
+})
 """Actions run on entering a state, after the row's own: every state without an open step closes
 it (the rows into "expired" close it themselves)."""
 
-STATE_FACTS: dict[State, StateFacts] = {
+STATE_FACTS: Mapping[State, StateFacts] = MappingProxyType({
     S.CREDENTIALS: StateFacts(),
     S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
     S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
@@ -383,10 +385,10 @@ STATE_FACTS: dict[State, StateFacts] = {
     S.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
     S.LOCKED: StateFacts(),
     S.EXPIRED: StateFacts(),
-}
+})
 """What holds in each state (:class:`StateFacts`)."""
 
-OUTCOME_FACTS: dict[Outcome, OutcomeFacts] = {
+OUTCOME_FACTS: Mapping[Outcome, OutcomeFacts] = MappingProxyType({
     O.BAD_CREDENTIALS: OutcomeFacts("bad credentials", "error"),
     O.NO_2FA_NEEDED: OutcomeFacts("no 2FA needed", "ok"),
     O.NEEDS_ENROLMENT: OutcomeFacts("not enrolled", "info"),
@@ -400,41 +402,61 @@ OUTCOME_FACTS: dict[Outcome, OutcomeFacts] = {
     O.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),
     O.STILL_OPEN: OutcomeFacts("still open", "info"),
     O.DONE: OutcomeFacts("", "info"),  # no label: a finished login's rows are named by their event
-}
+})
 """How each outcome reads (:class:`OutcomeFacts`): the diagrams' labels and the messages' tone."""
 
 del S, E, O, R, A, K
 
 
 class FlowTable:
-    """Look-ups and renderings of a transition table, with its on-enter actions and decision orders."""
+    """Look-ups and renderings of a transition table, with its on-enter actions, per-state facts and
+    decision orders.
 
-    def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
+    A table is immutable, as its rows are: what the engine runs for each row is worked out once,
+    when the table is built, so a part changed in place would not be seen. Its mappings are
+    read-only and its attributes cannot be set; :meth:`replace` makes a changed copy."""
+
+    def __init__(self, rows: tuple[Transition, ...], on_enter: Mapping[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
                  code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
                  time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
-                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER) -> None:
-        self.rows = tuple(rows)
-        self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
-        self.password_order, self.code_step_order = password_order, code_step_order
-        self.time_step_order, self.recovery_step_order = time_step_order, recovery_step_order
-        self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
+                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER,
+                 state_facts: Mapping[State, StateFacts] | None = None) -> None:
+        part = functools.partial(object.__setattr__, self)
+        part("rows", tuple(rows))
+        part("on_enter", MappingProxyType({state: tuple(actions) for state, actions in
+                                           (ON_ENTER if on_enter is None else on_enter).items()}))
+        part("state_facts", MappingProxyType(dict(STATE_FACTS if state_facts is None else state_facts)))
+        part("password_order", tuple(password_order))
+        part("code_step_order", tuple(code_step_order))
+        part("time_step_order", tuple(time_step_order))
+        part("recovery_step_order", tuple(recovery_step_order))
+        index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
-            if key in self._index:
+            if key in index:
                 raise ValueError(f"duplicate row for {key}")
-            self._index[key] = row
-        self.initial = State.CREDENTIALS
-        self.final = State.AUTHENTICATED  # where a login ends well (the diagrams' end marker)
-        self.state_facts = STATE_FACTS
-        self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
-                        for state in State}
+            index[key] = row
+        part("_index", index)
+        part("initial", State.CREDENTIALS)
+        part("final", State.AUTHENTICATED)  # where a login ends well (the diagrams' end marker)
+        part("_events", {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
+                         for state in State})
         # What the engine runs for each row, by the row's identity (the table holds its rows), and
-        # each decision order joined to the rows its guards lead to, per state and event (on first use).
-        self._taken = {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
-                                      self.facts_of(row.target).shows_qr, self.writes_nothing(row))
-                       for row in self.rows}
-        self._joined: dict[tuple[State, FlowEvent], tuple[tuple[Guard, ...], tuple[tuple, ...]]] = {}
+        # each decision order joined to the rows its guards lead to, per state and event (a cache,
+        # filled on first use).
+        part("_taken", {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
+                                       self.facts_of(row.target).shows_qr, self.writes_nothing(row))
+                        for row in self.rows})
+        part("_joined", {})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a flow table cannot be changed in place (setting {name!r}): "
+                             f"make a changed copy with replace(), e.g. FLOW.replace(rows=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a flow table cannot be changed in place (deleting {name!r}): "
+                             f"make a changed copy with replace()")
 
     @staticmethod
     def outcome_facts(outcome: Outcome) -> OutcomeFacts:
@@ -498,10 +520,10 @@ class FlowTable:
         return guard
 
     def replace(self, **changes) -> "FlowTable":
-        """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""
+        """A copy with some of ``rows``, ``on_enter``, ``state_facts`` and the decision orders replaced."""
         parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
                  "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
-                 "recovery_step_order": self.recovery_step_order}
+                 "recovery_step_order": self.recovery_step_order, "state_facts": self.state_facts}
         unknown = sorted(set(changes) - set(parts))
         if unknown:
             raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")
