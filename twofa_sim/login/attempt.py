@@ -21,7 +21,7 @@ from ..core.errors import ValidationError
 from ..core.events import EventKind
 from ..core.messages import NOTHING, Said, render_fields, say
 from ..core.rules import step_timed_out
-from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken, Transition
+from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken
 from .screen import EnrolmentScreen
 
 from ..core.clock import Clock
@@ -192,9 +192,9 @@ class LoginAttempt:
         self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
         now = self._office.clock.now()
         verdict, taken = classify(event, now, *given)
-        row, source = taken.row, self.state
+        row = taken.row
         self.state = row.target
-        self._record_step(now, row, verdict, source)
+        self._record_step(now, taken, verdict)
         for method in taken.methods:
             getattr(self, method)(now, verdict)
         return verdict, taken
@@ -298,16 +298,18 @@ class LoginAttempt:
 
     # -- records and messages ---------------------------------------------------------------------
 
-    def _record_step(self, now: float, row: Transition, verdict: Verdict, source: State) -> None:
-        if row.records is None:
+    def _record_step(self, now: float, taken: Taken, verdict: Verdict) -> None:
+        """The row's event: the outcome (the row's: the guard that decided led to it), the reason,
+        and the states the login went from and to."""
+        records = taken.row.records
+        if records is None:
             return
-        # an enum member's _value_ and _name_ are its value and name, read without the descriptor
-        # that .value and .name go through (two Python calls each, four times a step)
+        outcome, source, target = taken.recorded_as
         username = self.username
         self._office.events.record(
-            now, row.records, f"user:{username}" if username else "anonymous", username or "",
-            self._user().company if username else "", verdict.outcome._value_, verdict.reason._value_, self.id,
-            source._name_, row.target._name_, verdict.detail)
+            now, records, f"user:{username}" if username else "anonymous", username or "",
+            self._user().company if username else "", outcome, verdict.reason.value, self.id, source, target,
+            verdict.detail)
 
     def _note(self, now: float, kind: EventKind, detail: Said = NOTHING) -> None:
         self._office.events.record(now, kind, actor="system", user=self.username or "",

@@ -149,13 +149,15 @@ class Transition:
 class Taken(NamedTuple):
     """A row as the engine takes it, worked out once per table: the row, the names of the engine's
     methods for its actions and then for its target's on-enter actions, whether the target shows
-    the QR (:attr:`StateFacts.shows_qr`), and whether taking it writes nothing
-    (:meth:`FlowTable.writes_nothing`)."""
+    the QR (:attr:`StateFacts.shows_qr`), whether taking it writes nothing
+    (:meth:`FlowTable.writes_nothing`), and how its event names the outcome, the source and the
+    target (their value and names, read once here rather than on every step)."""
 
     row: Transition
     methods: tuple[str, ...]
     shows_qr: bool
     writes_nothing: bool
+    recorded_as: tuple[str, str, str]
 
 
 class Facts(NamedTuple):
@@ -446,7 +448,8 @@ class FlowTable:
         # each decision order joined to the rows its guards lead to, per state and event (a cache,
         # filled on first use).
         part("_taken", {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
-                                       self.facts_of(row.target).shows_qr, self.writes_nothing(row))
+                                       self.facts_of(row.target).shows_qr, self.writes_nothing(row),
+                                       (row.outcome.value, row.source.name, row.target.name))
                         for row in self.rows})
         part("_joined", {})
 
