@@ -219,7 +219,7 @@ class LoginAttempt:
 
     def _classify_time(self, event: FlowEvent, now: float) -> tuple[Verdict, Taken]:
         guard, taken = self._flow.decide_in(self.state, event, self._flow.time_step_order,
-                                            Facts(timed_out=self._deadline_passed(now)))
+                                            Facts(timed_out=step_timed_out(now, self.deadline)))
         return Verdict(guard.outcome, guard.reason), taken
 
     def _classify_password(self, event: FlowEvent, now: float, username: str, known: bool,
@@ -238,19 +238,16 @@ class LoginAttempt:
     def _classify_code_step(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
                             order: tuple[Guard, ...]) -> tuple[Verdict, Taken]:
         """The second factor finds the facts and proposes a change; the order decides the outcome."""
-        check = self._user().enrolment.check(factor, text, now, self._office.policy,
-                                             timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale(),
-                                             malformed_before=self.malformed_codes)
+        enrolment = self._user().enrolment
+        check = enrolment.check(factor, text, now, self._office.policy, timed_out=step_timed_out(now, self.deadline),
+                                factor_changed=self._step_is_stale(enrolment), malformed_before=self.malformed_codes)
         guard, taken = self._flow.decide_in(self.state, event, order, check.facts)
         return check.verdict_of(guard), taken
 
-    def _deadline_passed(self, now: float) -> bool:
-        return step_timed_out(now, self.deadline)
-
-    def _step_is_stale(self) -> bool:
+    def _step_is_stale(self, enrolment) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or
         another login confirmed or replaced the secret this QR step shows."""
-        return self._opened_for != _second_factor_of(self._user().enrolment)
+        return self._opened_for != _second_factor_of(enrolment)
 
     def _user(self) -> BackendUser:
         """The user this login is for, read once per step: the check and the actions of one step
