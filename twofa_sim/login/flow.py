@@ -537,15 +537,16 @@ class FlowTable:
         observers hear of the guard and the row as from :meth:`decide` and :meth:`lookup`."""
         joined = self._joined.get((state, event))
         if joined is None or joined[0] is not order:
+            rows = ((guard, self._find(state, event, guard.outcome, guard.reason)) for guard in order)
             joined = self._joined[(state, event)] = (order, tuple(
-                (guard.holds, guard, self._find(state, event, guard.outcome, guard.reason)) for guard in order))
-        for holds, guard, row in joined[1]:
+                (guard.holds, guard, None if row is None else self._taken[id(row)]) for guard, row in rows))
+        for holds, guard, taken in joined[1]:
             if holds(facts):
                 observers.guard_taken(order, guard)
-                if row is None:
+                if taken is None:
                     raise _no_row(state, event, guard.outcome)
-                observers.row_taken(row)
-                return guard, self._taken[id(row)]
+                observers.row_taken(taken.row)
+                return guard, taken
         raise TransitionNotAllowed(f"the flow decides no outcome in state '{state.value}' for {facts}")
 
     @staticmethod
