@@ -322,6 +322,22 @@ def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
     assert fast["logins"] >= 4000 and fast["seconds"] > 0
 
 
+def test_the_benchmark_takes_the_simulations_code_steps_again_and_stops_where_one_ends_otherwise():
+    """The benchmark times the engine on the simulation's own code steps, taken again on a fresh back
+    office: each must end as it did in the simulation, and a trace that says otherwise stops it."""
+    from twofa_sim.bench import engines as bench
+    from twofa_sim.login.flow import Outcome
+    trace: list = []
+    run = simulate_exact(draw_population(30, days=2, seed=5), CHEAP, trace=trace)
+    assert bench.replay_code_steps(run, trace) > 0
+    first = next(i for i, login in enumerate(trace) if login.codes)
+    code, instant, outcome = trace[first].codes[0]
+    other = Outcome.ACCEPTED if outcome is not Outcome.ACCEPTED else Outcome.REJECTED
+    trace[first] = trace[first]._replace(codes=((code, instant, other),) + trace[first].codes[1:])
+    with pytest.raises(AssertionError, match=f"code step #1 of the replay ended {outcome}, in the simulation {other}"):
+        bench.replay_code_steps(run, trace)
+
+
 def test_one_app_on_another_version():
     params = default_parameters()
     older = with_app_version(params, "2fas", "2fas@5.0")
