@@ -123,9 +123,10 @@ def replay_code_steps(run, trace: list) -> float:
     Every login is started and its password typed at the same instant and in the same order as in
     the simulation, so every user gets the same secret. A login's code steps wait in a batch until
     its user logs in again (or the trace ends); then the batch is taken in one timed loop: set the
-    clock to the code's instant, submit the code (the engine reads its time from the clock as pyotp
-    is given it). Users share nothing a code step reads or writes, so each step has the outcome it
-    had in the simulation; this is checked, and a step that differs stops the benchmark.
+    clock to the code's instant (counted with the engine, which reads its time from the clock where
+    pyotp is given it), submit the code. Users share nothing a code step reads or writes, so each
+    step has the outcome it had in the simulation; this is checked, and a step that differs stops
+    the benchmark.
     """
     office, clock, _, _ = population_office(run.population, run.policy)
     batch: list = []
