@@ -14,7 +14,9 @@ import pytest
 from twofa_sim import AlreadyExistsError, BackOffice, Clock, NotFoundError, SeededSecretSource, State, ValidationError
 from twofa_sim.core.events import EventKind
 from twofa_sim.classroom import Classroom, Progress, Roster, class_db_url, generate_password, open_class
-from twofa_sim.classroom.progress import COLUMNS, ClassProgress
+from twofa_sim.classroom.progress import ClassProgress
+from twofa_sim.core.clock import iso
+from twofa_sim.ui.class_dashboard import COLUMNS, clock_time, progress_rows
 from twofa_sim.classroom.course import DB_ENV, TRAINER_KEY_ENV, trainer_key_accepted
 from twofa_sim.classroom.roster import ALPHABET
 from twofa_sim.core.passwords import check_password_rule
@@ -51,8 +53,9 @@ def right_code(classroom: Classroom, secret: str, steps: int = 0) -> str:
 
 
 def table(classroom: Classroom) -> pd.DataFrame:
-    """The live table as the trainer sees it (the dashboard builds the same frame)."""
-    return pd.DataFrame(classroom.status_rows(), columns=COLUMNS).set_index("trainee")
+    """The live table as the trainer's CSV export has it."""
+    rows = progress_rows(classroom.statuses(), classroom.office.policy.period)
+    return pd.DataFrame(rows, columns=COLUMNS).set_index("trainee")
 
 
 def progress_of(classroom: Classroom, name: str) -> Progress:
@@ -228,6 +231,20 @@ def test_admin_actions_change_what_the_dashboard_shows(classroom, action, before
     getattr(classroom, action)("trainee01")
     assert progress_of(classroom, "trainee01") is after
     assert classroom.office.events[-1].actor == "admin:trainer"
+
+
+def test_a_trainees_row_holds_instants_and_the_export_words_them(classroom):
+    """The live row is typed (a lock's end and the last action are instants, None when there are
+    none); only the dashboard's rows word them, in UTC, and its table shows the time of day."""
+    start = classroom.office.clock.now()
+    lock(classroom, "trainee01")
+    rows = {s.username: s for s in classroom.statuses()}
+    locked, idle = rows["trainee01"], rows["trainee02"]
+    lock_end = start + FAST.lock_seconds
+    assert (locked.locked_until, locked.last_seen, idle.locked_until, idle.last_seen) == (lock_end, start, None, None)
+    assert table(classroom).loc["trainee01", ["locked until", "last seen"]].tolist() == [iso(lock_end), iso(start)]
+    assert table(classroom).loc["trainee02", ["locked until", "last seen"]].tolist() == ["", ""]
+    assert (clock_time(lock_end), clock_time(None)) == (iso(lock_end)[11:], "")
 
 
 def test_a_reset_sends_the_trainee_back_to_a_fresh_qr(classroom):

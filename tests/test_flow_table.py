@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from twofa_sim import FLOW, EventKind, FlowEvent, LoginAttempt, Outcome, Reason, State, TransitionNotAllowed
-from twofa_sim.login.flow import TRANSITIONS, Action, FlowTable
+from twofa_sim.login.flow import ON_ENTER, TRANSITIONS, Action, FlowTable, StateFacts
 from twofa_sim.core.messages import SILENT, keyed_messages
 
 from conftest import PASSWORD, make_office
@@ -264,6 +264,29 @@ def test_the_order_of_the_code_steps_guards_is_data():
         assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS
         outcomes[name] = login.submit_code(current_code(office, secret)).outcome
     assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED}
+
+
+def test_a_flow_table_is_changed_only_by_copying_it():
+    """What the engine runs for each row is worked out when a table is built, so a table cannot be
+    edited in place: its mappings are read-only and its parts cannot be set; a copy is seen."""
+    with pytest.raises(TypeError):
+        FLOW.on_enter[State.CREDENTIALS] = ()
+    with pytest.raises(TypeError):
+        FLOW.state_facts[State.ENROLMENT] = StateFacts(step_open=True)
+    for name in ("rows", "on_enter", "state_facts", "code_step_order", "initial"):
+        with pytest.raises(AttributeError, match=f"cannot be changed in place \\(setting '{name}'\\).*replace"):
+            setattr(FLOW, name, getattr(FLOW, name))
+    with pytest.raises(AttributeError, match="cannot be changed in place"):
+        del FLOW.rows
+    with pytest.raises(TypeError):
+        ON_ENTER[State.CREDENTIALS] = ()
+    hidden = FLOW.replace(state_facts={**FLOW.state_facts, State.ENROLMENT: StateFacts(step_open=True)})
+    shown = {}
+    for name, table in (("hidden", hidden), ("original", FLOW)):
+        office, _ = login_in(State.CREDENTIALS)
+        shown[name] = LoginAttempt(office, 99, flow=table).submit_password("alice", PASSWORD).qr_shown
+    assert shown == {"hidden": False, "original": True}
+    assert FLOW.replace(on_enter={}).entering(State.CREDENTIALS) == () != FLOW.entering(State.CREDENTIALS)
 
 
 def test_a_flow_table_copy_names_the_part_it_does_not_have():

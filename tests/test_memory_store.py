@@ -76,3 +76,16 @@ def test_a_step_that_fails_is_not_heard():
             login.submit_code(refused_code(office, secret))
             raise Boom
     assert heard == [] and len(office.events) == count and office.user("alice").enrolment.failures == 0
+
+
+def test_an_event_the_log_builds_at_once_is_the_event_its_dataclass_builds():
+    """``Event.of`` (the log's way, one call per event) sets the same fields as the dataclass's own
+    ``__init__``: a field added to the dataclass and not to ``Event.of`` fails here."""
+    from dataclasses import fields
+
+    from twofa_sim.core.events import Event
+    values = [f"value of {field.name}" for field in fields(Event)]
+    built, made = Event.of(*values), Event(*values)
+    assert (built, vars(built)) == (made, vars(made))
+    with pytest.raises(AttributeError):
+        built.user = "mallory"               # as frozen as the dataclass's own

@@ -289,10 +289,11 @@ def test_exact_engine_reports_progress_and_times_the_code_step_alone():
                          progress_every=50, trace=trace)
     assert seen[-1] == (population.n_logins, population.n_logins)
     assert [d for d, _ in seen[:-1]] == list(range(50, population.n_logins, 50))
-    assert run.code_steps == len(trace) > 0
+    typed = [code for login in trace for code, _, _ in login.codes]
+    assert len(trace) == population.n_logins and run.code_steps == len(typed) > 0
     assert 0 < run.code_step_seconds < run.seconds
     texts = " ".join(f"{e.outcome} {e.reason} {e.detail}" for e in run.office.events)
-    assert not any(code in texts for _, code, _ in trace)
+    assert not any(code in texts for code in typed)
     assert math.isfinite(run.code_step_seconds / run.code_steps)
 
 
@@ -319,6 +320,22 @@ def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
     assert exact["steps"] >= exact["logins"] * 0.9 and exact["per_step"] > 0 and exact["bare"] > 0
     fast = bench.fast_engine(users=2000, days=2, repeats=1)
     assert fast["logins"] >= 4000 and fast["seconds"] > 0
+
+
+def test_the_benchmark_takes_the_simulations_code_steps_again_and_stops_where_one_ends_otherwise():
+    """The benchmark times the engine on the simulation's own code steps, taken again on a fresh back
+    office: each must end as it did in the simulation, and a trace that says otherwise stops it."""
+    from twofa_sim.bench import engines as bench
+    from twofa_sim.login.flow import Outcome
+    trace: list = []
+    run = simulate_exact(draw_population(30, days=2, seed=5), CHEAP, trace=trace)
+    assert bench.replay_code_steps(run, trace) > 0
+    first = next(i for i, login in enumerate(trace) if login.codes)
+    code, instant, outcome = trace[first].codes[0]
+    other = Outcome.ACCEPTED if outcome is not Outcome.ACCEPTED else Outcome.REJECTED
+    trace[first] = trace[first]._replace(codes=((code, instant, other),) + trace[first].codes[1:])
+    with pytest.raises(AssertionError, match=f"code step #1 of the replay ended {outcome}, in the simulation {other}"):
+        bench.replay_code_steps(run, trace)
 
 
 def test_one_app_on_another_version():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -203,6 +203,33 @@ def _typed(code: str, typo: int, pos: int, shift: int) -> str:
     return code[:i] + code[i + 1:]
 
 
+class TracedLogin(NamedTuple):
+    """One login as :func:`simulate_exact` played it (``trace=``): who logged in, when the password
+    was typed, and each code typed as ``(code, instant, outcome)``; enough to take the same steps
+    again on a back office from :func:`population_office` (the benchmark does)."""
+
+    username: str
+    password_at: float
+    codes: tuple[tuple[str, float, Outcome], ...]
+
+
+def population_office(population: Population, policy: Policy) -> tuple[BackOffice, Clock, list[str], list[Device]]:
+    """The back office :func:`simulate_exact` starts from: its clock, one company, every user of
+    ``population`` (names ``user000000`` ...) with "Force 2 factor auth." ticked, and each user's
+    device with their app and clock offset. The same population gives the same office."""
+    pop = population
+    clock = Clock.at(pop.start)
+    office = BackOffice(policy, clock, SeededSecretSource(pop.seed))
+    office.create_company("Population")
+    names = [f"user{i:06d}" for i in range(pop.n_users)]
+    offsets = app_clock_offsets(pop)
+    devices = []
+    for i, name in enumerate(names):
+        office.create_user(name, PASSWORD, force_2fa=True)
+        devices.append(Device.for_user(office, name, app=pop.app_keys[pop.app[i]], offset=float(offsets[i])))
+    return office, clock, names, devices
+
+
 def simulate_exact(population: Population, policy: Policy | None = None, *, scan: str = "text",
                    progress: Callable[[int, int], None] | None = None, progress_every: int = 500,
                    trace: list | None = None) -> SimulationRun:
@@ -217,23 +244,15 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
     ``progress(done, total)`` is called every ``progress_every`` logins and at the end. The time
     spent inside :meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code` is measured on its own
     (``SimulationRun.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
-    which large runs lower. ``trace``, when a list, receives ``(username, typed code, instant)``
-    for every code submitted (for benchmarks).
+    which large runs lower. ``trace``, when a list, receives one :class:`TracedLogin` per login, in
+    order (for benchmarks).
     """
     if scan not in ("text", "pixels"):
         raise ValidationError("scan", f"must be 'text' or 'pixels', got {scan!r}")
     started = time.perf_counter()
     policy = policy or Policy()
     pop = population
-    clock = Clock.at(pop.start)
-    office = BackOffice(policy, clock, SeededSecretSource(pop.seed))
-    office.create_company("Population")
-    names = [f"user{i:06d}" for i in range(pop.n_users)]
-    offsets = app_clock_offsets(pop)
-    devices = []
-    for i, name in enumerate(names):
-        office.create_user(name, PASSWORD, force_2fa=True)
-        devices.append(Device.for_user(office, name, app=pop.app_keys[pop.app[i]], offset=float(offsets[i])))
+    office, clock, names, devices = population_office(pop, policy)
     A = pop.params.attempts_per_login
     L = pop.n_logins
     cols = {c: [0] * L for c in ("phase", "outcome", "codes", "wrong", "replays", "malformed", "step",
@@ -269,19 +288,19 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                 outcome, end = LoginOutcome.GAVE_UP, t_read
         if outcome is None and not device.app.entries:
             outcome, end = LoginOutcome.GAVE_UP, t_read
-        k = 0
+        k, typed_codes = 0, []
         while outcome is None:
             ts = t_read + float(pop.typing[j, k])
             clock.set(t_read)
             shown = device.code()
             typed = _typed(shown, int(pop.typo[j, k]), int(pop.typo_pos[j, k]), int(pop.typo_shift[j, k]))
             clock.set(ts)
-            if trace is not None:
-                trace.append((name, typed, ts))
             t0 = perf()
             res = login.submit_code(typed)
             code_time += perf() - t0
             code_steps += 1
+            if trace is not None:
+                typed_codes.append((typed, ts, res.outcome))
             if res.outcome is Outcome.TIMED_OUT:
                 outcome, end = LoginOutcome.EXPIRED, ts
                 break
@@ -311,6 +330,8 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                     t_read = ts + pause
                 k += 1
         prev_end[i] = end
+        if trace is not None:
+            trace.append(TracedLogin(name, tpw, tuple(typed_codes)))
         cols["phase"][j], cols["outcome"][j] = PHASES.index(phase), OUTCOME_INDEX[outcome]
         for c, v in counts.items():
             cols[c][j] = v

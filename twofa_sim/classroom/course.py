@@ -221,18 +221,13 @@ class Classroom:
         return [row for row in self.office.events.rows(language=language)
                 if row["company"] == self.company or (row["user"] and row["user"].casefold() in names)]
 
-    def status_rows(self) -> list[dict]:
-        """The live table's rows (see :class:`~twofa_sim.classroom.progress.ClassProgress`)."""
-        self.refresh()
-        return self.progress.rows()
-
     def counts(self, statuses: list[TraineeStatus] | None = None) -> dict[str, int]:
         """How many trainees are at each stage (for the dashboard's summary line), of ``statuses``
         if given (read once per refresh), else read now."""
         statuses = self.progress.statuses() if statuses is None else statuses
         return {"trainees": len(statuses), "logged in": sum(s.logged_in for s in statuses),
                 "sees QR": sum(s.sees_qr for s in statuses), "enrolled": sum(s.enrolled for s in statuses),
-                "signed in": sum(s.signed_in for s in statuses), "locked": sum(bool(s.locked_until) for s in statuses)}
+                "signed in": sum(s.signed_in for s in statuses), "locked": sum(s.locked_until is not None for s in statuses)}
 
     def stages(self) -> dict[Progress, int]:
         """How many trainees are at each stage (the projector's bars)."""

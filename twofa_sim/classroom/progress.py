@@ -17,7 +17,6 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from ..core.clock import iso
 from ..core.events import Event, EventKind
 from ..login.backoffice import BackOffice
 from ..login.flow import MATCHED_STEP
@@ -65,7 +64,9 @@ class _Trail:
 
 @dataclass(frozen=True)
 class TraineeStatus:
-    """One row of the trainer's live table."""
+    """One row of the trainer's live table, typed: times are instants (seconds since the epoch, as
+    every time of the package; None when there is none). Its labels and how each value reads are
+    the dashboard's (:mod:`twofa_sim.ui.class_dashboard`)."""
 
     username: str
     progress: Progress
@@ -76,8 +77,8 @@ class TraineeStatus:
     failed_codes: int
     wrong_passwords: int
     step_offset: int | None
-    locked_until: str
-    last_seen: str
+    locked_until: float | None
+    last_seen: float | None
     stuck_since: float | None
 
     def phone_clock(self, period: int) -> str:
@@ -204,11 +205,11 @@ class ClassProgress:
             user = users.get(name)
             enrolled = user is not None and user.enrolled
             failures = 0 if user is None else user.failed_codes
-            locked_until = "" if user is None or user.locked_until is None else iso(user.locked_until)
+            locked_until = None if user is None else user.locked_until
             step_open = trail.step_opened is not None and now < trail.step_opened + timeout
             open_step = OPEN_STEPS.get(trail.last_state) if step_open else None
             lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not step_open)) and not enrolled
-            if locked_until:
+            if locked_until is not None:
                 progress = Progress.LOCKED
             elif open_step is not None and not (open_step is Progress.SEES_QR and enrolled):
                 progress = open_step
@@ -228,26 +229,12 @@ class ClassProgress:
                 username=name, progress=progress, logged_in=trail.logged_in,
                 sees_qr=progress is Progress.SEES_QR, enrolled=enrolled, signed_in=trail.signed_in,
                 failed_codes=failures, wrong_passwords=trail.wrong_passwords, step_offset=trail.step_offset,
-                locked_until=locked_until, last_seen="" if trail.last_seen is None else iso(trail.last_seen),
+                locked_until=locked_until, last_seen=trail.last_seen,
                 stuck_since=trail.step_opened if progress is Progress.SEES_QR else None))
         return rows
 
-    def rows(self) -> list[dict]:
-        """The live table as plain rows, one per trainee (names, stages, counts and times; never a
-        secret); the dashboard shows them as a table, the CSV export writes them."""
-        period = self.office.policy.period
-        return [{"trainee": s.username, "progress": s.progress.value, "enrolled": s.enrolled,
-                 "signed in": s.signed_in, "failed codes": s.failed_codes, "wrong passwords": s.wrong_passwords,
-                 "phone clock": s.phone_clock(period), "locked until": s.locked_until, "last seen": s.last_seen}
-                for s in self.statuses()]
-
     def __repr__(self) -> str:
         return f"ClassProgress({len(self.usernames)} trainees, {self._read} events read)"
-
-
-COLUMNS = ["trainee", "progress", "enrolled", "signed in", "failed codes", "wrong passwords", "phone clock",
-           "locked until", "last seen"]
-"""The live table's columns, in the order the dashboard shows them."""
 
 
 def stage_counts(statuses: list[TraineeStatus]) -> dict[Progress, int]:
@@ -256,6 +243,6 @@ def stage_counts(statuses: list[TraineeStatus]) -> dict[Progress, int]:
     return {stage: counted.get(stage, 0) for stage in Progress}
 
 
-def class_progress(office: BackOffice, usernames: Iterable[str]) -> list[dict]:
+def class_progress(office: BackOffice, usernames: Iterable[str]) -> list[TraineeStatus]:
     """The live table's rows once (see :class:`ClassProgress`)."""
-    return ClassProgress(office, usernames).rows()
+    return ClassProgress(office, usernames).statuses()

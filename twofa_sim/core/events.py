@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Callable, Iterator
 
 from .clock import iso
-from .messages import Said, as_written, render_fields
+from .messages import NOTHING, Said, as_written, render_fields
 
 LOG = logging.getLogger(__name__)
 
@@ -78,6 +78,20 @@ class Event:
     detail_key: str = ""
     detail_fields: tuple[tuple[str, object], ...] = ()
 
+    @classmethod
+    def of(cls, seq: int, time: float, kind: EventKind, actor: str, user: str, company: str, outcome: str,
+           reason: str, login: int | None, state_from: str, state_to: str, detail_key: str,
+           detail_fields: tuple[tuple[str, object], ...]) -> "Event":
+        """The event of these fields, every one given, in their order: what the log records on
+        every login step. The generated ``__init__`` of a frozen dataclass sets each of the 13 fields
+        through ``object.__setattr__`` one by one; this sets them in one call."""
+        event = _new(cls)
+        _set(event, "__dict__", {"seq": seq, "time": time, "kind": kind, "actor": actor, "user": user,
+                                 "company": company, "outcome": outcome, "reason": reason, "login": login,
+                                 "state_from": state_from, "state_to": state_to, "detail_key": detail_key,
+                                 "detail_fields": detail_fields})
+        return event
+
     @property
     def said(self) -> Said:
         """The detail as a message id with its fields."""
@@ -123,6 +137,8 @@ class Event:
         return "  ".join(parts)
 
 
+_new, _set = object.__new__, object.__setattr__
+
 COLUMNS = ["seq", "time", "kind", "actor", "user", "company", "outcome", "reason", "login",
            "state_from", "state_to", "detail"]
 """The columns of a plain row of the log: the detail as words (its id and fields stay with the event)."""
@@ -151,13 +167,16 @@ class EventLog:
         self._listeners: list[Callable[[Event], None]] = []
         self._held = _Held()
 
-    def record(self, time: float, kind: EventKind, actor: str, **fields) -> Event:
+    def record(self, time: float, kind: EventKind, actor: str, user: str = "", company: str = "", outcome: str = "",
+               reason: str = "", login: int | None = None, state_from: str = "", state_to: str = "",
+               detail: Said = NOTHING, detail_key: str | None = None,
+               detail_fields: tuple[tuple[str, object], ...] = ()) -> Event:
         """Append an event; ``detail`` (a :class:`~twofa_sim.core.messages.Said`) gives its
-        ``detail_key`` and ``detail_fields``."""
-        if "detail" in fields:
-            said = fields.pop("detail")
-            fields["detail_key"], fields["detail_fields"] = said.key, said.fields
-        event = self._append(Event(seq=len(self._events) + 1, time=time, kind=kind, actor=actor, **fields))
+        ``detail_key`` and ``detail_fields`` (or they are given as they are, from a saved event)."""
+        if detail_key is None:
+            detail_key, detail_fields = detail.key, detail.fields
+        event = self._append(Event.of(len(self._events) + 1, time, kind, actor, user, company, outcome, reason, login,
+                                      state_from, state_to, detail_key, detail_fields))
         waiting = self._held.events
         if waiting is not None:
             waiting.append(event)
@@ -181,7 +200,7 @@ class EventLog:
         if self._held.depth:
             return
         waiting, self._held.events = self._held.events, None
-        if announce:
+        if announce and self._listeners:
             for event in waiting:
                 self._announce(event)
 

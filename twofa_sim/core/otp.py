@@ -44,11 +44,20 @@ class _Keyed:
         outer.update(key.translate(_XOR_5C))
         self._inner, self._outer = inner, outer
 
-    def mac(self, message: bytes) -> bytes:
-        inner, outer = self._inner.copy(), self._outer.copy()
-        inner.update(message)
-        outer.update(inner.digest())
-        return outer.digest()
+    def codes(self, steps: range, digits: int) -> list[str]:
+        """The HOTP code of each time step, in order: the step's HMAC (the pads' hash states copied,
+        then the step, then the inner digest), truncated as RFC 4226 says and pyotp does. A
+        window's codes in one call: the window is the hot loop of every code step."""
+        inner_pad, outer_pad, modulus, codes = self._inner, self._outer, 10 ** digits, []
+        for step in steps:
+            inner, outer = inner_pad.copy(), outer_pad.copy()
+            inner.update(step.to_bytes(8, "big"))
+            outer.update(inner.digest())
+            code_mac = outer.digest()
+            offset = code_mac[-1] & 0x0F
+            value = (int.from_bytes(code_mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
+            codes.append(str(value).zfill(digits))
+        return codes
 
 
 @functools.lru_cache(maxsize=4096)
@@ -101,7 +110,7 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
     ``strings_equal`` for a text that is not ASCII), none skipped; near 1970 the window starts at
     step 0.
     """
-    mac = _keyed(secret, algorithm, digits, period).mac
+    keyed = _keyed(secret, algorithm, digits, period)
     instant = int(t) + centre * period
     if instant < 0:
         return []
@@ -112,12 +121,9 @@ def matching_steps(secret: str, code: str, t: float, *, window: int, centre: int
     # hmac.compare_digest as it is (NFKC leaves ASCII unchanged: what strings_equal would compare);
     # any other text goes through pyotp's strings_equal, which folds it first.
     equal = hmac.compare_digest if code.isascii() else strings_equal
-    modulus, matched = 10 ** digits, []
-    for step in window_steps(present, window):
-        code_mac = mac(step.to_bytes(8, "big"))
-        offset = code_mac[-1] & 0x0F
-        value = (int.from_bytes(code_mac[offset:offset + 4], "big") & 0x7FFFFFFF) % modulus
-        if equal(code, str(value).zfill(digits)):               # every step is compared, none skipped
+    steps, matched = window_steps(present, window), []
+    for step, expected in zip(steps, keyed.codes(steps, digits)):
+        if equal(code, expected):                               # every step is compared, none skipped
             matched.append(step)
     return matched
 

@@ -21,7 +21,7 @@ from ..core.errors import ValidationError
 from ..core.events import EventKind
 from ..core.messages import NOTHING, Said, render_fields, say
 from ..core.rules import step_timed_out
-from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken, Transition
+from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken
 from .screen import EnrolmentScreen
 
 from ..core.clock import Clock
@@ -55,19 +55,23 @@ class LoginDesk(Protocol):
 MAX_INPUT = 1024
 
 class StepResult(NamedTuple):
-    """What the login mask shows after one step. ``message`` is the English text of the row's
-    message; ``message_key`` and ``message_fields`` name it, for rendering in any language
-    (:func:`twofa_sim.core.messages.render`). (A named tuple: made on every step, in C.)"""
+    """What the login mask shows after one step. ``message_key`` and ``message_fields`` name the
+    row's message, for rendering in any language (:func:`twofa_sim.core.messages.render`);
+    ``message`` is its English text. (A named tuple: made on every step, in C.)"""
 
     state: State
     outcome: Outcome
     reason: Reason
-    message: str
     screen: EnrolmentScreen | None = None
     locked_until: float | None = None
     step: int | None = None
     message_key: str = "none"
     message_fields: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The message in English (worded when asked: a simulation's steps never are)."""
+        return render_fields(self.message_key, self.message_fields)
 
     def message_in(self, language: str) -> str:
         """The message in ``language`` (a code of :data:`twofa_sim.ui.i18n.LANGUAGES`)."""
@@ -161,10 +165,13 @@ class LoginAttempt:
         """
         saved = (self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for)
         try:
-            decided = self._try_without_writing(event, classify, given) if event is self._silent_event else None
+            decided = None
+            if event is self._silent_event:
+                decided = self._try_without_writing(event, classify, given)
+                if decided is None:
+                    self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
+                    self._step_user = None
             if decided is None:
-                self.state, self.username, self.screen, self.deadline, self.malformed_codes, self._opened_for = saved
-                self._step_user = None
                 with self._office.transaction():
                     decided = self._step(event, classify, given)
         except BaseException:
@@ -176,8 +183,7 @@ class LoginAttempt:
         row = taken.row
         self._silent_event = event if taken.writes_nothing else None
         fields = self._message_fields(verdict)
-        return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
-                          self.screen if taken.shows_qr else None,
+        return StepResult(self.state, verdict.outcome, verdict.reason, self.screen if taken.shows_qr else None,
                           verdict.locked_until, verdict.step, row.message, fields)
 
     def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
@@ -186,9 +192,9 @@ class LoginAttempt:
         self._flow.require_event(self.state, event)  # in the transaction: another thread may have moved on
         now = self._office.clock.now()
         verdict, taken = classify(event, now, *given)
-        row, source = taken.row, self.state
+        row = taken.row
         self.state = row.target
-        self._record_step(now, row, verdict, source)
+        self._record_step(now, taken, verdict)
         for method in taken.methods:
             getattr(self, method)(now, verdict)
         return verdict, taken
@@ -213,7 +219,7 @@ class LoginAttempt:
 
     def _classify_time(self, event: FlowEvent, now: float) -> tuple[Verdict, Taken]:
         guard, taken = self._flow.decide_in(self.state, event, self._flow.time_step_order,
-                                            Facts(timed_out=self._deadline_passed(now)))
+                                            Facts(timed_out=step_timed_out(now, self.deadline)))
         return Verdict(guard.outcome, guard.reason), taken
 
     def _classify_password(self, event: FlowEvent, now: float, username: str, known: bool,
@@ -232,19 +238,16 @@ class LoginAttempt:
     def _classify_code_step(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
                             order: tuple[Guard, ...]) -> tuple[Verdict, Taken]:
         """The second factor finds the facts and proposes a change; the order decides the outcome."""
-        check = self._user().enrolment.check(factor, text, now, self._office.policy,
-                                             timed_out=self._deadline_passed(now), factor_changed=self._step_is_stale(),
-                                             malformed_before=self.malformed_codes)
+        enrolment = self._user().enrolment
+        check = enrolment.check(factor, text, now, self._office.policy, timed_out=step_timed_out(now, self.deadline),
+                                factor_changed=self._step_is_stale(enrolment), malformed_before=self.malformed_codes)
         guard, taken = self._flow.decide_in(self.state, event, order, check.facts)
         return check.verdict_of(guard), taken
 
-    def _deadline_passed(self, now: float) -> bool:
-        return step_timed_out(now, self.deadline)
-
-    def _step_is_stale(self) -> bool:
+    def _step_is_stale(self, enrolment) -> bool:
         """The step was opened for a second factor that has changed since: an admin reset it, or
         another login confirmed or replaced the secret this QR step shows."""
-        return self._opened_for != _second_factor_of(self._user().enrolment)
+        return self._opened_for != _second_factor_of(enrolment)
 
     def _user(self) -> BackendUser:
         """The user this login is for, read once per step: the check and the actions of one step
@@ -292,14 +295,18 @@ class LoginAttempt:
 
     # -- records and messages ---------------------------------------------------------------------
 
-    def _record_step(self, now: float, row: Transition, verdict: Verdict, source: State) -> None:
-        if row.records is None:
+    def _record_step(self, now: float, taken: Taken, verdict: Verdict) -> None:
+        """The row's event: the outcome (the row's: the guard that decided led to it), the reason,
+        and the states the login went from and to."""
+        records = taken.row.records
+        if records is None:
             return
+        outcome, source, target = taken.recorded_as
+        username = self.username
         self._office.events.record(
-            now, row.records, actor=f"user:{self.username}" if self.username else "anonymous",
-            user=self.username or "", company=self._user().company if self.username else "",
-            outcome=verdict.outcome.value, reason=verdict.reason.value, login=self.id,
-            state_from=source.name, state_to=row.target.name, detail=verdict.detail)
+            now, records, f"user:{username}" if username else "anonymous", username or "",
+            self._user().company if username else "", outcome, verdict.reason.value, self.id, source, target,
+            verdict.detail)
 
     def _note(self, now: float, kind: EventKind, detail: Said = NOTHING) -> None:
         self._office.events.record(now, kind, actor="system", user=self.username or "",

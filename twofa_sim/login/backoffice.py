@@ -10,6 +10,7 @@ Admin actions validate everything first and change state only when the whole act
 
 from __future__ import annotations
 
+import functools
 from contextlib import AbstractContextManager
 
 from ..core.clock import Clock
@@ -24,6 +25,13 @@ from ..core.secret_source import SecretSource, SystemSecretSource, restore_secre
 from .user import USERNAME, BackendUser, UserView, check_username
 from .store import MemoryStore, Store
 
+
+
+@functools.lru_cache(maxsize=4096)
+def _store_key(username: str) -> str | None:
+    """The key a username is stored under (casefolded), or None when it cannot be a username;
+    remembered, since a login asks for its user on every step."""
+    return username.casefold() if USERNAME.fullmatch(username) else None
 
 
 def _check_flag(field: str, value: object) -> bool:
@@ -60,7 +68,10 @@ class BackOffice:
     def transaction(self, write: bool = True) -> AbstractContextManager[None]:
         """One unit of work in the store: a login step's check and its effect run in one. The
         events it records reach the log's listeners once it has committed (none if it failed)."""
-        return _AnnouncedAfterCommit(self._store.transaction(write), self._store.events)
+        store = self._store
+        if store.announces_events:
+            return store.transaction(write)
+        return _AnnouncedAfterCommit(store.transaction(write), store.events)
 
     # -- policy ---------------------------------------------------------------------------------
 
@@ -163,9 +174,8 @@ class BackOffice:
 
     def find_user(self, username: str) -> BackendUser | None:
         """The user of that name, ignoring case; look-alike characters (a Kelvin sign for K) never match."""
-        if not isinstance(username, str) or not USERNAME.fullmatch(username):
-            return None
-        return self._store.user(username.casefold())
+        key = _store_key(username) if isinstance(username, str) else None
+        return None if key is None else self._store.user(key)
 
     def user(self, username: str) -> BackendUser:
         found = self.find_user(username)

@@ -184,7 +184,7 @@ class Enrolment:
         limit. Proposes the factor's change when it matched, else one counted failure. Changes
         nothing; ``timed_out``, ``factor_changed`` and ``malformed_before`` are the login's own
         facts, passed through."""
-        failures, locked_until = self.standing(now)
+        failures, locked_until = lock_standing(self.failures, self.locked_until, now)  # as standing() says
         found = factor.verify(self, text, now, policy)
         counted = failures + 1
         at_limit = reaches_limit(counted, policy.failed_code_limit)

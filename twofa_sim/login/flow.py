@@ -14,8 +14,10 @@ messages and events; the same table is drawn as Mermaid diagrams and shown as a 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from types import MappingProxyType
+from typing import Callable, Mapping, NamedTuple
 
 
 from ..core import observers
@@ -147,13 +149,15 @@ class Transition:
 class Taken(NamedTuple):
     """A row as the engine takes it, worked out once per table: the row, the names of the engine's
     methods for its actions and then for its target's on-enter actions, whether the target shows
-    the QR (:attr:`StateFacts.shows_qr`), and whether taking it writes nothing
-    (:meth:`FlowTable.writes_nothing`)."""
+    the QR (:attr:`StateFacts.shows_qr`), whether taking it writes nothing
+    (:meth:`FlowTable.writes_nothing`), and how its event names the outcome, the source and the
+    target (their value and names, read once here rather than on every step)."""
 
     row: Transition
     methods: tuple[str, ...]
     shows_qr: bool
     writes_nothing: bool
+    recorded_as: tuple[str, str, str]
 
 
 class Facts(NamedTuple):
@@ -216,19 +220,17 @@ class Guard:
     detail: Callable[[Facts], Said] = _no_detail
 
 
-S, E, O, R, A, K = State, FlowEvent, Outcome, Reason, Action, EventKind
-
 PASSWORD_ORDER: tuple[Guard, ...] = (
-    Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
+    Guard(Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS, lambda f: not f.password_ok,
           "a wrong password or an unknown username decides first, so nothing else is revealed",
           detail=lambda f: say("wrong_password") if f.user_known else say("unknown_username")),
-    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
+    Guard(Outcome.IS_LOCKED, Reason.LOCKED, lambda f: f.locked,
           "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
           lock=lambda f: f.locked_until),
-    Guard(O.NO_2FA_NEEDED, R.NONE, lambda f: not f.needs_2fa,
+    Guard(Outcome.NO_2FA_NEEDED, Reason.NONE, lambda f: not f.needs_2fa,
           "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
-    Guard(O.NEEDS_CODE, R.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
-    Guard(O.NEEDS_ENROLMENT, R.NONE, lambda f: True, "everyone else enrols first"),
+    Guard(Outcome.NEEDS_CODE, Reason.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
+    Guard(Outcome.NEEDS_ENROLMENT, Reason.NONE, lambda f: True, "everyone else enrols first"),
 )
 """The order in which the password step's outcomes are decided."""
 
@@ -237,204 +239,261 @@ MALFORMED_RECORDED = 5
 alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
 
 _EVERY_CODE_STEP = (      # what every code step asks first, whichever second factor is typed
-    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
-    Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
+    Guard(Outcome.TIMED_OUT, Reason.EXPIRED, lambda f: f.timed_out,
+          "a code typed after the step closed is not checked"),
+    Guard(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
-    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
+    Guard(Outcome.IS_LOCKED, Reason.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
           lock=lambda f: f.locked_until),
-    Guard(O.REJECTED, R.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
+    Guard(Outcome.REJECTED, Reason.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
           "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
-    Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
-    Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
+    Guard(Outcome.REJECTED, Reason.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
+    Guard(Outcome.ACCEPTED, Reason.NONE, lambda f: f.matched, "a code that matches a step not used before",
           carries_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
 )
 
 CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
-    Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
+    Guard(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
           detail=lambda f: say("clock_behind_by", seconds=f.clock_behind_by)),
-    Guard(O.LOCKS, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
+    Guard(Outcome.LOCKS, Reason.REPLAY, lambda f: f.replay and f.at_limit,
+          "a replay at the limit locks like a wrong code", lock=lambda f: f.lock_at_limit),
+    Guard(Outcome.REJECTED, Reason.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
+    Guard(Outcome.LOCKS, Reason.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
           lock=lambda f: f.lock_at_limit),
-    Guard(O.REJECTED, R.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
-    Guard(O.LOCKS, R.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
-          lock=lambda f: f.lock_at_limit),
-    Guard(O.REJECTED, R.WRONG_CODE, lambda f: True, "any other code is wrong"),
+    Guard(Outcome.REJECTED, Reason.WRONG_CODE, lambda f: True, "any other code is wrong"),
 )
 """The order in which the code step's outcomes are decided (the app's code). The second factor only
 finds the facts and proposes a change; the row of the outcome decides whether it is written."""
 
 RECOVERY_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
-    Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
-          lock=lambda f: f.lock_at_limit),
-    Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
+    Guard(Outcome.LOCKS, Reason.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit,
+          "wrong recovery codes count towards the lock", lock=lambda f: f.lock_at_limit),
+    Guard(Outcome.REJECTED, Reason.UNKNOWN_RECOVERY_CODE, lambda f: True,
+          "an unknown or spent recovery code is refused"),
 )
 """The same for a recovery code: no window, so no replay and no clock."""
 
 TIME_STEP_ORDER: tuple[Guard, ...] = (
-    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
-    Guard(O.STILL_OPEN, R.NONE, lambda f: True, "otherwise the step stays open"),
+    Guard(Outcome.TIMED_OUT, Reason.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
+    Guard(Outcome.STILL_OPEN, Reason.NONE, lambda f: True, "otherwise the step stays open"),
 )
 """What time passing decides at an open step."""
 
-CHECK = (A.APPLY_CHECK,)
-MALFORMED = (A.NOTE_MALFORMED,)
-LOCK = (A.APPLY_CHECK, A.NOTE_LOCK)
+CHECK = (Action.APPLY_CHECK,)
+MALFORMED = (Action.NOTE_MALFORMED,)
+LOCK = (Action.APPLY_CHECK, Action.NOTE_LOCK)
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.BAD_CREDENTIALS, S.CREDENTIALS, (), K.PASSWORD_REJECTED,
-               "bad_credentials", "a wrong username and a wrong password get one identical answer"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NO_2FA_NEEDED, S.AUTHENTICATED, (A.SIGN_IN,),
-               K.PASSWORD_ACCEPTED, "welcome", "neither the company setting nor the user's flag asks for 2FA"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_ENROLMENT, S.ENROLMENT, (A.SHOW_QR,),
-               K.PASSWORD_ACCEPTED, "scan_qr", "first login: the QR appears only after a correct password"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, (A.OPEN_CODE_STEP,),
-               K.PASSWORD_ACCEPTED, "type_code", "later logins: the app's current code, no QR"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
-               "is_locked", "a locked user cannot log in until the lock ends or an admin unlocks"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED,
-               (A.APPLY_CHECK, A.NOTE_ENROLMENT, A.SIGN_IN), K.CODE_ACCEPTED, "welcome",
-               "enrolment completes only with a valid code"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, MALFORMED, K.CODE_REJECTED, "malformed_code",
-               "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, (), None, "malformed_code",
-               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, CHECK, K.CODE_REJECTED, "wrong_code",
-               "a wrong code leaves the user in enrolment, and counts"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
-               "failed codes count towards the lock, during enrolment too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
-               "a lock set by another login holds here too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "a code typed after the step closed is not checked"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "factor_changed", "a QR step whose secret was confirmed or replaced by another login, or reset "
-               "by an admin, closes instead of checking against the wrong secret"),
-    Transition(S.ENROLMENT, E.TIME_PASSES, O.STILL_OPEN, S.ENROLMENT, (), None, "none",
-               "the QR stays up while the step is open"),
-    Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "the QR step expires after the policy's time"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
-               K.CODE_ACCEPTED, "welcome", "a valid code inside the window, not used before, signs in"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED, K.CODE_REJECTED,
-               "malformed_code", "a malformed code is refused with its reason and is not a guess", R.MALFORMED),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, (), None, "malformed_code",
-               "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.REPLAY_BLOCKED, "replay",
-               "a code whose step was already used is refused, and counts", R.REPLAY),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.CODE_REJECTED, "wrong_code",
-               "a wrong code is refused with its reason, and counts"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.REPLAY_BLOCKED, "locks",
-               "a replay at the limit locks like a wrong code", R.REPLAY),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
-               "the failed-code limit locks the user, across logins"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
-               "even a right code does not open a locked account"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.CLOCK_BEHIND, S.CODE_REQUIRED, (), K.SERVER_CLOCK_BEHIND,
-               "clock_behind", "a right code whose step the server already accepted, while the server's clock is "
-               "behind that step's window (its clock was set back), is refused without counting: the log tells ops"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "a code typed after the step closed is not checked"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "factor_changed", "a code step whose user was reset by an admin closes instead of checking"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
-               K.RECOVERY_CODE_USED, "welcome", "an unused recovery code stands in for the code, once"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED,
-               K.RECOVERY_CODE_REJECTED, "malformed_recovery_code",
-               "a recovery code that cannot be one is refused and is not a guess", R.MALFORMED),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, (), None,
-               "malformed_recovery_code", "more malformed recovery codes from one login are refused alike, "
-               "without a record", R.MALFORMED_AGAIN),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK,
-               K.RECOVERY_CODE_REJECTED, "unknown_recovery_code", "an unknown or spent recovery code is refused"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, LOCK, K.RECOVERY_CODE_REJECTED, "locks",
-               "wrong recovery codes count towards the lock"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
-               "is_locked", "a recovery code does not open a locked account"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "expired", "a recovery code typed after the step closed is not checked"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "factor_changed", "a recovery code typed after an admin reset is not checked"),
-    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.STILL_OPEN, S.CODE_REQUIRED, (), None, "none",
-               "the code step stays open for the policy's time"),
-    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "an open code step expires after the policy's time"),
-    Transition(S.AUTHENTICATED, E.LOG_OUT, O.DONE, S.CREDENTIALS, (), K.LOGGED_OUT, "none",
-               "logging out returns to the login mask"),
-    Transition(S.LOCKED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
-               "a refused login can start again at the login mask"),
-    Transition(S.EXPIRED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
-               "an expired login starts again at the login mask"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.BAD_CREDENTIALS, State.CREDENTIALS,
+               (), EventKind.PASSWORD_REJECTED, "bad_credentials",
+               rule="a wrong username and a wrong password get one identical answer"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.NO_2FA_NEEDED, State.AUTHENTICATED,
+               (Action.SIGN_IN,), EventKind.PASSWORD_ACCEPTED, "welcome",
+               rule="neither the company setting nor the user's flag asks for 2FA"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_ENROLMENT, State.ENROLMENT,
+               (Action.SHOW_QR,), EventKind.PASSWORD_ACCEPTED, "scan_qr",
+               rule="first login: the QR appears only after a correct password"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_CODE, State.CODE_REQUIRED,
+               (Action.OPEN_CODE_STEP,), EventKind.PASSWORD_ACCEPTED, "type_code",
+               rule="later logins: the app's current code, no QR"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.IS_LOCKED, State.LOCKED,
+               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
+               rule="a locked user cannot log in until the lock ends or an admin unlocks"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
+               (Action.APPLY_CHECK, Action.NOTE_ENROLMENT, Action.SIGN_IN), EventKind.CODE_ACCEPTED, "welcome",
+               rule="enrolment completes only with a valid code"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.ENROLMENT,
+               MALFORMED, EventKind.CODE_REJECTED, "malformed_code", reason=Reason.MALFORMED,
+               rule="a malformed code is refused with its reason and is not a guess"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.ENROLMENT,
+               (), None, "malformed_code", reason=Reason.MALFORMED_AGAIN,
+               rule="more malformed codes from one login are refused alike, without a record"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.ENROLMENT,
+               CHECK, EventKind.CODE_REJECTED, "wrong_code",
+               rule="a wrong code leaves the user in enrolment, and counts"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
+               LOCK, EventKind.CODE_REJECTED, "locks",
+               rule="failed codes count towards the lock, during enrolment too"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED, State.LOCKED,
+               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
+               rule="a lock set by another login holds here too"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
+               rule="a code typed after the step closed is not checked"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
+               rule="a QR step whose secret was confirmed or replaced by another login, or reset by an admin, closes "
+                    "instead of checking against the wrong secret"),
+    Transition(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.STILL_OPEN, State.ENROLMENT,
+               (), None, "none",
+               rule="the QR stays up while the step is open"),
+    Transition(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
+               rule="the QR step expires after the policy's time"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
+               (Action.APPLY_CHECK, Action.SIGN_IN), EventKind.CODE_ACCEPTED, "welcome",
+               rule="a valid code inside the window, not used before, signs in"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               MALFORMED, EventKind.CODE_REJECTED, "malformed_code", reason=Reason.MALFORMED,
+               rule="a malformed code is refused with its reason and is not a guess"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               (), None, "malformed_code", reason=Reason.MALFORMED_AGAIN,
+               rule="more malformed codes from one login are refused alike, without a record"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               CHECK, EventKind.REPLAY_BLOCKED, "replay", reason=Reason.REPLAY,
+               rule="a code whose step was already used is refused, and counts"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               CHECK, EventKind.CODE_REJECTED, "wrong_code",
+               rule="a wrong code is refused with its reason, and counts"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
+               LOCK, EventKind.REPLAY_BLOCKED, "locks", reason=Reason.REPLAY,
+               rule="a replay at the limit locks like a wrong code"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
+               LOCK, EventKind.CODE_REJECTED, "locks",
+               rule="the failed-code limit locks the user, across logins"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED, State.LOCKED,
+               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
+               rule="even a right code does not open a locked account"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.CLOCK_BEHIND, State.CODE_REQUIRED,
+               (), EventKind.SERVER_CLOCK_BEHIND, "clock_behind",
+               rule="a right code whose step the server already accepted, while the server's clock is behind that "
+                    "step's window (its clock was set back), is refused without counting: the log tells ops"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
+               rule="a code typed after the step closed is not checked"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
+               rule="a code step whose user was reset by an admin closes instead of checking"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
+               (Action.APPLY_CHECK, Action.SIGN_IN), EventKind.RECOVERY_CODE_USED, "welcome",
+               rule="an unused recovery code stands in for the code, once"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               MALFORMED, EventKind.RECOVERY_CODE_REJECTED, "malformed_recovery_code", reason=Reason.MALFORMED,
+               rule="a recovery code that cannot be one is refused and is not a guess"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               (), None, "malformed_recovery_code", reason=Reason.MALFORMED_AGAIN,
+               rule="more malformed recovery codes from one login are refused alike, without a record"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
+               CHECK, EventKind.RECOVERY_CODE_REJECTED, "unknown_recovery_code",
+               rule="an unknown or spent recovery code is refused"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.LOCKS, State.LOCKED,
+               LOCK, EventKind.RECOVERY_CODE_REJECTED, "locks",
+               rule="wrong recovery codes count towards the lock"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.IS_LOCKED, State.LOCKED,
+               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
+               rule="a recovery code does not open a locked account"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.TIMED_OUT, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
+               rule="a recovery code typed after the step closed is not checked"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
+               rule="a recovery code typed after an admin reset is not checked"),
+    Transition(State.CODE_REQUIRED, FlowEvent.TIME_PASSES, Outcome.STILL_OPEN, State.CODE_REQUIRED,
+               (), None, "none",
+               rule="the code step stays open for the policy's time"),
+    Transition(State.CODE_REQUIRED, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT, State.EXPIRED,
+               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
+               rule="an open code step expires after the policy's time"),
+    Transition(State.AUTHENTICATED, FlowEvent.LOG_OUT, Outcome.DONE, State.CREDENTIALS,
+               (), EventKind.LOGGED_OUT, "none",
+               rule="logging out returns to the login mask"),
+    Transition(State.LOCKED, FlowEvent.START_OVER, Outcome.DONE, State.CREDENTIALS,
+               (), EventKind.LOGIN_STARTED, "none",
+               rule="a refused login can start again at the login mask"),
+    Transition(State.EXPIRED, FlowEvent.START_OVER, Outcome.DONE, State.CREDENTIALS,
+               (), EventKind.LOGIN_STARTED, "none",
+               rule="an expired login starts again at the login mask"),
 )
 
-ON_ENTER: dict[State, tuple[Action, ...]] = {
-    S.CREDENTIALS: (A.CLOSE_STEP, A.FORGET_LOGIN),
-    S.AUTHENTICATED: (A.CLOSE_STEP,),
-    S.LOCKED: (A.CLOSE_STEP,),
-}
+ON_ENTER: Mapping[State, tuple[Action, ...]] = MappingProxyType({
+    State.CREDENTIALS: (Action.CLOSE_STEP, Action.FORGET_LOGIN),
+    State.AUTHENTICATED: (Action.CLOSE_STEP,),
+    State.LOCKED: (Action.CLOSE_STEP,),
+})
 """Actions run on entering a state, after the row's own: every state without an open step closes
 it (the rows into "expired" close it themselves)."""
 
-STATE_FACTS: dict[State, StateFacts] = {
-    S.CREDENTIALS: StateFacts(),
-    S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
-    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
-                                page_title="Two-factor authentication: type the code"),
-    S.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
-    S.LOCKED: StateFacts(),
-    S.EXPIRED: StateFacts(),
-}
+STATE_FACTS: Mapping[State, StateFacts] = MappingProxyType({
+    State.CREDENTIALS: StateFacts(),
+    State.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
+    State.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
+                                    page_title="Two-factor authentication: type the code"),
+    State.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
+    State.LOCKED: StateFacts(),
+    State.EXPIRED: StateFacts(),
+})
 """What holds in each state (:class:`StateFacts`)."""
 
-OUTCOME_FACTS: dict[Outcome, OutcomeFacts] = {
-    O.BAD_CREDENTIALS: OutcomeFacts("bad credentials", "error"),
-    O.NO_2FA_NEEDED: OutcomeFacts("no 2FA needed", "ok"),
-    O.NEEDS_ENROLMENT: OutcomeFacts("not enrolled", "info"),
-    O.NEEDS_CODE: OutcomeFacts("enrolled", "info"),
-    O.ACCEPTED: OutcomeFacts("code accepted", "ok"),
-    O.REJECTED: OutcomeFacts("rejected", "error"),
-    O.LOCKS: OutcomeFacts("limit reached", "error"),
-    O.IS_LOCKED: OutcomeFacts("locked", "error"),
-    O.CLOCK_BEHIND: OutcomeFacts("clock behind", "error"),
-    O.TIMED_OUT: OutcomeFacts("timed out", "error"),
-    O.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),
-    O.STILL_OPEN: OutcomeFacts("still open", "info"),
-    O.DONE: OutcomeFacts("", "info"),  # no label: a finished login's rows are named by their event
-}
+OUTCOME_FACTS: Mapping[Outcome, OutcomeFacts] = MappingProxyType({
+    Outcome.BAD_CREDENTIALS: OutcomeFacts("bad credentials", "error"),
+    Outcome.NO_2FA_NEEDED: OutcomeFacts("no 2FA needed", "ok"),
+    Outcome.NEEDS_ENROLMENT: OutcomeFacts("not enrolled", "info"),
+    Outcome.NEEDS_CODE: OutcomeFacts("enrolled", "info"),
+    Outcome.ACCEPTED: OutcomeFacts("code accepted", "ok"),
+    Outcome.REJECTED: OutcomeFacts("rejected", "error"),
+    Outcome.LOCKS: OutcomeFacts("limit reached", "error"),
+    Outcome.IS_LOCKED: OutcomeFacts("locked", "error"),
+    Outcome.CLOCK_BEHIND: OutcomeFacts("clock behind", "error"),
+    Outcome.TIMED_OUT: OutcomeFacts("timed out", "error"),
+    Outcome.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),
+    Outcome.STILL_OPEN: OutcomeFacts("still open", "info"),
+    Outcome.DONE: OutcomeFacts("", "info"),  # no label: a finished login's rows are named by their event
+})
 """How each outcome reads (:class:`OutcomeFacts`): the diagrams' labels and the messages' tone."""
-
-del S, E, O, R, A, K
 
 
 class FlowTable:
-    """Look-ups and renderings of a transition table, with its on-enter actions and decision orders."""
+    """Look-ups and renderings of a transition table, with its on-enter actions, per-state facts and
+    decision orders.
 
-    def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
+    A table is immutable, as its rows are: what the engine runs for each row is worked out once,
+    when the table is built, so a part changed in place would not be seen. Its mappings are
+    read-only and its attributes cannot be set; :meth:`replace` makes a changed copy."""
+
+    def __init__(self, rows: tuple[Transition, ...], on_enter: Mapping[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
                  code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
                  time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
-                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER) -> None:
-        self.rows = tuple(rows)
-        self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
-        self.password_order, self.code_step_order = password_order, code_step_order
-        self.time_step_order, self.recovery_step_order = time_step_order, recovery_step_order
-        self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
+                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER,
+                 state_facts: Mapping[State, StateFacts] | None = None) -> None:
+        part = functools.partial(object.__setattr__, self)
+        part("rows", tuple(rows))
+        part("on_enter", MappingProxyType({state: tuple(actions) for state, actions in
+                                           (ON_ENTER if on_enter is None else on_enter).items()}))
+        part("state_facts", MappingProxyType(dict(STATE_FACTS if state_facts is None else state_facts)))
+        part("password_order", tuple(password_order))
+        part("code_step_order", tuple(code_step_order))
+        part("time_step_order", tuple(time_step_order))
+        part("recovery_step_order", tuple(recovery_step_order))
+        index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
-            if key in self._index:
+            if key in index:
                 raise ValueError(f"duplicate row for {key}")
-            self._index[key] = row
-        self.initial = State.CREDENTIALS
-        self.final = State.AUTHENTICATED  # where a login ends well (the diagrams' end marker)
-        self.state_facts = STATE_FACTS
-        self._events = {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
-                        for state in State}
+            index[key] = row
+        part("_index", index)
+        part("initial", State.CREDENTIALS)
+        part("final", State.AUTHENTICATED)  # where a login ends well (the diagrams' end marker)
+        part("_events", {state: tuple(dict.fromkeys(r.event for r in self.rows if r.source is state))
+                         for state in State})
         # What the engine runs for each row, by the row's identity (the table holds its rows), and
-        # each decision order joined to the rows its guards lead to, per state and event (on first use).
-        self._taken = {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
-                                      self.facts_of(row.target).shows_qr, self.writes_nothing(row))
-                       for row in self.rows}
-        self._joined: dict[tuple[State, FlowEvent], tuple[tuple[Guard, ...], tuple[tuple, ...]]] = {}
+        # each decision order joined to the rows its guards lead to, per state and event (a cache,
+        # filled on first use).
+        part("_taken", {id(row): Taken(row, tuple(a.method for a in row.actions + self.entering(row.target)),
+                                       self.facts_of(row.target).shows_qr, self.writes_nothing(row),
+                                       (row.outcome.value, row.source.name, row.target.name))
+                        for row in self.rows})
+        part("_joined", {})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a flow table cannot be changed in place (setting {name!r}): "
+                             f"make a changed copy with replace(), e.g. FLOW.replace(rows=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a flow table cannot be changed in place (deleting {name!r}): "
+                             f"make a changed copy with replace()")
 
     @staticmethod
     def outcome_facts(outcome: Outcome) -> OutcomeFacts:
@@ -478,15 +537,16 @@ class FlowTable:
         observers hear of the guard and the row as from :meth:`decide` and :meth:`lookup`."""
         joined = self._joined.get((state, event))
         if joined is None or joined[0] is not order:
+            rows = ((guard, self._find(state, event, guard.outcome, guard.reason)) for guard in order)
             joined = self._joined[(state, event)] = (order, tuple(
-                (guard.holds, guard, self._find(state, event, guard.outcome, guard.reason)) for guard in order))
-        for holds, guard, row in joined[1]:
+                (guard.holds, guard, None if row is None else self._taken[id(row)]) for guard, row in rows))
+        for holds, guard, taken in joined[1]:
             if holds(facts):
                 observers.guard_taken(order, guard)
-                if row is None:
+                if taken is None:
                     raise _no_row(state, event, guard.outcome)
-                observers.row_taken(row)
-                return guard, self._taken[id(row)]
+                observers.row_taken(taken.row)
+                return guard, taken
         raise TransitionNotAllowed(f"the flow decides no outcome in state '{state.value}' for {facts}")
 
     @staticmethod
@@ -498,10 +558,10 @@ class FlowTable:
         return guard
 
     def replace(self, **changes) -> "FlowTable":
-        """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""
+        """A copy with some of ``rows``, ``on_enter``, ``state_facts`` and the decision orders replaced."""
         parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
                  "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
-                 "recovery_step_order": self.recovery_step_order}
+                 "recovery_step_order": self.recovery_step_order, "state_facts": self.state_facts}
         unknown = sorted(set(changes) - set(parts))
         if unknown:
             raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")

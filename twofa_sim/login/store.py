@@ -32,6 +32,11 @@ from .user import BackendUser
 class Store(ABC):
     """Companies, users and events behind transactions (see the module's docstring)."""
 
+    announces_events = False
+    """Whether the store's own transaction keeps the events recorded in it from the log's listeners
+    until it commits (and forgets them if it fails). The in-memory store does; around any other,
+    the back office does it (:meth:`twofa_sim.login.backoffice.BackOffice.transaction`)."""
+
     @abstractmethod
     def transaction(self, write: bool = True) -> AbstractContextManager[None]:
         """One unit of work: everything in it happens, or nothing does. ``write=False`` only reads
@@ -101,10 +106,16 @@ class Store(ABC):
 class MemoryStore(Store):
     """``events`` is the log to keep (a restored session's); a new one by default."""
 
+    announces_events = True
+
     def __init__(self, events: EventLog | None = None) -> None:
         self._lock = threading.RLock()
-        self._unit: _MemoryUnit | None = None       # the open transaction's undo (one at a time: the lock)
-        self._depth = 0
+        self._depth = 0                              # how deep in transactions (one thread at a time: the lock)
+        # the open transaction's undo: users handed out as they were (None: added), functions run
+        # last first, and how many events the log held
+        self._kept: dict[str, tuple | None] = {}
+        self._undo: list = []
+        self._events_at = 0
         self._events = events if events is not None else EventLog()
         self._companies: dict[str, Company] = {}
         self._users: dict[str, BackendUser] = {}
@@ -119,24 +130,29 @@ class MemoryStore(Store):
     def __enter__(self) -> None:
         self._lock.acquire()
         if self._depth == 0:
-            self._unit = _MemoryUnit(len(self._events))
+            self._events.hold()
+            self._kept, self._undo, self._events_at = {}, [], len(self._events)
         self._depth += 1
 
     def __exit__(self, kind, error, traceback) -> bool:
-        """End a transaction; the outermost one that fails puts back what it changed."""
+        """End a transaction; the outermost one that fails puts back what it changed. Its events
+        reach the listeners after the lock is released, and only when it committed."""
+        outermost = False
         try:
             self._depth -= 1
             if self._depth == 0:
-                unit, self._unit = self._unit, None
+                outermost = True
                 if kind is not None:
-                    for kept in unit.kept.values():
-                        if kept is not None:
-                            kept[0].put_back(kept[1])
-                    for undo in reversed(unit.undo):
-                        undo()
-                    self._events.forget_after(unit.events)
+                    for held in self._kept.values():
+                        if held is not None:
+                            held[0].put_back(held[1])
+                    for step in reversed(self._undo):
+                        step()
+                    self._events.forget_after(self._events_at)
         finally:
             self._lock.release()
+            if outermost:
+                self._events.release(announce=kind is None)
         return False
 
     @property
@@ -152,15 +168,14 @@ class MemoryStore(Store):
     def add_company(self, company: Company) -> None:
         with self._lock:
             key = company.name.casefold()
-            if self._unit is not None:
-                self._unit.undo.append(lambda: self._companies.pop(key, None))
+            if self._depth:
+                self._undo.append(lambda: self._companies.pop(key, None))
             self._companies[key] = company
 
     def user(self, key: str) -> BackendUser | None:
         user = self._users.get(key)
-        unit = self._unit
-        if unit is not None and user is not None and key not in unit.kept:
-            unit.kept[key] = (user, user.keep())
+        if self._depth and user is not None and key not in self._kept:
+            self._kept[key] = (user, user.keep())
         return user
 
     def users(self) -> list[BackendUser]:
@@ -169,9 +184,9 @@ class MemoryStore(Store):
     def add_user(self, user: BackendUser) -> None:
         with self._lock:
             key = user.key
-            if self._unit is not None:
-                self._unit.kept[key] = None            # new in this transaction: nothing to put back
-                self._unit.undo.append(lambda: self._users.pop(key, None))
+            if self._depth:
+                self._kept[key] = None                 # new in this transaction: nothing to put back
+                self._undo.append(lambda: self._users.pop(key, None))
             self._users[key] = user
 
     def password_costs(self) -> tuple[int, ...]:
@@ -202,14 +217,3 @@ class MemoryStore(Store):
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._companies)} companies, {len(self._users)} users, {len(self._events)} events)"
-
-
-class _MemoryUnit:
-    """What to undo if the open transaction fails: a list of functions, run last first."""
-
-    __slots__ = ("undo", "kept", "events")
-
-    def __init__(self, events: int) -> None:
-        self.undo: list = []
-        self.kept: dict[str, tuple | None] = {}
-        self.events = events

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs
 import ipywidgets as widgets
 
 from ..classroom.course import Classroom, open_class, trainer_key_accepted
-from ..classroom.progress import COLUMNS, Progress, TraineeStatus
+from ..classroom.progress import Progress, TraineeStatus
+from ..core.clock import iso
 from ..core.errors import TwofaSimError
 from ..core.events import COLUMNS as EVENT_COLUMNS
 from ..login.backoffice import BackOffice
@@ -61,9 +62,28 @@ DASHBOARD_STYLE = """
 """
 
 
-def clock_time(iso_text: str) -> str:
-    """The time of day of an ISO time (the class happens today): short enough for the table."""
-    return iso_text[11:19] if len(iso_text) >= 19 else iso_text
+COLUMNS = ["trainee", "progress", "enrolled", "signed in", "failed codes", "wrong passwords", "phone clock",
+           "locked until", "last seen"]
+"""The live table's columns, in the order the dashboard shows them (each the catalogue's id of its
+translation); one for each field of a :class:`~twofa_sim.classroom.progress.TraineeStatus` it shows."""
+
+
+def utc_time(instant: float | None) -> str:
+    """An instant as UTC ISO 8601 text to the second; empty for none."""
+    return "" if instant is None else iso(instant)
+
+
+def clock_time(instant: float | None) -> str:
+    """The time of day of an instant (the class happens today), short enough for the table; empty for none."""
+    return utc_time(instant)[11:19]
+
+
+def progress_rows(statuses: list[TraineeStatus], period: int) -> list[dict]:
+    """The live table as plain rows keyed by its labels (:data:`COLUMNS`), in English with times in
+    UTC, for the CSV export: names, stages, counts and times, never a secret."""
+    return [{"trainee": s.username, "progress": s.progress.value, "enrolled": s.enrolled, "signed in": s.signed_in,
+             "failed codes": s.failed_codes, "wrong passwords": s.wrong_passwords, "phone clock": s.phone_clock(period),
+             "locked until": utc_time(s.locked_until), "last seen": utc_time(s.last_seen)} for s in statuses]
 
 
 class ClassDashboard(widgets.VBox):
@@ -401,7 +421,8 @@ class ClassDashboard(widgets.VBox):
             self.show(t("Create a class first."), "error")
             return
         stem = file_stem(classroom.company)
-        progress = download_link(csv_text(classroom.status_rows(), COLUMNS), f"{stem}-progress.csv", "text/csv",
+        rows = progress_rows(classroom.statuses(), self.office.policy.period)
+        progress = download_link(csv_text(rows, COLUMNS), f"{stem}-progress.csv", "text/csv",
                                  t("Progress (CSV)"), "tfs-class-progress-csv")
         events = download_link(csv_text(classroom.event_rows(t.language), EVENT_COLUMNS), f"{stem}-events.csv", "text/csv",
                                t("Event log (CSV)"), "tfs-class-events-csv")
