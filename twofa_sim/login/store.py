@@ -102,7 +102,7 @@ class MemoryStore(Store):
     """``events`` is the log to keep (a restored session's); a new one by default."""
 
     def __init__(self, events: EventLog | None = None) -> None:
-        self._lock = threading.RLock()
+        self._transaction_lock = threading.RLock()
         self._unit: _MemoryUnit | None = None       # the open transaction's undo (one at a time: the lock)
         self._depth = 0
         self._events = events if events is not None else EventLog()
@@ -117,7 +117,7 @@ class MemoryStore(Store):
         return self  # the store is its own transaction context: no object per step on the hot path
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        self._transaction_lock.acquire()
         if self._depth == 0:
             self._unit = _MemoryUnit(len(self._events))
         self._depth += 1
@@ -136,7 +136,7 @@ class MemoryStore(Store):
                         undo()
                     self._events.forget_after(unit.events)
         finally:
-            self._lock.release()
+            self._transaction_lock.release()
         return False
 
     @property
@@ -150,7 +150,7 @@ class MemoryStore(Store):
         return list(self._companies.values())
 
     def add_company(self, company: Company) -> None:
-        with self._lock:
+        with self._transaction_lock:
             key = company.name.casefold()
             if self._unit is not None:
                 self._unit.undo.append(lambda: self._companies.pop(key, None))
@@ -167,7 +167,7 @@ class MemoryStore(Store):
         return list(self._users.values())
 
     def add_user(self, user: BackendUser) -> None:
-        with self._lock:
+        with self._transaction_lock:
             key = user.key
             if self._unit is not None:
                 self._unit.kept[key] = None            # new in this transaction: nothing to put back
@@ -186,18 +186,18 @@ class MemoryStore(Store):
         self._hash_changes += 1
 
     def next_login_id(self) -> int:
-        with self._lock:
+        with self._transaction_lock:
             return next(self._login_ids)
 
     def peek_login_id(self) -> int:
         # itertools.count cannot be read without taking a number: take it and start a fresh counter there.
-        with self._lock:
+        with self._transaction_lock:
             upcoming = next(self._login_ids)
             self._login_ids = itertools.count(upcoming)
             return upcoming
 
     def set_next_login_id(self, value: int) -> None:
-        with self._lock:
+        with self._transaction_lock:
             self._login_ids = itertools.count(value)
 
     def __repr__(self) -> str:

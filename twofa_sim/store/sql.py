@@ -326,7 +326,7 @@ class SqlStore(Store):
         """The database's failure as a message naming it, without SQL text or parameters."""
         if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
             return StoreError(self._where, "is locked by another process for too long (busy timeout); try again",
-                              said=self._said("db_locked"))
+                              said=self._said("db_busy"))
         if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
             return StoreError(self._where, "is not an SQLite database", said=self._said("db_not_sqlite"))
         if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
@@ -352,7 +352,7 @@ class SqlStore(Store):
                               "the next action tries again", said=self._said("db_unreachable"))
         if "lock timeout" in str(original) or "could not obtain lock" in str(original):
             return StoreError(self._where, "is locked by another process for too long (lock timeout); try again",
-                              said=self._said("db_locked"))
+                              said=self._said("db_busy"))
         first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
         return StoreError(self._where, f"cannot be used: {first_line[:200]}")
 
@@ -530,19 +530,19 @@ def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
         cursor.close()
         # Turning a new file to WAL needs its exclusive lock; kernels opening the class at the same
         # instant can be told "locked" at once (SQLite does not always wait here), so retry as for a write.
-        _retry_while_locked(dbapi_connection, "PRAGMA journal_mode = WAL", busy_timeout)
+        _retry_while_busy(dbapi_connection, "PRAGMA journal_mode = WAL", busy_timeout)
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         if mode == "IMMEDIATE":
-            _retry_while_locked(connection.connection.dbapi_connection, "BEGIN IMMEDIATE", busy_timeout)
+            _retry_while_busy(connection.connection.dbapi_connection, "BEGIN IMMEDIATE", busy_timeout)
         else:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _retry_while_locked(dbapi_connection: sqlite3.Connection, statement: str, busy_timeout: float) -> None:
+def _retry_while_busy(dbapi_connection: sqlite3.Connection, statement: str, busy_timeout: float) -> None:
     """``statement`` (``BEGIN IMMEDIATE``, or the switch to WAL), retried every millisecond or so
     while another process holds the lock.
 

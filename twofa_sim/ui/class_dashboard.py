@@ -25,7 +25,7 @@ from ..core.errors import TwofaSimError
 from ..core.events import COLUMNS as EVENT_COLUMNS
 from ..login.backoffice import BackOffice
 from .class_slips import csv_text, download_link, file_stem, recovery_codes_page, slips_page
-from .common import UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet
+from .common import DOMAIN_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 
 TRAINEE_URL_ENV = "TWOFA_SIM_TRAINEE_URL"
@@ -413,7 +413,7 @@ class ClassDashboard(widgets.VBox):
         """Once a second, from the shared back office: the table, the summary and the choices. A
         database that cannot be read shows as a message, and the next second tries again."""
         t = self.texts
-        with UI_LOCK, one_step():
+        with DOMAIN_LOCK, one_step():
             now = time.monotonic()
             if self.message_shown_at is not None and now - self.message_shown_at > BANNER_SECONDS:
                 self.show("")

@@ -21,7 +21,7 @@ from ..classroom.progress import Progress
 from ..core.errors import TwofaSimError
 from ..login.backoffice import BackOffice
 from .class_dashboard import TRAINEE_URL_ENV
-from .common import UI_LOCK, Ticker, html_text, message_html, one_step, problem_page, style_sheet
+from .common import DOMAIN_LOCK, Ticker, html_text, message_html, one_step, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 
 REFRESH_SECONDS = 2.0
@@ -106,7 +106,7 @@ class ProjectorView(widgets.VBox):
     def refresh(self) -> None:
         """The newest class and its stages; a database that cannot be read is said in words."""
         t = self.texts
-        with UI_LOCK, one_step():
+        with DOMAIN_LOCK, one_step():
             try:
                 self._render()
             except TwofaSimError as error:
