@@ -20,8 +20,8 @@ import ipywidgets as widgets
 from ..core.errors import TwofaSimError
 from .i18n import Texts
 
-# The ticker thread and button callbacks both drive the same login and event log: one lock keeps
-# a poll at the deadline and a typed code from interleaving.
+# The ticker thread and button callbacks both drive the same domain objects (the login, the back
+# office, the event log): this lock guards them, so a poll at the deadline and a typed code do not interleave.
 DOMAIN_LOCK = threading.RLock()
 
 STYLE = """
