@@ -48,8 +48,8 @@ def test_closed_form_counts_what_the_rules_engine_does(schedule, interval):
 
 
 def test_the_real_backend_locks_on_our_policy_as_its_closed_form_says():
-    policy = Policy(failed_code_limit=4, lock_seconds=120, code_step_timeout=10)
-    # 4 s apart, the fourth guess comes after the 10 s code step closed: the attacker logs in again
+    policy = Policy(failed_code_limit=4, lock_seconds=120, code_prompt_timeout=10)
+    # 4 s apart, the fourth guess comes after the 10 s code prompt closed: the attacker logs in again
     rules = guess_times(Schedule.ours(policy), DAY, 4.0)
     by_hand = guess_times(Schedule("same numbers", "count-lock", {"limit": 4, "lock_seconds": 120.0}), DAY, 4.0)
     assert np.array_equal(rules, by_hand)

@@ -337,8 +337,8 @@ def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypat
     assert named in text and (english if language == "en" else german) in text and "Traceback" not in text
 
 
-def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
-    """Each trainee page ticks once a second; while the QR step is open that must not write (it
+def test_an_open_prompt_costs_the_database_nothing_until_its_time_is_up(tmp_path):
+    """Each trainee page ticks once a second; while the QR prompt is open that must not write (it
     reads its trainee's row, to notice the end of the class)."""
     from twofa_sim.classroom import open_class
 
@@ -359,11 +359,11 @@ def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
 
     page.office.store.transaction = counted
     for _ in range(5):
-        clock.advance(FAST.code_step_timeout / 6)
+        clock.advance(FAST.code_prompt_timeout / 6)
         page.refresh()
     assert (opened, page.login.attempt.state, [w for w in transactions if w]) == (State.ENROLMENT, State.ENROLMENT, [])
     assert len(transactions) <= 5, "one read a tick at most"
-    clock.advance(FAST.code_step_timeout / 6)
+    clock.advance(FAST.code_prompt_timeout / 6)
     page.refresh()
     assert page.login.attempt.state is State.EXPIRED and any(transactions[5:]), "the lapse is written"
 

@@ -4,7 +4,7 @@ Two servers (``python -m twofa_sim.server``, as ``make class`` runs it with the 
 run's throw-away PostgreSQL server (skipped, with the reason, where none can be started). A trainee
 on the second server enrols with a code computed from the QR code's pixels; the trainer's dashboard
 on the first server, and another on the second, see it. Across the two servers, as within one:
-- one code is accepted once: the same trainee at the code step on both servers, the same fresh code
+- one code is accepted once: the same trainee at the code prompt on both servers, the same fresh code
   typed on both at once, and exactly one page signs in (the other is told the code was used);
 - the lock limit is one limit: wrong codes typed on either server count toward the same five, each
   page says how many tries are left after the other's, and the fifth locks the trainee on both.
@@ -82,7 +82,7 @@ def enrolled(database: str, username: str, password: str) -> str:
         office.store.close()
 
 
-def at_the_code_step_on_both(chromium, servers, username: str, password: str) -> list:
+def at_the_code_prompt_on_both(chromium, servers, username: str, password: str) -> list:
     pages = [trainee_page(chromium, server) for server in servers]
     for page in pages:
         log_in(page, username, password)
@@ -135,7 +135,7 @@ def test_one_code_sent_to_both_servers_is_accepted_once(two_servers, chromium):
     servers, roster, database = two_servers
     name = "trainee02"
     secret = enrolled(database, name, roster.password_of(name))
-    pages = at_the_code_step_on_both(chromium, servers, name, roster.password_of(name))
+    pages = at_the_code_prompt_on_both(chromium, servers, name, roster.password_of(name))
     code = independent_totp(secret, time.time())
     for page in pages:
         page.locator(".tfs-login-code input").fill(code)
@@ -160,7 +160,7 @@ def test_wrong_codes_on_both_servers_add_up_to_one_lock(two_servers, chromium):
     servers, roster, database = two_servers
     name = "trainee03"
     secret = enrolled(database, name, roster.password_of(name))
-    first, second = at_the_code_step_on_both(chromium, servers, name, roster.password_of(name))
+    first, second = at_the_code_prompt_on_both(chromium, servers, name, roster.password_of(name))
     limit = open_class(database).policy.failed_code_limit
     assert limit == 5
     # two wrong on the first server, two on the second, the fifth on the first: each page counts the other's

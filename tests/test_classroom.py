@@ -183,11 +183,11 @@ def test_the_stages_of_one_trainee_in_order(classroom):
 
 @pytest.mark.parametrize("seconds_later, expected", [
     (0, Progress.SEES_QR),
-    (FAST.code_step_timeout - 1, Progress.SEES_QR),
-    (FAST.code_step_timeout, Progress.LAPSED),      # the page's step closed (or its kernel was culled)
-    (FAST.code_step_timeout + 3600, Progress.LAPSED),
+    (FAST.code_prompt_timeout - 1, Progress.SEES_QR),
+    (FAST.code_prompt_timeout, Progress.LAPSED),      # the page's step closed (or its kernel was culled)
+    (FAST.code_prompt_timeout + 3600, Progress.LAPSED),
 ])
-def test_sees_the_qr_only_while_the_step_is_open(classroom, seconds_later, expected):
+def test_sees_the_qr_only_while_the_prompt_is_open(classroom, seconds_later, expected):
     """The QR on a trainee's page is in that trainee's kernel only: the dashboard derives it from
     the logged step and the policy's timeout, so a closed tab does not show as "sees the QR" forever."""
     first_login(classroom, "trainee01")
@@ -437,7 +437,7 @@ def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroo
 def test_last_seen_is_the_trainees_own_last_action_not_a_lapse(classroom):
     login, _ = first_login(classroom, "trainee01")
     seen = table(classroom).loc["trainee01", "last seen"]
-    classroom.office.clock.advance(FAST.code_step_timeout + 5)
+    classroom.office.clock.advance(FAST.code_prompt_timeout + 5)
     login.poll()  # the page's ticker closes the step: not something the trainee did
     assert classroom.office.events[-1].kind is EventKind.EXPIRED
     assert table(classroom).loc["trainee01", ["last seen", "progress"]].tolist() == [seen, "QR code timed out"]

@@ -71,7 +71,7 @@ def test_a_valid_code_is_accepted_and_a_replay_refused_on_both():
     valid, replay = result.row_at(22), result.row_at(27)
     assert (valid.spec, valid.target, valid.differs) == (
         "accepted · accepted · AUTHENTICATED", "accepted · accepted · AUTHENTICATED", SAME)
-    # both refuse the replay and stay at the code step; only the spec says why
+    # both refuse the replay and stay at the code prompt; only the spec says why
     assert (replay.spec, replay.target) == ("refused · replay · CODE_REQUIRED", "refused · wrong · CODE_REQUIRED")
     assert replay.differs == "message"
     assert [r.line for r in result.differing] == [27]

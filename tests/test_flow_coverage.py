@@ -89,7 +89,7 @@ def test_a_failing_scenario_tells_nothing(tmp_path):
 
 def test_the_guards_of_each_decision_order_are_counted(data_coverage):
     orders = {name for name, _ in data_coverage.guards_taken}
-    assert orders == {"password_order", "code_step_order", "recovery_step_order", "time_step_order"}
+    assert orders == {"password_order", "code_order", "recovery_code_order", "time_passes_order"}
     untold = [key for key, places in data_coverage.guards_taken.items() if not places]
     assert untold == []
 
@@ -143,7 +143,7 @@ def test_every_row_of_the_table_can_be_reached():
 
 def test_rows_from_a_state_no_row_leads_to_are_out_of_reach_with_the_reason():
     rows = tuple(r for r in FLOW.rows if r.target is not State.EXPIRED)
-    copy = FlowTable(rows, FLOW.on_enter, FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(rows, FLOW.on_enter, FLOW.password_order, FLOW.code_order, FLOW.time_passes_order)
     found = table_check(copy)
     expired = [n for n, r in enumerate(rows, start=1) if r.source is State.EXPIRED]
     assert list(found) == expired and "no row leads to state EXPIRED" in found[expired[0]]
@@ -152,13 +152,13 @@ def test_rows_from_a_state_no_row_leads_to_are_out_of_reach_with_the_reason():
 def test_a_guard_that_never_decides_puts_its_rows_out_of_reach():
     order = list(FLOW.password_order)
     order.insert(2, order.pop())  # "everyone else enrols" before "2FA not required" and "enrolled"
-    copy = FlowTable(FLOW.rows, FLOW.on_enter, tuple(order), FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(FLOW.rows, FLOW.on_enter, tuple(order), FLOW.code_order, FLOW.time_passes_order)
     found = table_check(copy)
     assert {FLOW.rows[n - 1].outcome for n in found} == {Outcome.NO_2FA_NEEDED, Outcome.NEEDS_CODE}
     assert all("password_order, which never gives" in why for why in found.values())
     assert never_deciding(tuple(order)) == {4: "every case it holds for is decided by a guard before it",
                                             5: "every case it holds for is decided by a guard before it"}
-    assert all(never_deciding(o) == {} for o in (FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order))
+    assert all(never_deciding(o) == {} for o in (FLOW.password_order, FLOW.code_order, FLOW.time_passes_order))
 
 
 # -- generated stories -------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def test_engines_agree_on_every_login_of_ten_thousand():
     assert {"signed in", "gave up", "locked by this login"} <= outcomes
     s = summarise(fast)
     assert s["wrong codes"] > 100 and s["malformed codes"] > 10 and s["retries"] > 100
-    expired = int((exact.logins["outcome"] == "code step expired").sum())
-    assert exact.code_steps == int(exact.logins["codes"].sum()) + expired
+    expired = int((exact.logins["outcome"] == "code prompt expired").sum())
+    assert exact.code_checks == int(exact.logins["codes"].sum()) + expired
 
 
 STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4.0, 0.8), substitution=0.15,
@@ -58,7 +58,7 @@ STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4
     {"failed_code_limit": 1, "lock_seconds": 20},
     {"lock_seconds": 1, "failed_code_limit": 2},
     {"lock_seconds": 3 * 86400, "failed_code_limit": 3},
-    {"code_step_timeout": 12},
+    {"code_prompt_timeout": 12},
     {"renew_unconfirmed_secret": True, "period": 60},
 ], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
 def test_engines_agree_under_every_rule(changes):
@@ -143,11 +143,11 @@ def test_a_second_login_in_the_same_step_is_a_replay_and_the_user_waits_for_the_
     assert (no_replay["replays"], no_replay["codes"], no_replay["step"]) == (0, 1, first["step"])
 
 
-def test_a_slow_user_meets_the_code_step_timeout():
+def test_a_slow_user_meets_the_code_prompt_timeout():
     population = scripted_population([0.0, 0.0], ["reference"] * 2, [STEP + 1.0, STEP + 1.0], read_after=[5.0, 20.0],
                                      typing=2.0, attempts=1)
-    fast, exact = both(population, CHEAP.replace(code_step_timeout=15))
-    assert list(fast.logins["outcome"]) == ["signed in", "code step expired"]
+    fast, exact = both(population, CHEAP.replace(code_prompt_timeout=15))
+    assert list(fast.logins["outcome"]) == ["signed in", "code prompt expired"]
     assert list(fast.logins["codes"]) == [1, 0]
     assert agreement(fast, exact).empty
 
@@ -281,7 +281,7 @@ def test_misuse_is_refused():
         PopulationParameters().replace(skew=3)
 
 
-def test_exact_engine_reports_progress_and_times_the_code_step_alone():
+def test_exact_engine_reports_progress_and_times_the_code_checks_alone():
     population = draw_population(120, days=2, seed=6)
     seen = []
     trace = []
@@ -289,11 +289,11 @@ def test_exact_engine_reports_progress_and_times_the_code_step_alone():
                          progress_every=50, trace=trace)
     assert seen[-1] == (population.n_logins, population.n_logins)
     assert [d for d, _ in seen[:-1]] == list(range(50, population.n_logins, 50))
-    assert run.code_steps == len(trace) > 0
-    assert 0 < run.code_step_seconds < run.seconds
+    assert run.code_checks == len(trace) > 0
+    assert 0 < run.code_check_seconds < run.seconds
     texts = " ".join(f"{e.outcome} {e.reason} {e.detail}" for e in run.office.events)
     assert not any(code in texts for _, code, _ in trace)
-    assert math.isfinite(run.code_step_seconds / run.code_steps)
+    assert math.isfinite(run.code_check_seconds / run.code_checks)
 
 
 def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():

@@ -25,7 +25,7 @@ DOCUMENTED = [
     ("authelia", "window", 1),
     ("authelia", "secret_bits", 256),
     ("django-otp", "drift_tracking", True),
-    ("django-otp", "code_step_timeout", 600),
+    ("django-otp", "code_prompt_timeout", 600),
     ("django-otp", "recovery_code_count", 10),
 ]
 

@@ -10,7 +10,7 @@ import pytest
 from twofa_sim.analysis.population import NO_STEP
 from twofa_sim.core.otp import a_code_outside_window, code_at, step_of
 from twofa_sim.core.rules import (in_window, is_replay, lock_end, lock_holds, lock_lapsed, lock_standing,
-                                  reaches_limit, step_timed_out, window_steps)
+                                  reaches_limit, prompt_timed_out, window_steps)
 
 T = 1_767_600_000.0
 
@@ -60,8 +60,8 @@ def test_the_window_and_its_steps(present, window, steps):
     assert in_window(np.array(steps), present, window).all()
 
 
-def test_an_open_step_times_out_at_its_deadline():
-    assert (step_timed_out(T, None), step_timed_out(T, T + 1), step_timed_out(T, T)) == (False, False, True)
+def test_an_open_prompt_times_out_at_its_deadline():
+    assert (prompt_timed_out(T, None), prompt_timed_out(T, T + 1), prompt_timed_out(T, T)) == (False, False, True)
 
 
 @pytest.mark.parametrize("secret", ["JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"])

@@ -143,7 +143,7 @@ def test_waiting_lets_open_screens_notice_the_deadline_unless_told_not_to():
           - expect: {user: bob, state: EXPIRED}
         """)
     assert result.passed, result.failures()
-    assert result.records[-2].outcome == "now 09:05:00; open step expired for alice, bob"
+    assert result.records[-2].outcome == "now 09:05:00; open prompt expired for alice, bob"
     assert result.transitions[-2:] == [(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT)] * 2
 
 

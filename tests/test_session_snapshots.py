@@ -26,7 +26,7 @@ from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource,
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, examples, make_office
-from helpers import at_code_step, current_code
+from helpers import at_code_prompt, current_code
 from test_persistence import prepared_office, state_of, state_of_device
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
@@ -40,7 +40,7 @@ def busy_session() -> tuple[BackOffice, list[Device], object]:
     holding an HOTP and an MD5 entry, bob's FreeOTP asking about an unsafe token, and carol's
     add-on protected by a password and locked."""
     office = prepared_office()
-    open_login = at_code_step(office, "alice")
+    open_login = at_code_prompt(office, "alice")
     aegis = Device.for_user(office, "alice", app="aegis", offset=-3)
     alice = build_key_uri(office.user("alice").enrolment.secret, "alice", "plenigo")
     aegis.app.scan_uri(alice, aegis.now())
@@ -92,7 +92,7 @@ def story(office: BackOffice, devices: list[Device]) -> list:
             out.append(type(error).__name__)
     out.append(addon.app.scan_uri(build_key_uri(OTHER, "second", "Lab"), addon.now()).entry)
     office.clock.advance(office.policy.lock_seconds)
-    out.append(at_code_step(office, "dave").submit_code("123456").outcome)
+    out.append(at_code_prompt(office, "dave").submit_code("123456").outcome)
     out.append([(e.kind, e.user, e.detail) for e in office.events][-5:])
     return out
 

@@ -57,7 +57,7 @@ SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=N
 
 policies = st.builds(
     Policy, kdf_log2_n=st.just(1), window=st.integers(0, 2), failed_code_limit=st.integers(1, 4),
-    lock_seconds=st.sampled_from([1, 60, 900]), code_step_timeout=st.sampled_from([10, 60, 300]),
+    lock_seconds=st.sampled_from([1, 60, 900]), code_prompt_timeout=st.sampled_from([10, 60, 300]),
     drift_tracking=st.booleans(), keep_2fa_when_unforced=st.booleans(), renew_unconfirmed_secret=st.booleans(),
     recovery_code_count=st.integers(0, 3), digits=st.sampled_from([6, 8]), period=st.sampled_from([30, 60]),
     algorithm=st.sampled_from(["SHA1", "SHA256"]))
@@ -227,12 +227,12 @@ class LoginMachine(RuleBasedStateMachine):
         u.recovery = list(codes)
         self.recovery_seen.update(codes)
 
-    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lock_seconds", "code_step_timeout",
+    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lock_seconds", "code_prompt_timeout",
                                 "drift_tracking", "keep_2fa_when_unforced", "renew_unconfirmed_secret"]),
           value=st.integers(0, 3))
     def change_policy(self, knob, value):
         new = {"window": value % 3, "failed_code_limit": value + 1, "lock_seconds": [1, 60, 900, 900][value],
-               "code_step_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
+               "code_prompt_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
         self.office.set_policy(self.policy.replace(**{knob: new}))
 
     @rule(call=st.sampled_from([
@@ -332,7 +332,7 @@ class LoginMachine(RuleBasedStateMachine):
         if ok:
             lm.user, lm.password_ok, lm.needed_2fa = who, True, needed
         if result.state in (State.ENROLMENT, State.CODE_REQUIRED):
-            lm.deadline = self.now + self.policy.code_step_timeout
+            lm.deadline = self.now + self.policy.code_prompt_timeout
         if result.state is State.ENROLMENT:
             shown = result.screen.secret
             if u.pending is not None and not self.policy.renew_unconfirmed_secret:
@@ -367,7 +367,7 @@ class LoginMachine(RuleBasedStateMachine):
           user_waiting=st.booleans())
     def attacker_with_the_password_guesses(self, who, guesses, user_waiting):
         """Someone who knows the password types codes at random, in one login, while the user may be
-        waiting at the code step in another; the user then types the app's code."""
+        waiting at the code prompt in another; the user then types the app's code."""
         if user_waiting:
             self.open_login_mask()
             self.submit_password(-1, who, "right")
@@ -381,7 +381,7 @@ class LoginMachine(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(USERS), guess=st.integers(0, 10 ** 8 - 1))
     def attacker_locks_while_the_enrolled_user_waits(self, who, guess):
-        """The user enrols (if not yet), then waits at the code step while someone with the password
+        """The user enrols (if not yet), then waits at the code prompt while someone with the password
         types wrong codes up to the limit in another login; the user's right code then meets the lock."""
         u = self.users.get(who)
         if u is not None and u.secret is None:
@@ -400,7 +400,7 @@ class LoginMachine(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(USERS), wait=st.sampled_from([5, 10, 59, 60, 299, 300, 301, 900]),
           poll=st.booleans(), then=st.sampled_from(["code", "recovery code", "nothing"]))
-    def user_walks_away_from_the_code_step(self, who, wait, poll, then):
+    def user_walks_away_from_the_code_prompt(self, who, wait, poll, then):
         self.open_login_mask()
         self.submit_password(-1, who, "right")
         self.clock_moves(wait)
@@ -517,7 +517,7 @@ class LoginMachine(RuleBasedStateMachine):
         return self.company_forced[u.company] or u.forced or (u.secret is not None and
                                                               self.policy.keep_2fa_when_unforced)
 
-    def step_is_stale(self, lm: LoginModel, u: UserModel) -> bool:
+    def prompt_is_stale(self, lm: LoginModel, u: UserModel) -> bool:
         if lm.state is State.ENROLMENT:
             return u.secret is not None or u.pending != lm.shown
         return u.secret is None
@@ -527,8 +527,8 @@ class LoginMachine(RuleBasedStateMachine):
         u = copy.deepcopy(self.users[lm.user])
         if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
-        if self.step_is_stale(lm, u):
-            type(self).seen[("note", "stale code step")] += 1
+        if self.prompt_is_stale(lm, u):
+            type(self).seen[("note", "stale code prompt")] += 1
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
@@ -570,7 +570,7 @@ class LoginMachine(RuleBasedStateMachine):
         u = copy.deepcopy(self.users[lm.user])
         if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
-        if self.step_is_stale(lm, u):
+        if self.prompt_is_stale(lm, u):
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
         if u.locked_until is not None and now >= u.locked_until:
             u.locked_until, u.failures = None, 0
@@ -796,7 +796,7 @@ MUST_REACH = [
     ("CODE_REQUIRED", "SUBMIT_RECOVERY_CODE", "REJECTED", "UNKNOWN_RECOVERY_CODE"),
     ("CODE_REQUIRED", "TIME_PASSES", "TIMED_OUT", "EXPIRED"),
     ("AUTHENTICATED", "LOG_OUT", "DONE", "NONE"),
-    ("note", "stale code step"),
+    ("note", "stale code prompt"),
     ("note", "window reaching before 1970"),
     ("note", "saved and restored"),
 ]

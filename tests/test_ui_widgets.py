@@ -105,14 +105,14 @@ def test_login_mask_screen_image_holds_the_qr_only_in_enrolment(office):
     assert barcode.text == mask.attempt.screen.uri
 
 
-def test_login_mask_refresh_expires_the_step(office):
+def test_login_mask_refresh_expires_the_prompt(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     mask = LoginMask(office)
     mask.username.value, mask.password.value = "alice", PASSWORD
     mask.login_button.click()
     mask.refresh()
     assert "closes in 5:00" in mask.countdown.value
-    office.clock.advance(office.policy.code_step_timeout)
+    office.clock.advance(office.policy.code_prompt_timeout)
     mask.refresh()
     assert mask.attempt.state is State.EXPIRED and "took too long" in mask.message.value
 

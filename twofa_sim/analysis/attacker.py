@@ -181,7 +181,7 @@ class SteppedWaitRules:
 
 class BackendRules:
     """Our schedule, enacted by the real back office: the attacker logs in with the password and
-    types wrong codes; locks, their lapse, expired code steps and new logins are the backend's."""
+    types wrong codes; locks, their lapse, expired code prompts and new logins are the backend's."""
 
     PASSWORD = "known password 42"
 
@@ -225,7 +225,7 @@ class BackendRules:
                     raise AssertionError("the rules let the attacker guess while the backend says locked")
             result = self.login.submit_code(self._wrong_code())
             if result.outcome is Outcome.TIMED_OUT:
-                continue  # the open code step expired: start a new login, same instant
+                continue  # the open code prompt expired: start a new login, same instant
             if result.outcome is Outcome.LOCKS:
                 self.locked_until = result.locked_until - self.origin
             elif result.outcome is not Outcome.REJECTED:
@@ -237,9 +237,9 @@ class BackendRules:
         e = self.office.user("victim").enrolment
         now = self.origin + t
         locked = None if e.locked_until is None else _rel(e.locked_until - now)
-        open_step = None if self.login is None or self.login.deadline is None else _rel(self.login.deadline - now)
+        open_prompt = None if self.login is None or self.login.deadline is None else _rel(self.login.deadline - now)
         state = None if self.login is None else self.login.state
-        return e.failures, locked, state, open_step
+        return e.failures, locked, state, open_prompt
 
 
 # -- schedules: rules, closed form, defaults --------------------------------------------------

@@ -22,7 +22,7 @@ from ..apps.device import Device
 from ..core.errors import TwofaSimError, ValidationError
 from ..login.flow import Outcome, Reason
 from ..core.policy import Policy
-from ..core.rules import in_window, is_replay, lock_end, lock_holds, lock_lapsed, reaches_limit, step_timed_out
+from ..core.rules import in_window, is_replay, lock_end, lock_holds, lock_lapsed, reaches_limit, prompt_timed_out
 from ..core.secret_source import SeededSecretSource
 
 from .population import (NO_STEP, OUTCOMES, OUTCOME_INDEX, PASSWORD, PHASES, CodeKind, LoginOutcome, Population,
@@ -45,8 +45,8 @@ class SimulationRun:
     population: Population
     logins: pd.DataFrame
     seconds: float
-    code_steps: int = 0
-    code_step_seconds: float = 0.0
+    code_checks: int = 0
+    code_check_seconds: float = 0.0
     office: BackOffice | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -66,7 +66,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
     nearest_of = np.array([b.nearest for b in behaviours], dtype=bool)[pop.app]
     offset = app_clock_offsets(pop)
     P, w = policy.period, policy.window
-    limit, lock_s, timeout = policy.failed_code_limit, float(policy.lock_seconds), float(policy.code_step_timeout)
+    limit, lock_s, timeout = policy.failed_code_limit, float(policy.lock_seconds), float(policy.code_prompt_timeout)
     replay_on, drift_on = policy.replay_protection, policy.drift_tracking
 
     enrolled = np.zeros(n, dtype=bool)
@@ -114,7 +114,7 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             u = users[live]
             tr = t_read[live]
             ts = tr + pop.typing[rows, k]
-            timed = step_timed_out(ts, deadline[live])
+            timed = prompt_timed_out(ts, deadline[live])
             if timed.any():
                 out_outcome[rows[timed]] = OUTCOME_INDEX[LoginOutcome.EXPIRED]
                 out_end[rows[timed]] = ts[timed]
@@ -216,7 +216,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
 
     ``progress(done, total)`` is called every ``progress_every`` logins and at the end. The time
     spent inside :meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code` is measured on its own
-    (``SimulationRun.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
+    (``SimulationRun.code_check_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
     which large runs lower. ``trace``, when a list, receives ``(username, typed code, instant)``
     for every code submitted (for benchmarks).
     """
@@ -239,7 +239,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
     cols = {c: [0] * L for c in ("phase", "outcome", "codes", "wrong", "replays", "malformed", "step",
                                   "seconds", "end")}
     prev_end = [0.0] * pop.n_users
-    code_time, code_steps = 0.0, 0
+    code_time, code_checks = 0.0, 0
     perf = time.perf_counter
 
     for j in range(L):
@@ -281,7 +281,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
             t0 = perf()
             res = login.submit_code(typed)
             code_time += perf() - t0
-            code_steps += 1
+            code_checks += 1
             if res.outcome is Outcome.TIMED_OUT:
                 outcome, end = LoginOutcome.EXPIRED, ts
                 break
@@ -324,7 +324,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                    np.array(cols["replays"], dtype=np.int16), np.array(cols["malformed"], dtype=np.int16),
                    np.array(cols["step"], dtype=np.int64), np.array(cols["seconds"], dtype=float),
                    np.array(cols["end"], dtype=float))
-    return SimulationRun("exact", policy, pop, frame, time.perf_counter() - started, code_steps, code_time, office)
+    return SimulationRun("exact", policy, pop, frame, time.perf_counter() - started, code_checks, code_time, office)
 
 
 def simulate(population: Population, policy: Policy | None = None, engine: str = "fast", **options) -> SimulationRun:

@@ -39,7 +39,7 @@ class Progress(enum.Enum):
 
 
 # The steps that leave a QR or code window open in the trainee's page, until the policy's timeout.
-OPEN_STEPS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name: Progress.TYPING_CODE}
+OPEN_PROMPTS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name: Progress.TYPING_CODE}
 
 # What the trainee did themselves ("last seen"); a step that lapsed on its own, or an admin's action, is not.
 TRAINEE_ACTIONS = {EventKind.PASSWORD_ACCEPTED, EventKind.PASSWORD_REJECTED, EventKind.CODE_ACCEPTED,
@@ -54,7 +54,7 @@ class _Trail:
 
     logged_in: bool = False
     last_state: str = ""
-    step_opened: float | None = None
+    prompt_opened: float | None = None
     signed_in: bool = False
     last_seen: float | None = None
     reset: bool = False
@@ -100,14 +100,14 @@ def _fold(trail: _Trail, event: Event) -> _Trail:
         trail = replace(trail, step_offset=int(offset))
     if event.kind is EventKind.TWOFA_RESET:
         # an admin reset closes any open step of that user (the next code is refused as "changed")
-        return replace(trail, last_state="", step_opened=None, signed_in=False, reset=True, lapsed=False,
+        return replace(trail, last_state="", prompt_opened=None, signed_in=False, reset=True, lapsed=False,
                        step_offset=None)
     if event.kind is EventKind.EXPIRED:
         trail = replace(trail, lapsed=trail.last_state == State.ENROLMENT.name)
     if event.state_to:
         fresh = event.kind is EventKind.PASSWORD_ACCEPTED or event.state_to != trail.last_state
-        opened = event.time if fresh else trail.step_opened
-        trail = replace(trail, last_state=event.state_to, step_opened=opened if event.state_to in OPEN_STEPS else None,
+        opened = event.time if fresh else trail.prompt_opened
+        trail = replace(trail, last_state=event.state_to, prompt_opened=opened if event.state_to in OPEN_PROMPTS else None,
                         signed_in=event.state_to == State.AUTHENTICATED.name)
     return trail
 
@@ -196,7 +196,7 @@ class ClassProgress:
     def statuses(self) -> list[TraineeStatus]:
         self.read_events()
         now = self.office.clock.now()
-        timeout = self.office.policy.code_step_timeout
+        timeout = self.office.policy.code_prompt_timeout
         users = {view.username: view for view in self.office.user_views()}
         rows = []
         for name in self.usernames:
@@ -205,13 +205,13 @@ class ClassProgress:
             enrolled = user is not None and user.enrolled
             failures = 0 if user is None else user.failed_codes
             locked_until = "" if user is None or user.locked_until is None else iso(user.locked_until)
-            step_open = trail.step_opened is not None and now < trail.step_opened + timeout
-            open_step = OPEN_STEPS.get(trail.last_state) if step_open else None
-            lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not step_open)) and not enrolled
+            prompt_open = trail.prompt_opened is not None and now < trail.prompt_opened + timeout
+            open_prompt = OPEN_PROMPTS.get(trail.last_state) if prompt_open else None
+            lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not prompt_open)) and not enrolled
             if locked_until:
                 progress = Progress.LOCKED
-            elif open_step is not None and not (open_step is Progress.SEES_QR and enrolled):
-                progress = open_step
+            elif open_prompt is not None and not (open_prompt is Progress.SEES_QR and enrolled):
+                progress = open_prompt
             elif trail.signed_in:
                 progress = Progress.SIGNED_IN
             elif enrolled:
@@ -229,7 +229,7 @@ class ClassProgress:
                 sees_qr=progress is Progress.SEES_QR, enrolled=enrolled, signed_in=trail.signed_in,
                 failed_codes=failures, wrong_passwords=trail.wrong_passwords, step_offset=trail.step_offset,
                 locked_until=locked_until, last_seen="" if trail.last_seen is None else iso(trail.last_seen),
-                stuck_since=trail.step_opened if progress is Progress.SEES_QR else None))
+                stuck_since=trail.prompt_opened if progress is Progress.SEES_QR else None))
         return rows
 
     def rows(self) -> list[dict]:

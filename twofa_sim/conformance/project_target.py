@@ -110,7 +110,7 @@ class ProjectTarget:
         return Observation(DONE, "", result.state.name, result.message)
 
     def time_passed(self) -> dict[tuple[str, str], str]:
-        """Every login with an open QR or code step looks at the clock, as the scenario runner's do."""
+        """Every login with an open QR or code prompt looks at the clock, as the scenario runner's do."""
         for login in self._logins.values():
             if FlowEvent.TIME_PASSES in login.allowed_events:
                 login.poll()

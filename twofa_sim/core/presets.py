@@ -145,7 +145,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("secret_bits", 160, "otp_secret_length = 20 (bytes, ROTP::Base32.random)", _devise_2fa),
             _knob("drift_tracking", False, "no drift memory: each check centred on the server's time", _devise_2fa_model),
         ),
-        absent=(("code_step_timeout", "not read in its source"),),
+        absent=(("code_prompt_timeout", "not read in its source"),),
         not_modelled=("GitLab counts failed passwords and failed codes in one counter; the engine counts codes only",
                       "a wrong code also e-mails the user"),
         attacker=("count-lock", (("limit", 10), ("lock_seconds", 600.0))),
@@ -162,7 +162,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
                   stand_in=True),
             _knob("drift_tracking", False, "no drift memory for TOTP", _keycloak_otp),
         ),
-        absent=(("code_step_timeout", "not read in its source"),
+        absent=(("code_prompt_timeout", "not read in its source"),
                 ("recovery_code_count", "recovery codes are a separate required action, not read here")),
         not_modelled=("Keycloak remembers each used code for period x (2 x window + 1) s, per code; the engine "
                       "remembers the last accepted step",),
@@ -179,7 +179,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("lock_seconds", 60, "realm.setWaitIncrementSeconds(60): the first wait", _keycloak_realm),
             _knob("drift_tracking", False, "no drift memory for TOTP", _keycloak_otp),
         ),
-        absent=(("code_step_timeout", "not read in its source"),
+        absent=(("code_prompt_timeout", "not read in its source"),
                 ("recovery_code_count", "recovery codes are a separate required action, not read here")),
         not_modelled=("the wait grows by 60 s for each further 30 failures, at most 900 s "
                       "(setMaxFailureWaitSeconds(900)), and failures are forgotten after 12 h without one; the "
@@ -202,7 +202,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("drift_tracking", False, "no drift memory", _authelia_totp),
         ),
         absent=(("recovery_code_count", "no recovery codes for TOTP found"),
-                ("code_step_timeout", "not read in its source")),
+                ("code_prompt_timeout", "not read in its source")),
         not_modelled=("wrong codes are rate-limited per IP address: 30 a minute, 40 in 2 min, 50 in 10 min "
                       "(server.endpoints.rate_limits.second_factor_totp); one address is slowed, many are not",
                       "regulation (3 password failures in 2 min ban for 5 min) concerns passwords only"),
@@ -220,7 +220,7 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
                   _django_otp_totp),
             _knob("drift_tracking", True, "OTP_TOTP_SYNC = True: drift follows the device", _django_otp_totp),
             _knob("secret_bits", 160, "default_key(): random_hex(20) (bytes)", _django_otp_totp),
-            _knob("code_step_timeout", 600, "TWO_FACTOR_LOGIN_TIMEOUT = 600 (s, the login wizard)",
+            _knob("code_prompt_timeout", 600, "TWO_FACTOR_LOGIN_TIMEOUT = 600 (s, the login wizard)",
                   _two_factor_views),
             _knob("recovery_code_count", 10, "backup tokens: 10 static tokens", _two_factor_views),
             _knob("failed_code_limit", NO_LOCK_LIMIT,

@@ -57,10 +57,10 @@ def is_replay(step: Any, last_used: Any, replay_protection: bool = True) -> Any:
     return replay_protection and last_used is not None and step <= last_used
 
 
-def step_timed_out(now: Any, deadline: Any) -> Any:
-    """An open code step's time is up at ``now``; a login with no open step (``None``) has none."""
+def prompt_timed_out(now: Any, deadline: Any) -> Any:
+    """An open code prompt's time is up at ``now``; a login with no open prompt (``None``) has none."""
     return deadline is not None and now >= deadline
 
 
 __all__ = ["lock_lapsed", "lock_holds", "lock_standing", "reaches_limit", "lock_end", "in_window", "window_steps", "is_replay",
-           "step_timed_out"]
+           "prompt_timed_out"]

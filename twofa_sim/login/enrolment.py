@@ -3,7 +3,7 @@ recovery codes.
 
 A check finds facts and proposes one change; it decides nothing. The facts (locked, malformed,
 matched, replay, clock behind, at the limit) are read by the flow's guard order
-(:data:`twofa_sim.login.flow.CODE_STEP_ORDER`, in django-otp's order: lock, window, replay, throttle),
+(:data:`twofa_sim.login.flow.CODE_ORDER`, in django-otp's order: lock, window, replay, throttle),
 and the row of the outcome alone decides whether the proposed change is written: a matching code
 proposes the drift update, the remembered step and the throttle reset; anything else proposes one
 more counted failure (and the lock at the limit).
@@ -68,7 +68,7 @@ def normalise_code(text: object, digits: int) -> str | None:
 class Change(NamedTuple):
     """What a check would write into the enrolment. The engine applies it only when the
     transition table's row says so, so a check itself changes nothing. Its repr says whether it
-    confirms a secret, never which. (A named tuple: made on every code step, in C.)"""
+    confirms a secret, never which. (A named tuple: made on every code check, in C.)"""
 
     failures: int
     locked_until: float | None
@@ -98,7 +98,7 @@ class Verdict(NamedTuple):
 
 class Finding(NamedTuple):
     """What a second factor found in a typed text; ``change`` is proposed when it matched. (Named
-    tuples: made on every code step, in C.)"""
+    tuples: made on every code check, in C.)"""
 
     malformed: bool = False
     matched: bool = False
@@ -171,11 +171,11 @@ class Enrolment:
 
     def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """The package's verdict on a one-time code (the flow's code-step order); changes nothing."""
-        return self.check(TOTP_CODE, code, now, policy).verdict(FLOW.code_step_order)
+        return self.check(TOTP_CODE, code, now, policy).verdict(FLOW.code_order)
 
     def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """The package's verdict on a recovery code; changes nothing."""
-        return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_step_order)
+        return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_code_order)
 
     def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy, *,
               timed_out: bool = False, factor_changed: bool = False, malformed_before: int = 0) -> Check:
@@ -269,7 +269,7 @@ class Enrolment:
 
 
 class SecondFactor(Protocol):
-    """What a code step checks a typed text against: the app's code or a recovery code, behind one
+    """What a code check tests a typed text against: the app's code or a recovery code, behind one
     contract, as django-otp puts devices behind one ``verify_token``. The throttle is not the
     factor's business: :meth:`Enrolment.check` wraps every factor in the same one."""
 

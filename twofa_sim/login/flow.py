@@ -4,7 +4,7 @@ One table of :class:`Transition` rows says, for each state, event and outcome (a
 matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
 event it records and which message the user sees. States may have actions on entering them, and
 the order in which each step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
-:data:`CODE_STEP_ORDER`, :data:`RECOVERY_STEP_ORDER`, :data:`TIME_STEP_ORDER`): the second factor
+:data:`CODE_ORDER`, :data:`RECOVERY_CODE_ORDER`, :data:`TIME_PASSES_ORDER`): the second factor
 only finds facts and proposes a change, a guard order picks the outcome, and the row alone decides
 whether the change is written (counted) or not. The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
@@ -81,12 +81,12 @@ class Action(enum.Enum):
     python-statemachine's ``on=`` names): the engine runs its method ``_on_<name in lower case>``."""
 
     APPLY_CHECK = "write the check's change (count, lock, remember the step, confirm, spend)"
-    SHOW_QR = "show QR and secret, open the code step"
-    OPEN_CODE_STEP = "open the code step"
+    SHOW_QR = "show QR and secret, open the code prompt"
+    OPEN_CODE_PROMPT = "open the code prompt"
     NOTE_ENROLMENT = "log: enrolment completed"
     SIGN_IN = "log: authenticated"
     NOTE_LOCK = "log: locked until"
-    CLOSE_STEP = "close the step"
+    CLOSE_CODE_PROMPT = "close the code prompt"
     NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
     FORGET_LOGIN = "forget the username and the login's malformed codes"
 
@@ -102,12 +102,12 @@ _METHODS = {action: "_on_" + action.name.lower() for action in Action}
 
 @dataclass(frozen=True)
 class StateFacts:
-    """What holds in a state, for the engine and for whoever draws the login: whether a code step
+    """What holds in a state, for the engine and for whoever draws the login: whether a code prompt
     is open (its deadline runs), whether the QR and the secret are shown, and the message id of
     the instruction the step's window shows, and the title of the page (what a browser add-on
     reads from the tab). Which inputs a state takes is the table's (:meth:`FlowTable.events_from`)."""
 
-    step_open: bool = False
+    prompt_open: bool = False
     shows_qr: bool = False
     instruction: str = "none"
     page_title: str = "Login"
@@ -159,7 +159,7 @@ class Taken(NamedTuple):
 class Facts(NamedTuple):
     """What the engine and the second factor found about an input before the table decides
     (computed once per input, nothing written). The guards of a decision order read them. (A
-    named tuple: built once per code step, in C.)"""
+    named tuple: built once per code check, in C.)"""
 
     password_ok: bool = False
     user_known: bool = False
@@ -236,10 +236,10 @@ MALFORMED_RECORDED = 5
 """How many malformed codes of one login (from its password on) are recorded; more are refused
 alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
 
-_EVERY_CODE_STEP = (      # what every code step asks first, whichever second factor is typed
-    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the step closed is not checked"),
+_EVERY_CODE_CHECK = (      # what every code check asks first, whichever second factor is typed
+    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the prompt closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
-          "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
+          "a prompt opened for a second factor that changed since (an admin reset, another tab) is not checked"),
     Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
           lock=lambda f: f.locked_until),
     Guard(O.REJECTED, R.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
@@ -249,7 +249,7 @@ _EVERY_CODE_STEP = (      # what every code step asks first, whichever second fa
           carries_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
 )
 
-CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
+CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
     Guard(O.CLOCK_BEHIND, R.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
@@ -261,21 +261,21 @@ CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
           lock=lambda f: f.lock_at_limit),
     Guard(O.REJECTED, R.WRONG_CODE, lambda f: True, "any other code is wrong"),
 )
-"""The order in which the code step's outcomes are decided (the app's code). The second factor only
+"""The order in which the code check's outcomes are decided (the app's code). The second factor only
 finds the facts and proposes a change; the row of the outcome decides whether it is written."""
 
-RECOVERY_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
+RECOVERY_CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
     Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
           lock=lambda f: f.lock_at_limit),
     Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
 )
 """The same for a recovery code: no window, so no replay and no clock."""
 
-TIME_STEP_ORDER: tuple[Guard, ...] = (
-    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
-    Guard(O.STILL_OPEN, R.NONE, lambda f: True, "otherwise the step stays open"),
+TIME_PASSES_ORDER: tuple[Guard, ...] = (
+    Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "the prompt's time is up"),
+    Guard(O.STILL_OPEN, R.NONE, lambda f: True, "otherwise the prompt stays open"),
 )
-"""What time passing decides at an open step."""
+"""What time passing decides at an open prompt."""
 
 CHECK = (A.APPLY_CHECK,)
 MALFORMED = (A.NOTE_MALFORMED,)
@@ -288,7 +288,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                K.PASSWORD_ACCEPTED, "welcome", "neither the company setting nor the user's flag asks for 2FA"),
     Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_ENROLMENT, S.ENROLMENT, (A.SHOW_QR,),
                K.PASSWORD_ACCEPTED, "scan_qr", "first login: the QR appears only after a correct password"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, (A.OPEN_CODE_STEP,),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, (A.OPEN_CODE_PROMPT,),
                K.PASSWORD_ACCEPTED, "type_code", "later logins: the app's current code, no QR"),
     Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
                "is_locked", "a locked user cannot log in until the lock ends or an admin unlocks"),
@@ -305,15 +305,15 @@ TRANSITIONS: tuple[Transition, ...] = (
                "failed codes count towards the lock, during enrolment too"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
                "a lock set by another login holds here too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "a code typed after the step closed is not checked"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "factor_changed", "a QR step whose secret was confirmed or replaced by another login, or reset "
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED, "expired",
+               "a code typed after the prompt closed is not checked"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
+               "factor_changed", "a QR prompt whose secret was confirmed or replaced by another login, or reset "
                "by an admin, closes instead of checking against the wrong secret"),
     Transition(S.ENROLMENT, E.TIME_PASSES, O.STILL_OPEN, S.ENROLMENT, (), None, "none",
-               "the QR stays up while the step is open"),
-    Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "the QR step expires after the policy's time"),
+               "the QR stays up while the prompt is open"),
+    Transition(S.ENROLMENT, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED, "expired",
+               "the QR prompt expires after the policy's time"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.CODE_ACCEPTED, "welcome", "a valid code inside the window, not used before, signs in"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED, K.CODE_REJECTED,
@@ -333,10 +333,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.CLOCK_BEHIND, S.CODE_REQUIRED, (), K.SERVER_CLOCK_BEHIND,
                "clock_behind", "a right code whose step the server already accepted, while the server's clock is "
                "behind that step's window (its clock was set back), is refused without counting: the log tells ops"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "a code typed after the step closed is not checked"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "factor_changed", "a code step whose user was reset by an admin closes instead of checking"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED, "expired",
+               "a code typed after the prompt closed is not checked"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
+               "factor_changed", "a code prompt whose user was reset by an admin closes instead of checking"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.ACCEPTED, S.AUTHENTICATED, (A.APPLY_CHECK, A.SIGN_IN),
                K.RECOVERY_CODE_USED, "welcome", "an unused recovery code stands in for the code, once"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, MALFORMED,
@@ -351,14 +351,14 @@ TRANSITIONS: tuple[Transition, ...] = (
                "wrong recovery codes count towards the lock"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
                "is_locked", "a recovery code does not open a locked account"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
-               "expired", "a recovery code typed after the step closed is not checked"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED,
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
+               "expired", "a recovery code typed after the prompt closed is not checked"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
                "factor_changed", "a recovery code typed after an admin reset is not checked"),
     Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.STILL_OPEN, S.CODE_REQUIRED, (), None, "none",
-               "the code step stays open for the policy's time"),
-    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_STEP,), K.EXPIRED, "expired",
-               "an open code step expires after the policy's time"),
+               "the code prompt stays open for the policy's time"),
+    Transition(S.CODE_REQUIRED, E.TIME_PASSES, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED, "expired",
+               "an open code prompt expires after the policy's time"),
     Transition(S.AUTHENTICATED, E.LOG_OUT, O.DONE, S.CREDENTIALS, (), K.LOGGED_OUT, "none",
                "logging out returns to the login mask"),
     Transition(S.LOCKED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
@@ -368,17 +368,17 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ON_ENTER: dict[State, tuple[Action, ...]] = {
-    S.CREDENTIALS: (A.CLOSE_STEP, A.FORGET_LOGIN),
-    S.AUTHENTICATED: (A.CLOSE_STEP,),
-    S.LOCKED: (A.CLOSE_STEP,),
+    S.CREDENTIALS: (A.CLOSE_CODE_PROMPT, A.FORGET_LOGIN),
+    S.AUTHENTICATED: (A.CLOSE_CODE_PROMPT,),
+    S.LOCKED: (A.CLOSE_CODE_PROMPT,),
 }
-"""Actions run on entering a state, after the row's own: every state without an open step closes
+"""Actions run on entering a state, after the row's own: every state without an open prompt closes
 it (the rows into "expired" close it themselves)."""
 
 STATE_FACTS: dict[State, StateFacts] = {
     S.CREDENTIALS: StateFacts(),
-    S.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
-    S.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
+    S.ENROLMENT: StateFacts(prompt_open=True, shows_qr=True, instruction="scan_qr"),
+    S.CODE_REQUIRED: StateFacts(prompt_open=True, instruction="type_code",
                                 page_title="Two-factor authentication: type the code"),
     S.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
     S.LOCKED: StateFacts(),
@@ -411,13 +411,13 @@ class FlowTable:
 
     def __init__(self, rows: tuple[Transition, ...], on_enter: dict[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
-                 code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
-                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
-                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER) -> None:
+                 code_order: tuple[Guard, ...] = CODE_ORDER,
+                 time_passes_order: tuple[Guard, ...] = TIME_PASSES_ORDER,
+                 recovery_code_order: tuple[Guard, ...] = RECOVERY_CODE_ORDER) -> None:
         self.rows = tuple(rows)
         self.on_enter = dict(ON_ENTER if on_enter is None else on_enter)
-        self.password_order, self.code_step_order = password_order, code_step_order
-        self.time_step_order, self.recovery_step_order = time_step_order, recovery_step_order
+        self.password_order, self.code_order = password_order, code_order
+        self.time_passes_order, self.recovery_code_order = time_passes_order, recovery_code_order
         self._index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
@@ -442,7 +442,7 @@ class FlowTable:
         return OUTCOME_FACTS[outcome]
 
     def facts_of(self, state: State) -> StateFacts:
-        """What holds in ``state``: an open step, a QR shown, the step's instruction."""
+        """What holds in ``state``: an open prompt, a QR shown, the prompt's instruction."""
         return self.state_facts[state]
 
     def events_from(self, state: State) -> list[FlowEvent]:
@@ -500,8 +500,8 @@ class FlowTable:
     def replace(self, **changes) -> "FlowTable":
         """A copy with some of ``rows``, ``on_enter`` and the decision orders replaced."""
         parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
-                 "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
-                 "recovery_step_order": self.recovery_step_order}
+                 "code_order": self.code_order, "time_passes_order": self.time_passes_order,
+                 "recovery_code_order": self.recovery_code_order}
         unknown = sorted(set(changes) - set(parts))
         if unknown:
             raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")
@@ -512,7 +512,7 @@ class FlowTable:
 
     def writes_nothing(self, row: Transition) -> bool:
         """Taking ``row`` writes nothing into the store: no action of its own or on entering its
-        target, no event (a flood of malformed codes, a poll while the step is still open)."""
+        target, no event (a flood of malformed codes, a poll while the prompt is still open)."""
         return not row.actions and row.records is None and not self.entering(row.target)
 
     def __repr__(self) -> str:

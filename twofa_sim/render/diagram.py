@@ -1,8 +1,8 @@
 """The login flow as Mermaid state diagrams, drawn from the transition table.
 
 One diagram of all the edges is a tangle at notebook width (labels land on each other), so the flow
-is drawn as four small diagrams, one per phase of a login: the password, the QR step of a first
-login, the code step of later logins, and what follows the end of a login. Each draws, left to right, the rows whose source state belongs to the
+is drawn as four small diagrams, one per phase of a login: the password, the QR prompt of a first
+login, the code prompt of later logins, and what follows the end of a login. Each draws, left to right, the rows whose source state belongs to the
 phase, one edge per (from, to), labelled with short words for the outcomes that take it. The full
 outcome, event, effect and rule of every row are in ``flow_table(FLOW)`` (:mod:`.tables`).
 """

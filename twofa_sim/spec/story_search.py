@@ -3,7 +3,7 @@
 A breadth-first search over the things people do at the login mask and in the admin panel (log
 in, scan, type the phone's code, a wrong code, a malformed one, a recovery code, wait, log out,
 start over, an admin's reset or unlock, the server's clock set back), each written as a step of
-the scenario format with the policy's own numbers (the code step's time-out, the period). Every
+the scenario format with the policy's own numbers (the code prompt's time-out, the period). Every
 candidate is played as a real scenario on a fresh back office, so what the search finds is what
 ``twofa-sim run`` will see; the engine tells which rows each step takes (:mod:`.coverage`). States
 the search has already been in (the logins' states, the user's second factor, the phone's entry)
@@ -81,7 +81,7 @@ class Situation:
         return next((state for u, t, state, *_ in self.logins if (u, t) == (user, tab)), None)
 
     @property
-    def open_step(self) -> bool:
+    def open_prompt(self) -> bool:
         return any(state in ("ENROLMENT", "CODE_REQUIRED") for _, _, state, *_ in self.logins)
 
 
@@ -95,7 +95,7 @@ def _at(user: str, tab: str, text: str) -> str:
 
 def moves(policy: Policy) -> list[Move]:
     """Everything the search may do, with the policy's numbers."""
-    timeout = policy.code_step_timeout
+    timeout = policy.code_prompt_timeout
     found: list[Move] = []
 
     def same(text: str) -> Callable[[float], tuple[str, float]]:
@@ -143,19 +143,19 @@ def moves(policy: Policy) -> list[Move]:
              lambda s: s.enrolled and s.recovery_left is None and s.login(USER, "main") == "AUTHENTICATED",
              user="admin"),
         Move(f"the admin resets {USER}'s second factor (lost phone)", same(f"reset: {USER}"),
-             lambda s: (s.enrolled or s.pending) and s.open_step, user="admin"),
+             lambda s: (s.enrolled or s.pending) and s.open_prompt, user="admin"),
         Move(f"the admin unlocks {USER}", same(f"unlock: {USER}"), lambda s: s.locked, user="admin"),
         Move(f"one period ({policy.period} s) passes", lambda now: (f"wait: {policy.period}s", now + policy.period),
              lambda s: s.last_step == 0, user="clock"),
         Move(f"a minute passes, the open step stays open", lambda now: ("wait: 1m", now + 60),
-             lambda s: s.open_step and timeout > 60, user="clock"),
+             lambda s: s.open_prompt and timeout > 60, user="clock"),
         Move(f"the open step's {_duration(timeout)} pass", lambda now: (f"wait: {_duration(timeout)}", now + timeout),
-             lambda s: s.open_step, user="clock"),
+             lambda s: s.open_prompt, user="clock"),
         Move(f"the open step's {_duration(timeout)} pass while the page shows no timer",
              lambda now: (f"wait: {{for: {_duration(timeout)}, poll: false}}", now + timeout),
-             lambda s: s.open_step, user="clock"),
+             lambda s: s.open_prompt, user="clock"),
         Move("the server's clock is set back an hour", lambda now: (f"clock: {{set: {iso(now - 3600).replace(' ', 'T')}Z}}", now - 3600),
-             lambda s: s.last_step == 0 and not s.clock_set_back and not s.open_step, user="clock",
+             lambda s: s.last_step == 0 and not s.clock_set_back and not s.open_prompt, user="clock",
              sets_clock_back=True),
     ]
     return found
@@ -278,7 +278,7 @@ class StorySearch:
     def numbers(self) -> str:
         """The policy's numbers the moves use, in words."""
         p = self.policy
-        return (f"{p.failed_code_limit} failed codes lock, a code step stays open {_duration(p.code_step_timeout)}, "
+        return (f"{p.failed_code_limit} failed codes lock, a code prompt stays open {_duration(p.code_prompt_timeout)}, "
                 f"codes change every {p.period} s")
 
     def counts(self, path: tuple[int, ...]) -> list[str]:

@@ -31,7 +31,7 @@ from .i18n import LANGUAGES, Texts
 TRAINEE_URL_ENV = "TWOFA_SIM_TRAINEE_URL"
 BANNER_SECONDS = 20.0  # the banner says what the last action did; after this it would be stale
 SECRET_SECONDS = 90.0  # an opened secret section closes (recovery codes also clear) after this long
-STUCK_ON_QR = 180.0  # seconds on the QR step after which a row is marked
+STUCK_ON_QR = 180.0  # seconds on the QR prompt after which a row is marked
 MANY_FAILED = 3  # failed codes (or wrong passwords) from which a row is marked
 
 DASHBOARD_STYLE = """

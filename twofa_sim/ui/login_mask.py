@@ -120,7 +120,7 @@ class LoginMask(widgets.VBox):
     def refresh(self) -> None:
         """Called by the ticker: lets time pass for an open step, updates the countdown.
 
-        The flow is asked only once the step's time is up: before that, time passing keeps the
+        The flow is asked only once the prompt's time is up: before that, time passing keeps the
         step open and changes nothing, and on a shared database each ask is a write transaction
         (a class of 30 with the QR open would write 30 times a second for nothing)."""
         if FlowEvent.TIME_PASSES in self.attempt.allowed_events and self.attempt.seconds_left() == 0:
@@ -147,8 +147,8 @@ class LoginMask(widgets.VBox):
 
     @property
     def dialog_open(self) -> bool:
-        """The second window is open: the QR step, or the code step of a later login."""
-        return self.attempt.flow.facts_of(self.attempt.state).step_open
+        """The second window is open: the QR prompt, or the code prompt of a later login."""
+        return self.attempt.flow.facts_of(self.attempt.state).prompt_open
 
     def render(self) -> None:
         t = self.texts
@@ -176,7 +176,7 @@ class LoginMask(widgets.VBox):
                                       + html_text("tfs-secret", screen.secret_for_typing))
             self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text, *inputs,
                                            self.message, self.countdown]
-        elif facts.step_open:
+        elif facts.prompt_open:
             purpose = t("Two-factor authentication")
             self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
             self.title.value = html_text("tfs-hint", t.say(facts.instruction))
