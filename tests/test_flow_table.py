@@ -267,8 +267,8 @@ def test_the_order_of_the_code_checks_guards_is_data():
 
 
 def test_a_flow_table_copy_names_the_part_it_does_not_have():
-    with pytest.raises(TypeError, match="no part 'code_order'"):
-        FLOW.replace(code_order=())
+    with pytest.raises(TypeError, match="no part 'login_order'"):
+        FLOW.replace(login_order=())
 
 
 @pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])

@@ -126,7 +126,7 @@ def test_a_busy_session_loads_as_it_was_saved(tmp_path):
     office, devices, _ = busy_session()
     path = save(tmp_path / "s.json", office, devices)
     session = load(path)
-    assert session.schema_version == SCHEMA_VERSION == 3
+    assert session.schema_version == SCHEMA_VERSION == 4
     assert session.snapshot() == Session(office, tuple(devices)).snapshot()
     assert [state_of_device(d) for d in session.devices] == [state_of_device(d) for d in devices]
     assert story(session.office, list(session.devices)) == story(office, devices)
@@ -250,7 +250,7 @@ def test_a_version_1_file_loads_and_works():
     office = session.office
     secret = office.user("alice").enrolment.secret
     assert aegis.app.code(aegis.app.find("alice"), office.clock.now()) == current_code(office, secret)
-    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as version 3"
+    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as the newest version"
     assert json.loads(dumps(office, session.devices))["schema_version"] == SCHEMA_VERSION
 
 

@@ -3,7 +3,7 @@
 A trainee's page runs in its own kernel; the trainer's dashboard runs in another. What a trainee
 sees right now (the QR code, the code field) lives only in that trainee's kernel, so the
 dashboard reads it from what the login recorded in the shared event log: the state each step went
-to, when the QR was shown, and how long the policy keeps such a step open. Enrolment, failures
+to, when the QR was shown, and how long the policy keeps such a prompt open. Enrolment, failures
 and locks come from the second factor's state in the back office. Nothing here reads a secret.
 
 The log is folded incrementally: each refresh folds only the events added since the last one, so a
@@ -38,10 +38,10 @@ class Progress(enum.Enum):
     LOCKED = "locked"
 
 
-# The steps that leave a QR or code window open in the trainee's page, until the policy's timeout.
+# The states that leave a QR or code prompt open in the trainee's page, until the policy's timeout.
 OPEN_PROMPTS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name: Progress.TYPING_CODE}
 
-# What the trainee did themselves ("last seen"); a step that lapsed on its own, or an admin's action, is not.
+# What the trainee did themselves ("last seen"); a prompt that lapsed on its own, or an admin's action, is not.
 TRAINEE_ACTIONS = {EventKind.PASSWORD_ACCEPTED, EventKind.PASSWORD_REJECTED, EventKind.CODE_ACCEPTED,
                    EventKind.CODE_REJECTED, EventKind.REPLAY_BLOCKED, EventKind.SERVER_CLOCK_BEHIND,
                    EventKind.RECOVERY_CODE_USED, EventKind.RECOVERY_CODE_REJECTED, EventKind.LOGIN_REFUSED_LOCKED,
@@ -99,7 +99,7 @@ def _fold(trail: _Trail, event: Event) -> _Trail:
         offset = event.field("offset", 0) if event.detail_key == MATCHED_STEP else 0
         trail = replace(trail, step_offset=int(offset))
     if event.kind is EventKind.TWOFA_RESET:
-        # an admin reset closes any open step of that user (the next code is refused as "changed")
+        # an admin reset closes any open prompt of that user (the next code is refused as "changed")
         return replace(trail, last_state="", prompt_opened=None, signed_in=False, reset=True, lapsed=False,
                        step_offset=None)
     if event.kind is EventKind.EXPIRED:

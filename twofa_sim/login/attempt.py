@@ -242,7 +242,7 @@ class LoginAttempt:
         return prompt_timed_out(now, self.deadline)
 
     def _prompt_is_stale(self) -> bool:
-        """The step was opened for a second factor that has changed since: an admin reset it, or
+        """The prompt was opened for a second factor that has changed since: an admin reset it, or
         another login confirmed or replaced the secret this QR prompt shows."""
         return self._opened_for != _second_factor_of(self._user().enrolment)
 

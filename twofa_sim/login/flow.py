@@ -104,7 +104,7 @@ _METHODS = {action: "_on_" + action.name.lower() for action in Action}
 class StateFacts:
     """What holds in a state, for the engine and for whoever draws the login: whether a code prompt
     is open (its deadline runs), whether the QR and the secret are shown, and the message id of
-    the instruction the step's window shows, and the title of the page (what a browser add-on
+    the instruction the prompt's window shows, and the title of the page (what a browser add-on
     reads from the tab). Which inputs a state takes is the table's (:meth:`FlowTable.events_from`)."""
 
     prompt_open: bool = False
