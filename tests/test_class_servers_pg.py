@@ -177,9 +177,9 @@ def test_wrong_codes_on_both_servers_add_up_to_one_lock(two_servers, chromium):
     second.locator(".tfs-login-verify").click()
     expect(second.locator(".tfs-trainee-why")).to_contain_text("Your trainer can unlock you at once.", timeout=60_000)
     assert WELCOME not in second.locator(".tfs-login-message").inner_text()
-    counted = events_of(database, name, EventKind.CODE_REJECTED, EventKind.LOCKED, EventKind.LOGIN_REFUSED_LOCKED,
+    counted = events_of(database, name, EventKind.CODE_REJECTED, EventKind.LOCKED_OUT, EventKind.LOGIN_REFUSED_LOCKED_OUT,
                         EventKind.AUTHENTICATED)
-    assert counted == {EventKind.CODE_REJECTED: limit, EventKind.LOCKED: 1, EventKind.LOGIN_REFUSED_LOCKED: 1,
+    assert counted == {EventKind.CODE_REJECTED: limit, EventKind.LOCKED_OUT: 1, EventKind.LOGIN_REFUSED_LOCKED_OUT: 1,
                        EventKind.AUTHENTICATED: 1}, "five refused, one lock at the fifth, and only the enrolment in"
     for page in (first, second):
         page.close()

@@ -212,11 +212,11 @@ def lock(classroom: Classroom, name: str) -> None:
     wrong = "000000" if right_code(classroom, result.screen.secret) != "000000" else "111111"
     for _ in range(LIMIT):
         login.submit_code(wrong)
-    assert login.state is State.LOCKED
+    assert login.state is State.LOCKED_OUT
 
 
 @pytest.mark.parametrize("action, before, after", [
-    ("unlock", Progress.LOCKED, Progress.STARTED),
+    ("unlock", Progress.LOCKED_OUT, Progress.STARTED),
     ("reset_2fa", Progress.SEES_QR, Progress.RESET),
 ])
 def test_admin_actions_change_what_the_dashboard_shows(classroom, action, before, after):

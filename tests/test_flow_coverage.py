@@ -197,7 +197,7 @@ def test_a_generated_story_names_its_rule_and_checks_it_where_it_is_taken(genera
     assert rule in scenario.name and rule in scenario.description.replace("\n", " ")
     last = scenario.steps[-1]
     checked = {name: expected for name, expected, _ in last.expect.items}
-    assert checked["state"] is State.LOCKED and checked["reason"] is Reason.REPLAY
+    assert checked["state"] is State.LOCKED_OUT and checked["reason"] is Reason.REPLAY
     assert all(step.note for step in scenario.steps)
 
 
@@ -205,7 +205,7 @@ def test_generated_stories_are_the_shortest_with_the_policys_numbers():
     """The lock during enrolment: the login, then exactly the policy's limit of wrong codes."""
     for limit in (3, 5):
         search = StorySearch(dataclasses.replace(Policy(), failed_code_limit=limit))
-        (path, _), = search.search({row_of("failed codes count towards the lock, during enrolment")}).values()
+        (path, _), = search.search({row_of("failed codes count towards the lockout, during enrolment")}).values()
         names = [search.moves[n].name for n in path]
         assert names == ["alice logs in"] + ["alice types a wrong code"] * limit
 

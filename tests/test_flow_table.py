@@ -44,7 +44,7 @@ def login_in(state: State):
     elif state is State.EXPIRED:
         office.clock.advance(office.policy.code_prompt_timeout)
         login.poll()
-    elif state is State.LOCKED:
+    elif state is State.LOCKED_OUT:
         for _ in range(office.policy.failed_code_limit):
             login.submit_code(refused_code(office, result.screen.secret))
     assert login.state is state
@@ -82,7 +82,7 @@ def test_table_renders_as_mermaid():
     for state in State:
         assert f"    {state.name}: {state.value}" in text
     assert "    CREDENTIALS --> ENROLMENT: not enrolled" in text
-    assert "    CODE_REQUIRED --> LOCKED: limit reached / locked" in text
+    assert "    CODE_REQUIRED --> LOCKED_OUT: limit reached / locked" in text
     edges = {tuple(line.split(":")[0].split(" --> ")) for line in text.splitlines() if " --> " in line}
     assert {(r.source.name.strip(), r.target.name) for r in TRANSITIONS} <= {(a.strip(), b) for a, b in edges}
     assert "```mermaid\nstateDiagram-v2" in to_markdown(FLOW)
@@ -172,10 +172,10 @@ def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_
 
 
 def test_the_order_of_the_password_steps_outcomes_is_data():
-    """Move "2FA not required" before "user is locked" in a copy: a locked user whose 2FA is no
+    """Move "2FA not required" before "user is locked" in a copy: a locked-out user whose 2FA is no
     longer required then gets in, which the package's order (a lock holds) refuses."""
     order = {g.outcome: g for g in FLOW.password_order}
-    swapped = tuple(order[o] for o in (Outcome.BAD_CREDENTIALS, Outcome.NO_2FA_NEEDED, Outcome.IS_LOCKED,
+    swapped = tuple(order[o] for o in (Outcome.BAD_CREDENTIALS, Outcome.NO_2FA_NEEDED, Outcome.IS_LOCKED_OUT,
                                        Outcome.NEEDS_CODE, Outcome.NEEDS_ENROLMENT))
     copy = FlowTable(FLOW.rows, FLOW.on_enter, swapped, FLOW.code_order, FLOW.time_passes_order)
     states = {}
@@ -188,7 +188,7 @@ def test_the_order_of_the_password_steps_outcomes_is_data():
             login.submit_code(wrong_code_for(office, secret))
         office.set_force_2fa("alice", False)
         states[name] = LoginAttempt(office, 99, flow=table).submit_password("alice", PASSWORD).state
-    assert states == {"copy": State.AUTHENTICATED, "original": State.LOCKED}
+    assert states == {"copy": State.AUTHENTICATED, "original": State.LOCKED_OUT}
 
 
 def test_what_entering_a_state_does_is_data():
@@ -245,7 +245,7 @@ def test_the_order_of_the_code_checks_guards_is_data():
     """A locked user types the right code: the package's order refuses it as locked (the lock
     decides first); a copy that asks "matched" before "locked" lets the code in."""
     order = list(FLOW.code_order)
-    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED)
+    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED_OUT)
     matched = next(i for i, g in enumerate(order) if g.outcome is Outcome.ACCEPTED)
     order[locked], order[matched] = order[matched], order[locked]
     copy = FLOW.replace(code_order=tuple(order))
@@ -261,9 +261,9 @@ def test_the_order_of_the_code_checks_guards_is_data():
             login.submit_code(wrong_code_for(office, secret))
         other = LoginAttempt(office, 99, flow=FLOW)
         other.submit_password("alice", PASSWORD)
-        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS
+        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS_OUT
         outcomes[name] = login.submit_code(current_code(office, secret)).outcome
-    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED}
+    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED_OUT}
 
 
 def test_a_flow_table_copy_names_the_part_it_does_not_have():

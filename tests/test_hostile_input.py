@@ -153,7 +153,7 @@ POLICY_KNOBS = {
     "window": [-1, 11, 1.0, math.inf, True, None],
     "replay_protection": ["yes", 1, None],
     "failed_code_limit": [0, 1001, 2.5, None],
-    "lock_seconds": [-1, 30 * 86400 + 1, math.nan],
+    "lockout_seconds": [-1, 30 * 86400 + 1, math.nan],
     "code_prompt_timeout": [9, 86401, None],
     "recovery_code_count": [-1, 101, None],
     "secret_bits": [80, 127, 130, 513, None],
@@ -897,7 +897,7 @@ NUMBER_FIELDS = {
             "steps: [{login: alice}, {scan: {device: p, rect: [0, 0, 10, N]}}]",
     "policy knob": "name: x\npolicy: {window: N}\nsteps: [{wait: 1s}]",
     "start": "name: x\nstart: N\nsteps: [{wait: 1s}]",
-    "locked_until": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {locked_until: N}}]",
+    "locked_out_until": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {locked_out_until: N}}]",
     "digits": "name: x\nusers: {alice: {force_2fa: true}}\ndevices: {p: {owner: alice, app: aegis}}\n"
               "steps: [{login: alice}, {enter_key: {device: p, digits: N}}]",
 }

@@ -165,7 +165,7 @@ def test_a_clock_set_back_no_longer_locks_users_out(office):
     for _ in range(2 * office.policy.failed_code_limit):
         result = at_code_prompt(office, "alice").submit_code(current_code(office, secret))
         assert result.outcome is Outcome.CLOCK_BEHIND
-    assert not office.user("alice").enrolment.is_locked(office.clock.now())
+    assert not office.user("alice").enrolment.is_locked_out(office.clock.now())
     wrong = at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
     assert wrong.reason is Reason.WRONG_CODE and office.user("alice").enrolment.failures == 1, "guesses still count"
     office.clock.advance(3600 + 30)
@@ -190,15 +190,15 @@ def test_failed_codes_count_across_logins_and_lock(office):
     for attempt in range(limit):
         login = at_code_prompt(office, "alice")  # a new login each time
         outcomes.append(login.submit_code(refused_code(office, secret)).outcome)
-    assert outcomes == [Outcome.REJECTED] * (limit - 1) + [Outcome.LOCKS]
-    locked_until = office.user("alice").enrolment.locked_until
-    assert locked_until == office.clock.now() + office.policy.lock_seconds
+    assert outcomes == [Outcome.REJECTED] * (limit - 1) + [Outcome.LOCKS_OUT]
+    locked_out_until = office.user("alice").enrolment.locked_out_until
+    assert locked_out_until == office.clock.now() + office.policy.lockout_seconds
 
     office.clock.advance(60)
     refused = office.start_login().submit_password("alice", PASSWORD)
-    assert refused.state is State.LOCKED and refused.locked_until == locked_until
+    assert refused.state is State.LOCKED_OUT and refused.locked_out_until == locked_out_until
 
-    office.clock.advance(office.policy.lock_seconds)
+    office.clock.advance(office.policy.lockout_seconds)
     login = at_code_prompt(office, "alice")
     assert login.submit_code(current_code(office, secret)).state is State.AUTHENTICATED
 
@@ -212,7 +212,7 @@ def test_a_lock_set_elsewhere_refuses_even_a_right_code(office):
     for _ in range(office.policy.failed_code_limit):
         attacker.submit_code("999999" if current_code(office, secret) != "999999" else "888888")
     result = waiting.submit_code(current_code(office, secret))
-    assert (result.state, result.outcome) == (State.LOCKED, Outcome.IS_LOCKED)
+    assert (result.state, result.outcome) == (State.LOCKED_OUT, Outcome.IS_LOCKED_OUT)
 
 
 def test_admin_unlock_ends_the_lock_at_once(office):
@@ -221,7 +221,7 @@ def test_admin_unlock_ends_the_lock_at_once(office):
     office.clock.advance(30)
     for _ in range(office.policy.failed_code_limit):
         at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
-    assert office.start_login().submit_password("alice", PASSWORD).state is State.LOCKED
+    assert office.start_login().submit_password("alice", PASSWORD).state is State.LOCKED_OUT
     office.unlock("alice")
     assert at_code_prompt(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
     assert office.events.count(EventKind.UNLOCKED, "alice") == 1
@@ -370,5 +370,5 @@ def test_a_lapsed_lock_shows_no_failed_codes(office):
     for _ in range(office.policy.failed_code_limit):
         at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
     assert users_table(office).loc["alice", "failed codes"] == office.policy.failed_code_limit
-    office.clock.advance(office.policy.lock_seconds)
+    office.clock.advance(office.policy.lockout_seconds)
     assert users_table(office).loc["alice", "failed codes"] == 0

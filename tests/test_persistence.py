@@ -40,7 +40,7 @@ def state_of(office: BackOffice) -> dict:
         e, h = user.enrolment, user.password_hash
         users[user.username] = (
             user.company, user.force_2fa, user.created_at, h.salt, h.digest, h.log2_n,
-            e.secret, e.pending_secret, e.enrolled_at, e.last_used_step, e.drift, e.failures, e.locked_until,
+            e.secret, e.pending_secret, e.enrolled_at, e.last_used_step, e.drift, e.failures, e.locked_out_until,
             None if e.recovery is None else (e.recovery.salt, list(e.recovery.unused), e.recovery.used))
     return {
         "policy": office.policy,
@@ -90,7 +90,7 @@ def prepared_office() -> BackOffice:
 
 def test_round_trip_keeps_every_piece_of_state(tmp_path):
     office = prepared_office()
-    assert office.user("dave").enrolment.locked_until and office.user("carol").enrolment.pending_secret
+    assert office.user("dave").enrolment.locked_out_until and office.user("carol").enrolment.pending_secret
     before = state_of(office)
     path = save(tmp_path / "class.twofa.json", office)
     session = load(path)
@@ -564,8 +564,8 @@ def test_every_single_bit_flip_is_caught(tmp_path):
      "session.users[0].enrolment.secret", "bits"),
     (lambda d: d["session"]["users"][0]["enrolment"].update(failures=-1),
      "session.users[0].enrolment.failures", "between"),
-    (lambda d: d["session"]["users"][0]["enrolment"].update(locked_until=True),
-     "session.users[0].enrolment.locked_until", "finite number"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(locked_out_until=True),
+     "session.users[0].enrolment.locked_out_until", "finite number"),
     (lambda d: d["session"]["users"][0]["password_hash"].update(digest="AAAA"),
      "session.users[0].password_hash.digest", "32 to 32 bytes"),
     (lambda d: d["session"]["users"][0]["password_hash"].update(salt="%%%"),

@@ -55,9 +55,9 @@ STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4
     {"window": 3},
     {"replay_protection": False},
     {"drift_tracking": True, "window": 0},
-    {"failed_code_limit": 1, "lock_seconds": 20},
-    {"lock_seconds": 1, "failed_code_limit": 2},
-    {"lock_seconds": 3 * 86400, "failed_code_limit": 3},
+    {"failed_code_limit": 1, "lockout_seconds": 20},
+    {"lockout_seconds": 1, "failed_code_limit": 2},
+    {"lockout_seconds": 3 * 86400, "failed_code_limit": 3},
     {"code_prompt_timeout": 12},
     {"renew_unconfirmed_secret": True, "period": 60},
 ], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
@@ -120,7 +120,7 @@ def test_a_far_off_device_is_locked_by_failures_counted_across_logins():
     params = default_parameters().replace(synced_share=0.0, loose_share=0.0, far_share=1.0, substitution=0.0,
                                           omission=0.0, relogin_share=0.0)
     population = draw_population(3, days=3, params=params, seed=2)
-    fast, exact = both(population, CHEAP.replace(failed_code_limit=5, lock_seconds=900))
+    fast, exact = both(population, CHEAP.replace(failed_code_limit=5, lockout_seconds=900))
     assert agreement(fast, exact).empty
     day = fast.logins.groupby("day")
     outcomes = list(day["outcome"].agg(lambda o: set(o.astype(str))))
@@ -224,7 +224,7 @@ def test_summary_counts_match_the_logins():
     s, f = summarise(run), run.logins
     assert s["logins"] == len(f) == population.n_logins
     assert s["replays rejected"] == f["replays"].sum() > 0
-    assert s["lockouts"] == (f["outcome"] == LoginOutcome.LOCKED.value).sum()
+    assert s["lockouts"] == (f["outcome"] == LoginOutcome.LOCKED_OUT.value).sum()
     assert 0 < s["first code accepted"] < 1 and 0 < s["median s to get in"] < s["95th pct s to get in"]
     assert s["retries"] == (f["codes"] - 1).clip(lower=0).sum()
 

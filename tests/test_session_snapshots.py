@@ -91,7 +91,7 @@ def story(office: BackOffice, devices: list[Device]) -> list:
         except TwofaSimError as error:
             out.append(type(error).__name__)
     out.append(addon.app.scan_uri(build_key_uri(OTHER, "second", "Lab"), addon.now()).entry)
-    office.clock.advance(office.policy.lock_seconds)
+    office.clock.advance(office.policy.lockout_seconds)
     out.append(at_code_prompt(office, "dave").submit_code("123456").outcome)
     out.append([(e.kind, e.user, e.detail) for e in office.events][-5:])
     return out

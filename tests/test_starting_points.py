@@ -20,7 +20,7 @@ def test_each_starting_point_is_the_state_its_name_says(name, time, enrolled, fa
     start = STARTING_POINTS[name]()
     alice = start.office.user("alice").enrolment
     now = start.office.clock.now()
-    assert (start.time, alice.is_enrolled, alice.failures_at(now), alice.is_locked(now)) == \
+    assert (start.time, alice.is_enrolled, alice.failures_at(now), alice.is_locked_out(now)) == \
         (time, enrolled, failures, locked)
     assert events_table(start.office.events)["kind"].tolist().count("login started") == logins
 

@@ -8,7 +8,7 @@ then the throttle). After every step it checks the issue's invariants:
 - a user who needs 2FA is authenticated only with a fresh valid code or an unused recovery code;
 - no time step is accepted twice for a user (a used step is skipped, a later one with the same
   code is fresh), and a right code refused because the server's clock went back is not counted;
-- a locked user is never authenticated before the lock ends or an admin unlocks;
+- a locked-out user is never authenticated before the lock ends or an admin unlocks;
 - every state change has its event;
 - no secret, password, recovery code or one-time code appears in any event, repr, table or
   error message.
@@ -57,7 +57,7 @@ SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=N
 
 policies = st.builds(
     Policy, kdf_log2_n=st.just(1), window=st.integers(0, 2), failed_code_limit=st.integers(1, 4),
-    lock_seconds=st.sampled_from([1, 60, 900]), code_prompt_timeout=st.sampled_from([10, 60, 300]),
+    lockout_seconds=st.sampled_from([1, 60, 900]), code_prompt_timeout=st.sampled_from([10, 60, 300]),
     drift_tracking=st.booleans(), keep_2fa_when_unforced=st.booleans(), renew_unconfirmed_secret=st.booleans(),
     recovery_code_count=st.integers(0, 3), digits=st.sampled_from([6, 8]), period=st.sampled_from([30, 60]),
     algorithm=st.sampled_from(["SHA1", "SHA256"]))
@@ -75,7 +75,7 @@ class UserModel:
     last_step: int | None = None
     drift: int = 0
     failures: int = 0
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     recovery: list[str] | None = None        # plain unused codes; None when no set was issued
     spent: list[str] = field(default_factory=list)
     old_secrets: list[str] = field(default_factory=list)
@@ -84,7 +84,7 @@ class UserModel:
     drift_before: int = 0                    # the drift the last accepted code was checked against
 
     def locked(self, now: float) -> bool:
-        return self.locked_until is not None and now < self.locked_until
+        return self.locked_out_until is not None and now < self.locked_out_until
 
 
 @dataclass
@@ -104,7 +104,7 @@ class Expected:
     outcome: Outcome
     reason: Reason = Reason.NONE
     step: int | None = None
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     user: UserModel | None = None           # the user's model after the step
 
 
@@ -205,7 +205,7 @@ class LoginMachine(RuleBasedStateMachine):
         self.office.reset_2fa(name)
         u = self.users[name]
         u.old_secrets += [s for s in (u.secret, u.pending) if s]
-        u.secret = u.pending = u.last_step = u.locked_until = u.recovery = None
+        u.secret = u.pending = u.last_step = u.locked_out_until = u.recovery = None
         u.drift = u.failures = 0
 
     @rule(name=st.sampled_from(USERS + [STRANGER]))
@@ -213,7 +213,7 @@ class LoginMachine(RuleBasedStateMachine):
         if name not in self.users:
             return self.refused(lambda: self.office.unlock(name), TwofaSimError)
         self.office.unlock(name)
-        self.users[name].failures, self.users[name].locked_until = 0, None
+        self.users[name].failures, self.users[name].locked_out_until = 0, None
 
     @rule(name=st.sampled_from(USERS))
     def issue_recovery_codes(self, name):
@@ -227,11 +227,11 @@ class LoginMachine(RuleBasedStateMachine):
         u.recovery = list(codes)
         self.recovery_seen.update(codes)
 
-    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lock_seconds", "code_prompt_timeout",
+    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lockout_seconds", "code_prompt_timeout",
                                 "drift_tracking", "keep_2fa_when_unforced", "renew_unconfirmed_secret"]),
           value=st.integers(0, 3))
     def change_policy(self, knob, value):
-        new = {"window": value % 3, "failed_code_limit": value + 1, "lock_seconds": [1, 60, 900, 900][value],
+        new = {"window": value % 3, "failed_code_limit": value + 1, "lockout_seconds": [1, 60, 900, 900][value],
                "code_prompt_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
         self.office.set_policy(self.policy.replace(**{knob: new}))
 
@@ -321,7 +321,7 @@ class LoginMachine(RuleBasedStateMachine):
         if ok:
             needed = self.needs_2fa(who)
             if u.locked(self.now):
-                expected = Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until)
+                expected = Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until)
             elif not needed:
                 expected = Expected(Outcome.NO_2FA_NEEDED)
             else:
@@ -530,10 +530,10 @@ class LoginMachine(RuleBasedStateMachine):
         if self.prompt_is_stale(lm, u):
             type(self).seen[("note", "stale code prompt")] += 1
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
-        if u.locked_until is not None and now >= u.locked_until:
-            u.locked_until, u.failures = None, 0
+        if u.locked_out_until is not None and now >= u.locked_out_until:
+            u.locked_out_until, u.failures = None, 0
         if u.locked(now):
-            return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
+            return Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until, user=u)
         if now < p.period * p.window:
             type(self).seen[("note", "window reaching before 1970")] += 1
         digits = model_code(code, p.digits)
@@ -572,10 +572,10 @@ class LoginMachine(RuleBasedStateMachine):
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
         if self.prompt_is_stale(lm, u):
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
-        if u.locked_until is not None and now >= u.locked_until:
-            u.locked_until, u.failures = None, 0
+        if u.locked_out_until is not None and now >= u.locked_out_until:
+            u.locked_out_until, u.failures = None, 0
         if u.locked(now):
-            return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
+            return Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until, user=u)
         if len(code) > 64:
             return Expected(Outcome.REJECTED, self.malformed_reason(lm), user=copy.deepcopy(self.users[lm.user]))
         match = [c for c in (u.recovery or []) if model_recovery(c) == model_recovery(code)]
@@ -589,8 +589,8 @@ class LoginMachine(RuleBasedStateMachine):
     def expect_failure(self, u: UserModel, reason: Reason) -> Expected:
         u.failures += 1
         if u.failures >= self.policy.failed_code_limit:
-            u.locked_until = self.now + self.policy.lock_seconds
-            return Expected(Outcome.LOCKS, reason, locked_until=u.locked_until, user=u)
+            u.locked_out_until = self.now + self.policy.lockout_seconds
+            return Expected(Outcome.LOCKS_OUT, reason, locked_out_until=u.locked_out_until, user=u)
         return Expected(Outcome.REJECTED, reason, user=u)
 
     # -- running one flow step and checking it ------------------------------------------------------------
@@ -608,7 +608,7 @@ class LoginMachine(RuleBasedStateMachine):
         type(self).seen[(before_state.name, event.name, result.outcome.name, result.reason.name)] += 1
         row = FLOW.lookup(before_state, event, expected.outcome, expected.reason)
         assert result.state is row.target is lm.attempt.state
-        assert result.locked_until == expected.locked_until
+        assert result.locked_out_until == expected.locked_out_until
         if expected.outcome is Outcome.ACCEPTED and event is FlowEvent.SUBMIT_CODE:
             assert result.step == expected.step
         if expected.user is not None:
@@ -660,7 +660,7 @@ class LoginMachine(RuleBasedStateMachine):
             used = u.accepted.setdefault(u.secret, set())
             assert step not in used and all(step > s for s in used), "no time step is accepted twice"
             used.add(step)
-        assert not u.locked(self.now), "a locked user is never authenticated before the lock ends"
+        assert not u.locked(self.now), "a locked-out user is never authenticated before the lock ends"
         self.texts.append(repr(lm.attempt))
 
     # -- every state change has its event ---------------------------------------------------------------
@@ -668,7 +668,7 @@ class LoginMachine(RuleBasedStateMachine):
     def digest(self) -> dict:
         o = self.office
         users = {u.username: (u.force_2fa, u.enrolment.secret, u.enrolment.pending_secret,
-                              u.enrolment.last_used_step, u.enrolment.failures, u.enrolment.locked_until,
+                              u.enrolment.last_used_step, u.enrolment.failures, u.enrolment.locked_out_until,
                               None if u.enrolment.recovery is None else u.enrolment.recovery.salt,
                               None if u.enrolment.recovery is None else u.enrolment.recovery.remaining)
                  for u in o.users}
@@ -695,7 +695,7 @@ class LoginMachine(RuleBasedStateMachine):
                 need(name, {EventKind.USER_CREATED}, "creation")
                 continue
             force, secret, pending, last, failures, locked, salt, left = before["users"][name]
-            force2, secret2, pending2, last2, failures2, locked2, salt2, left2 = now
+            force2, secret2, pending2, last2, failures2, locked_out2, salt2, left2 = now
             # a lock whose time was up is cleared (with its count) by the next code check, silently
             lapsed = locked is not None and max(before["now"], after["now"]) >= locked
             if force2 != force:
@@ -713,9 +713,9 @@ class LoginMachine(RuleBasedStateMachine):
             if failures2 < failures and not lapsed:
                 need(name, {EventKind.CODE_ACCEPTED, EventKind.RECOVERY_CODE_USED, EventKind.UNLOCKED,
                             EventKind.TWOFA_RESET}, "failed-code reset")
-            if locked2 != locked and locked2 is not None:
-                need(name, {EventKind.LOCKED}, "lock")
-            if locked2 is None and locked is not None and not lapsed:
+            if locked_out2 != locked and locked_out2 is not None:
+                need(name, {EventKind.LOCKED_OUT}, "lock")
+            if locked_out2 is None and locked is not None and not lapsed:
                 need(name, {EventKind.UNLOCKED, EventKind.TWOFA_RESET}, "unlock")
             if salt2 != salt:
                 need(name, {EventKind.RECOVERY_CODES_ISSUED} if salt2 else {EventKind.TWOFA_RESET}, "recovery codes")
@@ -741,8 +741,8 @@ class LoginMachine(RuleBasedStateMachine):
         assert sorted(u.username for u in self.office.users) == sorted(self.users)
         for name, m in self.users.items():
             e = self.office.user(name).enrolment
-            assert (e.secret, e.pending_secret, e.last_used_step, e.failures, e.locked_until) == \
-                (m.secret, m.pending, m.last_step, m.failures, m.locked_until), name
+            assert (e.secret, e.pending_secret, e.last_used_step, e.failures, e.locked_out_until) == \
+                (m.secret, m.pending, m.last_step, m.failures, m.locked_out_until), name
             assert (e.recovery.remaining if e.recovery else None) == (len(m.recovery) if m.recovery is not None
                                                                       else None)
             assert self.office.needs_2fa(self.office.user(name)) is self.needs_2fa(name)
@@ -781,7 +781,7 @@ MUST_REACH = [
     ("CREDENTIALS", "SUBMIT_PASSWORD", "NEEDS_CODE", "NONE"),
     ("CREDENTIALS", "SUBMIT_PASSWORD", "NO_2FA_NEEDED", "NONE"),
     ("CREDENTIALS", "SUBMIT_PASSWORD", "BAD_CREDENTIALS", "BAD_CREDENTIALS"),
-    ("CREDENTIALS", "SUBMIT_PASSWORD", "IS_LOCKED", "LOCKED"),
+    ("CREDENTIALS", "SUBMIT_PASSWORD", "IS_LOCKED_OUT", "LOCKED_OUT"),
     ("ENROLMENT", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("ENROLMENT", "SUBMIT_CODE", "REJECTED", "WRONG_CODE"),
     ("ENROLMENT", "SUBMIT_CODE", "TIMED_OUT", "EXPIRED"),
@@ -790,8 +790,8 @@ MUST_REACH = [
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "REPLAY"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "CLOCK_BEHIND", "CLOCK_BEHIND"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "MALFORMED"),
-    ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS", "WRONG_CODE"),
-    ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED", "LOCKED"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS_OUT", "WRONG_CODE"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED_OUT", "LOCKED_OUT"),
     ("CODE_REQUIRED", "SUBMIT_RECOVERY_CODE", "ACCEPTED", "NONE"),
     ("CODE_REQUIRED", "SUBMIT_RECOVERY_CODE", "REJECTED", "UNKNOWN_RECOVERY_CODE"),
     ("CODE_REQUIRED", "TIME_PASSES", "TIMED_OUT", "EXPIRED"),

@@ -49,7 +49,7 @@ def story(office: BackOffice) -> None:
     attempt.submit_password("bob", PASSWORD)
     for _ in range(FAST.failed_code_limit):
         attempt.submit_code("123456")
-    assert attempt.state is State.LOCKED
+    assert attempt.state is State.LOCKED_OUT
     office.unlock("bob")
     office.reset_2fa("alice")
     office.set_force_2fa("carol", True)

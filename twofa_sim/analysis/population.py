@@ -64,8 +64,8 @@ class LoginOutcome(enum.Enum):
 
     SIGNED_IN = "signed in"
     GAVE_UP = "gave up"
-    LOCKED = "locked by this login"
-    REFUSED_LOCKED = "refused: locked"
+    LOCKED_OUT = "locked by this login"
+    REFUSED_LOCKED_OUT = "refused: locked"
     EXPIRED = "code prompt expired"
 
 

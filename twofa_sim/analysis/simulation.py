@@ -22,7 +22,7 @@ from ..apps.device import Device
 from ..core.errors import TwofaSimError, ValidationError
 from ..login.flow import Outcome, Reason
 from ..core.policy import Policy
-from ..core.rules import in_window, is_replay, lock_end, lock_holds, lock_lapsed, reaches_limit, prompt_timed_out
+from ..core.rules import in_window, is_replay, lockout_end, lockout_holds, lockout_lapsed, reaches_limit, prompt_timed_out
 from ..core.secret_source import SeededSecretSource
 
 from .population import (NO_STEP, OUTCOMES, OUTCOME_INDEX, PASSWORD, PHASES, CodeKind, LoginOutcome, Population,
@@ -66,12 +66,12 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
     nearest_of = np.array([b.nearest for b in behaviours], dtype=bool)[pop.app]
     offset = app_clock_offsets(pop)
     P, w = policy.period, policy.window
-    limit, lock_s, timeout = policy.failed_code_limit, float(policy.lock_seconds), float(policy.code_prompt_timeout)
+    limit, lockout_s, timeout = policy.failed_code_limit, float(policy.lockout_seconds), float(policy.code_prompt_timeout)
     replay_on, drift_on = policy.replay_protection, policy.drift_tracking
 
     enrolled = np.zeros(n, dtype=bool)
     failures = np.zeros(n, dtype=np.int64)
-    locked_until = np.full(n, np.nan)
+    locked_out_until = np.full(n, np.nan)
     last_used = np.full(n, NO_STEP, dtype=np.int64)
     drift = np.zeros(n, dtype=np.int64)
     prev_end = np.zeros(n)
@@ -93,10 +93,10 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             continue
         users = pop.login_user[a:b]
         tpw = pop.when[a:b] if r % 2 == 0 else prev_end[users] + pop.when[a:b]
-        lu = locked_until[users]
-        refused = lock_holds(tpw, lu)                          # NaN compares False: not locked
+        lu = locked_out_until[users]
+        refused = lockout_holds(tpw, lu)                          # NaN compares False: not locked
         out_phase[a:b] = np.where(enrolled[users], 1, 0)
-        out_outcome[a:b] = np.where(refused, OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED], -1)
+        out_outcome[a:b] = np.where(refused, OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED_OUT], -1)
         out_end[a:b] = tpw
         live = np.flatnonzero(~refused)                        # positions within the round
         deadline = tpw + timeout
@@ -121,11 +121,11 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
                 keep = ~timed
                 live, rows, u, tr, ts = live[keep], rows[keep], u[keep], tr[keep], ts[keep]
             out_codes[rows] += 1
-            lu = locked_until[u]
-            lapsed = lock_lapsed(ts, lu)
+            lu = locked_out_until[u]
+            lapsed = lockout_lapsed(ts, lu)
             if lapsed.any():
                 failures[u[lapsed]] = 0
-                locked_until[u[lapsed]] = np.nan
+                locked_out_until[u[lapsed]] = np.nan
             kind = kind_of[u]
             typo = pop.typo[rows, k]
             malformed = digits_of[u] - (typo == 2) != policy.digits
@@ -146,8 +146,8 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             locks = np.zeros_like(failed)
             locks[failed] = reaches_limit(failures[fu], limit)
             if locks.any():
-                locked_until[u[locks]] = lock_end(ts[locks], lock_s)
-                out_outcome[rows[locks]] = OUTCOME_INDEX[LoginOutcome.LOCKED]
+                locked_out_until[u[locks]] = lockout_end(ts[locks], lockout_s)
+                out_outcome[rows[locks]] = OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]
                 out_end[rows[locks]] = ts[locks]
             # accepted codes
             if accept.any():
@@ -254,8 +254,8 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
         counts = {"codes": 0, "wrong": 0, "replays": 0, "malformed": 0}
         step, seconds, end = -1, math.nan, tpw
         outcome = None
-        if result.outcome is Outcome.IS_LOCKED:
-            outcome = LoginOutcome.REFUSED_LOCKED
+        if result.outcome is Outcome.IS_LOCKED_OUT:
+            outcome = LoginOutcome.REFUSED_LOCKED_OUT
         elif result.outcome not in (Outcome.NEEDS_ENROLMENT, Outcome.NEEDS_CODE):
             raise AssertionError(f"unexpected answer to the password: {result.outcome}")
         t_read = tpw + float(pop.open_delay[j])
@@ -294,8 +294,8 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                 counts["wrong"] += 1
             if res.outcome is Outcome.ACCEPTED:
                 outcome, step, seconds, end = LoginOutcome.SIGNED_IN, res.step, ts - tpw, ts
-            elif res.outcome is Outcome.LOCKS:
-                outcome, end = LoginOutcome.LOCKED, ts
+            elif res.outcome is Outcome.LOCKS_OUT:
+                outcome, end = LoginOutcome.LOCKED_OUT, ts
             elif res.outcome is not Outcome.REJECTED:
                 raise AssertionError(f"unexpected answer to a code: {res.outcome}")
             elif k == A - 1:

@@ -32,7 +32,7 @@ def summarise(run: SimulationRun) -> pd.Series:
     codes = f["codes"].to_numpy()
     tried = codes > 0
     signed = out == OUTCOME_INDEX[LoginOutcome.SIGNED_IN]
-    locked = out == OUTCOME_INDEX[LoginOutcome.LOCKED]
+    locked = out == OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]
     first = signed & (codes == 1)
     users = f["user"].to_numpy()
     n_users = run.population.n_users
@@ -54,8 +54,8 @@ def summarise(run: SimulationRun) -> pd.Series:
         "replays rejected": int(f["replays"].to_numpy().sum()),
         "malformed codes": int(f["malformed"].to_numpy().sum()),
         "gave up": int(per_outcome[OUTCOME_INDEX[LoginOutcome.GAVE_UP]]),
-        "lockouts": int(per_outcome[OUTCOME_INDEX[LoginOutcome.LOCKED]]),
-        "refused while locked": int(per_outcome[OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED]]),
+        "lockouts": int(per_outcome[OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]]),
+        "refused while locked": int(per_outcome[OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED_OUT]]),
         "expired": int(per_outcome[OUTCOME_INDEX[LoginOutcome.EXPIRED]]),
         "users ever locked": users_with(locked) / n_users,
         "users never enrolled": 1 - users_with(signed) / n_users,

@@ -147,8 +147,8 @@ def what_if_slider(users: int = 100_000) -> dict:
     from ..ui.what_if import WhatIf
 
     widget = WhatIf(users=users, days=5)
-    moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lock_minutes", 30), ("window", 0), ("skew", 15.0),
-             ("limit", 5), ("lock_minutes", 15), ("window", 1)]
+    moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lockout_minutes", 30), ("window", 0), ("skew", 15.0),
+             ("limit", 5), ("lockout_minutes", 15), ("window", 1)]
     totals, parts = [], {"simulate": [], "tables and odds": [], "plots": []}
     for name, value in moves:
         getattr(widget, name).value = value

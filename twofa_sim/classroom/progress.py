@@ -35,7 +35,7 @@ class Progress(enum.Enum):
     RESET = "2FA reset: log in again"
     ENROLLED = "enrolled"
     SIGNED_IN = "signed in"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked"
 
 
 # The states that leave a QR or code prompt open in the trainee's page, until the policy's timeout.
@@ -44,7 +44,7 @@ OPEN_PROMPTS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name
 # What the trainee did themselves ("last seen"); a prompt that lapsed on its own, or an admin's action, is not.
 TRAINEE_ACTIONS = {EventKind.PASSWORD_ACCEPTED, EventKind.PASSWORD_REJECTED, EventKind.CODE_ACCEPTED,
                    EventKind.CODE_REJECTED, EventKind.REPLAY_BLOCKED, EventKind.SERVER_CLOCK_BEHIND,
-                   EventKind.RECOVERY_CODE_USED, EventKind.RECOVERY_CODE_REJECTED, EventKind.LOGIN_REFUSED_LOCKED,
+                   EventKind.RECOVERY_CODE_USED, EventKind.RECOVERY_CODE_REJECTED, EventKind.LOGIN_REFUSED_LOCKED_OUT,
                    EventKind.LOGGED_OUT}
 
 
@@ -76,7 +76,7 @@ class TraineeStatus:
     failed_codes: int
     wrong_passwords: int
     step_offset: int | None
-    locked_until: str
+    locked_out_until: str
     last_seen: str
     stuck_since: float | None
 
@@ -204,12 +204,12 @@ class ClassProgress:
             user = users.get(name)
             enrolled = user is not None and user.enrolled
             failures = 0 if user is None else user.failed_codes
-            locked_until = "" if user is None or user.locked_until is None else iso(user.locked_until)
+            locked_out_until = "" if user is None or user.locked_out_until is None else iso(user.locked_out_until)
             prompt_open = trail.prompt_opened is not None and now < trail.prompt_opened + timeout
             open_prompt = OPEN_PROMPTS.get(trail.last_state) if prompt_open else None
             lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not prompt_open)) and not enrolled
-            if locked_until:
-                progress = Progress.LOCKED
+            if locked_out_until:
+                progress = Progress.LOCKED_OUT
             elif open_prompt is not None and not (open_prompt is Progress.SEES_QR and enrolled):
                 progress = open_prompt
             elif trail.signed_in:
@@ -228,7 +228,7 @@ class ClassProgress:
                 username=name, progress=progress, logged_in=trail.logged_in,
                 sees_qr=progress is Progress.SEES_QR, enrolled=enrolled, signed_in=trail.signed_in,
                 failed_codes=failures, wrong_passwords=trail.wrong_passwords, step_offset=trail.step_offset,
-                locked_until=locked_until, last_seen="" if trail.last_seen is None else iso(trail.last_seen),
+                locked_out_until=locked_out_until, last_seen="" if trail.last_seen is None else iso(trail.last_seen),
                 stuck_since=trail.prompt_opened if progress is Progress.SEES_QR else None))
         return rows
 
@@ -238,7 +238,7 @@ class ClassProgress:
         period = self.office.policy.period
         return [{"trainee": s.username, "progress": s.progress.value, "enrolled": s.enrolled,
                  "signed in": s.signed_in, "failed codes": s.failed_codes, "wrong passwords": s.wrong_passwords,
-                 "phone clock": s.phone_clock(period), "locked until": s.locked_until, "last seen": s.last_seen}
+                 "phone clock": s.phone_clock(period), "locked until": s.locked_out_until, "last seen": s.last_seen}
                 for s in self.statuses()]
 
     def __repr__(self) -> str:

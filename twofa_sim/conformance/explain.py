@@ -49,15 +49,15 @@ KINDS: tuple[Kind, ...] = (
          "Without a per-user or company flag the target sends every user to enrol or to the code prompt, where "
          "the spec lets a user who needs no 2FA in with the password."),
     Kind("separate throttles",
-         lambda r: "recovery code" in r.action and "LOCKED" in r.spec and r.target.startswith("accepted"),
+         lambda r: "recovery code" in r.action and "LOCKED_OUT" in r.spec and r.target.startswith("accepted"),
          "The target throttles each device on its own, so a backup token is still checked while the app's "
          "codes are throttled; the spec's one failure count covers both (django_otp/models.py ThrottlingMixin)."),
     Kind("throttle, not a count",
          lambda r: _types_a_code(r) and "Verification temporarily disabled" in r.target_words
-         and "LOCKED" not in r.spec,
+         and "LOCKED_OUT" not in r.spec,
          "django-otp throttles: after a failure it refuses every code, the right one too, for 1, 2, 4, 8 s and so on "
          "(\"Verification temporarily disabled\"), where the spec checks each code and counts the wrong ones."),
-    Kind("no lock", lambda r: _types_a_code(r) and "LOCKED" in r.spec and "CODE_REQUIRED" in r.target,
+    Kind("no lock", lambda r: _types_a_code(r) and "LOCKED_OUT" in r.spec and "CODE_REQUIRED" in r.target,
          "The target has no lock: where the spec locks at the limit of wrong codes, django-otp only delays "
          "the next check (a doubling delay, failures during it not counted) and the login stays at the code prompt."),
     Kind("no lock at the password",

@@ -64,7 +64,7 @@ class StepResult(NamedTuple):
     reason: Reason
     message: str
     screen: EnrolmentScreen | None = None
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     step: int | None = None
     message_key: str = "none"
     message_fields: tuple[tuple[str, object], ...] = ()
@@ -178,7 +178,7 @@ class LoginAttempt:
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
                           self.screen if taken.shows_qr else None,
-                          verdict.locked_until, verdict.step, row.message, fields)
+                          verdict.locked_out_until, verdict.step, row.message, fields)
 
     def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
               given: tuple[object, ...]) -> tuple[Verdict, Taken]:
@@ -224,10 +224,10 @@ class LoginAttempt:
         if matches:
             self.username = user.username
         standing = user.enrolment.standing(now)[1] if matches else None
-        facts = Facts(password_ok=matches, user_known=known, locked=standing is not None, locked_until=standing,
+        facts = Facts(password_ok=matches, user_known=known, locked_out=standing is not None, locked_out_until=standing,
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
         guard, taken = self._flow.decide_in(self.state, event, self._flow.password_order, facts)
-        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts)), taken
+        return Verdict(guard.outcome, guard.reason, locked_out_until=guard.lockout(facts), detail=guard.detail(facts)), taken
 
     def _classify_code(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
                             order: tuple[Guard, ...]) -> tuple[Verdict, Taken]:
@@ -278,8 +278,8 @@ class LoginAttempt:
     def _on_sign_in(self, now: float, verdict: Verdict) -> None:
         self._note(now, EventKind.AUTHENTICATED)
 
-    def _on_note_lock(self, now: float, verdict: Verdict) -> None:
-        self._note(now, EventKind.LOCKED, detail=say("locked_until", until=iso(verdict.locked_until)))
+    def _on_note_lockout(self, now: float, verdict: Verdict) -> None:
+        self._note(now, EventKind.LOCKED_OUT, detail=say("locked_out_until", until=iso(verdict.locked_out_until)))
 
     def _on_close_code_prompt(self, now: float, verdict: Verdict) -> None:
         self.screen, self.deadline, self._opened_for = None, None, None
@@ -309,7 +309,7 @@ class LoginAttempt:
     def _message_fields(self, verdict: Verdict) -> tuple[tuple[str, object], ...]:
         """The fields a message may name: the code's length and the lock's end."""
         return (("digits", self._office.policy.digits),
-                ("until", iso(verdict.locked_until) if verdict.locked_until else ""))
+                ("until", iso(verdict.locked_out_until) if verdict.locked_out_until else ""))
 
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""

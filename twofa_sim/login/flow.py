@@ -29,7 +29,7 @@ class State(enum.Enum):
     ENROLMENT = "enrolment (QR shown)"
     CODE_REQUIRED = "code required"
     AUTHENTICATED = "authenticated"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked"
     EXPIRED = "expired"
 
 
@@ -51,8 +51,8 @@ class Outcome(enum.Enum):
     NEEDS_CODE = "2FA required, enrolled"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    LOCKS = "rejected, limit reached"
-    IS_LOCKED = "user is locked"
+    LOCKS_OUT = "rejected, limit reached"
+    IS_LOCKED_OUT = "user is locked"
     CLOCK_BEHIND = "refused, server clock behind"
     TIMED_OUT = "step timed out"
     FACTOR_CHANGED = "second factor changed"
@@ -70,7 +70,7 @@ class Reason(enum.Enum):
     REPLAY = "code already used"
     CLOCK_BEHIND = "server clock behind"
     UNKNOWN_RECOVERY_CODE = "unknown or used recovery code"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked"
     EXPIRED = "step expired"
     FACTOR_CHANGED = "step opened for an earlier second factor"
     MALFORMED_AGAIN = "malformed code, not recorded again"
@@ -80,12 +80,12 @@ class Action(enum.Enum):
     """A named piece of the engine's work, run when a row is taken or a state entered (like
     python-statemachine's ``on=`` names): the engine runs its method ``_on_<name in lower case>``."""
 
-    APPLY_CHECK = "write the check's change (count, lock, remember the step, confirm, spend)"
+    APPLY_CHECK = "write the check's change (count, lockout, remember the step, confirm, spend)"
     SHOW_QR = "show QR and secret, open the code prompt"
     OPEN_CODE_PROMPT = "open the code prompt"
     NOTE_ENROLMENT = "log: enrolment completed"
     SIGN_IN = "log: authenticated"
-    NOTE_LOCK = "log: locked until"
+    NOTE_LOCKOUT = "log: locked until"
     CLOSE_CODE_PROMPT = "close the code prompt"
     NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
     FORGET_LOGIN = "forget the username and the login's malformed codes"
@@ -163,8 +163,8 @@ class Facts(NamedTuple):
 
     password_ok: bool = False
     user_known: bool = False
-    locked: bool = False
-    locked_until: float | None = None     # the lock that stands now
+    locked_out: bool = False
+    locked_out_until: float | None = None     # the lockout that stands now
     needs_2fa: bool = False
     enrolled: bool = False
     timed_out: bool = False
@@ -176,14 +176,14 @@ class Facts(NamedTuple):
     clock_behind_by: int = 0              # seconds the last accepted step lies beyond the window
     step_offset: int = 0                  # the matched step minus the server's step (the phone's clock)
     at_limit: bool = False                # one more counted failure reaches the limit
-    lock_at_limit: float | None = None    # the lock a counted failure at the limit sets
+    lockout_at_limit: float | None = None    # the lockout a counted failure at the limit sets
 
     @property
     def clock_behind(self) -> bool:
         return self.clock_behind_by > 0
 
 
-def _no_lock(facts: Facts) -> float | None:
+def _no_lockout(facts: Facts) -> float | None:
     return None
 
 
@@ -204,14 +204,14 @@ def step_offset_detail(offset: int) -> Said:
 @dataclass(frozen=True)
 class Guard:
     """One entry of a decision order: the first guard whose test holds gives the outcome and
-    reason, says which lock end the result shows, whether it carries the matched step, and the
+    reason, says which lockout end the result shows, whether it carries the matched step, and the
     event's detail."""
 
     outcome: Outcome
     reason: Reason
     holds: Callable[[Facts], bool]
     rule: str
-    lock: Callable[[Facts], float | None] = _no_lock
+    lockout: Callable[[Facts], float | None] = _no_lockout
     carries_step: bool = False
     detail: Callable[[Facts], Said] = _no_detail
 
@@ -222,9 +222,9 @@ PASSWORD_ORDER: tuple[Guard, ...] = (
     Guard(O.BAD_CREDENTIALS, R.BAD_CREDENTIALS, lambda f: not f.password_ok,
           "a wrong password or an unknown username decides first, so nothing else is revealed",
           detail=lambda f: say("wrong_password") if f.user_known else say("unknown_username")),
-    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked,
-          "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
-          lock=lambda f: f.locked_until),
+    Guard(O.IS_LOCKED_OUT, R.LOCKED_OUT, lambda f: f.locked_out,
+          "a lockout holds even when 2FA stopped being required after it was set (flag unticked)",
+          lockout=lambda f: f.locked_out_until),
     Guard(O.NO_2FA_NEEDED, R.NONE, lambda f: not f.needs_2fa,
           "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
     Guard(O.NEEDS_CODE, R.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
@@ -240,8 +240,8 @@ _EVERY_CODE_CHECK = (      # what every code check asks first, whichever second 
     Guard(O.TIMED_OUT, R.EXPIRED, lambda f: f.timed_out, "a code typed after the prompt closed is not checked"),
     Guard(O.FACTOR_CHANGED, R.FACTOR_CHANGED, lambda f: f.factor_changed,
           "a prompt opened for a second factor that changed since (an admin reset, another tab) is not checked"),
-    Guard(O.IS_LOCKED, R.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
-          lock=lambda f: f.locked_until),
+    Guard(O.IS_LOCKED_OUT, R.LOCKED_OUT, lambda f: f.locked_out, "a lockout refuses first, even a right code",
+          lockout=lambda f: f.locked_out_until),
     Guard(O.REJECTED, R.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
           "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
     Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
@@ -254,19 +254,19 @@ CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
           detail=lambda f: say("clock_behind_by", seconds=f.clock_behind_by)),
-    Guard(O.LOCKS, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
-          lock=lambda f: f.lock_at_limit),
+    Guard(O.LOCKS_OUT, R.REPLAY, lambda f: f.replay and f.at_limit, "a replay at the limit locks like a wrong code",
+          lockout=lambda f: f.lockout_at_limit),
     Guard(O.REJECTED, R.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
-    Guard(O.LOCKS, R.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
-          lock=lambda f: f.lock_at_limit),
+    Guard(O.LOCKS_OUT, R.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
+          lockout=lambda f: f.lockout_at_limit),
     Guard(O.REJECTED, R.WRONG_CODE, lambda f: True, "any other code is wrong"),
 )
 """The order in which the code check's outcomes are decided (the app's code). The second factor only
 finds the facts and proposes a change; the row of the outcome decides whether it is written."""
 
 RECOVERY_CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
-    Guard(O.LOCKS, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lock",
-          lock=lambda f: f.lock_at_limit),
+    Guard(O.LOCKS_OUT, R.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit, "wrong recovery codes count towards the lockout",
+          lockout=lambda f: f.lockout_at_limit),
     Guard(O.REJECTED, R.UNKNOWN_RECOVERY_CODE, lambda f: True, "an unknown or spent recovery code is refused"),
 )
 """The same for a recovery code: no window, so no replay and no clock."""
@@ -279,7 +279,7 @@ TIME_PASSES_ORDER: tuple[Guard, ...] = (
 
 CHECK = (A.APPLY_CHECK,)
 MALFORMED = (A.NOTE_MALFORMED,)
-LOCK = (A.APPLY_CHECK, A.NOTE_LOCK)
+LOCKOUT = (A.APPLY_CHECK, A.NOTE_LOCKOUT)
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.BAD_CREDENTIALS, S.CREDENTIALS, (), K.PASSWORD_REJECTED,
@@ -290,8 +290,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                K.PASSWORD_ACCEPTED, "scan_qr", "first login: the QR appears only after a correct password"),
     Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.NEEDS_CODE, S.CODE_REQUIRED, (A.OPEN_CODE_PROMPT,),
                K.PASSWORD_ACCEPTED, "type_code", "later logins: the app's current code, no QR"),
-    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
-               "is_locked", "a locked user cannot log in until the lock ends or an admin unlocks"),
+    Transition(S.CREDENTIALS, E.SUBMIT_PASSWORD, O.IS_LOCKED_OUT, S.LOCKED_OUT, (), K.LOGIN_REFUSED_LOCKED_OUT,
+               "is_locked_out", "a locked-out user cannot log in until the lockout ends or an admin unlocks"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.ACCEPTED, S.AUTHENTICATED,
                (A.APPLY_CHECK, A.NOTE_ENROLMENT, A.SIGN_IN), K.CODE_ACCEPTED, "welcome",
                "enrolment completes only with a valid code"),
@@ -301,10 +301,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "more malformed codes from one login are refused alike, without a record", R.MALFORMED_AGAIN),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.REJECTED, S.ENROLMENT, CHECK, K.CODE_REJECTED, "wrong_code",
                "a wrong code leaves the user in enrolment, and counts"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
-               "failed codes count towards the lock, during enrolment too"),
-    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
-               "a lock set by another login holds here too"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.LOCKS_OUT, S.LOCKED_OUT, LOCKOUT, K.CODE_REJECTED, "locks",
+               "failed codes count towards the lockout, during enrolment too"),
+    Transition(S.ENROLMENT, E.SUBMIT_CODE, O.IS_LOCKED_OUT, S.LOCKED_OUT, (), K.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               "a lockout set by another login holds here too"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED, "expired",
                "a code typed after the prompt closed is not checked"),
     Transition(S.ENROLMENT, E.SUBMIT_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
@@ -324,12 +324,12 @@ TRANSITIONS: tuple[Transition, ...] = (
                "a code whose step was already used is refused, and counts", R.REPLAY),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK, K.CODE_REJECTED, "wrong_code",
                "a wrong code is refused with its reason, and counts"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.REPLAY_BLOCKED, "locks",
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS_OUT, S.LOCKED_OUT, LOCKOUT, K.REPLAY_BLOCKED, "locks",
                "a replay at the limit locks like a wrong code", R.REPLAY),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS, S.LOCKED, LOCK, K.CODE_REJECTED, "locks",
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.LOCKS_OUT, S.LOCKED_OUT, LOCKOUT, K.CODE_REJECTED, "locks",
                "the failed-code limit locks the user, across logins"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED, "is_locked",
-               "even a right code does not open a locked account"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.IS_LOCKED_OUT, S.LOCKED_OUT, (), K.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               "even a right code does not open a locked-out account"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_CODE, O.CLOCK_BEHIND, S.CODE_REQUIRED, (), K.SERVER_CLOCK_BEHIND,
                "clock_behind", "a right code whose step the server already accepted, while the server's clock is "
                "behind that step's window (its clock was set back), is refused without counting: the log tells ops"),
@@ -347,10 +347,10 @@ TRANSITIONS: tuple[Transition, ...] = (
                "without a record", R.MALFORMED_AGAIN),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.REJECTED, S.CODE_REQUIRED, CHECK,
                K.RECOVERY_CODE_REJECTED, "unknown_recovery_code", "an unknown or spent recovery code is refused"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS, S.LOCKED, LOCK, K.RECOVERY_CODE_REJECTED, "locks",
-               "wrong recovery codes count towards the lock"),
-    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED, S.LOCKED, (), K.LOGIN_REFUSED_LOCKED,
-               "is_locked", "a recovery code does not open a locked account"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.LOCKS_OUT, S.LOCKED_OUT, LOCKOUT, K.RECOVERY_CODE_REJECTED, "locks",
+               "wrong recovery codes count towards the lockout"),
+    Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.IS_LOCKED_OUT, S.LOCKED_OUT, (), K.LOGIN_REFUSED_LOCKED_OUT,
+               "is_locked_out", "a recovery code does not open a locked-out account"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.TIMED_OUT, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
                "expired", "a recovery code typed after the prompt closed is not checked"),
     Transition(S.CODE_REQUIRED, E.SUBMIT_RECOVERY_CODE, O.FACTOR_CHANGED, S.EXPIRED, (A.CLOSE_CODE_PROMPT,), K.EXPIRED,
@@ -361,7 +361,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                "an open code prompt expires after the policy's time"),
     Transition(S.AUTHENTICATED, E.LOG_OUT, O.DONE, S.CREDENTIALS, (), K.LOGGED_OUT, "none",
                "logging out returns to the login mask"),
-    Transition(S.LOCKED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
+    Transition(S.LOCKED_OUT, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
                "a refused login can start again at the login mask"),
     Transition(S.EXPIRED, E.START_OVER, O.DONE, S.CREDENTIALS, (), K.LOGIN_STARTED, "none",
                "an expired login starts again at the login mask"),
@@ -370,7 +370,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 ON_ENTER: dict[State, tuple[Action, ...]] = {
     S.CREDENTIALS: (A.CLOSE_CODE_PROMPT, A.FORGET_LOGIN),
     S.AUTHENTICATED: (A.CLOSE_CODE_PROMPT,),
-    S.LOCKED: (A.CLOSE_CODE_PROMPT,),
+    S.LOCKED_OUT: (A.CLOSE_CODE_PROMPT,),
 }
 """Actions run on entering a state, after the row's own: every state without an open prompt closes
 it (the rows into "expired" close it themselves)."""
@@ -381,7 +381,7 @@ STATE_FACTS: dict[State, StateFacts] = {
     S.CODE_REQUIRED: StateFacts(prompt_open=True, instruction="type_code",
                                 page_title="Two-factor authentication: type the code"),
     S.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
-    S.LOCKED: StateFacts(),
+    S.LOCKED_OUT: StateFacts(),
     S.EXPIRED: StateFacts(),
 }
 """What holds in each state (:class:`StateFacts`)."""
@@ -393,8 +393,8 @@ OUTCOME_FACTS: dict[Outcome, OutcomeFacts] = {
     O.NEEDS_CODE: OutcomeFacts("enrolled", "info"),
     O.ACCEPTED: OutcomeFacts("code accepted", "ok"),
     O.REJECTED: OutcomeFacts("rejected", "error"),
-    O.LOCKS: OutcomeFacts("limit reached", "error"),
-    O.IS_LOCKED: OutcomeFacts("locked", "error"),
+    O.LOCKS_OUT: OutcomeFacts("limit reached", "error"),
+    O.IS_LOCKED_OUT: OutcomeFacts("locked", "error"),
     O.CLOCK_BEHIND: OutcomeFacts("clock behind", "error"),
     O.TIMED_OUT: OutcomeFacts("timed out", "error"),
     O.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),

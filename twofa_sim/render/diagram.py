@@ -21,7 +21,7 @@ PHASES: dict[str, tuple[State, ...]] = {
     "1 · username and password": (State.CREDENTIALS,),
     "2 · first login: the second window with the QR code": (State.ENROLMENT,),
     "3 · later logins: the code only": (State.CODE_REQUIRED,),
-    "4 · after a login ends": (State.AUTHENTICATED, State.LOCKED, State.EXPIRED),
+    "4 · after a login ends": (State.AUTHENTICATED, State.LOCKED_OUT, State.EXPIRED),
 }
 
 

@@ -96,8 +96,8 @@ def describe_result(result: StepResult) -> str:
     if result.reason is not Reason.NONE and result.reason.value not in text:
         text += f" ({result.reason.value})"
     text += f" -> {result.state.name}"
-    if result.locked_until is not None and result.outcome in (Outcome.LOCKS, Outcome.IS_LOCKED):
-        text += f" until {iso(result.locked_until)[11:]}"
+    if result.locked_out_until is not None and result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
+        text += f" until {iso(result.locked_out_until)[11:]}"
     return text
 
 

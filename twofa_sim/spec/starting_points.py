@@ -137,7 +137,7 @@ def alice_locked_out() -> StartingPoint:
     start = alice_enrolled()
     for _ in range(start.office.policy.failed_code_limit):
         start.login_at_code_prompt().submit_code(start.refused_code())
-    _reached(start.office.user(USER).enrolment.is_locked(start.office.clock.now()), "alice locked out",
+    _reached(start.office.user(USER).enrolment.is_locked_out(start.office.clock.now()), "alice locked out",
              "the wrong codes did not lock alice")
     return StartingPoint("alice locked out", _said(alice_locked_out), start.office, secret=start.secret)
 

@@ -71,7 +71,7 @@ class Situation:
     enrolled: bool
     pending: bool
     failures: int
-    locked: bool
+    locked_out: bool
     recovery_left: int | None
     last_step: int | None
     phone: str
@@ -138,13 +138,13 @@ def moves(policy: Policy) -> list[Move]:
              same(f"type: {{user: {USER}, recovery: {json.dumps(PASTED_LINE)}}}"), in_state(USER, "main", "CODE_REQUIRED")),
         Move(f"{USER} logs out", same(f"log_out: {USER}"), in_state(USER, "main", "AUTHENTICATED")),
         Move(f"{USER} starts over at the login mask", same(f"start_over: {USER}"),
-             in_state(USER, "main", "LOCKED", "EXPIRED")),
+             in_state(USER, "main", "LOCKED_OUT", "EXPIRED")),
         Move(f"the admin issues recovery codes to {USER}", same(f"issue_recovery_codes: {USER}"),
              lambda s: s.enrolled and s.recovery_left is None and s.login(USER, "main") == "AUTHENTICATED",
              user="admin"),
         Move(f"the admin resets {USER}'s second factor (lost phone)", same(f"reset: {USER}"),
              lambda s: (s.enrolled or s.pending) and s.open_prompt, user="admin"),
-        Move(f"the admin unlocks {USER}", same(f"unlock: {USER}"), lambda s: s.locked, user="admin"),
+        Move(f"the admin unlocks {USER}", same(f"unlock: {USER}"), lambda s: s.locked_out, user="admin"),
         Move(f"one period ({policy.period} s) passes", lambda now: (f"wait: {policy.period}s", now + policy.period),
              lambda s: s.last_step == 0, user="clock"),
         Move(f"a minute passes, the open step stays open", lambda now: ("wait: 1m", now + 60),
@@ -342,7 +342,7 @@ def situation_of(run: ScenarioRun, clock_set_back: bool) -> Situation:
              else "pending" if newest == enrolment.pending_secret else "stale")
     left = enrolment.recovery.remaining if enrolment.recovery is not None else None
     return Situation(tuple(logins), enrolment.is_enrolled, enrolment.pending_secret is not None,
-                     enrolment.failures_at(now), enrolment.is_locked(now), None if left is None else min(left, 2),
+                     enrolment.failures_at(now), enrolment.is_locked_out(now), None if left is None else min(left, 2),
                      None if last is None else max(-2, min(2, step - last)), phone, clock_set_back)
 
 
@@ -364,7 +364,7 @@ def expectations(run: ScenarioRun, record: StepRecord, move: Move, row: Transiti
     enrolment = run.office.user(user).enrolment
     now = run.office.clock.now()
     expect["failures"] = enrolment.failures_at(now)
-    expect["locked"] = "true" if enrolment.is_locked(now) else "false"  # plain words, not quoted
+    expect["locked_out"] = "true" if enrolment.is_locked_out(now) else "false"  # plain words, not quoted
     expect["step_events"] = [event.kind.value for event in record.events]
     return expect
 

@@ -79,7 +79,7 @@ class ClassDashboard(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked"),
         }
         self.message = widgets.HTML()
         self.message.add_class("tfs-class-message")
@@ -482,7 +482,7 @@ class ClassDashboard(widgets.VBox):
                 f"<a href='{projector}' target='_blank' class='tfs-class-projector-link'>{html.escape(view)}</a>")
 
     def _row_class(self, status: TraineeStatus, now: float) -> str:
-        if status.progress is Progress.LOCKED:
+        if status.progress is Progress.LOCKED_OUT:
             return "tfs-row-locked"
         if status.failed_codes >= MANY_FAILED or status.wrong_passwords >= MANY_FAILED:
             return "tfs-row-struggling"
@@ -513,7 +513,7 @@ class ClassDashboard(widgets.VBox):
         for s in statuses:
             cells = [s.username, self.progress_texts[s.progress], t.yes_no(s.enrolled), t.yes_no(s.signed_in),
                      str(s.failed_codes), str(s.wrong_passwords), self.phone_clock(s.step_offset),
-                     clock_time(s.locked_until), clock_time(s.last_seen)]
+                     clock_time(s.locked_out_until), clock_time(s.last_seen)]
             css = self._row_class(s, now)
             row_class = f' class="{css}"' if css else ""
             rows.append(f"<tr{row_class}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

@@ -29,7 +29,7 @@ REFRESH_SECONDS = 2.0
 # The bars in the order a class goes through them, and their colours.
 BARS = [(Progress.NOT_STARTED, "#94a3b8"), (Progress.STARTED, "#60a5fa"), (Progress.SEES_QR, "#3b82f6"),
         (Progress.TYPING_CODE, "#6366f1"), (Progress.LAPSED, "#f59e0b"), (Progress.RESET, "#f59e0b"),
-        (Progress.ENROLLED, "#22c55e"), (Progress.SIGNED_IN, "#15803d"), (Progress.LOCKED, "#dc2626")]
+        (Progress.ENROLLED, "#22c55e"), (Progress.SIGNED_IN, "#15803d"), (Progress.LOCKED_OUT, "#dc2626")]
 
 PROJECTOR_STYLE = """
 <style>
@@ -59,7 +59,7 @@ class ProjectorView(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked"),
         }
         self.classroom: Classroom | None = None
         self.title = widgets.HTML()

@@ -218,8 +218,8 @@ class TraineePage(widgets.VBox):
         if result.outcome is Outcome.REJECTED and result.reason is not Reason.MALFORMED:
             left = policy.failed_code_limit - self._failures()
             lines.append((t("{left} tries left before a {minutes}-minute lock.", left=left,
-                            minutes=policy.lock_seconds // 60), "error"))
-        elif result.outcome in (Outcome.LOCKS, Outcome.IS_LOCKED):
+                            minutes=policy.lockout_seconds // 60), "error"))
+        elif result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
             lines.append((t("Your trainer can unlock you at once."), "info"))
         elif result.outcome is Outcome.ACCEPTED and result.state is State.AUTHENTICATED and result.step is not None:
             offset = result.step - step_of(self.office.clock.now(), policy.period)
