@@ -47,12 +47,14 @@ from typing import Any, Iterable
 from ..apps.device import Device
 from ..apps.profiles import PROFILES
 from ..core.clock import Clock
+from ..core.events import EventKind
 from ..core.errors import TwofaSimError, ValidationError
 from ..core.files import file_kind
 from ..core.messages import AS_WRITTEN
-from ..core.old_names import POLICY_KNOBS, renamed
+from ..core.old_names import DETAIL_KEYS, ENUM_NAMES, FACTOR_FIELDS, POLICY_KNOBS, renamed
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..login.backoffice import BackOffice
+from ..login.flow import State
 from .session_fields import SessionFileError, check_document, check_session, refuse_constant
 
 FORMAT = "twofa-sim session"
@@ -343,13 +345,29 @@ def _upgrade_from_2(session: dict) -> None:
 
 
 def _upgrade_from_3(session: dict) -> None:
-    """A version 3 file as version 4: the policy's knobs by their names since the domain's words were
-    renamed (only where the structure is as version 3 wrote it)."""
-    if isinstance(session["policy"], dict):
+    """A version 3 file as version 4: the policy's knobs, each second factor's fields, and the kinds,
+    states and detail ids its events recorded, by their names since the domain's words were renamed (only
+    where the structure is as version 3 wrote it; anything else is left for the checks to name)."""
+    def rename(data: Any, old_names: dict, where: str) -> Any:
+        if not isinstance(data, dict):
+            return data
         try:
-            session["policy"] = renamed(session["policy"], POLICY_KNOBS, "session.policy")
+            return renamed(data, old_names, where)
         except ValueError as problem:
-            raise SessionFileError("session.policy", str(problem).removeprefix("session.policy ")) from None
+            raise SessionFileError(where, str(problem).removeprefix(where + " ")) from None
+
+    session["policy"] = rename(session["policy"], POLICY_KNOBS, "session.policy")
+    for index, user in enumerate(session["users"] if isinstance(session["users"], list) else []):
+        if isinstance(user, dict) and "enrolment" in user:
+            user["enrolment"] = rename(user["enrolment"], FACTOR_FIELDS, f"session.users[{index}].enrolment")
+    states = {old: new for old, new in ENUM_NAMES.items() if new in State.__members__}
+    kinds = {old: new for old, new in ENUM_NAMES.items() if new in EventKind.__members__}
+    for event in session["events"] if isinstance(session["events"], list) else []:
+        if isinstance(event, dict):
+            for key, old_names in (("kind", kinds), ("state_from", states), ("state_to", states),
+                                   ("detail_key", DETAIL_KEYS)):
+                if isinstance(event.get(key), str):
+                    event[key] = old_names.get(event[key], event[key])
 
 
 __all__ = ["Session", "SessionFileError", "save", "load", "dumps", "loads", "FORMAT", "SCHEMA_VERSION"]

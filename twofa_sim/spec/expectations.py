@@ -19,6 +19,7 @@ import yaml
 
 from ..core.clock import iso
 from ..core.events import EventKind
+from ..core.old_names import EXPECTATION_KEYS
 from ..login.attempt import LoginAttempt, StepResult
 from ..login.flow import Outcome, Reason, State
 from .reader import TAG, Reader, enum_options, format_duration
@@ -322,7 +323,8 @@ def read_expectation(parser: StepParser, node: yaml.Node, step, table: Mapping[s
     last step that had one; device checks about the device it names, else the step's.
     """
     reader: Reader = parser.reader
-    entries = reader.mapping(node, "expect", known=expect_keys(table))
+    old_names = {old: new for old, new in EXPECTATION_KEYS.items() if new in table}
+    entries = reader.mapping(node, "expect", known=expect_keys(table), old_names=old_names)
     if not entries:
         raise reader.fail(node, "expect needs at least one check")
     if "user" in entries:

@@ -18,6 +18,7 @@ import yaml
 
 from ..core.clock import to_epoch
 from ..core.errors import ClockError, TwofaSimError, ValidationError, check_display_name, shown
+from ..core.old_names import ENUM_NAMES
 
 #: The most values a file may hold once its aliases (``*name``) and merge keys (``<<``) are
 #: counted as often as they are used: a few hundred bytes of nested aliases otherwise stand for
@@ -345,12 +346,17 @@ def fold(text: str) -> str:
 
 
 def enum_options(enum_type) -> dict[str, Any]:
-    """The members of an enum by folded name and by folded value (the words the flow uses)."""
+    """The members of an enum by folded name and by folded value (the words the flow uses), and
+    by a name it had before a rename (:data:`twofa_sim.core.old_names.ENUM_NAMES`) where that
+    means nothing else."""
     options: dict[str, Any] = {}
     for member in enum_type:
         options[fold(member.name)] = member
         if member.value:
             options[fold(member.value)] = member
+    for old, new in ENUM_NAMES.items():
+        if new in enum_type.__members__:
+            options.setdefault(fold(old), enum_type[new])
     return options
 
 

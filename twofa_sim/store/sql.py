@@ -50,7 +50,9 @@ from ..core.errors import AlreadyExistsError, ValidationError
 from ..core.messages import Said, say
 from ..core.events import Event, EventLog
 from ..core.files import file_kind
+from ..core.old_names import DETAIL_KEYS, ENUM_NAMES
 from ..login.company import Company
+from ..login.flow import State
 from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
@@ -244,7 +246,8 @@ class SqlStore(Store):
 
     def _migrate(self, found: int) -> None:
         """Bring a database of an older schema version up to date, in the open write transaction
-        (all or nothing). Version 1 held recovery codes in hex in the factor column."""
+        (all or nothing). Version 1 held recovery codes in hex in the factor column; versions 1
+        and 2 wrote the domain's old words."""
         connection = self._connection()
         if found == 1:
             schema.database_identity.create(connection)
@@ -256,7 +259,28 @@ class SqlStore(Store):
                     raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
                                      "column is not a version 1 second factor); nothing was changed") from None
                 connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        if found <= 2:
+            self._rename_old_words()
         connection.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
+
+    def _rename_old_words(self) -> None:
+        """Versions 1 and 2 wrote the domain's old words: a factor's fields, and the states and
+        detail ids of events, get today's names (:mod:`twofa_sim.core.old_names`)."""
+        connection, events = self._connection(), schema.events
+        for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
+            try:
+                factor = schema.factor_json_from_version_2(factor)
+            except (ValueError, TypeError, AttributeError):
+                raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
+                                 "column is not a second factor); nothing was changed") from None
+            connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        states = {old: new for old, new in ENUM_NAMES.items() if new in State.__members__}
+        for column in (events.c.state_from, events.c.state_to):
+            for old, new in states.items():
+                connection.execute(events.update().where(column == old).values({column.name: new}))
+        if "detail_key" not in self._missing_event_columns():
+            for old, new in DETAIL_KEYS.items():
+                connection.execute(events.update().where(events.c.detail_key == old).values(detail_key=new))
 
     @property
     def where(self) -> str:
