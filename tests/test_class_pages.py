@@ -599,7 +599,7 @@ def test_the_trainee_page_says_why_a_code_was_refused_and_how_many_tries_are_lef
     page.login.code_button.click()
     limit = office.policy.failed_code_limit
     assert "none of the codes the server accepts now" in page.why.value
-    assert f"{limit - 1} tries left before a 15-minute lock." in page.why.value
+    assert f"{limit - 1} tries left before a 15-minute lockout." in page.why.value
     page.login.code.value = independent_totp(secret, office.clock.now() - 30)  # a phone 30 s behind
     page.login.code_button.click()
     assert page.login.attempt.state is State.AUTHENTICATED

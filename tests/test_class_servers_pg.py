@@ -167,7 +167,7 @@ def test_wrong_codes_on_both_servers_add_up_to_one_lock(two_servers, chromium):
     for page, left in ((first, 4), (first, 3), (second, 2), (second, 1)):
         page.locator(".tfs-login-code input").fill(a_code_outside_window(secret, time.time(), window=1))
         page.locator(".tfs-login-verify").click()
-        expect(page.locator(".tfs-trainee-why")).to_contain_text(f"{left} tries left before a 15-minute lock",
+        expect(page.locator(".tfs-trainee-why")).to_contain_text(f"{left} tries left before a 15-minute lockout",
                                                                  timeout=60_000)
     first.locator(".tfs-login-code input").fill(a_code_outside_window(secret, time.time(), window=1))
     first.locator(".tfs-login-verify").click()

@@ -470,7 +470,7 @@ def lockout_odds(limits=(3, 5, 10), lockout_minutes=(5, 15, 60), horizon: float 
     """Closed form: the attacker's chance to be in by ``horizon`` under our lockout, for each number of
     wrong codes that locks (rows) and each lock length (columns), the other knobs from ``policy``."""
     base = policy or Policy()
-    return pd.DataFrame({f"{minutes} min lock": {
+    return pd.DataFrame({f"{minutes} min lockout": {
         f"{limit} wrong codes": Schedule.ours(base.replace(failed_code_limit=limit, lockout_seconds=60 * minutes))
         .probability_by(horizon, interval) for limit in limits} for minutes in lockout_minutes})
 

@@ -238,7 +238,7 @@ class ClassProgress:
         period = self.office.policy.period
         return [{"trainee": s.username, "progress": s.progress.value, "enrolled": s.enrolled,
                  "signed in": s.signed_in, "failed codes": s.failed_codes, "wrong passwords": s.wrong_passwords,
-                 "phone clock": s.phone_clock(period), "locked until": s.locked_out_until, "last seen": s.last_seen}
+                 "phone clock": s.phone_clock(period), "locked out until": s.locked_out_until, "last seen": s.last_seen}
                 for s in self.statuses()]
 
     def __repr__(self) -> str:
@@ -246,7 +246,7 @@ class ClassProgress:
 
 
 COLUMNS = ["trainee", "progress", "enrolled", "signed in", "failed codes", "wrong passwords", "phone clock",
-           "locked until", "last seen"]
+           "locked out until", "last seen"]
 """The live table's columns, in the order the dashboard shows them."""
 
 

@@ -38,7 +38,7 @@ class Policy:
     window: int = _knob(1, "RFC 6238 allows one step of look-back; Keycloak, django-otp, Authelia and GitLab accept one step either side")
     replay_protection: bool = _knob(True, "RFC 6238 section 5.2: a verifier must not accept the same code twice")
     failed_code_limit: int = _knob(5, "five wrong codes in a row lock the account (GitLab locks after 10; Keycloak's detection, when on, after 30; django-otp only slows guesses down); counts across logins (RFC 4226 section 7.3)")
-    lockout_seconds: int = _knob(900, "a 15 min lock keeps an attacker with the password under 500 guesses a day; an admin can unlock sooner")
+    lockout_seconds: int = _knob(900, "a 15 min lockout keeps an attacker with the password under 500 guesses a day; an admin can unlock sooner")
     code_prompt_timeout: int = _knob(300, "the QR or code prompt stays open 5 min, long enough to install an app and scan")
     renew_unconfirmed_secret: bool = _knob(False, "a started but unconfirmed enrolment keeps its secret, so an entry already scanned into an app stays valid")
     keep_2fa_when_unforced: bool = _knob(True, "unticking the force flag does not drop 2FA from a user who already enrolled (no silent downgrade)")

@@ -85,7 +85,7 @@ class Action(enum.Enum):
     OPEN_CODE_PROMPT = "open the code prompt"
     NOTE_ENROLMENT = "log: enrolment completed"
     SIGN_IN = "log: authenticated"
-    NOTE_LOCKOUT = "log: locked until"
+    NOTE_LOCKOUT = "log: locked out until"
     CLOSE_CODE_PROMPT = "close the code prompt"
     NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
     FORGET_LOGIN = "forget the username and the login's malformed codes"

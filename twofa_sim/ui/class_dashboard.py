@@ -453,7 +453,7 @@ class ClassDashboard(widgets.VBox):
         self.table.value = self._table_html(statuses)
         counts = self.classroom.counts(statuses)
         summary = t("{company}: {enrolled} of {trainees} enrolled · {signed} signed in · {qr} see the QR code · "
-                    "{locked} locked", company=self.classroom.company, enrolled=counts["enrolled"],
+                    "{locked} locked out", company=self.classroom.company, enrolled=counts["enrolled"],
                     trainees=counts["trainees"], signed=counts["signed in"], qr=counts["sees QR"],
                     locked=counts["locked"])
         wrong, pages = self.classroom.progress.unclaimed_wrong_passwords(read=False)

@@ -217,7 +217,7 @@ class TraineePage(widgets.VBox):
         lines = [(why, "info")] if why else []
         if result.outcome is Outcome.REJECTED and result.reason is not Reason.MALFORMED:
             left = policy.failed_code_limit - self._failures()
-            lines.append((t("{left} tries left before a {minutes}-minute lock.", left=left,
+            lines.append((t("{left} tries left before a {minutes}-minute lockout.", left=left,
                             minutes=policy.lockout_seconds // 60), "error"))
         elif result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
             lines.append((t("Your trainer can unlock you at once."), "info"))
