@@ -53,7 +53,7 @@ def test_a_story_that_holds_passes_and_reads_as_a_timeline():
     result = run(LOCKOUT)
     assert result.passed and result.failures() == []
     assert [c.name for c in result.checks] == ["state", "state", "locked_out_for", "locked_out_until", "step_events",
-                                               "locked", "failures"]
+                                               "locked_out", "failures"]
     text = result.timeline()
     lines = text.splitlines()
     assert lines[0] == "== five wrong codes lock alice for 15 minutes (s.yaml)"
