@@ -35,7 +35,7 @@ class Progress(enum.Enum):
     RESET = "2FA reset: log in again"
     ENROLLED = "enrolled"
     SIGNED_IN = "signed in"
-    LOCKED_OUT = "locked"
+    LOCKED_OUT = "locked out"
 
 
 # The states that leave a QR or code prompt open in the trainee's page, until the policy's timeout.

@@ -79,7 +79,7 @@ class ClassDashboard(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked out"),
         }
         self.message = widgets.HTML()
         self.message.add_class("tfs-class-message")
@@ -128,7 +128,7 @@ class ClassDashboard(widgets.VBox):
         self.table = widgets.HTML()
         self.table.add_class("tfs-table")
         self.table.add_class("tfs-class-table")
-        locked = t("locked")
+        locked = t("locked out")
         marked = t("3 or more failed codes or wrong passwords, or on the QR code for over 3 minutes")
         legend = widgets.HTML(f"<div class='tfs-class-legend'><span style='background:#fde2e2'>{html.escape(locked)}"
                               f"</span><span style='background:#fdf0c4'>{html.escape(marked)}</span></div>")

@@ -59,7 +59,7 @@ class ProjectorView(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked out"),
         }
         self.classroom: Classroom | None = None
         self.title = widgets.HTML()
