@@ -123,10 +123,10 @@ def test_a_code_equal_to_the_used_previous_steps_code_is_accepted_for_its_own_st
     office.user("alice").enrolment.secret = COLLIDING_SECRET
     office.clock.set(COLLIDING_STEP * 30 + 5)
     first = at_code_prompt(office, "alice").submit_code("212317")
-    assert (first.outcome, first.step) == (Outcome.ACCEPTED, COLLIDING_STEP)
+    assert (first.outcome, first.time_step) == (Outcome.ACCEPTED, COLLIDING_STEP)
     office.clock.advance(30)
     second = at_code_prompt(office, "alice").submit_code("212317")
-    assert (second.outcome, second.reason, second.step) == (Outcome.ACCEPTED, Reason.NONE, COLLIDING_STEP + 1)
+    assert (second.outcome, second.reason, second.time_step) == (Outcome.ACCEPTED, Reason.NONE, COLLIDING_STEP + 1)
     third = at_code_prompt(office, "alice").submit_code("212317")
     assert (third.outcome, third.reason) == (Outcome.REJECTED, Reason.REPLAY), "both steps used now"
     assert office.user("alice").enrolment.failures == 1

@@ -459,7 +459,7 @@ class LoginMachine(RuleBasedStateMachine):
         if result.outcome is Outcome.ACCEPTED:
             normal = model_code(code, p.digits)
             self.users[lm.user].accepted_codes.append(normal)
-            self.on_authenticated(lm, by="code", step=result.step)
+            self.on_authenticated(lm, by="code", step=result.time_step)
 
     @rule(index=st.integers(0, 3),
           how=st.sampled_from(["unused", "unused", "unused shouted", "spent", "other user's", "random", "long",
@@ -610,7 +610,7 @@ class LoginMachine(RuleBasedStateMachine):
         assert result.state is row.target is lm.attempt.state
         assert result.locked_out_until == expected.locked_out_until
         if expected.outcome is Outcome.ACCEPTED and event is FlowEvent.SUBMIT_CODE:
-            assert result.step == expected.step
+            assert result.time_step == expected.step
         if expected.user is not None:
             self.users[lm.user] = expected.user
         lm.state = result.state
@@ -830,7 +830,7 @@ def test_no_instant_is_accepted_twice_across_period_changes(moves):
     secret = login.submit_password("alice", PASSWORD).screen.secret
     p = office.policy
     result = login.submit_code(independent_totp(secret, office.clock.now(), p.algorithm, p.digits, p.period))
-    used_until = (result.step + 1) * p.period            # the end of the last accepted step, in seconds
+    used_until = (result.time_step + 1) * p.period            # the end of the last accepted step, in seconds
     slack = 0                                             # each change rounds the memory up to a whole new step
     for period, wait, offset_steps in moves:
         office.set_policy(office.policy.replace(period=period))
@@ -842,7 +842,7 @@ def test_no_instant_is_accepted_twice_across_period_changes(moves):
             result = login.submit_code(independent_totp(secret, when, "SHA1", 6, period))
             step_start = (int(when) // period) * period
             if result.outcome is Outcome.ACCEPTED:
-                assert result.step * period >= used_until, "no instant is accepted twice"
-                used_until, slack = (result.step + 1) * period, 0
+                assert result.time_step * period >= used_until, "no instant is accepted twice"
+                used_until, slack = (result.time_step + 1) * period, 0
             elif step_start >= used_until + slack and abs(when - office.clock.now()) <= period:
                 raise AssertionError(f"a fresh code was refused: {result.reason}")

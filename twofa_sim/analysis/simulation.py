@@ -293,7 +293,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
             elif res.reason is Reason.WRONG_CODE:
                 counts["wrong"] += 1
             if res.outcome is Outcome.ACCEPTED:
-                outcome, step, seconds, end = LoginOutcome.SIGNED_IN, res.step, ts - tpw, ts
+                outcome, step, seconds, end = LoginOutcome.SIGNED_IN, res.time_step, ts - tpw, ts
             elif res.outcome is Outcome.LOCKS_OUT:
                 outcome, end = LoginOutcome.LOCKED_OUT, ts
             elif res.outcome is not Outcome.REJECTED:

@@ -65,7 +65,7 @@ class StepResult(NamedTuple):
     message: str
     screen: EnrolmentScreen | None = None
     locked_out_until: float | None = None
-    step: int | None = None
+    time_step: int | None = None
     message_key: str = "none"
     message_fields: tuple[tuple[str, object], ...] = ()
 
@@ -178,7 +178,7 @@ class LoginAttempt:
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, render_fields(row.message, fields),
                           self.screen if taken.shows_qr else None,
-                          verdict.locked_out_until, verdict.step, row.message, fields)
+                          verdict.locked_out_until, verdict.time_step, row.message, fields)
 
     def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
               given: tuple[object, ...]) -> tuple[Verdict, Taken]:

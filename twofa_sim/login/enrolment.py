@@ -85,12 +85,12 @@ class Change(NamedTuple):
 
 
 class Verdict(NamedTuple):
-    """The result of one check; ``step`` is the matched time step on success. (A named tuple: made
+    """The result of one check; ``time_step`` is the matched time step on success. (A named tuple: made
     on every step, in C.)"""
 
     outcome: Outcome
     reason: Reason = Reason.NONE
-    step: int | None = None
+    time_step: int | None = None
     locked_out_until: float | None = None
     detail: Said = NOTHING
     change: Change | None = None
@@ -104,7 +104,7 @@ class Finding(NamedTuple):
     matched: bool = False
     replay: bool = False
     clock_behind_by: int = 0
-    step: int | None = None
+    time_step: int | None = None
     step_offset: int = 0
     change: Change | None = None
 
@@ -114,11 +114,11 @@ NO_MATCH = Finding()
 
 
 class Check(NamedTuple):
-    """A check's facts (for the guards) with the change it proposes and the step a code matched."""
+    """A check's facts (for the guards) with the change it proposes and the time step a code matched."""
 
     facts: Facts
     change: Change
-    step: int | None = None
+    time_step: int | None = None
 
     def verdict(self, order: tuple[Guard, ...]) -> Verdict:
         """The outcome the first holding guard of ``order`` gives, with what that guard carries."""
@@ -130,7 +130,7 @@ class Check(NamedTuple):
     def verdict_of(self, guard: Guard) -> Verdict:
         """The verdict of ``guard``, the guard that decided: its outcome and what it carries."""
         facts = self.facts
-        return Verdict(guard.outcome, guard.reason, self.step if guard.carries_step else None, guard.lockout(facts),
+        return Verdict(guard.outcome, guard.reason, self.time_step if guard.carries_time_step else None, guard.lockout(facts),
                        guard.detail(facts), self.change)
 
 
@@ -195,7 +195,7 @@ class Enrolment:
                       at_limit=at_limit,
                       lockout_at_limit=lockout_at_limit)
         change = found.change if found.matched else Change(counted, lockout_at_limit, self.last_used_step, self.drift)
-        return Check(facts, change, found.step)
+        return Check(facts, change, found.time_step)
 
     def apply(self, change: Change, now: float) -> None:
         """Write a check's change (the flow calls this for the rows that take it)."""
@@ -305,7 +305,7 @@ class TotpCode:
         drift = offset if policy.drift_tracking else enrolment.drift
         confirm = secret if enrolment.secret is None else None
         # the step the code matched, relative to the server's: the phone's clock as the server saw it
-        return Finding(matched=True, step=step, step_offset=offset,
+        return Finding(matched=True, time_step=step, step_offset=offset,
                        change=Change(0, None, step, drift, confirm_secret=confirm))
 
 

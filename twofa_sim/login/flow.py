@@ -212,7 +212,7 @@ class Guard:
     holds: Callable[[Facts], bool]
     rule: str
     lockout: Callable[[Facts], float | None] = _no_lockout
-    carries_step: bool = False
+    carries_time_step: bool = False
     detail: Callable[[Facts], Said] = _no_detail
 
 
@@ -246,7 +246,7 @@ _EVERY_CODE_CHECK = (      # what every code check asks first, whichever second 
           "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
     Guard(O.REJECTED, R.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
     Guard(O.ACCEPTED, R.NONE, lambda f: f.matched, "a code that matches a step not used before",
-          carries_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
+          carries_time_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
 )
 
 CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
