@@ -56,7 +56,7 @@ def refused_code(office: BackOffice, secret: str) -> str:
     return a_code_outside_window(secret, office.clock.now(), window=office.policy.window, **_params(office))
 
 
-def at_code_step(office: BackOffice, username: str, password: str = PASSWORD):
+def at_code_prompt(office: BackOffice, username: str, password: str = PASSWORD):
     login = office.start_login()
     assert login.submit_password(username, password).state is State.CODE_REQUIRED
     return login

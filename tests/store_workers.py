@@ -57,7 +57,7 @@ def submit_wrong_codes(office: BackOffice, code: str, tries: int, barrier) -> li
     barrier.wait(120)
     outcomes = []
     for _ in range(tries):
-        if attempt.state is State.LOCKED:
+        if attempt.state is State.LOCKED_OUT:
             attempt = office.start_login()
             outcomes.append(attempt.submit_password(USER, PASSWORD).outcome.name)
         else:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from twofa_sim import Policy, ValidationError
-from twofa_sim.analysis.attacker import (DAY, HORIZONS, HOUR, REFERENCE_SCHEDULES, BackendRules, CountLockRules, Schedule,
+from twofa_sim.analysis.attacker import (DAY, HORIZONS, HOUR, REFERENCE_SCHEDULES, BackendRules, CountLockoutRules, Schedule,
                                 attack_table, guess_times, simulate_attack, success_probability,
                                 time_to_probability)
 
@@ -48,22 +48,22 @@ def test_closed_form_counts_what_the_rules_engine_does(schedule, interval):
 
 
 def test_the_real_backend_locks_on_our_policy_as_its_closed_form_says():
-    policy = Policy(failed_code_limit=4, lock_seconds=120, code_step_timeout=10)
-    # 4 s apart, the fourth guess comes after the 10 s code step closed: the attacker logs in again
+    policy = Policy(failed_code_limit=4, lockout_seconds=120, code_prompt_timeout=10)
+    # 4 s apart, the fourth guess comes after the 10 s code prompt closed: the attacker logs in again
     rules = guess_times(Schedule.ours(policy), DAY, 4.0)
-    by_hand = guess_times(Schedule("same numbers", "count-lock", {"limit": 4, "lock_seconds": 120.0}), DAY, 4.0)
+    by_hand = guess_times(Schedule("same numbers", "count-lockout", {"limit": 4, "lockout_seconds": 120.0}), DAY, 4.0)
     assert np.array_equal(rules, by_hand)
     assert list(rules[:9]) == [0, 4, 8, 12, 132, 136, 140, 144, 264]
     assert len(rules) == Schedule.ours(policy).guesses_by(DAY, 4.0)
 
 
 def test_backend_rules_lock_and_lapse_in_the_real_back_office():
-    rules = BackendRules(Policy(failed_code_limit=2, lock_seconds=60))
+    rules = BackendRules(Policy(failed_code_limit=2, lockout_seconds=60))
     rules.fail(0.0)
     assert rules.earliest(1.0) == 1.0
     rules.fail(1.0)
     assert rules.earliest(2.0) == 61.0
-    assert rules.office.user("victim").enrolment.is_locked(rules.origin + 30.0)
+    assert rules.office.user("victim").enrolment.is_locked_out(rules.origin + 30.0)
     rules.fail(61.0)
     assert rules.office.user("victim").enrolment.failures == 1
 
@@ -96,7 +96,7 @@ def test_policy_knobs_move_the_attackers_odds():
     assert Schedule.ours(Policy(window=2)).probability_by(DAY) > base.probability_by(DAY)
     assert Schedule.ours(Policy(digits=8)).probability_by(DAY) < base.probability_by(DAY) / 50
     assert Schedule.ours(Policy(failed_code_limit=10)).guesses_by(DAY) > base.guesses_by(DAY)
-    assert Schedule.ours(Policy(lock_seconds=3600)).guesses_by(DAY) < base.guesses_by(DAY)
+    assert Schedule.ours(Policy(lockout_seconds=3600)).guesses_by(DAY) < base.guesses_by(DAY)
 
 
 def test_a_slow_attacker_never_trips_a_regulation_of_3_failures_in_2_minutes():
@@ -127,7 +127,7 @@ def test_misuse_is_refused(call):
 
 
 def test_count_lock_rules_restart_after_the_lock():
-    rules = CountLockRules(2, 10.0)
+    rules = CountLockoutRules(2, 10.0)
     rules.fail(0.0)
     rules.fail(1.0)
     assert rules.earliest(2.0) == 11.0 and rules.failures == 0

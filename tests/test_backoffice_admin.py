@@ -119,5 +119,5 @@ def test_issuer_with_surrounding_space_is_refused():
 
 
 def test_a_lock_lasts_at_least_a_second():
-    with pytest.raises(PolicyError, match="policy.lock_seconds"):
-        Policy(lock_seconds=0)
+    with pytest.raises(PolicyError, match="policy.lockout_seconds"):
+        Policy(lockout_seconds=0)

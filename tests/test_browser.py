@@ -302,7 +302,7 @@ def scan_and_sign_in(page, uri: dict, words: dict) -> None:
 
 
 ENGLISH = {"created": "User alice created with 2FA forced.", "welcome": "Welcome, you are logged in.",
-           "window": "Second window", "locked": "Too many wrong codes: locked until", "enrolled": "enrolled",
+           "window": "Second window", "locked": "Too many wrong codes: locked out until", "enrolled": "enrolled",
            "yes": "yes"}
 GERMAN = {"created": "Benutzer alice mit erzwungener 2FA angelegt.", "welcome": "Willkommen, Sie sind angemeldet.",
           "window": "Zweites Fenster", "locked": "Zu viele falsche Codes: gesperrt bis", "enrolled": "eingerichtet",

@@ -338,7 +338,7 @@ def test_a_class_of_thirty_from_first_slide_to_last(class_server, browser):
 
     # the room as the trainer sees it: stages, marks, wrong passwords
     expect(trainer.locator(".tfs-class-summary")).to_contain_text("8 of 30 enrolled", timeout=10_000)
-    assert cell(trainer, THIRTY[11], "progress") == "locked"
+    assert cell(trainer, THIRTY[11], "progress") == "locked out"
     assert trainer.locator(f"tr.tfs-row-locked td:text-is('{THIRTY[11]}')").count() == 1
     assert (cell(trainer, THIRTY[12], "wrong passwords"), cell(trainer, THIRTY[9], "progress")) == ("3",
                                                                                                   "sees the QR code")

@@ -337,8 +337,8 @@ def test_a_database_that_cannot_be_used_is_named_on_the_page(tmp_path, monkeypat
     assert named in text and (english if language == "en" else german) in text and "Traceback" not in text
 
 
-def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
-    """Each trainee page ticks once a second; while the QR step is open that must not write (it
+def test_an_open_prompt_costs_the_database_nothing_until_its_time_is_up(tmp_path):
+    """Each trainee page ticks once a second; while the QR prompt is open that must not write (it
     reads its trainee's row, to notice the end of the class)."""
     from twofa_sim.classroom import open_class
 
@@ -359,11 +359,11 @@ def test_an_open_step_costs_the_database_nothing_until_its_time_is_up(tmp_path):
 
     page.office.store.transaction = counted
     for _ in range(5):
-        clock.advance(FAST.code_step_timeout / 6)
+        clock.advance(FAST.code_prompt_timeout / 6)
         page.refresh()
     assert (opened, page.login.attempt.state, [w for w in transactions if w]) == (State.ENROLMENT, State.ENROLMENT, [])
     assert len(transactions) <= 5, "one read a tick at most"
-    clock.advance(FAST.code_step_timeout / 6)
+    clock.advance(FAST.code_prompt_timeout / 6)
     page.refresh()
     assert page.login.attempt.state is State.EXPIRED and any(transactions[5:]), "the lapse is written"
 
@@ -599,7 +599,7 @@ def test_the_trainee_page_says_why_a_code_was_refused_and_how_many_tries_are_lef
     page.login.code_button.click()
     limit = office.policy.failed_code_limit
     assert "none of the codes the server accepts now" in page.why.value
-    assert f"{limit - 1} tries left before a 15-minute lock." in page.why.value
+    assert f"{limit - 1} tries left before a 15-minute lockout." in page.why.value
     page.login.code.value = independent_totp(secret, office.clock.now() - 30)  # a phone 30 s behind
     page.login.code_button.click()
     assert page.login.attempt.state is State.AUTHENTICATED

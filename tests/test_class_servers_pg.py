@@ -4,7 +4,7 @@ Two servers (``python -m twofa_sim.server``, as ``make class`` runs it with the 
 run's throw-away PostgreSQL server (skipped, with the reason, where none can be started). A trainee
 on the second server enrols with a code computed from the QR code's pixels; the trainer's dashboard
 on the first server, and another on the second, see it. Across the two servers, as within one:
-- one code is accepted once: the same trainee at the code step on both servers, the same fresh code
+- one code is accepted once: the same trainee at the code prompt on both servers, the same fresh code
   typed on both at once, and exactly one page signs in (the other is told the code was used);
 - the lock limit is one limit: wrong codes typed on either server count toward the same five, each
   page says how many tries are left after the other's, and the fifth locks the trainee on both.
@@ -82,7 +82,7 @@ def enrolled(database: str, username: str, password: str) -> str:
         office.store.close()
 
 
-def at_the_code_step_on_both(chromium, servers, username: str, password: str) -> list:
+def at_the_code_prompt_on_both(chromium, servers, username: str, password: str) -> list:
     pages = [trainee_page(chromium, server) for server in servers]
     for page in pages:
         log_in(page, username, password)
@@ -135,7 +135,7 @@ def test_one_code_sent_to_both_servers_is_accepted_once(two_servers, chromium):
     servers, roster, database = two_servers
     name = "trainee02"
     secret = enrolled(database, name, roster.password_of(name))
-    pages = at_the_code_step_on_both(chromium, servers, name, roster.password_of(name))
+    pages = at_the_code_prompt_on_both(chromium, servers, name, roster.password_of(name))
     code = independent_totp(secret, time.time())
     for page in pages:
         page.locator(".tfs-login-code input").fill(code)
@@ -160,14 +160,14 @@ def test_wrong_codes_on_both_servers_add_up_to_one_lock(two_servers, chromium):
     servers, roster, database = two_servers
     name = "trainee03"
     secret = enrolled(database, name, roster.password_of(name))
-    first, second = at_the_code_step_on_both(chromium, servers, name, roster.password_of(name))
+    first, second = at_the_code_prompt_on_both(chromium, servers, name, roster.password_of(name))
     limit = open_class(database).policy.failed_code_limit
     assert limit == 5
     # two wrong on the first server, two on the second, the fifth on the first: each page counts the other's
     for page, left in ((first, 4), (first, 3), (second, 2), (second, 1)):
         page.locator(".tfs-login-code input").fill(a_code_outside_window(secret, time.time(), window=1))
         page.locator(".tfs-login-verify").click()
-        expect(page.locator(".tfs-trainee-why")).to_contain_text(f"{left} tries left before a 15-minute lock",
+        expect(page.locator(".tfs-trainee-why")).to_contain_text(f"{left} tries left before a 15-minute lockout",
                                                                  timeout=60_000)
     first.locator(".tfs-login-code input").fill(a_code_outside_window(secret, time.time(), window=1))
     first.locator(".tfs-login-verify").click()
@@ -177,9 +177,9 @@ def test_wrong_codes_on_both_servers_add_up_to_one_lock(two_servers, chromium):
     second.locator(".tfs-login-verify").click()
     expect(second.locator(".tfs-trainee-why")).to_contain_text("Your trainer can unlock you at once.", timeout=60_000)
     assert WELCOME not in second.locator(".tfs-login-message").inner_text()
-    counted = events_of(database, name, EventKind.CODE_REJECTED, EventKind.LOCKED, EventKind.LOGIN_REFUSED_LOCKED,
+    counted = events_of(database, name, EventKind.CODE_REJECTED, EventKind.LOCKED_OUT, EventKind.LOGIN_REFUSED_LOCKED_OUT,
                         EventKind.AUTHENTICATED)
-    assert counted == {EventKind.CODE_REJECTED: limit, EventKind.LOCKED: 1, EventKind.LOGIN_REFUSED_LOCKED: 1,
+    assert counted == {EventKind.CODE_REJECTED: limit, EventKind.LOCKED_OUT: 1, EventKind.LOGIN_REFUSED_LOCKED_OUT: 1,
                        EventKind.AUTHENTICATED: 1}, "five refused, one lock at the fifth, and only the enrolment in"
     for page in (first, second):
         page.close()

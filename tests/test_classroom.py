@@ -186,11 +186,11 @@ def test_the_stages_of_one_trainee_in_order(classroom):
 
 @pytest.mark.parametrize("seconds_later, expected", [
     (0, Progress.SEES_QR),
-    (FAST.code_step_timeout - 1, Progress.SEES_QR),
-    (FAST.code_step_timeout, Progress.LAPSED),      # the page's step closed (or its kernel was culled)
-    (FAST.code_step_timeout + 3600, Progress.LAPSED),
+    (FAST.code_prompt_timeout - 1, Progress.SEES_QR),
+    (FAST.code_prompt_timeout, Progress.LAPSED),      # the page's step closed (or its kernel was culled)
+    (FAST.code_prompt_timeout + 3600, Progress.LAPSED),
 ])
-def test_sees_the_qr_only_while_the_step_is_open(classroom, seconds_later, expected):
+def test_sees_the_qr_only_while_the_prompt_is_open(classroom, seconds_later, expected):
     """The QR on a trainee's page is in that trainee's kernel only: the dashboard derives it from
     the logged step and the policy's timeout, so a closed tab does not show as "sees the QR" forever."""
     first_login(classroom, "trainee01")
@@ -215,11 +215,11 @@ def lock(classroom: Classroom, name: str) -> None:
     wrong = "000000" if right_code(classroom, result.screen.secret) != "000000" else "111111"
     for _ in range(LIMIT):
         login.submit_code(wrong)
-    assert login.state is State.LOCKED
+    assert login.state is State.LOCKED_OUT
 
 
 @pytest.mark.parametrize("action, before, after", [
-    ("unlock", Progress.LOCKED, Progress.STARTED),
+    ("unlock", Progress.LOCKED_OUT, Progress.STARTED),
     ("reset_2fa", Progress.SEES_QR, Progress.RESET),
 ])
 def test_admin_actions_change_what_the_dashboard_shows(classroom, action, before, after):
@@ -240,11 +240,11 @@ def test_a_trainees_row_holds_instants_and_the_export_words_them(classroom):
     lock(classroom, "trainee01")
     rows = {s.username: s for s in classroom.statuses()}
     locked, idle = rows["trainee01"], rows["trainee02"]
-    lock_end = start + FAST.lock_seconds
-    assert (locked.locked_until, locked.last_seen, idle.locked_until, idle.last_seen) == (lock_end, start, None, None)
-    assert table(classroom).loc["trainee01", ["locked until", "last seen"]].tolist() == [iso(lock_end), iso(start)]
-    assert table(classroom).loc["trainee02", ["locked until", "last seen"]].tolist() == ["", ""]
-    assert (clock_time(lock_end), clock_time(None)) == (iso(lock_end)[11:], "")
+    lockout_end = start + FAST.lockout_seconds
+    assert (locked.locked_out_until, locked.last_seen, idle.locked_out_until, idle.last_seen) == (lockout_end, start, None, None)
+    assert table(classroom).loc["trainee01", ["locked out until", "last seen"]].tolist() == [iso(lockout_end), iso(start)]
+    assert table(classroom).loc["trainee02", ["locked out until", "last seen"]].tolist() == ["", ""]
+    assert (clock_time(lockout_end), clock_time(None)) == (iso(lockout_end)[11:], "")
 
 
 def test_a_reset_sends_the_trainee_back_to_a_fresh_qr(classroom):
@@ -454,7 +454,7 @@ def test_wrong_passwords_count_for_the_trainee_whose_login_they_were_in(classroo
 def test_last_seen_is_the_trainees_own_last_action_not_a_lapse(classroom):
     login, _ = first_login(classroom, "trainee01")
     seen = table(classroom).loc["trainee01", "last seen"]
-    classroom.office.clock.advance(FAST.code_step_timeout + 5)
+    classroom.office.clock.advance(FAST.code_prompt_timeout + 5)
     login.poll()  # the page's ticker closes the step: not something the trainee did
     assert classroom.office.events[-1].kind is EventKind.EXPIRED
     assert table(classroom).loc["trainee01", ["last seen", "progress"]].tolist() == [seen, "QR code timed out"]

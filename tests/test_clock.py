@@ -36,7 +36,7 @@ def test_a_login_under_freezegun_expires_when_frozen_time_moves():
         office.create_user("alice", PASSWORD, force_2fa=True)
         login = office.start_login()
         login.submit_password("alice", PASSWORD)
-        frozen.tick(dt.timedelta(seconds=office.policy.code_step_timeout))
+        frozen.tick(dt.timedelta(seconds=office.policy.code_prompt_timeout))
         assert login.poll().state is State.EXPIRED
 
 

@@ -14,7 +14,7 @@ from twofa_sim.analysis.compatibility import (version_matrix, compatibility_matr
 from twofa_sim.apps.device import Device
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step
+from helpers import at_code_prompt
 
 ALL_POLICIES = list(itertools.product(("SHA1", "SHA256", "SHA512"), (6, 8), (30, 60)))
 
@@ -33,7 +33,7 @@ def test_round_trip_for_every_supported_policy(algorithm, digits, period):
     assert not scanned.adjustments
     assert login.submit_code(device.code()).state is State.AUTHENTICATED
     office.clock.advance(3600 + 7)
-    later = at_code_step(office, "alice").submit_code(device.code())
+    later = at_code_prompt(office, "alice").submit_code(device.code())
     assert later.state is State.AUTHENTICATED and len(device.code()) == digits
 
 

@@ -71,7 +71,7 @@ def test_a_valid_code_is_accepted_and_a_replay_refused_on_both():
     valid, replay = result.row_at(22), result.row_at(27)
     assert (valid.spec, valid.target, valid.differs) == (
         "accepted · accepted · AUTHENTICATED", "accepted · accepted · AUTHENTICATED", SAME)
-    # both refuse the replay and stay at the code step; only the spec says why
+    # both refuse the replay and stay at the code prompt; only the spec says why
     assert (replay.spec, replay.target) == ("refused · replay · CODE_REQUIRED", "refused · wrong · CODE_REQUIRED")
     assert replay.differs == "message"
     assert [r.line for r in result.differing] == [27]
@@ -86,10 +86,10 @@ def test_the_specs_lock_after_five_wrong_codes_is_reported_as_a_difference():
     first_four = [result.row_at(line) for line in (20, 22, 24, 26)]
     assert all(r.differs == SAME for r in first_four)
     fifth = result.row_at(28)
-    assert (fifth.spec, fifth.target) == ("refused · locked · LOCKED", "refused · wrong · CODE_REQUIRED")
+    assert (fifth.spec, fifth.target) == ("refused · locked · LOCKED_OUT", "refused · wrong · CODE_REQUIRED")
     assert fifth.differs == "message, state"
     later = result.row_at(33)  # the spec keeps her out; the target asks for a code as usual
-    assert (later.spec, later.target) == ("refused · locked · LOCKED", "accepted · CODE_REQUIRED")
+    assert (later.spec, later.target) == ("refused · locked · LOCKED_OUT", "accepted · CODE_REQUIRED")
     assert not result.conforms
     assert [explain(r)[0] for r in result.differing] == ["no lock", "no lock at the password"]
 
@@ -215,5 +215,5 @@ def test_conform_exits_1_and_names_the_differing_step():
     out = io.StringIO()
     assert main(["conform", str(HERE / "lock_after_five_wrong_codes.yaml"), "--format", "csv"], out=out, err=err) == 1
     assert out.getvalue().splitlines()[1] == (
-        "lock_after_five_wrong_codes,15,28,types 000000,refused · locked · LOCKED,refused · wrong · CODE_REQUIRED,"
+        "lock_after_five_wrong_codes,15,28,types 000000,refused · locked · LOCKED_OUT,refused · wrong · CODE_REQUIRED,"
         "\"message, state\",Invalid token. Please make sure you have entered it correctly.")

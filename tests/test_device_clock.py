@@ -17,7 +17,7 @@ from twofa_sim import ClockError, EventKind, NotFoundError, Outcome, State, Vali
 from twofa_sim.apps.device import Device
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step
+from helpers import at_code_prompt
 from twofa_sim.render.tables import device_table, events_table
 
 BASE = 1_767_607_200            # 2026-01-05 10:00:00 UTC, the start of a 30 s step
@@ -40,7 +40,7 @@ def logs_in(app: str, offset: float, phase: float, **policy) -> bool:
     office, device = enrolled(app, **policy)
     office.clock.set(BASE + phase)
     device.set_offset(offset)
-    result = at_code_step(office, "alice").submit_code(device.code())
+    result = at_code_prompt(office, "alice").submit_code(device.code())
     return result.outcome is Outcome.ACCEPTED
 
 
@@ -86,17 +86,17 @@ def test_25_seconds_ahead_logs_in_95_fails_and_the_addons_correction_repairs_it(
     office, device = enrolled("authenticator-addon")
     office.clock.set(BASE + 14.5)
     device.set_offset(25)
-    assert at_code_step(office, "alice").submit_code(device.code()).outcome is Outcome.ACCEPTED
+    assert at_code_prompt(office, "alice").submit_code(device.code()).outcome is Outcome.ACCEPTED
 
     office.clock.advance(60)
     device.set_offset(95)
-    refused = at_code_step(office, "alice").submit_code(device.code())
+    refused = at_code_prompt(office, "alice").submit_code(device.code())
     assert refused.outcome is Outcome.REJECTED and refused.reason.value == "wrong code"
 
     correction = device.correct_clock()
     assert correction.applied and correction.offset == -95 and correction.measured == -95.5
     assert device.app.correction == -95 and device.offset == 95       # the device clock itself is unchanged
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     assert login.submit_code(device.code()).state is State.AUTHENTICATED
     event = office.events.of_kind(EventKind.CLOCK_CORRECTED)[-1]
     assert (event.outcome, event.detail, event.actor) == ("corrected", "clock corrected by -95 s",
@@ -135,7 +135,7 @@ def test_clock_correction_as_each_app_does_it(app, offset, applied, correction, 
 
 
 def logs_in_now(office, device) -> bool:
-    return at_code_step(office, "alice").submit_code(device.code()).outcome is Outcome.ACCEPTED
+    return at_code_prompt(office, "alice").submit_code(device.code()).outcome is Outcome.ACCEPTED
 
 
 def test_a_later_correction_replaces_the_earlier_one():

@@ -91,7 +91,7 @@ def test_a_failing_scenario_tells_nothing(tmp_path):
 
 def test_the_guards_of_each_decision_order_are_counted(data_coverage):
     orders = {name for name, _ in data_coverage.guards_taken}
-    assert orders == {"password_order", "code_step_order", "recovery_step_order", "time_step_order"}
+    assert orders == {"password_order", "code_order", "recovery_code_order", "time_passes_order"}
     untold = [key for key, places in data_coverage.guards_taken.items() if not places]
     assert untold == []
 
@@ -145,7 +145,7 @@ def test_every_row_of_the_table_can_be_reached():
 
 def test_rows_from_a_state_no_row_leads_to_are_out_of_reach_with_the_reason():
     rows = tuple(r for r in FLOW.rows if r.target is not State.EXPIRED)
-    copy = FlowTable(rows, FLOW.on_enter, FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(rows, FLOW.on_enter, FLOW.password_order, FLOW.code_order, FLOW.time_passes_order)
     found = table_check(copy)
     expired = [n for n, r in enumerate(rows, start=1) if r.source is State.EXPIRED]
     assert list(found) == expired and "no row leads to state EXPIRED" in found[expired[0]]
@@ -154,13 +154,13 @@ def test_rows_from_a_state_no_row_leads_to_are_out_of_reach_with_the_reason():
 def test_a_guard_that_never_decides_puts_its_rows_out_of_reach():
     order = list(FLOW.password_order)
     order.insert(2, order.pop())  # "everyone else enrols" before "2FA not required" and "enrolled"
-    copy = FlowTable(FLOW.rows, FLOW.on_enter, tuple(order), FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(FLOW.rows, FLOW.on_enter, tuple(order), FLOW.code_order, FLOW.time_passes_order)
     found = table_check(copy)
     assert {FLOW.rows[n - 1].outcome for n in found} == {Outcome.NO_2FA_NEEDED, Outcome.NEEDS_CODE}
     assert all("password_order, which never gives" in why for why in found.values())
     assert never_deciding(tuple(order)) == {4: "every case it holds for is decided by a guard before it",
                                             5: "every case it holds for is decided by a guard before it"}
-    assert all(never_deciding(o) == {} for o in (FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order))
+    assert all(never_deciding(o) == {} for o in (FLOW.password_order, FLOW.code_order, FLOW.time_passes_order))
 
 
 # -- generated stories -------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_a_generated_story_names_its_rule_and_checks_it_where_it_is_taken(genera
     assert rule in scenario.name and rule in scenario.description.replace("\n", " ")
     last = scenario.steps[-1]
     checked = {name: expected for name, expected, _ in last.expect.items}
-    assert checked["state"] is State.LOCKED and checked["reason"] is Reason.REPLAY
+    assert checked["state"] is State.LOCKED_OUT and checked["reason"] is Reason.REPLAY
     assert all(step.note for step in scenario.steps)
 
 
@@ -254,7 +254,7 @@ def test_generated_stories_are_the_shortest_with_the_policys_numbers():
     """The lock during enrolment: the login, then exactly the policy's limit of wrong codes."""
     for limit in (3, 5):
         search = StorySearch(dataclasses.replace(Policy(), failed_code_limit=limit))
-        (path, _), = search.search({row_of("failed codes count towards the lock, during enrolment")}).values()
+        (path, _), = search.search({row_of("failed codes count towards the lockout, during enrolment")}).values()
         names = [search.moves[n].name for n in path]
         assert names == ["alice logs in"] + ["alice types a wrong code"] * limit
 

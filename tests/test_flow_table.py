@@ -12,7 +12,7 @@ from twofa_sim.login.flow import ON_ENTER, TRANSITIONS, Action, FlowTable, State
 from twofa_sim.core.messages import SILENT, keyed_messages
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol, refused_code
+from helpers import at_code_prompt, current_code, enrol, refused_code
 from twofa_sim.render.tables import flow_table
 from twofa_sim.render.diagram import to_markdown, to_mermaid
 
@@ -42,9 +42,9 @@ def login_in(state: State):
     if state is State.AUTHENTICATED:
         login.submit_code(current_code(office, result.screen.secret))
     elif state is State.EXPIRED:
-        office.clock.advance(office.policy.code_step_timeout)
+        office.clock.advance(office.policy.code_prompt_timeout)
         login.poll()
-    elif state is State.LOCKED:
+    elif state is State.LOCKED_OUT:
         for _ in range(office.policy.failed_code_limit):
             login.submit_code(refused_code(office, result.screen.secret))
     assert login.state is state
@@ -82,7 +82,7 @@ def test_table_renders_as_mermaid():
     for state in State:
         assert f"    {state.name}: {state.value}" in text
     assert "    CREDENTIALS --> ENROLMENT: not enrolled" in text
-    assert "    CODE_REQUIRED --> LOCKED: limit reached / locked" in text
+    assert "    CODE_REQUIRED --> LOCKED_OUT: limit reached / locked" in text
     edges = {tuple(line.split(":")[0].split(" --> ")) for line in text.splitlines() if " --> " in line}
     assert {(r.source.name.strip(), r.target.name) for r in TRANSITIONS} <= {(a.strip(), b) for a, b in edges}
     assert "```mermaid\nstateDiagram-v2" in to_markdown(FLOW)
@@ -147,10 +147,10 @@ def wrong_code_for(office, secret) -> str:
 
 
 def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_the_event():
-    """In the copy a wrong code at the code step ends the login at once, is logged as expired and
+    """In the copy a wrong code at the code prompt ends the login at once, is logged as expired and
     is not counted; the package's table is untouched, so a login driven by it behaves as before."""
     key = (State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, None)
-    copy = edited(FLOW, key, target=State.EXPIRED, actions=(Action.CLOSE_STEP,), records=EventKind.EXPIRED,
+    copy = edited(FLOW, key, target=State.EXPIRED, actions=(Action.CLOSE_CODE_PROMPT,), records=EventKind.EXPIRED,
                   message="expired")
     results = {}
     for name, table in (("copy", copy), ("original", FLOW)):
@@ -172,28 +172,28 @@ def test_editing_a_copy_of_a_row_changes_the_target_the_actions_the_message_and_
 
 
 def test_the_order_of_the_password_steps_outcomes_is_data():
-    """Move "2FA not required" before "user is locked" in a copy: a locked user whose 2FA is no
+    """Move "2FA not required" before "user is locked" in a copy: a locked-out user whose 2FA is no
     longer required then gets in, which the package's order (a lock holds) refuses."""
     order = {g.outcome: g for g in FLOW.password_order}
-    swapped = tuple(order[o] for o in (Outcome.BAD_CREDENTIALS, Outcome.NO_2FA_NEEDED, Outcome.IS_LOCKED,
+    swapped = tuple(order[o] for o in (Outcome.BAD_CREDENTIALS, Outcome.NO_2FA_NEEDED, Outcome.IS_LOCKED_OUT,
                                        Outcome.NEEDS_CODE, Outcome.NEEDS_ENROLMENT))
-    copy = FlowTable(FLOW.rows, FLOW.on_enter, swapped, FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(FLOW.rows, FLOW.on_enter, swapped, FLOW.code_order, FLOW.time_passes_order)
     states = {}
     for name, table in (("copy", copy), ("original", FLOW)):
         office = make_office(keep_2fa_when_unforced=False)
         office.create_user("alice", PASSWORD, force_2fa=True)
         secret = enrol(office, "alice")
-        login = at_code_step(office, "alice")
+        login = at_code_prompt(office, "alice")
         for _ in range(office.policy.failed_code_limit):
             login.submit_code(wrong_code_for(office, secret))
         office.set_force_2fa("alice", False)
         states[name] = LoginAttempt(office, 99, flow=table).submit_password("alice", PASSWORD).state
-    assert states == {"copy": State.AUTHENTICATED, "original": State.LOCKED}
+    assert states == {"copy": State.AUTHENTICATED, "original": State.LOCKED_OUT}
 
 
 def test_what_entering_a_state_does_is_data():
     """Without the on-enter action of the login mask, a login that logged out still names its user."""
-    copy = FlowTable(FLOW.rows, {}, FLOW.password_order, FLOW.code_step_order, FLOW.time_step_order)
+    copy = FlowTable(FLOW.rows, {}, FLOW.password_order, FLOW.code_order, FLOW.time_passes_order)
     names = {}
     for name, table in (("copy", copy), ("original", FLOW)):
         office = make_office()
@@ -241,14 +241,14 @@ def test_the_row_alone_decides_whether_a_malformed_code_counts(event, text):
     assert failures_after_malformed(counting, event, text)[0] == 1
 
 
-def test_the_order_of_the_code_steps_guards_is_data():
+def test_the_order_of_the_code_checks_guards_is_data():
     """A locked user types the right code: the package's order refuses it as locked (the lock
     decides first); a copy that asks "matched" before "locked" lets the code in."""
-    order = list(FLOW.code_step_order)
-    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED)
+    order = list(FLOW.code_order)
+    locked = next(i for i, g in enumerate(order) if g.outcome is Outcome.IS_LOCKED_OUT)
     matched = next(i for i, g in enumerate(order) if g.outcome is Outcome.ACCEPTED)
     order[locked], order[matched] = order[matched], order[locked]
-    copy = FLOW.replace(code_step_order=tuple(order))
+    copy = FLOW.replace(code_order=tuple(order))
     outcomes = {}
     for name, table in (("copy", copy), ("original", FLOW)):
         office = make_office()
@@ -261,9 +261,9 @@ def test_the_order_of_the_code_steps_guards_is_data():
             login.submit_code(wrong_code_for(office, secret))
         other = LoginAttempt(office, 99, flow=FLOW)
         other.submit_password("alice", PASSWORD)
-        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS
+        assert other.submit_code(wrong_code_for(office, secret)).outcome is Outcome.LOCKS_OUT
         outcomes[name] = login.submit_code(current_code(office, secret)).outcome
-    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED}
+    assert outcomes == {"copy": Outcome.ACCEPTED, "original": Outcome.IS_LOCKED_OUT}
 
 
 def test_a_flow_table_is_changed_only_by_copying_it():
@@ -272,15 +272,15 @@ def test_a_flow_table_is_changed_only_by_copying_it():
     with pytest.raises(TypeError):
         FLOW.on_enter[State.CREDENTIALS] = ()
     with pytest.raises(TypeError):
-        FLOW.state_facts[State.ENROLMENT] = StateFacts(step_open=True)
-    for name in ("rows", "on_enter", "state_facts", "code_step_order", "initial"):
+        FLOW.state_facts[State.ENROLMENT] = StateFacts(prompt_open=True)
+    for name in ("rows", "on_enter", "state_facts", "code_order", "initial"):
         with pytest.raises(AttributeError, match=f"cannot be changed in place \\(setting '{name}'\\).*replace"):
             setattr(FLOW, name, getattr(FLOW, name))
     with pytest.raises(AttributeError, match="cannot be changed in place"):
         del FLOW.rows
     with pytest.raises(TypeError):
         ON_ENTER[State.CREDENTIALS] = ()
-    hidden = FLOW.replace(state_facts={**FLOW.state_facts, State.ENROLMENT: StateFacts(step_open=True)})
+    hidden = FLOW.replace(state_facts={**FLOW.state_facts, State.ENROLMENT: StateFacts(prompt_open=True)})
     shown = {}
     for name, table in (("hidden", hidden), ("original", FLOW)):
         office, _ = login_in(State.CREDENTIALS)
@@ -290,8 +290,8 @@ def test_a_flow_table_is_changed_only_by_copying_it():
 
 
 def test_a_flow_table_copy_names_the_part_it_does_not_have():
-    with pytest.raises(TypeError, match="no part 'code_order'"):
-        FLOW.replace(code_order=())
+    with pytest.raises(TypeError, match="no part 'login_order'"):
+        FLOW.replace(login_order=())
 
 
 @pytest.mark.parametrize("event, text", [(FlowEvent.SUBMIT_CODE, "abc"), (FlowEvent.SUBMIT_RECOVERY_CODE, "x" * 65)])
@@ -308,7 +308,7 @@ def test_a_flood_of_malformed_codes_from_one_login_costs_nothing(event, text):
     assert login.state is State.CODE_REQUIRED and office.user("alice").enrolment.failures == 0
     row = FLOW.lookup(State.CODE_REQUIRED, event, Outcome.REJECTED, Reason.MALFORMED_AGAIN)
     assert row.records is None and row.actions == ()
-    office.clock.advance(office.policy.code_step_timeout)
+    office.clock.advance(office.policy.code_prompt_timeout)
     login.poll()
     login.start_over()
     login.submit_password("alice", PASSWORD)

@@ -261,7 +261,7 @@ DOCUMENTS = st.fixed_dictionaries(
     {"name": st.one_of(st.just("fuzzed"), SCALARS), "steps": st.one_of(STEPS, VALUES)},
     optional={"start": SCALARS, "seed": SCALARS, "description": SCALARS,
               "policy": st.one_of(VALUES, st.dictionaries(st.sampled_from(
-                  ["window", "digits", "period", "algorithm", "issuer", "failed_code_limit", "lock_seconds",
+                  ["window", "digits", "period", "algorithm", "issuer", "failed_code_limit", "lockout_seconds",
                    "kdf_log2_n", "windw"]), SCALARS, max_size=3)),
               "users": st.one_of(VALUES, st.dictionaries(st.sampled_from(["alice", "bob", "al:ice", "ｂob"]),
                                                          st.one_of(st.none(), VALUES), max_size=3)),
@@ -270,7 +270,7 @@ DOCUMENTS = st.fixed_dictionaries(
 REAL = [p.read_text() for p in SCENARIOS]
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)      # libyaml writes faster; the reader is the project's
 KEY_WORDS = ["user", "name", "code", "device", "from", "tab", "app", "owner", "force_2fa", "password", "company",
-             "expect", "state", "rect", "offset", "seconds", "to", "choice", "events", "locked_for", "error"]
+             "expect", "state", "rect", "offset", "seconds", "to", "choice", "events", "locked_out_for", "error"]
 SCALAR_POOL = [None, True, False, 0, 1, -1, 30, 2 ** 70, 1.5, float("nan"), float("inf"), "alice", "bob", "carol",
                "phone", "30s", "15m", "-45s", "1h 30m", "2026-01-05T09:00:00Z", "000000", "ENROLMENT", "authenticated",
                "aegis", "authenticator", "google", "replace", "keep both", "9999-12-31T23:59:59Z",
@@ -362,10 +362,10 @@ def check_scenario(text: str, outcomes: Counter, input_class: str, runs: Counter
 
 HUGE_NUMBERS = ["0x" + "f" * 4000, "-0x" + "f" * 4000, ":".join(["59"] * 3000), "9" * 5000, str(2 ** 64),
                 "0o" + "7" * 5000, "0b" + "1" * 20000, "1" + "_0" * 5000, "-" + "9" * 4301, "1e400", "-.inf"]
-NUMBER_PLACES = ["seed: N", "start: N", "policy: {window: N}", "policy: {lock_seconds: N}",
+NUMBER_PLACES = ["seed: N", "start: N", "policy: {window: N}", "policy: {lockout_seconds: N}",
                  "steps: [{login: alice, expect: {failures: N}}]", "steps: [{login: alice, expect: {events: {authenticated: N}}}]",
                  "steps: [{login: alice}, {type: {recovery: N}}]", "steps: [{login: alice}, {scan: {device: phone, rect: [0, 0, N, 9]}}]",
-                 "steps: [{wait: N}]", "steps: [{clock: {set: N}}]", "steps: [{login: alice, expect: {locked_until: N}}]",
+                 "steps: [{wait: N}]", "steps: [{clock: {set: N}}]", "steps: [{login: alice, expect: {locked_out_until: N}}]",
                  "steps: [{device_clock: {device: phone, offset: N}}]", "steps: [{login: alice}, {type: {from: phone, entry: N}}]",
                  "steps: [{login: alice}, {enter_key: {device: phone, digits: N, period: N}}]"]
 ESCAPES = ["\\udc80", "\\ud800", "\\udfff\\ud800", "\\ud83d", "\\x00", "\\u202e", "\\U0010ffff", "\\uffff"]

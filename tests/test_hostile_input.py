@@ -40,7 +40,7 @@ from twofa_sim.ui.event_log_view import EventLogView
 from twofa_sim.ui.login_mask import LoginMask
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol, refused_code
+from helpers import at_code_prompt, current_code, enrol, refused_code
 
 MB = 1_000_000
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -153,8 +153,8 @@ POLICY_KNOBS = {
     "window": [-1, 11, 1.0, math.inf, True, None],
     "replay_protection": ["yes", 1, None],
     "failed_code_limit": [0, 1001, 2.5, None],
-    "lock_seconds": [-1, 30 * 86400 + 1, math.nan],
-    "code_step_timeout": [9, 86401, None],
+    "lockout_seconds": [-1, 30 * 86400 + 1, math.nan],
+    "code_prompt_timeout": [9, 86401, None],
     "recovery_code_count": [-1, 101, None],
     "secret_bits": [80, 127, 130, 513, None],
     "kdf_log2_n": [0, 21, None],
@@ -243,7 +243,7 @@ CODE_CLASSES = list(code_variants("123456"))
 def test_code_field(office, input_class):
     enrol(office, "alice")
     office.clock.advance(30)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     typed, outcome, reason = code_variants(current_code(office, office.user("alice").enrolment.secret))[input_class]
     result = login.submit_code(typed)
     assert (result.outcome, result.reason) == (outcome, reason)
@@ -255,7 +255,7 @@ def test_code_field(office, input_class):
 @pytest.mark.parametrize("input_class", ["1 MB", *WRONG_TYPES])
 def test_code_field_refuses_wrong_types_and_megabytes(office, input_class):
     enrol(office, "alice")
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     value = TEXT.get(input_class, WRONG_TYPES.get(input_class))
     refused(office, lambda: login.submit_code(value), ValidationError)
     refused(office, lambda: login.submit_recovery_code(value), ValidationError)
@@ -276,7 +276,7 @@ def test_recovery_code_field(office, styling, accepted):
              "no-break spaces": code.replace("-", "\u00a0"), "zero-width space": code + "\u200b",
              "right-to-left mark": "\u200f" + code, "combining character": code + "\u0301",
              "65 characters": code + "0" * (65 - len(code)), "markup": f"<b>{code}</b>"}[styling]
-    result = at_code_step(office, "alice").submit_recovery_code(typed)
+    result = at_code_prompt(office, "alice").submit_recovery_code(typed)
     assert (result.outcome is Outcome.ACCEPTED) is accepted
     if styling == "65 characters":
         assert result.reason is Reason.MALFORMED and office.user("alice").enrolment.failures == 0
@@ -523,7 +523,7 @@ def test_widgets_take_hostile_text_without_a_traceback(office, input_class):
     assert device.app.entries == [] and office.user("alice").enrolment.failures == 0
 
 
-def test_widgets_at_the_code_step_with_hostile_codes(office):
+def test_widgets_at_the_code_prompt_with_hostile_codes(office):
     mask = LoginMask(office)
     mask.username.value, mask.password.value = "alice", PASSWORD
     mask.login_button.click()
@@ -696,14 +696,14 @@ def test_every_check_of_a_secret_compares_in_constant_time(office, monkeypatch):
     assert len(macs) == 3, "a wrong password and an unknown user both cost one comparison"
     assert len(kdf) == 3, "and one scrypt each, the first unknown user too"
 
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     otps.clear()
     macs.clear()
     login.submit_code(refused_code(office, secret))
     assert len(otps) + len(macs) == 2 * office.policy.window + 1, "every step of the window is compared, none skipped"
 
     macs.clear()
-    at_code_step(office, "alice").submit_recovery_code(codes[0])
+    at_code_prompt(office, "alice").submit_recovery_code(codes[0])
     assert len(macs) == 1 + len(codes), "the password, then every stored code: no early exit on a match"
 
 
@@ -897,7 +897,7 @@ NUMBER_FIELDS = {
             "steps: [{login: alice}, {scan: {device: p, rect: [0, 0, 10, N]}}]",
     "policy knob": "name: x\npolicy: {window: N}\nsteps: [{wait: 1s}]",
     "start": "name: x\nstart: N\nsteps: [{wait: 1s}]",
-    "locked_until": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {locked_until: N}}]",
+    "locked_out_until": "name: x\nusers: {alice: {}}\nsteps: [{login: alice, expect: {locked_out_until: N}}]",
     "digits": "name: x\nusers: {alice: {force_2fa: true}}\ndevices: {p: {owner: alice, app: aegis}}\n"
               "steps: [{login: alice}, {enter_key: {device: p, digits: N}}]",
 }

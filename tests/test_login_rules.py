@@ -8,7 +8,7 @@ from twofa_sim import EventKind, Outcome, Reason, State, ValidationError
 from twofa_sim.core.otp import code_at, matching_step, matching_steps
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol, independent_totp, refused_code
+from helpers import at_code_prompt, current_code, enrol, independent_totp, refused_code
 from twofa_sim.render.tables import users_table
 
 
@@ -63,7 +63,7 @@ def test_code_format(office, typed, outcome, reason):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     code = current_code(office, secret)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     text = typed.format(code=code, c3=code[:3], c3b=code[3:], c5=code[:5])
     result = login.submit_code(text)
     assert (result.outcome, result.reason) == (outcome, reason)
@@ -77,7 +77,7 @@ def test_full_width_digits_are_folded(office):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     wide = "".join(chr(0xFF10 + int(d)) for d in current_code(office, secret))
-    assert at_code_step(office, "alice").submit_code(wide).outcome is Outcome.ACCEPTED
+    assert at_code_prompt(office, "alice").submit_code(wide).outcome is Outcome.ACCEPTED
 
 
 # -- replay (RFC 6238 section 5.2) ---------------------------------------------------------------
@@ -87,10 +87,10 @@ def test_a_used_code_is_refused_as_a_replay(office):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     code = current_code(office, secret)
-    assert at_code_step(office, "alice").submit_code(code).state is State.AUTHENTICATED
-    replay = at_code_step(office, "alice").submit_code(code)
+    assert at_code_prompt(office, "alice").submit_code(code).state is State.AUTHENTICATED
+    replay = at_code_prompt(office, "alice").submit_code(code)
     assert (replay.state, replay.reason) == (State.CODE_REQUIRED, Reason.REPLAY)
-    earlier = at_code_step(office, "alice").submit_code(current_code(office, secret, -1))
+    earlier = at_code_prompt(office, "alice").submit_code(current_code(office, secret, -1))
     assert earlier.reason is Reason.REPLAY, "a step before the last accepted one is a replay too"
     assert office.events.count(EventKind.REPLAY_BLOCKED, "alice") == 2
 
@@ -122,12 +122,12 @@ def test_a_code_equal_to_the_used_previous_steps_code_is_accepted_for_its_own_st
     office.create_user("alice", PASSWORD, force_2fa=True)
     office.user("alice").enrolment.secret = COLLIDING_SECRET
     office.clock.set(COLLIDING_STEP * 30 + 5)
-    first = at_code_step(office, "alice").submit_code("212317")
-    assert (first.outcome, first.step) == (Outcome.ACCEPTED, COLLIDING_STEP)
+    first = at_code_prompt(office, "alice").submit_code("212317")
+    assert (first.outcome, first.time_step) == (Outcome.ACCEPTED, COLLIDING_STEP)
     office.clock.advance(30)
-    second = at_code_step(office, "alice").submit_code("212317")
-    assert (second.outcome, second.reason, second.step) == (Outcome.ACCEPTED, Reason.NONE, COLLIDING_STEP + 1)
-    third = at_code_step(office, "alice").submit_code("212317")
+    second = at_code_prompt(office, "alice").submit_code("212317")
+    assert (second.outcome, second.reason, second.time_step) == (Outcome.ACCEPTED, Reason.NONE, COLLIDING_STEP + 1)
+    third = at_code_prompt(office, "alice").submit_code("212317")
     assert (third.outcome, third.reason) == (Outcome.REJECTED, Reason.REPLAY), "both steps used now"
     assert office.user("alice").enrolment.failures == 1
 
@@ -147,7 +147,7 @@ def test_a_right_code_after_the_server_clock_went_back_is_not_counted(office, ba
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     office.clock.advance(-back)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     result = login.submit_code(current_code(office, secret))
     assert (result.outcome, result.reason, result.state) == (outcome, reason, State.CODE_REQUIRED)
     assert office.user("alice").enrolment.failures == counted
@@ -163,13 +163,13 @@ def test_a_clock_set_back_no_longer_locks_users_out(office):
     secret = enrol(office, "alice")
     office.clock.advance(-3600)
     for _ in range(2 * office.policy.failed_code_limit):
-        result = at_code_step(office, "alice").submit_code(current_code(office, secret))
+        result = at_code_prompt(office, "alice").submit_code(current_code(office, secret))
         assert result.outcome is Outcome.CLOCK_BEHIND
-    assert not office.user("alice").enrolment.is_locked(office.clock.now())
-    wrong = at_code_step(office, "alice").submit_code(refused_code(office, secret))
+    assert not office.user("alice").enrolment.is_locked_out(office.clock.now())
+    wrong = at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
     assert wrong.reason is Reason.WRONG_CODE and office.user("alice").enrolment.failures == 1, "guesses still count"
     office.clock.advance(3600 + 30)
-    assert at_code_step(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
+    assert at_code_prompt(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
 
 
 def test_replay_protection_can_be_turned_off():
@@ -177,7 +177,7 @@ def test_replay_protection_can_be_turned_off():
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     code = current_code(office, secret)
-    assert at_code_step(office, "alice").submit_code(code).outcome is Outcome.ACCEPTED
+    assert at_code_prompt(office, "alice").submit_code(code).outcome is Outcome.ACCEPTED
 
 
 # -- lockout and unlock --------------------------------------------------------------------------
@@ -188,18 +188,18 @@ def test_failed_codes_count_across_logins_and_lock(office):
     limit = office.policy.failed_code_limit
     outcomes = []
     for attempt in range(limit):
-        login = at_code_step(office, "alice")  # a new login each time
+        login = at_code_prompt(office, "alice")  # a new login each time
         outcomes.append(login.submit_code(refused_code(office, secret)).outcome)
-    assert outcomes == [Outcome.REJECTED] * (limit - 1) + [Outcome.LOCKS]
-    locked_until = office.user("alice").enrolment.locked_until
-    assert locked_until == office.clock.now() + office.policy.lock_seconds
+    assert outcomes == [Outcome.REJECTED] * (limit - 1) + [Outcome.LOCKS_OUT]
+    locked_out_until = office.user("alice").enrolment.locked_out_until
+    assert locked_out_until == office.clock.now() + office.policy.lockout_seconds
 
     office.clock.advance(60)
     refused = office.start_login().submit_password("alice", PASSWORD)
-    assert refused.state is State.LOCKED and refused.locked_until == locked_until
+    assert refused.state is State.LOCKED_OUT and refused.locked_out_until == locked_out_until
 
-    office.clock.advance(office.policy.lock_seconds)
-    login = at_code_step(office, "alice")
+    office.clock.advance(office.policy.lockout_seconds)
+    login = at_code_prompt(office, "alice")
     assert login.submit_code(current_code(office, secret)).state is State.AUTHENTICATED
 
 
@@ -207,12 +207,12 @@ def test_a_lock_set_elsewhere_refuses_even_a_right_code(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     office.clock.advance(30)
-    waiting = at_code_step(office, "alice")
-    attacker = at_code_step(office, "alice")
+    waiting = at_code_prompt(office, "alice")
+    attacker = at_code_prompt(office, "alice")
     for _ in range(office.policy.failed_code_limit):
         attacker.submit_code("999999" if current_code(office, secret) != "999999" else "888888")
     result = waiting.submit_code(current_code(office, secret))
-    assert (result.state, result.outcome) == (State.LOCKED, Outcome.IS_LOCKED)
+    assert (result.state, result.outcome) == (State.LOCKED_OUT, Outcome.IS_LOCKED_OUT)
 
 
 def test_admin_unlock_ends_the_lock_at_once(office):
@@ -220,31 +220,31 @@ def test_admin_unlock_ends_the_lock_at_once(office):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     for _ in range(office.policy.failed_code_limit):
-        at_code_step(office, "alice").submit_code(refused_code(office, secret))
-    assert office.start_login().submit_password("alice", PASSWORD).state is State.LOCKED
+        at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
+    assert office.start_login().submit_password("alice", PASSWORD).state is State.LOCKED_OUT
     office.unlock("alice")
-    assert at_code_step(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
+    assert at_code_prompt(office, "alice").submit_code(current_code(office, secret)).state is State.AUTHENTICATED
     assert office.events.count(EventKind.UNLOCKED, "alice") == 1
 
 
 # -- expiry --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("wait, state", [(299, State.AUTHENTICATED), (300, State.EXPIRED)])
-def test_code_step_expires_after_the_policy_time(office, wait, state):
+def test_code_prompt_expires_after_the_policy_time(office, wait, state):
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     office.clock.advance(30)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     office.clock.advance(wait)
     assert login.submit_code(current_code(office, secret)).state is state
 
 
-def test_poll_closes_an_open_qr_step(office):
+def test_poll_closes_an_open_qr_prompt(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     login = office.start_login()
     login.submit_password("alice", PASSWORD)
     assert login.poll().state is State.ENROLMENT
-    office.clock.advance(office.policy.code_step_timeout)
+    office.clock.advance(office.policy.code_prompt_timeout)
     assert login.poll().state is State.EXPIRED and login.screen is None
     assert office.events.count(EventKind.EXPIRED, "alice") == 1
     assert login.start_over().state is State.CREDENTIALS
@@ -281,8 +281,8 @@ def test_recovery_codes_are_single_use_and_hashed(office):
     stored = repr(office.user("alice").enrolment.recovery) + str(office.user("alice").enrolment.recovery.unused)
     assert not any(c in stored or c.replace("-", "") in stored for c in codes)
 
-    assert at_code_step(office, "alice").submit_recovery_code(codes[3].upper()).state is State.AUTHENTICATED
-    again = at_code_step(office, "alice").submit_recovery_code(codes[3])
+    assert at_code_prompt(office, "alice").submit_recovery_code(codes[3].upper()).state is State.AUTHENTICATED
+    again = at_code_prompt(office, "alice").submit_recovery_code(codes[3])
     assert (again.state, again.reason) == (State.CODE_REQUIRED, Reason.UNKNOWN_RECOVERY_CODE)
     assert office.user("alice").enrolment.recovery.remaining == 9
 
@@ -361,14 +361,14 @@ def test_drift_tracking_recentres_the_window():
     assert login.submit_code(current_code(office, secret, +1)).outcome is Outcome.ACCEPTED
     office.clock.advance(60)
     # the device runs a step ahead: +2 is inside the window once it is centred on +1
-    assert at_code_step(office, "alice").submit_code(current_code(office, secret, +2)).outcome is Outcome.ACCEPTED
+    assert at_code_prompt(office, "alice").submit_code(current_code(office, secret, +2)).outcome is Outcome.ACCEPTED
 
 
 def test_a_lapsed_lock_shows_no_failed_codes(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     for _ in range(office.policy.failed_code_limit):
-        at_code_step(office, "alice").submit_code(refused_code(office, secret))
+        at_code_prompt(office, "alice").submit_code(refused_code(office, secret))
     assert users_table(office).loc["alice", "failed codes"] == office.policy.failed_code_limit
-    office.clock.advance(office.policy.lock_seconds)
+    office.clock.advance(office.policy.lockout_seconds)
     assert users_table(office).loc["alice", "failed codes"] == 0

@@ -8,7 +8,7 @@ import pytest
 from twofa_sim import EventKind
 
 from conftest import PASSWORD, make_office
-from helpers import at_code_step, current_code, enrol, refused_code
+from helpers import at_code_prompt, current_code, enrol, refused_code
 
 
 class Boom(Exception):
@@ -56,7 +56,7 @@ def test_listeners_hear_a_step_after_it_is_whole():
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     office.clock.advance(30)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     seen = []
     office.events.subscribe(lambda event: seen.append((event.kind, office.user("alice").enrolment.failures)))
     login.submit_code(refused_code(office, secret))
@@ -68,7 +68,7 @@ def test_a_step_that_fails_is_not_heard():
     office.create_user("alice", PASSWORD, force_2fa=True)
     secret = enrol(office, "alice")
     office.clock.advance(30)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     heard, count = [], len(office.events)
     office.events.subscribe(heard.append)
     with pytest.raises(Boom):

@@ -74,7 +74,7 @@ def story_office(story: str):
     if story == "recovery codes":
         office.issue_recovery_codes("alice")
     if story == "locked":
-        office.user("alice").enrolment.failures, office.user("alice").enrolment.locked_until = 5, 1e9
+        office.user("alice").enrolment.failures, office.user("alice").enrolment.locked_out_until = 5, 1e9
     return office
 
 
@@ -251,7 +251,7 @@ RENDERINGS = ("render", "ui")
 
 def label_reads(label_set: set[str]) -> list[str]:
     """Places in the package outside the renderings that read a row by one of these labels
-    (``row["failed codes"]``, ``row.get("locked until")``)."""
+    (``row["failed codes"]``, ``row.get("locked out until")``)."""
     import ast
     import pathlib
 
@@ -278,18 +278,18 @@ def test_the_back_office_hands_out_typed_views_and_only_renderings_use_labels():
     from twofa_sim.render.tables import USER_LABELS, users_table
 
     office = story_office("enrolled")
-    lock_end = office.clock.now() + 600
-    office.user("alice").enrolment.failures, office.user("alice").enrolment.locked_until = 5, lock_end
+    lockout_end = office.clock.now() + 600
+    office.user("alice").enrolment.failures, office.user("alice").enrolment.locked_out_until = 5, lockout_end
     views = office.user_views()
     assert [type(v) for v in views] == [UserView] and dataclasses.is_dataclass(views[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
         views[0].failed_codes = 0
-    assert (views[0].failed_codes, views[0].locked_until, views[0].enrolled) == (5, lock_end, True)
+    assert (views[0].failed_codes, views[0].locked_out_until, views[0].enrolled) == (5, lockout_end, True)
     assert list(USER_LABELS) == [f.name for f in dataclasses.fields(UserView)]
-    assert users_table(office).loc["alice", "locked until"] == iso(lock_end)
+    assert users_table(office).loc["alice", "locked out until"] == iso(lockout_end)
     office.clock.advance(600)
-    assert (office.user_views()[0].failed_codes, office.user_views()[0].locked_until) == (0, None)
-    assert users_table(office).loc["alice", "locked until"] == ""
+    assert (office.user_views()[0].failed_codes, office.user_views()[0].locked_out_until) == (0, None)
+    assert users_table(office).loc["alice", "locked out until"] == ""
     spoken = {label for label in USER_LABELS.values() if label not in USER_LABELS}  # the labels that are not field names
     assert label_reads(spoken) == []
 

@@ -24,7 +24,7 @@ from twofa_sim.apps.otpauth import build_key_uri
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, examples, make_office
-from helpers import at_code_step, current_code, enrol, refused_code
+from helpers import at_code_prompt, current_code, enrol, refused_code
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def state_of(office: BackOffice) -> dict:
         e, h = user.enrolment, user.password_hash
         users[user.username] = (
             user.company, user.force_2fa, user.created_at, h.salt, h.digest, h.log2_n,
-            e.secret, e.pending_secret, e.enrolled_at, e.last_used_step, e.drift, e.failures, e.locked_until,
+            e.secret, e.pending_secret, e.enrolled_at, e.last_used_step, e.drift, e.failures, e.locked_out_until,
             None if e.recovery is None else (e.recovery.salt, list(e.recovery.unused), e.recovery.used))
     return {
         "policy": office.policy,
@@ -74,13 +74,13 @@ def prepared_office() -> BackOffice:
     secret = enrol(office, "alice")
     office.issue_recovery_codes("alice")
     office.clock.advance(45)
-    at_code_step(office, "alice").submit_recovery_code(office.issue_recovery_codes("alice")[2])
+    at_code_prompt(office, "alice").submit_recovery_code(office.issue_recovery_codes("alice")[2])
     office.start_login().submit_password("carol", PASSWORD)          # pending enrolment
     dave = enrol(office, "dave")
-    login = at_code_step(office, "dave")
+    login = at_code_prompt(office, "dave")
     login.submit_code("12345x")                                       # malformed: not a guess
     for _ in range(office.policy.failed_code_limit):                 # dave locked
-        at_code_step(office, "dave").submit_code(refused_code(office, dave))
+        at_code_prompt(office, "dave").submit_code(refused_code(office, dave))
     office.start_login().submit_password("nobody", PASSWORD)
     office.clock.advance(31)
     return office
@@ -90,7 +90,7 @@ def prepared_office() -> BackOffice:
 
 def test_round_trip_keeps_every_piece_of_state(tmp_path):
     office = prepared_office()
-    assert office.user("dave").enrolment.locked_until and office.user("carol").enrolment.pending_secret
+    assert office.user("dave").enrolment.locked_out_until and office.user("carol").enrolment.pending_secret
     before = state_of(office)
     path = save(tmp_path / "class.twofa.json", office)
     session = load(path)
@@ -112,7 +112,7 @@ def test_a_restored_session_goes_on_exactly_like_the_original(tmp_path):
         shown = login.submit_password("erin", PASSWORD)
         out.append((login.id, shown.state, shown.screen.secret))             # the same new secret
         out.append(login.submit_code(code_at(shown.screen.secret, o.clock.now())).state)
-        out.append(at_code_step(o, "dave").submit_code("123456").outcome)     # lock lapsed, counts again
+        out.append(at_code_prompt(o, "dave").submit_code("123456").outcome)     # lock lapsed, counts again
         out.append(o.start_login().submit_password("carol", PASSWORD).screen.secret)
         out.append(o.issue_recovery_codes("erin"))
         return out
@@ -200,7 +200,7 @@ def test_restored_devices_go_on_like_the_originals(tmp_path):
             o.clock.advance(47)
             out.append([(d.reading().code, d.reading().step, round(d.reading().seconds_left, 3)) for d in ds])
         out.append(addon.correct_clock())
-        login = at_code_step(o, "alice")
+        login = at_code_prompt(o, "alice")
         out.append(login.submit_code(aegis.code()).state)
         o.reset_2fa("alice")                                           # lost phone: a fresh QR
         out.append(aegis.scan(o.start_login().submit_password("alice", PASSWORD).screen.page_image()).outcome)
@@ -564,8 +564,8 @@ def test_every_single_bit_flip_is_caught(tmp_path):
      "session.users[0].enrolment.secret", "bits"),
     (lambda d: d["session"]["users"][0]["enrolment"].update(failures=-1),
      "session.users[0].enrolment.failures", "between"),
-    (lambda d: d["session"]["users"][0]["enrolment"].update(locked_until=True),
-     "session.users[0].enrolment.locked_until", "finite number"),
+    (lambda d: d["session"]["users"][0]["enrolment"].update(locked_out_until=True),
+     "session.users[0].enrolment.locked_out_until", "finite number"),
     (lambda d: d["session"]["users"][0]["password_hash"].update(digest="AAAA"),
      "session.users[0].password_hash.digest", "32 to 32 bytes"),
     (lambda d: d["session"]["users"][0]["password_hash"].update(salt="%%%"),

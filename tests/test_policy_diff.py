@@ -43,7 +43,7 @@ def test_csv_has_one_row_per_changed_step():
     rows = list(csv.DictReader(io.StringIO(out)))
     first = rows[0]
     assert (first["step"], first["what differs"]) == ("13", "outcome, message, events")
-    assert "LOCKED" in first["outcome A"] and "CODE_REQUIRED" in first["outcome B"]
+    assert "LOCKED_OUT" in first["outcome A"] and "CODE_REQUIRED" in first["outcome B"]
 
 
 def test_the_lock_length_shows_in_the_message(tmp_path):
@@ -55,7 +55,7 @@ def test_the_lock_length_shows_in_the_message(tmp_path):
 
 def test_a_policy_file_of_knobs(tmp_path):
     file = tmp_path / "strict.yaml"
-    file.write_text("failed_code_limit: 3\nlock_seconds: 600\n")
+    file.write_text("failed_code_limit: 3\nlockout_seconds: 600\n")
     code, out, _ = run("diff", str(SCENARIOS / "06_lockout_and_unlock.yaml"), "--policy", "default",
                        "--policy", str(file))
     assert code == 0 and "step 11" in out   # the third wrong code locks now

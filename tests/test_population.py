@@ -37,8 +37,8 @@ def test_engines_agree_on_every_login_of_ten_thousand():
     assert {"signed in", "gave up", "locked by this login"} <= outcomes
     s = summarise(fast)
     assert s["wrong codes"] > 100 and s["malformed codes"] > 10 and s["retries"] > 100
-    expired = int((exact.logins["outcome"] == "code step expired").sum())
-    assert exact.code_steps == int(exact.logins["codes"].sum()) + expired
+    expired = int((exact.logins["outcome"] == "code prompt expired").sum())
+    assert exact.code_checks == int(exact.logins["codes"].sum()) + expired
 
 
 STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4.0, 0.8), substitution=0.15,
@@ -55,10 +55,10 @@ STRESS = default_parameters().replace(relogin_share=0.5, relogin_gap=LogNormal(4
     {"window": 3},
     {"replay_protection": False},
     {"drift_tracking": True, "window": 0},
-    {"failed_code_limit": 1, "lock_seconds": 20},
-    {"lock_seconds": 1, "failed_code_limit": 2},
-    {"lock_seconds": 3 * 86400, "failed_code_limit": 3},
-    {"code_step_timeout": 12},
+    {"failed_code_limit": 1, "lockout_seconds": 20},
+    {"lockout_seconds": 1, "failed_code_limit": 2},
+    {"lockout_seconds": 3 * 86400, "failed_code_limit": 3},
+    {"code_prompt_timeout": 12},
     {"renew_unconfirmed_secret": True, "period": 60},
 ], ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
 def test_engines_agree_under_every_rule(changes):
@@ -120,7 +120,7 @@ def test_a_far_off_device_is_locked_by_failures_counted_across_logins():
     params = default_parameters().replace(synced_share=0.0, loose_share=0.0, far_share=1.0, substitution=0.0,
                                           omission=0.0, relogin_share=0.0)
     population = draw_population(3, days=3, params=params, seed=2)
-    fast, exact = both(population, CHEAP.replace(failed_code_limit=5, lock_seconds=900))
+    fast, exact = both(population, CHEAP.replace(failed_code_limit=5, lockout_seconds=900))
     assert agreement(fast, exact).empty
     day = fast.logins.groupby("day")
     outcomes = list(day["outcome"].agg(lambda o: set(o.astype(str))))
@@ -143,11 +143,11 @@ def test_a_second_login_in_the_same_step_is_a_replay_and_the_user_waits_for_the_
     assert (no_replay["replays"], no_replay["codes"], no_replay["step"]) == (0, 1, first["step"])
 
 
-def test_a_slow_user_meets_the_code_step_timeout():
+def test_a_slow_user_meets_the_code_prompt_timeout():
     population = scripted_population([0.0, 0.0], ["reference"] * 2, [STEP + 1.0, STEP + 1.0], read_after=[5.0, 20.0],
                                      typing=2.0, attempts=1)
-    fast, exact = both(population, CHEAP.replace(code_step_timeout=15))
-    assert list(fast.logins["outcome"]) == ["signed in", "code step expired"]
+    fast, exact = both(population, CHEAP.replace(code_prompt_timeout=15))
+    assert list(fast.logins["outcome"]) == ["signed in", "code prompt expired"]
     assert list(fast.logins["codes"]) == [1, 0]
     assert agreement(fast, exact).empty
 
@@ -224,7 +224,7 @@ def test_summary_counts_match_the_logins():
     s, f = summarise(run), run.logins
     assert s["logins"] == len(f) == population.n_logins
     assert s["replays rejected"] == f["replays"].sum() > 0
-    assert s["lockouts"] == (f["outcome"] == LoginOutcome.LOCKED.value).sum()
+    assert s["lockouts"] == (f["outcome"] == LoginOutcome.LOCKED_OUT.value).sum()
     assert 0 < s["first code accepted"] < 1 and 0 < s["median s to get in"] < s["95th pct s to get in"]
     assert s["retries"] == (f["codes"] - 1).clip(lower=0).sum()
 
@@ -281,7 +281,7 @@ def test_misuse_is_refused():
         PopulationParameters().replace(skew=3)
 
 
-def test_exact_engine_reports_progress_and_times_the_code_step_alone():
+def test_exact_engine_reports_progress_and_times_the_code_checks_alone():
     population = draw_population(120, days=2, seed=6)
     seen = []
     trace = []
@@ -290,11 +290,11 @@ def test_exact_engine_reports_progress_and_times_the_code_step_alone():
     assert seen[-1] == (population.n_logins, population.n_logins)
     assert [d for d, _ in seen[:-1]] == list(range(50, population.n_logins, 50))
     typed = [code for login in trace for code, _, _ in login.codes]
-    assert len(trace) == population.n_logins and run.code_steps == len(typed) > 0
-    assert 0 < run.code_step_seconds < run.seconds
+    assert len(trace) == population.n_logins and run.code_checks == len(typed) > 0
+    assert 0 < run.code_check_seconds < run.seconds
     texts = " ".join(f"{e.outcome} {e.reason} {e.detail}" for e in run.office.events)
     assert not any(code in texts for code in typed)
-    assert math.isfinite(run.code_step_seconds / run.code_steps)
+    assert math.isfinite(run.code_check_seconds / run.code_checks)
 
 
 def test_enrolment_reach_weights_a_compatibility_matrix_by_the_app_mix():
@@ -323,7 +323,7 @@ def test_benchmark_parts_measure_the_same_codes_and_check_the_engines():
 
 
 def test_the_benchmark_takes_the_simulations_code_steps_again_and_stops_where_one_ends_otherwise():
-    """The benchmark times the engine on the simulation's own code steps, taken again on a fresh back
+    """The benchmark times the engine on the simulation's own code prompts, taken again on a fresh back
     office: each must end as it did in the simulation, and a trace that says otherwise stops it."""
     from twofa_sim.bench import engines as bench
     from twofa_sim.login.flow import Outcome
@@ -334,7 +334,7 @@ def test_the_benchmark_takes_the_simulations_code_steps_again_and_stops_where_on
     code, instant, outcome = trace[first].codes[0]
     other = Outcome.ACCEPTED if outcome is not Outcome.ACCEPTED else Outcome.REJECTED
     trace[first] = trace[first]._replace(codes=((code, instant, other),) + trace[first].codes[1:])
-    with pytest.raises(AssertionError, match=f"code step #1 of the replay ended {outcome}, in the simulation {other}"):
+    with pytest.raises(AssertionError, match=f"code prompt #1 of the replay ended {outcome}, in the simulation {other}"):
         bench.replay_code_steps(run, trace)
 
 

@@ -8,24 +8,24 @@ import pytest
 
 from twofa_sim.core.errors import PolicyError
 from twofa_sim.core.policy import Policy
-from twofa_sim.core.presets import NO_LOCK_LIMIT, PRESETS, preset, preset_rows
+from twofa_sim.core.presets import NO_LOCKOUT_LIMIT, PRESETS, preset, preset_rows
 
 KNOBS = {f.name for f in dataclasses.fields(Policy)}
 
 # preset, knob, value: the documented values (and the corrected facts) the presets must keep
 DOCUMENTED = [
     ("gitlab", "failed_code_limit", 10),
-    ("gitlab", "lock_seconds", 600),
+    ("gitlab", "lockout_seconds", 600),
     ("gitlab", "recovery_code_count", 10),
     ("gitlab", "window", 1),
     ("keycloak", "window", 1),
     ("keycloak", "replay_protection", True),
     ("keycloak-brute-force", "failed_code_limit", 30),
-    ("keycloak-brute-force", "lock_seconds", 60),
+    ("keycloak-brute-force", "lockout_seconds", 60),
     ("authelia", "window", 1),
     ("authelia", "secret_bits", 256),
     ("django-otp", "drift_tracking", True),
-    ("django-otp", "code_step_timeout", 600),
+    ("django-otp", "code_prompt_timeout", 600),
     ("django-otp", "recovery_code_count", 10),
 ]
 
@@ -67,7 +67,7 @@ def test_rows_cover_every_knob_and_say_where_each_value_comes_from(name):
 @pytest.mark.parametrize("name", ["keycloak", "authelia", "django-otp"])
 def test_a_system_without_a_lock_on_codes_gets_a_stand_in_said_so(name):
     knob = next(k for k in preset(name).knobs if k.setting == "failed_code_limit")
-    assert knob.stand_in and knob.value == NO_LOCK_LIMIT
+    assert knob.stand_in and knob.value == NO_LOCKOUT_LIMIT
     row = next(r for r in preset(name).rows() if r["setting"] == "failed_code_limit")
     assert row["as documented"].startswith("stand-in: ")
 
@@ -111,7 +111,7 @@ def test_keycloak_closed_form_equals_its_rules_guess_by_guess(horizon):
 
 
 def test_each_preset_meets_its_own_schedule():
-    assert preset_schedule("gitlab").kind == "count-lock" and preset_schedule("gitlab").params["limit"] == 10
+    assert preset_schedule("gitlab").kind == "count-lockout" and preset_schedule("gitlab").params["limit"] == 10
     assert preset_schedule("keycloak").kind == "none" and preset_schedule("authelia").kind == "none"
     assert preset_schedule("django-otp").kind == "doubling"
     assert preset_schedule("default").policy == preset("default").policy   # the real back office

@@ -10,7 +10,7 @@ from twofa_sim import Reason, State
 from twofa_sim.core.otp import a_code_outside_window
 
 from conftest import make_office
-from helpers import at_code_step, enrol, independent_totp, refused_code
+from helpers import at_code_prompt, enrol, independent_totp, refused_code
 
 
 @pytest.mark.parametrize("digits, window", [(6, 0), (6, 1), (6, 3), (8, 1)])
@@ -20,7 +20,7 @@ def test_the_back_office_refuses_it_as_a_wrong_code(digits, window):
     secret = enrol(office, "alice")
     office.clock.advance(30)
     code = refused_code(office, secret)
-    result = at_code_step(office, "alice").submit_code(code)
+    result = at_code_prompt(office, "alice").submit_code(code)
     assert (len(code), result.state, result.reason) == (digits, State.CODE_REQUIRED, Reason.WRONG_CODE)
 
 

@@ -9,39 +9,39 @@ import pytest
 
 from twofa_sim.analysis.population import NO_STEP
 from twofa_sim.core.otp import a_code_outside_window, code_at, step_of
-from twofa_sim.core.rules import (in_window, is_replay, lock_end, lock_holds, lock_lapsed, lock_standing,
-                                  reaches_limit, step_timed_out, window_steps)
+from twofa_sim.core.rules import (in_window, is_replay, lockout_end, lockout_holds, lockout_lapsed, lockout_standing,
+                                  reaches_limit, prompt_timed_out, window_steps)
 
 T = 1_767_600_000.0
 
 
-@pytest.mark.parametrize("now, locked_until, holds, lapsed", [
+@pytest.mark.parametrize("now, locked_out_until, holds, lapsed", [
     (T, None, False, False),
     (T, T + 1, True, False),
     (T, T, False, True),          # the lock ends at its instant
     (T, T - 1, False, True),
 ])
-def test_a_lock_holds_until_its_end_and_then_has_lapsed(now, locked_until, holds, lapsed):
-    assert (bool(lock_holds(now, locked_until)), bool(lock_lapsed(now, locked_until))) == (holds, lapsed)
-    as_array = np.array([np.nan if locked_until is None else locked_until])
-    assert lock_holds(np.array([now]), as_array).tolist() == [holds]
-    assert lock_lapsed(np.array([now]), as_array).tolist() == [lapsed]
+def test_a_lock_holds_until_its_end_and_then_has_lapsed(now, locked_out_until, holds, lapsed):
+    assert (bool(lockout_holds(now, locked_out_until)), bool(lockout_lapsed(now, locked_out_until))) == (holds, lapsed)
+    as_array = np.array([np.nan if locked_out_until is None else locked_out_until])
+    assert lockout_holds(np.array([now]), as_array).tolist() == [holds]
+    assert lockout_lapsed(np.array([now]), as_array).tolist() == [lapsed]
 
 
-@pytest.mark.parametrize("failures, locked_until, now, standing", [
+@pytest.mark.parametrize("failures, locked_out_until, now, standing", [
     (3, None, T, (3, None)),
     (5, T + 10, T, (5, T + 10)),
     (5, T + 10, T + 10, (0, None)),   # a lapsed lock wipes the count with it
 ])
-def test_the_standing_of_a_lock(failures, locked_until, now, standing):
-    assert lock_standing(failures, locked_until, now) == standing
+def test_the_standing_of_a_lock(failures, locked_out_until, now, standing):
+    assert lockout_standing(failures, locked_out_until, now) == standing
 
 
 @pytest.mark.parametrize("counted, limit, locks", [(4, 5, False), (5, 5, True), (6, 5, True), (1, 1, True)])
 def test_the_failure_that_reaches_the_limit_locks(counted, limit, locks):
     assert reaches_limit(counted, limit) is locks
     assert reaches_limit(np.array([counted]), limit).tolist() == [locks]
-    assert lock_end(T, 900) == T + 900
+    assert lockout_end(T, 900) == T + 900
 
 
 @pytest.mark.parametrize("step, last_used, protection, replay", [
@@ -60,8 +60,8 @@ def test_the_window_and_its_steps(present, window, steps):
     assert in_window(np.array(steps), present, window).all()
 
 
-def test_an_open_step_times_out_at_its_deadline():
-    assert (step_timed_out(T, None), step_timed_out(T, T + 1), step_timed_out(T, T)) == (False, False, True)
+def test_an_open_prompt_times_out_at_its_deadline():
+    assert (prompt_timed_out(T, None), prompt_timed_out(T, T + 1), prompt_timed_out(T, T)) == (False, False, True)
 
 
 @pytest.mark.parametrize("secret", ["JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"])

@@ -198,9 +198,9 @@ def test_reasons_outcomes_and_event_kinds_by_name_or_words():
               step_events: [password accepted, qr_shown]
         """)
     items = {k: v for k, v, _ in s.steps[0].expect.items}
-    assert items["reason"] is Reason.REPLAY and items["outcome"] is Outcome.LOCKS
+    assert items["reason"] is Reason.REPLAY and items["outcome"] is Outcome.LOCKS_OUT
     assert items["events"] == ((EventKind.QR_SHOWN, 1), (EventKind.CODE_REJECTED, 2),
-                               (EventKind.LOGIN_REFUSED_LOCKED, 0))
+                               (EventKind.LOGIN_REFUSED_LOCKED_OUT, 0))
     assert items["step_events"] == (EventKind.PASSWORD_ACCEPTED, EventKind.QR_SHOWN)
 
 
@@ -212,7 +212,7 @@ def test_expectations_default_to_the_user_of_the_step_or_the_last_one_named():
           - wait: 10s
             expect: {failures: 0}
           - expect: {user: alice, enrolled: false}
-          - expect: {locked: false}
+          - expect: {locked_out: false}
         """)
     assert [st.expect.user for st in s.steps] == ["bob", "bob", "alice", "alice"]
     assert isinstance(s.steps[0], AdminStep) and isinstance(s.steps[2], CheckStep)

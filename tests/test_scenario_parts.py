@@ -78,10 +78,10 @@ def test_adding_a_step_type_is_one_class():
 # -- an expectation is one table entry ---------------------------------------------------------------
 
 def test_adding_an_expectation_is_one_entry_in_a_copy_of_the_table():
-    def codes_left_before_lock(after) -> int:
+    def codes_left_before_lockout(after) -> int:
         return after.office.policy.failed_code_limit - after.user.enrolment.failures_at(after.now)
 
-    table = EXPECTATIONS | {"tries_left": ExpectationKey(USER, read_count, codes_left_before_lock)}
+    table = EXPECTATIONS | {"tries_left": ExpectationKey(USER, read_count, codes_left_before_lockout)}
     scenario = parse_scenario(STORY.replace("CHECK", "tries_left: 4"), "s.yaml", expectations=table)
     result = run_scenario(scenario)
     assert result.passed, result.failures()
@@ -112,8 +112,8 @@ def test_the_runner_asks_the_enrolment_for_failures_and_lock(monkeypatch):
 
     monkeypatch.setattr(Enrolment, "standing", rule)
     result = run_scenario(parse_scenario(
-        "name: x\nusers: {alice: {}}\nsteps:\n  - expect: {user: alice, failures: 3, locked: true, "
-        "locked_for: 1m, locked_until: 2026-01-05T09:01:00Z}\n", "s.yaml"))
+        "name: x\nusers: {alice: {}}\nsteps:\n  - expect: {user: alice, failures: 3, locked_out: true, "
+        "locked_out_for: 1m, locked_out_until: 2026-01-05T09:01:00Z}\n", "s.yaml"))
     assert [c.ok for c in result.checks] == [True] * 4, result.failures()
 
 

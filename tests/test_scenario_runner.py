@@ -40,38 +40,38 @@ LOCKOUT = """\
       - type: {code: "000000"}
       - type: {code: "000000"}
         expect:
-          state: LOCKED
-          locked_for: 15m
-          locked_until: 2026-01-05T09:16:10Z
+          state: LOCKED_OUT
+          locked_out_for: 15m
+          locked_out_until: 2026-01-05T09:16:10Z
           step_events: [code rejected, locked]
       - wait: 15m
-        expect: {locked: false, failures: 0}
+        expect: {locked_out: false, failures: 0}
     """
 
 
 def test_a_story_that_holds_passes_and_reads_as_a_timeline():
     result = run(LOCKOUT)
     assert result.passed and result.failures() == []
-    assert [c.name for c in result.checks] == ["state", "state", "locked_for", "locked_until", "step_events",
-                                               "locked", "failures"]
+    assert [c.name for c in result.checks] == ["state", "state", "locked_out_for", "locked_out_until", "step_events",
+                                               "locked_out", "failures"]
     text = result.timeline()
     lines = text.splitlines()
     assert lines[0] == "== five wrong codes lock alice for 15 minutes (s.yaml)"
     assert lines[2].split() == ["time", "actor", "action", "outcome"]
     assert "  09:01:10  alice           types 000000" in text
-    assert "rejected, limit reached (wrong code) -> LOCKED until 09:16:10" in text
-    assert "ok    locked_for = 15m" in text
+    assert "rejected, limit reached (wrong code) -> LOCKED_OUT until 09:16:10" in text
+    assert "ok    locked_out_for = 15m" in text
     assert lines[-1] == "PASS s.yaml: 11 steps, 7 checks"
 
 
 def test_a_wrong_expectation_fails_naming_the_step_and_what_differed():
-    result = run(LOCKOUT.replace("locked_for: 15m", "locked_for: 10m").replace("failures: 0}", "failures: 2}"))
+    result = run(LOCKOUT.replace("locked_out_for: 15m", "locked_out_for: 10m").replace("failures: 0}", "failures: 2}"))
     assert not result.passed
     assert result.failures() == [
-        "s.yaml: step 10 (line 18: types 000000): locked_for: expected 10m, got 15m (line 21)",
+        "s.yaml: step 10 (line 18: types 000000): locked_out_for: expected 10m, got 15m (line 21)",
         "s.yaml: step 11 (line 24: 15m pass): failures: expected 2, got 0 (line 25)",
     ]
-    assert "FAIL  locked_for: expected 10m, got 15m" in result.timeline()
+    assert "FAIL  locked_out_for: expected 10m, got 15m" in result.timeline()
     assert result.timeline().splitlines()[-1] == "FAIL s.yaml: 11 steps, 7 checks, 2 failed"
 
 
@@ -116,7 +116,7 @@ def test_runs_are_deterministic_and_the_seed_chooses_the_secret():
 
 def test_start_and_secret_source_can_be_replaced():
     result = run(LOCKOUT, start=to_epoch("2030-06-01T12:00:10Z"), secret_source=SeededSecretSource(5))
-    assert result.passed is False  # locked_until names 2026 on purpose
+    assert result.passed is False  # locked_out_until names 2026 on purpose
     assert result.records[0].time == to_epoch("2030-06-01T12:00:10Z")
 
 
@@ -143,7 +143,7 @@ def test_waiting_lets_open_screens_notice_the_deadline_unless_told_not_to():
           - expect: {user: bob, state: EXPIRED}
         """)
     assert result.passed, result.failures()
-    assert result.records[-2].outcome == "now 09:05:00; open step expired for alice, bob"
+    assert result.records[-2].outcome == "now 09:05:00; open prompt expired for alice, bob"
     assert result.transitions[-2:] == [(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT)] * 2
 
 
@@ -172,7 +172,7 @@ def test_admin_steps_and_their_events():
             expect: {needs_2fa: true, step_events: [user created]}
           - company_setting: {company: Globex, force_2fa_for_all: false}
             expect: {needs_2fa: false}
-          - policy: {window: 3, lock_seconds: 60}
+          - policy: {window: 3, lockout_seconds: 60}
             expect: {step_events: [policy changed]}
           - login: {user: zoe, password: long winter evenings}
             expect: {state: AUTHENTICATED}
@@ -186,7 +186,7 @@ def test_admin_steps_and_their_events():
     actions = [r.action for r in result.records if r.number]
     assert actions == ['ticks "Force 2 factor auth." for alice', 'unticks "Force 2 factor auth." for alice',
                        "creates user zoe (Force 2 factor auth. not ticked)",
-                       "turns 2FA for all users of Globex off", "changes the policy: window=3, lock_seconds=60",
+                       "turns 2FA for all users of Globex off", "changes the policy: window=3, lockout_seconds=60",
                        "logs in with the password given in the step", "resets 2FA of zoe (lost phone)",
                        "unlocks zoe"]
     assert all(r.actor == "admin" for r in result.records if r.number in (1, 2, 3, 4, 5, 7, 8))
@@ -309,7 +309,7 @@ def test_the_transitions_taken_are_recorded():
         (State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED),
         (State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_CODE),
     ]
-    assert result.transitions[-1] == (State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS)
+    assert result.transitions[-1] == (State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS_OUT)
 
 
 def test_artifacts_hold_each_qr_shown_and_the_event_log(tmp_path):

@@ -85,7 +85,7 @@ TOPICS = {
     "wrong password": lambda r: EventKind.PASSWORD_REJECTED in events(r),
     "wrong code": lambda r: Reason.WRONG_CODE in reasons(r) and Reason.MALFORMED in reasons(r),
     "replay": lambda r: EventKind.REPLAY_BLOCKED in events(r),
-    "lockout and unlock": lambda r: EventKind.LOCKED in events(r) and EventKind.UNLOCKED in events(r),
+    "lockout and unlock": lambda r: EventKind.LOCKED_OUT in events(r) and EventKind.UNLOCKED in events(r),
     "expiry": lambda r: EventKind.EXPIRED in events(r),
     "recovery code": lambda r: EventKind.RECOVERY_CODE_USED in events(r),
     "lost phone and admin reset": lambda r: EventKind.TWOFA_RESET in events(r)

@@ -9,7 +9,7 @@ from twofa_sim import TwofaSimError
 from conftest import PASSWORD
 from twofa_sim.apps.qr import group_secret
 
-from helpers import at_code_step, current_code, enrol, refused_code
+from helpers import at_code_prompt, current_code, enrol, refused_code
 from twofa_sim.render.tables import events_table, users_table
 
 
@@ -19,10 +19,10 @@ def test_nothing_secret_leaks_from_a_full_story(office):
     codes = office.issue_recovery_codes("alice")
     office.clock.advance(30)
     used = current_code(office, secret)
-    login = at_code_step(office, "alice")
+    login = at_code_prompt(office, "alice")
     login.submit_code(refused_code(office, secret))
     login.submit_code(used)
-    at_code_step(office, "alice").submit_recovery_code(codes[0])
+    at_code_prompt(office, "alice").submit_recovery_code(codes[0])
     errors = []
     for bad in (lambda: office.create_user("alice2", secret[:8]), lambda: office.create_user("alice", secret),
                 lambda: login.submit_code(secret * 40), lambda: office.create_user("x:" + PASSWORD, PASSWORD)):
@@ -89,9 +89,9 @@ def test_no_repr_of_any_domain_object_holds_a_secret_password_or_code(office):
     used = current_code(office, secret)
     verdicts += [enrolment.check_code(used, office.clock.now(), office.policy),
                  enrolment.check_recovery_code(codes[1], office.clock.now(), office.policy)]
-    second = at_code_step(office, "alice")
+    second = at_code_prompt(office, "alice")
     results += [second.submit_code(refused_code(office, secret)), second.submit_code(used),
-                at_code_step(office, "alice").submit_recovery_code(codes[0])]
+                at_code_prompt(office, "alice").submit_recovery_code(codes[0])]
     objects = domain_objects(office, device, login, second, results, verdicts)
     kinds = {type(o).__name__ for o in objects}
     assert {"BackOffice", "BackendUser", "Enrolment", "PasswordHash", "RecoveryCodes", "Verdict", "Change",

@@ -2,7 +2,7 @@
 a file that loads also works (the users table, a login with password and code, the trainer demo).
 
 A value outside its range is a SessionFileError naming the place; the edge of each range loads and
-then works. Found by hand-editing a saved file: ``locked_until`` of 3e11 loaded and then crashed
+then works. Found by hand-editing a saved file: ``locked_out_until`` of 3e11 loaded and then crashed
 the time formatting after "login refused (locked)" was already logged.
 """
 
@@ -67,9 +67,9 @@ def works(data: bytes) -> None:
 
 
 OUT_OF_RANGE = [
-    ("enrolment.locked_until", 3e11, False), ("enrolment.locked_until", 1e18, False),
-    ("enrolment.locked_until", 1e300, False), ("enrolment.locked_until", LATEST + 200 * DAY, False),
-    ("enrolment.locked_until", -1, False),
+    ("enrolment.locked_out_until", 3e11, False), ("enrolment.locked_out_until", 1e18, False),
+    ("enrolment.locked_out_until", 1e300, False), ("enrolment.locked_out_until", LATEST + 200 * DAY, False),
+    ("enrolment.locked_out_until", -1, False),
     ("enrolment.enrolled_at", 1e300, False),
     ("enrolment.drift", 2 ** 40, True), ("enrolment.drift", -(2 ** 40), True), ("enrolment.drift", 2 ** 40, False),
     ("enrolment.drift", 10 ** 7, True),
@@ -91,7 +91,7 @@ def test_a_value_out_of_its_range_is_refused_by_the_reader(where, value, drift_t
 
 
 IN_RANGE = [
-    ("enrolment.locked_until", LATEST + 180 * DAY, False), ("enrolment.locked_until", 0, False),
+    ("enrolment.locked_out_until", LATEST + 180 * DAY, False), ("enrolment.locked_out_until", 0, False),
     ("enrolment.drift", 3, True), ("enrolment.drift", -40, True), ("enrolment.drift", 170 * DAY // 30, True),
     ("enrolment.drift", -170 * DAY // 30, True),
     ("enrolment.last_used_step", 0, False),

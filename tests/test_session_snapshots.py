@@ -26,7 +26,7 @@ from twofa_sim.core.secret_source import SeededSecretSource, SystemSecretSource,
 from twofa_sim.io.persistence import SCHEMA_VERSION, Session, SessionFileError, dumps, load, loads, save
 
 from conftest import PASSWORD, examples, make_office
-from helpers import at_code_step, current_code
+from helpers import at_code_prompt, current_code
 from test_persistence import prepared_office, state_of, state_of_device
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
@@ -40,7 +40,7 @@ def busy_session() -> tuple[BackOffice, list[Device], object]:
     holding an HOTP and an MD5 entry, bob's FreeOTP asking about an unsafe token, and carol's
     add-on protected by a password and locked."""
     office = prepared_office()
-    open_login = at_code_step(office, "alice")
+    open_login = at_code_prompt(office, "alice")
     aegis = Device.for_user(office, "alice", app="aegis", offset=-3)
     alice = build_key_uri(office.user("alice").enrolment.secret, "alice", "plenigo")
     aegis.app.scan_uri(alice, aegis.now())
@@ -91,8 +91,8 @@ def story(office: BackOffice, devices: list[Device]) -> list:
         except TwofaSimError as error:
             out.append(type(error).__name__)
     out.append(addon.app.scan_uri(build_key_uri(OTHER, "second", "Lab"), addon.now()).entry)
-    office.clock.advance(office.policy.lock_seconds)
-    out.append(at_code_step(office, "dave").submit_code("123456").outcome)
+    office.clock.advance(office.policy.lockout_seconds)
+    out.append(at_code_prompt(office, "dave").submit_code("123456").outcome)
     out.append([(e.kind, e.user, e.detail) for e in office.events][-5:])
     return out
 
@@ -126,7 +126,7 @@ def test_a_busy_session_loads_as_it_was_saved(tmp_path):
     office, devices, _ = busy_session()
     path = save(tmp_path / "s.json", office, devices)
     session = load(path)
-    assert session.schema_version == SCHEMA_VERSION == 3
+    assert session.schema_version == SCHEMA_VERSION == 4
     assert session.snapshot() == Session(office, tuple(devices)).snapshot()
     assert [state_of_device(d) for d in session.devices] == [state_of_device(d) for d in devices]
     assert story(session.office, list(session.devices)) == story(office, devices)
@@ -250,7 +250,7 @@ def test_a_version_1_file_loads_and_works():
     office = session.office
     secret = office.user("alice").enrolment.secret
     assert aegis.app.code(aegis.app.find("alice"), office.clock.now()) == current_code(office, secret)
-    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as version 3"
+    assert loads(dumps(office, session.devices)).snapshot() == session.snapshot(), "saved again as the newest version"
     assert json.loads(dumps(office, session.devices))["schema_version"] == SCHEMA_VERSION
 
 

@@ -20,7 +20,7 @@ def test_each_starting_point_is_the_state_its_name_says(name, time, enrolled, fa
     start = STARTING_POINTS[name]()
     alice = start.office.user("alice").enrolment
     now = start.office.clock.now()
-    assert (start.time, alice.is_enrolled, alice.failures_at(now), alice.is_locked(now)) == \
+    assert (start.time, alice.is_enrolled, alice.failures_at(now), alice.is_locked_out(now)) == \
         (time, enrolled, failures, locked)
     assert events_table(start.office.events)["kind"].tolist().count("login started") == logins
 
@@ -35,7 +35,7 @@ def test_every_call_builds_a_new_back_office():
 
 def test_the_app_code_is_the_one_the_back_office_accepts():
     start = alice_enrolled()
-    assert start.login_at_code_step().submit_code(start.app_code()).state is State.AUTHENTICATED
+    assert start.login_at_code_prompt().submit_code(start.app_code()).state is State.AUTHENTICATED
 
 
 def test_neither_secret_nor_password_is_in_the_repr():
@@ -44,12 +44,12 @@ def test_neither_secret_nor_password_is_in_the_repr():
     assert start.app_code() not in repr(start)
 
 
-def test_no_code_before_enrolment_and_no_code_step_without_2fa():
+def test_no_code_before_enrolment_and_no_code_prompt_without_2fa():
     start = backoffice_as_filed()
     with pytest.raises(ValidationError, match="has not enrolled at the starting point 'the back office as filed'"):
         start.app_code()
-    with pytest.raises(StartingPointError, match="not to the code step"):
-        start.login_at_code_step()          # alice's first login shows the QR instead
+    with pytest.raises(StartingPointError, match="not to the code prompt"):
+        start.login_at_code_prompt()          # alice's first login shows the QR instead
 
 
 def test_the_catalogue_names_every_starting_point_without_markup():

@@ -8,7 +8,7 @@ then the throttle). After every step it checks the issue's invariants:
 - a user who needs 2FA is authenticated only with a fresh valid code or an unused recovery code;
 - no time step is accepted twice for a user (a used step is skipped, a later one with the same
   code is fresh), and a right code refused because the server's clock went back is not counted;
-- a locked user is never authenticated before the lock ends or an admin unlocks;
+- a locked-out user is never authenticated before the lock ends or an admin unlocks;
 - every state change has its event;
 - no secret, password, recovery code or one-time code appears in any event, repr, table or
   error message.
@@ -57,7 +57,7 @@ SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=N
 
 policies = st.builds(
     Policy, kdf_log2_n=st.just(1), window=st.integers(0, 2), failed_code_limit=st.integers(1, 4),
-    lock_seconds=st.sampled_from([1, 60, 900]), code_step_timeout=st.sampled_from([10, 60, 300]),
+    lockout_seconds=st.sampled_from([1, 60, 900]), code_prompt_timeout=st.sampled_from([10, 60, 300]),
     drift_tracking=st.booleans(), keep_2fa_when_unforced=st.booleans(), renew_unconfirmed_secret=st.booleans(),
     recovery_code_count=st.integers(0, 3), digits=st.sampled_from([6, 8]), period=st.sampled_from([30, 60]),
     algorithm=st.sampled_from(["SHA1", "SHA256"]))
@@ -75,7 +75,7 @@ class UserModel:
     last_step: int | None = None
     drift: int = 0
     failures: int = 0
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     recovery: list[str] | None = None        # plain unused codes; None when no set was issued
     spent: list[str] = field(default_factory=list)
     old_secrets: list[str] = field(default_factory=list)
@@ -84,7 +84,7 @@ class UserModel:
     drift_before: int = 0                    # the drift the last accepted code was checked against
 
     def locked(self, now: float) -> bool:
-        return self.locked_until is not None and now < self.locked_until
+        return self.locked_out_until is not None and now < self.locked_out_until
 
 
 @dataclass
@@ -104,7 +104,7 @@ class Expected:
     outcome: Outcome
     reason: Reason = Reason.NONE
     step: int | None = None
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     user: UserModel | None = None           # the user's model after the step
 
 
@@ -205,7 +205,7 @@ class LoginMachine(RuleBasedStateMachine):
         self.office.reset_2fa(name)
         u = self.users[name]
         u.old_secrets += [s for s in (u.secret, u.pending) if s]
-        u.secret = u.pending = u.last_step = u.locked_until = u.recovery = None
+        u.secret = u.pending = u.last_step = u.locked_out_until = u.recovery = None
         u.drift = u.failures = 0
 
     @rule(name=st.sampled_from(USERS + [STRANGER]))
@@ -213,7 +213,7 @@ class LoginMachine(RuleBasedStateMachine):
         if name not in self.users:
             return self.refused(lambda: self.office.unlock(name), TwofaSimError)
         self.office.unlock(name)
-        self.users[name].failures, self.users[name].locked_until = 0, None
+        self.users[name].failures, self.users[name].locked_out_until = 0, None
 
     @rule(name=st.sampled_from(USERS))
     def issue_recovery_codes(self, name):
@@ -227,12 +227,12 @@ class LoginMachine(RuleBasedStateMachine):
         u.recovery = list(codes)
         self.recovery_seen.update(codes)
 
-    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lock_seconds", "code_step_timeout",
+    @rule(knob=st.sampled_from(["window", "failed_code_limit", "lockout_seconds", "code_prompt_timeout",
                                 "drift_tracking", "keep_2fa_when_unforced", "renew_unconfirmed_secret"]),
           value=st.integers(0, 3))
     def change_policy(self, knob, value):
-        new = {"window": value % 3, "failed_code_limit": value + 1, "lock_seconds": [1, 60, 900, 900][value],
-               "code_step_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
+        new = {"window": value % 3, "failed_code_limit": value + 1, "lockout_seconds": [1, 60, 900, 900][value],
+               "code_prompt_timeout": [10, 60, 300, 300][value]}.get(knob, bool(value % 2))
         self.office.set_policy(self.policy.replace(**{knob: new}))
 
     @rule(call=st.sampled_from([
@@ -321,7 +321,7 @@ class LoginMachine(RuleBasedStateMachine):
         if ok:
             needed = self.needs_2fa(who)
             if u.locked(self.now):
-                expected = Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until)
+                expected = Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until)
             elif not needed:
                 expected = Expected(Outcome.NO_2FA_NEEDED)
             else:
@@ -332,7 +332,7 @@ class LoginMachine(RuleBasedStateMachine):
         if ok:
             lm.user, lm.password_ok, lm.needed_2fa = who, True, needed
         if result.state in (State.ENROLMENT, State.CODE_REQUIRED):
-            lm.deadline = self.now + self.policy.code_step_timeout
+            lm.deadline = self.now + self.policy.code_prompt_timeout
         if result.state is State.ENROLMENT:
             shown = result.screen.secret
             if u.pending is not None and not self.policy.renew_unconfirmed_secret:
@@ -367,7 +367,7 @@ class LoginMachine(RuleBasedStateMachine):
           user_waiting=st.booleans())
     def attacker_with_the_password_guesses(self, who, guesses, user_waiting):
         """Someone who knows the password types codes at random, in one login, while the user may be
-        waiting at the code step in another; the user then types the app's code."""
+        waiting at the code prompt in another; the user then types the app's code."""
         if user_waiting:
             self.open_login_mask()
             self.submit_password(-1, who, "right")
@@ -381,7 +381,7 @@ class LoginMachine(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(USERS), guess=st.integers(0, 10 ** 8 - 1))
     def attacker_locks_while_the_enrolled_user_waits(self, who, guess):
-        """The user enrols (if not yet), then waits at the code step while someone with the password
+        """The user enrols (if not yet), then waits at the code prompt while someone with the password
         types wrong codes up to the limit in another login; the user's right code then meets the lock."""
         u = self.users.get(who)
         if u is not None and u.secret is None:
@@ -400,7 +400,7 @@ class LoginMachine(RuleBasedStateMachine):
 
     @rule(who=st.sampled_from(USERS), wait=st.sampled_from([5, 10, 59, 60, 299, 300, 301, 900]),
           poll=st.booleans(), then=st.sampled_from(["code", "recovery code", "nothing"]))
-    def user_walks_away_from_the_code_step(self, who, wait, poll, then):
+    def user_walks_away_from_the_code_prompt(self, who, wait, poll, then):
         self.open_login_mask()
         self.submit_password(-1, who, "right")
         self.clock_moves(wait)
@@ -459,7 +459,7 @@ class LoginMachine(RuleBasedStateMachine):
         if result.outcome is Outcome.ACCEPTED:
             normal = model_code(code, p.digits)
             self.users[lm.user].accepted_codes.append(normal)
-            self.on_authenticated(lm, by="code", step=result.step)
+            self.on_authenticated(lm, by="code", step=result.time_step)
 
     @rule(index=st.integers(0, 3),
           how=st.sampled_from(["unused", "unused", "unused shouted", "spent", "other user's", "random", "long",
@@ -517,7 +517,7 @@ class LoginMachine(RuleBasedStateMachine):
         return self.company_forced[u.company] or u.forced or (u.secret is not None and
                                                               self.policy.keep_2fa_when_unforced)
 
-    def step_is_stale(self, lm: LoginModel, u: UserModel) -> bool:
+    def prompt_is_stale(self, lm: LoginModel, u: UserModel) -> bool:
         if lm.state is State.ENROLMENT:
             return u.secret is not None or u.pending != lm.shown
         return u.secret is None
@@ -527,13 +527,13 @@ class LoginMachine(RuleBasedStateMachine):
         u = copy.deepcopy(self.users[lm.user])
         if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
-        if self.step_is_stale(lm, u):
-            type(self).seen[("note", "stale code step")] += 1
+        if self.prompt_is_stale(lm, u):
+            type(self).seen[("note", "stale code prompt")] += 1
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
-        if u.locked_until is not None and now >= u.locked_until:
-            u.locked_until, u.failures = None, 0
+        if u.locked_out_until is not None and now >= u.locked_out_until:
+            u.locked_out_until, u.failures = None, 0
         if u.locked(now):
-            return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
+            return Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until, user=u)
         if now < p.period * p.window:
             type(self).seen[("note", "window reaching before 1970")] += 1
         digits = model_code(code, p.digits)
@@ -570,12 +570,12 @@ class LoginMachine(RuleBasedStateMachine):
         u = copy.deepcopy(self.users[lm.user])
         if now >= lm.deadline:
             return Expected(Outcome.TIMED_OUT, Reason.EXPIRED, user=u)
-        if self.step_is_stale(lm, u):
+        if self.prompt_is_stale(lm, u):
             return Expected(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, user=u)
-        if u.locked_until is not None and now >= u.locked_until:
-            u.locked_until, u.failures = None, 0
+        if u.locked_out_until is not None and now >= u.locked_out_until:
+            u.locked_out_until, u.failures = None, 0
         if u.locked(now):
-            return Expected(Outcome.IS_LOCKED, Reason.LOCKED, locked_until=u.locked_until, user=u)
+            return Expected(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, locked_out_until=u.locked_out_until, user=u)
         if len(code) > 64:
             return Expected(Outcome.REJECTED, self.malformed_reason(lm), user=copy.deepcopy(self.users[lm.user]))
         match = [c for c in (u.recovery or []) if model_recovery(c) == model_recovery(code)]
@@ -589,8 +589,8 @@ class LoginMachine(RuleBasedStateMachine):
     def expect_failure(self, u: UserModel, reason: Reason) -> Expected:
         u.failures += 1
         if u.failures >= self.policy.failed_code_limit:
-            u.locked_until = self.now + self.policy.lock_seconds
-            return Expected(Outcome.LOCKS, reason, locked_until=u.locked_until, user=u)
+            u.locked_out_until = self.now + self.policy.lockout_seconds
+            return Expected(Outcome.LOCKS_OUT, reason, locked_out_until=u.locked_out_until, user=u)
         return Expected(Outcome.REJECTED, reason, user=u)
 
     # -- running one flow step and checking it ------------------------------------------------------------
@@ -608,9 +608,9 @@ class LoginMachine(RuleBasedStateMachine):
         type(self).seen[(before_state.name, event.name, result.outcome.name, result.reason.name)] += 1
         row = FLOW.lookup(before_state, event, expected.outcome, expected.reason)
         assert result.state is row.target is lm.attempt.state
-        assert result.locked_until == expected.locked_until
+        assert result.locked_out_until == expected.locked_out_until
         if expected.outcome is Outcome.ACCEPTED and event is FlowEvent.SUBMIT_CODE:
-            assert result.step == expected.step
+            assert result.time_step == expected.step
         if expected.user is not None:
             self.users[lm.user] = expected.user
         lm.state = result.state
@@ -660,7 +660,7 @@ class LoginMachine(RuleBasedStateMachine):
             used = u.accepted.setdefault(u.secret, set())
             assert step not in used and all(step > s for s in used), "no time step is accepted twice"
             used.add(step)
-        assert not u.locked(self.now), "a locked user is never authenticated before the lock ends"
+        assert not u.locked(self.now), "a locked-out user is never authenticated before the lock ends"
         self.texts.append(repr(lm.attempt))
 
     # -- every state change has its event ---------------------------------------------------------------
@@ -668,7 +668,7 @@ class LoginMachine(RuleBasedStateMachine):
     def digest(self) -> dict:
         o = self.office
         users = {u.username: (u.force_2fa, u.enrolment.secret, u.enrolment.pending_secret,
-                              u.enrolment.last_used_step, u.enrolment.failures, u.enrolment.locked_until,
+                              u.enrolment.last_used_step, u.enrolment.failures, u.enrolment.locked_out_until,
                               None if u.enrolment.recovery is None else u.enrolment.recovery.salt,
                               None if u.enrolment.recovery is None else u.enrolment.recovery.remaining)
                  for u in o.users}
@@ -695,7 +695,7 @@ class LoginMachine(RuleBasedStateMachine):
                 need(name, {EventKind.USER_CREATED}, "creation")
                 continue
             force, secret, pending, last, failures, locked, salt, left = before["users"][name]
-            force2, secret2, pending2, last2, failures2, locked2, salt2, left2 = now
+            force2, secret2, pending2, last2, failures2, locked_out2, salt2, left2 = now
             # a lock whose time was up is cleared (with its count) by the next code check, silently
             lapsed = locked is not None and max(before["now"], after["now"]) >= locked
             if force2 != force:
@@ -713,9 +713,9 @@ class LoginMachine(RuleBasedStateMachine):
             if failures2 < failures and not lapsed:
                 need(name, {EventKind.CODE_ACCEPTED, EventKind.RECOVERY_CODE_USED, EventKind.UNLOCKED,
                             EventKind.TWOFA_RESET}, "failed-code reset")
-            if locked2 != locked and locked2 is not None:
-                need(name, {EventKind.LOCKED}, "lock")
-            if locked2 is None and locked is not None and not lapsed:
+            if locked_out2 != locked and locked_out2 is not None:
+                need(name, {EventKind.LOCKED_OUT}, "lock")
+            if locked_out2 is None and locked is not None and not lapsed:
                 need(name, {EventKind.UNLOCKED, EventKind.TWOFA_RESET}, "unlock")
             if salt2 != salt:
                 need(name, {EventKind.RECOVERY_CODES_ISSUED} if salt2 else {EventKind.TWOFA_RESET}, "recovery codes")
@@ -741,8 +741,8 @@ class LoginMachine(RuleBasedStateMachine):
         assert sorted(u.username for u in self.office.users) == sorted(self.users)
         for name, m in self.users.items():
             e = self.office.user(name).enrolment
-            assert (e.secret, e.pending_secret, e.last_used_step, e.failures, e.locked_until) == \
-                (m.secret, m.pending, m.last_step, m.failures, m.locked_until), name
+            assert (e.secret, e.pending_secret, e.last_used_step, e.failures, e.locked_out_until) == \
+                (m.secret, m.pending, m.last_step, m.failures, m.locked_out_until), name
             assert (e.recovery.remaining if e.recovery else None) == (len(m.recovery) if m.recovery is not None
                                                                       else None)
             assert self.office.needs_2fa(self.office.user(name)) is self.needs_2fa(name)
@@ -781,7 +781,7 @@ MUST_REACH = [
     ("CREDENTIALS", "SUBMIT_PASSWORD", "NEEDS_CODE", "NONE"),
     ("CREDENTIALS", "SUBMIT_PASSWORD", "NO_2FA_NEEDED", "NONE"),
     ("CREDENTIALS", "SUBMIT_PASSWORD", "BAD_CREDENTIALS", "BAD_CREDENTIALS"),
-    ("CREDENTIALS", "SUBMIT_PASSWORD", "IS_LOCKED", "LOCKED"),
+    ("CREDENTIALS", "SUBMIT_PASSWORD", "IS_LOCKED_OUT", "LOCKED_OUT"),
     ("ENROLMENT", "SUBMIT_CODE", "ACCEPTED", "NONE"),
     ("ENROLMENT", "SUBMIT_CODE", "REJECTED", "WRONG_CODE"),
     ("ENROLMENT", "SUBMIT_CODE", "TIMED_OUT", "EXPIRED"),
@@ -790,13 +790,13 @@ MUST_REACH = [
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "REPLAY"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "CLOCK_BEHIND", "CLOCK_BEHIND"),
     ("CODE_REQUIRED", "SUBMIT_CODE", "REJECTED", "MALFORMED"),
-    ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS", "WRONG_CODE"),
-    ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED", "LOCKED"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "LOCKS_OUT", "WRONG_CODE"),
+    ("CODE_REQUIRED", "SUBMIT_CODE", "IS_LOCKED_OUT", "LOCKED_OUT"),
     ("CODE_REQUIRED", "SUBMIT_RECOVERY_CODE", "ACCEPTED", "NONE"),
     ("CODE_REQUIRED", "SUBMIT_RECOVERY_CODE", "REJECTED", "UNKNOWN_RECOVERY_CODE"),
     ("CODE_REQUIRED", "TIME_PASSES", "TIMED_OUT", "EXPIRED"),
     ("AUTHENTICATED", "LOG_OUT", "DONE", "NONE"),
-    ("note", "stale code step"),
+    ("note", "stale code prompt"),
     ("note", "window reaching before 1970"),
     ("note", "saved and restored"),
 ]
@@ -830,7 +830,7 @@ def test_no_instant_is_accepted_twice_across_period_changes(moves):
     secret = login.submit_password("alice", PASSWORD).screen.secret
     p = office.policy
     result = login.submit_code(independent_totp(secret, office.clock.now(), p.algorithm, p.digits, p.period))
-    used_until = (result.step + 1) * p.period            # the end of the last accepted step, in seconds
+    used_until = (result.time_step + 1) * p.period            # the end of the last accepted step, in seconds
     slack = 0                                             # each change rounds the memory up to a whole new step
     for period, wait, offset_steps in moves:
         office.set_policy(office.policy.replace(period=period))
@@ -842,7 +842,7 @@ def test_no_instant_is_accepted_twice_across_period_changes(moves):
             result = login.submit_code(independent_totp(secret, when, "SHA1", 6, period))
             step_start = (int(when) // period) * period
             if result.outcome is Outcome.ACCEPTED:
-                assert result.step * period >= used_until, "no instant is accepted twice"
-                used_until, slack = (result.step + 1) * period, 0
+                assert result.time_step * period >= used_until, "no instant is accepted twice"
+                used_until, slack = (result.time_step + 1) * period, 0
             elif step_start >= used_until + slack and abs(when - office.clock.now()) <= period:
                 raise AssertionError(f"a fresh code was refused: {result.reason}")

@@ -49,7 +49,7 @@ def story(office: BackOffice) -> None:
     attempt.submit_password("bob", PASSWORD)
     for _ in range(FAST.failed_code_limit):
         attempt.submit_code("123456")
-    assert attempt.state is State.LOCKED
+    assert attempt.state is State.LOCKED_OUT
     office.unlock("bob")
     office.reset_2fa("alice")
     office.set_force_2fa("carol", True)
@@ -426,7 +426,7 @@ def test_a_flood_of_malformed_codes_never_takes_the_write_lock_and_each_step_is_
     from twofa_sim.core.observers import observing
     from twofa_sim.login.flow import MALFORMED_RECORDED, Reason
 
-    from helpers import at_code_step, current_code, enrol
+    from helpers import at_code_prompt, current_code, enrol
 
     path = tmp_path / "class.sqlite"
     office = office_on(f"sqlite:///{path}")
@@ -436,7 +436,7 @@ def test_a_flood_of_malformed_codes_never_takes_the_write_lock_and_each_step_is_
     office.clock.advance(office.policy.period)
     quick = BackOffice(policy=FAST, clock=office.clock, secret_source=SeededSecretSource(1),
                        store=open_store(f"sqlite:///{path}", busy_timeout=0.2))
-    login = at_code_step(quick, "alice")
+    login = at_code_prompt(quick, "alice")
     before = len(quick.events)
     with observing(_Rows()) as listener:
         reasons = [login.submit_code("abc").reason for _ in range(MALFORMED_RECORDED + 1)]

@@ -27,7 +27,7 @@ import pyotp
 FORK = multiprocessing.get_context("fork")
 ROOMY = FAST.replace(failed_code_limit=20)  # the same-code tests: seven replays stay below the limit
 ATTEMPT_KINDS = (EventKind.CODE_ACCEPTED, EventKind.CODE_REJECTED, EventKind.REPLAY_BLOCKED,
-                 EventKind.LOGIN_REFUSED_LOCKED)
+                 EventKind.LOGIN_REFUSED_LOCKED_OUT)
 
 
 def attempts_in_log(office, logins: set[int]) -> Counter:
@@ -98,9 +98,9 @@ def test_eight_threads_of_wrong_codes_lock_at_exactly_the_limit(tiny_switch_inte
         code = wrong_code(secret, LATER)
         outcomes = Counter(sum(run_threads(8, lambda barrier: submit_wrong_codes(office, code, 10, barrier)), []))
         limit = FAST.failed_code_limit
-        assert outcomes == {"REJECTED": limit - 1, "LOCKS": 1, "IS_LOCKED": 80 - limit}, f"trial {trial}"
+        assert outcomes == {"REJECTED": limit - 1, "LOCKS_OUT": 1, "IS_LOCKED_OUT": 80 - limit}, f"trial {trial}"
         assert attempts_in_log(office, later_logins(office, first)) == {
-            EventKind.CODE_REJECTED: limit, EventKind.LOGIN_REFUSED_LOCKED: 80 - limit}
+            EventKind.CODE_REJECTED: limit, EventKind.LOGIN_REFUSED_LOCKED_OUT: 80 - limit}
         assert office.user(USER).enrolment.failures == limit
 
 
@@ -161,12 +161,12 @@ def test_eight_processes_of_ten_wrong_codes_lock_at_exactly_the_limit(database):
     office.store.close()
     outcomes = Counter(sum(run_processes(8, process_wrong_codes, database, FAST, wrong_code(secret, LATER), 10), []))
     limit = FAST.failed_code_limit
-    assert outcomes == {"REJECTED": limit - 1, "LOCKS": 1, "IS_LOCKED": 80 - limit}
+    assert outcomes == {"REJECTED": limit - 1, "LOCKS_OUT": 1, "IS_LOCKED_OUT": 80 - limit}
     office = class_office(database, FAST, LATER)
     logins = later_logins(office, first)
     assert attempts_in_log(office, logins) == {EventKind.CODE_REJECTED: limit,
-                                               EventKind.LOGIN_REFUSED_LOCKED: 80 - limit}
-    assert office.events.count(EventKind.LOCKED) == 1
+                                               EventKind.LOGIN_REFUSED_LOCKED_OUT: 80 - limit}
+    assert office.events.count(EventKind.LOCKED_OUT) == 1
     assert office.user(USER).enrolment.failures == limit
     seqs = [e.seq for e in office.events]
     assert len(seqs) == len(set(seqs)) == office.store.event_summary()[0]

@@ -84,7 +84,7 @@ def test_failed_codes_shown_equal_the_domains_after_each_step_of_a_lock_demo():
         seen.append((shown_failures(demo.admin, "alice"), domain))
     assert seen == [(n, n) for n in range(1, limit + 1)]
     [row] = read_table(demo.admin.users_table.value)
-    assert row["locked until"] != "" and demo.login.attempt.state is State.LOCKED
+    assert row["locked out until"] != "" and demo.login.attempt.state is State.LOCKED_OUT
     newest = read_table(demo.event_log.table.value)[0]
     assert newest["kind"] == "locked"
 

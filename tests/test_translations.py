@@ -64,7 +64,7 @@ def test_the_page_address_chooses_the_language(query, button):
     assert demo.login.login_button.description == button
 
 
-def at_code_step(office, language="de") -> LoginMask:
+def at_code_prompt(office, language="de") -> LoginMask:
     """Alice enrolled, logging in again: the mask waits for her code."""
     office.create_user("alice", PASSWORD, force_2fa=True)
     mask = LoginMask(office, language=language)
@@ -115,7 +115,7 @@ def lock(office, mask):
 
 
 def wait_too_long(office, mask):
-    office.clock.advance(office.policy.code_step_timeout)
+    office.clock.advance(office.policy.code_prompt_timeout)
     mask.refresh()
 
 
@@ -129,7 +129,7 @@ def wait_too_long(office, mask):
 ])
 def test_the_login_flows_answers_in_german(act, german):
     office = make_office()
-    mask = at_code_step(office)
+    mask = at_code_prompt(office)
     act(office, mask)
     assert german in mask.message.value
 
@@ -165,7 +165,7 @@ def test_rewording_a_message_in_a_copy_of_the_catalogue_is_followed_in_both_lang
                                           'msgstr "Nicht dieser, {digits} Ziffern."'), encoding="utf-8")
     reworded = read_keyed_messages(copy)
     office = make_office()
-    mask = at_code_step(office, language="en")
+    mask = at_code_prompt(office, language="en")
     type_code(mask, wrong_code(office))
     result = mask.last
     assert result.message == old_en and result.message_key == "wrong_code"
@@ -182,7 +182,7 @@ def story_of_events(office) -> None:
     from twofa_sim.apps.device import Device
     from twofa_sim.ui.clock_control import ClockControl
     office.set_company_force_2fa("ACME", False)
-    mask = at_code_step(office, language="en")
+    mask = at_code_prompt(office, language="en")
     wrong_password(office, mask)
     office.issue_recovery_codes("alice")
     office.set_force_2fa("alice", False)

@@ -41,7 +41,7 @@ def test_admin_panel_shows_refusals_and_changes_nothing(office):
     ("toggle_force", lambda office: office.user("alice").force_2fa is False),
     ("reset", lambda office: not office.user("alice").enrolment.is_enrolled),
     ("unlock", lambda office: office.user("alice").enrolment.failures == 0
-     and not office.user("alice").enrolment.is_locked(office.clock.now())),
+     and not office.user("alice").enrolment.is_locked_out(office.clock.now())),
 ])
 def test_admin_panel_actions(office, button, check):
     panel = AdminPanel(office)
@@ -57,7 +57,7 @@ def test_admin_panel_actions(office, button, check):
     login.submit_password("alice", PASSWORD)
     for _ in range(office.policy.failed_code_limit):
         login.submit_code(refused_code(office, secret))
-    assert office.user("alice").enrolment.is_locked(office.clock.now())
+    assert office.user("alice").enrolment.is_locked_out(office.clock.now())
     assert not check(office), "the button's effect is not there before the click"
     getattr(panel, button).click()
     assert check(office)
@@ -105,14 +105,14 @@ def test_login_mask_screen_image_holds_the_qr_only_in_enrolment(office):
     assert barcode.text == mask.attempt.screen.uri
 
 
-def test_login_mask_refresh_expires_the_step(office):
+def test_login_mask_refresh_expires_the_prompt(office):
     office.create_user("alice", PASSWORD, force_2fa=True)
     mask = LoginMask(office)
     mask.username.value, mask.password.value = "alice", PASSWORD
     mask.login_button.click()
     mask.refresh()
     assert "closes in 5:00" in mask.countdown.value
-    office.clock.advance(office.policy.code_step_timeout)
+    office.clock.advance(office.policy.code_prompt_timeout)
     mask.refresh()
     assert mask.attempt.state is State.EXPIRED and "took too long" in mask.message.value
 

@@ -48,8 +48,8 @@ def test_lockout_sliders_change_our_attacker_row_only(what_if):
     guesses = what_if.attack.loc["ours", ("1 day", "guesses")]
     gitlab = what_if.attack.loc["GitLab"].copy()
     what_if.limit.value = 10
-    what_if.lock_minutes.value = 5
-    assert what_if.run.policy.failed_code_limit == 10 and what_if.run.policy.lock_seconds == 300
+    what_if.lockout_minutes.value = 5
+    assert what_if.run.policy.failed_code_limit == 10 and what_if.run.policy.lockout_seconds == 300
     assert what_if.attack.loc["ours", ("1 day", "guesses")] > guesses
     assert what_if.attack.loc["GitLab"].equals(gitlab)
     assert "10 wrong codes lock for 5 min" in what_if.status.value
@@ -93,16 +93,16 @@ def test_tables_and_figure_for_a_notebook(population):
     assert w.figure.value == b""
     fig = what_if_figure(run, w.attack)
     assert len(fig.axes) == 3
-    assert describe_policy(Policy(window=2, lock_seconds=90)) == "window ±2 steps of 30 s, 5 wrong codes lock for 90 s"
+    assert describe_policy(Policy(window=2, lockout_seconds=90)) == "window ±2 steps of 30 s, 5 wrong codes lock for 90 s"
 
 
 def test_set_moves_several_sliders_with_one_recomputation(what_if, monkeypatch):
     calls = []
     original = what_if.recompute
     monkeypatch.setattr(what_if, "recompute", lambda: calls.append(1) or original())
-    what_if.set(window=2, limit=8, lock_minutes=60, skew=30.0)
+    what_if.set(window=2, limit=8, lockout_minutes=60, skew=30.0)
     assert len(calls) == 1
-    assert what_if.run.policy == Policy(window=2, failed_code_limit=8, lock_seconds=3600)
+    assert what_if.run.policy == Policy(window=2, failed_code_limit=8, lockout_seconds=3600)
     assert what_if.current_population().params.loose_sd == 30.0
     with pytest.raises(TwofaSimError, match="no such slider"):
         what_if.set(digits=8)

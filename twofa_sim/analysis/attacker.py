@@ -31,7 +31,7 @@ from ..core.clock import Clock
 from ..core.errors import ValidationError
 from ..login.flow import Outcome, State
 from ..core.otp import a_code_outside_window, code_at
-from ..core.rules import lock_end, lock_holds, lock_standing, reaches_limit
+from ..core.rules import lockout_end, lockout_holds, lockout_standing, reaches_limit
 from ..core.policy import Policy
 from ..core.secret_source import SeededSecretSource
 
@@ -81,27 +81,27 @@ class NoThrottleRules:
         return ()
 
 
-class CountLockRules:
-    """``limit`` failures lock for ``lock_seconds``; the count restarts when the lock has lapsed
+class CountLockoutRules:
+    """``limit`` failures lock for ``lockout_seconds``; the count restarts when the lock has lapsed
     (GitLab via Devise's lockable: ``maximum_attempts``, ``unlock_in``)."""
 
-    def __init__(self, limit: int, lock_seconds: float) -> None:
-        self.limit, self.lock_seconds = limit, lock_seconds
-        self.failures, self.locked_until = 0, None
+    def __init__(self, limit: int, lockout_seconds: float) -> None:
+        self.limit, self.lockout_seconds = limit, lockout_seconds
+        self.failures, self.locked_out_until = 0, None
 
     def earliest(self, t: float) -> float:
-        if self.locked_until is not None:
-            t = max(t, self.locked_until)
-            self.failures, self.locked_until = lock_standing(self.failures, self.locked_until, t)
+        if self.locked_out_until is not None:
+            t = max(t, self.locked_out_until)
+            self.failures, self.locked_out_until = lockout_standing(self.failures, self.locked_out_until, t)
         return t
 
     def fail(self, t: float) -> None:
         self.failures += 1
         if reaches_limit(self.failures, self.limit):
-            self.locked_until = lock_end(t, self.lock_seconds)
+            self.locked_out_until = lockout_end(t, self.lockout_seconds)
 
     def snapshot(self, t: float) -> Hashable:
-        return self.failures, None if self.locked_until is None else _rel(self.locked_until - t)
+        return self.failures, None if self.locked_out_until is None else _rel(self.locked_out_until - t)
 
 
 class RegulationRules:
@@ -181,7 +181,7 @@ class SteppedWaitRules:
 
 class BackendRules:
     """Our schedule, enacted by the real back office: the attacker logs in with the password and
-    types wrong codes; locks, their lapse, expired code steps and new logins are the backend's."""
+    types wrong codes; locks, their lapse, expired code prompts and new logins are the backend's."""
 
     PASSWORD = "known password 42"
 
@@ -199,14 +199,14 @@ class BackendRules:
         assert login.state is State.AUTHENTICATED, "the victim enrols with a valid code"
         self._secret, self.origin = secret, self.office.clock.now() + 3600.0
         self.login = None
-        self.locked_until: float | None = None
+        self.locked_out_until: float | None = None
 
     def _at(self, t: float) -> None:
         self.office.clock.set(self.origin + t)
 
     def earliest(self, t: float) -> float:
-        if lock_holds(t, self.locked_until):
-            t = self.locked_until
+        if lockout_holds(t, self.locked_out_until):
+            t = self.locked_out_until
         return t
 
     def _wrong_code(self) -> str:
@@ -221,13 +221,13 @@ class BackendRules:
             if self.login is None or self.login.state is not State.CODE_REQUIRED:
                 self.login = self.office.start_login()
                 result = self.login.submit_password("victim", self.PASSWORD)
-                if result.outcome is Outcome.IS_LOCKED:
+                if result.outcome is Outcome.IS_LOCKED_OUT:
                     raise AssertionError("the rules let the attacker guess while the backend says locked")
             result = self.login.submit_code(self._wrong_code())
             if result.outcome is Outcome.TIMED_OUT:
-                continue  # the open code step expired: start a new login, same instant
-            if result.outcome is Outcome.LOCKS:
-                self.locked_until = result.locked_until - self.origin
+                continue  # the open code prompt expired: start a new login, same instant
+            if result.outcome is Outcome.LOCKS_OUT:
+                self.locked_out_until = result.locked_out_until - self.origin
             elif result.outcome is not Outcome.REJECTED:
                 raise AssertionError(f"a wrong code gave {result.outcome}")
             return
@@ -236,10 +236,10 @@ class BackendRules:
     def snapshot(self, t: float) -> Hashable:
         e = self.office.user("victim").enrolment
         now = self.origin + t
-        locked = None if e.locked_until is None else _rel(e.locked_until - now)
-        open_step = None if self.login is None or self.login.deadline is None else _rel(self.login.deadline - now)
+        locked = None if e.locked_out_until is None else _rel(e.locked_out_until - now)
+        open_prompt = None if self.login is None or self.login.deadline is None else _rel(self.login.deadline - now)
         state = None if self.login is None else self.login.state
-        return e.failures, locked, state, open_step
+        return e.failures, locked, state, open_prompt
 
 
 # -- schedules: rules, closed form, defaults --------------------------------------------------
@@ -260,9 +260,9 @@ class Schedule:
     @classmethod
     def ours(cls, policy: Policy | None = None) -> "Schedule":
         policy = policy or Policy()
-        return cls("ours", "count-lock", {"limit": policy.failed_code_limit, "lock_seconds": policy.lock_seconds},
+        return cls("ours", "count-lockout", {"limit": policy.failed_code_limit, "lockout_seconds": policy.lockout_seconds},
                    policy.window, policy.digits,
-                   "our policy: failed_code_limit wrong codes lock for lock_seconds; counts across logins",
+                   "our policy: failed_code_limit wrong codes lock for lockout_seconds; counts across logins",
                    policy)
 
     @property
@@ -275,8 +275,8 @@ class Schedule:
             return BackendRules(self.policy)
         if self.kind == "none":
             return NoThrottleRules()
-        if self.kind == "count-lock":
-            return CountLockRules(self.params["limit"], self.params["lock_seconds"])
+        if self.kind == "count-lockout":
+            return CountLockoutRules(self.params["limit"], self.params["lockout_seconds"])
         if self.kind == "regulation":
             return RegulationRules(self.params["max_retries"], self.params["find_time"], self.params["ban_time"])
         if self.kind == "doubling":
@@ -294,8 +294,8 @@ class Schedule:
         g = interval
         if self.kind == "none":
             return math.floor(horizon / g) + 1
-        if self.kind == "count-lock":
-            return _cycles(horizon, g, self.params["limit"], self.params["lock_seconds"])
+        if self.kind == "count-lockout":
+            return _cycles(horizon, g, self.params["limit"], self.params["lockout_seconds"])
         if self.kind == "regulation":
             m, find, ban = self.params["max_retries"], self.params["find_time"], self.params["ban_time"]
             if (m - 1) * g >= find:          # too slow: never m failures inside the find window
@@ -362,7 +362,7 @@ REFERENCE_SCHEDULES: tuple[Schedule, ...] = (
     Schedule("Authelia", "none", {}, 1, 6,
              "no ban for codes: its regulation (3 failures in 2 min ban for 5 min) counts password failures "
              "only (internal/regulation/regulator.go, v4.39.20); skew 1 step"),
-    Schedule("GitLab", "count-lock", {"limit": 10, "lock_seconds": 600.0}, 1, 6,
+    Schedule("GitLab", "count-lockout", {"limit": 10, "lockout_seconds": 600.0}, 1, 6,
              "lock 10 min after 10 failed attempts; 30 s drift either side"),
     Schedule("Keycloak (default)", "none", {}, 1, 6,
              "brute-force detection off by default; look-around 1 step"),
@@ -465,14 +465,14 @@ def attack_table(policy: Policy | None = None, *, interval: float = DEFAULT_INTE
     return frame
 
 
-def lockout_odds(limits=(3, 5, 10), lock_minutes=(5, 15, 60), horizon: float = DAY, policy: Policy | None = None,
+def lockout_odds(limits=(3, 5, 10), lockout_minutes=(5, 15, 60), horizon: float = DAY, policy: Policy | None = None,
                  interval: float = DEFAULT_INTERVAL) -> pd.DataFrame:
     """Closed form: the attacker's chance to be in by ``horizon`` under our lockout, for each number of
     wrong codes that locks (rows) and each lock length (columns), the other knobs from ``policy``."""
     base = policy or Policy()
-    return pd.DataFrame({f"{minutes} min lock": {
-        f"{limit} wrong codes": Schedule.ours(base.replace(failed_code_limit=limit, lock_seconds=60 * minutes))
-        .probability_by(horizon, interval) for limit in limits} for minutes in lock_minutes})
+    return pd.DataFrame({f"{minutes} min lockout": {
+        f"{limit} wrong codes": Schedule.ours(base.replace(failed_code_limit=limit, lockout_seconds=60 * minutes))
+        .probability_by(horizon, interval) for limit in limits} for minutes in lockout_minutes})
 
 
 def time_to_probability(schedule: Schedule, probability: float, interval: float = DEFAULT_INTERVAL,
@@ -498,5 +498,5 @@ def time_to_probability(schedule: Schedule, probability: float, interval: float 
 
 __all__ = ["Schedule", "REFERENCE_SCHEDULES", "HORIZONS", "success_probability", "guess_times",
            "simulate_attack", "SimulatedAttack", "attack_table", "lockout_odds", "time_to_probability",
-           "NoThrottleRules", "CountLockRules", "RegulationRules", "DoublingDelayRules", "SteppedWaitRules",
+           "NoThrottleRules", "CountLockoutRules", "RegulationRules", "DoublingDelayRules", "SteppedWaitRules",
            "BackendRules"]

@@ -14,7 +14,7 @@ a :class:`~twofa_sim.core.policy.Policy`:
   the app's step ``floor(whole_seconds(t + offset) / period)`` (the add-on rounds to the nearest
   second) against the server's window (centred on the drift when drift tracking is on), replay of
   a step not later than the last accepted one, failed codes counted across logins, the lock and
-  its lapse, the code step's timeout, a code typed across a step boundary, and what each app made
+  its lapse, the code prompt's timeout, a code typed across a step boundary, and what each app made
   of the QR code (:func:`app_behaviour` lets the real app import it: kept, changed or refused).
 
 The users behave the same in both: a login starts with the password (refused while locked); the
@@ -64,9 +64,9 @@ class LoginOutcome(enum.Enum):
 
     SIGNED_IN = "signed in"
     GAVE_UP = "gave up"
-    LOCKED = "locked by this login"
-    REFUSED_LOCKED = "refused: locked"
-    EXPIRED = "code step expired"
+    LOCKED_OUT = "locked by this login"
+    REFUSED_LOCKED_OUT = "refused: locked"
+    EXPIRED = "code prompt expired"
 
 
 OUTCOMES = tuple(LoginOutcome)

@@ -22,7 +22,7 @@ from ..apps.device import Device
 from ..core.errors import TwofaSimError, ValidationError
 from ..login.flow import Outcome, Reason
 from ..core.policy import Policy
-from ..core.rules import in_window, is_replay, lock_end, lock_holds, lock_lapsed, reaches_limit, step_timed_out
+from ..core.rules import in_window, is_replay, lockout_end, lockout_holds, lockout_lapsed, reaches_limit, prompt_timed_out
 from ..core.secret_source import SeededSecretSource
 
 from .population import (NO_STEP, OUTCOMES, OUTCOME_INDEX, PASSWORD, PHASES, CodeKind, LoginOutcome, Population,
@@ -45,8 +45,8 @@ class SimulationRun:
     population: Population
     logins: pd.DataFrame
     seconds: float
-    code_steps: int = 0
-    code_step_seconds: float = 0.0
+    code_checks: int = 0
+    code_check_seconds: float = 0.0
     office: BackOffice | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -66,12 +66,12 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
     nearest_of = np.array([b.nearest for b in behaviours], dtype=bool)[pop.app]
     offset = app_clock_offsets(pop)
     P, w = policy.period, policy.window
-    limit, lock_s, timeout = policy.failed_code_limit, float(policy.lock_seconds), float(policy.code_step_timeout)
+    limit, lockout_s, timeout = policy.failed_code_limit, float(policy.lockout_seconds), float(policy.code_prompt_timeout)
     replay_on, drift_on = policy.replay_protection, policy.drift_tracking
 
     enrolled = np.zeros(n, dtype=bool)
     failures = np.zeros(n, dtype=np.int64)
-    locked_until = np.full(n, np.nan)
+    locked_out_until = np.full(n, np.nan)
     last_used = np.full(n, NO_STEP, dtype=np.int64)
     drift = np.zeros(n, dtype=np.int64)
     prev_end = np.zeros(n)
@@ -93,10 +93,10 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             continue
         users = pop.login_user[a:b]
         tpw = pop.when[a:b] if r % 2 == 0 else prev_end[users] + pop.when[a:b]
-        lu = locked_until[users]
-        refused = lock_holds(tpw, lu)                          # NaN compares False: not locked
+        lu = locked_out_until[users]
+        refused = lockout_holds(tpw, lu)                          # NaN compares False: not locked
         out_phase[a:b] = np.where(enrolled[users], 1, 0)
-        out_outcome[a:b] = np.where(refused, OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED], -1)
+        out_outcome[a:b] = np.where(refused, OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED_OUT], -1)
         out_end[a:b] = tpw
         live = np.flatnonzero(~refused)                        # positions within the round
         deadline = tpw + timeout
@@ -114,18 +114,18 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             u = users[live]
             tr = t_read[live]
             ts = tr + pop.typing[rows, k]
-            timed = step_timed_out(ts, deadline[live])
+            timed = prompt_timed_out(ts, deadline[live])
             if timed.any():
                 out_outcome[rows[timed]] = OUTCOME_INDEX[LoginOutcome.EXPIRED]
                 out_end[rows[timed]] = ts[timed]
                 keep = ~timed
                 live, rows, u, tr, ts = live[keep], rows[keep], u[keep], tr[keep], ts[keep]
             out_codes[rows] += 1
-            lu = locked_until[u]
-            lapsed = lock_lapsed(ts, lu)
+            lu = locked_out_until[u]
+            lapsed = lockout_lapsed(ts, lu)
             if lapsed.any():
                 failures[u[lapsed]] = 0
-                locked_until[u[lapsed]] = np.nan
+                locked_out_until[u[lapsed]] = np.nan
             kind = kind_of[u]
             typo = pop.typo[rows, k]
             malformed = digits_of[u] - (typo == 2) != policy.digits
@@ -146,8 +146,8 @@ def simulate_fast(population: Population, policy: Policy | None = None) -> Simul
             locks = np.zeros_like(failed)
             locks[failed] = reaches_limit(failures[fu], limit)
             if locks.any():
-                locked_until[u[locks]] = lock_end(ts[locks], lock_s)
-                out_outcome[rows[locks]] = OUTCOME_INDEX[LoginOutcome.LOCKED]
+                locked_out_until[u[locks]] = lockout_end(ts[locks], lockout_s)
+                out_outcome[rows[locks]] = OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]
                 out_end[rows[locks]] = ts[locks]
             # accepted codes
             if accept.any():
@@ -243,7 +243,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
 
     ``progress(done, total)`` is called every ``progress_every`` logins and at the end. The time
     spent inside :meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code` is measured on its own
-    (``SimulationRun.code_step_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
+    (``SimulationRun.code_check_seconds``): the password step's cost is the KDF setting (``kdf_log2_n``),
     which large runs lower. ``trace``, when a list, receives one :class:`TracedLogin` per login, in
     order (for benchmarks).
     """
@@ -258,7 +258,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
     cols = {c: [0] * L for c in ("phase", "outcome", "codes", "wrong", "replays", "malformed", "step",
                                   "seconds", "end")}
     prev_end = [0.0] * pop.n_users
-    code_time, code_steps = 0.0, 0
+    code_time, code_checks = 0.0, 0
     perf = time.perf_counter
 
     for j in range(L):
@@ -273,8 +273,8 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
         counts = {"codes": 0, "wrong": 0, "replays": 0, "malformed": 0}
         step, seconds, end = -1, math.nan, tpw
         outcome = None
-        if result.outcome is Outcome.IS_LOCKED:
-            outcome = LoginOutcome.REFUSED_LOCKED
+        if result.outcome is Outcome.IS_LOCKED_OUT:
+            outcome = LoginOutcome.REFUSED_LOCKED_OUT
         elif result.outcome not in (Outcome.NEEDS_ENROLMENT, Outcome.NEEDS_CODE):
             raise AssertionError(f"unexpected answer to the password: {result.outcome}")
         t_read = tpw + float(pop.open_delay[j])
@@ -298,7 +298,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
             t0 = perf()
             res = login.submit_code(typed)
             code_time += perf() - t0
-            code_steps += 1
+            code_checks += 1
             if trace is not None:
                 typed_codes.append((typed, ts, res.outcome))
             if res.outcome is Outcome.TIMED_OUT:
@@ -312,9 +312,9 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
             elif res.reason is Reason.WRONG_CODE:
                 counts["wrong"] += 1
             if res.outcome is Outcome.ACCEPTED:
-                outcome, step, seconds, end = LoginOutcome.SIGNED_IN, res.step, ts - tpw, ts
-            elif res.outcome is Outcome.LOCKS:
-                outcome, end = LoginOutcome.LOCKED, ts
+                outcome, step, seconds, end = LoginOutcome.SIGNED_IN, res.time_step, ts - tpw, ts
+            elif res.outcome is Outcome.LOCKS_OUT:
+                outcome, end = LoginOutcome.LOCKED_OUT, ts
             elif res.outcome is not Outcome.REJECTED:
                 raise AssertionError(f"unexpected answer to a code: {res.outcome}")
             elif k == A - 1:
@@ -345,7 +345,7 @@ def simulate_exact(population: Population, policy: Policy | None = None, *, scan
                    np.array(cols["replays"], dtype=np.int16), np.array(cols["malformed"], dtype=np.int16),
                    np.array(cols["step"], dtype=np.int64), np.array(cols["seconds"], dtype=float),
                    np.array(cols["end"], dtype=float))
-    return SimulationRun("exact", policy, pop, frame, time.perf_counter() - started, code_steps, code_time, office)
+    return SimulationRun("exact", policy, pop, frame, time.perf_counter() - started, code_checks, code_time, office)
 
 
 def simulate(population: Population, policy: Policy | None = None, engine: str = "fast", **options) -> SimulationRun:

@@ -23,7 +23,7 @@ from .simulation import LOGIN_COLUMNS, SimulationRun, simulate
 def summarise(run: SimulationRun) -> pd.Series:
     """The numbers a product owner asks for, for one run.
 
-    ``first code accepted`` is the share of logins that reached the code step whose first code
+    ``first code accepted`` is the share of logins that reached the code prompt whose first code
     got in; ``retries`` counts codes typed after the first in a login; ``lockouts`` counts logins
     that set a lock, ``refused while locked`` those turned away at the password because of one.
     """
@@ -32,7 +32,7 @@ def summarise(run: SimulationRun) -> pd.Series:
     codes = f["codes"].to_numpy()
     tried = codes > 0
     signed = out == OUTCOME_INDEX[LoginOutcome.SIGNED_IN]
-    locked = out == OUTCOME_INDEX[LoginOutcome.LOCKED]
+    locked = out == OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]
     first = signed & (codes == 1)
     users = f["user"].to_numpy()
     n_users = run.population.n_users
@@ -54,8 +54,8 @@ def summarise(run: SimulationRun) -> pd.Series:
         "replays rejected": int(f["replays"].to_numpy().sum()),
         "malformed codes": int(f["malformed"].to_numpy().sum()),
         "gave up": int(per_outcome[OUTCOME_INDEX[LoginOutcome.GAVE_UP]]),
-        "lockouts": int(per_outcome[OUTCOME_INDEX[LoginOutcome.LOCKED]]),
-        "refused while locked": int(per_outcome[OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED]]),
+        "lockouts": int(per_outcome[OUTCOME_INDEX[LoginOutcome.LOCKED_OUT]]),
+        "refused while locked": int(per_outcome[OUTCOME_INDEX[LoginOutcome.REFUSED_LOCKED_OUT]]),
         "expired": int(per_outcome[OUTCOME_INDEX[LoginOutcome.EXPIRED]]),
         "users ever locked": users_with(locked) / n_users,
         "users never enrolled": 1 - users_with(signed) / n_users,
@@ -75,7 +75,7 @@ OFFSET_BINS = (-math.inf, -120, -60, -45, -30, -15, -5, 5, 15, 30, 45, 60, 120, 
 
 
 def first_code_by_offset(run: SimulationRun, bins=OFFSET_BINS) -> pd.DataFrame:
-    """Share of first codes accepted, by the device's clock offset (logins that reached the code step)."""
+    """Share of first codes accepted, by the device's clock offset (logins that reached the code prompt)."""
     f = run.logins
     tried = f["codes"].to_numpy() > 0
     offsets = run.population.offsets[f["user"].to_numpy()][tried]

@@ -26,7 +26,7 @@ from ..core.policy import Policy
 from .engines import load_average, print_figure
 
 
-class LockProbe:
+class WriteLockProbe:
     """Takes the write lock of an SQLite file back to back in a thread; remembers the longest wait."""
 
     def __init__(self, path: Path) -> None:
@@ -34,9 +34,9 @@ class LockProbe:
         self.longest_wait = 0.0
         self.writes = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lock-probe", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="write-lock-probe", daemon=True)
 
-    def __enter__(self) -> "LockProbe":
+    def __enter__(self) -> "WriteLockProbe":
         self._thread.start()
         return self
 
@@ -79,7 +79,7 @@ def measure(trainees: int, policy: Policy, hashed_first: bool) -> dict[str, floa
         path = Path(folder) / "class.sqlite"
         office = open_class(f"sqlite:///{path}", policy=policy, until_created=True)
         office.store.ensure_created()
-        with LockProbe(path) as probe:
+        with WriteLockProbe(path) as probe:
             time.sleep(0.05)
             writes_before, started = probe.writes, time.perf_counter()
             if hashed_first:

@@ -9,7 +9,7 @@ back office: first login (password, QR shown), the QR read from its image, enrol
 code, log out, then logins with password and code. A trainee pauses between steps as a person
 does (``--pause``: 0.5 to 1.5 times that many seconds, 2 by default), and once more without any
 pause (everybody's CPU work at the same instant: the worst case). Then a burst: every trainee
-submits wrong codes back to back at its code step (the policy's limit is raised so that nobody
+submits wrong codes back to back at its code prompt (the policy's limit is raised so that nobody
 locks). Printed:
 
 1. SQLite file, one process per trainee (as Voila runs one kernel per trainee): p50/p95 latency of
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"2. in-memory store, one thread per trainee, {how}", memory, goal=False)
     engine = exact_engine(users=200 if args.quick else 1000, repeats=1 if args.quick else 3)
     print("3. in-memory exact engine against bare pyotp verify")
-    print_figure("exact engine, per code step", f"{engine['per_step'] * 1e6:.1f} us")
+    print_figure("exact engine, per code check", f"{engine['per_step'] * 1e6:.1f} us")
     print_figure("bare pyotp.TOTP.verify, same codes", f"{engine['bare'] * 1e6:.1f} us")
     print_figure("ratio", f"{engine['ratio']:.2f}", f"goal <= 3: {verdict(engine['ratio'] <= 3)}")
     return 0

@@ -1,7 +1,7 @@
 """The benchmark: ``python -m twofa_sim.bench`` prints what the simulation costs on this machine.
 
-1. Exact engine: CPU seconds per code step (:meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code`,
-   the password step excluded: its cost is the KDF setting), the simulation's code steps taken again
+1. Exact engine: CPU seconds per code check (:meth:`~twofa_sim.login.attempt.LoginAttempt.submit_code`,
+   the password step excluded: its cost is the KDF setting), the simulation's code prompts taken again
    back to back, next to a bare ``pyotp.TOTP.verify(code, valid_window=1)`` loop over the very same
    codes, secrets and instants, measured in the same run the same way; their ratio (goal: 2 or less).
 2. Fast engine: seconds for 1,000,000 simulated logins on one core (goal: 1 s or less).
@@ -80,7 +80,7 @@ def one_core():
 
 
 def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3, passes: int = 3) -> dict:
-    """Per code step: the exact engine's submit_code, and pyotp's verify on the same codes, both in
+    """Per code prompt: the exact engine's submit_code, and pyotp's verify on the same codes, both in
     CPU time (process time) over steps taken back to back.
 
     The simulation plays the population once per repeat and records every login
@@ -101,9 +101,9 @@ def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3, passes: int
         population = draw_population(users, days, seed=100 + seed)
         trace: list = []
         run = simulate_exact(population, policy, trace=trace)
-        in_simulation.append(run.code_step_seconds / run.code_steps)
+        in_simulation.append(run.code_check_seconds / run.code_checks)
         per_login.append(run.seconds / population.n_logins)
-        steps += run.code_steps
+        steps += run.code_checks
         for _ in range(passes):
             per_step.append(replay_code_steps(run, trace))
             per_verify.append(bare_verify_seconds(run, trace, passes=1))
@@ -117,14 +117,14 @@ def exact_engine(users: int = 1000, days: int = 5, repeats: int = 3, passes: int
 
 
 def replay_code_steps(run, trace: list) -> float:
-    """CPU seconds per code step when the exact engine takes the code steps of ``trace`` (a
+    """CPU seconds per code check when the exact engine takes the code prompts of ``trace`` (a
     :func:`simulate_exact` run's) again, back to back, on a fresh back office.
 
     Every login is started and its password typed at the same instant and in the same order as in
-    the simulation, so every user gets the same secret. A login's code steps wait in a batch until
+    the simulation, so every user gets the same secret. A login's code prompts wait in a batch until
     its user logs in again (or the trace ends); then the batch is taken in one timed loop: set the
     clock to the code's instant (counted with the engine, which reads its time from the clock where
-    pyotp is given it), submit the code. Users share nothing a code step reads or writes, so each
+    pyotp is given it), submit the code. Users share nothing a code prompt reads or writes, so each
     step has the outcome it had in the simulation; this is checked, and a step that differs stops
     the benchmark.
     """
@@ -148,7 +148,7 @@ def replay_code_steps(run, trace: list) -> float:
     expected = [outcome for login in trace for _, _, outcome in login.codes]
     for number, (taken, traced) in enumerate(itertools.zip_longest((r.outcome for r in results), expected), 1):
         if taken is not traced:
-            raise AssertionError(f"code step #{number} of the replay ended {taken}, in the simulation {traced}")
+            raise AssertionError(f"code prompt #{number} of the replay ended {taken}, in the simulation {traced}")
     return cpu / len(results)
 
 
@@ -223,8 +223,8 @@ def what_if_slider(users: int = 100_000) -> dict:
     from ..ui.what_if import WhatIf
 
     widget = WhatIf(users=users, days=5)
-    moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lock_minutes", 30), ("window", 0), ("skew", 15.0),
-             ("limit", 5), ("lock_minutes", 15), ("window", 1)]
+    moves = [("window", 2), ("skew", 40.0), ("limit", 10), ("lockout_minutes", 30), ("window", 0), ("skew", 15.0),
+             ("limit", 5), ("lockout_minutes", 15), ("window", 1)]
     totals, parts = [], {"simulate": [], "tables and odds": [], "plots": []}
     for name, value in moves:
         getattr(widget, name).value = value
@@ -316,13 +316,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n1. Exact engine (real back office and devices) against a bare pyotp verify")
     e = exact_engine(users=200 if quick else 1000, repeats=1 if quick else 3)
-    print_figure("code steps timed", f"{e['steps']:,}")
-    print_figure("exact engine, per code step (submit_code, CPU)", f"{e['per_step'] * 1e6:.1f} us")
+    print_figure("code checks timed", f"{e['steps']:,}")
+    print_figure("exact engine, per code check (submit_code, CPU)", f"{e['per_step'] * 1e6:.1f} us")
     print_figure("bare pyotp TOTP.verify(code, valid_window=1), CPU", f"{e['bare'] * 1e6:.1f} us")
     print_figure(f"ratio (best of {e['repeats'] * e['passes']} alternating runs each)", f"{e['ratio']:.2f}x",
           f"goal <= 2x: {verdict(e['ratio'] <= 2)}")
     print_figure("  ratio in each run", ", ".join(f"{r:.2f}" for r in e["ratios"]))
-    print_figure("  code step timed inside the simulation (wall clock)", f"{e['in_simulation'] * 1e6:.1f} us")
+    print_figure("  code prompt timed inside the simulation (wall clock)", f"{e['in_simulation'] * 1e6:.1f} us")
     print_figure("whole exact engine per login (KDF 2**1, app, clock)", f"{e['per_login'] * 1e6:.0f} us")
     print_figure(f"fast engine on the same {e['logins']:,} logins: differing", f"{e['differ']}",
           f"goal 0: {verdict(e['differ'] == 0)}")

@@ -227,7 +227,7 @@ class Classroom:
         statuses = self.progress.statuses() if statuses is None else statuses
         return {"trainees": len(statuses), "logged in": sum(s.logged_in for s in statuses),
                 "sees QR": sum(s.sees_qr for s in statuses), "enrolled": sum(s.enrolled for s in statuses),
-                "signed in": sum(s.signed_in for s in statuses), "locked": sum(s.locked_until is not None for s in statuses)}
+                "signed in": sum(s.signed_in for s in statuses), "locked": sum(s.locked_out_until is not None for s in statuses)}
 
     def stages(self) -> dict[Progress, int]:
         """How many trainees are at each stage (the projector's bars)."""

@@ -3,7 +3,7 @@
 A trainee's page runs in its own kernel; the trainer's dashboard runs in another. What a trainee
 sees right now (the QR code, the code field) lives only in that trainee's kernel, so the
 dashboard reads it from what the login recorded in the shared event log: the state each step went
-to, when the QR was shown, and how long the policy keeps such a step open. Enrolment, failures
+to, when the QR was shown, and how long the policy keeps such a prompt open. Enrolment, failures
 and locks come from the second factor's state in the back office. Nothing here reads a secret.
 
 The log is folded incrementally: each refresh folds only the events added since the last one, so a
@@ -34,16 +34,16 @@ class Progress(enum.Enum):
     RESET = "2FA reset: log in again"
     ENROLLED = "enrolled"
     SIGNED_IN = "signed in"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked out"
 
 
-# The steps that leave a QR or code window open in the trainee's page, until the policy's timeout.
-OPEN_STEPS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name: Progress.TYPING_CODE}
+# The states that leave a QR or code prompt open in the trainee's page, until the policy's timeout.
+OPEN_PROMPTS = {State.ENROLMENT.name: Progress.SEES_QR, State.CODE_REQUIRED.name: Progress.TYPING_CODE}
 
-# What the trainee did themselves ("last seen"); a step that lapsed on its own, or an admin's action, is not.
+# What the trainee did themselves ("last seen"); a prompt that lapsed on its own, or an admin's action, is not.
 TRAINEE_ACTIONS = {EventKind.PASSWORD_ACCEPTED, EventKind.PASSWORD_REJECTED, EventKind.CODE_ACCEPTED,
                    EventKind.CODE_REJECTED, EventKind.REPLAY_BLOCKED, EventKind.SERVER_CLOCK_BEHIND,
-                   EventKind.RECOVERY_CODE_USED, EventKind.RECOVERY_CODE_REJECTED, EventKind.LOGIN_REFUSED_LOCKED,
+                   EventKind.RECOVERY_CODE_USED, EventKind.RECOVERY_CODE_REJECTED, EventKind.LOGIN_REFUSED_LOCKED_OUT,
                    EventKind.LOGGED_OUT}
 
 
@@ -53,7 +53,7 @@ class _Trail:
 
     logged_in: bool = False
     last_state: str = ""
-    step_opened: float | None = None
+    prompt_opened: float | None = None
     signed_in: bool = False
     last_seen: float | None = None
     reset: bool = False
@@ -77,7 +77,7 @@ class TraineeStatus:
     failed_codes: int
     wrong_passwords: int
     step_offset: int | None
-    locked_until: float | None
+    locked_out_until: float | None
     last_seen: float | None
     stuck_since: float | None
 
@@ -100,15 +100,15 @@ def _fold(trail: _Trail, event: Event) -> _Trail:
         offset = event.field("offset", 0) if event.detail_key == MATCHED_STEP else 0
         trail = replace(trail, step_offset=int(offset))
     if event.kind is EventKind.TWOFA_RESET:
-        # an admin reset closes any open step of that user (the next code is refused as "changed")
-        return replace(trail, last_state="", step_opened=None, signed_in=False, reset=True, lapsed=False,
+        # an admin reset closes any open prompt of that user (the next code is refused as "changed")
+        return replace(trail, last_state="", prompt_opened=None, signed_in=False, reset=True, lapsed=False,
                        step_offset=None)
     if event.kind is EventKind.EXPIRED:
         trail = replace(trail, lapsed=trail.last_state == State.ENROLMENT.name)
     if event.state_to:
         fresh = event.kind is EventKind.PASSWORD_ACCEPTED or event.state_to != trail.last_state
-        opened = event.time if fresh else trail.step_opened
-        trail = replace(trail, last_state=event.state_to, step_opened=opened if event.state_to in OPEN_STEPS else None,
+        opened = event.time if fresh else trail.prompt_opened
+        trail = replace(trail, last_state=event.state_to, prompt_opened=opened if event.state_to in OPEN_PROMPTS else None,
                         signed_in=event.state_to == State.AUTHENTICATED.name)
     return trail
 
@@ -197,7 +197,7 @@ class ClassProgress:
     def statuses(self) -> list[TraineeStatus]:
         self.read_events()
         now = self.office.clock.now()
-        timeout = self.office.policy.code_step_timeout
+        timeout = self.office.policy.code_prompt_timeout
         users = {view.username: view for view in self.office.user_views()}
         rows = []
         for name in self.usernames:
@@ -205,14 +205,14 @@ class ClassProgress:
             user = users.get(name)
             enrolled = user is not None and user.enrolled
             failures = 0 if user is None else user.failed_codes
-            locked_until = None if user is None else user.locked_until
-            step_open = trail.step_opened is not None and now < trail.step_opened + timeout
-            open_step = OPEN_STEPS.get(trail.last_state) if step_open else None
-            lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not step_open)) and not enrolled
-            if locked_until is not None:
-                progress = Progress.LOCKED
-            elif open_step is not None and not (open_step is Progress.SEES_QR and enrolled):
-                progress = open_step
+            locked_out_until = None if user is None else user.locked_out_until
+            prompt_open = trail.prompt_opened is not None and now < trail.prompt_opened + timeout
+            open_prompt = OPEN_PROMPTS.get(trail.last_state) if prompt_open else None
+            lapsed_qr = (trail.lapsed or (trail.last_state == State.ENROLMENT.name and not prompt_open)) and not enrolled
+            if locked_out_until is not None:
+                progress = Progress.LOCKED_OUT
+            elif open_prompt is not None and not (open_prompt is Progress.SEES_QR and enrolled):
+                progress = open_prompt
             elif trail.signed_in:
                 progress = Progress.SIGNED_IN
             elif enrolled:
@@ -229,8 +229,8 @@ class ClassProgress:
                 username=name, progress=progress, logged_in=trail.logged_in,
                 sees_qr=progress is Progress.SEES_QR, enrolled=enrolled, signed_in=trail.signed_in,
                 failed_codes=failures, wrong_passwords=trail.wrong_passwords, step_offset=trail.step_offset,
-                locked_until=locked_until, last_seen=trail.last_seen,
-                stuck_since=trail.step_opened if progress is Progress.SEES_QR else None))
+                locked_out_until=locked_out_until, last_seen=trail.last_seen,
+                stuck_since=trail.prompt_opened if progress is Progress.SEES_QR else None))
         return rows
 
     def __repr__(self) -> str:

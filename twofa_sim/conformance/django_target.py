@@ -96,7 +96,7 @@ MAPPING: tuple[Mapping, ...] = (
             "never: a used code is refused with the same \"Invalid token\" as a wrong one, so the "
             "target's class is 'wrong'",
             "django_otp/oath.py TOTP.verify (min_t); django_otp/forms.py _verify_token"),
-    Mapping("LOCKED and message class 'locked'",
+    Mapping("LOCKED_OUT and message class 'locked'",
             "no lock state: django-otp throttles, refusing every code for 1, 2, 4, 8 s and so on after the "
             "n-th failure (\"Verification temporarily disabled because of n failed attempts\"); "
             "that refusal is the class 'locked', the state stays CODE_REQUIRED",

@@ -25,7 +25,7 @@ def _not_expressible(*words: str) -> Callable[[Row], bool]:
     return lambda r: r.differs == NOT_EXPRESSIBLE and any(w in r.target or w in r.action for w in words)
 
 
-def _code_step(r: Row) -> bool:
+def _types_a_code(r: Row) -> bool:
     return r.action.startswith("types")
 
 
@@ -46,37 +46,37 @@ KINDS: tuple[Kind, ...] = (
          "step has nothing to act on there."),
     Kind("every user enrols",
          lambda r: "AUTHENTICATED" in r.spec and r.action.startswith("logs in") and "accepted" in r.target,
-         "Without a per-user or company flag the target sends every user to enrol or to the code step, where "
+         "Without a per-user or company flag the target sends every user to enrol or to the code prompt, where "
          "the spec lets a user who needs no 2FA in with the password."),
     Kind("separate throttles",
-         lambda r: "recovery code" in r.action and "LOCKED" in r.spec and r.target.startswith("accepted"),
+         lambda r: "recovery code" in r.action and "LOCKED_OUT" in r.spec and r.target.startswith("accepted"),
          "The target throttles each device on its own, so a backup token is still checked while the app's "
          "codes are throttled; the spec's one failure count covers both (django_otp/models.py ThrottlingMixin)."),
     Kind("throttle, not a count",
-         lambda r: _code_step(r) and "Verification temporarily disabled" in r.target_words
-         and "LOCKED" not in r.spec,
+         lambda r: _types_a_code(r) and "Verification temporarily disabled" in r.target_words
+         and "LOCKED_OUT" not in r.spec,
          "django-otp throttles: after a failure it refuses every code, the right one too, for 1, 2, 4, 8 s and so on "
          "(\"Verification temporarily disabled\"), where the spec checks each code and counts the wrong ones."),
-    Kind("no lock", lambda r: _code_step(r) and "LOCKED" in r.spec and "CODE_REQUIRED" in r.target,
+    Kind("no lock", lambda r: _types_a_code(r) and "LOCKED_OUT" in r.spec and "CODE_REQUIRED" in r.target,
          "The target has no lock: where the spec locks at the limit of wrong codes, django-otp only delays "
-         "the next check (a doubling delay, failures during it not counted) and the login stays at the code step."),
+         "the next check (a doubling delay, failures during it not counted) and the login stays at the code prompt."),
     Kind("no lock at the password",
          lambda r: r.action.startswith("logs in") and "locked" in r.spec and r.target.startswith("accepted"),
-         "A user the spec keeps locked out gets the target's code step as usual: its throttle is on the "
+         "A user the spec keeps locked out gets the target's code prompt as usual: its throttle is on the "
          "device and does not stop the password step."),
-    Kind("no throttle at enrolment", lambda r: _code_step(r) and "locked" in r.spec and "ENROLMENT" in r.target,
+    Kind("no throttle at enrolment", lambda r: _types_a_code(r) and "locked" in r.spec and "ENROLMENT" in r.target,
          "In the setup wizard the target neither throttles nor counts wrong codes (no device exists yet, "
          "two_factor/forms.py TOTPDeviceForm), where the spec counts them towards the lock."),
-    Kind("a replay called wrong", lambda r: _code_step(r) and "replay" in r.spec and "refused · wrong" in r.target,
+    Kind("a replay called wrong", lambda r: _types_a_code(r) and "replay" in r.spec and "refused · wrong" in r.target,
          "The target refuses a used code with the same \"Invalid token\" as a wrong one (django_otp/forms.py "
          "_verify_token), so the user is not told the code was already used, as the spec tells them."),
     Kind("enrolment code not remembered",
-         lambda r: _code_step(r) and "replay" in r.spec and r.target.startswith("accepted"),
+         lambda r: _types_a_code(r) and "replay" in r.spec and r.target.startswith("accepted"),
          "The target does not remember the code that confirmed the enrolment (the new device starts with no "
          "last used step), so that code is accepted again at the next login, even after the server's clock "
          "went back; the spec refuses it (already used, or server clock behind)."),
     Kind("new key for each setup",
-         lambda r: _code_step(r) and r.spec.startswith("accepted") and "ENROLMENT" in r.target,
+         lambda r: _types_a_code(r) and r.spec.startswith("accepted") and "ENROLMENT" in r.target,
          "The target makes a new key each time its setup wizard starts, so an app entry scanned from an earlier "
          "QR no longer works; the spec keeps the unconfirmed secret (renew_unconfirmed_secret off)."),
     Kind("reset ends the login quietly",
@@ -85,8 +85,8 @@ KINDS: tuple[Kind, ...] = (
          "says the step belonged to the earlier second factor."),
     Kind("later and partial expiry", lambda r: "EXPIRED" in r.spec and "EXPIRED" not in r.target,
          "The target ends a login after 10 minutes (TWO_FACTOR_LOGIN_TIMEOUT) and only when the next code is "
-         "submitted, and its setup wizard never expires; the spec closes the QR or code step after 5 minutes."),
-    Kind("default policy accepts", lambda r: _code_step(r) and "wrong" in r.spec and r.target.startswith("accepted"),
+         "submitted, and its setup wizard never expires; the spec closes the QR or code prompt after 5 minutes."),
+    Kind("default policy accepts", lambda r: _types_a_code(r) and "wrong" in r.spec and r.target.startswith("accepted"),
          "A consequence of a policy knob the target cannot take (SHA256, 60 s, window 0, drift tracking): "
          "it checks with its defaults, and the app's code works there."),
     Kind("earlier enrolment",

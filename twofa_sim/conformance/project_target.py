@@ -26,7 +26,7 @@ _PASSWORD_PASSES = {Outcome.NO_2FA_NEEDED, Outcome.NEEDS_ENROLMENT, Outcome.NEED
 _MESSAGE_BY_REASON = {
     Reason.BAD_CREDENTIALS: "wrong", Reason.MALFORMED: "wrong", Reason.WRONG_CODE: "wrong",
     Reason.UNKNOWN_RECOVERY_CODE: "wrong", Reason.REPLAY: "replay", Reason.CLOCK_BEHIND: "replay",
-    Reason.LOCKED: "locked", Reason.EXPIRED: "expired", Reason.FACTOR_CHANGED: "expired",
+    Reason.LOCKED_OUT: "locked", Reason.EXPIRED: "expired", Reason.FACTOR_CHANGED: "expired",
 }
 
 
@@ -34,7 +34,7 @@ def message_class(result: StepResult) -> str:
     """The spec's result in the five message classes ('' for a password accepted: no message)."""
     if result.outcome is Outcome.ACCEPTED:
         return "accepted"
-    if result.outcome in (Outcome.LOCKS, Outcome.IS_LOCKED):
+    if result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
         return "locked"
     if result.outcome in (Outcome.TIMED_OUT, Outcome.FACTOR_CHANGED):
         return "expired"
@@ -110,7 +110,7 @@ class ProjectTarget:
         return Observation(DONE, "", result.state.name, result.message)
 
     def time_passed(self) -> dict[tuple[str, str], str]:
-        """Every login with an open QR or code step looks at the clock, as the scenario runner's do."""
+        """Every login with an open QR or code prompt looks at the clock, as the scenario runner's do."""
         for login in self._logins.values():
             if FlowEvent.TIME_PASSES in login.allowed_events:
                 login.poll()

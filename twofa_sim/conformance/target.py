@@ -29,7 +29,7 @@ ACCEPTED, REFUSED, DONE = "accepted", "refused", "done"
 MESSAGE_CLASSES = ("accepted", "wrong", "replay", "locked", "expired")
 
 #: States a login can be in, named as the spec's flow names them (``State`` names).
-STATES = ("CREDENTIALS", "ENROLMENT", "CODE_REQUIRED", "AUTHENTICATED", "LOCKED", "EXPIRED")
+STATES = ("CREDENTIALS", "ENROLMENT", "CODE_REQUIRED", "AUTHENTICATED", "LOCKED_OUT", "EXPIRED")
 
 
 class NotExpressible(Exception):

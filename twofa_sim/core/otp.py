@@ -47,7 +47,7 @@ class _Keyed:
     def codes(self, steps: range, digits: int) -> list[str]:
         """The HOTP code of each time step, in order: the step's HMAC (the pads' hash states copied,
         then the step, then the inner digest), truncated as RFC 4226 says and pyotp does. A
-        window's codes in one call: the window is the hot loop of every code step."""
+        window's codes in one call: the window is the hot loop of every code check."""
         inner_pad, outer_pad, modulus, codes = self._inner, self._outer, 10 ** digits, []
         for step in steps:
             inner, outer = inner_pad.copy(), outer_pad.copy()

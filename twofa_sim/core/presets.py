@@ -5,7 +5,7 @@ is a :class:`~twofa_sim.core.policy.Policy` with GitLab's values, and :func:`pre
 each knob the value, how the system names it and where it is written (repository, path, the tag or
 commit it was read at). A knob the system does not have is said so: the preset keeps the project's
 value there. Where the system has no lock on wrong codes at all, the engine's nearest is the
-highest limit the policy takes (:data:`NO_LOCK_LIMIT`), marked as a stand-in, never as the
+highest limit the policy takes (:data:`NO_LOCKOUT_LIMIT`), marked as a stand-in, never as the
 system's value. What the engine does not model (django-otp's growing delay, GitLab's counter shared
 with passwords, Keycloak's growing wait) is listed in ``not_modelled``; the attacker analysis uses
 each system's own schedule (``attacker``), so the odds come from the real rules.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from .errors import PolicyError
 from .policy import Policy
 
-NO_LOCK_LIMIT = 1000
+NO_LOCKOUT_LIMIT = 1000
 """The highest ``failed_code_limit`` a policy takes: the engine's stand-in for "no lock on codes"."""
 
 
@@ -112,7 +112,7 @@ _django_otp_totp = Source(_DJANGO_OTP, "src/django_otp/plugins/otp_totp/models.p
 _two_factor_views = Source(_TWO_FACTOR, "two_factor/views/core.py", "1.18.1")
 _two_factor_utils = Source(_TWO_FACTOR, "two_factor/utils.py", "1.18.1")
 
-_NO_CODE_LOCK = "the engine's lock cannot be switched off; the highest limit it takes, so codes practically never lock"
+_NO_CODE_LOCKOUT = "the engine's lock cannot be switched off; the highest limit it takes, so codes practically never lock"
 
 
 def _knob(setting, value, documented_as, source, stand_in=False) -> SourcedKnob:
@@ -139,16 +139,16 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("replay_protection", True, "consumed_timestep: a code of a step not later than the last is refused",
                   _devise_2fa_model),
             _knob("failed_code_limit", 10, "config.maximum_attempts = 10 (Devise lockable)", _gitlab_devise),
-            _knob("lock_seconds", 600, "config.unlock_in = 10.minutes, unlock_strategy :time", _gitlab_devise),
+            _knob("lockout_seconds", 600, "config.unlock_in = 10.minutes, unlock_strategy :time", _gitlab_devise),
             _knob("recovery_code_count", 10, "devise :two_factor_backupable, otp_number_of_backup_codes: 10",
                   _gitlab_user),
             _knob("secret_bits", 160, "otp_secret_length = 20 (bytes, ROTP::Base32.random)", _devise_2fa),
             _knob("drift_tracking", False, "no drift memory: each check centred on the server's time", _devise_2fa_model),
         ),
-        absent=(("code_step_timeout", "not read in its source"),),
+        absent=(("code_prompt_timeout", "not read in its source"),),
         not_modelled=("GitLab counts failed passwords and failed codes in one counter; the engine counts codes only",
                       "a wrong code also e-mails the user"),
-        attacker=("count-lock", (("limit", 10), ("lock_seconds", 600.0))),
+        attacker=("count-lockout", (("limit", 10), ("lockout_seconds", 600.0))),
         attacker_note="10 failed attempts lock for 10 min (Devise lockable)"),
     PolicyPreset(
         "keycloak", "Keycloak (defaults)",
@@ -157,12 +157,12 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("window", 1, "OTPPolicy.DEFAULT_POLICY: look-around window 1", _keycloak_otp),
             _knob("replay_protection", True, "DEFAULT_IS_REUSABLE = false (it remembers used codes, not steps)",
                   _keycloak_otp),
-            _knob("failed_code_limit", NO_LOCK_LIMIT,
-                  f"realm.setBruteForceProtected(false): no lock by default; {_NO_CODE_LOCK}", _keycloak_realm,
+            _knob("failed_code_limit", NO_LOCKOUT_LIMIT,
+                  f"realm.setBruteForceProtected(false): no lock by default; {_NO_CODE_LOCKOUT}", _keycloak_realm,
                   stand_in=True),
             _knob("drift_tracking", False, "no drift memory for TOTP", _keycloak_otp),
         ),
-        absent=(("code_step_timeout", "not read in its source"),
+        absent=(("code_prompt_timeout", "not read in its source"),
                 ("recovery_code_count", "recovery codes are a separate required action, not read here")),
         not_modelled=("Keycloak remembers each used code for period x (2 x window + 1) s, per code; the engine "
                       "remembers the last accepted step",),
@@ -176,10 +176,10 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("replay_protection", True, "DEFAULT_IS_REUSABLE = false (it remembers used codes, not steps)",
                   _keycloak_otp),
             _knob("failed_code_limit", 30, "realm.setFailureFactor(30)", _keycloak_realm),
-            _knob("lock_seconds", 60, "realm.setWaitIncrementSeconds(60): the first wait", _keycloak_realm),
+            _knob("lockout_seconds", 60, "realm.setWaitIncrementSeconds(60): the first wait", _keycloak_realm),
             _knob("drift_tracking", False, "no drift memory for TOTP", _keycloak_otp),
         ),
-        absent=(("code_step_timeout", "not read in its source"),
+        absent=(("code_prompt_timeout", "not read in its source"),
                 ("recovery_code_count", "recovery codes are a separate required action, not read here")),
         not_modelled=("the wait grows by 60 s for each further 30 failures, at most 900 s "
                       "(setMaxFailureWaitSeconds(900)), and failures are forgotten after 12 h without one; the "
@@ -196,13 +196,13 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
             _knob("replay_protection", True, "disable_reuse_security_policy: false (a used code is refused)",
                   _authelia_totp),
             _knob("secret_bits", 256, "secret_size: 32 (TOTPSecretSizeDefault, bytes)", _authelia_const),
-            _knob("failed_code_limit", NO_LOCK_LIMIT,
+            _knob("failed_code_limit", NO_LOCKOUT_LIMIT,
                   f"regulation counts first-factor (password) failures only; wrong codes never ban the user; "
-                  f"{_NO_CODE_LOCK}", _authelia_regulator, stand_in=True),
+                  f"{_NO_CODE_LOCKOUT}", _authelia_regulator, stand_in=True),
             _knob("drift_tracking", False, "no drift memory", _authelia_totp),
         ),
         absent=(("recovery_code_count", "no recovery codes for TOTP found"),
-                ("code_step_timeout", "not read in its source")),
+                ("code_prompt_timeout", "not read in its source")),
         not_modelled=("wrong codes are rate-limited per IP address: 30 a minute, 40 in 2 min, 50 in 10 min "
                       "(server.endpoints.rate_limits.second_factor_totp); one address is slowed, many are not",
                       "regulation (3 password failures in 2 min ban for 5 min) concerns passwords only"),
@@ -220,11 +220,11 @@ PRESETS: dict[str, PolicyPreset] = {p.name: p for p in (
                   _django_otp_totp),
             _knob("drift_tracking", True, "OTP_TOTP_SYNC = True: drift follows the device", _django_otp_totp),
             _knob("secret_bits", 160, "default_key(): random_hex(20) (bytes)", _django_otp_totp),
-            _knob("code_step_timeout", 600, "TWO_FACTOR_LOGIN_TIMEOUT = 600 (s, the login wizard)",
+            _knob("code_prompt_timeout", 600, "TWO_FACTOR_LOGIN_TIMEOUT = 600 (s, the login wizard)",
                   _two_factor_views),
             _knob("recovery_code_count", 10, "backup tokens: 10 static tokens", _two_factor_views),
-            _knob("failed_code_limit", NO_LOCK_LIMIT,
-                  f"no lock: a delay doubles after each failure (OTP_TOTP_THROTTLE_FACTOR = 1); {_NO_CODE_LOCK}",
+            _knob("failed_code_limit", NO_LOCKOUT_LIMIT,
+                  f"no lock: a delay doubles after each failure (OTP_TOTP_THROTTLE_FACTOR = 1); {_NO_CODE_LOCKOUT}",
                   _django_otp_totp, stand_in=True),
         ),
         not_modelled=("the delay of 1, 2, 4, 8 s and so on after each failure (a code typed during it is refused, not "
@@ -247,4 +247,4 @@ def preset_rows(names=None) -> list[dict]:
     return [row for name in (names or PRESETS) for row in preset(name).rows()]
 
 
-__all__ = ["PRESETS", "PolicyPreset", "SourcedKnob", "Source", "preset", "preset_rows", "NO_LOCK_LIMIT"]
+__all__ = ["PRESETS", "PolicyPreset", "SourcedKnob", "Source", "preset", "preset_rows", "NO_LOCKOUT_LIMIT"]

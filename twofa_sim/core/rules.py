@@ -3,7 +3,7 @@
 The exact engine (:mod:`twofa_sim.login.enrolment`), the numpy engine
 (:mod:`twofa_sim.analysis.simulation`), the attacker model (:mod:`twofa_sim.analysis.attacker`) and a
 class's progress all ask these functions, so a rule cannot drift between them. Each works on plain
-numbers (``None``: no lock, no step) and, unchanged, on numpy arrays (``NaN``: no lock; a step
+numbers (``None``: no lockout, no step) and, unchanged, on numpy arrays (``NaN``: no lockout; a step
 before every real one: none used), because it uses only comparisons and arithmetic that numpy
 broadcasts.
 """
@@ -13,22 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 
-def lock_lapsed(now: Any, locked_until: Any) -> Any:
-    """A lock has run out: ``now`` is at or after its end. No lock (``None``, ``NaN``) has not lapsed."""
-    return locked_until is not None and now >= locked_until
+def lockout_lapsed(now: Any, locked_out_until: Any) -> Any:
+    """A lockout has run out: ``now`` is at or after its end. No lockout (``None``, ``NaN``) has not lapsed."""
+    return locked_out_until is not None and now >= locked_out_until
 
 
-def lock_holds(now: Any, locked_until: Any) -> Any:
-    """A lock refuses at ``now``: it exists and has not run out."""
-    return locked_until is not None and now < locked_until
+def lockout_holds(now: Any, locked_out_until: Any) -> Any:
+    """A lockout refuses at ``now``: it exists and has not run out."""
+    return locked_out_until is not None and now < locked_out_until
 
 
-def lock_standing(failures: int, locked_until: float | None, now: float) -> tuple[int, float | None]:
-    """(failed codes that count, lock end) at ``now``: a lock that has run out is gone and wipes the
+def lockout_standing(failures: int, locked_out_until: float | None, now: float) -> tuple[int, float | None]:
+    """(failed codes that count, lockout end) at ``now``: a lockout that has run out is gone and wipes the
     count with it, whether or not that was written back."""
-    if lock_lapsed(now, locked_until):
+    if lockout_lapsed(now, locked_out_until):
         return 0, None
-    return failures, locked_until
+    return failures, locked_out_until
 
 
 def reaches_limit(counted: Any, limit: int) -> Any:
@@ -36,9 +36,9 @@ def reaches_limit(counted: Any, limit: int) -> Any:
     return counted >= limit
 
 
-def lock_end(now: Any, lock_seconds: float) -> Any:
-    """When a lock set at ``now`` ends."""
-    return now + lock_seconds
+def lockout_end(now: Any, lockout_seconds: float) -> Any:
+    """When a lockout set at ``now`` ends."""
+    return now + lockout_seconds
 
 
 def in_window(step: Any, present: Any, window: int) -> Any:
@@ -57,10 +57,10 @@ def is_replay(step: Any, last_used: Any, replay_protection: bool = True) -> Any:
     return replay_protection and last_used is not None and step <= last_used
 
 
-def step_timed_out(now: Any, deadline: Any) -> Any:
-    """An open code step's time is up at ``now``; a login with no open step (``None``) has none."""
+def prompt_timed_out(now: Any, deadline: Any) -> Any:
+    """An open code prompt's time is up at ``now``; a login with no open prompt (``None``) has none."""
     return deadline is not None and now >= deadline
 
 
-__all__ = ["lock_lapsed", "lock_holds", "lock_standing", "reaches_limit", "lock_end", "in_window", "window_steps", "is_replay",
-           "step_timed_out"]
+__all__ = ["lockout_lapsed", "lockout_holds", "lockout_standing", "reaches_limit", "lockout_end", "in_window", "window_steps", "is_replay",
+           "prompt_timed_out"]

@@ -181,7 +181,7 @@ steps:
   - wait: 23h
     note: The next morning
   - login: alice
-    note: "Username and password again: no QR code this time, only the code step"
+    note: "Username and password again: no QR code this time, only the code prompt"
     expect: {state: CODE_REQUIRED, qr_shown: false}
   - type: {from: alice-browser}
     note: The code the add-on shows now logs her in

@@ -3,7 +3,7 @@
 A trainer prepares a session (companies, users, enrolments, a lock or two, the clock at the right
 moment, the phones with their apps) and reloads it in front of the class. The file is JSON:
 
-``{"format": "twofa-sim session", "schema_version": 3, "sha256": ..., "session": {...}}``
+``{"format": "twofa-sim session", "schema_version": 4, "sha256": ..., "session": {...}}``
 
 ``session`` is the back office's ``snapshot()`` (policy, clock, secret source with the state of
 its generator, companies, users with password hashes and enrolments, the event log, the next
@@ -16,7 +16,8 @@ range the domain can use (:mod:`twofa_sim.io.session_fields`) and writes atomica
 snapshots only: it changes nothing, not even a counter. Version 1 files (before HOTP entries,
 FreeOTP's question and the app's password lock were kept) load with those at their defaults;
 version 1 and 2 files (before an event's detail was a message id with fields) keep each detail's
-text as written.
+text as written; version 1 to 3 files (before the domain's words were renamed) are read with the
+new names (:mod:`twofa_sim.core.old_names`).
 
 Bytes are base64; shared secrets are base32 text, as in the QR. ``sha256`` is the hash of the
 canonical text of ``session``: a file damaged in any byte fails to load with a clear error. After
@@ -46,15 +47,18 @@ from typing import Any, Iterable
 from ..apps.device import Device
 from ..apps.profiles import PROFILES
 from ..core.clock import Clock
+from ..core.events import EventKind
 from ..core.errors import TwofaSimError, ValidationError
 from ..core.files import file_kind
 from ..core.messages import AS_WRITTEN
+from ..core.old_names import DETAIL_KEYS, ENUM_NAMES, FACTOR_FIELDS, POLICY_KNOBS, renamed
 from ..core.secret_source import SeededSecretSource, SystemSecretSource
 from ..login.backoffice import BackOffice
+from ..login.flow import State
 from .session_fields import SessionFileError, check_document, check_session, refuse_constant
 
 FORMAT = "twofa-sim session"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: What version 2 added, and its value for a version 1 file (which could not hold anything else).
 _NEW_IN_2 = {"device": {"password_hash": None, "locked": False}, "entry": {"type": "totp", "counter": None},
@@ -295,6 +299,8 @@ def _document_to_session(document: Any) -> Session:
         _upgrade_from_1(session)
     if version <= 2:
         _upgrade_from_2(session)
+    if version <= 3:
+        _upgrade_from_3(session)
     check_session(session)
     office = BackOffice.restore(session)
     devices = []
@@ -336,6 +342,32 @@ def _upgrade_from_2(session: dict) -> None:
         if isinstance(event, dict) and "detail" in event:
             detail = event.pop("detail")
             event["detail_key"], event["detail_fields"] = (AS_WRITTEN, {"text": detail}) if detail else ("", {})
+
+
+def _upgrade_from_3(session: dict) -> None:
+    """A version 3 file as version 4: the policy's knobs, each second factor's fields, and the kinds,
+    states and detail ids its events recorded, by their names since the domain's words were renamed (only
+    where the structure is as version 3 wrote it; anything else is left for the checks to name)."""
+    def rename(data: Any, old_names: dict, where: str) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            return renamed(data, old_names, where)
+        except ValueError as problem:
+            raise SessionFileError(where, str(problem).removeprefix(where + " ")) from None
+
+    session["policy"] = rename(session["policy"], POLICY_KNOBS, "session.policy")
+    for index, user in enumerate(session["users"] if isinstance(session["users"], list) else []):
+        if isinstance(user, dict) and "enrolment" in user:
+            user["enrolment"] = rename(user["enrolment"], FACTOR_FIELDS, f"session.users[{index}].enrolment")
+    states = {old: new for old, new in ENUM_NAMES.items() if new in State.__members__}
+    kinds = {old: new for old, new in ENUM_NAMES.items() if new in EventKind.__members__}
+    for event in session["events"] if isinstance(session["events"], list) else []:
+        if isinstance(event, dict):
+            for key, old_names in (("kind", kinds), ("state_from", states), ("state_to", states),
+                                   ("detail_key", DETAIL_KEYS)):
+                if isinstance(event.get(key), str):
+                    event[key] = old_names.get(event[key], event[key])
 
 
 __all__ = ["Session", "SessionFileError", "save", "load", "dumps", "loads", "FORMAT", "SCHEMA_VERSION"]

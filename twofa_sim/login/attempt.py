@@ -20,7 +20,7 @@ from .enrolment import RECOVERY_CODE, TOTP_CODE, SecondFactor, Verdict
 from ..core.errors import ValidationError
 from ..core.events import EventKind
 from ..core.messages import NOTHING, Said, render_fields, say
-from ..core.rules import step_timed_out
+from ..core.rules import prompt_timed_out
 from .flow import FLOW, Facts, FlowEvent, FlowTable, Guard, Outcome, Reason, State, Taken
 from .screen import EnrolmentScreen
 
@@ -63,8 +63,8 @@ class StepResult(NamedTuple):
     outcome: Outcome
     reason: Reason
     screen: EnrolmentScreen | None = None
-    locked_until: float | None = None
-    step: int | None = None
+    locked_out_until: float | None = None
+    time_step: int | None = None
     message_key: str = "none"
     message_fields: tuple[tuple[str, object], ...] = ()
 
@@ -116,15 +116,15 @@ class LoginAttempt:
 
     def submit_code(self, code: str) -> StepResult:
         _check_text("code", code)
-        return self._fire(FlowEvent.SUBMIT_CODE, self._classify_code_step, TOTP_CODE, code, self._flow.code_step_order)
+        return self._fire(FlowEvent.SUBMIT_CODE, self._classify_code, TOTP_CODE, code, self._flow.code_order)
 
     def submit_recovery_code(self, code: str) -> StepResult:
         _check_text("recovery code", code)
-        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, self._classify_code_step, RECOVERY_CODE, code,
-                          self._flow.recovery_step_order)
+        return self._fire(FlowEvent.SUBMIT_RECOVERY_CODE, self._classify_code, RECOVERY_CODE, code,
+                          self._flow.recovery_code_order)
 
     def poll(self) -> StepResult:
-        """Let time pass: closes the code step once its time is up (widgets call this each second)."""
+        """Let time pass: closes the code prompt once its time is up (widgets call this each second)."""
         return self._fire(FlowEvent.TIME_PASSES, self._classify_time)
 
     def log_out(self) -> StepResult:
@@ -143,7 +143,7 @@ class LoginAttempt:
         return self._flow.events_from(self.state)
 
     def seconds_left(self) -> float | None:
-        """Seconds until the open code step closes, or None when no step is open."""
+        """Seconds until the open code prompt closes, or None when no prompt is open."""
         return None if self.deadline is None else max(0.0, self.deadline - self._office.clock.now())
 
     # -- the engine -----------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class LoginAttempt:
         self._silent_event = event if taken.writes_nothing else None
         fields = self._message_fields(verdict)
         return StepResult(self.state, verdict.outcome, verdict.reason, self.screen if taken.shows_qr else None,
-                          verdict.locked_until, verdict.step, row.message, fields)
+                          verdict.locked_out_until, verdict.time_step, row.message, fields)
 
     def _step(self, event: FlowEvent, classify: Callable[..., tuple[Verdict, Taken]],
               given: tuple[object, ...]) -> tuple[Verdict, Taken]:
@@ -218,8 +218,8 @@ class LoginAttempt:
         return verdict, self._flow.taken(self._flow.lookup(self.state, event, verdict.outcome, verdict.reason))
 
     def _classify_time(self, event: FlowEvent, now: float) -> tuple[Verdict, Taken]:
-        guard, taken = self._flow.decide_in(self.state, event, self._flow.time_step_order,
-                                            Facts(timed_out=step_timed_out(now, self.deadline)))
+        guard, taken = self._flow.decide_in(self.state, event, self._flow.time_passes_order,
+                                            Facts(timed_out=prompt_timed_out(now, self.deadline)))
         return Verdict(guard.outcome, guard.reason), taken
 
     def _classify_password(self, event: FlowEvent, now: float, username: str, known: bool,
@@ -230,29 +230,29 @@ class LoginAttempt:
         if matches:
             self.username = user.username
         standing = user.enrolment.standing(now)[1] if matches else None
-        facts = Facts(password_ok=matches, user_known=known, locked=standing is not None, locked_until=standing,
+        facts = Facts(password_ok=matches, user_known=known, locked_out=standing is not None, locked_out_until=standing,
                       needs_2fa=matches and self._office.needs_2fa(user), enrolled=matches and user.enrolment.is_enrolled)
         guard, taken = self._flow.decide_in(self.state, event, self._flow.password_order, facts)
-        return Verdict(guard.outcome, guard.reason, locked_until=guard.lock(facts), detail=guard.detail(facts)), taken
+        return Verdict(guard.outcome, guard.reason, locked_out_until=guard.lockout(facts), detail=guard.detail(facts)), taken
 
-    def _classify_code_step(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
+    def _classify_code(self, event: FlowEvent, now: float, factor: SecondFactor, text: str,
                             order: tuple[Guard, ...]) -> tuple[Verdict, Taken]:
         """The second factor finds the facts and proposes a change; the order decides the outcome."""
         enrolment = self._user().enrolment
-        check = enrolment.check(factor, text, now, self._office.policy, timed_out=step_timed_out(now, self.deadline),
-                                factor_changed=self._step_is_stale(enrolment), malformed_before=self.malformed_codes)
+        check = enrolment.check(factor, text, now, self._office.policy, timed_out=prompt_timed_out(now, self.deadline),
+                                factor_changed=self._prompt_is_stale(enrolment), malformed_before=self.malformed_codes)
         guard, taken = self._flow.decide_in(self.state, event, order, check.facts)
         return check.verdict_of(guard), taken
 
-    def _step_is_stale(self, enrolment) -> bool:
-        """The step was opened for a second factor that has changed since: an admin reset it, or
-        another login confirmed or replaced the secret this QR step shows."""
+    def _prompt_is_stale(self, enrolment) -> bool:
+        """The prompt was opened for a second factor that has changed since: an admin reset it, or
+        another login confirmed or replaced the secret this QR prompt shows."""
         return self._opened_for != _second_factor_of(enrolment)
 
     def _user(self) -> BackendUser:
         """The user this login is for, read once per step: the check and the actions of one step
         (one transaction) see and change the same object."""
-        assert self.username is not None, "a code step always follows an accepted password"
+        assert self.username is not None, "a code prompt always follows an accepted password"
         if self._step_user is None or self._step_user[0] != self.username:
             self._step_user = (self.username, self._office.user(self.username))
         return self._step_user[1]
@@ -267,12 +267,12 @@ class LoginAttempt:
         office = self._office
         secret = self._user().enrolment.begin(office.policy, office.secret_source)
         self.screen = EnrolmentScreen.for_user(secret, self.username, office.policy)
-        self.deadline = now + office.policy.code_step_timeout
+        self.deadline = now + office.policy.code_prompt_timeout
         self._opened_for = _second_factor_of(self._user().enrolment)
         self._note(now, EventKind.QR_SHOWN, detail=say("qr_issuer", issuer=office.policy.issuer))
 
-    def _on_open_code_step(self, now: float, verdict: Verdict) -> None:
-        self.deadline = now + self._office.policy.code_step_timeout
+    def _on_open_code_prompt(self, now: float, verdict: Verdict) -> None:
+        self.deadline = now + self._office.policy.code_prompt_timeout
         self._opened_for = _second_factor_of(self._user().enrolment)
 
     def _on_note_enrolment(self, now: float, verdict: Verdict) -> None:
@@ -281,10 +281,10 @@ class LoginAttempt:
     def _on_sign_in(self, now: float, verdict: Verdict) -> None:
         self._note(now, EventKind.AUTHENTICATED)
 
-    def _on_note_lock(self, now: float, verdict: Verdict) -> None:
-        self._note(now, EventKind.LOCKED, detail=say("locked_until", until=iso(verdict.locked_until)))
+    def _on_note_lockout(self, now: float, verdict: Verdict) -> None:
+        self._note(now, EventKind.LOCKED_OUT, detail=say("locked_out_until", until=iso(verdict.locked_out_until)))
 
-    def _on_close_step(self, now: float, verdict: Verdict) -> None:
+    def _on_close_code_prompt(self, now: float, verdict: Verdict) -> None:
         self.screen, self.deadline, self._opened_for = None, None, None
 
     def _on_note_malformed(self, now: float, verdict: Verdict) -> None:
@@ -316,7 +316,7 @@ class LoginAttempt:
     def _message_fields(self, verdict: Verdict) -> tuple[tuple[str, object], ...]:
         """The fields a message may name: the code's length and the lock's end."""
         return (("digits", self._office.policy.digits),
-                ("until", iso(verdict.locked_until) if verdict.locked_until else ""))
+                ("until", iso(verdict.locked_out_until) if verdict.locked_out_until else ""))
 
     def __repr__(self) -> str:
         who = f", user={self.username!r}" if self.username else ""

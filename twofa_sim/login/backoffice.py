@@ -329,11 +329,11 @@ class BackOffice:
 
     def _user_view(self, user: BackendUser, now: float) -> UserView:
         e = user.enrolment
-        failures, locked_until = e.standing(now)
+        failures, locked_out_until = e.standing(now)
         return UserView(username=user.username, company=user.company, force_2fa=user.force_2fa,
                         company_2fa=self.company(user.company).force_2fa_for_all, needs_2fa=self.needs_2fa(user),
                         enrolled=e.is_enrolled, enrolment_pending=e.pending_secret is not None,
-                        failed_codes=failures, locked_until=locked_until,
+                        failed_codes=failures, locked_out_until=locked_out_until,
                         recovery_codes_left=e.recovery.remaining if e.recovery else 0)
 
     def __repr__(self) -> str:

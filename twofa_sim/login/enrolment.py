@@ -3,10 +3,10 @@ recovery codes.
 
 A check finds facts and proposes one change; it decides nothing. The facts (locked, malformed,
 matched, replay, clock behind, at the limit) are read by the flow's guard order
-(:data:`twofa_sim.login.flow.CODE_STEP_ORDER`, in django-otp's order: lock, window, replay, throttle),
+(:data:`twofa_sim.login.flow.CODE_ORDER`, in django-otp's order: lockout, window, replay, throttle),
 and the row of the outcome alone decides whether the proposed change is written: a matching code
 proposes the drift update, the remembered step and the throttle reset; anything else proposes one
-more counted failure (and the lock at the limit).
+more counted failure (and the lockout at the limit).
 
 The app's code (:class:`TotpCode`) and recovery codes (:class:`RecoveryCode`) are two second
 factors behind one contract (:class:`SecondFactor`), and :meth:`Enrolment.check` is the throttle
@@ -27,24 +27,24 @@ from ..core.messages import NOTHING, Said
 from .flow import FLOW, Facts, Guard, Outcome, Reason
 from ..core.otp import matching_steps, step_of
 from ..core.policy import Policy
-from ..core.rules import is_replay, lock_end, lock_standing, reaches_limit
+from ..core.rules import is_replay, lockout_end, lockout_standing, reaches_limit
 from .recovery_codes import RecoveryCodes
 from ..core.secret_source import SecretSource, new_base32_secret
 
 _CODE = re.compile(r"[0-9]+")
 DAY = 86400
-#: How far past the clock's last instant (the start of 9999) a lock may end: a lock set at the
+#: How far past the clock's last instant (the start of 9999) a lockout may end: a lockout set at the
 #: clock's very end; the time formatting stops at the end of 9999.
-LOCK_MARGIN = 180 * DAY
+LOCKOUT_MARGIN = 180 * DAY
 #: How far the tracked drift may centre the window off the server's time (the accepted window
 #: then stays inside the years the code arithmetic can compute).
 MAX_DRIFT_SECONDS = 180 * DAY
 
 
-def _read_lock_end(value: object, where: str) -> float:
+def _read_lockout_end(value: object, where: str) -> float:
     number = read_number(value, where)
-    if not 0 <= number <= LATEST + LOCK_MARGIN:
-        raise ValidationError(where, "must be a time from 1970 to the end of 9998 (and a lock at most 180 days after)")
+    if not 0 <= number <= LATEST + LOCKOUT_MARGIN:
+        raise ValidationError(where, "must be a time from 1970 to the end of 9998 (and a lockout at most 180 days after)")
     return number
 
 
@@ -68,10 +68,10 @@ def normalise_code(text: object, digits: int) -> str | None:
 class Change(NamedTuple):
     """What a check would write into the enrolment. The engine applies it only when the
     transition table's row says so, so a check itself changes nothing. Its repr says whether it
-    confirms a secret, never which. (A named tuple: made on every code step, in C.)"""
+    confirms a secret, never which. (A named tuple: made on every code check, in C.)"""
 
     failures: int
-    locked_until: float | None
+    locked_out_until: float | None
     last_used_step: int | None = None
     drift: int | None = None
     confirm_secret: str | None = None
@@ -80,31 +80,31 @@ class Change(NamedTuple):
     def __repr__(self) -> str:
         confirm = ", confirms the pending secret" if self.confirm_secret is not None else ""
         spend = f", spends recovery code #{self.spend_recovery_code}" if self.spend_recovery_code is not None else ""
-        return (f"Change(failures={self.failures}, locked_until={self.locked_until}, "
+        return (f"Change(failures={self.failures}, locked_out_until={self.locked_out_until}, "
                 f"last_used_step={self.last_used_step}, drift={self.drift}{confirm}{spend})")
 
 
 class Verdict(NamedTuple):
-    """The result of one check; ``step`` is the matched time step on success. (A named tuple: made
+    """The result of one check; ``time_step`` is the matched time step on success. (A named tuple: made
     on every step, in C.)"""
 
     outcome: Outcome
     reason: Reason = Reason.NONE
-    step: int | None = None
-    locked_until: float | None = None
+    time_step: int | None = None
+    locked_out_until: float | None = None
     detail: Said = NOTHING
     change: Change | None = None
 
 
 class Finding(NamedTuple):
     """What a second factor found in a typed text; ``change`` is proposed when it matched. (Named
-    tuples: made on every code step, in C.)"""
+    tuples: made on every code check, in C.)"""
 
     malformed: bool = False
     matched: bool = False
     replay: bool = False
     clock_behind_by: int = 0
-    step: int | None = None
+    time_step: int | None = None
     step_offset: int = 0
     change: Change | None = None
 
@@ -114,11 +114,11 @@ NO_MATCH = Finding()
 
 
 class Check(NamedTuple):
-    """A check's facts (for the guards) with the change it proposes and the step a code matched."""
+    """A check's facts (for the guards) with the change it proposes and the time step a code matched."""
 
     facts: Facts
     change: Change
-    step: int | None = None
+    time_step: int | None = None
 
     def verdict(self, order: tuple[Guard, ...]) -> Verdict:
         """The outcome the first holding guard of ``order`` gives, with what that guard carries."""
@@ -130,7 +130,7 @@ class Check(NamedTuple):
     def verdict_of(self, guard: Guard) -> Verdict:
         """The verdict of ``guard``, the guard that decided: its outcome and what it carries."""
         facts = self.facts
-        return Verdict(guard.outcome, guard.reason, self.step if guard.carries_step else None, guard.lock(facts),
+        return Verdict(guard.outcome, guard.reason, self.time_step if guard.carries_time_step else None, guard.lockout(facts),
                        guard.detail(facts), self.change)
 
 
@@ -144,7 +144,7 @@ class Enrolment:
     last_used_step: int | None = None
     drift: int = 0
     failures: int = 0
-    locked_until: float | None = None
+    locked_out_until: float | None = None
     recovery: RecoveryCodes | None = None
 
     @property
@@ -152,11 +152,11 @@ class Enrolment:
         return self.secret is not None
 
     def standing(self, now: float) -> tuple[int, float | None]:
-        """(failed codes that count, lock end) at ``now``. The one lapse rule of the package: a lock
+        """(failed codes that count, lockout end) at ``now``. The one lapse rule of the package: a lockout
         that has run out is gone and wipes the count with it (whether or not it was written back)."""
-        return lock_standing(self.failures, self.locked_until, now)
+        return lockout_standing(self.failures, self.locked_out_until, now)
 
-    def is_locked(self, now: float) -> bool:
+    def is_locked_out(self, now: float) -> bool:
         return self.standing(now)[1] is not None
 
     def failures_at(self, now: float) -> int:
@@ -171,35 +171,35 @@ class Enrolment:
 
     def check_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """The package's verdict on a one-time code (the flow's code-step order); changes nothing."""
-        return self.check(TOTP_CODE, code, now, policy).verdict(FLOW.code_step_order)
+        return self.check(TOTP_CODE, code, now, policy).verdict(FLOW.code_order)
 
     def check_recovery_code(self, code: object, now: float, policy: Policy) -> Verdict:
         """The package's verdict on a recovery code; changes nothing."""
-        return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_step_order)
+        return self.check(RECOVERY_CODE, code, now, policy).verdict(FLOW.recovery_code_order)
 
     def check(self, factor: "SecondFactor", text: object, now: float, policy: Policy, *,
               timed_out: bool = False, factor_changed: bool = False, malformed_before: int = 0) -> Check:
         """The throttle every second factor shares (django-otp's throttling mixin), as facts: the
-        lock that stands, what the factor found, whether one more counted failure reaches the
+        lockout that stands, what the factor found, whether one more counted failure reaches the
         limit. Proposes the factor's change when it matched, else one counted failure. Changes
         nothing; ``timed_out``, ``factor_changed`` and ``malformed_before`` are the login's own
         facts, passed through."""
-        failures, locked_until = lock_standing(self.failures, self.locked_until, now)  # as standing() says
+        failures, locked_out_until = lockout_standing(self.failures, self.locked_out_until, now)  # as standing() says
         found = factor.verify(self, text, now, policy)
         counted = failures + 1
         at_limit = reaches_limit(counted, policy.failed_code_limit)
-        lock_at_limit = lock_end(now, policy.lock_seconds) if at_limit else None
-        facts = Facts(timed_out=timed_out, factor_changed=factor_changed, locked=locked_until is not None,
-                      locked_until=locked_until, malformed=found.malformed, malformed_before=malformed_before, matched=found.matched,
+        lockout_at_limit = lockout_end(now, policy.lockout_seconds) if at_limit else None
+        facts = Facts(timed_out=timed_out, factor_changed=factor_changed, locked_out=locked_out_until is not None,
+                      locked_out_until=locked_out_until, malformed=found.malformed, malformed_before=malformed_before, matched=found.matched,
                       replay=found.replay, clock_behind_by=found.clock_behind_by, step_offset=found.step_offset,
                       at_limit=at_limit,
-                      lock_at_limit=lock_at_limit)
-        change = found.change if found.matched else Change(counted, lock_at_limit, self.last_used_step, self.drift)
-        return Check(facts, change, found.step)
+                      lockout_at_limit=lockout_at_limit)
+        change = found.change if found.matched else Change(counted, lockout_at_limit, self.last_used_step, self.drift)
+        return Check(facts, change, found.time_step)
 
     def apply(self, change: Change, now: float) -> None:
         """Write a check's change (the flow calls this for the rows that take it)."""
-        self.failures, self.locked_until = change.failures, change.locked_until
+        self.failures, self.locked_out_until = change.failures, change.locked_out_until
         self.last_used_step, self.drift = change.last_used_step, change.drift
         if change.confirm_secret is not None:
             self.secret, self.pending_secret, self.enrolled_at = change.confirm_secret, None, now
@@ -224,7 +224,7 @@ class Enrolment:
         self.drift = round(self.drift * old / new)
 
     def unlock(self) -> None:
-        self.failures, self.locked_until = 0, None
+        self.failures, self.locked_out_until = 0, None
 
     def reset(self) -> None:
         """Back to "not enrolled": a lost phone. The old secret and its app entries stop working."""
@@ -239,7 +239,7 @@ class Enrolment:
         does the SQL store's factor column."""
         return {"secret": self.secret, "pending_secret": self.pending_secret, "enrolled_at": self.enrolled_at,
                 "last_used_step": self.last_used_step, "drift": self.drift, "failures": self.failures,
-                "locked_until": self.locked_until,
+                "locked_out_until": self.locked_out_until,
                 "recovery": None if self.recovery is None else self.recovery.snapshot()}
 
     @classmethod
@@ -260,7 +260,7 @@ class Enrolment:
                                          int(LATEST // period)),
             drift=read_whole(data["drift"], f"{where}.drift", -most, most),
             failures=read_whole(data["failures"], f"{where}.failures", 0, 10 ** 9),
-            locked_until=read_optional(data["locked_until"], _read_lock_end, f"{where}.locked_until"),
+            locked_out_until=read_optional(data["locked_out_until"], _read_lockout_end, f"{where}.locked_out_until"),
             recovery=recovery)
 
     def __repr__(self) -> str:
@@ -269,7 +269,7 @@ class Enrolment:
 
 
 class SecondFactor(Protocol):
-    """What a code step checks a typed text against: the app's code or a recovery code, behind one
+    """What a code check tests a typed text against: the app's code or a recovery code, behind one
     contract, as django-otp puts devices behind one ``verify_token``. The throttle is not the
     factor's business: :meth:`Enrolment.check` wraps every factor in the same one."""
 
@@ -305,7 +305,7 @@ class TotpCode:
         drift = offset if policy.drift_tracking else enrolment.drift
         confirm = secret if enrolment.secret is None else None
         # the step the code matched, relative to the server's: the phone's clock as the server saw it
-        return Finding(matched=True, step=step, step_offset=offset,
+        return Finding(matched=True, time_step=step, step_offset=offset,
                        change=Change(0, None, step, drift, confirm_secret=confirm))
 
 

@@ -4,7 +4,7 @@ One table of :class:`Transition` rows says, for each state, event and outcome (a
 matters, the reason), where the login goes, which named :class:`Action` s the engine runs, which
 event it records and which message the user sees. States may have actions on entering them, and
 the order in which each step's outcomes are decided is data too (:data:`PASSWORD_ORDER`,
-:data:`CODE_STEP_ORDER`, :data:`RECOVERY_STEP_ORDER`, :data:`TIME_STEP_ORDER`): the second factor
+:data:`CODE_ORDER`, :data:`RECOVERY_CODE_ORDER`, :data:`TIME_PASSES_ORDER`): the second factor
 only finds facts and proposes a change, a guard order picks the outcome, and the row alone decides
 whether the change is written (counted) or not. The engine (:class:`twofa_sim.login.attempt.LoginAttempt`) classifies an input
 and then does only what the table says, so editing a copy of the table changes behaviour,
@@ -31,7 +31,7 @@ class State(enum.Enum):
     ENROLMENT = "enrolment (QR shown)"
     CODE_REQUIRED = "code required"
     AUTHENTICATED = "authenticated"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked"
     EXPIRED = "expired"
 
 
@@ -53,8 +53,8 @@ class Outcome(enum.Enum):
     NEEDS_CODE = "2FA required, enrolled"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    LOCKS = "rejected, limit reached"
-    IS_LOCKED = "user is locked"
+    LOCKS_OUT = "rejected, limit reached"
+    IS_LOCKED_OUT = "user is locked"
     CLOCK_BEHIND = "refused, server clock behind"
     TIMED_OUT = "step timed out"
     FACTOR_CHANGED = "second factor changed"
@@ -72,7 +72,7 @@ class Reason(enum.Enum):
     REPLAY = "code already used"
     CLOCK_BEHIND = "server clock behind"
     UNKNOWN_RECOVERY_CODE = "unknown or used recovery code"
-    LOCKED = "locked"
+    LOCKED_OUT = "locked"
     EXPIRED = "step expired"
     FACTOR_CHANGED = "step opened for an earlier second factor"
     MALFORMED_AGAIN = "malformed code, not recorded again"
@@ -82,13 +82,13 @@ class Action(enum.Enum):
     """A named piece of the engine's work, run when a row is taken or a state entered (like
     python-statemachine's ``on=`` names): the engine runs its method ``_on_<name in lower case>``."""
 
-    APPLY_CHECK = "write the check's change (count, lock, remember the step, confirm, spend)"
-    SHOW_QR = "show QR and secret, open the code step"
-    OPEN_CODE_STEP = "open the code step"
+    APPLY_CHECK = "write the check's change (count, lockout, remember the step, confirm, spend)"
+    SHOW_QR = "show QR and secret, open the code prompt"
+    OPEN_CODE_PROMPT = "open the code prompt"
     NOTE_ENROLMENT = "log: enrolment completed"
     SIGN_IN = "log: authenticated"
-    NOTE_LOCK = "log: locked until"
-    CLOSE_STEP = "close the step"
+    NOTE_LOCKOUT = "log: locked out until"
+    CLOSE_CODE_PROMPT = "close the code prompt"
     NOTE_MALFORMED = "count the login's malformed codes (not the user's failures)"
     FORGET_LOGIN = "forget the username and the login's malformed codes"
 
@@ -104,12 +104,12 @@ _METHODS = {action: "_on_" + action.name.lower() for action in Action}
 
 @dataclass(frozen=True)
 class StateFacts:
-    """What holds in a state, for the engine and for whoever draws the login: whether a code step
+    """What holds in a state, for the engine and for whoever draws the login: whether a code prompt
     is open (its deadline runs), whether the QR and the secret are shown, and the message id of
-    the instruction the step's window shows, and the title of the page (what a browser add-on
+    the instruction the prompt's window shows, and the title of the page (what a browser add-on
     reads from the tab). Which inputs a state takes is the table's (:meth:`FlowTable.events_from`)."""
 
-    step_open: bool = False
+    prompt_open: bool = False
     shows_qr: bool = False
     instruction: str = "none"
     page_title: str = "Login"
@@ -163,12 +163,12 @@ class Taken(NamedTuple):
 class Facts(NamedTuple):
     """What the engine and the second factor found about an input before the table decides
     (computed once per input, nothing written). The guards of a decision order read them. (A
-    named tuple: built once per code step, in C.)"""
+    named tuple: built once per code check, in C.)"""
 
     password_ok: bool = False
     user_known: bool = False
-    locked: bool = False
-    locked_until: float | None = None     # the lock that stands now
+    locked_out: bool = False
+    locked_out_until: float | None = None     # the lockout that stands now
     needs_2fa: bool = False
     enrolled: bool = False
     timed_out: bool = False
@@ -180,14 +180,14 @@ class Facts(NamedTuple):
     clock_behind_by: int = 0              # seconds the last accepted step lies beyond the window
     step_offset: int = 0                  # the matched step minus the server's step (the phone's clock)
     at_limit: bool = False                # one more counted failure reaches the limit
-    lock_at_limit: float | None = None    # the lock a counted failure at the limit sets
+    lockout_at_limit: float | None = None    # the lockout a counted failure at the limit sets
 
     @property
     def clock_behind(self) -> bool:
         return self.clock_behind_by > 0
 
 
-def _no_lock(facts: Facts) -> float | None:
+def _no_lockout(facts: Facts) -> float | None:
     return None
 
 
@@ -208,15 +208,15 @@ def step_offset_detail(offset: int) -> Said:
 @dataclass(frozen=True)
 class Guard:
     """One entry of a decision order: the first guard whose test holds gives the outcome and
-    reason, says which lock end the result shows, whether it carries the matched step, and the
+    reason, says which lockout end the result shows, whether it carries the matched step, and the
     event's detail."""
 
     outcome: Outcome
     reason: Reason
     holds: Callable[[Facts], bool]
     rule: str
-    lock: Callable[[Facts], float | None] = _no_lock
-    carries_step: bool = False
+    lockout: Callable[[Facts], float | None] = _no_lockout
+    carries_time_step: bool = False
     detail: Callable[[Facts], Said] = _no_detail
 
 
@@ -224,9 +224,9 @@ PASSWORD_ORDER: tuple[Guard, ...] = (
     Guard(Outcome.BAD_CREDENTIALS, Reason.BAD_CREDENTIALS, lambda f: not f.password_ok,
           "a wrong password or an unknown username decides first, so nothing else is revealed",
           detail=lambda f: say("wrong_password") if f.user_known else say("unknown_username")),
-    Guard(Outcome.IS_LOCKED, Reason.LOCKED, lambda f: f.locked,
-          "a lock holds even when 2FA stopped being required after it was set (flag unticked)",
-          lock=lambda f: f.locked_until),
+    Guard(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, lambda f: f.locked_out,
+          "a lockout holds even when 2FA stopped being required after it was set (flag unticked)",
+          lockout=lambda f: f.locked_out_until),
     Guard(Outcome.NO_2FA_NEEDED, Reason.NONE, lambda f: not f.needs_2fa,
           "neither the company setting, nor the user's flag, nor a kept enrolment asks for 2FA"),
     Guard(Outcome.NEEDS_CODE, Reason.NONE, lambda f: f.enrolled, "an enrolled user types the app's code"),
@@ -238,52 +238,52 @@ MALFORMED_RECORDED = 5
 """How many malformed codes of one login (from its password on) are recorded; more are refused
 alike but leave no event and write nothing, so clicking Verify on "abc" endlessly costs nothing."""
 
-_EVERY_CODE_STEP = (      # what every code step asks first, whichever second factor is typed
+_EVERY_CODE_CHECK = (      # what every code check asks first, whichever second factor is typed
     Guard(Outcome.TIMED_OUT, Reason.EXPIRED, lambda f: f.timed_out,
-          "a code typed after the step closed is not checked"),
+          "a code typed after the prompt closed is not checked"),
     Guard(Outcome.FACTOR_CHANGED, Reason.FACTOR_CHANGED, lambda f: f.factor_changed,
-          "a step opened for a second factor that changed since (an admin reset, another tab) is not checked"),
-    Guard(Outcome.IS_LOCKED, Reason.LOCKED, lambda f: f.locked, "a lock refuses first, even a right code",
-          lock=lambda f: f.locked_until),
+          "a prompt opened for a second factor that changed since (an admin reset, another tab) is not checked"),
+    Guard(Outcome.IS_LOCKED_OUT, Reason.LOCKED_OUT, lambda f: f.locked_out, "a lockout refuses first, even a right code",
+          lockout=lambda f: f.locked_out_until),
     Guard(Outcome.REJECTED, Reason.MALFORMED_AGAIN, lambda f: f.malformed and f.malformed_before >= MALFORMED_RECORDED,
           "a login's malformed codes beyond the first few are refused without a record: a flood costs nothing"),
     Guard(Outcome.REJECTED, Reason.MALFORMED, lambda f: f.malformed, "a text that cannot be a code is no guess"),
     Guard(Outcome.ACCEPTED, Reason.NONE, lambda f: f.matched, "a code that matches a step not used before",
-          carries_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
+          carries_time_step=True, detail=lambda f: step_offset_detail(f.step_offset)),
 )
 
-CODE_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
+CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
     Guard(Outcome.CLOCK_BEHIND, Reason.CLOCK_BEHIND, lambda f: f.clock_behind_by > 0,
           "a right code refused only because the last accepted step lies beyond the server's window is the "
           "server's clock set back, not a guess",
           detail=lambda f: say("clock_behind_by", seconds=f.clock_behind_by)),
-    Guard(Outcome.LOCKS, Reason.REPLAY, lambda f: f.replay and f.at_limit,
-          "a replay at the limit locks like a wrong code", lock=lambda f: f.lock_at_limit),
+    Guard(Outcome.LOCKS_OUT, Reason.REPLAY, lambda f: f.replay and f.at_limit,
+          "a replay at the limit locks like a wrong code", lockout=lambda f: f.lockout_at_limit),
     Guard(Outcome.REJECTED, Reason.REPLAY, lambda f: f.replay, "a code whose steps were all used is a replay"),
-    Guard(Outcome.LOCKS, Reason.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
-          lock=lambda f: f.lock_at_limit),
+    Guard(Outcome.LOCKS_OUT, Reason.WRONG_CODE, lambda f: f.at_limit, "the failure that reaches the limit locks",
+          lockout=lambda f: f.lockout_at_limit),
     Guard(Outcome.REJECTED, Reason.WRONG_CODE, lambda f: True, "any other code is wrong"),
 )
-"""The order in which the code step's outcomes are decided (the app's code). The second factor only
+"""The order in which the code check's outcomes are decided (the app's code). The second factor only
 finds the facts and proposes a change; the row of the outcome decides whether it is written."""
 
-RECOVERY_STEP_ORDER: tuple[Guard, ...] = _EVERY_CODE_STEP + (
-    Guard(Outcome.LOCKS, Reason.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit,
-          "wrong recovery codes count towards the lock", lock=lambda f: f.lock_at_limit),
+RECOVERY_CODE_ORDER: tuple[Guard, ...] = _EVERY_CODE_CHECK + (
+    Guard(Outcome.LOCKS_OUT, Reason.UNKNOWN_RECOVERY_CODE, lambda f: f.at_limit,
+          "wrong recovery codes count towards the lockout", lockout=lambda f: f.lockout_at_limit),
     Guard(Outcome.REJECTED, Reason.UNKNOWN_RECOVERY_CODE, lambda f: True,
           "an unknown or spent recovery code is refused"),
 )
 """The same for a recovery code: no window, so no replay and no clock."""
 
-TIME_STEP_ORDER: tuple[Guard, ...] = (
-    Guard(Outcome.TIMED_OUT, Reason.EXPIRED, lambda f: f.timed_out, "the step's time is up"),
-    Guard(Outcome.STILL_OPEN, Reason.NONE, lambda f: True, "otherwise the step stays open"),
+TIME_PASSES_ORDER: tuple[Guard, ...] = (
+    Guard(Outcome.TIMED_OUT, Reason.EXPIRED, lambda f: f.timed_out, "the prompt's time is up"),
+    Guard(Outcome.STILL_OPEN, Reason.NONE, lambda f: True, "otherwise the prompt stays open"),
 )
-"""What time passing decides at an open step."""
+"""What time passing decides at an open prompt."""
 
 CHECK = (Action.APPLY_CHECK,)
 MALFORMED = (Action.NOTE_MALFORMED,)
-LOCK = (Action.APPLY_CHECK, Action.NOTE_LOCK)
+LOCKOUT = (Action.APPLY_CHECK, Action.NOTE_LOCKOUT)
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.BAD_CREDENTIALS, State.CREDENTIALS,
@@ -296,11 +296,11 @@ TRANSITIONS: tuple[Transition, ...] = (
                (Action.SHOW_QR,), EventKind.PASSWORD_ACCEPTED, "scan_qr",
                rule="first login: the QR appears only after a correct password"),
     Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.NEEDS_CODE, State.CODE_REQUIRED,
-               (Action.OPEN_CODE_STEP,), EventKind.PASSWORD_ACCEPTED, "type_code",
+               (Action.OPEN_CODE_PROMPT,), EventKind.PASSWORD_ACCEPTED, "type_code",
                rule="later logins: the app's current code, no QR"),
-    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.IS_LOCKED, State.LOCKED,
-               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
-               rule="a locked user cannot log in until the lock ends or an admin unlocks"),
+    Transition(State.CREDENTIALS, FlowEvent.SUBMIT_PASSWORD, Outcome.IS_LOCKED_OUT, State.LOCKED_OUT,
+               (), EventKind.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               rule="a locked-out user cannot log in until the lockout ends or an admin unlocks"),
     Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
                (Action.APPLY_CHECK, Action.NOTE_ENROLMENT, Action.SIGN_IN), EventKind.CODE_ACCEPTED, "welcome",
                rule="enrolment completes only with a valid code"),
@@ -313,25 +313,25 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.ENROLMENT,
                CHECK, EventKind.CODE_REJECTED, "wrong_code",
                rule="a wrong code leaves the user in enrolment, and counts"),
-    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
-               LOCK, EventKind.CODE_REJECTED, "locks",
-               rule="failed codes count towards the lock, during enrolment too"),
-    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED, State.LOCKED,
-               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
-               rule="a lock set by another login holds here too"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.LOCKS_OUT, State.LOCKED_OUT,
+               LOCKOUT, EventKind.CODE_REJECTED, "locks",
+               rule="failed codes count towards the lockout, during enrolment too"),
+    Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED_OUT, State.LOCKED_OUT,
+               (), EventKind.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               rule="a lockout set by another login holds here too"),
     Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
-               rule="a code typed after the step closed is not checked"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "expired",
+               rule="a code typed after the prompt closed is not checked"),
     Transition(State.ENROLMENT, FlowEvent.SUBMIT_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
-               rule="a QR step whose secret was confirmed or replaced by another login, or reset by an admin, closes "
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "factor_changed",
+               rule="a QR prompt whose secret was confirmed or replaced by another login, or reset by an admin, closes "
                     "instead of checking against the wrong secret"),
     Transition(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.STILL_OPEN, State.ENROLMENT,
                (), None, "none",
-               rule="the QR stays up while the step is open"),
+               rule="the QR stays up while the prompt is open"),
     Transition(State.ENROLMENT, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
-               rule="the QR step expires after the policy's time"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "expired",
+               rule="the QR prompt expires after the policy's time"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
                (Action.APPLY_CHECK, Action.SIGN_IN), EventKind.CODE_ACCEPTED, "welcome",
                rule="a valid code inside the window, not used before, signs in"),
@@ -347,25 +347,25 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
                CHECK, EventKind.CODE_REJECTED, "wrong_code",
                rule="a wrong code is refused with its reason, and counts"),
-    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
-               LOCK, EventKind.REPLAY_BLOCKED, "locks", reason=Reason.REPLAY,
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS_OUT, State.LOCKED_OUT,
+               LOCKOUT, EventKind.REPLAY_BLOCKED, "locks", reason=Reason.REPLAY,
                rule="a replay at the limit locks like a wrong code"),
-    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS, State.LOCKED,
-               LOCK, EventKind.CODE_REJECTED, "locks",
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.LOCKS_OUT, State.LOCKED_OUT,
+               LOCKOUT, EventKind.CODE_REJECTED, "locks",
                rule="the failed-code limit locks the user, across logins"),
-    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED, State.LOCKED,
-               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
-               rule="even a right code does not open a locked account"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.IS_LOCKED_OUT, State.LOCKED_OUT,
+               (), EventKind.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               rule="even a right code does not open a locked-out account"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.CLOCK_BEHIND, State.CODE_REQUIRED,
                (), EventKind.SERVER_CLOCK_BEHIND, "clock_behind",
                rule="a right code whose step the server already accepted, while the server's clock is behind that "
                     "step's window (its clock was set back), is refused without counting: the log tells ops"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.TIMED_OUT, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
-               rule="a code typed after the step closed is not checked"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "expired",
+               rule="a code typed after the prompt closed is not checked"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
-               rule="a code step whose user was reset by an admin closes instead of checking"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "factor_changed",
+               rule="a code prompt whose user was reset by an admin closes instead of checking"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.ACCEPTED, State.AUTHENTICATED,
                (Action.APPLY_CHECK, Action.SIGN_IN), EventKind.RECOVERY_CODE_USED, "welcome",
                rule="an unused recovery code stands in for the code, once"),
@@ -378,28 +378,28 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.REJECTED, State.CODE_REQUIRED,
                CHECK, EventKind.RECOVERY_CODE_REJECTED, "unknown_recovery_code",
                rule="an unknown or spent recovery code is refused"),
-    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.LOCKS, State.LOCKED,
-               LOCK, EventKind.RECOVERY_CODE_REJECTED, "locks",
-               rule="wrong recovery codes count towards the lock"),
-    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.IS_LOCKED, State.LOCKED,
-               (), EventKind.LOGIN_REFUSED_LOCKED, "is_locked",
-               rule="a recovery code does not open a locked account"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.LOCKS_OUT, State.LOCKED_OUT,
+               LOCKOUT, EventKind.RECOVERY_CODE_REJECTED, "locks",
+               rule="wrong recovery codes count towards the lockout"),
+    Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.IS_LOCKED_OUT, State.LOCKED_OUT,
+               (), EventKind.LOGIN_REFUSED_LOCKED_OUT, "is_locked_out",
+               rule="a recovery code does not open a locked-out account"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.TIMED_OUT, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
-               rule="a recovery code typed after the step closed is not checked"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "expired",
+               rule="a recovery code typed after the prompt closed is not checked"),
     Transition(State.CODE_REQUIRED, FlowEvent.SUBMIT_RECOVERY_CODE, Outcome.FACTOR_CHANGED, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "factor_changed",
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "factor_changed",
                rule="a recovery code typed after an admin reset is not checked"),
     Transition(State.CODE_REQUIRED, FlowEvent.TIME_PASSES, Outcome.STILL_OPEN, State.CODE_REQUIRED,
                (), None, "none",
-               rule="the code step stays open for the policy's time"),
+               rule="the code prompt stays open for the policy's time"),
     Transition(State.CODE_REQUIRED, FlowEvent.TIME_PASSES, Outcome.TIMED_OUT, State.EXPIRED,
-               (Action.CLOSE_STEP,), EventKind.EXPIRED, "expired",
-               rule="an open code step expires after the policy's time"),
+               (Action.CLOSE_CODE_PROMPT,), EventKind.EXPIRED, "expired",
+               rule="an open code prompt expires after the policy's time"),
     Transition(State.AUTHENTICATED, FlowEvent.LOG_OUT, Outcome.DONE, State.CREDENTIALS,
                (), EventKind.LOGGED_OUT, "none",
                rule="logging out returns to the login mask"),
-    Transition(State.LOCKED, FlowEvent.START_OVER, Outcome.DONE, State.CREDENTIALS,
+    Transition(State.LOCKED_OUT, FlowEvent.START_OVER, Outcome.DONE, State.CREDENTIALS,
                (), EventKind.LOGIN_STARTED, "none",
                rule="a refused login can start again at the login mask"),
     Transition(State.EXPIRED, FlowEvent.START_OVER, Outcome.DONE, State.CREDENTIALS,
@@ -408,20 +408,20 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ON_ENTER: Mapping[State, tuple[Action, ...]] = MappingProxyType({
-    State.CREDENTIALS: (Action.CLOSE_STEP, Action.FORGET_LOGIN),
-    State.AUTHENTICATED: (Action.CLOSE_STEP,),
-    State.LOCKED: (Action.CLOSE_STEP,),
+    State.CREDENTIALS: (Action.CLOSE_CODE_PROMPT, Action.FORGET_LOGIN),
+    State.AUTHENTICATED: (Action.CLOSE_CODE_PROMPT,),
+    State.LOCKED_OUT: (Action.CLOSE_CODE_PROMPT,),
 })
-"""Actions run on entering a state, after the row's own: every state without an open step closes
+"""Actions run on entering a state, after the row's own: every state without an open prompt closes
 it (the rows into "expired" close it themselves)."""
 
 STATE_FACTS: Mapping[State, StateFacts] = MappingProxyType({
     State.CREDENTIALS: StateFacts(),
-    State.ENROLMENT: StateFacts(step_open=True, shows_qr=True, instruction="scan_qr"),
-    State.CODE_REQUIRED: StateFacts(step_open=True, instruction="type_code",
+    State.ENROLMENT: StateFacts(prompt_open=True, shows_qr=True, instruction="scan_qr"),
+    State.CODE_REQUIRED: StateFacts(prompt_open=True, instruction="type_code",
                                     page_title="Two-factor authentication: type the code"),
     State.AUTHENTICATED: StateFacts(page_title="Welcome to the back office"),
-    State.LOCKED: StateFacts(),
+    State.LOCKED_OUT: StateFacts(),
     State.EXPIRED: StateFacts(),
 })
 """What holds in each state (:class:`StateFacts`)."""
@@ -433,8 +433,8 @@ OUTCOME_FACTS: Mapping[Outcome, OutcomeFacts] = MappingProxyType({
     Outcome.NEEDS_CODE: OutcomeFacts("enrolled", "info"),
     Outcome.ACCEPTED: OutcomeFacts("code accepted", "ok"),
     Outcome.REJECTED: OutcomeFacts("rejected", "error"),
-    Outcome.LOCKS: OutcomeFacts("limit reached", "error"),
-    Outcome.IS_LOCKED: OutcomeFacts("locked", "error"),
+    Outcome.LOCKS_OUT: OutcomeFacts("limit reached", "error"),
+    Outcome.IS_LOCKED_OUT: OutcomeFacts("locked", "error"),
     Outcome.CLOCK_BEHIND: OutcomeFacts("clock behind", "error"),
     Outcome.TIMED_OUT: OutcomeFacts("timed out", "error"),
     Outcome.FACTOR_CHANGED: OutcomeFacts("factor reset", "error"),
@@ -454,9 +454,9 @@ class FlowTable:
 
     def __init__(self, rows: tuple[Transition, ...], on_enter: Mapping[State, tuple[Action, ...]] | None = None,
                  password_order: tuple[Guard, ...] = PASSWORD_ORDER,
-                 code_step_order: tuple[Guard, ...] = CODE_STEP_ORDER,
-                 time_step_order: tuple[Guard, ...] = TIME_STEP_ORDER,
-                 recovery_step_order: tuple[Guard, ...] = RECOVERY_STEP_ORDER,
+                 code_order: tuple[Guard, ...] = CODE_ORDER,
+                 time_passes_order: tuple[Guard, ...] = TIME_PASSES_ORDER,
+                 recovery_code_order: tuple[Guard, ...] = RECOVERY_CODE_ORDER,
                  state_facts: Mapping[State, StateFacts] | None = None) -> None:
         part = functools.partial(object.__setattr__, self)
         part("rows", tuple(rows))
@@ -464,9 +464,9 @@ class FlowTable:
                                            (ON_ENTER if on_enter is None else on_enter).items()}))
         part("state_facts", MappingProxyType(dict(STATE_FACTS if state_facts is None else state_facts)))
         part("password_order", tuple(password_order))
-        part("code_step_order", tuple(code_step_order))
-        part("time_step_order", tuple(time_step_order))
-        part("recovery_step_order", tuple(recovery_step_order))
+        part("code_order", tuple(code_order))
+        part("time_passes_order", tuple(time_passes_order))
+        part("recovery_code_order", tuple(recovery_code_order))
         index: dict[tuple[State, FlowEvent, Outcome, Reason | None], Transition] = {}
         for row in self.rows:
             key = (row.source, row.event, row.outcome, row.reason)
@@ -501,7 +501,7 @@ class FlowTable:
         return OUTCOME_FACTS[outcome]
 
     def facts_of(self, state: State) -> StateFacts:
-        """What holds in ``state``: an open step, a QR shown, the step's instruction."""
+        """What holds in ``state``: an open prompt, a QR shown, the prompt's instruction."""
         return self.state_facts[state]
 
     def events_from(self, state: State) -> list[FlowEvent]:
@@ -560,8 +560,8 @@ class FlowTable:
     def replace(self, **changes) -> "FlowTable":
         """A copy with some of ``rows``, ``on_enter``, ``state_facts`` and the decision orders replaced."""
         parts = {"rows": self.rows, "on_enter": self.on_enter, "password_order": self.password_order,
-                 "code_step_order": self.code_step_order, "time_step_order": self.time_step_order,
-                 "recovery_step_order": self.recovery_step_order, "state_facts": self.state_facts}
+                 "code_order": self.code_order, "time_passes_order": self.time_passes_order,
+                 "recovery_code_order": self.recovery_code_order, "state_facts": self.state_facts}
         unknown = sorted(set(changes) - set(parts))
         if unknown:
             raise TypeError(f"a flow table has no part {unknown[0]!r} (parts: {', '.join(parts)})")
@@ -572,7 +572,7 @@ class FlowTable:
 
     def writes_nothing(self, row: Transition) -> bool:
         """Taking ``row`` writes nothing into the store: no action of its own or on entering its
-        target, no event (a flood of malformed codes, a poll while the step is still open)."""
+        target, no event (a flood of malformed codes, a poll while the prompt is still open)."""
         return not row.actions and row.records is None and not self.entering(row.target)
 
     def __repr__(self) -> str:

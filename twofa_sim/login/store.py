@@ -109,7 +109,7 @@ class MemoryStore(Store):
     announces_events = True
 
     def __init__(self, events: EventLog | None = None) -> None:
-        self._lock = threading.RLock()
+        self._transaction_lock = threading.RLock()
         self._depth = 0                              # how deep in transactions (one thread at a time: the lock)
         # the open transaction's undo: users handed out as they were (None: added), functions run
         # last first, and how many events the log held
@@ -128,7 +128,7 @@ class MemoryStore(Store):
         return self  # the store is its own transaction context: no object per step on the hot path
 
     def __enter__(self) -> None:
-        self._lock.acquire()
+        self._transaction_lock.acquire()
         if self._depth == 0:
             self._events.hold()
             self._kept, self._undo, self._events_at = {}, [], len(self._events)
@@ -150,7 +150,7 @@ class MemoryStore(Store):
                         step()
                     self._events.forget_after(self._events_at)
         finally:
-            self._lock.release()
+            self._transaction_lock.release()
             if outermost:
                 self._events.release(announce=kind is None)
         return False
@@ -166,7 +166,7 @@ class MemoryStore(Store):
         return list(self._companies.values())
 
     def add_company(self, company: Company) -> None:
-        with self._lock:
+        with self._transaction_lock:
             key = company.name.casefold()
             if self._depth:
                 self._undo.append(lambda: self._companies.pop(key, None))
@@ -182,7 +182,7 @@ class MemoryStore(Store):
         return list(self._users.values())
 
     def add_user(self, user: BackendUser) -> None:
-        with self._lock:
+        with self._transaction_lock:
             key = user.key
             if self._depth:
                 self._kept[key] = None                 # new in this transaction: nothing to put back
@@ -201,18 +201,18 @@ class MemoryStore(Store):
         self._hash_changes += 1
 
     def next_login_id(self) -> int:
-        with self._lock:
+        with self._transaction_lock:
             return next(self._login_ids)
 
     def peek_login_id(self) -> int:
         # itertools.count cannot be read without taking a number: take it and start a fresh counter there.
-        with self._lock:
+        with self._transaction_lock:
             upcoming = next(self._login_ids)
             self._login_ids = itertools.count(upcoming)
             return upcoming
 
     def set_next_login_id(self, value: int) -> None:
-        with self._lock:
+        with self._transaction_lock:
             self._login_ids = itertools.count(value)
 
     def __repr__(self) -> str:

@@ -102,6 +102,6 @@ class UserView:
     enrolled: bool
     enrolment_pending: bool
     failed_codes: int
-    locked_until: float | None
+    locked_out_until: float | None
     """When the lock ends, or None when the user is not locked (a lock that ran out is none)."""
     recovery_codes_left: int

@@ -1,8 +1,8 @@
 """The login flow as Mermaid state diagrams, drawn from the transition table.
 
 One diagram of all the edges is a tangle at notebook width (labels land on each other), so the flow
-is drawn as four small diagrams, one per phase of a login: the password, the QR step of a first
-login, the code step of later logins, and what follows the end of a login. Each draws, left to right, the rows whose source state belongs to the
+is drawn as four small diagrams, one per phase of a login: the password, the QR prompt of a first
+login, the code prompt of later logins, and what follows the end of a login. Each draws, left to right, the rows whose source state belongs to the
 phase, one edge per (from, to), labelled with short words for the outcomes that take it. The full
 outcome, event, effect and rule of every row are in ``flow_table(FLOW)`` (:mod:`.tables`).
 """
@@ -21,7 +21,7 @@ PHASES: dict[str, tuple[State, ...]] = {
     "1 · username and password": (State.CREDENTIALS,),
     "2 · first login: the second window with the QR code": (State.ENROLMENT,),
     "3 · later logins: the code only": (State.CODE_REQUIRED,),
-    "4 · after a login ends": (State.AUTHENTICATED, State.LOCKED, State.EXPIRED),
+    "4 · after a login ends": (State.AUTHENTICATED, State.LOCKED_OUT, State.EXPIRED),
 }
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 USER_LABELS = {"username": "username", "company": "company", "force_2fa": "force 2FA", "company_2fa": "company 2FA",
                "needs_2fa": "needs 2FA", "enrolled": "enrolled", "enrolment_pending": "enrolment pending",
-               "failed_codes": "failed codes", "locked_until": "locked until",
+               "failed_codes": "failed codes", "locked_out_until": "locked out until",
                "recovery_codes_left": "recovery codes left"}
 """The users table's column label for each field of a :class:`~twofa_sim.login.user.UserView`."""
 USER_COLUMNS = list(USER_LABELS.values())
@@ -46,7 +46,7 @@ def users_table(office: "BackOffice") -> pd.DataFrame:
     """One row per user: what the admin sees (no hashes, no secrets); a lock's end in UTC, empty
     when the user is not locked."""
     rows = [{**{USER_LABELS[f]: getattr(v, f) for f in USER_LABELS},
-             "locked until": "" if v.locked_until is None else iso(v.locked_until)} for v in office.user_views()]
+             "locked out until": "" if v.locked_out_until is None else iso(v.locked_out_until)} for v in office.user_views()]
     return pd.DataFrame(rows, columns=USER_COLUMNS).set_index("username")
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from ..core.clock import Clock, to_epoch
 from ..core.errors import PolicyError, ValidationError
+from ..core.old_names import POLICY_KNOBS
 from ..core.passwords import check_password_rule
 from ..core.policy import Policy
 from ..core.secret_source import SecretSource, SeededSecretSource
@@ -87,7 +88,7 @@ class BackOfficeSpec:
 def policy_from(reader: Reader, node: yaml.Node, base: Policy) -> tuple[Policy, tuple[tuple[str, Any], ...]]:
     """``base`` with the knobs of a ``policy`` mapping, checked as :class:`Policy` checks them, and the changes."""
     known = [f.name for f in dataclasses.fields(Policy)]
-    entries = reader.mapping(node, "policy", known=known)
+    entries = reader.mapping(node, "policy", known=known, old_names=POLICY_KNOBS)
     changes: list[tuple[str, Any]] = []
     policy = base
     for name, (key, value) in entries.items():

@@ -237,8 +237,8 @@ def credit_notebook(coverage: FlowCoverage, source: str, dumped: str) -> None:
 # the table check: rows no sequence of events can reach
 
 
-EVENT_ORDER = {FlowEvent.SUBMIT_PASSWORD: "password_order", FlowEvent.TIME_PASSES: "time_step_order",
-               FlowEvent.SUBMIT_CODE: "code_step_order", FlowEvent.SUBMIT_RECOVERY_CODE: "recovery_step_order"}
+EVENT_ORDER = {FlowEvent.SUBMIT_PASSWORD: "password_order", FlowEvent.TIME_PASSES: "time_passes_order",
+               FlowEvent.SUBMIT_CODE: "code_order", FlowEvent.SUBMIT_RECOVERY_CODE: "recovery_code_order"}
 """The decision order that gives every outcome of each event (the facts come from the engine and
 the second factor; the order alone decides)."""
 

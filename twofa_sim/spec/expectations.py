@@ -19,6 +19,7 @@ import yaml
 
 from ..core.clock import iso
 from ..core.events import EventKind
+from ..core.old_names import EXPECTATION_KEYS
 from ..login.attempt import LoginAttempt, StepResult
 from ..login.flow import Outcome, Reason, State
 from .reader import TAG, Reader, enum_options, format_duration
@@ -181,7 +182,7 @@ class After:
         return self.office.user(self.expectation.user)
 
     @property
-    def lock_end(self) -> float | None:
+    def lockout_end(self) -> float | None:
         """When the user's lock ends, by the enrolment's one lapse rule (None: not locked now)."""
         return self.user.enrolment.standing(self.now)[1]
 
@@ -204,8 +205,8 @@ def _qr_shown(after: After) -> bool:
     return login.state is State.ENROLMENT and login.screen is not None
 
 
-def _locked_for(after: After) -> float:
-    until = after.lock_end
+def _locked_out_for(after: After) -> float:
+    until = after.lockout_end
     return 0.0 if until is None else max(0.0, until - after.now)
 
 
@@ -282,10 +283,10 @@ EXPECTATIONS: dict[str, ExpectationKey] = {
                               show=repr, matches=contains_text),
     "enrolled": ExpectationKey(USER, read_boolean, lambda after: after.user.enrolment.is_enrolled),
     "needs_2fa": ExpectationKey(USER, read_boolean, lambda after: after.office.needs_2fa(after.user)),
-    "locked": ExpectationKey(USER, read_boolean, lambda after: after.lock_end is not None),
-    "locked_until": ExpectationKey(USER, read_instant_or_none, lambda after: after.lock_end,
+    "locked_out": ExpectationKey(USER, read_boolean, lambda after: after.lockout_end is not None),
+    "locked_out_until": ExpectationKey(USER, read_instant_or_none, lambda after: after.lockout_end,
                                    show=show_instant, matches=within_half_a_second),
-    "locked_for": ExpectationKey(USER, read_duration, _locked_for,
+    "locked_out_for": ExpectationKey(USER, read_duration, _locked_out_for,
                                  show=lambda value: format_duration(round(value, 3)), matches=within_half_a_second),
     # the failed codes that count towards a lock now: a lock that has run out leaves none
     "failures": ExpectationKey(USER, read_count, lambda after: after.user.enrolment.failures_at(after.now)),
@@ -322,7 +323,8 @@ def read_expectation(parser: StepParser, node: yaml.Node, step, table: Mapping[s
     last step that had one; device checks about the device it names, else the step's.
     """
     reader: Reader = parser.reader
-    entries = reader.mapping(node, "expect", known=expect_keys(table))
+    old_names = {old: new for old, new in EXPECTATION_KEYS.items() if new in table}
+    entries = reader.mapping(node, "expect", known=expect_keys(table), old_names=old_names)
     if not entries:
         raise reader.fail(node, "expect needs at least one check")
     if "user" in entries:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import yaml
 
 from ..core.clock import to_epoch
 from ..core.errors import ClockError, TwofaSimError, ValidationError, check_display_name, shown
+from ..core.old_names import ENUM_NAMES
 
 #: The most values a file may hold once its aliases (``*name``) and merge keys (``<<``) are
 #: counted as often as they are used: a few hundred bytes of nested aliases otherwise stand for
@@ -168,8 +169,10 @@ class Reader:
     # -- containers -------------------------------------------------------------------------------
 
     def mapping(self, node: yaml.Node, what: str, known: Iterable[str] = (), required: Iterable[str] = (),
-                ) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        """The entries of a mapping by key text, refusing duplicates and (if ``known`` is given) unknown keys."""
+                old_names: Mapping[str, str] | None = None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The entries of a mapping by key text, refusing duplicates and (if ``known`` is given) unknown
+        keys. A key of ``old_names`` (a name from before a rename, :mod:`twofa_sim.core.old_names`) is
+        read as its new name; a mapping with both is refused."""
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping (key: value lines), got {self._kind(node)}")
         try:
@@ -184,8 +187,17 @@ class Reader:
             if not isinstance(key, yaml.ScalarNode):
                 raise self.fail(key, f"a key in {what} must be plain text")
             name = key.value
+            if old_names and name in old_names:
+                name = old_names[name]
+                if name in entries:
+                    raise self.fail(key, f"{what} has {name_shown(name)} and its old name {name_shown(key.value)} "
+                                         f"(first at line {entries[name][0].start_mark.line + 1}): keep one")
             if name in entries:
-                raise self.fail(key, f"{what} has {name_shown(name)} twice (first at line {entries[name][0].start_mark.line + 1})")
+                first = entries[name][0]
+                if first.value != name:
+                    raise self.fail(key, f"{what} has {name_shown(name)} and its old name {name_shown(first.value)} "
+                                         f"(first at line {first.start_mark.line + 1}): keep one")
+                raise self.fail(key, f"{what} has {name_shown(name)} twice (first at line {first.start_mark.line + 1})")
             if known and name not in known:
                 hint = difflib.get_close_matches(name, known, n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(known)})"
@@ -334,12 +346,17 @@ def fold(text: str) -> str:
 
 
 def enum_options(enum_type) -> dict[str, Any]:
-    """The members of an enum by folded name and by folded value (the words the flow uses)."""
+    """The members of an enum by folded name and by folded value (the words the flow uses), and
+    by a name it had before a rename (:data:`twofa_sim.core.old_names.ENUM_NAMES`) where that
+    means nothing else."""
     options: dict[str, Any] = {}
     for member in enum_type:
         options[fold(member.name)] = member
         if member.value:
             options[fold(member.value)] = member
+    for old, new in ENUM_NAMES.items():
+        if new in enum_type.__members__:
+            options.setdefault(fold(old), enum_type[new])
     return options
 
 

@@ -96,8 +96,8 @@ def describe_result(result: StepResult) -> str:
     if result.reason is not Reason.NONE and result.reason.value not in text:
         text += f" ({result.reason.value})"
     text += f" -> {result.state.name}"
-    if result.locked_until is not None and result.outcome in (Outcome.LOCKS, Outcome.IS_LOCKED):
-        text += f" until {iso(result.locked_until)[11:]}"
+    if result.locked_out_until is not None and result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
+        text += f" until {iso(result.locked_out_until)[11:]}"
     return text
 
 
@@ -210,7 +210,7 @@ class ScenarioRun:
         self.office.events.record(self.office.clock.now(), EventKind.CLOCK_MOVED, "scenario", detail=detail)
 
     def after_time_moved(self, record: StepRecord) -> str:
-        """Every login with an open QR or code step looks at the clock; the outcome says which closed."""
+        """Every login with an open QR or code prompt looks at the clock; the outcome says which closed."""
         closed = []
         for (user, tab), login in self.logins.items():
             if FlowEvent.TIME_PASSES in login.allowed_events:
@@ -219,7 +219,7 @@ class ScenarioRun:
                 if result.outcome is Outcome.TIMED_OUT:
                     closed.append(login.username or user)
         now = f"now {iso(self.office.clock.now())[11:]}"
-        return now + (f"; open step expired for {', '.join(closed)}" if closed else "")
+        return now + (f"; open prompt expired for {', '.join(closed)}" if closed else "")
 
     def count_events(self) -> Counter:
         """Counts of events by kind and by (kind, user), brought up to date with the log."""

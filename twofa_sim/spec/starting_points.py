@@ -61,12 +61,12 @@ class StartingPoint:
         return a_code_outside_window(secret, self.office.clock.now(), window=policy.window,
                                      algorithm=policy.algorithm, digits=policy.digits, period=policy.period)
 
-    def login_at_code_step(self) -> LoginAttempt:
+    def login_at_code_prompt(self) -> LoginAttempt:
         """A new login with the user's right password, now waiting for a code."""
         login = self.office.start_login()
         result = login.submit_password(self.username, self.password)
         _reached(result.state is State.CODE_REQUIRED, self.name,
-                 f"{self.username}'s password led to {result.state.value!r}, not to the code step")
+                 f"{self.username}'s password led to {result.state.value!r}, not to the code prompt")
         return login
 
     @property
@@ -126,7 +126,7 @@ def alice_enrolled() -> StartingPoint:
 def alice_signed_in() -> StartingPoint:
     """Alice enrolled at 09:00:10 and has just signed in again with her app's code at 09:00:40."""
     start = alice_enrolled()
-    login = start.login_at_code_step()
+    login = start.login_at_code_prompt()
     _reached(login.submit_code(start.app_code()).state is State.AUTHENTICATED, "alice signed in",
              "alice's app code was refused")
     return StartingPoint("alice signed in", _said(alice_signed_in), start.office, secret=start.secret)
@@ -136,8 +136,8 @@ def alice_locked_out() -> StartingPoint:
     """Alice enrolled at 09:00:10; at 09:00:40 wrong codes, one per login, locked her at the limit."""
     start = alice_enrolled()
     for _ in range(start.office.policy.failed_code_limit):
-        start.login_at_code_step().submit_code(start.refused_code())
-    _reached(start.office.user(USER).enrolment.is_locked(start.office.clock.now()), "alice locked out",
+        start.login_at_code_prompt().submit_code(start.refused_code())
+    _reached(start.office.user(USER).enrolment.is_locked_out(start.office.clock.now()), "alice locked out",
              "the wrong codes did not lock alice")
     return StartingPoint("alice locked out", _said(alice_locked_out), start.office, secret=start.secret)
 

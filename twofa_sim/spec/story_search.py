@@ -3,7 +3,7 @@
 A breadth-first search over the things people do at the login mask and in the admin panel (log
 in, scan, type the phone's code, a wrong code, a malformed one, a recovery code, wait, log out,
 start over, an admin's reset or unlock, the server's clock set back), each written as a step of
-the scenario format with the policy's own numbers (the code step's time-out, the period). Every
+the scenario format with the policy's own numbers (the code prompt's time-out, the period). Every
 candidate is played as a real scenario by the scenario runner, so what the search finds is what
 ``twofa-sim run`` will see; the engine tells which rows each step takes (:mod:`.coverage`). States
 the search has already been in (the logins' states, the user's second factor, the phone's entry)
@@ -81,7 +81,7 @@ class Situation:
     enrolled: bool
     pending: bool
     failures: int
-    locked: bool
+    locked_out: bool
     recovery_left: int | None
     last_step: int | None
     phone: str
@@ -91,7 +91,7 @@ class Situation:
         return next((state for u, t, state, *_ in self.logins if (u, t) == (user, tab)), None)
 
     @property
-    def open_step(self) -> bool:
+    def open_prompt(self) -> bool:
         return any(state in ("ENROLMENT", "CODE_REQUIRED") for _, _, state, *_ in self.logins)
 
 
@@ -105,7 +105,7 @@ def _at(user: str, tab: str, text: str) -> str:
 
 def moves(policy: Policy) -> list[Move]:
     """Everything the search may do, with the policy's numbers."""
-    timeout = policy.code_step_timeout
+    timeout = policy.code_prompt_timeout
     found: list[Move] = []
 
     def same(text: str) -> Callable[[float], tuple[str, float]]:
@@ -148,24 +148,24 @@ def moves(policy: Policy) -> list[Move]:
              same(f"type: {{user: {USER}, recovery: {json.dumps(PASTED_LINE)}}}"), in_state(USER, "main", "CODE_REQUIRED")),
         Move(f"{USER} logs out", same(f"log_out: {USER}"), in_state(USER, "main", "AUTHENTICATED")),
         Move(f"{USER} starts over at the login mask", same(f"start_over: {USER}"),
-             in_state(USER, "main", "LOCKED", "EXPIRED")),
+             in_state(USER, "main", "LOCKED_OUT", "EXPIRED")),
         Move(f"the admin issues recovery codes to {USER}", same(f"issue_recovery_codes: {USER}"),
              lambda s: s.enrolled and s.recovery_left is None and s.login(USER, "main") == "AUTHENTICATED",
              user="admin"),
         Move(f"the admin resets {USER}'s second factor (lost phone)", same(f"reset: {USER}"),
-             lambda s: (s.enrolled or s.pending) and s.open_step, user="admin"),
-        Move(f"the admin unlocks {USER}", same(f"unlock: {USER}"), lambda s: s.locked, user="admin"),
+             lambda s: (s.enrolled or s.pending) and s.open_prompt, user="admin"),
+        Move(f"the admin unlocks {USER}", same(f"unlock: {USER}"), lambda s: s.locked_out, user="admin"),
         Move(f"one period ({policy.period} s) passes", lambda now: (f"wait: {policy.period}s", now + policy.period),
              lambda s: s.last_step == 0, user="clock"),
         Move(f"a minute passes, the open step stays open", lambda now: ("wait: 1m", now + 60),
-             lambda s: s.open_step and timeout > 60, user="clock"),
+             lambda s: s.open_prompt and timeout > 60, user="clock"),
         Move(f"the open step's {_duration(timeout)} pass", lambda now: (f"wait: {_duration(timeout)}", now + timeout),
-             lambda s: s.open_step, user="clock"),
+             lambda s: s.open_prompt, user="clock"),
         Move(f"the open step's {_duration(timeout)} pass while the page shows no timer",
              lambda now: (f"wait: {{for: {_duration(timeout)}, poll: false}}", now + timeout),
-             lambda s: s.open_step, user="clock"),
+             lambda s: s.open_prompt, user="clock"),
         Move("the server's clock is set back an hour", lambda now: (f"clock: {{set: {iso(now - 3600).replace(' ', 'T')}Z}}", now - 3600),
-             lambda s: s.last_step == 0 and not s.clock_set_back and not s.open_step, user="clock",
+             lambda s: s.last_step == 0 and not s.clock_set_back and not s.open_prompt, user="clock",
              sets_clock_back=True),
     ]
     return found
@@ -305,7 +305,7 @@ class StorySearch:
     def numbers(self) -> str:
         """The policy's numbers the moves use, in words."""
         p = self.policy
-        return (f"{p.failed_code_limit} failed codes lock, a code step stays open {_duration(p.code_step_timeout)}, "
+        return (f"{p.failed_code_limit} failed codes lock, a code prompt stays open {_duration(p.code_prompt_timeout)}, "
                 f"codes change every {p.period} s")
 
     def counts(self, path: tuple[int, ...]) -> list[str]:
@@ -495,7 +495,7 @@ def situation_of(run: ScenarioRun, clock_set_back: bool) -> Situation:
              else "pending" if newest == enrolment.pending_secret else "stale")
     left = enrolment.recovery.remaining if enrolment.recovery is not None else None
     return Situation(tuple(logins), enrolment.is_enrolled, enrolment.pending_secret is not None,
-                     enrolment.failures_at(now), enrolment.is_locked(now), None if left is None else min(left, 2),
+                     enrolment.failures_at(now), enrolment.is_locked_out(now), None if left is None else min(left, 2),
                      None if last is None else max(-2, min(2, step - last)), phone, clock_set_back)
 
 
@@ -517,7 +517,7 @@ def expectations(run: ScenarioRun, record: StepRecord, move: Move, row: Transiti
     enrolment = run.office.user(user).enrolment
     now = run.office.clock.now()
     expect["failures"] = enrolment.failures_at(now)
-    expect["locked"] = "true" if enrolment.is_locked(now) else "false"  # plain words, not quoted
+    expect["locked_out"] = "true" if enrolment.is_locked_out(now) else "false"  # plain words, not quoted
     expect["step_events"] = [event.kind.value for event in record.events]
     return expect
 

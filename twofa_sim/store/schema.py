@@ -22,18 +22,21 @@ from sqlalchemy import (BigInteger, Boolean, Column, Float, Integer, LargeBinary
 from ..core.events import Event, EventKind
 from ..core.fields import encode_bytes
 from ..core.messages import Said, as_written
+from ..core.old_names import FACTOR_FIELDS, renamed
 from ..core.passwords import PasswordHash
 from ..login.company import Company
 from ..login.enrolment import Enrolment
 from ..login.user import BackendUser
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Raised whenever a table or a column changes meaning; a database of another version is refused by
 name, except one this module can bring up to date (:data:`MIGRATED_VERSIONS`)."""
 
-MIGRATED_VERSIONS = (1,)
+MIGRATED_VERSIONS = (1, 2)
 """Older versions brought up to date when opened: version 1 held recovery codes in hex in the factor
-column (the snapshot's base64 since version 2) and had no ``database_identity``."""
+column (the snapshot's base64 since version 2) and had no ``database_identity``; versions 1 and 2
+wrote the domain's old words (a factor's fields, the states and detail ids of events) that
+:mod:`twofa_sim.core.old_names` maps to today's."""
 
 metadata = MetaData()
 
@@ -159,6 +162,11 @@ def factor_json_from_version_1(text: str) -> str:
         recovery["salt"] = encode_bytes(bytes.fromhex(recovery["salt"]))
         recovery["unused"] = [encode_bytes(bytes.fromhex(h)) for h in recovery["unused"]]
     return json.dumps(state, sort_keys=True)
+
+
+def factor_json_from_version_2(text: str) -> str:
+    """A version 2 factor column with its fields under today's names (:data:`FACTOR_FIELDS`)."""
+    return json.dumps(renamed(json.loads(text), FACTOR_FIELDS, "factor"), sort_keys=True)
 
 
 def user_row(user: BackendUser) -> dict[str, Any]:

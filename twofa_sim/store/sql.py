@@ -50,7 +50,9 @@ from ..core.errors import AlreadyExistsError, ValidationError
 from ..core.messages import Said, say
 from ..core.events import Event, EventLog
 from ..core.files import file_kind
+from ..core.old_names import DETAIL_KEYS, ENUM_NAMES
 from ..login.company import Company
+from ..login.flow import State
 from ..login.store import Store
 from ..login.user import BackendUser
 from . import schema
@@ -244,7 +246,8 @@ class SqlStore(Store):
 
     def _migrate(self, found: int) -> None:
         """Bring a database of an older schema version up to date, in the open write transaction
-        (all or nothing). Version 1 held recovery codes in hex in the factor column."""
+        (all or nothing). Version 1 held recovery codes in hex in the factor column; versions 1
+        and 2 wrote the domain's old words."""
         connection = self._connection()
         if found == 1:
             schema.database_identity.create(connection)
@@ -256,7 +259,28 @@ class SqlStore(Store):
                     raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
                                      "column is not a version 1 second factor); nothing was changed") from None
                 connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        if found <= 2:
+            self._rename_old_words()
         connection.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION))
+
+    def _rename_old_words(self) -> None:
+        """Versions 1 and 2 wrote the domain's old words: a factor's fields, and the states and
+        detail ids of events, get today's names (:mod:`twofa_sim.core.old_names`)."""
+        connection, events = self._connection(), schema.events
+        for key, factor in connection.execute(sa.select(schema.users.c.key, schema.users.c.factor)).all():
+            try:
+                factor = schema.factor_json_from_version_2(factor)
+            except (ValueError, TypeError, AttributeError):
+                raise StoreError(self._where, f"holds a damaged user row (users row {key[:64]!r}: its factor "
+                                 "column is not a second factor); nothing was changed") from None
+            connection.execute(schema.users.update().where(schema.users.c.key == key).values(factor=factor))
+        states = {old: new for old, new in ENUM_NAMES.items() if new in State.__members__}
+        for column in (events.c.state_from, events.c.state_to):
+            for old, new in states.items():
+                connection.execute(events.update().where(column == old).values({column.name: new}))
+        if "detail_key" not in self._missing_event_columns():
+            for old, new in DETAIL_KEYS.items():
+                connection.execute(events.update().where(events.c.detail_key == old).values(detail_key=new))
 
     @property
     def where(self) -> str:
@@ -326,7 +350,7 @@ class SqlStore(Store):
         """The database's failure as a message naming it, without SQL text or parameters."""
         if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
             return StoreError(self._where, "is locked by another process for too long (busy timeout); try again",
-                              said=self._said("db_locked"))
+                              said=self._said("db_busy"))
         if isinstance(original, sqlite3.DatabaseError) and "not a database" in str(original):
             return StoreError(self._where, "is not an SQLite database", said=self._said("db_not_sqlite"))
         if isinstance(original, sqlite3.OperationalError) and "unable to open" in str(original):
@@ -352,7 +376,7 @@ class SqlStore(Store):
                               "the next action tries again", said=self._said("db_unreachable"))
         if "lock timeout" in str(original) or "could not obtain lock" in str(original):
             return StoreError(self._where, "is locked by another process for too long (lock timeout); try again",
-                              said=self._said("db_locked"))
+                              said=self._said("db_busy"))
         first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
         return StoreError(self._where, f"cannot be used: {first_line[:200]}")
 
@@ -530,19 +554,19 @@ def _sqlite_transactions(engine: Engine, busy_timeout: float) -> None:
         cursor.close()
         # Turning a new file to WAL needs its exclusive lock; kernels opening the class at the same
         # instant can be told "locked" at once (SQLite does not always wait here), so retry as for a write.
-        _retry_while_locked(dbapi_connection, "PRAGMA journal_mode = WAL", busy_timeout)
+        _retry_while_busy(dbapi_connection, "PRAGMA journal_mode = WAL", busy_timeout)
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         if mode == "IMMEDIATE":
-            _retry_while_locked(connection.connection.dbapi_connection, "BEGIN IMMEDIATE", busy_timeout)
+            _retry_while_busy(connection.connection.dbapi_connection, "BEGIN IMMEDIATE", busy_timeout)
         else:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _retry_while_locked(dbapi_connection: sqlite3.Connection, statement: str, busy_timeout: float) -> None:
+def _retry_while_busy(dbapi_connection: sqlite3.Connection, statement: str, busy_timeout: float) -> None:
     """``statement`` (``BEGIN IMMEDIATE``, or the switch to WAL), retried every millisecond or so
     while another process holds the lock.
 

@@ -19,7 +19,7 @@ class AdminPanel(widgets.VBox):
     code's "code rejected" event comes before the failure is counted.
     """
 
-    COMPACT_COLUMNS = ["force 2FA", "needs 2FA", "enrolled", "failed codes", "locked until"]
+    COMPACT_COLUMNS = ["force 2FA", "needs 2FA", "enrolled", "failed codes", "locked out until"]
 
     def __init__(self, office: BackOffice, *, compact: bool = False, language: str = "en") -> None:
         self.office = office

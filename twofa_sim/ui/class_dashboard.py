@@ -26,13 +26,13 @@ from ..core.errors import TwofaSimError
 from ..core.events import COLUMNS as EVENT_COLUMNS
 from ..login.backoffice import BackOffice
 from .class_slips import csv_text, download_link, file_stem, recovery_codes_page, slips_page
-from .common import UI_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet
+from .common import DOMAIN_LOCK, SafeCallbacks, Ticker, html_text, message_html, one_step, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 
 TRAINEE_URL_ENV = "TWOFA_SIM_TRAINEE_URL"
 BANNER_SECONDS = 20.0  # the banner says what the last action did; after this it would be stale
 SECRET_SECONDS = 90.0  # an opened secret section closes (recovery codes also clear) after this long
-STUCK_ON_QR = 180.0  # seconds on the QR step after which a row is marked
+STUCK_ON_QR = 180.0  # seconds on the QR prompt after which a row is marked
 MANY_FAILED = 3  # failed codes (or wrong passwords) from which a row is marked
 
 DASHBOARD_STYLE = """
@@ -63,7 +63,7 @@ DASHBOARD_STYLE = """
 
 
 COLUMNS = ["trainee", "progress", "enrolled", "signed in", "failed codes", "wrong passwords", "phone clock",
-           "locked until", "last seen"]
+           "locked out until", "last seen"]
 """The live table's columns, in the order the dashboard shows them (each the catalogue's id of its
 translation); one for each field of a :class:`~twofa_sim.classroom.progress.TraineeStatus` it shows."""
 
@@ -83,7 +83,7 @@ def progress_rows(statuses: list[TraineeStatus], period: int) -> list[dict]:
     UTC, for the CSV export: names, stages, counts and times, never a secret."""
     return [{"trainee": s.username, "progress": s.progress.value, "enrolled": s.enrolled, "signed in": s.signed_in,
              "failed codes": s.failed_codes, "wrong passwords": s.wrong_passwords, "phone clock": s.phone_clock(period),
-             "locked until": utc_time(s.locked_until), "last seen": utc_time(s.last_seen)} for s in statuses]
+             "locked out until": utc_time(s.locked_out_until), "last seen": utc_time(s.last_seen)} for s in statuses]
 
 
 class ClassDashboard(widgets.VBox):
@@ -99,7 +99,7 @@ class ClassDashboard(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked out"),
         }
         self.message = widgets.HTML()
         self.message.add_class("tfs-class-message")
@@ -148,7 +148,7 @@ class ClassDashboard(widgets.VBox):
         self.table = widgets.HTML()
         self.table.add_class("tfs-table")
         self.table.add_class("tfs-class-table")
-        locked = t("locked")
+        locked = t("locked out")
         marked = t("3 or more failed codes or wrong passwords, or on the QR code for over 3 minutes")
         legend = widgets.HTML(f"<div class='tfs-class-legend'><span style='background:#fde2e2'>{html.escape(locked)}"
                               f"</span><span style='background:#fdf0c4'>{html.escape(marked)}</span></div>")
@@ -434,7 +434,7 @@ class ClassDashboard(widgets.VBox):
         """Once a second, from the shared back office: the table, the summary and the choices. A
         database that cannot be read shows as a message, and the next second tries again."""
         t = self.texts
-        with UI_LOCK, one_step():
+        with DOMAIN_LOCK, one_step():
             now = time.monotonic()
             if self.message_shown_at is not None and now - self.message_shown_at > BANNER_SECONDS:
                 self.show("")
@@ -474,7 +474,7 @@ class ClassDashboard(widgets.VBox):
         self.table.value = self._table_html(statuses)
         counts = self.classroom.counts(statuses)
         summary = t("{company}: {enrolled} of {trainees} enrolled · {signed} signed in · {qr} see the QR code · "
-                    "{locked} locked", company=self.classroom.company, enrolled=counts["enrolled"],
+                    "{locked} locked out", company=self.classroom.company, enrolled=counts["enrolled"],
                     trainees=counts["trainees"], signed=counts["signed in"], qr=counts["sees QR"],
                     locked=counts["locked"])
         wrong, pages = self.classroom.progress.unclaimed_wrong_passwords(read=False)
@@ -503,7 +503,7 @@ class ClassDashboard(widgets.VBox):
                 f"<a href='{projector}' target='_blank' class='tfs-class-projector-link'>{html.escape(view)}</a>")
 
     def _row_class(self, status: TraineeStatus, now: float) -> str:
-        if status.progress is Progress.LOCKED:
+        if status.progress is Progress.LOCKED_OUT:
             return "tfs-row-locked"
         if status.failed_codes >= MANY_FAILED or status.wrong_passwords >= MANY_FAILED:
             return "tfs-row-struggling"
@@ -534,7 +534,7 @@ class ClassDashboard(widgets.VBox):
         for s in statuses:
             cells = [s.username, self.progress_texts[s.progress], t.yes_no(s.enrolled), t.yes_no(s.signed_in),
                      str(s.failed_codes), str(s.wrong_passwords), self.phone_clock(s.step_offset),
-                     clock_time(s.locked_until), clock_time(s.last_seen)]
+                     clock_time(s.locked_out_until), clock_time(s.last_seen)]
             css = self._row_class(s, now)
             row_class = f' class="{css}"' if css else ""
             rows.append(f"<tr{row_class}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

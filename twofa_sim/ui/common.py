@@ -20,9 +20,9 @@ import ipywidgets as widgets
 from ..core.errors import TwofaSimError
 from .i18n import Texts
 
-# The ticker thread and button callbacks both drive the same login and event log: one lock keeps
-# a poll at the deadline and a typed code from interleaving.
-UI_LOCK = threading.RLock()
+# The ticker thread and button callbacks both drive the same domain objects (the login, the back
+# office, the event log): this lock guards them, so a poll at the deadline and a typed code do not interleave.
+DOMAIN_LOCK = threading.RLock()
 
 STYLE = """
 <style>
@@ -171,7 +171,7 @@ class SafeCallbacks:
         @functools.wraps(handler)
         def guarded(*args, **kwargs):
             try:
-                with UI_LOCK, one_step():
+                with DOMAIN_LOCK, one_step():
                     return handler(*args, **kwargs)
             except TwofaSimError as error:
                 self.show_message(self.texts.error(error), "error")
@@ -222,7 +222,7 @@ class Ticker:
             if stop is not None and stop.is_set():
                 return
             try:
-                with UI_LOCK, one_step():
+                with DOMAIN_LOCK, one_step():
                     listener()
             except Exception:  # noqa: BLE001 - a failing refresh must not stop the others
                 self.failures += 1

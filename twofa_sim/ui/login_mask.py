@@ -108,7 +108,7 @@ class LoginMask(widgets.VBox):
 
     def leave(self) -> StepResult | None:
         """Log out or start over; in the middle of a step, which offers neither, a new attempt
-        instead (nothing of the old one stays on the page; its open step lapses by itself)."""
+        instead (nothing of the old one stays on the page; its open prompt lapses by itself)."""
         if any(event in _DONE_EVENTS for event in self.attempt.allowed_events):
             return self.restart()
         self.attempt, self.last = self.office.start_login(), None
@@ -118,10 +118,10 @@ class LoginMask(widgets.VBox):
         return None
 
     def refresh(self) -> None:
-        """Called by the ticker: lets time pass for an open step, updates the countdown.
+        """Called by the ticker: lets time pass for an open prompt, updates the countdown.
 
-        The flow is asked only once the step's time is up: before that, time passing keeps the
-        step open and changes nothing, and on a shared database each ask is a write transaction
+        The flow is asked only once the prompt's time is up: before that, time passing keeps the
+        prompt open and changes nothing, and on a shared database each ask is a write transaction
         (a class of 30 with the QR open would write 30 times a second for nothing)."""
         if FlowEvent.TIME_PASSES in self.attempt.allowed_events and self.attempt.seconds_left() == 0:
             before = self.attempt.state
@@ -135,7 +135,7 @@ class LoginMask(widgets.VBox):
 
     def _after(self, result: StepResult) -> StepResult:
         self.last = result
-        # The second window's title says the step's instruction; the same words below it would be said twice.
+        # The second window's title says the prompt's instruction; the same words below it would be said twice.
         said_by_window = result.message_key == self.attempt.flow.facts_of(result.state).instruction
         self.show("" if said_by_window else self.texts.say(result.message_key, **dict(result.message_fields)),
                   self.attempt.flow.outcome_facts(result.outcome).tone)
@@ -147,8 +147,8 @@ class LoginMask(widgets.VBox):
 
     @property
     def dialog_open(self) -> bool:
-        """The second window is open: the QR step, or the code step of a later login."""
-        return self.attempt.flow.facts_of(self.attempt.state).step_open
+        """The second window is open: the QR prompt, or the code prompt of a later login."""
+        return self.attempt.flow.facts_of(self.attempt.state).prompt_open
 
     def render(self) -> None:
         t = self.texts
@@ -176,7 +176,7 @@ class LoginMask(widgets.VBox):
                                       + html_text("tfs-secret", screen.secret_for_typing))
             self.second_window.children = [self.window_bar, self.title, self.qr, self.secret_text, *inputs,
                                            self.message, self.countdown]
-        elif facts.step_open:
+        elif facts.prompt_open:
             purpose = t("Two-factor authentication")
             self.window_bar.value = html_text("tfs-window-bar", f"{window} · {purpose}")
             self.title.value = html_text("tfs-hint", t.say(facts.instruction))

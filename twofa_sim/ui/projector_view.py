@@ -21,7 +21,7 @@ from ..classroom.progress import Progress
 from ..core.errors import TwofaSimError
 from ..login.backoffice import BackOffice
 from .class_dashboard import TRAINEE_URL_ENV
-from .common import UI_LOCK, Ticker, html_text, message_html, one_step, problem_page, style_sheet
+from .common import DOMAIN_LOCK, Ticker, html_text, message_html, one_step, problem_page, style_sheet
 from .i18n import LANGUAGES, Texts
 
 REFRESH_SECONDS = 2.0
@@ -29,7 +29,7 @@ REFRESH_SECONDS = 2.0
 # The bars in the order a class goes through them, and their colours.
 BARS = [(Progress.NOT_STARTED, "#94a3b8"), (Progress.STARTED, "#60a5fa"), (Progress.SEES_QR, "#3b82f6"),
         (Progress.TYPING_CODE, "#6366f1"), (Progress.LAPSED, "#f59e0b"), (Progress.RESET, "#f59e0b"),
-        (Progress.ENROLLED, "#22c55e"), (Progress.SIGNED_IN, "#15803d"), (Progress.LOCKED, "#dc2626")]
+        (Progress.ENROLLED, "#22c55e"), (Progress.SIGNED_IN, "#15803d"), (Progress.LOCKED_OUT, "#dc2626")]
 
 PROJECTOR_STYLE = """
 <style>
@@ -59,7 +59,7 @@ class ProjectorView(widgets.VBox):
             Progress.NOT_STARTED: t("not logged in yet"), Progress.STARTED: t("logged in, not enrolled"),
             Progress.SEES_QR: t("sees the QR code"), Progress.TYPING_CODE: t("asked for the code"),
             Progress.LAPSED: t("QR code timed out"), Progress.RESET: t("2FA reset: log in again"),
-            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED: t("locked"),
+            Progress.ENROLLED: t("enrolled"), Progress.SIGNED_IN: t("signed in"), Progress.LOCKED_OUT: t("locked out"),
         }
         self.classroom: Classroom | None = None
         self.title = widgets.HTML()
@@ -106,7 +106,7 @@ class ProjectorView(widgets.VBox):
     def refresh(self) -> None:
         """The newest class and its stages; a database that cannot be read is said in words."""
         t = self.texts
-        with UI_LOCK, one_step():
+        with DOMAIN_LOCK, one_step():
             try:
                 self._render()
             except TwofaSimError as error:

@@ -217,12 +217,12 @@ class TraineePage(widgets.VBox):
         lines = [(why, "info")] if why else []
         if result.outcome is Outcome.REJECTED and result.reason is not Reason.MALFORMED:
             left = policy.failed_code_limit - self._failures()
-            lines.append((t("{left} tries left before a {minutes}-minute lock.", left=left,
-                            minutes=policy.lock_seconds // 60), "error"))
-        elif result.outcome in (Outcome.LOCKS, Outcome.IS_LOCKED):
+            lines.append((t("{left} tries left before a {minutes}-minute lockout.", left=left,
+                            minutes=policy.lockout_seconds // 60), "error"))
+        elif result.outcome in (Outcome.LOCKS_OUT, Outcome.IS_LOCKED_OUT):
             lines.append((t("Your trainer can unlock you at once."), "info"))
-        elif result.outcome is Outcome.ACCEPTED and result.state is State.AUTHENTICATED and result.step is not None:
-            offset = result.step - step_of(self.office.clock.now(), policy.period)
+        elif result.outcome is Outcome.ACCEPTED and result.state is State.AUTHENTICATED and result.time_step is not None:
+            offset = result.time_step - step_of(self.office.clock.now(), policy.period)
             lines.append((self.phone_clock(offset), "ok"))
             lines.append((t("Logging out to try again? Wait for the next code: the one you just used works only "
                             "once."), "info"))

@@ -35,7 +35,7 @@ SECONDS = ("median s to get in", "95th pct s to get in")
 
 def describe_policy(policy: Policy) -> str:
     """The knobs the sliders move, in words."""
-    lock = f"{policy.lock_seconds // 60} min" if policy.lock_seconds % 60 == 0 else f"{policy.lock_seconds} s"
+    lock = f"{policy.lockout_seconds // 60} min" if policy.lockout_seconds % 60 == 0 else f"{policy.lockout_seconds} s"
     return (f"window ±{policy.window} step{'s' if policy.window != 1 else ''} of {policy.period} s, "
             f"{policy.failed_code_limit} wrong codes lock for {lock}")
 
@@ -204,12 +204,12 @@ class WhatIf(widgets.VBox):
                                         continuous_update=False, style=style, layout=layout)
         self.limit = widgets.IntSlider(p.failed_code_limit, min=1, max=20, description="wrong codes to lock",
                                        continuous_update=False, style=style, layout=layout)
-        self.lock_minutes = widgets.IntSlider(max(5, p.lock_seconds // 60), min=5, max=240, step=5,
+        self.lockout_minutes = widgets.IntSlider(max(5, p.lockout_seconds // 60), min=5, max=240, step=5,
                                               description="lock (minutes)", continuous_update=False, style=style,
                                               layout=layout)
         self.skew = widgets.FloatSlider(pp.loose_sd, min=0.0, max=120.0, step=5.0, description="skew spread (s)",
                                         continuous_update=False, style=style, layout=layout)
-        for slider, name in ((self.window, "window"), (self.limit, "limit"), (self.lock_minutes, "lock"),
+        for slider, name in ((self.window, "window"), (self.limit, "limit"), (self.lockout_minutes, "lock"),
                              (self.skew, "skew")):
             slider.add_class(f"tfs-whatif-{name}")
             slider.observe(self.safe(lambda change: None if self._holding else self.recompute()), "value")
@@ -234,7 +234,7 @@ class WhatIf(widgets.VBox):
         header = widgets.HTML('<div class="tfs-brand">What if? Policy knobs and their consequences</div>'
                               f'<div class="tfs-hint">{self.population.n_users:,} users over {self.population.days} '
                               f'days ({self.population.n_logins:,} logins); move a slider and release it.</div>')
-        sliders = widgets.VBox([self.window, self.limit, self.lock_minutes, self.skew])
+        sliders = widgets.VBox([self.window, self.limit, self.lockout_minutes, self.skew])
         tables = widgets.HBox([
             widgets.VBox([widgets.HTML('<div class="tfs-header">Users (fast engine)</div>'), self.summary_view]),
             widgets.VBox([widgets.HTML('<div class="tfs-header">Attacker who knows the password</div>'),
@@ -253,7 +253,7 @@ class WhatIf(widgets.VBox):
     def policy(self) -> Policy:
         """The policy the sliders describe (every other knob from ``base``)."""
         return self.base.replace(window=self.window.value, failed_code_limit=self.limit.value,
-                                 lock_seconds=60 * self.lock_minutes.value)
+                                 lockout_seconds=60 * self.lockout_minutes.value)
 
     def current_population(self) -> Population:
         return self.population.with_parameters(loose_sd=float(self.skew.value))
@@ -268,7 +268,7 @@ class WhatIf(widgets.VBox):
             self._baseline_key = self.skew.value
         simulated = time.perf_counter()
         self.summary = pd.DataFrame({"default policy": summarise(self.baseline), "what if": summarise(self.run)})
-        key = (policy.window, policy.digits, policy.failed_code_limit, policy.lock_seconds)
+        key = (policy.window, policy.digits, policy.failed_code_limit, policy.lockout_seconds)
         if key not in self._attack_cache:
             ours = attack_table(policy, schedules=(Schedule.ours(policy),), attackers=self.attackers, seed=self.seed)
             self._attack_cache = {key: pd.concat([ours, self._reference_attack])}
@@ -290,7 +290,7 @@ class WhatIf(widgets.VBox):
 
     def set(self, **values) -> None:
         """Move several sliders at once, with one recomputation (``window=0, skew=60.0``)."""
-        sliders = {"window": self.window, "limit": self.limit, "lock_minutes": self.lock_minutes, "skew": self.skew}
+        sliders = {"window": self.window, "limit": self.limit, "lockout_minutes": self.lockout_minutes, "skew": self.skew}
         unknown = sorted(set(values) - set(sliders))
         if unknown:
             raise ValidationError(unknown[0], f"no such slider (known: {', '.join(sliders)})")

@@ -174,7 +174,7 @@ class CreateUserStep(Step, key="create_user"):
 
 @dataclass(frozen=True, kw_only=True)
 class PolicyStep(Step, key="policy"):
-    """The admin changes policy knobs; open steps keep the deadline they were given."""
+    """The admin changes policy knobs; open prompts keep the deadline they were given."""
 
     changes: tuple[tuple[str, Any], ...]
 

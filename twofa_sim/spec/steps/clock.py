@@ -1,6 +1,6 @@
 """Steps about time: time passes for everyone, or the server's clock jumps to an instant.
 
-Open QR and code steps look at the clock when time moves (unless the ``wait`` says ``poll:
+Open QR and code prompts look at the clock when time moves (unless the ``wait`` says ``poll:
 false``: a page without a timer) and close when due; every move of the clock is logged.
 """
 

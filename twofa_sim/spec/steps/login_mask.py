@@ -190,7 +190,7 @@ class LogOutStep(Step, key="log_out"):
 
 @dataclass(frozen=True, kw_only=True)
 class StartOverStep(Step, key="start_over"):
-    """From ``LOCKED`` or ``EXPIRED`` back to the login mask."""
+    """From ``LOCKED_OUT`` or ``EXPIRED`` back to the login mask."""
 
     user: str
     tab: str = DEFAULT_TAB
