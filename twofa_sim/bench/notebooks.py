@@ -10,11 +10,14 @@ machine) are that notebook's alone.
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
+import dataclasses
+import json
 import os
 import pathlib
 import resource
+import selectors
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 GOAL_SECONDS = 20.0
+READY = "ready"
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,43 @@ def execute(path: str, timeout: int = 600) -> Timing:
 
 
 def run(paths: list[pathlib.Path], workers: int) -> tuple[list[Timing], float]:
-    """Every notebook of ``paths``, in that order, on ``workers`` processes (each one notebook at a time);
-    their timings in the order given and the wall time of the whole set."""
-    context = multiprocessing.get_context("spawn")  # a clean interpreter per worker, as a test worker is
+    """Every notebook of ``paths`` on ``workers`` worker processes, each one notebook at a time and handed
+    the next of ``paths`` when it is done (as pytest-xdist's workers are); the timings in the order given
+    and the wall time of the whole set."""
+    # this file run as a script: a clean interpreter per worker, and no package import needed
+    procs = [subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for _ in range(min(workers, len(paths)))]
+    for proc in procs:  # the clock starts once every worker is up, as a test run's workers are before their tests
+        if proc.stdout.readline().strip() != READY:
+            raise RuntimeError("a notebook worker did not start")
     start = time.perf_counter()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(execute, str(path)) for path in paths]
-        timings = [future.result() for future in futures]
-    return timings, time.perf_counter() - start
+    waiting = list(enumerate(paths))
+    running: dict[int, int] = {}  # worker's stdout descriptor -> index of its notebook in paths
+    timings: dict[int, Timing] = {}
+    with selectors.DefaultSelector() as ready:
+        def hand_next(proc: subprocess.Popen) -> None:
+            index, path = waiting.pop(0)
+            running[proc.stdout.fileno()] = index
+            proc.stdin.write(f"{path}\n")
+            proc.stdin.flush()
+
+        for proc in procs:
+            ready.register(proc.stdout, selectors.EVENT_READ, proc)
+            hand_next(proc)
+        while running:
+            for key, _ in ready.select():
+                proc = key.data
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"a notebook worker ended without timing {paths[running[key.fd]].name}")
+                timings[running.pop(key.fd)] = Timing(**json.loads(line))
+                if waiting:
+                    hand_next(proc)
+    wall = time.perf_counter() - start
+    for proc in procs:
+        proc.stdin.close()
+        proc.wait()
+    return [timings[index] for index in range(len(paths))], wall
 
 
 def worker_count_of_the_test_run() -> int:
@@ -94,3 +127,20 @@ def suite(folder: pathlib.Path = NOTEBOOKS, workers: int | None = None) -> dict:
     return {"one_by_one": one_by_one, "sum": sum(t.seconds for t in one_by_one),
             "cpu": sum(t.cpu for t in one_by_one), "side_by_side": side_by_side, "workers": workers,
             "wall": wall, "failed": [t for t in one_by_one + side_by_side if t.status != "ok"]}
+
+
+def _worker() -> None:
+    """A worker: ``ready`` once nbclient is loaded, then for each notebook path read from stdin its
+    :class:`Timing` as one JSON line."""
+    import nbclient  # noqa: F401 - loaded before the clock starts
+    import nbformat  # noqa: F401
+
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # the kernels started here inherit stdout: whatever they write there goes to stderr, not in the answers
+    print(READY, file=answers, flush=True)
+    for line in sys.stdin:
+        print(json.dumps(dataclasses.asdict(execute(line.strip()))), file=answers, flush=True)
+
+
+if __name__ == "__main__":
+    _worker()
