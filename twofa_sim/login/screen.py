@@ -7,6 +7,7 @@ real screen.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
@@ -38,20 +39,10 @@ class EnrolmentScreen:
     def page_image(self, width: int = 640) -> Image.Image:
         """The second window as a page: heading, the QR, the secret as text, the code field."""
         qr = self.qr_image()
-        font = ImageFont.load_default(size=18)
-        small = ImageFont.load_default(size=15)
-        height = qr.height + 230
-        page = Image.new("RGB", (width, height), "#f4f5f7")
-        draw = ImageDraw.Draw(page)
-        draw.rectangle([20, 20, width - 20, height - 20], fill="white", outline="#c9ccd1")
-        draw.text((40, 36), f"{self.issuer}: set up two-factor authentication", fill="#1f2933", font=font)
-        draw.text((40, 64), "Scan this QR code with your authenticator app.", fill="#52606d", font=small)
+        page = _page_around(self.issuer, width, qr.height).copy()
         page.paste(qr, ((width - qr.width) // 2, 90))
-        y = 90 + qr.height + 12
-        draw.text((40, y), "Or enter this key by hand:", fill="#52606d", font=small)
-        draw.text((40, y + 22), self.secret_for_typing, fill="#1f2933", font=small)
-        draw.text((40, y + 56), "Code from the app:", fill="#52606d", font=small)
-        draw.rectangle([40, y + 80, 240, y + 110], outline="#9aa5b1", fill="white")
+        ImageDraw.Draw(page).text((40, 90 + qr.height + 34), self.secret_for_typing, fill="#1f2933",
+                                  font=ImageFont.load_default(size=15))
         return page
 
     def _repr_png_(self) -> bytes:
@@ -62,3 +53,22 @@ class EnrolmentScreen:
 
     def __repr__(self) -> str:
         return f"EnrolmentScreen(issuer={self.issuer!r}, account={self.account!r})"
+
+
+@functools.lru_cache(maxsize=8)
+def _page_around(issuer: str, width: int, qr_height: int) -> Image.Image:
+    """The page without its QR and secret, the same for every user of one issuer: drawn once, as text
+    costs most of a page (none of it overlaps the QR or the secret, so the page is the same)."""
+    font = ImageFont.load_default(size=18)
+    small = ImageFont.load_default(size=15)
+    height = qr_height + 230
+    page = Image.new("RGB", (width, height), "#f4f5f7")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle([20, 20, width - 20, height - 20], fill="white", outline="#c9ccd1")
+    draw.text((40, 36), f"{issuer}: set up two-factor authentication", fill="#1f2933", font=font)
+    draw.text((40, 64), "Scan this QR code with your authenticator app.", fill="#52606d", font=small)
+    y = 90 + qr_height + 12
+    draw.text((40, y), "Or enter this key by hand:", fill="#52606d", font=small)
+    draw.text((40, y + 56), "Code from the app:", fill="#52606d", font=small)
+    draw.rectangle([40, y + 80, 240, y + 110], outline="#9aa5b1", fill="white")
+    return page
