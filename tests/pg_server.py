@@ -5,9 +5,10 @@ PostgreSQL refuses to run as root; as root the server runs as the ``postgres`` u
 with a data folder and a socket folder that user owns. The server listens only on its socket.
 
 A test run stopped by a signal (Ctrl-C, a CI timeout, ``kill -9``) runs no fixture's finalizer: a
-watcher process, started with the server in a session of its own, holds one end of a pipe whose
-other end only the test process holds. When the test process ends, however it ends, the pipe
-closes and the watcher stops the server and removes its folder.
+watcher process, started in a session of its own as soon as the server's folder exists (before
+initdb), holds one end of a pipe whose other end only the test process holds. When the test process
+ends, however it ends, the pipe closes and the watcher waits for an initdb or a start still under
+way, stops the server and removes its folder.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class PostgresServer:
             if not self.user:
                 return "running as root and no unprivileged user (postgres, nobody) to run PostgreSQL"
         self.folder = Path(tempfile.mkdtemp(prefix="twofa-pg-"))
+        self._watch()  # from here on: initdb and the server's start take seconds, a stop may come meanwhile
         os.chmod(self.folder, 0o755)
         if os.geteuid() == 0:
             shutil.chown(self.folder, self.user)
@@ -92,10 +94,7 @@ class PostgresServer:
         self._run_mkdir(sockets)
         self.port = 54000 + os.getpid() % 1000
         self.sockets = sockets
-        why_not = self.resume()
-        if why_not is None:
-            self._watch()
-        return why_not
+        return self.resume()
 
     def resume(self) -> str | None:
         """Start the server on its data folder (again): None, or why it did not start."""
@@ -140,13 +139,27 @@ class PostgresServer:
 
 
 _WATCHER = """
-import json, os, shutil, subprocess, sys
+import json, os, shutil, subprocess, sys, time
 lifeline, stop, folder = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
 try:
     while os.read(lifeline, 1):
         pass
 except OSError:
     pass
+
+def setting_up():  # an initdb or pg_ctl start on this folder, left running by the ended test process
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) in (b"initdb", b"pg_ctl") and any(folder.encode() in a for a in argv):
+            return True
+    return False
+
+deadline = time.monotonic() + 60
+while setting_up() and time.monotonic() < deadline:
+    time.sleep(0.2)
 if os.path.exists(os.path.join(folder, "data", "postmaster.pid")):
     subprocess.run(stop, capture_output=True, timeout=60)
 shutil.rmtree(folder, ignore_errors=True)

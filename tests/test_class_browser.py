@@ -19,8 +19,6 @@ import os
 import pathlib
 import re
 import secrets
-import subprocess
-import sys
 import time
 
 import pytest
@@ -30,7 +28,7 @@ from PIL import Image
 from helpers import independent_totp, parse_key_uri
 from pg_server import postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
 from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_port, no_cut_text, only_local_requests,
-                          publish, running_voila)
+                          publish, running_voila, trust)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
@@ -56,11 +54,8 @@ def serve(database_url: str, log_name: str):
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"),
                TWOFA_SIM_CLASS_DB=database_url, TWOFA_SIM_TRAINER_KEY=key,
                TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}/voila/render/trainee.ipynb")
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "trainer.ipynb"),
-                    str(NOTEBOOKS / "trainee.ipynb")], env=env, check=True, capture_output=True)
+    trust(NOTEBOOKS / "trainer.ipynb", NOTEBOOKS / "trainee.ipynb", NOTEBOOKS / "projector.ipynb")
     log_path = ARTIFACTS / log_name
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(NOTEBOOKS / "projector.ipynb")], env=env, check=True,
-                   capture_output=True)
     with running_voila("notebooks/class", port, env, log_path, f"--class-size={WARM}", f"--spare-kernels={SPARE}",
                        f"--kernel-cap={CAP}", module="twofa_sim.server"):
         yield {"base": f"http://127.0.0.1:{port}/voila/render/", "key": key, "chromium": chromium, "log": log_path,

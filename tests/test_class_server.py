@@ -23,8 +23,6 @@ import os
 import pathlib
 import re
 import secrets
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -38,7 +36,7 @@ from jupyter_server.services.kernels.connection.base import (deserialize_msg_fro
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from test_browser import CHROMIUM_ARGS, debian_chromium, free_port, running_voila
+from test_browser import CHROMIUM_ARGS, debian_chromium, free_port, running_voila, trust
 from twofa_sim.classroom.course import Classroom, open_class
 from twofa_sim.server.admission import Admission
 from twofa_sim.server.handlers import V1_PROTOCOL, frame_header
@@ -83,15 +81,23 @@ def quiet(server) -> None:
         time.sleep(0.5)
 
 
+STEADY: list[set[str]] = []  # the kernels steady() last found, once they had stayed the same
+
+
 def steady(server, seconds: float = 2 * REFILL) -> set[str]:
-    """The server's kernels once they stay the same for ``seconds`` (the pool refilled after earlier tests)."""
+    """The server's kernels once they stay the same for ``seconds`` (the pool refilled after earlier tests).
+    The very kernels found steady before are steady still: no kernel started or ended since, so no
+    page was taken or given back and no refill is due."""
     deadline, kernels = time.monotonic() + 60, kernels_of(server.pid)
+    if STEADY and STEADY[-1] == kernels:
+        return kernels
     since = time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < seconds:
         time.sleep(0.3)
         now = kernels_of(server.pid)
         if now != kernels:
             kernels, since = now, time.monotonic()
+    STEADY.append(kernels)
     return kernels
 
 
@@ -146,8 +152,7 @@ def class_server(database_url: str, log_name: str, class_size: int = CLASS_SIZE,
     env = dict(os.environ, TZ="UTC", JUPYTER_PATH=str(ROOT / "share" / "jupyter"), TWOFA_SIM_CLASS_DB=database_url,
                TWOFA_SIM_TRAINER_KEY=key, TWOFA_SIM_TRAINEE_URL=f"http://127.0.0.1:{port}{TRAINEE}")
     log = ARTIFACTS / log_name
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(ROOT / "notebooks" / "class" / "trainer.ipynb"),
-                    str(ROOT / "notebooks" / "class" / "trainee.ipynb")], env=env, check=True, capture_output=True)
+    trust(ROOT / "notebooks" / "class" / "trainer.ipynb", ROOT / "notebooks" / "class" / "trainee.ipynb")
     with running_voila("notebooks/class", port, env, log, f"--class-size={class_size}", f"--spare-kernels={SPARE}", f"--kernel-cap={CAP}",
                        f"--ClassServer.disconnected_grace={GRACE}",
                        f"--ClassServer.refill_interval={REFILL}",
@@ -338,7 +343,7 @@ def test_a_client_of_the_legacy_protocol_is_refused_and_the_server_keeps_answeri
 def test_a_kernel_answers_only_the_page_that_started_it(server):
     alice, mallory, stranger = Browser(server), Browser(server), Browser(server)
     kernel = alice.page(TRAINEE)
-    mallory.page(TRAINEE)  # a classmate with a page (and an _xsrf cookie) of her own
+    own = mallory.page(TRAINEE)  # a classmate with a page (and an _xsrf cookie) of her own
     for other in (mallory, stranger):
         with pytest.raises(InvalidStatus) as refused:
             with other.channels(kernel):
@@ -354,6 +359,7 @@ def test_a_kernel_answers_only_the_page_that_started_it(server):
     assert alice.shut_down(kernel) == 204  # the page's own "tab closed" call, _xsrf and all
     assert ended(server, {kernel}, within=10)
     assert alice.request(f"/api/kernels/{kernel}")[0] == 403
+    assert mallory.shut_down(own) == 204
 
 
 @pytest.mark.parametrize("query", ["", "?key=", "?key=guess", "?lang=de", "?KEY={key}"])
@@ -369,7 +375,7 @@ def test_the_dashboard_without_the_trainers_key_starts_no_kernel(server, query):
 def test_the_dashboards_kernel_answers_only_the_trainers_page(server):
     trainer, trainee = Browser(server), Browser(server)
     kernel = trainer.page(f"{TRAINER}?key={server.key}")
-    trainee.page(TRAINEE)
+    own = trainee.page(TRAINEE)
     with pytest.raises(InvalidStatus) as refused:
         with trainee.channels(kernel):
             pass
@@ -382,23 +388,32 @@ def test_the_dashboards_kernel_answers_only_the_trainers_page(server):
     while trainer.request(f"/api/kernels/{kernel}")[0] == 200 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert trainer.request(f"/api/kernels/{kernel}")[0] == 403
+    assert trainee.shut_down(own) == 204
 
 
 def test_the_root_address_leads_to_the_trainee_page(server):
-    status, body = Browser(server).request("/?lang=de")
+    """The folder listing is never served: its addresses lead to the trainee page (checked on the
+    redirect itself; following it would only start one more trainee page's kernel)."""
+    visitor = Browser(server)
+    status, body = visitor.request("/?lang=de")
     assert status == 200 and "Select items to open" not in body and "cdn.jsdelivr" not in body
-    assert KERNEL_ID.search(body)
-    for folder in ("/voila/tree", "/voila/tree/", "/voila/render/../trainer.ipynb"):
-        status, body = Browser(server).request(folder)
-        assert "Select items to open" not in body and "trainer.ipynb" not in body
+    assert "trainer.ipynb" not in body
+    pages = KERNEL_ID.findall(body)
+    assert pages
+    status, body = visitor.request("/voila/render/../trainer.ipynb")
+    assert "Select items to open" not in body and "trainer.ipynb" not in body
+    pages += KERNEL_ID.findall(body)
     address = urllib.parse.urlsplit(server.base)
     for folder in ("/voila/tree", "/voila/tree/"):  # the folder listing leads to the trainee page too
         connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
         connection.request("GET", folder)
         response = connection.getresponse()
+        body = response.read().decode()
         assert (response.status, response.getheader("Location", "")[-len("/voila/render/trainee.ipynb"):]) == (
             302, "/voila/render/trainee.ipynb"), folder
+        assert "Select items to open" not in body and "trainer.ipynb" not in body
         connection.close()
+    assert [visitor.shut_down(kernel) for kernel in pages] == [204] * len(pages)
 
 
 def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
@@ -468,6 +483,7 @@ def test_a_page_reloaded_before_its_script_connected_gives_its_kernel_back_at_on
     assert ended(server, {first}, within=CULL)
     assert {waiting, again} <= kernels_of(server.pid)
     assert "asked for its page again before it connected" in server.log.read_text()
+    assert (classmate.shut_down(waiting), trainee.shut_down(again)) == (204, 204)
 
 
 def test_the_servers_log_names_no_kernel_id_and_no_key(server):

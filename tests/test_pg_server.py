@@ -55,3 +55,53 @@ def test_a_killed_run_leaves_no_server_behind(how):
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+SETTING_UP = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from pg_server import PostgresServer
+    server = PostgresServer()
+    run = server._run
+
+    def announced(*args):  # says where the server's folder is, once initdb starts filling it
+        if args[0] == "initdb":
+            print(json.dumps({"folder": str(server.folder)}), flush=True)
+        return run(*args)
+
+    server._run = announced
+    print(json.dumps({"reason": server.start()}), flush=True)
+""")
+
+
+def processes_on(folder: pathlib.Path) -> list[int]:
+    """The processes whose command line names ``folder`` (initdb, pg_ctl, the server)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_run_killed_while_the_server_is_set_up_leaves_nothing_behind():
+    """Killed while initdb fills the folder (the finalizer and the started server's stop never come):
+    initdb and the start it was part of are waited for, and whatever started is stopped and removed."""
+    holder = subprocess.Popen([sys.executable, "-c", SETTING_UP, str(HERE)], stdout=subprocess.PIPE, text=True)
+    try:
+        announced = json.loads(holder.stdout.readline())
+        if "reason" in announced:
+            pytest.skip(f"no throw-away PostgreSQL server: {announced['reason']}")
+        folder = pathlib.Path(announced["folder"])
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while (processes_on(folder) or folder.exists()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_on(folder) == [], "initdb or a server outlived the killed run"
+        assert not folder.exists(), "the server's folder outlived the killed run"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
