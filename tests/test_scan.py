@@ -169,24 +169,3 @@ def test_decode_timings_checks_its_arguments():
         decode_timings(repeats=0)
     with pytest.raises(ValueError, match="pass the table"):
         median_decode_ms(pd.DataFrame({"median ms": [1.0]}, index=["page"]))
-
-
-@pytest.mark.parametrize("text, version", [
-    ("A", 1),
-    ("otpauth://totp/plenigo:alice?secret=" + SECRET + "&issuer=plenigo", 5),
-    ("x" * 120, 7),                      # from version 7 on, the symbol carries its version number
-    ("otpauth://totp/plenigo:alice?secret=" + SECRET * 3 + "&issuer=plenigo&algorithm=SHA256&digits=8", 8),
-    ("x" * 300 + "/:?&=%", 13),
-])
-def test_the_qr_code_is_the_one_qrcode_draws_with_its_own_mask_search(text, version):
-    """The mask is scored on arrays, all eight at once; qrcode's own search must pick the same mask."""
-    import qrcode
-
-    from twofa_sim.apps.qr import _Code
-
-    ours, theirs = (kind(error_correction=qrcode.constants.ERROR_CORRECT_M) for kind in (_Code, qrcode.QRCode))
-    for code in (ours, theirs):
-        code.add_data(text)
-        code.make(fit=True)
-    assert (ours.version, ours.modules) == (version, theirs.modules)
-    assert ours.best_mask_pattern() == theirs.best_mask_pattern()
