@@ -242,11 +242,11 @@ def test_each_story_played_on_a_copy_ends_as_its_replay_from_a_fresh_back_office
     search.search(set(range(1, len(FLOW.rows) + 1)), max_depth=5)
     assert len(search.compared) == search.plays > 500
     reached = [s for s in search.compared if s is not None]
-    for what, holds in {"locked": lambda s: s.locked, "enrolled": lambda s: s.enrolled,
+    for what, holds in {"locked out": lambda s: s.locked_out, "enrolled": lambda s: s.enrolled,
                         "recovery codes issued": lambda s: s.recovery_left is not None,
                         "the clock set back": lambda s: s.clock_set_back,
                         "a login in a second tab": lambda s: s.login("alice", "second") is not None,
-                        "a step timed out": lambda s: s.login("alice", "main") == "EXPIRED"}.items():
+                        "a prompt timed out": lambda s: s.login("alice", "main") == "EXPIRED"}.items():
         assert any(holds(s) for s in reached), what
 
 
