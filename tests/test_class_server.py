@@ -16,6 +16,7 @@ Two class servers on one PostgreSQL database serving one class are in ``test_cla
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import http.cookiejar
 import json
@@ -433,6 +434,22 @@ def test_the_root_address_leads_to_the_trainee_page(server):
         assert (response.status, response.getheader("Location", "")[-len("/voila/render/trainee.ipynb"):]) == (
             302, "/voila/render/trainee.ipynb"), folder
         connection.close()
+
+
+@pytest.mark.parametrize("address", ["/voila/static/voila.js", "/voila/templates/trainer/static/index.css"])
+def test_the_front_end_travels_compressed_to_a_browser_that_accepts_it(server, address):
+    """Every page loads about 5 MB of Voila's front end: thirty at once over a classroom's network."""
+    found = {}
+    for accepts in ("identity", "gzip"):
+        host = urllib.parse.urlsplit(server.base)
+        connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+        connection.request("GET", address, headers={"Accept-Encoding": accepts})
+        response = connection.getresponse()
+        found[accepts] = (response.status, response.getheader("Content-Encoding"), response.read())
+        connection.close()
+    (plain_status, plain_encoding, plain), (packed_status, packed_encoding, packed) = found["identity"], found["gzip"]
+    assert (plain_status, plain_encoding, packed_status, packed_encoding) == (200, None, 200, "gzip")
+    assert gzip.decompress(packed) == plain and len(packed) < len(plain) / 2
 
 
 def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
