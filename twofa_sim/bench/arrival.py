@@ -333,9 +333,8 @@ SHOWN_JS = """([selector, text]) => new Promise(resolve => {
 
 async def shown(page, selector: str, text: str = "", timeout: float = 600) -> None:
     """Until an element of ``selector`` (holding ``text``) is displayed, seen from inside the page
-    as the page changes. Playwright's own waits ask the browser again and again (every half
-    second once they have waited a while), and thirty pages waiting a minute each paid for that
-    in the browser's CPU, more the longer they waited."""
+    as the page changes: the moment it is shown, where Playwright's own waits ask the browser
+    again (every half second once they have waited a while) and see it up to then late."""
     await asyncio.wait_for(page.evaluate(SHOWN_JS, [selector, text]), timeout)
 
 
