@@ -191,6 +191,23 @@ def test_the_dashboard_address_without_the_key_offers_nothing(class_server, brow
     assert page.locator(".tfs-class-create").count() == 0 and page.locator(".tfs-class-table").count() == 0
 
 
+def test_nothing_on_the_trainee_page_moves_while_it_loads_or_after(class_server, browser):
+    """A running animation makes the browser draw a frame 60 times a second on the thread that
+    loads the page: Voila's turning logo did, and a class loading at once on one machine paid for it
+    (make bench-class). The logo stands still while the page loads; the page, once shown, moves nothing."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(class_server["base"] + "trainee.ipynb", wait_until="commit", timeout=60_000)
+    page.wait_for_selector("#loading .spinner", state="attached", timeout=60_000)
+    running = "document.getAnimations().filter(a => a.playState === 'running').map(a => a.animationName || 'script')"
+    loading = page.evaluate(f"[getComputedStyle(document.querySelector('#loading .spinner')).animationName, {running}]")
+    # the mask, or (run alone, before the class is created) the page that names the missing database
+    page.wait_for_selector(".tfs-login-submit, .tfs-trainee-page, .tfs-message.tfs-error", timeout=120_000)
+    page.wait_for_timeout(1000)
+    assert {"while loading": loading, "once shown": page.evaluate(running)} == \
+        {"while loading": ["none", []], "once shown": []}
+    page.close()
+
+
 def test_the_trainee_page_in_german_has_no_cut_text(class_server, browser):
     from playwright.sync_api import expect
 

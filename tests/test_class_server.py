@@ -16,6 +16,7 @@ Two class servers on one PostgreSQL database serving one class are in ``test_cla
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import http.cookiejar
 import json
@@ -221,6 +222,7 @@ class PoolOfKernels:
         self.kernel_pools_config = {notebook: {"pool_size": warm}}
         self.pool = [f"warm-{i}" for i in range(warm)]
         self.started = 0
+        self.alive: set[str] = set()  # kernels pages took
 
     def get_pool_size(self, notebook: str) -> int:
         return len(self.pool)
@@ -237,7 +239,7 @@ class PoolOfKernels:
         return kernel
 
     def list_kernel_ids(self) -> list[str]:
-        return list(self.pool)
+        return [*self.pool, *self.alive]
 
 
 @pytest.mark.parametrize("pages_keep_arriving, seconds_between_top_ups, started_per_top_up", [
@@ -266,6 +268,39 @@ def test_the_pool_is_refilled_after_a_rush_a_few_kernels_at_a_time(pages_keep_ar
         state.top_up()
         started.append(km.started - before)
     assert started == started_per_top_up
+
+
+@pytest.mark.parametrize("arriving, found_none, most_started_by_one_page, started, warm_after", [
+    (30, 0, 0, 0, 0),    # the class it was sized for: nothing warms during the rush
+    (31, 0, 3, 3, 2),    # one more: it takes a kernel warming for it, and two more warm for whoever comes next
+    (40, 0, 3, 13, 3),   # ten more: each finds a kernel, never more than three started at once
+    (80, 0, 3, 30, 0),   # a script: "The class is full" at the cap (twice the class), and nothing warms past it
+])
+def test_a_class_larger_than_the_pool_warms_kernels_during_its_rush_a_few_at_a_time(
+        arriving, found_none, most_started_by_one_page, started, warm_after):
+    """The pages of a rush past the class size each find a kernel in the pool, warming a few at a
+    time, instead of the pool staying empty until arrivals pause (each page a cold start)."""
+    from twofa_sim.server.app import ClassState
+    admission = Admission(class_size=30, spare_kernels=3)
+    notebook = admission.trainee_notebook
+    km = PoolOfKernels(notebook, 30)
+    state = ClassState(admission, "key", km, True, 60.0, None, refill_step=2, quiet_seconds=5.0, clock=lambda: 0.0)
+    pool_empty, most = 0, 0
+    for _ in range(arriving):  # within one second: top_up never runs
+        if admission.is_full(state.page_keys.pages()):
+            continue  # refused with "The class is full": no kernel
+        before = km.started
+        state.arriving(notebook)
+        _, key = state.page_keys.issue(notebook)
+        if km.pool:
+            kernel = km.take(notebook)
+        else:  # Voila starts a cold kernel for the page
+            pool_empty += 1
+            kernel = f"cold-{pool_empty}"
+        state.page_keys.bind(key, kernel)
+        km.alive.add(kernel)
+        most = max(most, km.started - before)
+    assert (pool_empty, most, km.started, len(km.pool)) == (found_none, most_started_by_one_page, started, warm_after)
 
 
 @pytest.mark.parametrize("trainee_pages, all_pages, warm", [
@@ -414,6 +449,22 @@ def test_the_root_address_leads_to_the_trainee_page(server):
         assert "Select items to open" not in body and "trainer.ipynb" not in body
         connection.close()
     assert [visitor.shut_down(kernel) for kernel in pages] == [204] * len(pages)
+
+
+@pytest.mark.parametrize("address", ["/voila/static/voila.js", "/voila/templates/trainer/static/index.css"])
+def test_the_front_end_travels_compressed_to_a_browser_that_accepts_it(server, address):
+    """Every page loads about 5 MB of Voila's front end: thirty at once over a classroom's network."""
+    found = {}
+    for accepts in ("identity", "gzip"):
+        host = urllib.parse.urlsplit(server.base)
+        connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+        connection.request("GET", address, headers={"Accept-Encoding": accepts})
+        response = connection.getresponse()
+        found[accepts] = (response.status, response.getheader("Content-Encoding"), response.read())
+        connection.close()
+    (plain_status, plain_encoding, plain), (packed_status, packed_encoding, packed) = found["identity"], found["gzip"]
+    assert (plain_status, plain_encoding, packed_status, packed_encoding) == (200, None, 200, "gzip")
+    assert gzip.decompress(packed) == plain and len(packed) < len(plain) / 2
 
 
 def test_ten_reloads_hold_one_kernel_and_a_closed_page_gives_it_back(server):
