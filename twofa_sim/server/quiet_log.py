@@ -41,6 +41,11 @@ class Redaction(logging.Filter):
         except Exception:  # a record whose arguments do not fit its format: keep both, redacted
             message = f"{record.msg} {record.args!r}"
         record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            # A traceback is written by the handler's formatter after every filter has run, and its
+            # last line may quote an id (the culler racing a tab's "closed" call: KeyError: '<id>');
+            # formatted here, the formatter writes the redacted text instead.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         return True
