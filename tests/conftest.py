@@ -50,8 +50,8 @@ def office() -> BackOffice:
 # --dist loadfile (with --no-loadscope-reorder, scripts/run-tests) hands whole files to the two workers
 # in collection order, so started first they end while the short files fill the rest, and both
 # workers finish together.
-LONGEST_FIRST = ["tests/test_class_browser.py", "tests/test_class_server.py", "tests/test_flow_coverage.py",
-                 "tests/test_browser.py", "tests/test_class_servers_pg.py", "tests/test_bench_class.py",
+LONGEST_FIRST = ["tests/test_class_server.py", "tests/test_class_browser.py", "tests/test_class_servers_pg.py",
+                 "tests/test_flow_coverage.py", "tests/test_browser.py", "tests/test_bench_class.py",
                  "tests/test_make_targets.py", "tests/test_persistence.py", "tests/test_fuzz.py",
                  "tests/test_store_stateful.py", "tests/test_stateful.py", "notebooks/11_conformance.ipynb",
                  "tests/test_notebook_sections.py", "notebooks/10_real_systems.ipynb", "notebooks/08_what_if.ipynb",
