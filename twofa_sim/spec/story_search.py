@@ -19,16 +19,13 @@ events it records, so the file fails if the rule ever changes.
 
 from __future__ import annotations
 
-import collections
 import copy
-import enum
 import itertools
 import json
 import pathlib
 import random
 import re
 import threading
-import types
 import dataclasses
 from dataclasses import dataclass, fields
 from typing import Callable
@@ -389,7 +386,7 @@ cannot be copied), per-thread holds, counters and generators (where the original
 
 
 def copy_of(run: ScenarioRun, table: FlowTable = FLOW) -> ScenarioRun:
-    """A copy of ``run``, between two steps, that goes on apart from it: a deep copy, except that
+    """A copy of ``run``, between two steps, that goes on apart from it: ``copy.deepcopy``, except that
     what no step changes is shared (the scenario, the policy, the flow table, the apps' profiles,
     the events already logged, the setup's records), and that the back office's locks, per-thread
     holds, counters and generators are new ones (:data:`_MADE_AFRESH`)."""
@@ -404,76 +401,7 @@ def copy_of(run: ScenarioRun, table: FlowTable = FLOW) -> ScenarioRun:
             if isinstance(value, kinds):
                 make = next(make for kind, make in _MADE_AFRESH.items() if isinstance(value, kind))
                 memo[id(value)] = make(value)
-    return _deep(run, memo)
-
-
-# A deep copy as copy.deepcopy makes it, cheaper for what a run is made of (about 200 values per
-# copy, a copy per candidate story): values that are their own copy (in _ITSELF, enums added as met)
-# are not even visited; dicts, lists, tuples, named tuples and objects whose state is their __dict__
-# are copied here; anything else (slots, its own way of copying or pickling) by copy.deepcopy.
-
-_ITSELF = {type(None), bool, int, float, complex, str, bytes, range, type, types.FunctionType,
-           types.BuiltinFunctionType}
-_HOW: dict[type, str] = {}
-
-
-def _how(kind: type) -> str:
-    """How values of ``kind`` are copied (worked out once per type)."""
-    if issubclass(kind, enum.Enum):
-        _ITSELF.add(kind)
-        return "itself"
-    if kind in (dict, list, tuple):
-        return kind.__name__
-    if kind is collections.Counter:
-        return "dict"
-    own_copying = any(name in vars(kind) for name in ("__reduce__", "__reduce_ex__", "__deepcopy__"))
-    if issubclass(kind, tuple) and hasattr(kind, "_make") and not own_copying:
-        return "named tuple"
-    plain = (kind.__reduce_ex__ is object.__reduce_ex__ and kind.__reduce__ is object.__reduce__
-             and getattr(kind, "__getstate__", object.__getstate__) is object.__getstate__
-             and not any(hasattr(kind, name) for name in ("__setstate__", "__deepcopy__", "__getnewargs__",
-                                                          "__getnewargs_ex__"))
-             and kind.__dictoffset__ != 0 and not any(vars(k).get("__slots__") for k in kind.__mro__))
-    return "object" if plain else "deepcopy"
-
-
-def _deep(value, memo: dict[int, object]):
-    """``value`` copied deeply; ``memo`` maps the id of each value met to its copy."""
-    kind = type(value)
-    if kind in _ITSELF:
-        return value
-    key = id(value)
-    if key in memo:
-        return memo[key]
-    how = _HOW.get(kind) or _HOW.setdefault(kind, _how(kind))
-    itself = _ITSELF
-    if how == "object":
-        copied = kind.__new__(kind)
-        memo[key] = copied
-        copied.__dict__.update({name: item if type(item) in itself else _deep(item, memo)
-                                for name, item in value.__dict__.items()})
-    elif how == "dict":
-        copied = kind()
-        memo[key] = copied
-        for name, item in value.items():
-            copied[name if type(name) in itself else _deep(name, memo)] = \
-                item if type(item) in itself else _deep(item, memo)
-    elif how == "list":
-        copied = []
-        memo[key] = copied
-        copied.extend(item if type(item) in itself else _deep(item, memo) for item in value)
-    elif how in ("tuple", "named tuple"):
-        items = [item if type(item) in itself else _deep(item, memo) for item in value]
-        if key in memo:  # the tuple was reached again through its own items
-            return memo[key]
-        same = all(new is old for new, old in zip(items, value))
-        copied = value if same else tuple(items) if how == "tuple" else kind._make(items)
-        memo[key] = copied
-    elif how == "itself":
-        return value
-    else:
-        copied = copy.deepcopy(value, memo)
-    return copied
+    return copy.deepcopy(run, memo)
 
 
 def situation_of(run: ScenarioRun, clock_set_back: bool) -> Situation:
