@@ -913,16 +913,30 @@ def test_numbers_too_large_to_print_are_refused_with_exit_2(tmp_path, capsys, fi
     assert "Traceback" not in out.getvalue() + err.getvalue() + capsys.readouterr().err
 
 
-@pytest.mark.parametrize("where", [
-    'name: "\\udc80"', 'name: x\ndescription: "a\\ud800b"', 'name: x\nusers: {"al\\udfffice": {}}',
-    'name: x\npolicy: {issuer: "\\ud83d"}', 'name: x\nusers: {alice: {password: "correct horse\\udc80"}}',
+@pytest.mark.parametrize("where, line, words", [
+    ('name: "\\udc80"', 1, "lone surrogate"),
+    ('name: x\ndescription: "a\\ud800b"', 2, "lone surrogate"),
+    ('name: x\nusers: {"al\\udfffice": {}}', 2, "lone surrogate"),
+    ('name: x\npolicy: {issuer: "\\ud83d"}', 2, "lone surrogate"),
+    ('name: x\nusers: {alice: {password: "correct horse\\udc80"}}', 2, "lone surrogate"),
+    ('name: x\ndescription: "\\U00110000"', 2, "past \\U0010FFFF"),
 ])
-def test_a_lone_surrogate_is_refused_with_its_line(tmp_path, capsys, where):
+def test_an_escape_that_is_no_unicode_character_is_refused_with_its_line(tmp_path, capsys, where, line, words):
     (tmp_path / "s.yaml").write_text(where + "\nsteps: [{wait: 1s}]\n")
     out, err = io.StringIO(), io.StringIO()
     assert cli_main(["run", str(tmp_path / "s.yaml")], out=out, err=err) == 2
-    assert "lone surrogate" in err.getvalue() and "Traceback" not in capsys.readouterr().err
+    assert f"s.yaml:{line}: " in err.getvalue() and words in err.getvalue()
+    assert "Traceback" not in capsys.readouterr().err
     err.getvalue().encode("utf-8")       # the message itself prints under UTF-8
+
+
+@pytest.mark.parametrize("text, line, column", [("\ud800", 1, 1), ("name: x\ndescription: ab\udc80", 2, 16)])
+def test_text_holding_a_lone_surrogate_is_refused_at_its_place(text, line, column):
+    """Text read from bytes that are not UTF-8 (surrogateescape) holds lone surrogates: no YAML."""
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(text, "s.yaml")
+    assert (refused.value.line, refused.value.column) == (line, column)
+    assert "lone surrogate" in refused.value.problem
 
 
 def test_a_file_name_that_is_not_utf8_prints_under_utf8(tmp_path):

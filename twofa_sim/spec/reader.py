@@ -26,6 +26,10 @@ from ..core.old_names import ENUM_NAMES
 MAX_YAML_VALUES = 2_000_000
 #: The largest whole number a scenario may hold anywhere (a seed, a count, a pixel).
 MAX_WHOLE = 2 ** 64 - 1
+NESTED_TOO_DEEPLY = "not valid YAML for a scenario: lists or mappings nest too deeply"
+LONE_SURROGATE = "holds a lone surrogate (bytes that are not UTF-8): that is not Unicode text"
+BAD_ESCAPE = ("holds an escape that is no Unicode character: a lone surrogate (\\ud800 to \\udfff) "
+              "or past \\U0010FFFF")
 TAG = "tag:yaml.org,2002:"
 
 
@@ -116,25 +120,36 @@ class Reader:
         return ScenarioError(self.path, node.start_mark.line + 1, problem, node.start_mark.column + 1)
 
     def compose(self, text: str) -> yaml.Node:
+        """The node tree of ``text``, composed by libyaml (PyYAML's C parser: a scenario loads about
+        fifteen times faster than with the pure-Python one, with the same nodes and marks)."""
+        surrogate = SURROGATE.search(text)
+        if surrogate:  # libyaml reads UTF-8, and no UTF-8 holds a lone surrogate
+            line = text.count("\n", 0, surrogate.start()) + 1
+            column = surrogate.start() - text.rfind("\n", 0, surrogate.start())
+            raise ScenarioError(self.path, line, LONE_SURROGATE, column)
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = yaml.compose(text, Loader=yaml.CSafeLoader)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             line = mark.line + 1 if mark else 1
+            if "maximum nesting depth" in str(error.problem):  # libyaml's own limit
+                raise ScenarioError(self.path, line, NESTED_TOO_DEEPLY) from None
+            if "invalid Unicode character escape code" in str(error.problem):
+                raise ScenarioError(self.path, line, BAD_ESCAPE, mark.column + 1 if mark else None) from None
             problem = " ".join(str(p) for p in (error.context, error.problem) if p)
             raise ScenarioError(self.path, line, f"not valid YAML: {cut(problem)}") from None
         except yaml.YAMLError as error:
             raise ScenarioError(self.path, 1, f"not valid YAML: {cut(str(error))}") from None
         except RecursionError:
-            raise ScenarioError(self.path, 1, "not valid YAML for a scenario: lists or mappings nest too deeply") from None
+            raise ScenarioError(self.path, 1, NESTED_TOO_DEEPLY) from None
         if node is None:
             raise ScenarioError(self.path, 1, "the file is empty")
         self.check_values(node)
         return node
 
     def check_values(self, root: yaml.Node) -> None:
-        """Refuse alias loops, more than :data:`MAX_YAML_VALUES` values counting every use of an
-        alias or merge key, and text that is not valid Unicode, before anything else reads the tree.
+        """Refuse alias loops and more than :data:`MAX_YAML_VALUES` values counting every use of an
+        alias or merge key, before anything else reads the tree.
 
         The count is made once per node (the composer shares an aliased node, it does not copy
         it), so it costs time in proportion to the file, whatever PyYAML's merge keys would cost.
@@ -158,8 +173,6 @@ class Reader:
             if key in open_nodes:
                 raise self.fail(node, "an alias (*name) refers to a list or mapping that holds it: a loop")
             if isinstance(node, yaml.ScalarNode):
-                if SURROGATE.search(node.value):
-                    raise self.fail(node, "holds a lone surrogate (a \\udXXX escape): that is not Unicode text")
                 counted[key] = 1
                 continue
             open_nodes.add(key)
