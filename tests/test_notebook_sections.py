@@ -1,7 +1,12 @@
 """Notebook 5 is a set of independent specifications: each section starts from its own named
-starting point, so it runs alone (the setup cell, then its own cells, in a fresh kernel) and shows
-exactly what the run of the whole notebook stored. A section that used a name or a state left by
-an earlier one would fail here with a NameError or a different output."""
+starting point, so it runs alone (the setup cell, then its own cells) and shows exactly what the run
+of the whole notebook stored. A section that used a name or a state left by an earlier one would
+fail here with a NameError or a different output.
+
+The sections share one kernel, last section first, its names cleared (``%reset -f``) before each:
+a name left by another section is gone, and state left inside the package by an earlier section is
+not there yet, because the earlier sections run later. A kernel for each section would check the
+same and cost a kernel's start each."""
 
 from __future__ import annotations
 
@@ -63,15 +68,37 @@ def test_each_section_starts_from_a_named_starting_point(title):
         f"section {title!r} does not start with a starting point"
 
 
-@pytest.mark.parametrize("title", list(SECTIONS))
-def test_each_section_runs_alone_and_shows_what_the_whole_run_stored(title, this_python):
+@pytest.fixture(scope="module")
+def kernel(this_python):
+    """One kernel for every section, started in the notebooks' folder."""
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    with client.setup_kernel():
+        yield client
+
+
+@pytest.mark.parametrize("title", list(reversed(SECTIONS)))
+def test_each_section_runs_alone_and_shows_what_the_whole_run_stored(title, kernel):
     stored = SETUP + SECTIONS[title]
-    alone = nbformat.v4.new_notebook(cells=[copy.deepcopy(cell) for cell in stored])
-    for cell in alone.cells:
+    clear = nbformat.v4.new_code_cell("%reset -f")
+    alone = nbformat.v4.new_notebook(cells=[clear, *(copy.deepcopy(cell) for cell in stored)])
+    kernel.nb = alone
+    for index, cell in enumerate(alone.cells):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    NotebookClient(alone, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
-                   extra_arguments=["--IPKernelApp.log_level=ERROR"]).execute()
-    for ran, kept in zip(alone.cells, stored):
+            kernel.execute_cell(cell, index)
+    assert alone.cells[0].outputs == []
+    for ran, kept in zip(alone.cells[1:], stored):
         if kept.cell_type == "code":
             assert shown(ran) == shown(kept), f"section {title!r} alone shows something else:\n{kept.source}"
+
+
+def test_a_name_left_by_another_section_is_gone_in_the_next(kernel):
+    """The clearing works: what a section defined is not seen by the next one."""
+    kernel.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("left_by_a_section = 1"),
+                                                nbformat.v4.new_code_cell("%reset -f"),
+                                                nbformat.v4.new_code_cell("'left_by_a_section' in dir()")])
+    for index, cell in enumerate(kernel.nb.cells):
+        kernel.execute_cell(cell, index)
+    assert kernel.nb.cells[2].outputs[0]["data"]["text/plain"] == "False"
