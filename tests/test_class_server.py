@@ -527,9 +527,10 @@ def test_a_page_reloaded_before_its_script_connected_gives_its_kernel_back_at_on
     """F5 before the page's script loaded: the browser asks again with the first page's cookie.
     That page never connected and never will, so its kernel ends now, not at the idle cull; a
     classmate's page that has not connected yet keeps its kernel."""
+    quiet(server)  # the pages of earlier tests culled: room under the cap for three pages
     trainee, classmate = Browser(server), Browser(server)
-    waiting = classmate.page(TRAINEE)
     first = trainee.page(TRAINEE)
+    waiting = classmate.page(TRAINEE)  # younger than the first page: the idle cull cannot take it first
     again = trainee.page(TRAINEE)
     assert ended(server, {first}, within=CULL)
     assert {waiting, again} <= kernels_of(server.pid)
