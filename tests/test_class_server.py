@@ -511,6 +511,10 @@ def test_past_the_cap_a_trainee_page_is_refused_politely_and_pages_never_connect
     assert all("tfs-class-full" in body and "kernelId" not in body for _, body in refused)
     assert all(("Kurs ist voll" if language == "de" else "The class is full") in body for language, body in refused)
     assert len(kernels_of(server.pid)) <= cap
+    # a full class does not lock the trainer out: the dashboard is still served past the cap
+    trainer = Browser(server)
+    dashboard = trainer.page(f"{TRAINER}?key={server.key}")
+    assert trainer.shut_down(dashboard) == 204
     # none of those pages ever connected: their kernels are culled, and pages are served again
     deadline = time.monotonic() + CULL + 30
     while time.monotonic() < deadline and len(kernels_of(server.pid)) >= cap:

@@ -30,15 +30,15 @@ class Admission:
     trainee_notebook: str = "trainee.ipynb"
     trainer_notebook: str = "trainer.ipynb"
     projector_notebook: str = "projector.ipynb"  # no name, secret or button on it: no key needed
+    class_size: int = 30
+    kernel_cap: int = 0  # 0: twice the class size
+    spare_kernels: int = 3
+    trainer_reserve: int = 2  # dashboards served past the cap
 
     @property
     def open_notebooks(self) -> tuple[str, str]:
         """The pages anyone with the trainees' address may open; each holds a kernel under the cap."""
         return (self.trainee_notebook, self.projector_notebook)
-    class_size: int = 30
-    kernel_cap: int = 0  # 0: twice the class size
-    spare_kernels: int = 3
-    trainer_reserve: int = 2  # dashboards served past the cap
 
     def __post_init__(self) -> None:
         for name in ("class_size", "spare_kernels", "kernel_cap", "trainer_reserve"):
