@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             print_figure(f"  {t.name}", f"{t.seconds:.1f} s", f"cpu {t.cpu:.1f} s" + ("" if t.status == "ok" else f"  {t.status}"))
         print_figure("sum, one after another", f"{n['sum']:.1f} s",
                      f"cpu {n['cpu']:.1f} s; goal <= {GOAL_SECONDS:.0f} s: {verdict(n['sum'] <= GOAL_SECONDS)}")
-        print(f"  side by side, as make test runs them: {n['workers']} workers (one per CPU), one notebook each at a "
+        print(f"  side by side, as make test runs them: {n['workers']} workers (one more than the CPUs), one notebook each at a "
               "time, longest first")
         print_figure("wall time of all notebooks, side by side", f"{n['wall']:.1f} s",
                      f"goal <= {GOAL_SECONDS:.0f} s: {verdict(n['wall'] <= GOAL_SECONDS and not n['failed'])}")

@@ -102,8 +102,8 @@ def run(paths: list[pathlib.Path], workers: int) -> tuple[list[Timing], float]:
 
 
 def worker_count_of_the_test_run() -> int:
-    """The workers ``scripts/run-tests`` gets from pytest-xdist's ``-n auto``: one per CPU."""
-    return max(1, os.cpu_count() or 1)
+    """The workers ``scripts/run-tests`` starts: one more than the CPUs this process may use (``nproc``)."""
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def suite(folder: pathlib.Path = NOTEBOOKS, workers: int | None = None) -> dict:
