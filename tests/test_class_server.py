@@ -24,6 +24,7 @@ import os
 import pathlib
 import re
 import secrets
+import signal
 import threading
 import time
 import urllib.error
@@ -566,3 +567,49 @@ def test_without_a_trainer_key_no_page_is_the_trainers_once_a_database_is_shared
     else:
         monkeypatch.setenv(DB_ENV, database)
     assert trainer_key_accepted("") is accepted and trainer_key_accepted("anything") is accepted
+
+
+def test_ctrl_c_ends_the_class_at_once_with_every_kernel_and_no_traceback(tmp_path):
+    """The trainer ends the class with Ctrl-C: every kernel ends with the server, the warm ones in
+    the middle of running the page (they wait there for their request) and a page's, and the
+    terminal shows no traceback (a kernel asked to shut down mid-run wrote one when its reply found
+    the channel closed); the class stays in its database."""
+    database = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    Classroom.create(open_class(database, until_created=True), "Ended class", count=1)
+    running = class_server(database, "ctrl-c.log", class_size=4)
+    server = next(running)
+    try:
+        Browser(server).page(TRAINEE)
+        kernels = kernels_of(server.pid)
+        assert len(kernels) >= 4
+        os.kill(server.pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server_running(server.pid):
+            time.sleep(0.1)
+        assert not server_running(server.pid), "the server did not end"
+        assert not kernels & kernels_anywhere(), "a kernel outlived the class server"
+        assert "Traceback" not in server.log.read_text()
+        assert Classroom.find(open_class(database)).usernames != []
+    finally:
+        running.close()
+
+
+def server_running(pid: int) -> bool:
+    """Whether the process runs and has not ended (a zombie waiting for its parent has)."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kernels_anywhere() -> set[str]:
+    """The ids of every kernel of a class server running on this machine, whoever its parent is now."""
+    found = set()
+    for entry in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = entry.read_bytes()
+        except OSError:
+            continue
+        if b"ipykernel" in command:
+            found.update(KERNEL_ID_IN_COMMAND.findall(command.decode(errors="replace")))
+    return found

@@ -9,8 +9,10 @@ so that the class's handlers (:mod:`.handlers`) stand in front of Voila's, the l
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
+from jupyter_core.utils import run_sync
 from jupyter_server.services.kernels.handlers import KernelHandler
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.web import GZipContentEncoding
@@ -225,6 +227,15 @@ class ClassServer(Voila):
     def start(self):
         quiet_log.install(self.redaction, self.log)  # handlers added since initialize
         super().start()
+
+    def stop(self):
+        """Ending the class ends every kernel at once, without asking it first. A warm kernel is in
+        the middle of running the page (it waits there for its request), and a kernel asked to shut
+        down in the middle of a run writes a traceback to the trainer's terminal when the run's
+        reply finds its channel closed. Nothing a kernel holds is lost: the class is in its database,
+        whose transactions a killed process leaves as they were before it."""
+        shutil.rmtree(self.connection_dir, ignore_errors=True)
+        run_sync(self.kernel_manager.shutdown_all)(now=True)
 
 
 main = ClassServer.launch_instance
