@@ -1,6 +1,8 @@
-"""What one trainee's kernel does in the store's concurrency tests: a back office of its own on
-the shared database, a login, and then code submissions at a signal. Module-level functions, so
-that forked processes and threads run the same code."""
+"""What one trainee's kernel does in the tests that run it in a process of its own: a back office
+of its own on the shared database, a login, and then code submissions at a signal (the store's
+concurrency tests), or the trainee page's enrolment (the class pages' test). Module-level
+functions, so that forked processes and threads run the same code; a module that imports little,
+so that a spawned process starts in a third of a second, not the test module's three."""
 
 from __future__ import annotations
 
@@ -92,3 +94,18 @@ def process_killed(url: str, policy: Policy, code: str, kill_at: str, ready) -> 
     ready.set()  # an Event, not a Queue: a Queue's feeder thread may die with the process before it sends
     attempt.submit_code(code)
     attempt.log_out()
+
+
+def process_trainee_enrols(url: str, policy: Policy, username: str, password: str, results) -> None:
+    """A trainee's kernel in class mode: its own back office on the class's database, its own
+    clock, the trainee page; logs in, types the app's code; puts the state and the page's message."""
+    from twofa_sim.classroom import open_class
+    from twofa_sim.ui.trainee_page import TraineePage
+
+    office = open_class(url, policy=policy)
+    page = TraineePage(office, live=False)
+    page.login.username.value, page.login.password.value = username, password
+    page.login.login_button.click()
+    page.login.code.value = pyotp.TOTP(page.login.attempt.screen.secret).at(office.clock.now())
+    page.login.code_button.click()
+    results.put((page.login.attempt.state.name, page.login.message.value))

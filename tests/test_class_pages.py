@@ -26,6 +26,7 @@ from twofa_sim.ui.trainer_demo import TrainerDemo
 
 from helpers import independent_totp, parse_key_uri, refused_code
 from pg_server import database, postgres  # noqa: F401 - fixtures: an SQLite file or a throw-away PostgreSQL database
+from store_workers import process_trainee_enrols
 
 FAST = Policy(kdf_log2_n=4)
 
@@ -266,19 +267,6 @@ def test_the_real_time_button_leaves_the_story_time():
 
 # -- one class in one database, pages in different processes --------------------------------------
 
-def enrol_in_another_process(url: str, username: str, password: str, results) -> None:
-    """A trainee's kernel: its own back office on the class's database, its own clock."""
-    from twofa_sim.classroom import open_class
-
-    office = open_class(url, policy=FAST)
-    page = TraineePage(office, live=False)
-    log_in(page, username, password)
-    screen = page.login.attempt.screen
-    page.login.code.value = independent_totp(screen.secret, office.clock.now())
-    page.login.code_button.click()
-    results.put((page.login.attempt.state.name, page.login.message.value))
-
-
 def test_a_trainee_in_another_process_shows_on_the_dashboard(database):
     import multiprocessing
 
@@ -291,7 +279,7 @@ def test_a_trainee_in_another_process_shows_on_the_dashboard(database):
     name, password = board.classroom.roster.hand_out()[1]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    trainee = context.Process(target=enrol_in_another_process, args=(url, name, password, results))
+    trainee = context.Process(target=process_trainee_enrols, args=(url, FAST, name, password, results))
     trainee.start()
     state, message = results.get(timeout=120)
     trainee.join(timeout=60)

@@ -3,6 +3,7 @@ table check for rows out of reach, and the stories ``twofa-sim cover --generate`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import pathlib
@@ -14,11 +15,16 @@ import nbformat
 import pytest
 
 from twofa_sim import BackOffice, Clock
+from twofa_sim.apps.entry import Entry
 from twofa_sim.core import observers
+from twofa_sim.core.passwords import PasswordHash
 from twofa_sim.core.policy import Policy
 from twofa_sim.io.cli import main
 from twofa_sim.login.flow import FLOW, FlowTable, Outcome, Reason, State
+from twofa_sim.login.screen import EnrolmentScreen
 from twofa_sim.render import told_by_markdown, told_by_table
+from twofa_sim.spec.records import QrShown
+from twofa_sim.spec.scenario_file import DeviceSpec
 from twofa_sim.spec.coverage import FlowCoverage, cover_scenarios, describe_row, never_deciding, table_check
 from twofa_sim.spec.scenario import load_scenario
 from twofa_sim.spec.story_search import Played, Situation, StorySearch, generate_stories
@@ -248,6 +254,31 @@ def test_each_story_played_on_a_copy_ends_as_its_replay_from_a_fresh_back_office
                         "a login in a second tab": lambda s: s.login("alice", "second") is not None,
                         "a prompt timed out": lambda s: s.login("alice", "main") == "EXPIRED"}.items():
         assert any(holds(s) for s in reached), what
+
+
+# What a copy of a run shares as its own deep copy: frozen, and made of values that cannot change.
+VALUE_TYPES = {str, int, float, bool, bytes, "str", "int", "float", "bool", "bytes", "int | None", "tuple[str, ...]",
+               "EnrolmentScreen"}
+
+
+@pytest.mark.parametrize("kind", [PasswordHash, EnrolmentScreen, QrShown, Entry, DeviceSpec])
+def test_what_a_copied_run_shares_is_frozen_and_made_of_values(kind):
+    assert kind.__dataclass_params__.frozen
+    assert {field.type for field in dataclasses.fields(kind)} <= VALUE_TYPES, kind
+    value = next(held for held in shared_values() if type(held) is kind)
+    assert copy.deepcopy(value) is value
+
+
+def shared_values() -> list:
+    """One of each frozen value a played story holds: the phone's entry, the QR shown and its screen,
+    the device's spec, alice's password hash."""
+    search = StorySearch(Policy())
+    number = {move.name: n for n, move in enumerate(search.moves)}
+    played = search.play((number["alice logs in"], number["alice types her key into the app on her phone"]))
+    run = played.run
+    entries = [entry for device in run.devices.values() for entry in device.app.entries]
+    return [*entries, *run.qrs, *(qr.screen for qr in run.qrs), *run.scenario.devices,
+            run.office.user("alice").password_hash]
 
 
 def test_generated_stories_are_the_shortest_with_the_policys_numbers():

@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twofa_sim import Policy
 from twofa_sim.login.enrolment import Enrolment
 from twofa_sim.login.flow import Outcome
 from twofa_sim.core.otp import code_at
+
+from conftest import examples
 
 SEEDS = {
     "SHA1": b"12345678901234567890",
@@ -77,3 +81,35 @@ def test_the_backend_agrees_with_pyotp_on_keys_longer_than_the_hash_block(algori
     for t in (59, 1111111109, 2000000000):
         assert backend_accepts(secret, reference.at(t), t, policy)
         assert reference.at(t + 30) == reference.at(t) or not backend_accepts(secret, reference.at(t + 30), t, policy)
+
+
+# -- code_at is pyotp's TOTP.at --------------------------------------------------------------------------
+
+@settings(max_examples=examples(300), deadline=None)
+@given(key=st.binary(min_size=14, max_size=140), algorithm=st.sampled_from(["SHA1", "SHA256", "SHA512"]),
+       digits=st.integers(6, 10), period=st.integers(1, 120),
+       t=st.one_of(st.floats(0, 253402300799.99), st.integers(0, 253402300799),
+                   st.integers(0, 4_000_000).map(lambda step: step * 30 + 29.999)))
+def test_code_at_is_pyotps_code_at_every_instant_it_accepts(key, algorithm, digits, period, t):
+    """code_at computes from a cached key, not through pyotp's TOTP.at: every code equals pyotp's
+    (the first call, which builds the key, and a later one that reuses it)."""
+    import pyotp
+    from twofa_sim.core.policy import ALGORITHMS
+    secret = b32(key)
+    expected = pyotp.TOTP(secret, digits=digits, digest=ALGORITHMS[algorithm], interval=period).at(int(t))
+    assert code_at(secret, t, algorithm=algorithm, digits=digits, period=period) == expected
+    assert code_at(secret, t, algorithm=algorithm, digits=digits, period=period) == expected
+
+
+@pytest.mark.parametrize("t, expected", [(-0.9, RFC4226[0]), (0, RFC4226[0]), (29.99, RFC4226[0]), (30, RFC4226[1]),
+                                         (253402300799, "099568"), (253402300799.5, "099568")])
+def test_code_at_at_the_ends_of_the_instants_pyotp_accepts(t, expected):
+    import pyotp
+    secret = b32(SEEDS["SHA1"])
+    assert code_at(secret, t) == expected == pyotp.TOTP(secret).at(int(t))
+
+
+@pytest.mark.parametrize("t", [-1, -30, 253402300800, 253402300800.5, 10 ** 12])
+def test_code_at_refuses_the_instants_pyotp_refuses_with_pyotps_reason(t):
+    with pytest.raises(ValueError, match="for_time must be at or after the Unix epoch and before year 10000 UTC"):
+        code_at(b32(SEEDS["SHA1"]), t)

@@ -9,7 +9,7 @@ import tempfile
 from collections import Counter
 
 from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import invariant, run_state_machine_as_test
 
 from twofa_sim import BackOffice, Clock, Policy, SeededSecretSource, open_store
 
@@ -27,6 +27,26 @@ class SqliteLoginMachine(LoginMachine):
         url = f"sqlite:///{self.folder}/run{next(self.files)}.sqlite"
         return BackOffice(policy=policy, clock=Clock.at(START), secret_source=SeededSecretSource(seed),
                           store=open_store(url))
+
+    # The checks only read: each reads its whole picture in one transaction, as a page's refresh does.
+
+    def digest(self) -> dict:
+        with self.office.store.transaction(write=False):
+            return super().digest()
+
+    @invariant()
+    def every_change_has_its_event(self):
+        if self.office is None:
+            return
+        with self.office.store.transaction(write=False):
+            super().every_change_has_its_event()
+
+    @invariant()
+    def model_and_back_office_agree(self):
+        if self.office is None:
+            return
+        with self.office.store.transaction(write=False):
+            super().model_and_back_office_agree()
 
 
 def test_invariants_hold_on_an_sqlite_store():

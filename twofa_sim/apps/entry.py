@@ -99,6 +99,10 @@ class Entry:
             return self.secret == other.secret
         return (self.issuer, self.account) == (other.issuer, other.account)
 
+    def __deepcopy__(self, memo: dict) -> "Entry":
+        """Frozen, of text and numbers: its own deep copy (the story search copies runs that hold it)."""
+        return self
+
     def __repr__(self) -> str:
         if self.counter_based:
             return f"Entry(#{self.id} {self.label!r}, HOTP, {self.algorithm}, {self.digits} digits)"

@@ -24,6 +24,9 @@ def totp(secret: str, *, algorithm: str = "SHA1", digits: int = 6, period: int =
     return _cached_totp(secret, algorithm, digits, period)
 
 
+_LAST_INSTANT = 253402300800
+"""10000-01-01T00:00:00Z: pyotp computes codes for the instants from 0 up to, not including, this one."""
+
 _XOR_36 = bytes(x ^ 0x36 for x in range(256))   # RFC 2104's inner and outer pads, byte by byte (as hmac does)
 _XOR_5C = bytes(x ^ 0x5C for x in range(256))
 
@@ -84,8 +87,18 @@ def step_of(t: float, period: int = 30) -> int:
 
 
 def code_at(secret: str, t: float, *, algorithm: str = "SHA1", digits: int = 6, period: int = 30) -> str:
-    """The code for instant ``t`` (seconds since the epoch)."""
-    return totp(secret, algorithm=algorithm, digits=digits, period=period).at(int(t))
+    """The code for instant ``t`` (seconds since the epoch): pyotp's ``TOTP.at(int(t))``.
+
+    Computed from the factor's cached key (:class:`_Keyed`, as a code check computes its window),
+    not through ``TOTP.at``, which decodes the base32 secret and sets the HMAC key up again for
+    every code: apps and simulated users ask for a code at every login. The step is pyotp's
+    (``int(t) // period``; its float division gives the same whole number for every instant it
+    accepts); an instant pyotp refuses (before 1970, after 9999) goes to pyotp, which says why."""
+    whole = int(t)
+    if not 0 <= whole < _LAST_INSTANT:
+        return totp(secret, algorithm=algorithm, digits=digits, period=period).at(whole)
+    step = whole // period
+    return _keyed(secret, algorithm, digits, period).codes(range(step, step + 1), digits)[0]
 
 
 def a_code_outside_window(secret: str, t: float, *, window: int, margin: int = 1, algorithm: str = "SHA1",

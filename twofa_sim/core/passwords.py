@@ -96,6 +96,10 @@ class PasswordHash:
         digest = read_bytes(data["digest"], f"{where}.digest", 32, 32)
         return cls(salt, digest, read_whole(data["log2_n"], f"{where}.log2_n", 1, MAX_STORED_LOG2_N))
 
+    def __deepcopy__(self, memo: dict) -> "PasswordHash":
+        """Frozen, of bytes and a number: its own deep copy (the story search copies runs that hold it)."""
+        return self
+
     def __repr__(self) -> str:
         return f"PasswordHash(scrypt, N=2**{self.log2_n})"
 

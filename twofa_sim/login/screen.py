@@ -51,6 +51,10 @@ class EnrolmentScreen:
         self.qr_image().save(buffer, format="PNG")
         return buffer.getvalue()
 
+    def __deepcopy__(self, memo: dict) -> "EnrolmentScreen":
+        """Frozen, of text: its own deep copy (the story search copies runs that hold it)."""
+        return self
+
     def __repr__(self) -> str:
         return f"EnrolmentScreen(issuer={self.issuer!r}, account={self.account!r})"
 

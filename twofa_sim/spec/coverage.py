@@ -258,6 +258,14 @@ def all_facts() -> tuple[Facts, ...]:
 
 def never_deciding(order: Sequence[Guard]) -> dict[int, str]:
     """The guards of ``order`` that decide for no combination of facts (1-based), with the reason."""
+    return dict(_never_deciding(tuple(order)))
+
+
+@functools.lru_cache(maxsize=64)
+def _never_deciding(order: tuple[Guard, ...]) -> dict[int, str]:
+    # Trying every guard on all 2**16 combinations of facts takes a twentieth of a second; a table's
+    # orders are checked by every table check (the story search, twofa-sim cover), so once for each
+    # order (guards are frozen: an order's answer never changes).
     combos = all_facts()
     first = {next((i for i, g in enumerate(order) if g.holds(f)), None) for f in combos}
     found = {}

@@ -58,6 +58,10 @@ class QrShown:
     def filename(self) -> str:
         return f"qr-{self.user}-{self.number}.png"
 
+    def __deepcopy__(self, memo: dict) -> "QrShown":
+        """Frozen, of values and a frozen screen: its own deep copy (the story search copies runs that hold it)."""
+        return self
+
     def __repr__(self) -> str:
         return f"QrShown({self.filename}, step {self.step})"
 

@@ -48,6 +48,10 @@ class DeviceSpec:
     line: int = 0
     installed_by_step: bool = False
 
+    def __deepcopy__(self, memo: dict) -> "DeviceSpec":
+        """Frozen, of text and numbers: its own deep copy (the story search copies runs that hold it)."""
+        return self
+
 
 @dataclass(frozen=True)
 class Scenario:

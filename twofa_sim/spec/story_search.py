@@ -388,8 +388,9 @@ cannot be copied), per-thread holds, counters and generators (where the original
 def copy_of(run: ScenarioRun, table: FlowTable = FLOW) -> ScenarioRun:
     """A copy of ``run``, between two steps, that goes on apart from it: ``copy.deepcopy``, except that
     what no step changes is shared (the scenario, the policy, the flow table, the apps' profiles,
-    the events already logged, the setup's records), and that the back office's locks, per-thread
-    holds, counters and generators are new ones (:data:`_MADE_AFRESH`)."""
+    the events already logged, the setup's records; frozen values such as password hashes, screens,
+    QR records, app entries and device specs are their own deep copies), and that the back
+    office's locks, per-thread holds, counters and generators are new ones (:data:`_MADE_AFRESH`)."""
     office = run.office
     memo: dict[int, object] = {id(shared): shared for shared in (run.scenario, office.policy, FLOW, table)}
     memo.update((id(event), event) for event in office.events)
