@@ -33,7 +33,11 @@ from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_po
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-browser"
 NOTEBOOKS = ROOT / "notebooks" / "class"
-SEEN_WITHIN = 2.0  # seconds from the trainee's "Welcome" to "enrolled" on the trainer's dashboard
+# Seconds a trainee's step may take to show on the trainer's dashboard, which refreshes every second
+# without a reload. On a quiet machine it shows within a second (the measured time is printed); the
+# bound only has to tell a live dashboard from one that needs a reload, on a test run that loads both
+# CPUs with browsers and kernels.
+SEEN_WITHIN = 10.0
 WARM, SPARE, CAP = 1, 1, 10  # the class server's warm kernels at start, kept once pages hold them, and its cap
 PHONE = (390, 844)
 # Boxes that clip or scroll must hold what they contain: the app chooser at 390 px once stuck out of
