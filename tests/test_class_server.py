@@ -16,6 +16,8 @@ Two class servers on one PostgreSQL database serving one class are in ``test_cla
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import gzip
 import http.client
 import http.cookiejar
@@ -33,6 +35,8 @@ import urllib.request
 import uuid
 
 import pytest
+from jupyter_server._tz import utcnow
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.services.kernels.connection.base import (deserialize_msg_from_ws_v1,
                                                             serialize_binary_message, serialize_msg_to_ws_v1)
 from websockets.exceptions import InvalidStatus
@@ -42,6 +46,7 @@ from test_browser import CHROMIUM_ARGS, debian_chromium, free_port, running_voil
 from twofa_sim.classroom.course import Classroom, open_class
 from twofa_sim.server.admission import Admission
 from twofa_sim.server.handlers import V1_PROTOCOL, frame_header
+from twofa_sim.server.kernels import ClassKernels
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-server"
@@ -613,3 +618,32 @@ def kernels_anywhere() -> set[str]:
         if b"ipykernel" in command:
             found.update(KERNEL_ID_IN_COMMAND.findall(command.decode(errors="replace")))
     return found
+
+
+@pytest.mark.parametrize("manager, traceback_logged", [(AsyncMappingKernelManager, True), (ClassKernels, False)])
+def test_the_cull_leaves_a_kernel_alone_while_it_starts(manager, traceback_logged, caplog):
+    """A kernel is listed a moment before jupyter_server marks its activity; a cull in that moment
+    logged a traceback on the trainer's terminal. The class's kernels skip it; jupyter_server's own
+    (the first row) show the window is real."""
+    kernels = manager(cull_idle_timeout=1)
+    starting, _, kernel_id = kernels.pre_start_kernel("python3", {})
+    kernels._kernels[kernel_id] = starting  # listed, its start not yet returned
+    with caplog.at_level("ERROR"):
+        asyncio.run(kernels.cull_kernels())
+    assert ("TraitError" in caplog.text) is traceback_logged
+    assert kernel_id in kernels
+
+
+def test_the_cull_still_ends_a_started_kernel_idle_too_long():
+    kernels = ClassKernels(cull_idle_timeout=1)
+    started, _, kernel_id = kernels.pre_start_kernel("python3", {})
+    kernels._kernels[kernel_id] = started
+    started.execution_state, started.last_activity = "idle", utcnow() - datetime.timedelta(minutes=5)
+    culled = []
+
+    async def shutdown_kernel(kernel_id, now=False, restart=False):
+        culled.append(kernel_id)
+
+    kernels.shutdown_kernel = shutdown_kernel
+    asyncio.run(kernels.cull_kernels())
+    assert culled == [kernel_id]

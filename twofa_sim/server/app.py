@@ -1,7 +1,8 @@
 """The class server: Voila over ``notebooks/class`` with the class's rules (``make class``).
 
 It is Voila itself (its pages, its preheated kernels, its culling), started by this application
-so that the class's handlers (:mod:`.handlers`) stand in front of Voila's, the log is redacted
+so that the class's handlers (:mod:`.handlers`) stand in front of Voila's, the culler waits for a
+kernel to have started (:mod:`.kernels`), the log is redacted
 (:mod:`.quiet_log`), and the settings of class mode come from ``class_server.json`` beside
 ``voila.json`` (command-line options win, as for Voila).
 """
@@ -30,6 +31,7 @@ from . import quiet_log
 from .admission import Admission
 from .handlers import (STATE, ClassPage, KernelChannels, KernelModel, PageShutdown, RequestInfo,
                        ToTraineePage)
+from .kernels import ClassKernels
 from .page_keys import PageKeys
 
 CONFIG_FILE = "class_server"  # class_server.json, read after voila.json
@@ -189,6 +191,7 @@ class ClassServer(Voila):
 
     def initialize(self, argv=None):
         super().initialize(argv)
+        self.voila_configuration.multi_kernel_manager_class = ClassKernels
         self.admission = Admission(trainee_notebook=self.trainee_notebook, trainer_notebook=self.trainer_notebook,
                                    class_size=self.class_size, kernel_cap=self.kernel_cap,
                                    spare_kernels=self.spare_kernels)
