@@ -9,10 +9,13 @@ PY := $(VENV)/bin/python
 
 .PHONY: install lab app class screenshots test bench bench-class demo clean
 
+# uv installs the packages pip would install (the same versions) in a fraction of pip's time: it
+# fetches them side by side and leaves compiling to Python, which compiles what it imports (about
+# 10 s from a cold cache instead of 40 s). --native-tls: the system's certificates, as pip uses them.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,peers]'
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip install --quiet --native-tls --python $(PY) -e '.[test,peers]'
 	touch $@
 
 # The notebooks are kept as scripts/clean-notebook writes them (.gitattributes): running one leaves git clean.
