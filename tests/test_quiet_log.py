@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -27,7 +29,7 @@ def _written(log_call) -> str:
         log_call(logger)
     finally:
         logging.getLogger().removeFilter(redaction)
-        for handler in logging.getLogger().handlers:
+        for handler in (*logging.getLogger().handlers, logging.lastResort):
             handler.removeFilter(redaction)
     return stream.getvalue()
 
@@ -55,3 +57,16 @@ def test_a_written_record_holds_no_kernel_id_and_no_key(what: str, log_call) -> 
 def test_a_traceback_is_still_written_redacted() -> None:
     written = _written(_raise_key_error)
     assert "Traceback" in written and "KeyError: 'kernel#" in written
+
+
+def test_a_warning_of_a_logger_without_handlers_is_written_redacted() -> None:
+    """tornado logs a 404 of a kernel's model with its id; with no handler on the way to the root,
+    Python's last resort writes it to the terminal (a process of its own: pytest puts handlers on
+    the root logger, so the last resort is never reached in this one)."""
+    script = ("import logging; from twofa_sim.server.quiet_log import Redaction, install; "
+              "install(Redaction(), logging.getLogger('ClassServer')); "
+              f"logging.getLogger('tornado.general').warning('404 GET /api/kernels/%s?key=%s: Kernel does not exist',"
+              f" {KERNEL!r}, {KEY!r})")
+    written = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stderr
+    assert "404 GET /api/kernels/kernel#" in written and "key=[secret]" in written
+    assert KERNEL not in written and KEY not in written

@@ -53,11 +53,13 @@ class Redaction(logging.Filter):
 
 def install(redaction: Redaction, *loggers: logging.Logger) -> None:
     """Puts ``redaction`` on every handler the given loggers (and the root logger) write through,
-    so a record of any library is rewritten before it is written anywhere."""
-    for logger in (*loggers, logging.getLogger()):
-        for handler in logger.handlers:
-            if redaction not in handler.filters:
-                handler.addFilter(redaction)
+    so a record of any library is rewritten before it is written anywhere. That includes Python's
+    last resort, which writes a warning of a logger that finds no handler on its way to the root
+    (tornado's ``404 GET /api/kernels/<id>: Kernel does not exist: <id>`` reached the terminal so)."""
+    handlers = [handler for logger in (*loggers, logging.getLogger()) for handler in logger.handlers]
+    for handler in (*handlers, logging.lastResort):
+        if handler is not None and redaction not in handler.filters:
+            handler.addFilter(redaction)
 
 
 def log_request(handler) -> None:
