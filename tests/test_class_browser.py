@@ -1,7 +1,7 @@
 """Class mode in a real browser: one class server over ``notebooks/class`` (``python -m
-twofa_sim.server``, as ``make class`` runs it, with its warm kernels, on one SQLite file, then on a
-throw-away PostgreSQL server where one can be started), two Chromium pages, the trainer's and a
-trainee's, each with its own kernel.
+twofa_sim.server``, as ``make class`` runs it, with its warm kernels, on one SQLite file), two
+Chromium pages, the trainer's and a trainee's, each with its own kernel. The same enrolment on
+PostgreSQL, through two servers at once, is in ``test_class_servers_pg.py``.
 
 The trainer creates the class and reads a trainee's password from the closed section of the
 dashboard; the trainee logs in on the trainee page; the QR code is read from the screenshot's
@@ -26,7 +26,6 @@ import zxingcpp
 from PIL import Image
 
 from helpers import independent_totp, parse_key_uri
-from pg_server import postgres  # noqa: F401 - fixture: the run's throw-away PostgreSQL server
 from test_browser import (CHROMIUM_ARGS, at_every_size, debian_chromium, free_port, no_cut_text, only_local_requests,
                           publish, running_voila, trust)
 
@@ -73,12 +72,6 @@ def class_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def postgres_class_server(postgres):
-    """The same class on the run's throw-away PostgreSQL server (skipped with the reason where none starts)."""
-    yield from serve(postgres.new_database(), "voila-postgresql.log")
-
-
-@pytest.fixture(scope="module")
 def browser():
     """Set up before the servers (the first test asks for it first), so it is closed after them: a
     server stopped with its pages still open ends their kernels, where pages closed first would
@@ -114,11 +107,8 @@ def cell(page, username: str, column: str) -> str:
     return row.locator("td").nth(headers.index(column)).inner_text().strip()
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(request, database, browser):
+def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(class_server, browser):
     from playwright.sync_api import expect
-
-    class_server = request.getfixturevalue("class_server" if database == "sqlite" else "postgres_class_server")
 
     # the trainer creates a class of two
     trainer = open_page(browser, class_server, f"trainer.ipynb?key={class_server['key']}", ".tfs-class-create")
@@ -151,10 +141,9 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(request, database
     sees_qr_after = time.monotonic() - started
 
     # the phone: the QR read from the screenshot's pixels, the code computed at the real time
-    screenshot = ARTIFACTS / f"trainee-qr-{database}.png"
+    screenshot = ARTIFACTS / "trainee-qr.png"
     trainee.screenshot(path=str(screenshot))
-    if database == "sqlite":
-        publish(screenshot, "class-trainee-qr")
+    publish(screenshot, "class-trainee-qr")
     [barcode] = zxingcpp.read_barcodes(Image.open(screenshot))
     uri = parse_key_uri(barcode.text)
     assert (uri["scheme"], uri["type"], uri["label"], uri["issuer"]) == ("otpauth", "totp", "plenigo:trainee01",
@@ -173,10 +162,9 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(request, database
     assert cell(trainer, "trainee01", "enrolled") == "yes"
     assert cell(trainer, "trainee02", "progress") == "not logged in yet"
     expect(trainer.locator(".tfs-class-summary")).to_contain_text("1 of 2 enrolled")
-    trainer.screenshot(path=str(ARTIFACTS / f"trainer-trainee-enrolled-{database}.png"))
-    if database == "sqlite":
-        publish(ARTIFACTS / f"trainer-trainee-enrolled-{database}.png", "class-dashboard")
-    trainee.screenshot(path=str(ARTIFACTS / f"trainee-signed-in-{database}.png"))
+    trainer.screenshot(path=str(ARTIFACTS / "trainer-trainee-enrolled.png"))
+    publish(ARTIFACTS / "trainer-trainee-enrolled.png", "class-dashboard")
+    trainee.screenshot(path=str(ARTIFACTS / "trainee-signed-in.png"))
     at_every_size(trainer, ".tfs-class-dashboard", "class dashboard")
     at_every_size(trainee, ".tfs-trainee-page", "trainee page")
 
@@ -186,7 +174,7 @@ def test_a_trainee_enrols_with_a_code_computed_from_the_pixels(request, database
     assert "Traceback" not in shown and "Traceback" not in trainer.content()
     only_local_requests(trainee, "class mode, trainee page")
     only_local_requests(trainer, "class mode, trainer page")
-    print(f"\nclass browser figures ({database}): dashboard saw the QR after {sees_qr_after:.2f} s, "
+    print(f"\nclass browser figures: dashboard saw the QR after {sees_qr_after:.2f} s, "
           f"the enrolment after {enrolled_after:.2f} s")
 
 
