@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .errors import ValidationError
 from .fields import encode_bytes, read_bytes, read_object, read_whole
 from .messages import say
-from .secret_source import SecretSource, SystemSecretSource
+from .secret_source import SecretSource
 
 R, P = 8, 1
 MAX_STORED_LOG2_N = 20
@@ -111,6 +111,10 @@ class Decoys:
     have other costs than the policy (after a policy change, or from a session file). The cost for
     a name is that of a stored hash picked by a keyed hash (HMAC) of the name: one name always costs
     the same, as a user does, and over many names the costs are spread as the users' costs are.
+
+    A decoy is a random salt and a random digest: checking a password against it runs scrypt at its
+    cost, as against a user's hash, and no password matches it. Making one hashes nothing, so a
+    back office (each warm kernel of a class server) and a cost change cost no scrypt.
     """
 
     def __init__(self, policy_cost: int, costs: tuple[int, ...] = (), key: bytes | None = None,
@@ -118,12 +122,12 @@ class Decoys:
         self._key = key if key is not None else secrets.token_bytes(32)
         self._costs = costs or (policy_cost,)
         hashes = hashes or {}
-        self._hashes = {cost: hashes.get(cost) or PasswordHash.create("decoy password", SystemSecretSource(), cost)
+        self._hashes = {cost: hashes.get(cost) or PasswordHash(secrets.token_bytes(16), secrets.token_bytes(32), cost)
                         for cost in sorted(set(self._costs))}
 
     def for_costs(self, stored: tuple[int, ...], policy_cost: int) -> "Decoys":
         """Decoys for these stored costs (sorted), or the policy's cost when nothing is stored; self
-        when nothing changed. New costs are hashed here, before any answer depends on them."""
+        when nothing changed."""
         costs = stored or (policy_cost,)
         if costs is self._costs or costs == self._costs:
             return self

@@ -82,14 +82,14 @@ class BackOffice:
     def set_policy(self, policy: Policy, by: str = "admin") -> None:
         """Replace the policy; the change is in the log, knob by knob.
 
-        Everything that can fail (the check of the argument, the decoy hash at a new cost) runs
-        before anything changes, so a refused change leaves the back office as it was.
+        The argument is checked before anything changes, so a refused change leaves the back
+        office as it was.
         """
         if not isinstance(policy, Policy):
             raise ValidationError("policy", f"must be a Policy, got {type(policy).__name__}")
         changed = [f"{k}={getattr(policy, k)!r}" for k in policy.__dataclass_fields__
                    if getattr(policy, k) != getattr(self._policy, k)]
-        decoys = self._decoys.for_costs(self._store.password_costs(), policy.kdf_log2_n)  # scrypt: before the lock
+        decoys = self._decoys.for_costs(self._store.password_costs(), policy.kdf_log2_n)
         with self.transaction():
             if policy.period != self._policy.period:
                 for user in self._store.users():
