@@ -3,10 +3,10 @@ alone until its start has finished.
 
 jupyter_server marks a kernel's activity only once its start returns, but the kernel is listed
 a moment earlier; a cull that falls in between reads a ``last_activity`` that is not set yet and
-logs a traceback on the trainer's terminal (upstream: jupyter/notebook#5345, still open in
-jupyter_server 2 as a ``TraitError``). Warm kernels start every few seconds during a class, so
-a 15-second cull meets one now and then. A kernel still starting is not idle: skipping it is
-what the cull means.
+logs a traceback on the trainer's terminal (the race of jupyter/notebook#5345, still there in
+jupyter_server 2.21 as a ``TraitError``). Warm kernels start every few seconds during a class,
+so a 15-second cull meets one now and then. A kernel still starting is not idle: skipping it is
+what the cull means. A kernel that ended between the cull's listing and its check is skipped too.
 """
 
 from __future__ import annotations
