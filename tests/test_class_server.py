@@ -619,7 +619,8 @@ def kernels_anywhere() -> set[str]:
 def test_the_cull_leaves_a_kernel_alone_while_it_starts(manager, traceback_logged, caplog):
     """A kernel is listed a moment before jupyter_server marks its activity; a cull in that moment
     logged a traceback on the trainer's terminal. The class's kernels skip it; jupyter_server's own
-    (the first row) show the window is real."""
+    (the first row) show the window is real. The day the first row fails, jupyter_server has closed
+    the window and server/kernels.py can go."""
     kernels = manager(cull_idle_timeout=1)
     starting, _, kernel_id = kernels.pre_start_kernel("python3", {})
     kernels._kernels[kernel_id] = starting  # listed, its start not yet returned
