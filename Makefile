@@ -17,11 +17,13 @@ unexport PYTHONDONTWRITEBYTECODE
 # 20 s instead of pip's 40 s). Compiled ahead, as pip does: a test run starts many kernels, servers and
 # workers at once, and each would compile the same modules before any had kept them (a fresh clone's run
 # took 60 CPU-s longer). A file that does not compile fails only if imported, as after pip.
-# --native-tls: the system's certificates, as pip uses them.
+# --native-tls: the system's certificates, as pip uses them. Where uv cannot reach the index (pip's own
+# settings, such as a company's index in pip.conf, are not uv's), pip installs the packages.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --native-tls --python $(PY) -e '.[test,peers]'
+	if $(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip install --quiet --native-tls --python $(PY) -e '.[test,peers]'; \
+	then :; else echo "uv could not install the packages (it reads no pip.conf): pip installs them instead"; \
+		$(PY) -m pip install --quiet -e '.[test,peers]'; fi
 	$(PY) -m compileall -q -j0 -x '/tests?/' $$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))') >/dev/null || true
 	touch $@
 
