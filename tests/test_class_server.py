@@ -1,7 +1,7 @@
 """The class server (``python -m twofa_sim.server``, what ``make class`` runs) as a class meets it,
 and as an attacker sitting in the class does: one server for the module, on an SQLite file, with a
-class of two (two warm kernels, a cap of five pages), short culling and reconnection times so that what
-takes minutes in a class takes seconds here.
+class of two (two warm kernels, a cap of five pages), short culling and reconnection times so that
+what takes minutes in a class takes seconds here.
 
 What it must hold:
 - a client of the legacy websocket protocol (the one that froze Voila's whole server) is refused,
