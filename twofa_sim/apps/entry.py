@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .profiles import Adjustment, DuplicateMatch
 from ..core.errors import ValidationError
+from ..core.frozen import FrozenValue
 from ..core.otp import code_at
 from .otpauth import PERIOD_RANGE, URI_ALGORITHMS, build_key_uri, secret_bytes
 from ..core.policy import ALGORITHMS as PYOTP_ALGORITHMS
@@ -53,7 +54,7 @@ def _pyotp_computes(secret: str, algorithm: str, digits: int, period: int) -> bo
 
 
 @dataclass(frozen=True, repr=False)
-class Entry:
+class Entry(FrozenValue):
     """One account in the app. The repr never shows the secret."""
 
     id: int
@@ -98,10 +99,6 @@ class Entry:
         if match is DuplicateMatch.SECRET:
             return self.secret == other.secret
         return (self.issuer, self.account) == (other.issuer, other.account)
-
-    def __deepcopy__(self, memo: dict) -> "Entry":
-        """Frozen, of text and numbers: its own deep copy (the story search copies runs that hold it)."""
-        return self
 
     def __repr__(self) -> str:
         if self.counter_based:

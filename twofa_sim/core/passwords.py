@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from .errors import ValidationError
+from .frozen import FrozenValue
 from .fields import encode_bytes, read_bytes, read_object, read_whole
 from .messages import say
 from .secret_source import SecretSource
@@ -58,7 +59,7 @@ def check_password_rule(password: object, username: str) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class PasswordHash:
+class PasswordHash(FrozenValue):
     """A salted scrypt hash and its cost; compares in constant time."""
 
     salt: bytes
@@ -95,10 +96,6 @@ class PasswordHash:
         salt = read_bytes(data["salt"], f"{where}.salt", 8, 64)
         digest = read_bytes(data["digest"], f"{where}.digest", 32, 32)
         return cls(salt, digest, read_whole(data["log2_n"], f"{where}.log2_n", 1, MAX_STORED_LOG2_N))
-
-    def __deepcopy__(self, memo: dict) -> "PasswordHash":
-        """Frozen, of bytes and a number: its own deep copy (the story search copies runs that hold it)."""
-        return self
 
     def __repr__(self) -> str:
         return f"PasswordHash(scrypt, N=2**{self.log2_n})"

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageFont
 
 from ..apps.qr import group_secret, provisioning_uri, qr_image
+from ..core.frozen import FrozenValue
 from ..core.policy import Policy
 
 
 @dataclass(frozen=True, repr=False)
-class EnrolmentScreen:
+class EnrolmentScreen(FrozenValue):
     """What the second window shows at a first login. Its repr never shows the secret."""
 
     issuer: str
@@ -50,10 +51,6 @@ class EnrolmentScreen:
         buffer = io.BytesIO()
         self.qr_image().save(buffer, format="PNG")
         return buffer.getvalue()
-
-    def __deepcopy__(self, memo: dict) -> "EnrolmentScreen":
-        """Frozen, of text: its own deep copy (the story search copies runs that hold it)."""
-        return self
 
     def __repr__(self) -> str:
         return f"EnrolmentScreen(issuer={self.issuer!r}, account={self.account!r})"

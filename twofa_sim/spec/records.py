@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..login.screen import EnrolmentScreen
+from ..core.frozen import FrozenValue
 from ..core.events import Event
 from ..login.attempt import StepResult
 from ..login.flow import FlowEvent, Outcome, State
@@ -45,7 +46,7 @@ class Check:
 
 
 @dataclass(frozen=True, repr=False)
-class QrShown:
+class QrShown(FrozenValue):
     """A QR code the login showed: whose, the how-many-th for that user, when and at which step."""
 
     user: str
@@ -57,10 +58,6 @@ class QrShown:
     @property
     def filename(self) -> str:
         return f"qr-{self.user}-{self.number}.png"
-
-    def __deepcopy__(self, memo: dict) -> "QrShown":
-        """Frozen, of values and a frozen screen: its own deep copy (the story search copies runs that hold it)."""
-        return self
 
     def __repr__(self) -> str:
         return f"QrShown({self.filename}, step {self.step})"

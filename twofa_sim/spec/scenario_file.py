@@ -18,6 +18,7 @@ import yaml
 
 from ..core.clock import to_epoch
 from ..core.errors import shown
+from ..core.frozen import FrozenValue
 from ..core.policy import Policy
 from .backoffice_file import (DEFAULT_COMPANY, DEFAULT_SEED, DEFAULT_START, CompanySpec, UserSpec, policy_from,
                               read_backoffice, read_companies, read_users)
@@ -38,7 +39,7 @@ APP_ALIASES = {"authenticator": "authenticator-addon", "add-on": "authenticator-
 
 
 @dataclass(frozen=True)
-class DeviceSpec:
+class DeviceSpec(FrozenValue):
     """An authenticator app on a device: its owner, its app profile and its clock's offset."""
 
     name: str
@@ -47,10 +48,6 @@ class DeviceSpec:
     clock_offset: float = 0.0
     line: int = 0
     installed_by_step: bool = False
-
-    def __deepcopy__(self, memo: dict) -> "DeviceSpec":
-        """Frozen, of text and numbers: its own deep copy (the story search copies runs that hold it)."""
-        return self
 
 
 @dataclass(frozen=True)
