@@ -47,6 +47,7 @@ from twofa_sim.classroom.course import Classroom, open_class
 from twofa_sim.server.admission import Admission
 from twofa_sim.server.handlers import V1_PROTOCOL, frame_header
 from twofa_sim.server.kernels import ClassKernels
+from twofa_sim.server.page_keys import PageKeys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "class-server"
@@ -337,6 +338,28 @@ def test_the_dashboard_needs_the_key_and_a_server_without_one_gives_it_to_nobody
 LEGACY_FRAME = serialize_binary_message({"header": {"msg_type": "comm_msg"}, "parent_header": {}, "metadata": {},
                                          "content": {}, "channel": "iopub", "buffers": [b"", b"png"]})
 V1_FRAME = serialize_msg_to_ws_v1([b'{"msg_type": "execute_input"}', b"{}", b"{}", b"{}"], "iopub")
+
+
+def test_two_servers_on_one_machine_read_and_clear_only_their_own_page_cookies():
+    """A browser keeps one cookie jar per host, whatever the port: the trainer's browser, with the
+    dashboard of each of two class servers open, sends both servers' page cookies to each. Each
+    server finds its own pages' keys among them, and clears as stale only its own pages that ended;
+    a server that cleared the other's would leave that page without its key (its "tab closed" call
+    and any reconnection refused)."""
+    first, second = PageKeys(), PageKeys()
+    jar: dict[str, str] = {}
+    pages = {}  # page -> its cookie's name
+    for page, server, notebook, kernel in [("dashboard on the first", first, "trainer.ipynb", "k1"),
+                                           ("trainee page on the first", first, "trainee.ipynb", "k2"),
+                                           ("dashboard on the second", second, "trainer.ipynb", "k3")]:
+        name, key = server.issue(notebook)
+        server.bind(key, kernel)
+        jar[name], pages[page] = key, name
+    first.prune(["k1"])  # the trainee page on the first server ended
+    assert {server: [kernel for kernel in ("k1", "k2", "k3") if keys.key_for(jar, kernel)]
+            for server, keys in (("first", first), ("second", second))} == {"first": ["k1"], "second": ["k3"]}
+    assert {"first": first.stale_cookies(jar), "second": second.stale_cookies(jar)} == \
+        {"first": [pages["trainee page on the first"]], "second": []}
 
 
 @pytest.mark.parametrize("frame, header", [

@@ -2,8 +2,9 @@
 
 Two servers (``python -m twofa_sim.server``, as ``make class`` runs it with the same ``DB=``) on the
 run's throw-away PostgreSQL server (skipped, with the reason, where none can be started). A trainee
-on the second server enrols with a code computed from the QR code's pixels; the trainer's dashboard
-on the first server, and another on the second, see it. Across the two servers, as within one:
+on the second server enrols with a code computed from the QR code's pixels; the trainer's dashboards
+on the first server and on the second, two tabs of one browser (one cookie jar for both servers),
+see it, and each server leaves the other's page cookie alone. Across the two servers, as within one:
 - one code is accepted once: the same trainee at the code prompt on both servers, the same fresh code
   typed on both at once, and exactly one page signs in (the other is told the code was used);
 - the lock limit is one limit: wrong codes typed on either server count toward the same five, each
@@ -103,12 +104,15 @@ def test_two_servers_on_one_postgresql_serve_one_class(two_servers, chromium):
     from playwright.sync_api import expect
 
     (first, second), roster, _ = two_servers
+    trainers_browser = chromium.new_context(viewport={"width": 1280, "height": 720})  # both dashboards in it
     dashboards = []
     for server in (first, second):
-        page = chromium.new_page(viewport={"width": 1280, "height": 720})
+        page = trainers_browser.new_page()
         page.goto(f"{server.base}{TRAINER}?key={server.key}", wait_until="commit", timeout=60_000)
         page.wait_for_selector(".tfs-class-table table", timeout=120_000)
         dashboards.append(page)
+    # one cookie jar for both servers (cookies ignore ports): the second kept the first's page cookie
+    assert len([c for c in trainers_browser.cookies() if c["name"].startswith("tfs_page_")]) == 2
     trainee = trainee_page(chromium, second)
     log_in(trainee, "trainee01", roster.password_of("trainee01"))
     qr = trainee.locator(".tfs-second-window .tfs-login-qr")
@@ -125,8 +129,8 @@ def test_two_servers_on_one_postgresql_serve_one_class(two_servers, chromium):
     for dashboard in dashboards:  # both servers' dashboards see the trainee of the second
         expect(row_of(dashboard, "trainee01")).to_contain_text("signed in", timeout=10_000)
         expect(row_of(dashboard, "trainee02")).to_contain_text("not logged in yet")
-    for page in dashboards + [trainee]:
-        page.close()
+    trainee.close()
+    trainers_browser.close()
 
 
 def test_one_code_sent_to_both_servers_is_accepted_once(two_servers, chromium):
