@@ -13,7 +13,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: install lab app class screenshots test bench bench-class demo clean
 
 # uv installs the packages pip would install (the same versions) in a fraction of pip's time, fetching
-# them side by side, and compiles them on every CPU (about 14 s instead of pip's 40 s). Compiled ahead,
+# them side by side, and compiles them on every CPU (about 17 s in all instead of pip's 40 s). Compiled ahead,
 # as pip does: a test run starts many kernels, servers and workers at once, and each would compile the
 # same modules before any had kept them (a fresh clone's run took 60 CPU-s longer). A file that does not
 # compile fails only if imported, as after pip.
