@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import os
 import pathlib
-import re
 import secrets
 import time
 

@@ -27,6 +27,7 @@ from test_class_server import ARTIFACTS, TRAINEE, TRAINER, class_server
 from twofa_sim.classroom.course import Classroom, open_class
 from twofa_sim.core.events import EventKind
 from twofa_sim.core.otp import a_code_outside_window
+from twofa_sim.server.page_keys import COOKIE_PREFIX
 
 WELCOME = "Welcome, you are logged in."
 CULL_AFTER = 120  # seconds, as class_server.json has it
@@ -112,7 +113,7 @@ def test_two_servers_on_one_postgresql_serve_one_class(two_servers, chromium):
         page.wait_for_selector(".tfs-class-table table", timeout=120_000)
         dashboards.append(page)
     # one cookie jar for both servers (cookies ignore ports): the second kept the first's page cookie
-    assert len([c for c in trainers_browser.cookies() if c["name"].startswith("tfs_page_")]) == 2
+    assert len([c for c in trainers_browser.cookies() if c["name"].startswith(COOKIE_PREFIX)]) == 2
     trainee = trainee_page(chromium, second)
     log_in(trainee, "trainee01", roster.password_of("trainee01"))
     qr = trainee.locator(".tfs-second-window .tfs-login-qr")

@@ -18,7 +18,6 @@ class ClassKernels(AsyncMappingKernelManager):
     """The kernels of a class server (Voila's pools are built on top of this class)."""
 
     async def cull_kernel_if_idle(self, kernel_id: str):
-        kernel = self._kernels.get(kernel_id)
-        if kernel is None or not kernel.trait_has_value("last_activity"):
+        if kernel_id not in self or not self.get_kernel(kernel_id).trait_has_value("last_activity"):
             return None  # ended meanwhile, or its start has not finished
         return await super().cull_kernel_if_idle(kernel_id)
